@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/hex"
 	"sync"
 	"time"
 )
@@ -24,24 +23,33 @@ func NewIDGenerator(node int64) *IDGenerator {
 	return &IDGenerator{node: uint64(node) & 0x3ff}
 }
 
-// Fill writes a fresh ID into each element of ids with one clock read and one
-// lock, which is what makes batch publishes cheap.
-func (g *IDGenerator) Fill(ids []MessageID, now time.Time) {
+// Reserve claims n consecutive ID values with one clock read and one lock,
+// which is what makes batch publishes cheap; FormatID renders each.
+func (g *IDGenerator) Reserve(n int, now time.Time) uint64 {
 	base := ((uint64(now.UnixNano())>>20)-idEpochMillis)<<22 | g.node<<12
 	g.mu.Lock()
 	next := g.last + 1
 	if base > next {
 		next = base
 	}
-	g.last = next + uint64(len(ids)) - 1
+	g.last = next + uint64(n) - 1
 	g.mu.Unlock()
-	var raw [8]byte
+	return next
+}
+
+// FormatID writes v as 16 lower-case hex characters.
+func FormatID(v uint64, id *MessageID) {
+	const digits = "0123456789abcdef"
+	for i := MsgIDLength - 1; i >= 0; i-- {
+		id[i] = digits[v&0xf]
+		v >>= 4
+	}
+}
+
+// Fill writes a fresh ID into each element of ids.
+func (g *IDGenerator) Fill(ids []MessageID, now time.Time) {
+	first := g.Reserve(len(ids), now)
 	for i := range ids {
-		v := next + uint64(i)
-		for b := 7; b >= 0; b-- {
-			raw[b] = byte(v)
-			v >>= 8
-		}
-		hex.Encode(ids[i][:], raw[:])
+		FormatID(first+uint64(i), &ids[i])
 	}
 }

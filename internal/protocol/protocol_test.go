@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,10 @@ func TestIDGeneratorNeverRepeatsWithinATimeUnit(t *testing.T) {
 	}
 	first := make([]MessageID, 1)
 	NewIDGenerator(617).Fill(first, now)
-	require.True(t, strings.HasSuffix(string(first[0][:]), "269000"), string(first[0][:]))
+	value, err := strconv.ParseUint(string(first[0][:]), 16, 64)
+	require.NoError(t, err)
+	require.Equal(t, uint64(617), (value>>12)&0x3ff, "node id sits in bits 12..21")
+	require.Zero(t, value&0xfff, "first sequence of a time unit is 0")
 }
 
 func TestMessageRoundTrip(t *testing.T) {

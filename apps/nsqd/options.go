@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/nsqd"
+)
+
+// configKeys are the four options whose config-file key is not simply the
+// flag name with '-' turned into '_'.
+var configKeys = map[string]string{
+	"node-id":                           "id",
+	"lookupd-tcp-address":               "nsqlookupd_tcp_addresses",
+	"auth-http-address":                 "auth_http_addresses",
+	"e2e-processing-latency-percentile": "e2e_processing_latency_percentiles",
+	"config":                            "",
+	"version":                           "",
+	"verbose":                           "",
+	"worker-id":                         "",
+}
+
+func configKey(flagName string) string {
+	if key, ok := configKeys[flagName]; ok {
+		return key
+	}
+	return config.DefaultKey(flagName)
+}
+
+// parsed is what the command line asks for besides the options.
+type parsed struct {
+	opts        *nsqd.Options
+	showVersion bool
+}
+
+// parseOptions turns the command line (and --config) into Options.
+func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
+	opts := nsqd.NewOptions()
+	fs := flag.NewFlagSet("nsqd", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	result := &parsed{opts: opts}
+
+	configPath := fs.String("config", "", "path to config file")
+	fs.BoolVar(&result.showVersion, "version", false, "print version string")
+	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
+	fs.Bool("worker-id", false, "[deprecated] use --node-id")
+
+	fs.Var(&opts.LogLevel, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
+	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Int64Var(&opts.ID, "node-id", opts.ID, "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)")
+
+	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> to listen on for TCP clients")
+	fs.StringVar(&opts.HTTPAddress, "http-address", opts.HTTPAddress, "<addr>:<port> to listen on for HTTP clients")
+	fs.StringVar(&opts.BroadcastAddress, "broadcast-address", opts.BroadcastAddress, "address that will be registered with lookupd (defaults to the OS hostname)")
+	fs.IntVar(&opts.BroadcastTCPPort, "broadcast-tcp-port", opts.BroadcastTCPPort, "TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)")
+	fs.IntVar(&opts.BroadcastHTTPPort, "broadcast-http-port", opts.BroadcastHTTPPort, "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)")
+	lookupds := (*config.StringList)(&opts.NSQLookupdTCPAddresses)
+	fs.Var(lookupds, "lookupd-tcp-address", "lookupd TCP address (may be given multiple times)")
+	fs.DurationVar(&opts.HTTPClientConnectTimeout, "http-client-connect-timeout", opts.HTTPClientConnectTimeout, "timeout for HTTP connect")
+	fs.DurationVar(&opts.HTTPClientRequestTimeout, "http-client-request-timeout", opts.HTTPClientRequestTimeout, "timeout for HTTP request")
+
+	fs.StringVar(&opts.DataPath, "data-path", opts.DataPath, "path to store disk-backed messages")
+	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "number of messages to keep in memory (per topic/channel)")
+	fs.Int64Var(&opts.MaxBytesPerFile, "max-bytes-per-file", opts.MaxBytesPerFile, "number of bytes per diskqueue file before rolling")
+	fs.Int64Var(&opts.SyncEvery, "sync-every", opts.SyncEvery, "number of messages per diskqueue fsync")
+	fs.DurationVar(&opts.SyncTimeout, "sync-timeout", opts.SyncTimeout, "duration of time per diskqueue fsync")
+
+	fs.IntVar(&opts.QueueScanSelectionCount, "queue-scan-selection-count", opts.QueueScanSelectionCount, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts")
+	fs.IntVar(&opts.QueueScanWorkerPoolMax, "queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "max concurrency for checking in-flight and deferred message timeouts")
+
+	fs.DurationVar(&opts.MsgTimeout, "msg-timeout", opts.MsgTimeout, "default duration to wait before auto-requeing a message")
+	fs.DurationVar(&opts.MaxMsgTimeout, "max-msg-timeout", opts.MaxMsgTimeout, "maximum duration before a message will timeout")
+	fs.Int64Var(&opts.MaxMsgSize, "max-msg-size", opts.MaxMsgSize, "maximum size of a single message in bytes")
+	fs.DurationVar(&opts.MaxReqTimeout, "max-req-timeout", opts.MaxReqTimeout, "maximum requeuing timeout for a message")
+	fs.Int64Var(&opts.MaxBodySize, "max-body-size", opts.MaxBodySize, "maximum size of a single command body")
+
+	fs.DurationVar(&opts.MaxHeartbeatInterval, "max-heartbeat-interval", opts.MaxHeartbeatInterval, "maximum client configurable duration of time between client heartbeats")
+	fs.Int64Var(&opts.MaxRdyCount, "max-rdy-count", opts.MaxRdyCount, "maximum RDY count for a client")
+	fs.Int64Var(&opts.MaxOutputBufferSize, "max-output-buffer-size", opts.MaxOutputBufferSize, "maximum client configurable size (in bytes) for a client output buffer")
+	fs.DurationVar(&opts.MaxOutputBufferTimeout, "max-output-buffer-timeout", opts.MaxOutputBufferTimeout, "maximum client configurable duration of time between flushing to a client")
+	fs.DurationVar(&opts.MinOutputBufferTimeout, "min-output-buffer-timeout", opts.MinOutputBufferTimeout, "minimum client configurable duration of time between flushing to a client")
+	fs.DurationVar(&opts.OutputBufferTimeout, "output-buffer-timeout", opts.OutputBufferTimeout, "default duration of time between flushing data to clients")
+	fs.IntVar(&opts.MaxChannelConsumers, "max-channel-consumers", opts.MaxChannelConsumers, "maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)")
+
+	fs.BoolVar(&opts.DeflateEnabled, "deflate", opts.DeflateEnabled, "enable deflate feature negotiation (client compression)")
+	fs.IntVar(&opts.MaxDeflateLevel, "max-deflate-level", opts.MaxDeflateLevel, "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)")
+	fs.BoolVar(&opts.SnappyEnabled, "snappy", opts.SnappyEnabled, "enable snappy feature negotiation (client compression)")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unknown arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *configPath != "" {
+		if err := config.Load(fs, *configPath, configKey); err != nil {
+			return nil, err
+		}
+	}
+	return result, nil
+}

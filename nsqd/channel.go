@@ -1,0 +1,334 @@
+package nsqd
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+var errExiting = errors.New("exiting")
+
+// Channel hands each message of its topic to exactly one of its consumers.
+// Ready messages wait in a memory ring (overflow to the backend); deferred
+// ones (DPUB, REQ with a delay) wait in a heap until their time. In-flight
+// messages are tracked by the client that holds them, not here, so that a
+// FIN touches only its own client's state.
+type Channel struct {
+	topicName string
+	name      string
+	ephemeral bool
+	nsqd      *NSQD
+
+	mu           sync.Mutex
+	ready        ring[Message]
+	deferred     deferredHeap
+	deferTimer   *time.Timer
+	readyWait    chan struct{} // closed (and replaced) when messages arrive
+	clients      map[int64]*client
+	paused       bool
+	exiting      bool
+	backend      BackendQueue
+	scratch      []Message // reused by timer promotions
+	deleteCalled bool
+
+	messageCount  atomic.Uint64
+	requeueCount  atomic.Uint64
+	timeoutCount  atomic.Uint64
+	droppedCount  atomic.Uint64
+	inFlightCount atomic.Int64
+}
+
+func newChannel(topicName, name string, n *NSQD) *Channel {
+	ephemeral := protocol.IsEphemeral(name)
+	return &Channel{
+		topicName: topicName,
+		name:      name,
+		ephemeral: ephemeral,
+		nsqd:      n,
+		clients:   map[int64]*client{},
+		backend:   n.newBackend(ephemeral),
+	}
+}
+
+// Name returns the channel name.
+func (c *Channel) Name() string { return c.name }
+
+// accepts reports whether n more messages can be queued without refusal.
+func (c *Channel) accepts(n int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.ready.Len()+n) <= c.nsqd.opts.MemQueueSize || backendTakesOverflow(c.backend)
+}
+
+// put queues a batch fanned out from the topic: due messages become ready,
+// others wait in the deferred heap.
+func (c *Channel) put(msgs []Message) error {
+	now := time.Now().UnixNano()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return errExiting
+	}
+	c.messageCount.Add(uint64(len(msgs)))
+	start := 0
+	for i := range msgs {
+		if msgs[i].DeliverAt > now {
+			if err := c.enqueueReadyLocked(msgs[start:i]); err != nil {
+				return err
+			}
+			start = i + 1
+			c.deferLocked(msgs[i])
+		}
+	}
+	return c.enqueueReadyLocked(msgs[start:])
+}
+
+// enqueueReadyLocked appends to the memory ring up to its bound and sends
+// the rest to the backend (dropped when ephemeral).
+func (c *Channel) enqueueReadyLocked(msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	room := int(c.nsqd.opts.MemQueueSize) - c.ready.Len()
+	if room < 0 {
+		room = 0
+	}
+	if room > len(msgs) {
+		room = len(msgs)
+	}
+	c.ready.Push(msgs[:room]...)
+	if overflow := msgs[room:]; len(overflow) > 0 {
+		if c.backend == nil {
+			c.droppedCount.Add(uint64(len(overflow)))
+		} else if err := c.backend.Put(overflow); err != nil {
+			// Requeued and redelivered messages must never be lost, and a
+			// publish already passed accepts(): keep them in memory.
+			c.ready.Push(overflow...)
+		}
+	}
+	c.wakeLocked()
+	return nil
+}
+
+// wakeLocked releases every consumer waiting for messages.
+func (c *Channel) wakeLocked() {
+	if c.readyWait != nil {
+		close(c.readyWait)
+		c.readyWait = nil
+	}
+}
+
+// take moves up to max ready messages into dst. When it returns none, the
+// returned channel is closed as soon as there may be some.
+func (c *Channel) take(dst []Message, max int) ([]Message, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.paused && !c.exiting {
+		dst = c.ready.PopInto(dst, max)
+	}
+	if len(dst) > 0 {
+		return dst, nil
+	}
+	if c.readyWait == nil {
+		c.readyWait = make(chan struct{})
+	}
+	return dst, c.readyWait
+}
+
+// requeue puts messages that left a client (REQ 0, timeout, disconnect)
+// back at the end of the ready queue.
+func (c *Channel) requeue(msgs []Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.enqueueReadyLocked(msgs)
+}
+
+// deferMessage holds a message until its DeliverAt.
+func (c *Channel) deferMessage(m Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.deferLocked(m)
+}
+
+func (c *Channel) deferLocked(m Message) {
+	previous := c.deferred.Next()
+	c.deferred.Push(m)
+	if previous == 0 || m.DeliverAt < previous {
+		c.armDeferTimerLocked()
+	}
+}
+
+func (c *Channel) armDeferTimerLocked() {
+	next := c.deferred.Next()
+	if next == 0 {
+		return
+	}
+	wait := time.Duration(next - time.Now().UnixNano())
+	if c.deferTimer == nil {
+		c.deferTimer = time.AfterFunc(wait, c.promoteDeferred)
+		return
+	}
+	c.deferTimer.Reset(wait)
+}
+
+// promoteDeferred runs on the defer timer: due messages become ready.
+func (c *Channel) promoteDeferred() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.scratch = c.deferred.PopDue(time.Now().UnixNano(), c.scratch[:0])
+	c.enqueueReadyLocked(c.scratch)
+	clear(c.scratch)
+	c.armDeferTimerLocked()
+}
+
+// addClient subscribes a consumer, enforcing --max-channel-consumers.
+func (c *Channel) addClient(cl *client) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return errExiting
+	}
+	if _, ok := c.clients[cl.id]; ok {
+		return nil
+	}
+	if limit := c.nsqd.opts.MaxChannelConsumers; limit > 0 && len(c.clients) >= limit {
+		return fmt.Errorf("consumers for %s:%s exceeds limit of %d", c.topicName, c.name, limit)
+	}
+	c.clients[cl.id] = cl
+	return nil
+}
+
+// removeClient unsubscribes a consumer; the last consumer of an ephemeral
+// channel takes the channel with it.
+func (c *Channel) removeClient(cl *client) {
+	c.mu.Lock()
+	delete(c.clients, cl.id)
+	last := len(c.clients) == 0 && c.ephemeral && !c.deleteCalled
+	if last {
+		c.deleteCalled = true
+	}
+	c.mu.Unlock()
+	if last {
+		if t, err := c.nsqd.GetExistingTopic(c.topicName); err == nil {
+			t.DeleteExistingChannel(c.name)
+		}
+	}
+}
+
+// findOwner reports whether another client of this channel holds id, so a
+// FIN of someone else's message gets upstream's distinct error.
+func (c *Channel) findOwner(id protocol.MessageID, except *client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cl := range c.clients {
+		if cl != except && cl.inFlight.has(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// Pause stops deliveries; messages accumulate.
+func (c *Channel) Pause() { c.setPaused(true) }
+
+// Unpause resumes deliveries.
+func (c *Channel) Unpause() { c.setPaused(false) }
+
+func (c *Channel) setPaused(paused bool) {
+	c.mu.Lock()
+	c.paused = paused
+	if !paused {
+		c.wakeLocked()
+	}
+	c.mu.Unlock()
+	c.nsqd.metadataChanged()
+}
+
+// IsPaused reports the paused state.
+func (c *Channel) IsPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
+}
+
+// Empty drops ready, deferred and in-flight messages.
+func (c *Channel) Empty() error {
+	c.mu.Lock()
+	c.ready.Clear()
+	c.deferred = nil
+	clients := c.clientListLocked()
+	var err error
+	if c.backend != nil {
+		err = c.backend.Empty()
+	}
+	c.mu.Unlock()
+	for _, cl := range clients {
+		cl.dropInFlight(c)
+	}
+	return err
+}
+
+func (c *Channel) clientListLocked() []*client {
+	list := make([]*client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		list = append(list, cl)
+	}
+	return list
+}
+
+// close stops the channel; delete also removes what its backend holds and
+// closes its consumers' connections.
+func (c *Channel) close(deleted bool) error {
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return nil
+	}
+	c.exiting = true
+	if c.deferTimer != nil {
+		c.deferTimer.Stop()
+	}
+	c.wakeLocked()
+	clients := c.clientListLocked()
+	c.mu.Unlock()
+	if deleted {
+		for _, cl := range clients {
+			cl.closeConn()
+		}
+	}
+	if c.backend == nil {
+		return nil
+	}
+	if deleted {
+		return c.backend.Delete()
+	}
+	return c.backend.Close()
+}
+
+// Depth is the number of ready messages, memory and backend.
+func (c *Channel) Depth() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.depthLocked()
+}
+
+func (c *Channel) depthLocked() int64 {
+	depth := int64(c.ready.Len())
+	if c.backend != nil {
+		depth += c.backend.Depth()
+	}
+	return depth
+}

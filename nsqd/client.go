@@ -1,0 +1,206 @@
+package nsqd
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// Client states as /stats shows them.
+const (
+	stateInit       = 0
+	stateSubscribed = 3
+	stateClosing    = 4
+)
+
+const (
+	defaultBufferSize = 16 * 1024
+	// maxDeliveryBatch bounds how many messages one take moves from the
+	// channel, so one consumer cannot starve the others of a burst.
+	maxDeliveryBatch = 256
+)
+
+// client is one V2 TCP connection. The reader goroutine (protocol loop)
+// executes commands; the pump goroutine delivers messages and heartbeats.
+// Both write frames under writeMu.
+type client struct {
+	id         int64
+	nsqd       *NSQD
+	conn       net.Conn
+	remoteAddr string
+	connectTS  time.Time
+
+	reader *bufio.Reader
+
+	writeMu        sync.Mutex
+	writer         *bufio.Writer
+	unflushed      bool // responses written but not yet flushed
+	writeDeadlines atomic.Int64
+
+	// Settings negotiated by IDENTIFY; written by the reader before SUB.
+	settingsMu          sync.Mutex
+	clientID            string
+	hostname            string
+	userAgent           string
+	heartbeatInterval   atomic.Int64 // ns; <= 0 disables heartbeats
+	msgTimeout          atomic.Int64 // ns
+	outputBufferTimeout time.Duration
+	sampleRate          atomic.Int32
+
+	state      atomic.Int32
+	readyCount atomic.Int64
+	channel    atomic.Pointer[Channel]
+	inFlight   inFlight
+
+	// wake tells the pump that RDY, credit, settings or state changed;
+	// awaitingCredit says whether it is blocked on credit, so FIN only
+	// signals when someone is listening.
+	wake           chan struct{}
+	awaitingCredit atomic.Bool
+	exit           chan struct{}
+	closeOnce      sync.Once
+
+	messageCount atomic.Uint64
+	finishCount  atomic.Uint64
+	requeueCount atomic.Uint64
+
+	pubMu     sync.Mutex
+	pubCounts map[string]uint64
+}
+
+func newClient(id int64, conn net.Conn, n *NSQD) *client {
+	remote := conn.RemoteAddr().String()
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	c := &client{
+		id:         id,
+		nsqd:       n,
+		conn:       conn,
+		remoteAddr: remote,
+		connectTS:  time.Now(),
+		clientID:   host,
+		hostname:   host,
+		wake:       make(chan struct{}, 1),
+		exit:       make(chan struct{}),
+	}
+	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
+	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
+	c.outputBufferTimeout = n.opts.OutputBufferTimeout
+	deadlined := &deadlineConn{client: c}
+	c.reader = bufio.NewReaderSize(deadlined, defaultBufferSize)
+	c.writer = bufio.NewWriterSize(deadlined, defaultBufferSize)
+	return c
+}
+
+// signal wakes the pump without blocking.
+func (c *client) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// creditFreed wakes the pump only if it is waiting for credit.
+func (c *client) creditFreed() {
+	if c.awaitingCredit.Load() {
+		c.signal()
+	}
+}
+
+// closeConn closes the socket; the reader then ends the connection.
+func (c *client) closeConn() {
+	c.conn.Close()
+}
+
+// sendResponse writes a response or error frame. It is flushed before the
+// reader next blocks on the socket, so pipelined commands share a flush.
+func (c *client) sendFrame(frameType int32, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	buf := c.writer.AvailableBuffer()
+	buf = protocol.AppendFrame(buf, frameType, data)
+	_, err := c.writer.Write(buf)
+	c.unflushed = true
+	return err
+}
+
+// flushNow writes out everything buffered.
+func (c *client) flushNow() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.unflushed = false
+	return c.writer.Flush()
+}
+
+// flushPending flushes only if responses are waiting; the reader calls it
+// before each blocking read.
+func (c *client) flushPending() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if !c.unflushed {
+		return nil
+	}
+	c.unflushed = false
+	return c.writer.Flush()
+}
+
+// Ready state helpers.
+
+func (c *client) credit() int64 {
+	return c.readyCount.Load() - c.inFlight.count.Load()
+}
+
+// dropInFlight forgets what this client holds on ch (channel emptied).
+func (c *client) dropInFlight(ch *Channel) {
+	if c.channel.Load() != ch {
+		return
+	}
+	dropped := c.inFlight.drain()
+	ch.inFlightCount.Add(-int64(len(dropped)))
+	c.signal()
+}
+
+func (c *client) addPubCount(topic string, n int) {
+	c.pubMu.Lock()
+	if c.pubCounts == nil {
+		c.pubCounts = map[string]uint64{}
+	}
+	c.pubCounts[topic] += uint64(n)
+	c.pubMu.Unlock()
+}
+
+// deadlineConn arms the heartbeat deadlines once per socket read or write
+// rather than once per command, and flushes pending responses before a read
+// blocks, so a pipelining producer gets its OKs in one write.
+type deadlineConn struct {
+	client *client
+}
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	c := d.client
+	if err := c.flushPending(); err != nil {
+		return 0, err
+	}
+	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
+		c.conn.SetReadDeadline(time.Now().Add(2 * hb))
+	} else {
+		c.conn.SetReadDeadline(time.Time{})
+	}
+	return c.conn.Read(p)
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	c := d.client
+	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
+		c.conn.SetWriteDeadline(time.Now().Add(hb))
+	} else {
+		c.conn.SetWriteDeadline(time.Time{})
+	}
+	return c.conn.Write(p)
+}

@@ -1,0 +1,221 @@
+package nsqd
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/stretchr/testify/require"
+)
+
+// testLogWriter sends daemon logs to the test's log.
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// startDaemon runs an nsqd in-process on loopback port 0 for every
+// transport, with a temp data dir, and stops it when the test ends.
+func startDaemon(t testing.TB, configure func(*Options)) *NSQD {
+	t.Helper()
+	opts := NewOptions()
+	opts.TCPAddress = "127.0.0.1:0"
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.DataPath = t.TempDir()
+	opts.Logger = testLogWriter{t}
+	opts.BroadcastAddress = "127.0.0.1"
+	if configure != nil {
+		configure(opts)
+	}
+	n, err := New(opts)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- n.Main() }()
+	t.Cleanup(func() {
+		n.Exit()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("nsqd did not stop within 10s")
+		}
+	})
+	return n
+}
+
+// testConn is a raw V2 protocol connection for tests.
+type testConn struct {
+	t      testing.TB
+	conn   net.Conn
+	reader *bufio.Reader
+}
+
+// dialV2 connects and sends the magic.
+func dialV2(t testing.TB, n *NSQD) *testConn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", n.RealTCPAddr().String(), 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = conn.Write([]byte(protocol.MagicV2))
+	require.NoError(t, err)
+	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn)}
+}
+
+// send writes a command line with an optional body.
+func (c *testConn) send(line string, body ...[]byte) {
+	c.t.Helper()
+	buf := []byte(line + "\n")
+	for _, b := range body {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(b)))
+		buf = append(buf, b...)
+	}
+	_, err := c.conn.Write(buf)
+	require.NoError(c.t, err)
+}
+
+// mpubBody encodes an MPUB body (count + sized messages) without the outer size.
+func mpubBody(bodies ...string) []byte {
+	buf := binary.BigEndian.AppendUint32(nil, uint32(len(bodies)))
+	for _, b := range bodies {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(b)))
+		buf = append(buf, b...)
+	}
+	return buf
+}
+
+// readFrame reads one frame, skipping heartbeats, within a deadline.
+func (c *testConn) readFrame() (int32, []byte) {
+	c.t.Helper()
+	for {
+		frameType, data, err := c.readFrameErr(5 * time.Second)
+		require.NoError(c.t, err)
+		if frameType == protocol.FrameTypeResponse && string(data) == string(protocol.Heartbeat) {
+			continue
+		}
+		return frameType, data
+	}
+}
+
+func (c *testConn) readFrameErr(timeout time.Duration) (int32, []byte, error) {
+	c.conn.SetReadDeadline(time.Now().Add(timeout))
+	var head [8]byte
+	if _, err := io.ReadFull(c.reader, head[:]); err != nil {
+		return 0, nil, err
+	}
+	size := binary.BigEndian.Uint32(head[:4])
+	if size < 4 || size > 64<<20 {
+		return 0, nil, fmt.Errorf("bad frame size %d", size)
+	}
+	data := make([]byte, size-4)
+	if _, err := io.ReadFull(c.reader, data); err != nil {
+		return 0, nil, err
+	}
+	return int32(binary.BigEndian.Uint32(head[4:])), data, nil
+}
+
+// expectResponse reads a response frame with the given data.
+func (c *testConn) expectResponse(want string) {
+	c.t.Helper()
+	frameType, data := c.readFrame()
+	require.Equal(c.t, protocol.FrameTypeResponse, frameType, "frame data %q", data)
+	require.Equal(c.t, want, string(data))
+}
+
+// expectError reads an error frame with the given text.
+func (c *testConn) expectError(want string) {
+	c.t.Helper()
+	frameType, data := c.readFrame()
+	require.Equal(c.t, protocol.FrameTypeError, frameType, "frame data %q", data)
+	require.Equal(c.t, want, string(data))
+}
+
+// expectClosed asserts the server closes the connection.
+func (c *testConn) expectClosed() {
+	c.t.Helper()
+	for {
+		frameType, data, err := c.readFrameErr(5 * time.Second)
+		if err != nil {
+			require.ErrorIs(c.t, err, io.EOF)
+			return
+		}
+		if frameType == protocol.FrameTypeResponse && string(data) == string(protocol.Heartbeat) {
+			continue
+		}
+		c.t.Fatalf("expected close, got frame %d %q", frameType, data)
+	}
+}
+
+// readMessage reads a message frame.
+func (c *testConn) readMessage() protocol.DecodedMessage {
+	c.t.Helper()
+	frameType, data := c.readFrame()
+	require.Equal(c.t, protocol.FrameTypeMessage, frameType, "frame data %q", data)
+	msg, err := protocol.DecodeMessage(data)
+	require.NoError(c.t, err)
+	return msg
+}
+
+// identify sends IDENTIFY with the given fields and returns the decoded reply
+// (nil when the server answered a plain OK).
+func (c *testConn) identify(fields map[string]any) map[string]any {
+	c.t.Helper()
+	body, err := json.Marshal(fields)
+	require.NoError(c.t, err)
+	c.send("IDENTIFY", body)
+	frameType, data := c.readFrame()
+	require.Equal(c.t, protocol.FrameTypeResponse, frameType, "frame data %q", data)
+	if string(data) == "OK" {
+		return nil
+	}
+	var reply map[string]any
+	require.NoError(c.t, json.Unmarshal(data, &reply))
+	return reply
+}
+
+// subscribe sends SUB and expects OK.
+func (c *testConn) subscribe(topic, channel string) {
+	c.t.Helper()
+	c.send("SUB " + topic + " " + channel)
+	c.expectResponse("OK")
+}
+
+// httpURL builds a URL on the daemon's HTTP listener.
+func httpURL(n *NSQD, pathAndQuery string) string {
+	return "http://" + n.RealHTTPAddr().String() + pathAndQuery
+}
+
+// httpDo performs a request and returns status and body.
+func httpDo(t testing.TB, method, url string, body io.Reader) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	require.NoError(t, err)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, data, resp.Header
+}
+
+// waitFor polls cond until it holds or the deadline passes; used only where
+// the daemon offers no event to wait on (stats counters).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,128 @@
+package nsqd
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+var (
+	errNotInFlight = errors.New("ID not in flight")
+	errNotOwner    = errors.New("client does not own message")
+)
+
+// inFlightEntry is a delivered message waiting for FIN, REQ or its timeout.
+type inFlightEntry struct {
+	msg         Message
+	deadline    int64 // ns since the epoch
+	deliveredAt int64 // caps TOUCH at deliveredAt + --max-msg-timeout
+}
+
+// deadlineEntry orders timeouts. Deliveries happen in time order with one
+// timeout per client, so appending keeps the FIFO sorted by deadline; an
+// entry whose deadline no longer matches the map (FIN'd or TOUCHed) is stale
+// and skipped, which spares a heap and its per-message bookkeeping.
+type deadlineEntry struct {
+	id       protocol.MessageID
+	deadline int64
+}
+
+// inFlight tracks the messages one client holds. Only that client's
+// goroutines touch it, so a FIN never contends with other consumers.
+type inFlight struct {
+	mu        sync.Mutex
+	entries   map[protocol.MessageID]inFlightEntry
+	deadlines ring[deadlineEntry]
+	count     atomic.Int64
+}
+
+func (f *inFlight) add(msgs []Message, now, timeout int64) {
+	f.mu.Lock()
+	if f.entries == nil {
+		f.entries = make(map[protocol.MessageID]inFlightEntry, len(msgs))
+	}
+	deadline := now + timeout
+	for i := range msgs {
+		f.entries[msgs[i].ID] = inFlightEntry{msg: msgs[i], deadline: deadline, deliveredAt: now}
+		f.deadlines.Push(deadlineEntry{id: msgs[i].ID, deadline: deadline})
+	}
+	f.count.Add(int64(len(msgs)))
+	f.mu.Unlock()
+}
+
+// remove ends tracking of id and returns its message.
+func (f *inFlight) remove(id protocol.MessageID) (Message, bool) {
+	f.mu.Lock()
+	entry, ok := f.entries[id]
+	if ok {
+		delete(f.entries, id)
+		f.count.Add(-1)
+	}
+	f.mu.Unlock()
+	return entry.msg, ok
+}
+
+func (f *inFlight) has(id protocol.MessageID) bool {
+	f.mu.Lock()
+	_, ok := f.entries[id]
+	f.mu.Unlock()
+	return ok
+}
+
+// touch extends id's deadline to now+timeout, capped at its delivery time
+// plus maxTimeout.
+func (f *inFlight) touch(id protocol.MessageID, now, timeout, maxTimeout int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	entry, ok := f.entries[id]
+	if !ok {
+		return false
+	}
+	deadline := now + timeout
+	if limit := entry.deliveredAt + maxTimeout; deadline > limit {
+		deadline = limit
+	}
+	entry.deadline = deadline
+	f.entries[id] = entry
+	f.deadlines.Push(deadlineEntry{id: id, deadline: deadline})
+	return true
+}
+
+// expire moves every message whose deadline has passed into dst and returns
+// the next deadline to wake for (0 when nothing is in flight).
+func (f *inFlight) expire(now int64, dst []Message) ([]Message, int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.deadlines.Len() > 0 {
+		head := f.deadlines.Front()
+		entry, ok := f.entries[head.id]
+		if !ok || entry.deadline != head.deadline {
+			f.deadlines.DropFront() // FIN'd or TOUCHed since
+			continue
+		}
+		if entry.deadline > now {
+			return dst, entry.deadline
+		}
+		delete(f.entries, head.id)
+		f.count.Add(-1)
+		f.deadlines.DropFront()
+		dst = append(dst, entry.msg)
+	}
+	return dst, 0
+}
+
+// drain removes and returns everything in flight.
+func (f *inFlight) drain() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msgs := make([]Message, 0, len(f.entries))
+	for _, entry := range f.entries {
+		msgs = append(msgs, entry.msg)
+	}
+	f.entries = nil
+	f.deadlines.Clear()
+	f.count.Store(0)
+	return msgs
+}

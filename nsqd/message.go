@@ -1,0 +1,14 @@
+package nsqd
+
+import "github.com/nsqgo/nsq/internal/protocol"
+
+// Message is one published message as a topic or channel holds it. It is a
+// value, copied into each channel's queue, so fanning out costs no
+// allocation; Body is shared by every copy and never modified after publish.
+type Message struct {
+	ID        protocol.MessageID
+	Body      []byte
+	Timestamp int64 // publish time, ns since the epoch; survives requeues
+	DeliverAt int64 // ns since the epoch before which it is deferred; 0 = now
+	Attempts  uint16
+}

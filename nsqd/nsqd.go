@@ -1,0 +1,270 @@
+package nsqd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// Version is what nsqd reports: tools and nsqadmin parse it as semver.
+const Version = "1.3.0"
+
+const (
+	debugLevel = logging.Debug
+	infoLevel  = logging.Info
+	warnLevel  = logging.Warn
+	errorLevel = logging.Error
+)
+
+var (
+	errTopicNotFound   = errors.New("topic not found")
+	errChannelNotFound = errors.New("channel not found")
+)
+
+// NSQD is the daemon: it owns the topics, the listeners and the clients.
+type NSQD struct {
+	opts      *Options
+	logger    *logging.Logger
+	startTime time.Time
+
+	mu     sync.RWMutex
+	topics map[string]*Topic
+
+	clientsMu    sync.Mutex
+	clients      map[int64]*client
+	nextClientID atomic.Int64
+
+	tcpListener  net.Listener
+	httpListener net.Listener
+	httpServer   *httpServer
+
+	exitOnce sync.Once
+	exitCh   chan struct{}
+	wg       sync.WaitGroup
+	exiting  atomic.Bool
+}
+
+// New validates opts and binds the listeners, so that the real addresses are
+// known (port 0 works) before Main serves them.
+func New(opts *Options) (*NSQD, error) {
+	if opts.ID < 0 || opts.ID >= 1024 {
+		return nil, errors.New("--node-id must be [0,1024)")
+	}
+	if opts.MaxDeflateLevel < 1 || opts.MaxDeflateLevel > 9 {
+		return nil, errors.New("--max-deflate-level must be [1,9]")
+	}
+	logOut := opts.Logger
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	n := &NSQD{
+		opts:      opts,
+		logger:    logging.New(logOut, opts.LogPrefix, opts.LogLevel),
+		startTime: time.Now(),
+		topics:    map[string]*Topic{},
+		clients:   map[int64]*client{},
+		exitCh:    make(chan struct{}),
+	}
+	var err error
+	n.tcpListener, err = net.Listen("tcp", opts.TCPAddress)
+	if err != nil {
+		return nil, fmt.Errorf("listen (%s) failed - %w", opts.TCPAddress, err)
+	}
+	if opts.HTTPAddress != "" {
+		n.httpListener, err = net.Listen("tcp", opts.HTTPAddress)
+		if err != nil {
+			n.tcpListener.Close()
+			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+		}
+		n.httpServer = newHTTPServer(n)
+	}
+	return n, nil
+}
+
+// Main serves until Exit is called; it returns the first fatal error.
+func (n *NSQD) Main() error {
+	errs := make(chan error, 2)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		errs <- n.serveTCP(n.tcpListener)
+	}()
+	if n.httpListener != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			errs <- n.httpServer.serve(n.httpListener)
+		}()
+	}
+	n.logf(infoLevel, "TCP: listening on %s", n.tcpListener.Addr())
+	if n.httpListener != nil {
+		n.logf(infoLevel, "HTTP: listening on %s", n.httpListener.Addr())
+	}
+	select {
+	case err := <-errs:
+		if err != nil && !n.exiting.Load() {
+			n.Exit()
+			return err
+		}
+	case <-n.exitCh:
+	}
+	return nil
+}
+
+// Exit stops accepting, closes every connection and topic, and waits for
+// every goroutine the daemon started.
+func (n *NSQD) Exit() {
+	n.exitOnce.Do(func() {
+		n.exiting.Store(true)
+		close(n.exitCh)
+		n.tcpListener.Close()
+		if n.httpServer != nil {
+			n.httpServer.close()
+		}
+		n.clientsMu.Lock()
+		for _, c := range n.clients {
+			c.closeConn()
+		}
+		n.clientsMu.Unlock()
+		n.wg.Wait()
+
+		n.mu.Lock()
+		topics := make([]*Topic, 0, len(n.topics))
+		for _, t := range n.topics {
+			topics = append(topics, t)
+		}
+		n.mu.Unlock()
+		for _, t := range topics {
+			if err := t.close(false); err != nil {
+				n.logf(errorLevel, "closing topic %s: %s", t.name, err)
+			}
+		}
+		n.logf(infoLevel, "exited")
+	})
+}
+
+// RealTCPAddr is the bound TCP address.
+func (n *NSQD) RealTCPAddr() *net.TCPAddr { return n.tcpListener.Addr().(*net.TCPAddr) }
+
+// RealHTTPAddr is the bound HTTP address, or nil when HTTP is disabled.
+func (n *NSQD) RealHTTPAddr() *net.TCPAddr {
+	if n.httpListener == nil {
+		return nil
+	}
+	return n.httpListener.Addr().(*net.TCPAddr)
+}
+
+func (n *NSQD) logf(level logging.Level, format string, args ...any) {
+	n.logger.Logf(level, format, args...)
+}
+
+// GetTopic returns the named topic, creating it if needed.
+func (n *NSQD) GetTopic(name string) (*Topic, error) {
+	n.mu.RLock()
+	t, ok := n.topics[name]
+	n.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	if n.exiting.Load() {
+		return nil, errExiting
+	}
+	n.mu.Lock()
+	t, ok = n.topics[name]
+	if !ok {
+		t = newTopic(name, n)
+		n.topics[name] = t
+	}
+	n.mu.Unlock()
+	if !ok {
+		n.logf(infoLevel, "TOPIC(%s): created", name)
+		n.topicCreated(t)
+	}
+	return t, nil
+}
+
+// GetExistingTopic returns the topic or errTopicNotFound.
+func (n *NSQD) GetExistingTopic(name string) (*Topic, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	t, ok := n.topics[name]
+	if !ok {
+		return nil, errTopicNotFound
+	}
+	return t, nil
+}
+
+// Topics returns every topic sorted by name.
+func (n *NSQD) Topics() []*Topic {
+	n.mu.RLock()
+	list := make([]*Topic, 0, len(n.topics))
+	for _, t := range n.topics {
+		list = append(list, t)
+	}
+	n.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	return list
+}
+
+// DeleteExistingTopic removes a topic with its channels and their data.
+func (n *NSQD) DeleteExistingTopic(name string) error {
+	n.mu.Lock()
+	t, ok := n.topics[name]
+	if !ok {
+		n.mu.Unlock()
+		return errTopicNotFound
+	}
+	delete(n.topics, name)
+	n.mu.Unlock()
+	n.logf(infoLevel, "TOPIC(%s): deleting", name)
+	err := t.close(true)
+	n.topicDeleted(t)
+	return err
+}
+
+// ValidName reports whether a topic or channel name is acceptable.
+func ValidName(name string) bool { return protocol.ValidName(name) }
+
+// The hooks below are where lookupd registration and metadata persistence
+// attach; each runs outside every topic and channel lock.
+
+func (n *NSQD) topicCreated(t *Topic)               { n.metadataChanged() }
+func (n *NSQD) topicDeleted(t *Topic)               { n.metadataChanged() }
+func (n *NSQD) channelCreated(t *Topic, c *Channel) { n.metadataChanged() }
+func (n *NSQD) channelDeleted(t *Topic, c *Channel) { n.metadataChanged() }
+func (n *NSQD) metadataChanged()                    {}
+
+func (n *NSQD) addClient(c *client) bool {
+	n.clientsMu.Lock()
+	defer n.clientsMu.Unlock()
+	if n.exiting.Load() {
+		return false
+	}
+	n.clients[c.id] = c
+	return true
+}
+
+func (n *NSQD) removeClient(c *client) {
+	n.clientsMu.Lock()
+	delete(n.clients, c.id)
+	n.clientsMu.Unlock()
+}
+
+// clientList snapshots the connected clients (for stats).
+func (n *NSQD) clientList() []*client {
+	n.clientsMu.Lock()
+	defer n.clientsMu.Unlock()
+	list := make([]*client, 0, len(n.clients))
+	for _, c := range n.clients {
+		list = append(list, c)
+	}
+	return list
+}

@@ -1,0 +1,116 @@
+package nsqd
+
+import (
+	"crypto/md5"
+	"hash/crc32"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/logging"
+)
+
+// Options holds every setting of the daemon. NewOptions gives upstream's
+// defaults; apps/nsqd only parses flags and the config file into it.
+type Options struct {
+	ID        int64
+	LogLevel  logging.Level
+	LogPrefix string
+	Logger    io.Writer // where logs go; os.Stderr by default
+
+	TCPAddress               string
+	HTTPAddress              string
+	BroadcastAddress         string
+	BroadcastTCPPort         int
+	BroadcastHTTPPort        int
+	NSQLookupdTCPAddresses   []string
+	HTTPClientConnectTimeout time.Duration
+	HTTPClientRequestTimeout time.Duration
+
+	DataPath        string
+	MemQueueSize    int64
+	MaxBytesPerFile int64
+	SyncEvery       int64
+	SyncTimeout     time.Duration
+
+	QueueScanInterval        time.Duration
+	QueueScanRefreshInterval time.Duration
+	QueueScanSelectionCount  int
+	QueueScanWorkerPoolMax   int
+
+	MsgTimeout    time.Duration
+	MaxMsgTimeout time.Duration
+	MaxMsgSize    int64
+	MaxBodySize   int64
+	MaxReqTimeout time.Duration
+	ClientTimeout time.Duration
+
+	MaxHeartbeatInterval   time.Duration
+	MaxRdyCount            int64
+	MaxOutputBufferSize    int64
+	MaxOutputBufferTimeout time.Duration
+	MinOutputBufferTimeout time.Duration
+	OutputBufferTimeout    time.Duration
+	MaxChannelConsumers    int
+
+	// Compression and TLS are negotiated only once the protocol-features
+	// work lands; until then IDENTIFY answers them as not enabled.
+	DeflateEnabled  bool
+	MaxDeflateLevel int
+	SnappyEnabled   bool
+}
+
+// NewOptions returns upstream nsqd 1.3's defaults.
+func NewOptions() *Options {
+	hostname, err := os.Hostname()
+	if err != nil {
+		hostname = "localhost"
+	}
+	return &Options{
+		ID:        DefaultNodeID(hostname),
+		LogLevel:  logging.Info,
+		LogPrefix: "[nsqd] ",
+		Logger:    os.Stderr,
+
+		TCPAddress:               "0.0.0.0:4150",
+		HTTPAddress:              "0.0.0.0:4151",
+		BroadcastAddress:         hostname,
+		HTTPClientConnectTimeout: 2 * time.Second,
+		HTTPClientRequestTimeout: 5 * time.Second,
+
+		MemQueueSize:    10000,
+		MaxBytesPerFile: 100 * 1024 * 1024,
+		SyncEvery:       2500,
+		SyncTimeout:     2 * time.Second,
+
+		QueueScanInterval:        100 * time.Millisecond,
+		QueueScanRefreshInterval: 5 * time.Second,
+		QueueScanSelectionCount:  20,
+		QueueScanWorkerPoolMax:   4,
+
+		MsgTimeout:    60 * time.Second,
+		MaxMsgTimeout: 15 * time.Minute,
+		MaxMsgSize:    1024 * 1024,
+		MaxBodySize:   5 * 1024 * 1024,
+		MaxReqTimeout: time.Hour,
+		ClientTimeout: 60 * time.Second,
+
+		MaxHeartbeatInterval:   60 * time.Second,
+		MaxRdyCount:            2500,
+		MaxOutputBufferSize:    64 * 1024,
+		MaxOutputBufferTimeout: 30 * time.Second,
+		MinOutputBufferTimeout: 25 * time.Millisecond,
+		OutputBufferTimeout:    250 * time.Millisecond,
+
+		DeflateEnabled:  true,
+		MaxDeflateLevel: 6,
+		SnappyEnabled:   true,
+	}
+}
+
+// DefaultNodeID is upstream's default --node-id: CRC-32 of the MD5 of the
+// hostname, mod 1024.
+func DefaultNodeID(hostname string) int64 {
+	sum := md5.Sum([]byte(hostname))
+	return int64(crc32.ChecksumIEEE(sum[:]) % 1024)
+}

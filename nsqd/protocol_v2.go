@@ -1,0 +1,469 @@
+package nsqd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// protocolError is an error frame: "<code> <desc>". Fatal ones close the
+// connection after the frame; only the FIN/REQ/TOUCH failures are not.
+type protocolError struct {
+	code  string
+	desc  string
+	fatal bool
+}
+
+func (e *protocolError) Error() string { return e.code + " " + e.desc }
+
+func fatalErr(code, format string, args ...any) *protocolError {
+	return &protocolError{code: code, desc: fmt.Sprintf(format, args...), fatal: true}
+}
+
+func clientErr(code, format string, args ...any) *protocolError {
+	return &protocolError{code: code, desc: fmt.Sprintf(format, args...)}
+}
+
+// v2Session runs the command loop of one connection. Its scratch buffers
+// are reused by every command so that parsing allocates nothing.
+type v2Session struct {
+	c      *client
+	n      *NSQD
+	params [][]byte
+	batch  []Message
+	sizes  [4]byte
+
+	// the last topic published to, so a stream of PUBs skips the map lookup
+	lastTopic *Topic
+}
+
+// run executes commands until the connection fails or a fatal error.
+func (s *v2Session) run() error {
+	for {
+		line, err := s.c.reader.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = fmt.Errorf("command line longer than %d bytes", defaultBufferSize)
+			}
+			return err
+		}
+		s.params = protocol.SplitParams(protocol.TrimLine(line), s.params[:0])
+		response, err := s.exec()
+		if err != nil {
+			var perr *protocolError
+			if !errors.As(err, &perr) {
+				return err
+			}
+			if sendErr := s.c.sendFrame(protocol.FrameTypeError, []byte(perr.Error())); sendErr != nil {
+				return sendErr
+			}
+			if perr.fatal {
+				s.c.flushNow()
+				return perr
+			}
+			continue
+		}
+		if response != nil {
+			if err := s.c.sendFrame(protocol.FrameTypeResponse, response); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *v2Session) exec() ([]byte, error) {
+	cmd := s.params[0]
+	switch {
+	case bytes.Equal(cmd, []byte("FIN")):
+		return nil, s.fin()
+	case bytes.Equal(cmd, []byte("RDY")):
+		return nil, s.rdy()
+	case bytes.Equal(cmd, []byte("REQ")):
+		return nil, s.req()
+	case bytes.Equal(cmd, []byte("PUB")):
+		return s.pub()
+	case bytes.Equal(cmd, []byte("MPUB")):
+		return s.mpub()
+	case bytes.Equal(cmd, []byte("DPUB")):
+		return s.dpub()
+	case bytes.Equal(cmd, []byte("NOP")):
+		return nil, nil
+	case bytes.Equal(cmd, []byte("TOUCH")):
+		return nil, s.touch()
+	case bytes.Equal(cmd, []byte("SUB")):
+		return s.sub()
+	case bytes.Equal(cmd, []byte("CLS")):
+		return s.cls()
+	case bytes.Equal(cmd, []byte("IDENTIFY")):
+		return s.identify()
+	case bytes.Equal(cmd, []byte("AUTH")):
+		return s.auth()
+	}
+	return nil, fatalErr("E_INVALID", "invalid command %s", cmd)
+}
+
+// readSize reads a body's int32 length prefix (signed, as upstream).
+func (s *v2Session) readSize() (int32, error) {
+	if _, err := io.ReadFull(s.c.reader, s.sizes[:]); err != nil {
+		return 0, err
+	}
+	return int32(binary.BigEndian.Uint32(s.sizes[:])), nil
+}
+
+func (s *v2Session) sub() ([]byte, error) {
+	if s.c.state.Load() != stateInit {
+		return nil, fatalErr("E_INVALID", "cannot SUB in current state")
+	}
+	if s.c.heartbeatInterval.Load() <= 0 {
+		return nil, fatalErr("E_INVALID", "cannot SUB with heartbeats disabled")
+	}
+	if len(s.params) < 3 {
+		return nil, fatalErr("E_INVALID", "SUB insufficient number of parameters")
+	}
+	topicName, channelName := string(s.params[1]), string(s.params[2])
+	if !protocol.ValidName(topicName) {
+		return nil, fatalErr("E_BAD_TOPIC", "SUB topic name %q is not valid", topicName)
+	}
+	if !protocol.ValidName(channelName) {
+		return nil, fatalErr("E_BAD_CHANNEL", "SUB channel name %q is not valid", channelName)
+	}
+	// A topic or ephemeral channel may be going away as we subscribe; try
+	// once more against its replacement, as upstream does.
+	var channel *Channel
+	for attempt := 0; ; attempt++ {
+		topic, err := s.n.GetTopic(topicName)
+		if err != nil {
+			return nil, fatalErr("E_SUB_FAILED", "SUB failed %s", err)
+		}
+		channel, err = topic.GetChannel(channelName)
+		if err == nil {
+			err = channel.addClient(s.c)
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errExiting) {
+			return nil, fatalErr("E_SUB_FAILED", "SUB failed %s", err)
+		}
+		if attempt > 0 || s.n.exiting.Load() {
+			return nil, fatalErr("E_SUB_FAILED", "SUB failed to deleted topic/channel")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.c.channel.Store(channel)
+	s.c.state.Store(stateSubscribed)
+	s.c.signal()
+	return protocol.OK, nil
+}
+
+func (s *v2Session) rdy() error {
+	switch s.c.state.Load() {
+	case stateClosing:
+		return nil
+	case stateSubscribed:
+	default:
+		return fatalErr("E_INVALID", "cannot RDY in current state")
+	}
+	count := int64(1)
+	if len(s.params) > 1 {
+		var ok bool
+		if count, ok = protocol.ParseDigits(s.params[1]); !ok {
+			return fatalErr("E_INVALID", "RDY could not parse count %s", s.params[1])
+		}
+	}
+	if count > s.n.opts.MaxRdyCount {
+		return fatalErr("E_INVALID", "RDY count %d out of range 0-%d", count, s.n.opts.MaxRdyCount)
+	}
+	s.c.readyCount.Store(count)
+	s.c.signal()
+	return nil
+}
+
+// ackCommand checks the state and message ID shared by FIN, REQ and TOUCH.
+func (s *v2Session) ackCommand(name string, minParams int) (protocol.MessageID, error) {
+	var id protocol.MessageID
+	if st := s.c.state.Load(); st != stateSubscribed && st != stateClosing {
+		return id, fatalErr("E_INVALID", "cannot %s in current state", name)
+	}
+	if len(s.params) < minParams {
+		return id, fatalErr("E_INVALID", "%s insufficient number of params", name)
+	}
+	if len(s.params[1]) != protocol.MsgIDLength {
+		return id, fatalErr("E_INVALID", "invalid message ID")
+	}
+	copy(id[:], s.params[1])
+	return id, nil
+}
+
+// notOwnedErr tells "not in flight" from "held by another consumer".
+func (s *v2Session) notOwnedErr(code, name string, id protocol.MessageID) error {
+	reason := errNotInFlight
+	if ch := s.c.channel.Load(); ch != nil && ch.findOwner(id, s.c) {
+		reason = errNotOwner
+	}
+	return clientErr(code, "%s %s failed %s", name, id[:], reason)
+}
+
+func (s *v2Session) fin() error {
+	id, err := s.ackCommand("FIN", 2)
+	if err != nil {
+		return err
+	}
+	msg, ok := s.c.inFlight.remove(id)
+	if !ok {
+		return s.notOwnedErr("E_FIN_FAILED", "FIN", id)
+	}
+	ch := s.c.channel.Load()
+	_ = msg
+	ch.inFlightCount.Add(-1)
+	s.c.finishCount.Add(1)
+	s.c.creditFreed()
+	return nil
+}
+
+func (s *v2Session) req() error {
+	id, err := s.ackCommand("REQ", 3)
+	if err != nil {
+		return err
+	}
+	delayMs, ok := protocol.ParseDigits(s.params[2])
+	if !ok {
+		return fatalErr("E_INVALID", "REQ could not parse timeout %s", s.params[2])
+	}
+	delay := time.Duration(delayMs) * time.Millisecond
+	if max := s.n.opts.MaxReqTimeout; delay > max {
+		s.n.logf(debugLevel, "[%s] REQ timeout %s clamped to %s", s.c.remoteAddr, delay, max)
+		delay = max
+	}
+	msg, ok := s.c.inFlight.remove(id)
+	if !ok {
+		return s.notOwnedErr("E_REQ_FAILED", "REQ", id)
+	}
+	ch := s.c.channel.Load()
+	ch.inFlightCount.Add(-1)
+	ch.requeueCount.Add(1)
+	s.c.requeueCount.Add(1)
+	if delay > 0 {
+		msg.DeliverAt = time.Now().Add(delay).UnixNano()
+		ch.deferMessage(msg)
+	} else {
+		msg.DeliverAt = 0
+		ch.requeue([]Message{msg})
+	}
+	s.c.creditFreed()
+	return nil
+}
+
+func (s *v2Session) touch() error {
+	id, err := s.ackCommand("TOUCH", 2)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	if !s.c.inFlight.touch(id, now, s.c.msgTimeout.Load(), int64(s.n.opts.MaxMsgTimeout)) {
+		return s.notOwnedErr("E_TOUCH_FAILED", "TOUCH", id)
+	}
+	return nil
+}
+
+func (s *v2Session) cls() ([]byte, error) {
+	if s.c.state.Load() != stateSubscribed {
+		return nil, fatalErr("E_INVALID", "cannot CLS in current state")
+	}
+	s.c.readyCount.Store(0)
+	s.c.state.Store(stateClosing)
+	s.c.signal()
+	return protocol.CloseWait, nil
+}
+
+func (s *v2Session) auth() ([]byte, error) {
+	if s.c.state.Load() != stateInit {
+		return nil, fatalErr("E_INVALID", "cannot AUTH in current state")
+	}
+	if len(s.params) != 1 {
+		return nil, fatalErr("E_INVALID", "AUTH invalid number of parameters")
+	}
+	size, err := s.readSize()
+	if err != nil {
+		return nil, fatalErr("E_BAD_BODY", "AUTH failed to read body size")
+	}
+	if int64(size) > s.n.opts.MaxBodySize {
+		return nil, fatalErr("E_BAD_BODY", "AUTH body too big %d > %d", size, s.n.opts.MaxBodySize)
+	}
+	if size <= 0 {
+		return nil, fatalErr("E_BAD_BODY", "AUTH invalid body size %d", size)
+	}
+	if _, err := io.CopyN(io.Discard, s.c.reader, int64(size)); err != nil {
+		return nil, fatalErr("E_BAD_BODY", "AUTH failed to read body")
+	}
+	return nil, fatalErr("E_AUTH_DISABLED", "AUTH disabled")
+}
+
+// topicName turns a name parameter into a string that outlives the read
+// buffer, without allocating while a connection keeps publishing to one topic.
+func (s *v2Session) topicName(param []byte) string {
+	if t := s.lastTopic; t != nil && t.name == string(param) {
+		return t.name
+	}
+	return string(param)
+}
+
+// topicFor returns the topic to publish to, reusing the last one while the
+// name matches and it has not been deleted.
+func (s *v2Session) topicFor(name string) (*Topic, error) {
+	if t := s.lastTopic; t != nil && t.name == name && !t.isExiting() {
+		return t, nil
+	}
+	t, err := s.n.GetTopic(name)
+	if err != nil {
+		return nil, err
+	}
+	s.lastTopic = t
+	return t, nil
+}
+
+func (s *v2Session) pub() ([]byte, error) {
+	return s.publishOne("PUB", "E_PUB_FAILED", 0)
+}
+
+func (s *v2Session) dpub() ([]byte, error) {
+	if len(s.params) < 3 {
+		return nil, fatalErr("E_INVALID", "DPUB insufficient number of parameters")
+	}
+	if !protocol.ValidName(string(s.params[1])) {
+		return nil, fatalErr("E_BAD_TOPIC", "DPUB topic name %q is not valid", s.params[1])
+	}
+	delayMs, ok := protocol.ParseDigits(s.params[2])
+	if !ok {
+		return nil, fatalErr("E_INVALID", "DPUB could not parse timeout %s", s.params[2])
+	}
+	maxMs := s.n.opts.MaxReqTimeout.Milliseconds()
+	if delayMs > maxMs {
+		return nil, fatalErr("E_INVALID", "DPUB timeout %d out of range 0-%d", delayMs, maxMs)
+	}
+	return s.publishOne("DPUB", "E_DPUB_FAILED", time.Duration(delayMs)*time.Millisecond)
+}
+
+// publishOne is PUB and DPUB: one length-prefixed body.
+func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]byte, error) {
+	if len(s.params) < 2 {
+		return nil, fatalErr("E_INVALID", "%s insufficient number of parameters", name)
+	}
+	// The parameter aliases the read buffer, which the body read reuses.
+	topicName := s.topicName(s.params[1])
+	if !protocol.ValidName(topicName) {
+		return nil, fatalErr("E_BAD_TOPIC", "%s topic name %q is not valid", name, topicName)
+	}
+	size, err := s.readSize()
+	if err != nil {
+		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body size", name)
+	}
+	if size <= 0 {
+		return nil, fatalErr("E_BAD_MESSAGE", "%s invalid message body size %d", name, size)
+	}
+	if int64(size) > s.n.opts.MaxMsgSize {
+		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(s.c.reader, body); err != nil {
+		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
+	}
+	topic, err := s.topicFor(topicName)
+	if err != nil {
+		return nil, fatalErr(failCode, "%s failed %s", name, err)
+	}
+	s.batch = append(s.batch[:0], Message{Body: body})
+	if delay > 0 {
+		s.batch[0].DeliverAt = time.Now().Add(delay).UnixNano()
+	}
+	err = topic.PutMessages(s.batch)
+	clear(s.batch)
+	if err != nil {
+		return nil, fatalErr(failCode, "%s failed %s", name, err)
+	}
+	s.c.addPubCount(topic.name, 1)
+	return protocol.OK, nil
+}
+
+func (s *v2Session) mpub() ([]byte, error) {
+	if len(s.params) < 2 {
+		return nil, fatalErr("E_INVALID", "MPUB insufficient number of parameters")
+	}
+	if !protocol.ValidName(string(s.params[1])) {
+		return nil, fatalErr("E_BAD_TOPIC", "E_BAD_TOPIC MPUB topic name %q is not valid", s.params[1])
+	}
+	// Upstream creates the topic before reading the body.
+	topic, err := s.topicFor(s.topicName(s.params[1]))
+	if err != nil {
+		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
+	}
+	bodySize, err := s.readSize()
+	if err != nil {
+		return nil, fatalErr("E_BAD_BODY", "MPUB failed to read body size")
+	}
+	if bodySize <= 0 {
+		return nil, fatalErr("E_BAD_BODY", "MPUB invalid body size %d", bodySize)
+	}
+	if int64(bodySize) > s.n.opts.MaxBodySize {
+		return nil, fatalErr("E_BAD_BODY", "MPUB body too big %d > %d", bodySize, s.n.opts.MaxBodySize)
+	}
+	count, err := s.readSize()
+	if err != nil {
+		return nil, fatalErr("E_BAD_BODY", "MPUB failed to read message count")
+	}
+	if count <= 0 || int64(count) > (s.n.opts.MaxBodySize-4)/5 {
+		return nil, fatalErr("E_BAD_BODY", "MPUB invalid message count %d", count)
+	}
+	// One allocation holds every body of the batch: the declared body size
+	// bounds it (surplus is only possible if the client lied, and then the
+	// extra bodies get their own allocation).
+	slab := make([]byte, 0, max(int(bodySize)-4-4*int(count), 0))
+	s.batch = s.batch[:0]
+	for i := 0; i < int(count); i++ {
+		size, err := s.readSize()
+		if err != nil {
+			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message(%d) body size", i)
+		}
+		if size <= 0 {
+			return nil, fatalErr("E_BAD_MESSAGE", "MPUB invalid message(%d) body size %d", i, size)
+		}
+		if int64(size) > s.n.opts.MaxMsgSize {
+			return nil, fatalErr("E_BAD_MESSAGE", "MPUB message too big %d > %d", size, s.n.opts.MaxMsgSize)
+		}
+		var body []byte
+		if free := cap(slab) - len(slab); int(size) <= free {
+			body = slab[len(slab) : len(slab)+int(size) : len(slab)+int(size)]
+			slab = slab[:len(slab)+int(size)]
+		} else {
+			body = make([]byte, size)
+		}
+		if _, err := io.ReadFull(s.c.reader, body); err != nil {
+			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")
+		}
+		s.batch = append(s.batch, Message{Body: body})
+	}
+	count = int32(len(s.batch))
+	err = topic.PutMessages(s.batch)
+	clear(s.batch) // drop body references held by the scratch slice
+	if err != nil {
+		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
+	}
+	s.c.addPubCount(topic.name, int(count))
+	return protocol.OK, nil
+}
+
+// isClosedErr reports errors that just mean the peer went away.
+func isClosedErr(err error) bool {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	return strings.Contains(err.Error(), "connection reset by peer")
+}

@@ -1,0 +1,166 @@
+package nsqd
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// pump is a client's delivery goroutine: it moves ready messages from the
+// channel into the client's output buffer while the client has credit
+// (RDY minus in flight), sends heartbeats and times out what it delivered.
+//
+// Flushing is adaptive: it keeps writing while messages are ready and
+// flushes as soon as none are (or credit runs out), so a busy consumer gets
+// many messages per write and an idle one gets each message at once. The
+// output_buffer_timeout a client negotiates is therefore always met.
+func (c *client) pump() {
+	heartbeat := time.NewTicker(time.Hour)
+	defer heartbeat.Stop()
+	currentHeartbeat := time.Duration(0)
+	timeouts := time.NewTimer(time.Hour)
+	timeouts.Stop()
+	defer timeouts.Stop()
+	var nextTimeout int64 // when the timeouts timer fires; 0 = not armed
+	batch := make([]Message, 0, maxDeliveryBatch)
+	var expired []Message
+	pending := false // frames written since the last flush
+
+	for {
+		if hb := time.Duration(c.heartbeatInterval.Load()); hb != currentHeartbeat {
+			currentHeartbeat = hb
+			if hb > 0 {
+				heartbeat.Reset(hb)
+			} else {
+				heartbeat.Stop()
+			}
+		}
+
+		var messagesReady <-chan struct{}
+		ch := c.channel.Load()
+		if ch != nil && c.state.Load() == stateSubscribed {
+			c.awaitingCredit.Store(true)
+			if credit := c.credit(); credit > 0 {
+				c.awaitingCredit.Store(false)
+				want := int(min(credit, maxDeliveryBatch))
+				batch, messagesReady = ch.take(batch[:0], want)
+				if len(batch) > 0 {
+					deadline, err := c.deliver(ch, batch)
+					clear(batch)
+					if err != nil {
+						c.closeConn()
+						return
+					}
+					pending = true
+					if nextTimeout == 0 || deadline < nextTimeout {
+						nextTimeout = deadline
+						timeouts.Reset(time.Duration(deadline - time.Now().UnixNano()))
+					}
+					// Keep going while more may be ready, but never
+					// starve heartbeats, timeouts or exit.
+					select {
+					case <-c.exit:
+						return
+					case <-heartbeat.C:
+						if c.sendHeartbeat() != nil {
+							return
+						}
+					case <-timeouts.C:
+						expired, nextTimeout = c.expire(ch, expired, timeouts)
+					default:
+					}
+					continue
+				}
+			}
+		}
+
+		if pending {
+			if c.flushNow() != nil {
+				c.closeConn()
+				return
+			}
+			pending = false
+		}
+
+		select {
+		case <-c.exit:
+			return
+		case <-c.wake:
+		case <-messagesReady:
+		case <-heartbeat.C:
+			if c.sendHeartbeat() != nil {
+				return
+			}
+		case <-timeouts.C:
+			expired, nextTimeout = c.expire(ch, expired, timeouts)
+		}
+	}
+}
+
+// deliver marks a batch in flight and writes it. It returns the batch's
+// timeout deadline.
+func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
+	if rate := c.sampleRate.Load(); rate > 0 {
+		kept := batch[:0]
+		for _, m := range batch {
+			// Upstream drops a message when a draw in [0,100) exceeds the rate.
+			if rand.Int32N(100) <= rate {
+				kept = append(kept, m)
+			}
+		}
+		clear(batch[len(kept):])
+		batch = kept
+		if len(batch) == 0 {
+			return 0, nil
+		}
+	}
+	now := time.Now().UnixNano()
+	timeout := c.msgTimeout.Load()
+	for i := range batch {
+		batch[i].Attempts++
+	}
+	c.inFlight.add(batch, now, timeout)
+	ch.inFlightCount.Add(int64(len(batch)))
+	c.messageCount.Add(uint64(len(batch)))
+
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	for i := range batch {
+		m := &batch[i]
+		buf := c.writer.AvailableBuffer()
+		buf = protocol.AppendMessageFrame(buf, m.Timestamp, m.Attempts, &m.ID, m.Body)
+		if _, err := c.writer.Write(buf); err != nil {
+			return 0, err
+		}
+	}
+	return now + timeout, nil
+}
+
+// expire requeues this client's timed-out messages and re-arms the timer.
+func (c *client) expire(ch *Channel, scratch []Message, timer *time.Timer) ([]Message, int64) {
+	now := time.Now().UnixNano()
+	expired, next := c.inFlight.expire(now, scratch[:0])
+	if len(expired) > 0 && ch != nil {
+		ch.inFlightCount.Add(-int64(len(expired)))
+		ch.timeoutCount.Add(uint64(len(expired)))
+		ch.requeue(expired)
+		clear(expired)
+	}
+	if next != 0 {
+		timer.Reset(time.Duration(next - now))
+	}
+	return expired[:0], next
+}
+
+func (c *client) sendHeartbeat() error {
+	if err := c.sendFrame(protocol.FrameTypeResponse, protocol.Heartbeat); err != nil {
+		c.closeConn()
+		return err
+	}
+	if err := c.flushNow(); err != nil {
+		c.closeConn()
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,334 @@
+package nsqd
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// Topic fans every published message out to each of its channels. While it
+// has no channel, or is paused, it holds messages itself (memory, then its
+// backend) and hands the backlog over when a channel appears or it resumes.
+//
+// Publishing is synchronous: the publisher's goroutine appends the batch to
+// every channel under the topic's read lock, so a topic needs no goroutine
+// of its own and a batch costs one lock per channel, not one per message.
+type Topic struct {
+	name      string
+	ephemeral bool
+	nsqd      *NSQD
+	ids       *protocol.IDGenerator
+
+	mu       sync.RWMutex
+	channels map[string]*Channel
+	held     ring[Message]
+	paused   bool
+	exiting  bool
+	backend  BackendQueue
+
+	messageCount atomic.Uint64
+	messageBytes atomic.Uint64
+	droppedCount atomic.Uint64
+}
+
+func newTopic(name string, n *NSQD) *Topic {
+	ephemeral := protocol.IsEphemeral(name)
+	return &Topic{
+		name:      name,
+		ephemeral: ephemeral,
+		nsqd:      n,
+		ids:       protocol.NewIDGenerator(n.opts.ID),
+		channels:  map[string]*Channel{},
+		backend:   n.newBackend(ephemeral),
+	}
+}
+
+func (t *Topic) isExiting() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.exiting
+}
+
+// Name returns the topic name.
+func (t *Topic) Name() string { return t.name }
+
+// PutMessages publishes a batch: it stamps IDs and the publish time, then
+// either fans the batch out or holds it. Either every message is accepted
+// or none is.
+func (t *Topic) PutMessages(msgs []Message) error {
+	now := time.Now()
+	first := t.ids.Reserve(len(msgs), now)
+	var bytes uint64
+	for i := range msgs {
+		protocol.FormatID(first+uint64(i), &msgs[i].ID)
+		msgs[i].Timestamp = now.UnixNano()
+		bytes += uint64(len(msgs[i].Body))
+	}
+
+	t.mu.RLock()
+	if t.exiting {
+		t.mu.RUnlock()
+		return errExiting
+	}
+	if len(t.channels) > 0 && !t.paused {
+		err := t.fanOutLocked(msgs)
+		t.mu.RUnlock()
+		if err == nil {
+			t.count(len(msgs), bytes)
+		}
+		return err
+	}
+	t.mu.RUnlock()
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exiting {
+		return errExiting
+	}
+	var err error
+	if len(t.channels) > 0 && !t.paused {
+		err = t.fanOutLocked(msgs)
+	} else {
+		err = t.holdLocked(msgs)
+	}
+	if err == nil {
+		t.count(len(msgs), bytes)
+	}
+	return err
+}
+
+func (t *Topic) count(n int, bytes uint64) {
+	t.messageCount.Add(uint64(n))
+	t.messageBytes.Add(bytes)
+}
+
+// fanOutLocked gives every channel its copy. It checks room first so that a
+// refusal never leaves the batch on some channels only.
+func (t *Topic) fanOutLocked(msgs []Message) error {
+	for _, c := range t.channels {
+		if !c.accepts(len(msgs)) {
+			return errNoRoom
+		}
+	}
+	for _, c := range t.channels {
+		if err := c.put(msgs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdLocked keeps messages on the topic until a channel can take them.
+func (t *Topic) holdLocked(msgs []Message) error {
+	room := int(t.nsqd.opts.MemQueueSize) - t.held.Len()
+	if room < 0 {
+		room = 0
+	}
+	if room >= len(msgs) {
+		t.held.Push(msgs...)
+		return nil
+	}
+	switch {
+	case t.backend == nil:
+		t.held.Push(msgs[:room]...)
+		t.droppedCount.Add(uint64(len(msgs) - room))
+		return nil
+	case backendTakesOverflow(t.backend):
+		t.held.Push(msgs[:room]...)
+		return t.backend.Put(msgs[room:])
+	default:
+		return errNoRoom
+	}
+}
+
+// releaseHeldLocked hands the backlog to the channels present now.
+func (t *Topic) releaseHeldLocked() {
+	if t.paused || len(t.channels) == 0 || t.held.Len() == 0 {
+		return
+	}
+	backlog := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
+	t.held.Clear()
+	for _, c := range t.channels {
+		// A channel keeps requeued and held messages even past its memory
+		// bound rather than lose them.
+		c.mu.Lock()
+		c.messageCount.Add(uint64(len(backlog)))
+		now := time.Now().UnixNano()
+		for _, m := range backlog {
+			if m.DeliverAt > now {
+				c.deferLocked(m)
+			} else {
+				c.ready.Push(m)
+			}
+		}
+		c.wakeLocked()
+		c.mu.Unlock()
+	}
+}
+
+// GetChannel returns the named channel, creating it if needed.
+func (t *Topic) GetChannel(name string) (*Channel, error) {
+	t.mu.RLock()
+	c, ok := t.channels[name]
+	exiting := t.exiting
+	t.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	if exiting {
+		return nil, errExiting
+	}
+	t.mu.Lock()
+	if t.exiting {
+		t.mu.Unlock()
+		return nil, errExiting
+	}
+	c, ok = t.channels[name]
+	if !ok {
+		c = newChannel(t.name, name, t.nsqd)
+		t.channels[name] = c
+		t.releaseHeldLocked()
+	}
+	t.mu.Unlock()
+	if !ok {
+		t.nsqd.logf(infoLevel, "TOPIC(%s): new channel(%s)", t.name, name)
+		t.nsqd.channelCreated(t, c)
+	}
+	return c, nil
+}
+
+// GetExistingChannel returns the channel or errChannelNotFound.
+func (t *Topic) GetExistingChannel(name string) (*Channel, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c, ok := t.channels[name]
+	if !ok {
+		return nil, errChannelNotFound
+	}
+	return c, nil
+}
+
+// Channels returns the channels sorted by name.
+func (t *Topic) Channels() []*Channel {
+	t.mu.RLock()
+	list := make([]*Channel, 0, len(t.channels))
+	for _, c := range t.channels {
+		list = append(list, c)
+	}
+	t.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	return list
+}
+
+// DeleteExistingChannel removes a channel, its data and its consumers'
+// connections. An ephemeral topic goes with its last channel.
+func (t *Topic) DeleteExistingChannel(name string) error {
+	t.mu.Lock()
+	c, ok := t.channels[name]
+	if !ok {
+		t.mu.Unlock()
+		return errChannelNotFound
+	}
+	delete(t.channels, name)
+	remaining := len(t.channels)
+	t.mu.Unlock()
+
+	t.nsqd.logf(infoLevel, "TOPIC(%s): deleting channel %s", t.name, name)
+	err := c.close(true)
+	t.nsqd.channelDeleted(t, c)
+	if remaining == 0 && t.ephemeral {
+		go t.nsqd.DeleteExistingTopic(t.name)
+	}
+	return err
+}
+
+// Pause stops handing messages to channels.
+func (t *Topic) Pause() { t.setPaused(true) }
+
+// Unpause resumes and hands over what was held.
+func (t *Topic) Unpause() { t.setPaused(false) }
+
+func (t *Topic) setPaused(paused bool) {
+	t.mu.Lock()
+	t.paused = paused
+	t.releaseHeldLocked()
+	t.mu.Unlock()
+	t.nsqd.metadataChanged()
+}
+
+// IsPaused reports the paused state.
+func (t *Topic) IsPaused() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.paused
+}
+
+// Empty drops the messages held on the topic itself (not its channels').
+func (t *Topic) Empty() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.held.Clear()
+	if t.backend != nil {
+		return t.backend.Empty()
+	}
+	return nil
+}
+
+// Depth is the number of messages held on the topic itself.
+func (t *Topic) Depth() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	depth := int64(t.held.Len())
+	if t.backend != nil {
+		depth += t.backend.Depth()
+	}
+	return depth
+}
+
+// BackendDepth is the part of Depth on disk.
+func (t *Topic) BackendDepth() int64 {
+	if t.backend == nil {
+		return 0
+	}
+	return t.backend.Depth()
+}
+
+// close stops the topic and its channels; delete also removes their data.
+func (t *Topic) close(deleted bool) error {
+	t.mu.Lock()
+	if t.exiting {
+		t.mu.Unlock()
+		return nil
+	}
+	t.exiting = true
+	channels := make([]*Channel, 0, len(t.channels))
+	for _, c := range t.channels {
+		channels = append(channels, c)
+	}
+	if deleted {
+		t.channels = map[string]*Channel{}
+	}
+	t.mu.Unlock()
+
+	var firstErr error
+	for _, c := range channels {
+		if err := c.close(deleted); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if t.backend != nil {
+		var err error
+		if deleted {
+			err = t.backend.Delete()
+		} else {
+			err = t.backend.Close()
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
