@@ -1,0 +1,44 @@
+// Package nsqd is the message daemon as a library: New(opts) binds the
+// listeners, Main serves, Exit stops. It owns topics, channels, the V2 TCP
+// protocol, the HTTP API and the clients' connections.
+//
+// # Data path
+//
+//	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
+//	  │  body read into one slab per batch; IDs and timestamp stamped per batch
+//	  ▼
+//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held ring (→ backend)
+//	  │  under the topic's read lock, one append per channel per batch
+//	  ▼
+//	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
+//	  │  memory ring up to --mem-queue-size (→ backend)                │
+//	  ▼                                                                ▼
+//	Channel.take ◀── client pump, while credit = RDY − in flight > 0
+//	  │  a batch moves to the client's in-flight set (per client, with a
+//	  │  deadline FIFO) and is written into its buffered writer; the pump
+//	  │  flushes as soon as nothing more is ready or credit runs out
+//	  ▼
+//	consumer ── FIN ──▶ removed from the client's in-flight set
+//	         ── REQ ──▶ channel ring (delay 0) or deferred heap
+//	         ── timeout / disconnect ──▶ channel ring, at once
+//
+// A message is a value (Message) copied into each channel; its body is shared
+// and never modified, so fan-out allocates nothing per message.
+//
+// # Goroutines
+//
+// Per connection: a reader that executes commands (protocol_v2.go) and a
+// pump that delivers, heartbeats and expires in-flight messages (pump.go).
+// Topics and channels have no goroutine; a channel's deferred heap uses a
+// timer callback. NSQD owns the listener goroutines and waits for every
+// connection in Exit.
+//
+// # Lock order
+//
+//	NSQD.mu → Topic.mu → Channel.mu → client.inFlight.mu
+//
+// client.writeMu (the output buffer) and client.settingsMu/pubMu are leaves:
+// nothing else is locked while they are held. NSQD.clientsMu is a leaf too.
+// Hooks that reach other topics or the network (metadata, lookupd) run with
+// no lock held.
+package nsqd
