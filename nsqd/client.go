@@ -61,6 +61,11 @@ type client struct {
 	// signals when someone is listening.
 	wake           chan struct{}
 	awaitingCredit atomic.Bool
+	// creditPending is set by FIN and REQ and turned into one wake-up when
+	// the reader has run out of buffered commands, so a burst of FINs
+	// restarts delivery once with all the freed credit rather than once per
+	// FIN with one message each. Only the reader goroutine touches it.
+	creditPending bool
 	exit           chan struct{}
 	closeOnce      sync.Once
 
@@ -184,6 +189,10 @@ type deadlineConn struct {
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
 	c := d.client
+	if c.creditPending {
+		c.creditPending = false
+		c.creditFreed()
+	}
 	if err := c.flushPending(); err != nil {
 		return 0, err
 	}

@@ -43,6 +43,7 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) {
 	if f.entries == nil {
 		f.entries = make(map[protocol.MessageID]inFlightEntry, len(msgs))
 	}
+	f.dropStaleLocked()
 	deadline := now + timeout
 	for i := range msgs {
 		f.entries[msgs[i].ID] = inFlightEntry{msg: msgs[i], deadline: deadline, deliveredAt: now}
@@ -50,6 +51,24 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) {
 	}
 	f.count.Add(int64(len(msgs)))
 	f.mu.Unlock()
+}
+
+// dropStaleLocked forgets deadline entries of messages already FIN'd or
+// TOUCHed. FINs mostly arrive in delivery order, so popping stale heads keeps
+// the FIFO near the in-flight count; when one slow message pins the head,
+// a full compaction bounds the FIFO at twice the in-flight count.
+func (f *inFlight) dropStaleLocked() {
+	for f.deadlines.Len() > 0 && f.isStaleLocked(f.deadlines.Front()) {
+		f.deadlines.DropFront()
+	}
+	if f.deadlines.Len() > 2*len(f.entries)+1024 {
+		f.deadlines.Filter(func(d *deadlineEntry) bool { return !f.isStaleLocked(d) })
+	}
+}
+
+func (f *inFlight) isStaleLocked(d *deadlineEntry) bool {
+	entry, ok := f.entries[d.id]
+	return !ok || entry.deadline != d.deadline
 }
 
 // remove ends tracking of id and returns its message.
@@ -97,11 +116,11 @@ func (f *inFlight) expire(now int64, dst []Message) ([]Message, int64) {
 	defer f.mu.Unlock()
 	for f.deadlines.Len() > 0 {
 		head := f.deadlines.Front()
-		entry, ok := f.entries[head.id]
-		if !ok || entry.deadline != head.deadline {
-			f.deadlines.DropFront() // FIN'd or TOUCHed since
+		if f.isStaleLocked(head) {
+			f.deadlines.DropFront()
 			continue
 		}
+		entry := f.entries[head.id]
 		if entry.deadline > now {
 			return dst, entry.deadline
 		}

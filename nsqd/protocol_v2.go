@@ -225,7 +225,7 @@ func (s *v2Session) fin() error {
 	_ = msg
 	ch.inFlightCount.Add(-1)
 	s.c.finishCount.Add(1)
-	s.c.creditFreed()
+	s.c.creditPending = true
 	return nil
 }
 
@@ -258,7 +258,7 @@ func (s *v2Session) req() error {
 		msg.DeliverAt = 0
 		ch.requeue([]Message{msg})
 	}
-	s.c.creditFreed()
+	s.c.creditPending = true
 	return nil
 }
 

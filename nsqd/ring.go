@@ -51,6 +51,26 @@ func (r *ring[T]) DropFront() {
 	}
 }
 
+// Filter keeps, in order, only the items for which keep returns true.
+func (r *ring[T]) Filter(keep func(*T) bool) {
+	var zero T
+	kept := 0
+	for i := 0; i < r.size; i++ {
+		item := r.buf[(r.head+i)%len(r.buf)]
+		if keep(&item) {
+			r.buf[(r.head+kept)%len(r.buf)] = item
+			kept++
+		}
+	}
+	for i := kept; i < r.size; i++ {
+		r.buf[(r.head+i)%len(r.buf)] = zero
+	}
+	r.size = kept
+	if kept == 0 {
+		r.head = 0
+	}
+}
+
 // Clear drops everything and releases the buffer.
 func (r *ring[T]) Clear() { *r = ring[T]{} }
 

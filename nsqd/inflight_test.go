@@ -1,0 +1,57 @@
+package nsqd
+
+import (
+	"testing"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/stretchr/testify/require"
+)
+
+func testMessages(n int, first uint64) []Message {
+	msgs := make([]Message, n)
+	for i := range msgs {
+		protocol.FormatID(first+uint64(i), &msgs[i].ID)
+	}
+	return msgs
+}
+
+func TestInFlightDeadlineFIFOStaysBoundedWhileHeadIsHeld(t *testing.T) {
+	var f inFlight
+	held := testMessages(1, 0)
+	f.add(held, 0, 1000)
+	for round := 0; round < 200; round++ {
+		batch := testMessages(100, uint64(1+round*100))
+		f.add(batch, int64(round), 1000)
+		for _, m := range batch {
+			_, ok := f.remove(m.ID)
+			require.True(t, ok)
+		}
+	}
+	require.Equal(t, int64(1), f.count.Load())
+	require.LessOrEqual(t, f.deadlines.Len(), 2*1+1024+100, "FIN'd entries must not pile up behind a held one")
+}
+
+func TestInFlightExpireSkipsFinishedAndHonoursTouch(t *testing.T) {
+	var f inFlight
+	msgs := testMessages(3, 0)
+	f.add(msgs, 0, 100)
+	f.remove(msgs[0].ID)
+	require.True(t, f.touch(msgs[1].ID, 50, 100, 1000))
+	expired, next := f.expire(120, nil)
+	require.Len(t, expired, 1)
+	require.Equal(t, msgs[2].ID, expired[0].ID)
+	require.Equal(t, int64(150), next)
+	expired, next = f.expire(150, nil)
+	require.Len(t, expired, 1)
+	require.Equal(t, msgs[1].ID, expired[0].ID)
+	require.Zero(t, next)
+}
+
+func TestInFlightTouchIsCappedByMaxMsgTimeout(t *testing.T) {
+	var f inFlight
+	msgs := testMessages(1, 0)
+	f.add(msgs, 0, 100)
+	require.True(t, f.touch(msgs[0].ID, 90, 100, 150))
+	_, next := f.expire(0, nil)
+	require.Equal(t, int64(150), next)
+}
