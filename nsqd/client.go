@@ -66,8 +66,8 @@ type client struct {
 	// restarts delivery once with all the freed credit rather than once per
 	// FIN with one message each. Only the reader goroutine touches it.
 	creditPending bool
-	exit           chan struct{}
-	closeOnce      sync.Once
+	exit          chan struct{}
+	closeOnce     sync.Once
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64

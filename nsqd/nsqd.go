@@ -46,6 +46,12 @@ type NSQD struct {
 	httpListener net.Listener
 	httpServer   *httpServer
 
+	dataLock *dataDirLock
+	// metadataMu serialises nsqd.dat writes; loading suppresses them while
+	// nsqd.dat itself is being replayed.
+	metadataMu sync.Mutex
+	loading    atomic.Bool
+
 	exitOnce sync.Once
 	exitCh   chan struct{}
 	wg       sync.WaitGroup
@@ -74,19 +80,52 @@ func New(opts *Options) (*NSQD, error) {
 		exitCh:    make(chan struct{}),
 	}
 	var err error
-	n.tcpListener, err = net.Listen("tcp", opts.TCPAddress)
-	if err != nil {
-		return nil, fmt.Errorf("listen (%s) failed - %w", opts.TCPAddress, err)
+	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
+		return nil, err
 	}
-	if opts.HTTPAddress != "" {
-		n.httpListener, err = net.Listen("tcp", opts.HTTPAddress)
+	if err := n.listen(); err != nil {
+		n.dataLock.release()
+		return nil, err
+	}
+	n.loading.Store(true)
+	err = n.loadMetadata()
+	n.loading.Store(false)
+	if err == nil {
+		err = n.saveMetadata()
+	}
+	if err != nil {
+		n.closeListeners()
+		n.closeTopics()
+		n.dataLock.release()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *NSQD) listen() error {
+	var err error
+	n.tcpListener, err = net.Listen("tcp", n.opts.TCPAddress)
+	if err != nil {
+		return fmt.Errorf("listen (%s) failed - %w", n.opts.TCPAddress, err)
+	}
+	if n.opts.HTTPAddress != "" {
+		n.httpListener, err = net.Listen("tcp", n.opts.HTTPAddress)
 		if err != nil {
 			n.tcpListener.Close()
-			return nil, fmt.Errorf("listen (%s) failed - %w", opts.HTTPAddress, err)
+			return fmt.Errorf("listen (%s) failed - %w", n.opts.HTTPAddress, err)
 		}
 		n.httpServer = newHTTPServer(n)
 	}
-	return n, nil
+	return nil
+}
+
+func (n *NSQD) closeListeners() {
+	n.tcpListener.Close()
+	if n.httpServer != nil {
+		n.httpServer.close()
+	} else if n.httpListener != nil {
+		n.httpListener.Close()
+	}
 }
 
 // Main serves until Exit is called; it returns the first fatal error.
@@ -125,10 +164,7 @@ func (n *NSQD) Exit() {
 	n.exitOnce.Do(func() {
 		n.exiting.Store(true)
 		close(n.exitCh)
-		n.tcpListener.Close()
-		if n.httpServer != nil {
-			n.httpServer.close()
-		}
+		n.closeListeners()
 		n.clientsMu.Lock()
 		for _, c := range n.clients {
 			c.closeConn()
@@ -136,19 +172,22 @@ func (n *NSQD) Exit() {
 		n.clientsMu.Unlock()
 		n.wg.Wait()
 
-		n.mu.Lock()
-		topics := make([]*Topic, 0, len(n.topics))
-		for _, t := range n.topics {
-			topics = append(topics, t)
+		if err := n.saveMetadata(); err != nil {
+			n.logf(errorLevel, "%s", err)
 		}
-		n.mu.Unlock()
-		for _, t := range topics {
-			if err := t.close(false); err != nil {
-				n.logf(errorLevel, "closing topic %s: %s", t.name, err)
-			}
-		}
+		n.closeTopics()
+		n.dataLock.release()
 		n.logf(infoLevel, "exited")
 	})
+}
+
+// closeTopics closes every topic, keeping what their backends hold.
+func (n *NSQD) closeTopics() {
+	for _, t := range n.Topics() {
+		if err := t.close(false); err != nil {
+			n.logf(errorLevel, "closing topic %s: %s", t.name, err)
+		}
+	}
 }
 
 // RealTCPAddr is the bound TCP address.
@@ -240,7 +279,17 @@ func (n *NSQD) topicCreated(t *Topic)               { n.metadataChanged() }
 func (n *NSQD) topicDeleted(t *Topic)               { n.metadataChanged() }
 func (n *NSQD) channelCreated(t *Topic, c *Channel) { n.metadataChanged() }
 func (n *NSQD) channelDeleted(t *Topic, c *Channel) { n.metadataChanged() }
-func (n *NSQD) metadataChanged()                    {}
+
+// metadataChanged persists nsqd.dat; while nsqd.dat is being replayed at
+// start-up, or once the daemon is exiting (Exit writes it), it does nothing.
+func (n *NSQD) metadataChanged() {
+	if n.loading.Load() || n.exiting.Load() {
+		return
+	}
+	if err := n.saveMetadata(); err != nil {
+		n.logf(errorLevel, "%s", err)
+	}
+}
 
 func (n *NSQD) addClient(c *client) bool {
 	n.clientsMu.Lock()
