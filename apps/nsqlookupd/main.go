@@ -1,0 +1,70 @@
+// Command nsqlookupd runs the lookup daemon: nsqds register with it over TCP
+// and consumers discover them over HTTP. This file only wires flags,
+// signals and the exit status to the nsqlookupd package.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/nsqgo/nsq/nsqlookupd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// versionString is upstream's --version line.
+func versionString() string {
+	return fmt.Sprintf("nsqlookupd v%s (built w/%s)", nsqlookupd.Version, runtime.Version())
+}
+
+// run serves until ctx is done (a signal) or the daemon fails, and returns
+// the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, showVersion, err := parseOptions(args, stderr)
+	var usageErr usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &usageErr):
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "[nsqlookupd] FATAL: %s\n", err)
+		return 1
+	case showVersion:
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
+	opts.Logger = stderr
+
+	l, err := nsqlookupd.New(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "%sFATAL: failed to instantiate nsqlookupd - %s\n", opts.LogPrefix, err)
+		return 1
+	}
+	mainErr := make(chan error, 1)
+	go func() { mainErr <- l.Main() }()
+	code := 0
+	select {
+	case <-ctx.Done():
+		l.Exit()
+		<-mainErr
+	case err := <-mainErr:
+		if err != nil {
+			code = 1
+		}
+		l.Exit()
+	}
+	return code
+}

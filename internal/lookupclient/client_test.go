@@ -1,0 +1,334 @@
+package lookupclient
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const identifyLine = `IDENTIFY {"broadcast_address":"127.0.0.1","hostname":"nsqd-host","http_port":4151,"tcp_port":4150,"version":"1.3.0"}`
+
+func TestWireSequenceMatchesUpstreamNsqd(t *testing.T) {
+	// The first IDENTIFY is answered only once the registrations below are
+	// made, so they are all part of the initial registration.
+	ready := make(chan struct{})
+	var once sync.Once
+	f := startFake(t, func(line string) string {
+		if strings.HasPrefix(line, "IDENTIFY") {
+			once.Do(func() { <-ready })
+		}
+		return ""
+	})
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	// Known before connecting: sent as the initial registration, channels
+	// instead of their topic, topics without channels on their own.
+	c.Register("a", "")
+	c.Register("a", "ca")
+	c.Register("b", "")
+	c.Register("e#ephemeral", "")
+	c.Register("e#ephemeral", "x#ephemeral")
+	close(ready)
+	f.expect("CONNECT", identifyLine)
+	f.expect("REGISTER a ca", "REGISTER b", "REGISTER e#ephemeral x#ephemeral")
+	// Every later change is forwarded as it happens.
+	c.Register("z", "")
+	c.Register("z", "z1")
+	c.Register("z", "z2")
+	c.Unregister("a", "ca")
+	c.Unregister("z", "")
+	f.expect("REGISTER z", "REGISTER z z1", "REGISTER z z2", "UNREGISTER a ca",
+		"UNREGISTER z", "UNREGISTER z z1", "UNREGISTER z z2")
+	// The channels of an unregistered topic are forgotten with it, so the
+	// per-channel unregistrations nsqd may also make are not repeated.
+	c.Unregister("z", "z1")
+	c.Unregister("never", "")
+	c.Unregister("b", "nochannel")
+	c.Register("b", "")
+	f.expect("REGISTER b")
+
+	// A lookupd restart: reconnect, IDENTIFY and the full set again.
+	f.dropConnections()
+	f.expect("CONNECT", identifyLine, "REGISTER a", "REGISTER b", "REGISTER e#ephemeral x#ephemeral")
+
+	c.Close()
+	f.expectQuiet(100 * time.Millisecond) // no UNREGISTER on shutdown
+}
+
+func TestPingCadence(t *testing.T) {
+	f := startFake(t, nil)
+	newTestClient(t, Options{Addresses: []string{f.addr()}, PingInterval: 30 * time.Millisecond})
+	f.expect("CONNECT", identifyLine)
+	pings := 0
+	timeout := time.After(testTimeout)
+	for pings < 3 {
+		select {
+		case line := <-f.lines:
+			require.Equal(t, "PING", line)
+			pings++
+		case <-timeout:
+			t.Fatal("no PINGs")
+		}
+	}
+}
+
+func TestRejectedIdentifyIsRetriedWithBackoff(t *testing.T) {
+	var mu sync.Mutex
+	attempts := 0
+	f := startFake(t, func(line string) string {
+		if strings.HasPrefix(line, "IDENTIFY") {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts++
+			if attempts <= 2 {
+				return "E_BAD_BODY IDENTIFY missing fields"
+			}
+		}
+		return ""
+	})
+	start := time.Now()
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	c.Register("t", "")
+	f.expect("CONNECT", identifyLine, "CONNECT", identifyLine, "CONNECT", identifyLine, "REGISTER t")
+	require.GreaterOrEqual(t, time.Since(start), minBackoff+2*minBackoff, "backoff doubles between failures")
+}
+
+func TestErrorReplyToRegisterReconnects(t *testing.T) {
+	var mu sync.Mutex
+	failed := false
+	f := startFake(t, func(line string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if line == "REGISTER t" && !failed {
+			failed = true
+			return "E_BAD_TOPIC REGISTER topic name 't' is not valid"
+		}
+		return ""
+	})
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	f.expect("CONNECT", identifyLine)
+	c.Register("t", "")
+	f.expect("REGISTER t", "CONNECT", identifyLine, "REGISTER t")
+}
+
+func TestInvalidNamesAreNotSent(t *testing.T) {
+	f := startFake(t, nil)
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	f.expect("CONNECT", identifyLine)
+	c.Register("bad name", "")
+	c.Register("t", "bad*channel")
+	c.Register("ok", "")
+	f.expect("REGISTER ok")
+}
+
+func TestRegisterNeverBlocksWhileLookupdsAreDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	down := ln.Addr().String()
+	ln.Close()
+	// A listener that never accepts: connects hang in the backlog, IDENTIFY
+	// is never answered.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer silent.Close()
+
+	c := newTestClient(t, Options{Addresses: []string{down, silent.Addr().String()}})
+	start := time.Now()
+	for i := range 10000 {
+		c.Register(fmt.Sprintf("t%d", i), "c")
+		if i%2 == 0 {
+			c.Unregister(fmt.Sprintf("t%d", i), "")
+		}
+	}
+	require.Less(t, time.Since(start), 2*time.Second)
+	require.Empty(t, c.LookupChannels(context.Background(), "t1"), "no lookupd is connected")
+}
+
+func TestRegistrationsAppearInRealLookupd(t *testing.T) {
+	l, _ := startLookupd(t, "127.0.0.1:0")
+	c := newTestClient(t, Options{Addresses: []string{l.RealTCPAddr().String()}})
+	c.Register("t1", "")
+	c.Register("t2", "c1")
+	c.Register("t2", "c2#ephemeral")
+	eventually(t, "registrations", func() bool {
+		producers, channels := lookup(t, l, "t2")
+		return slices.Equal(producers, []string{"127.0.0.1:4150"}) && len(channels) == 2
+	})
+	producers, channels := lookup(t, l, "t1")
+	require.Equal(t, []string{"127.0.0.1:4150"}, producers)
+	require.Empty(t, channels)
+	require.Equal(t, map[string][]string{"127.0.0.1:4150": {"t1", "t2"}}, nodeTopics(t, l))
+
+	var ch struct {
+		Channels []string `json:"channels"`
+	}
+	getJSON(t, l, "/channels?topic=t2", &ch)
+	require.Equal(t, []string{"c1", "c2#ephemeral"}, ch.Channels)
+
+	// Unregistering the ephemeral channel drops its key; unregistering the
+	// topic takes the node off the topic (the keys stay, as upstream).
+	c.Unregister("t2", "c2#ephemeral")
+	eventually(t, "ephemeral channel gone", func() bool {
+		_, channels := lookup(t, l, "t2")
+		return slices.Equal(channels, []string{"c1"})
+	})
+	c.Unregister("t2", "")
+	eventually(t, "producer gone", func() bool {
+		producers, _ := lookup(t, l, "t2")
+		return producers != nil && len(producers) == 0
+	})
+	require.Equal(t, map[string][]string{"127.0.0.1:4150": {"t1"}}, nodeTopics(t, l))
+}
+
+func TestStartsBeforeLookupdAndRegistersOnceItIsUp(t *testing.T) {
+	l, stop := startLookupd(t, "127.0.0.1:0")
+	addr := l.RealTCPAddr().String()
+	stop()
+
+	c := newTestClient(t, Options{Addresses: []string{addr}})
+	c.Register("down1", "dc")
+	c.Register("down2", "")
+	l2, _ := startLookupd(t, addr)
+	eventually(t, "registration after lookupd came up", func() bool {
+		p1, _ := lookup(t, l2, "down1")
+		p2, _ := lookup(t, l2, "down2")
+		return len(p1) == 1 && len(p2) == 1
+	})
+}
+
+func TestLookupdRestartIsFollowedByFullReregistration(t *testing.T) {
+	l1, stop1 := startLookupd(t, "127.0.0.1:0")
+	addr := l1.RealTCPAddr().String()
+	c := newTestClient(t, Options{Addresses: []string{addr}})
+	const topics = 300 // more than one pipelined batch
+	for i := range topics {
+		c.Register(fmt.Sprintf("t%d", i), "")
+	}
+	c.Register("t0", "c0")
+	eventually(t, "registrations on the first lookupd", func() bool {
+		return len(nodeTopics(t, l1)["127.0.0.1:4150"]) == topics
+	})
+
+	stop1()
+	l2, _ := startLookupd(t, addr)
+	eventually(t, "registrations on the restarted lookupd", func() bool {
+		return len(nodeTopics(t, l2)["127.0.0.1:4150"]) == topics
+	})
+	_, channels := lookup(t, l2, "t0")
+	require.Equal(t, []string{"c0"}, channels)
+
+	// LookupChannels uses the HTTP port the new lookupd announced.
+	postOK(t, l2, "/channel/create?topic=t1&channel=pre")
+	require.Equal(t, []string{"pre"}, c.LookupChannels(context.Background(), "t1"))
+}
+
+func TestSetAddressesAddsAndRemovesPeers(t *testing.T) {
+	a, _ := startLookupd(t, "127.0.0.1:0")
+	b, _ := startLookupd(t, "127.0.0.1:0")
+	addrA, addrB := a.RealTCPAddr().String(), b.RealTCPAddr().String()
+	c := newTestClient(t, Options{Addresses: []string{addrA}})
+	c.Register("t", "c")
+	eventually(t, "registration on a", func() bool { p, _ := lookup(t, a, "t"); return len(p) == 1 })
+	require.Equal(t, []string{addrA}, c.Addresses())
+
+	c.SetAddresses([]string{addrA, " ", addrB, addrA})
+	require.Equal(t, []string{addrA, addrB}, c.Addresses())
+	eventually(t, "registration on b", func() bool { p, _ := lookup(t, b, "t"); return len(p) == 1 })
+
+	c.SetAddresses([]string{addrB})
+	require.Equal(t, []string{addrB}, c.Addresses())
+	eventually(t, "a to drop the removed client", func() bool { return len(nodeTopics(t, a)) == 0 })
+	c.Register("u", "")
+	eventually(t, "new registrations only on b", func() bool { p, _ := lookup(t, b, "u"); return len(p) == 1 })
+	p, _ := lookup(t, a, "u")
+	require.Nil(t, p)
+
+	c.SetAddresses(nil)
+	require.Empty(t, c.Addresses())
+	eventually(t, "b to drop the removed client", func() bool { return len(nodeTopics(t, b)) == 0 })
+}
+
+func TestLookupChannelsUnionsEveryLookupd(t *testing.T) {
+	a, _ := startLookupd(t, "127.0.0.1:0")
+	b, _ := startLookupd(t, "127.0.0.1:0")
+	// This one answers IDENTIFY with an HTTP port nothing listens on.
+	broken := startFake(t, nil)
+	postOK(t, a, "/channel/create?topic=t&channel=c1")
+	postOK(t, a, "/channel/create?topic=t&channel=shared")
+	postOK(t, b, "/channel/create?topic=t&channel=shared")
+	postOK(t, b, "/channel/create?topic=t&channel=e%23ephemeral")
+	postOK(t, b, "/channel/create?topic=other&channel=x")
+
+	var logMu sync.Mutex
+	var logs []string
+	c := newTestClient(t, Options{
+		Addresses:                []string{a.RealTCPAddr().String(), b.RealTCPAddr().String(), broken.addr()},
+		HTTPClientConnectTimeout: time.Second,
+		Logf: func(format string, args ...any) {
+			logMu.Lock()
+			logs = append(logs, fmt.Sprintf(format, args...))
+			logMu.Unlock()
+			t.Logf(format, args...)
+		},
+	})
+	eventually(t, "all three connected", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for _, p := range c.peers {
+			if p.connected {
+				n++
+			}
+		}
+		return n == 3
+	})
+	require.Equal(t, []string{"c1", "e#ephemeral", "shared"}, c.LookupChannels(context.Background(), "t"))
+	require.Empty(t, c.LookupChannels(context.Background(), "unknown"))
+	logMu.Lock()
+	require.Contains(t, strings.Join(logs, "\n"), "LOOKUPD(127.0.0.1:1): failed to query channels of topic t")
+	logMu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Empty(t, c.LookupChannels(ctx, "t"), "a cancelled context fails every query")
+}
+
+func TestLookupChannelsWithoutLookupdsLogs(t *testing.T) {
+	var logs []string
+	var mu sync.Mutex
+	c := newTestClient(t, Options{Addresses: []string{"127.0.0.1:1"}, Logf: func(format string, args ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}})
+	require.Nil(t, c.LookupChannels(context.Background(), "t"))
+	mu.Lock()
+	require.Contains(t, logs, "no available nsqlookupd to query for channels to pre-create for topic t")
+	mu.Unlock()
+
+	quiet := newTestClient(t, Options{})
+	require.Nil(t, quiet.LookupChannels(context.Background(), "t"))
+}
+
+func TestCloseIsPromptAndIdempotent(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer silent.Close()
+	f := startFake(t, nil)
+	c := New(Options{Addresses: []string{silent.Addr().String(), f.addr()}, Identity: testIdentity(4150), CommandTimeout: time.Minute})
+	f.expect("CONNECT", identifyLine)
+	start := time.Now()
+	c.Close()
+	require.Less(t, time.Since(start), 2*time.Second, "Close interrupts a pending IDENTIFY")
+	c.Close()
+	c.Register("t", "")
+	c.SetAddresses([]string{"127.0.0.1:1"})
+	require.Equal(t, []string{silent.Addr().String(), f.addr()}, c.Addresses(), "nothing changes after Close")
+	f.expectQuiet(50 * time.Millisecond)
+}

@@ -1,0 +1,64 @@
+package lookupclient
+
+import "time"
+
+// Identity is what nsqd tells each lookupd in IDENTIFY.
+type Identity struct {
+	BroadcastAddress string
+	Hostname         string
+	Version          string
+	TCPPort          int
+	HTTPPort         int
+}
+
+// Options configures a Client. Zero durations and sizes take the defaults
+// noted, which are upstream nsqd's.
+type Options struct {
+	Addresses []string // lookupd TCP addresses
+	Identity  Identity
+
+	PingInterval   time.Duration // default 15s
+	DialTimeout    time.Duration // default 1s
+	CommandTimeout time.Duration // per write and per reply wait; default 1s
+
+	HTTPClientConnectTimeout time.Duration // default 2s
+	HTTPClientTimeout        time.Duration // whole /channels request; default 5s
+
+	// MaxResponseSize bounds a lookupd reply (TCP and HTTP); nsqd passes
+	// its --max-body-size. Default 5 MiB.
+	MaxResponseSize int64
+
+	Logf func(format string, args ...any) // nil discards
+}
+
+const (
+	// Reconnect backoff: quick after a lookupd restart, at most one
+	// attempt per PING interval while it stays down.
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 15 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.PingInterval <= 0 {
+		o.PingInterval = 15 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = time.Second
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = time.Second
+	}
+	if o.HTTPClientConnectTimeout <= 0 {
+		o.HTTPClientConnectTimeout = 2 * time.Second
+	}
+	if o.HTTPClientTimeout <= 0 {
+		o.HTTPClientTimeout = 5 * time.Second
+	}
+	if o.MaxResponseSize <= 0 {
+		o.MaxResponseSize = 5 * 1024 * 1024
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	return o
+}

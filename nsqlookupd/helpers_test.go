@@ -1,0 +1,208 @@
+package nsqlookupd
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/logging"
+)
+
+// testTimeout bounds every wait in these tests.
+const testTimeout = 5 * time.Second
+
+// testLog sends the daemon's log to the test's log, shown only on failure.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// startLookupd runs a daemon on 127.0.0.1 port 0 until the test ends.
+func startLookupd(t testing.TB, mutate func(*Options)) *NSQLookupd {
+	t.Helper()
+	opts := NewOptions()
+	opts.TCPAddress = "127.0.0.1:0"
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.BroadcastAddress = "127.0.0.1"
+	opts.Logger = testLog{t}
+	opts.LogLevel = logging.Debug
+	if mutate != nil {
+		mutate(opts)
+	}
+	l, err := New(opts)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- l.Main() }()
+	t.Cleanup(func() {
+		l.Exit()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(testTimeout):
+			t.Error("Main did not return after Exit")
+		}
+	})
+	return l
+}
+
+// v1Client is a raw V1 registrant.
+type v1Client struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialV1(t testing.TB, l *NSQLookupd) *v1Client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", l.RealTCPAddr().String(), testTimeout)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(testTimeout)))
+	_, err = conn.Write([]byte("  V1"))
+	require.NoError(t, err)
+	return &v1Client{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+func (c *v1Client) send(raw string) {
+	c.t.Helper()
+	_, err := c.conn.Write([]byte(raw))
+	require.NoError(c.t, err)
+}
+
+func (c *v1Client) read() string {
+	c.t.Helper()
+	resp, err := readV1Response(c.r)
+	require.NoError(c.t, err)
+	return resp
+}
+
+// cmd sends one command line and returns the reply.
+func (c *v1Client) cmd(line string) string {
+	c.t.Helper()
+	c.send(line + "\n")
+	return c.read()
+}
+
+// expectClosed asserts the server closed the connection: EOF, or a reset
+// when the server closed with our bytes still unread.
+func (c *v1Client) expectClosed() {
+	c.t.Helper()
+	_, err := c.r.ReadByte()
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		c.t.Fatalf("want the connection closed, got %v", err)
+	}
+}
+
+func identifyCommand(body string) string {
+	var size [4]byte
+	binary.BigEndian.PutUint32(size[:], uint32(len(body)))
+	return "IDENTIFY\n" + string(size[:]) + body
+}
+
+func nsqdIdentity(host string, tcpPort, httpPort int) string {
+	return fmt.Sprintf(`{"broadcast_address":%q,"hostname":"host-%s","http_port":%d,"tcp_port":%d,"version":"1.3.0"}`,
+		host, host, httpPort, tcpPort)
+}
+
+// identify registers the client as an nsqd with the given ports.
+func (c *v1Client) identify(host string, tcpPort, httpPort int) map[string]any {
+	c.t.Helper()
+	c.send(identifyCommand(nsqdIdentity(host, tcpPort, httpPort)))
+	var reply map[string]any
+	require.NoError(c.t, json.Unmarshal([]byte(c.read()), &reply))
+	return reply
+}
+
+func readV1Response(r io.Reader) (string, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return "", err
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(r, body); err != nil {
+		return "", err
+	}
+	return string(body), nil
+}
+
+type httpResult struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func httpDo(t testing.TB, method, url string) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	client := &http.Client{
+		Timeout: testTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return httpResult{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+func (l *NSQLookupd) url(pathAndQuery string) string {
+	return "http://" + l.RealHTTPAddr().String() + pathAndQuery
+}
+
+func httpGet(t testing.TB, l *NSQLookupd, pathAndQuery string) httpResult {
+	t.Helper()
+	return httpDo(t, http.MethodGet, l.url(pathAndQuery))
+}
+
+func httpPost(t testing.TB, l *NSQLookupd, pathAndQuery string) httpResult {
+	t.Helper()
+	return httpDo(t, http.MethodPost, l.url(pathAndQuery))
+}
+
+// lookupProducers returns the broadcast_address:tcp_port of every producer
+// /lookup lists for topic, or nil on a non-200 answer.
+func lookupProducers(t testing.TB, l *NSQLookupd, topic string) []string {
+	t.Helper()
+	res := httpGet(t, l, "/lookup?topic="+topic)
+	if res.status != http.StatusOK {
+		return nil
+	}
+	var body struct {
+		Producers []PeerInfo `json:"producers"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.body), &body))
+	out := []string{}
+	for _, p := range body.Producers {
+		out = append(out, fmt.Sprintf("%s:%d", p.BroadcastAddress, p.TCPPort))
+	}
+	return out
+}
+
+// eventually polls cond every 10ms until it holds or testTimeout passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
