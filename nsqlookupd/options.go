@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/version"
 )
 
 // Version is what IDENTIFY replies and /info report; nsqds and tools parse it
 // as semver, so it names the upstream release we are compatible with.
-const Version = "1.3.0"
+const Version = version.Version
 
 // Options holds every setting of the daemon. NewOptions gives upstream's
 // defaults; apps/nsqlookupd only parses flags and the config file into it.

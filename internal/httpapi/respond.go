@@ -107,7 +107,7 @@ func NewRouter(logf func(format string, args ...any)) *httprouter.Router {
 	})
 	router.PanicHandler = func(w http.ResponseWriter, r *http.Request, p any) {
 		if logf != nil {
-			logf("ERROR: panic in HTTP handler %s %s - %v", r.Method, r.URL.Path, p)
+			logf("panic in HTTP handler %s %s - %v", r.Method, r.URL.Path, p)
 		}
 		RespondError(w, Errorf(http.StatusInternalServerError, "INTERNAL_ERROR"))
 	}
