@@ -34,6 +34,7 @@ type Channel struct {
 	backend      BackendQueue
 	scratch      []Message // reused by timer promotions
 	deleteCalled bool
+	preferDisk   bool // alternates memory and disk in takeLocked
 
 	messageCount  atomic.Uint64
 	requeueCount  atomic.Uint64
@@ -42,53 +43,61 @@ type Channel struct {
 	inFlightCount atomic.Int64
 }
 
-func newChannel(topicName, name string, n *NSQD) *Channel {
+func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 	ephemeral := protocol.IsEphemeral(name)
+	backend, err := n.newBackend(topicName+":"+name, ephemeral)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
+	}
 	return &Channel{
 		topicName: topicName,
 		name:      name,
 		ephemeral: ephemeral,
 		nsqd:      n,
 		clients:   map[int64]*client{},
-		backend:   n.newBackend(ephemeral),
-	}
+		backend:   backend,
+	}, nil
 }
 
 // Name returns the channel name.
 func (c *Channel) Name() string { return c.name }
 
-// accepts reports whether n more messages can be queued without refusal.
-func (c *Channel) accepts(n int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return int64(c.ready.Len()+n) <= c.nsqd.opts.MemQueueSize || backendTakesOverflow(c.backend)
-}
-
-// put queues a batch fanned out from the topic: due messages become ready,
-// others wait in the deferred heap.
+// put queues a batch fanned out from the topic.
 func (c *Channel) put(msgs []Message) error {
-	now := time.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exiting {
 		return errExiting
 	}
+	return c.putLocked(msgs, false)
+}
+
+// putLocked counts new messages and queues them: due ones become ready,
+// others wait in the deferred heap. With keep set (backlog the topic already
+// accepted), a disk refusal keeps them in memory instead of failing.
+func (c *Channel) putLocked(msgs []Message, keep bool) error {
 	c.messageCount.Add(uint64(len(msgs)))
+	now := time.Now().UnixNano()
+	queue := c.enqueueReadyLocked
+	if keep {
+		queue = func(batch []Message) error { c.keepLocked(batch); return nil }
+	}
 	start := 0
 	for i := range msgs {
 		if msgs[i].DeliverAt > now {
-			if err := c.enqueueReadyLocked(msgs[start:i]); err != nil {
+			if err := queue(msgs[start:i]); err != nil {
 				return err
 			}
 			start = i + 1
 			c.deferLocked(msgs[i])
 		}
 	}
-	return c.enqueueReadyLocked(msgs[start:])
+	return queue(msgs[start:])
 }
 
 // enqueueReadyLocked appends to the memory ring up to its bound and sends
-// the rest to the backend (dropped when ephemeral).
+// the rest to the backend (dropped when ephemeral). A backend failure is
+// returned and the overflow is not queued: the publisher is told.
 func (c *Channel) enqueueReadyLocked(msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -100,18 +109,29 @@ func (c *Channel) enqueueReadyLocked(msgs []Message) error {
 	if room > len(msgs) {
 		room = len(msgs)
 	}
-	c.ready.Push(msgs[:room]...)
+	var err error
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if c.backend == nil {
 			c.droppedCount.Add(uint64(len(overflow)))
-		} else if err := c.backend.Put(overflow); err != nil {
-			// Requeued and redelivered messages must never be lost, and a
-			// publish already passed accepts(): keep them in memory.
-			c.ready.Push(overflow...)
+		} else if err = c.backend.Put(overflow); err != nil {
+			err = fmt.Errorf("write to disk: %w", err)
 		}
 	}
+	if err == nil {
+		c.ready.Push(msgs[:room]...)
+	}
 	c.wakeLocked()
-	return nil
+	return err
+}
+
+// keepLocked queues messages that already belong to the channel (requeued,
+// timed out, deferred and now due): to disk past the memory bound, but kept
+// in memory rather than lost if the disk refuses them.
+func (c *Channel) keepLocked(msgs []Message) {
+	if err := c.enqueueReadyLocked(msgs); err != nil {
+		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d messages in memory: %s", c.topicName, c.name, len(msgs), err)
+		c.ready.Push(msgs...)
+	}
 }
 
 // wakeLocked releases every consumer waiting for messages.
@@ -128,7 +148,7 @@ func (c *Channel) take(dst []Message, max int) ([]Message, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.paused && !c.exiting {
-		dst = c.ready.PopInto(dst, max)
+		dst = c.takeLocked(dst, max)
 	}
 	if len(dst) > 0 {
 		return dst, nil
@@ -139,6 +159,42 @@ func (c *Channel) take(dst []Message, max int) ([]Message, <-chan struct{}) {
 	return dst, c.readyWait
 }
 
+// takeLocked takes from memory and from disk. While both hold messages it
+// alternates which it serves first, so neither starves the other (delivery
+// order across the two is not guaranteed, as upstream). Messages read from
+// disk that are still deferred go to the deferred heap.
+func (c *Channel) takeLocked(dst []Message, max int) []Message {
+	diskFirst := c.preferDisk && c.backend != nil
+	c.preferDisk = !c.preferDisk
+	if !diskFirst {
+		dst = c.ready.PopInto(dst, max)
+	}
+	if len(dst) < max && c.backend != nil && c.backend.Depth() > 0 {
+		start := len(dst)
+		var err error
+		dst, err = c.backend.ReadInto(dst, max-len(dst))
+		if err != nil {
+			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): read from disk: %s", c.topicName, c.name, err)
+		}
+		now := time.Now().UnixNano()
+		kept := start
+		for _, m := range dst[start:] {
+			if m.DeliverAt > now {
+				c.deferLocked(m)
+				continue
+			}
+			dst[kept] = m
+			kept++
+		}
+		clear(dst[kept:])
+		dst = dst[:kept]
+	}
+	if diskFirst && len(dst) < max {
+		dst = c.ready.PopInto(dst, max-len(dst))
+	}
+	return dst
+}
+
 // requeue puts messages that left a client (REQ 0, timeout, disconnect)
 // back at the end of the ready queue.
 func (c *Channel) requeue(msgs []Message) {
@@ -147,7 +203,7 @@ func (c *Channel) requeue(msgs []Message) {
 	if c.exiting {
 		return
 	}
-	c.enqueueReadyLocked(msgs)
+	c.keepLocked(msgs)
 }
 
 // deferMessage holds a message until its DeliverAt.
@@ -189,7 +245,7 @@ func (c *Channel) promoteDeferred() {
 		return
 	}
 	c.scratch = c.deferred.PopDue(time.Now().UnixNano(), c.scratch[:0])
-	c.enqueueReadyLocked(c.scratch)
+	c.keepLocked(c.scratch)
 	clear(c.scratch)
 	c.armDeferTimerLocked()
 }
@@ -303,6 +359,9 @@ func (c *Channel) close(deleted bool) error {
 	}
 	c.wakeLocked()
 	clients := c.clientListLocked()
+	if !deleted {
+		c.flushLocked()
+	}
 	c.mu.Unlock()
 	if deleted {
 		for _, cl := range clients {
@@ -318,6 +377,33 @@ func (c *Channel) close(deleted bool) error {
 	return c.backend.Close()
 }
 
+// flushLocked writes what the channel holds in memory, ready then deferred
+// (keeping its time), to disk so that a restart delivers it again. In-flight
+// messages are already back in the ready ring: a closing connection
+// requeues what it held.
+func (c *Channel) flushLocked() {
+	if c.backend == nil {
+		return
+	}
+	ready := c.ready.PopInto(make([]Message, 0, c.ready.Len()), c.ready.Len())
+	deferred := []Message(c.deferred)
+	if len(ready)+len(deferred) == 0 {
+		return
+	}
+	c.nsqd.logf(infoLevel, "CHANNEL(%s:%s): flushing %d memory %d deferred messages to backend",
+		c.topicName, c.name, len(ready), len(deferred))
+	for _, batch := range [][]Message{ready, deferred} {
+		if len(batch) == 0 {
+			continue
+		}
+		if err := c.backend.Put(batch); err != nil {
+			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush %d messages to disk: %s", c.topicName, c.name, len(batch), err)
+		}
+	}
+	c.ready.Clear()
+	c.deferred = nil
+}
+
 // Depth is the number of ready messages, memory and backend.
 func (c *Channel) Depth() int64 {
 	c.mu.Lock()
@@ -331,4 +417,12 @@ func (c *Channel) depthLocked() int64 {
 		depth += c.backend.Depth()
 	}
 	return depth
+}
+
+// BackendDepth is the part of Depth on disk.
+func (c *Channel) BackendDepth() int64 {
+	if c.backend == nil {
+		return 0
+	}
+	return c.backend.Depth()
 }

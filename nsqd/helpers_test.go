@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,13 +75,18 @@ func dialV2(t testing.TB, n *NSQD) *testConn {
 // send writes a command line with an optional body.
 func (c *testConn) send(line string, body ...[]byte) {
 	c.t.Helper()
+	c.sendRaw(command(line, body...))
+}
+
+// command encodes a command line with optional size-prefixed bodies, so a
+// test can pipeline several commands in one write.
+func command(line string, body ...[]byte) []byte {
 	buf := []byte(line + "\n")
 	for _, b := range body {
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(b)))
 		buf = append(buf, b...)
 	}
-	_, err := c.conn.Write(buf)
-	require.NoError(c.t, err)
+	return buf
 }
 
 // mpubBody encodes an MPUB body (count + sized messages) without the outer size.
@@ -144,7 +151,11 @@ func (c *testConn) expectClosed() {
 	for {
 		frameType, data, err := c.readFrameErr(5 * time.Second)
 		if err != nil {
-			require.ErrorIs(c.t, err, io.EOF)
+			// A reset is a close too: it happens when the daemon closes
+			// with bytes the test sent still unread.
+			if !errors.Is(err, syscall.ECONNRESET) {
+				require.ErrorIs(c.t, err, io.EOF)
+			}
 			return
 		}
 		if frameType == protocol.FrameTypeResponse && string(data) == string(protocol.Heartbeat) {
@@ -218,4 +229,151 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// dialRaw connects without sending the magic.
+func dialRaw(t testing.TB, n *NSQD) *testConn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", n.RealTCPAddr().String(), 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn)}
+}
+
+// sendRaw writes bytes exactly as given.
+func (c *testConn) sendRaw(b []byte) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.conn.Write(b)
+	require.NoError(c.t, err)
+}
+
+// closeWrite half-closes the connection, so the daemon reads EOF in the
+// middle of a command while the test can still read its answer.
+func (c *testConn) closeWrite() {
+	c.t.Helper()
+	require.NoError(c.t, c.conn.(*net.TCPConn).CloseWrite())
+}
+
+// expectFatal reads the error frame of a fatal error and then the close.
+func (c *testConn) expectFatal(want string) {
+	c.t.Helper()
+	c.expectError(want)
+	c.expectClosed()
+}
+
+// expectNoFrame asserts that nothing but heartbeats arrives within window:
+// the bounded wait that shows something does not happen.
+func (c *testConn) expectNoFrame(window time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(window)
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return
+		}
+		frameType, data, err := c.readFrameErr(remaining)
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			require.Zero(c.t, c.reader.Buffered(), "a partial frame arrived")
+			return
+		}
+		require.NoError(c.t, err)
+		if frameType == protocol.FrameTypeResponse && string(data) == string(protocol.Heartbeat) {
+			continue
+		}
+		c.t.Fatalf("expected no frame within %s, got frame %d %q", window, frameType, data)
+	}
+}
+
+// readMessages reads count message frames.
+func (c *testConn) readMessages(count int) []protocol.DecodedMessage {
+	c.t.Helper()
+	msgs := make([]protocol.DecodedMessage, count)
+	for i := range msgs {
+		msgs[i] = c.readMessage()
+	}
+	return msgs
+}
+
+// pub publishes one message on this connection and expects OK.
+func (c *testConn) pub(topic, body string) {
+	c.t.Helper()
+	c.send("PUB "+topic, []byte(body))
+	c.expectResponse("OK")
+}
+
+// publish sends bodies to topic over a new producer connection, one PUB
+// each, and waits for every OK.
+func publish(t testing.TB, n *NSQD, topic string, bodies ...string) {
+	t.Helper()
+	producer := dialV2(t, n)
+	for _, body := range bodies {
+		producer.pub(topic, body)
+	}
+	producer.conn.Close()
+}
+
+// numbered returns count bodies "<prefix>0", "<prefix>1", ...
+func numbered(prefix string, count int) []string {
+	bodies := make([]string, count)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return bodies
+}
+
+// mpub publishes bodies in one MPUB on this connection and expects OK.
+func (c *testConn) mpub(topic string, bodies ...string) {
+	c.t.Helper()
+	c.send("MPUB "+topic, mpubBody(bodies...))
+	c.expectResponse("OK")
+}
+
+// fin, req and touch acknowledge a message by ID.
+func (c *testConn) fin(id protocol.MessageID)   { c.t.Helper(); c.send("FIN " + string(id[:])) }
+func (c *testConn) touch(id protocol.MessageID) { c.t.Helper(); c.send("TOUCH " + string(id[:])) }
+func (c *testConn) req(id protocol.MessageID, delay time.Duration) {
+	c.t.Helper()
+	c.send(fmt.Sprintf("REQ %s %d", id[:], delay.Milliseconds()))
+}
+
+// existingChannel returns a channel that must exist.
+func existingChannel(t testing.TB, n *NSQD, topic, channel string) *Channel {
+	t.Helper()
+	tp, err := n.GetExistingTopic(topic)
+	require.NoError(t, err)
+	ch, err := tp.GetExistingChannel(channel)
+	require.NoError(t, err)
+	return ch
+}
+
+// expectHeartbeat reads the next frame, which must be a heartbeat (the
+// other readers skip heartbeats).
+func (c *testConn) expectHeartbeat() {
+	c.t.Helper()
+	frameType, data, err := c.readFrameErr(5 * time.Second)
+	require.NoError(c.t, err)
+	require.Equal(c.t, protocol.FrameTypeResponse, frameType, "frame data %q", data)
+	require.Equal(c.t, string(protocol.Heartbeat), string(data))
+}
+
+// awaitSubscribers waits until topic/channel exists with count consumers,
+// for clients (like go-nsq) that do not wait for SUB's answer.
+func awaitSubscribers(t testing.TB, n *NSQD, topic, channel string, count int) *Channel {
+	t.Helper()
+	var ch *Channel
+	waitFor(t, fmt.Sprintf("%d subscribers on %s/%s", count, topic, channel), func() bool {
+		tp, err := n.GetExistingTopic(topic)
+		if err != nil {
+			return false
+		}
+		if ch, err = tp.GetExistingChannel(channel); err != nil {
+			return false
+		}
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return len(ch.clients) == count
+	})
+	return ch
 }

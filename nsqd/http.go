@@ -1,8 +1,13 @@
 package nsqd
 
 import (
+	"context"
+	"errors"
+	"log"
 	"net"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/nsqgo/nsq/internal/httpapi"
 )
@@ -17,16 +22,42 @@ func newHTTPServer(n *NSQD) *httpServer {
 	s := &httpServer{nsqd: n}
 	router := httpapi.NewRouter(func(format string, args ...any) { n.logf(errorLevel, format, args...) })
 	s.routes(router)
-	s.server = &http.Server{Handler: router}
+	s.server = &http.Server{
+		Handler: router,
+		// net/http's own complaints (bad TLS handshakes, header errors)
+		// belong in the daemon's log, not on a bare stderr.
+		ErrorLog: log.New(httpErrorLog{n}, "", 0),
+	}
 	return s
 }
 
 func (s *httpServer) serve(listener net.Listener) error {
 	err := s.server.Serve(listener)
-	if err == http.ErrServerClosed {
+	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
-func (s *httpServer) close() { s.server.Close() }
+// shutdownGrace bounds how long close waits for requests under way; only a
+// CPU profile or a stuck lookupd query takes longer.
+const shutdownGrace = 3 * time.Second
+
+// close stops the listener and lets requests under way finish, so that no
+// handler publishes to a topic or logs after Exit has returned. Requests
+// still running after shutdownGrace are cut off.
+func (s *httpServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := s.server.Shutdown(ctx); err != nil {
+		s.server.Close()
+	}
+}
+
+// httpErrorLog forwards net/http's log lines to the daemon's logger.
+type httpErrorLog struct{ n *NSQD }
+
+func (l httpErrorLog) Write(p []byte) (int, error) {
+	l.n.logf(errorLevel, "HTTP: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

@@ -1,46 +1,47 @@
 package nsqd
 
 import (
-	"net/http"
+	"net/http/pprof"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/nsqgo/nsq/internal/httpapi"
 )
 
+// routes installs upstream 1.3's route table, no more and no less: the
+// pre-1.0 aliases (/put, /mput, /create_topic, ...) were removed upstream
+// in 1.0 and must 404 here too, and /debug/pprof/allocs, mutex and trace
+// are not routed upstream either.
 func (s *httpServer) routes(router *httprouter.Router) {
-	router.GET("/ping", func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("OK"))
-	})
+	router.GET("/ping", s.ping)
+	router.GET("/info", httpapi.V1(s.info))
+
+	router.POST("/pub", httpapi.V1(s.pub))
+	router.POST("/mpub", httpapi.V1(s.mpub))
+	router.GET("/stats", httpapi.V1(s.stats))
+
 	router.POST("/topic/create", httpapi.V1(s.topicCreate))
+	router.POST("/topic/delete", httpapi.V1(s.topicDelete))
+	router.POST("/topic/empty", httpapi.V1(s.topicEmpty))
+	router.POST("/topic/pause", httpapi.V1(s.topicPause))
+	router.POST("/topic/unpause", httpapi.V1(s.topicUnpause))
 	router.POST("/channel/create", httpapi.V1(s.channelCreate))
-}
+	router.POST("/channel/delete", httpapi.V1(s.channelDelete))
+	router.POST("/channel/empty", httpapi.V1(s.channelEmpty))
+	router.POST("/channel/pause", httpapi.V1(s.channelPause))
+	router.POST("/channel/unpause", httpapi.V1(s.channelUnpause))
 
-func (s *httpServer) topicCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
-	q, err := httpapi.Query(r)
-	if err != nil {
-		return nil, err
-	}
-	name := q.Get("topic")
-	if name == "" {
-		return nil, httpapi.Errorf(400, "MISSING_ARG_TOPIC")
-	}
-	if !ValidName(name) {
-		return nil, httpapi.Errorf(400, "INVALID_TOPIC")
-	}
-	_, err = s.nsqd.GetTopic(name)
-	return nil, err
-}
+	router.GET("/config/:opt", httpapi.V1(s.configGet))
+	router.PUT("/config/:opt", httpapi.V1(s.configPut))
 
-func (s *httpServer) channelCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
-	q, err := httpapi.Query(r)
-	if err != nil {
-		return nil, err
-	}
-	topic, err := s.nsqd.GetExistingTopic(q.Get("topic"))
-	if err != nil {
-		return nil, httpapi.Errorf(404, "TOPIC_NOT_FOUND")
-	}
-	_, err = topic.GetChannel(q.Get("channel"))
-	return nil, err
+	router.HandlerFunc("GET", "/debug/pprof/", pprof.Index)
+	router.HandlerFunc("GET", "/debug/pprof/cmdline", pprof.Cmdline)
+	router.HandlerFunc("GET", "/debug/pprof/symbol", pprof.Symbol)
+	router.HandlerFunc("POST", "/debug/pprof/symbol", pprof.Symbol)
+	router.HandlerFunc("GET", "/debug/pprof/profile", pprof.Profile)
+	router.Handler("GET", "/debug/pprof/heap", pprof.Handler("heap"))
+	router.Handler("GET", "/debug/pprof/goroutine", pprof.Handler("goroutine"))
+	router.Handler("GET", "/debug/pprof/block", pprof.Handler("block"))
+	router.Handler("GET", "/debug/pprof/threadcreate", pprof.Handler("threadcreate"))
+	router.PUT("/debug/setblockrate", s.setBlockRate)
+	router.POST("/debug/freememory", s.freeMemory)
 }

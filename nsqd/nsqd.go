@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/internal/version"
 )
 
 // Version is what nsqd reports: tools and nsqadmin parse it as semver.
-const Version = "1.3.0"
+const Version = version.Version
 
 const (
 	debugLevel = logging.Debug
@@ -46,7 +48,9 @@ type NSQD struct {
 	httpListener net.Listener
 	httpServer   *httpServer
 
+	lookup   *lookupclient.Client
 	dataLock *dataDirLock
+	health   health
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
 	metadataMu sync.Mutex
@@ -87,6 +91,7 @@ func New(opts *Options) (*NSQD, error) {
 		n.dataLock.release()
 		return nil, err
 	}
+	n.lookup = n.newLookupClient()
 	n.loading.Store(true)
 	err = n.loadMetadata()
 	n.loading.Store(false)
@@ -94,6 +99,7 @@ func New(opts *Options) (*NSQD, error) {
 		err = n.saveMetadata()
 	}
 	if err != nil {
+		n.lookup.Close()
 		n.closeListeners()
 		n.closeTopics()
 		n.dataLock.release()
@@ -176,6 +182,9 @@ func (n *NSQD) Exit() {
 			n.logf(errorLevel, "%s", err)
 		}
 		n.closeTopics()
+		// Upstream sends no UNREGISTER at exit: lookupd drops the producer
+		// when the connection closes.
+		n.lookup.Close()
 		n.dataLock.release()
 		n.logf(infoLevel, "exited")
 	})
@@ -219,13 +228,22 @@ func (n *NSQD) GetTopic(name string) (*Topic, error) {
 	n.mu.Lock()
 	t, ok = n.topics[name]
 	if !ok {
-		t = newTopic(name, n)
+		var err error
+		if t, err = newTopic(name, n); err != nil {
+			n.mu.Unlock()
+			return nil, err
+		}
 		n.topics[name] = t
 	}
 	n.mu.Unlock()
 	if !ok {
 		n.logf(infoLevel, "TOPIC(%s): created", name)
 		n.topicCreated(t)
+		// A topic loaded from nsqd.dat already knows its channels.
+		if !n.loading.Load() {
+			n.precreateChannels(t)
+		}
+		t.startDistributing()
 	}
 	return t, nil
 }
@@ -275,10 +293,25 @@ func ValidName(name string) bool { return protocol.ValidName(name) }
 // The hooks below are where lookupd registration and metadata persistence
 // attach; each runs outside every topic and channel lock.
 
-func (n *NSQD) topicCreated(t *Topic)               { n.metadataChanged() }
-func (n *NSQD) topicDeleted(t *Topic)               { n.metadataChanged() }
-func (n *NSQD) channelCreated(t *Topic, c *Channel) { n.metadataChanged() }
-func (n *NSQD) channelDeleted(t *Topic, c *Channel) { n.metadataChanged() }
+func (n *NSQD) topicCreated(t *Topic) {
+	n.lookup.Register(t.name, "")
+	n.metadataChanged()
+}
+
+func (n *NSQD) topicDeleted(t *Topic) {
+	n.lookup.Unregister(t.name, "")
+	n.metadataChanged()
+}
+
+func (n *NSQD) channelCreated(t *Topic, c *Channel) {
+	n.lookup.Register(t.name, c.name)
+	n.metadataChanged()
+}
+
+func (n *NSQD) channelDeleted(t *Topic, c *Channel) {
+	n.lookup.Unregister(t.name, c.name)
+	n.metadataChanged()
+}
 
 // metadataChanged persists nsqd.dat; while nsqd.dat is being replayed at
 // start-up, or once the daemon is exiting (Exit writes it), it does nothing.

@@ -32,8 +32,21 @@ func (n *NSQD) serveTCP(listener net.Listener) error {
 
 // handleConn reads the magic and runs the V2 protocol.
 func (n *NSQD) handleConn(conn net.Conn) {
+	// The magic read has no deadline (as upstream), and the connection is
+	// not yet registered for Exit to close, so close it here on exit:
+	// otherwise a peer that connects and sends nothing blocks Exit forever.
+	magicRead := make(chan struct{})
+	go func() {
+		select {
+		case <-n.exitCh:
+			conn.Close()
+		case <-magicRead:
+		}
+	}()
 	var magic [4]byte
-	if _, err := io.ReadFull(conn, magic[:]); err != nil {
+	_, err := io.ReadFull(conn, magic[:])
+	close(magicRead)
+	if err != nil {
 		conn.Close()
 		return
 	}
@@ -55,7 +68,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 		c.pump()
 	}()
 	session := &v2Session{c: c, n: n}
-	err := session.run()
+	err = session.run()
 	if err != nil && !isClosedErr(err) {
 		n.logf(debugLevel, "[%s] closing: %s", c.remoteAddr, err)
 	}

@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -28,22 +29,45 @@ type Topic struct {
 	paused   bool
 	exiting  bool
 	backend  BackendQueue
+	// starting holds messages on a new topic until the channels lookupd
+	// knows of are created, so each of them gets the first messages too.
+	starting bool
+	draining bool           // a drain goroutine is moving disk backlog
+	drainers sync.WaitGroup // waited for by close
 
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
 	droppedCount atomic.Uint64
 }
 
-func newTopic(name string, n *NSQD) *Topic {
+func newTopic(name string, n *NSQD) (*Topic, error) {
 	ephemeral := protocol.IsEphemeral(name)
+	backend, err := n.newBackend(name, ephemeral)
+	if err != nil {
+		return nil, fmt.Errorf("topic %s: %w", name, err)
+	}
 	return &Topic{
 		name:      name,
 		ephemeral: ephemeral,
 		nsqd:      n,
 		ids:       protocol.NewIDGenerator(n.opts.ID),
 		channels:  map[string]*Channel{},
-		backend:   n.newBackend(ephemeral),
-	}
+		backend:   backend,
+		starting:  true,
+	}, nil
+}
+
+// startDistributing ends the start-up hold and hands over the backlog.
+func (t *Topic) startDistributing() {
+	t.mu.Lock()
+	t.starting = false
+	t.releaseHeldLocked()
+	t.mu.Unlock()
+}
+
+// distributingLocked reports whether published messages go to channels now.
+func (t *Topic) distributingLocked() bool {
+	return len(t.channels) > 0 && !t.paused && !t.starting
 }
 
 func (t *Topic) isExiting() bool {
@@ -73,7 +97,7 @@ func (t *Topic) PutMessages(msgs []Message) error {
 		t.mu.RUnlock()
 		return errExiting
 	}
-	if len(t.channels) > 0 && !t.paused {
+	if t.distributingLocked() {
 		err := t.fanOutLocked(msgs)
 		t.mu.RUnlock()
 		if err == nil {
@@ -89,7 +113,7 @@ func (t *Topic) PutMessages(msgs []Message) error {
 		return errExiting
 	}
 	var err error
-	if len(t.channels) > 0 && !t.paused {
+	if t.distributingLocked() {
 		err = t.fanOutLocked(msgs)
 	} else {
 		err = t.holdLocked(msgs)
@@ -105,20 +129,17 @@ func (t *Topic) count(n int, bytes uint64) {
 	t.messageBytes.Add(bytes)
 }
 
-// fanOutLocked gives every channel its copy. It checks room first so that a
-// refusal never leaves the batch on some channels only.
+// fanOutLocked gives every channel its copy. A channel that fails (its disk
+// refused the overflow) does not stop the others; the first error is
+// returned so the publisher is told, and may publish again (at least once).
 func (t *Topic) fanOutLocked(msgs []Message) error {
+	var firstErr error
 	for _, c := range t.channels {
-		if !c.accepts(len(msgs)) {
-			return errNoRoom
+		if err := c.put(msgs); err != nil && firstErr == nil {
+			firstErr = err
 		}
 	}
-	for _, c := range t.channels {
-		if err := c.put(msgs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr
 }
 
 // holdLocked keeps messages on the topic until a channel can take them.
@@ -131,40 +152,33 @@ func (t *Topic) holdLocked(msgs []Message) error {
 		t.held.Push(msgs...)
 		return nil
 	}
-	switch {
-	case t.backend == nil:
+	if t.backend == nil {
 		t.held.Push(msgs[:room]...)
 		t.droppedCount.Add(uint64(len(msgs) - room))
 		return nil
-	case backendTakesOverflow(t.backend):
-		t.held.Push(msgs[:room]...)
-		return t.backend.Put(msgs[room:])
-	default:
-		return errNoRoom
 	}
+	if err := t.backend.Put(msgs[room:]); err != nil {
+		return fmt.Errorf("write to disk: %w", err)
+	}
+	t.held.Push(msgs[:room]...)
+	return nil
 }
 
-// releaseHeldLocked hands the backlog to the channels present now.
+// releaseHeldLocked hands the backlog to the channels present now: the
+// memory part at once, the disk part through the drain goroutine.
 func (t *Topic) releaseHeldLocked() {
-	if t.paused || len(t.channels) == 0 || t.held.Len() == 0 {
+	if !t.distributingLocked() {
+		return
+	}
+	t.startDrainLocked()
+	if t.held.Len() == 0 {
 		return
 	}
 	backlog := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
 	t.held.Clear()
 	for _, c := range t.channels {
-		// A channel keeps requeued and held messages even past its memory
-		// bound rather than lose them.
 		c.mu.Lock()
-		c.messageCount.Add(uint64(len(backlog)))
-		now := time.Now().UnixNano()
-		for _, m := range backlog {
-			if m.DeliverAt > now {
-				c.deferLocked(m)
-			} else {
-				c.ready.Push(m)
-			}
-		}
-		c.wakeLocked()
+		c.putLocked(backlog, true)
 		c.mu.Unlock()
 	}
 }
@@ -188,7 +202,11 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	}
 	c, ok = t.channels[name]
 	if !ok {
-		c = newChannel(t.name, name, t.nsqd)
+		var err error
+		if c, err = newChannel(t.name, name, t.nsqd); err != nil {
+			t.mu.Unlock()
+			return nil, err
+		}
 		t.channels[name] = c
 		t.releaseHeldLocked()
 	}
@@ -312,6 +330,10 @@ func (t *Topic) close(deleted bool) error {
 		t.channels = map[string]*Channel{}
 	}
 	t.mu.Unlock()
+	t.drainers.Wait()
+	if !deleted {
+		t.flushHeld()
+	}
 
 	var firstErr error
 	for _, c := range channels {
@@ -331,4 +353,62 @@ func (t *Topic) close(deleted bool) error {
 		}
 	}
 	return firstErr
+}
+
+// startDrainLocked starts moving the topic's disk backlog to its channels,
+// unless that is already under way or there is nothing to move.
+func (t *Topic) startDrainLocked() {
+	if t.draining || t.exiting || t.backend == nil || t.backend.Depth() == 0 {
+		return
+	}
+	t.draining = true
+	t.drainers.Add(1)
+	go t.drain()
+}
+
+// drain moves disk backlog to the channels in batches until the disk part is
+// empty, the topic pauses, loses its channels or closes.
+func (t *Topic) drain() {
+	defer t.drainers.Done()
+	batch := make([]Message, 0, maxDeliveryBatch)
+	for {
+		t.mu.Lock()
+		if t.exiting || !t.distributingLocked() {
+			t.draining = false
+			t.mu.Unlock()
+			return
+		}
+		var err error
+		batch, err = t.backend.ReadInto(batch[:0], maxDeliveryBatch)
+		if err != nil {
+			t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
+		}
+		if len(batch) == 0 {
+			t.draining = false
+			t.mu.Unlock()
+			return
+		}
+		for _, c := range t.channels {
+			c.mu.Lock()
+			c.putLocked(batch, true)
+			c.mu.Unlock()
+		}
+		t.mu.Unlock()
+		clear(batch)
+	}
+}
+
+// flushHeld writes the topic's memory backlog to disk at shutdown.
+func (t *Topic) flushHeld() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.backend == nil || t.held.Len() == 0 {
+		return
+	}
+	held := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
+	t.held.Clear()
+	t.nsqd.logf(infoLevel, "TOPIC(%s): flushing %d memory messages to backend", t.name, len(held))
+	if err := t.backend.Put(held); err != nil {
+		t.nsqd.logf(errorLevel, "TOPIC(%s): failed to flush %d messages to disk: %s", t.name, len(held), err)
+	}
 }

@@ -1,0 +1,33 @@
+// Package diskqueue owns the on-disk FIFO behind every non-ephemeral topic
+// and channel of nsqd: segment files of checksummed records, the metadata
+// file holding the read and write positions, and the recovery that turns
+// whatever a crash or a broken disk left behind into a readable queue.
+//
+// A queue is a numbered series of segment files plus one metadata file,
+// named as upstream NSQ names them so that an upstream data directory is
+// adopted in place. New segments use this package's versioned format
+// (FORMAT.md beside this file is the specification); segments written by
+// upstream nsqd 1.3 are read as they are and their records are marked
+// Legacy.
+//
+// Concurrency. Put may be called from any number of goroutines: callers
+// queue their batches and whichever caller holds the writer role writes every
+// waiting batch with one write call and, if the sync policy asks for it, one
+// fsync (group commit). Read may run concurrently with Put; concurrent Reads
+// are serialised. Lock order, outermost first:
+//
+//	wmu (writer role: write segment file, writer state)
+//	rmu (reader role: read segment file, reader state)
+//	mu  (shared state: positions, depth, counters, pending batches)
+//
+// mu is only ever held for short, non-blocking sections; file I/O happens
+// under wmu or rmu alone.
+//
+// Durability. With SyncEvery=1 a Put that returns nil has been fsynced. The
+// metadata file is written at Close, every SyncTimeout while anything
+// changed, after Empty and after Open repaired something; it is never needed
+// to find the end of the data, because Open recovers the write end by
+// scanning the newest segments. A read position that was not yet persisted
+// when the process died makes those records be delivered again
+// (at-least-once).
+package diskqueue

@@ -1,0 +1,169 @@
+package diskqueue
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+)
+
+// fuzzBounds mirror nsqd's: upstream records of 26..1050 bytes.
+var fuzzBounds = bounds{legacyMin: 26, legacyMax: 1050, v1Max: 1050}
+
+// parseAll runs a segment reader over data with the given fill size and
+// returns every item (record data copied). It fails the test when the reader
+// stops making progress.
+func parseAll(t *testing.T, data []byte, fm format, chunk int) []item {
+	t.Helper()
+	var s segReader
+	s.chunk = chunk
+	s.reset(bytes.NewReader(data), fm, fuzzBounds, 0, int64(len(data)))
+	var items []item
+	pos := int64(0)
+	if fm == formatV1 && len(data) >= segHeaderSize {
+		if st, _ := checkSegmentHeader(data[:segHeaderSize]); st == headerOK {
+			pos = segHeaderSize // an intact header is consumed without an item
+		}
+	}
+	for steps := 0; ; steps++ {
+		if steps > len(data)+2 {
+			t.Fatalf("no end after %d items over %d bytes", steps, len(data))
+		}
+		it, err := s.next()
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		if it.start != pos {
+			t.Fatalf("item %d starts at %d, previous ended at %d", steps, it.start, pos)
+		}
+		if it.kind == itemEnd {
+			if it.start != int64(len(data)) {
+				t.Fatalf("end at %d of %d bytes", it.start, len(data))
+			}
+			return items
+		}
+		if it.end <= it.start {
+			t.Fatalf("item %d makes no progress: [%d, %d)", steps, it.start, it.end)
+		}
+		it.data = bytes.Clone(it.data)
+		items = append(items, it)
+		pos = it.end
+	}
+}
+
+// FuzzRecordReader feeds arbitrary bytes to the segment reader as a segment
+// of either format: it must never panic, must end, must account for every
+// byte exactly once, must return only records that check out, and must give
+// the same answer whatever its buffer size.
+func FuzzRecordReader(f *testing.F) {
+	var valid []byte
+	valid = appendSegmentHeader(valid)
+	for i := range 5 {
+		valid = appendRecord(valid, payload(i, 26+i*40))
+	}
+	var legacy []byte
+	for i := range 5 {
+		legacy = appendLegacyRecord(legacy, payload(i, 26+i*40))
+	}
+	flip := func(b []byte, i int) []byte { c := bytes.Clone(b); c[i] ^= 0x20; return c }
+
+	f.Add(valid, false)
+	f.Add(valid[:len(valid)-7], false)                     // torn last record
+	f.Add(valid[:segHeaderSize+5], false)                  // torn record header
+	f.Add(valid[:9], false)                                // torn segment header
+	f.Add(flip(valid, 3), false)                           // damaged magic
+	f.Add(flip(valid, segHeaderSize+1), false)             // damaged length
+	f.Add(flip(valid, segHeaderSize+recHeaderSize), false) // damaged data
+	f.Add(valid[segHeaderSize:], false)                    // records without a header
+	f.Add(append(bytes.Clone(valid), make([]byte, 64)...), false)
+	f.Add(append(valid[:segHeaderSize:segHeaderSize], bytes.Repeat([]byte{0xff}, 40)...), false)
+	f.Add(legacy, true)
+	f.Add(legacy[:len(legacy)-3], true)
+	f.Add(flip(legacy, 1), true)
+	f.Add(valid, true) // our magic wins over the legacy hint
+	f.Add([]byte{}, false)
+	f.Add([]byte{}, true)
+	f.Add(make([]byte, 100), false)
+
+	f.Fuzz(func(t *testing.T, data []byte, legacyHint bool) {
+		fm, err := sniffFormat(bytes.NewReader(data), legacyHint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := parseAll(t, data, fm, 0)
+		for _, it := range items {
+			if it.kind != itemRecord {
+				continue
+			}
+			raw := data[it.start:it.end]
+			var framed []byte
+			if fm == formatV1 {
+				framed = appendRecord(nil, it.data)
+			} else {
+				framed = appendLegacyRecord(nil, it.data)
+				if n := int64(len(it.data)); n < fuzzBounds.legacyMin || n > fuzzBounds.legacyMax {
+					t.Fatalf("legacy record of %d bytes out of bounds", n)
+				}
+			}
+			if !bytes.Equal(framed, raw) {
+				t.Fatalf("record at %d does not check out", it.start)
+			}
+		}
+		// Buffer refills must not change what is parsed.
+		small := parseAll(t, data, fm, 13)
+		if len(small) != len(items) {
+			t.Fatalf("chunk 13: %d items, default chunk: %d", len(small), len(items))
+		}
+		for i := range items {
+			a, b := items[i], small[i]
+			if a.kind != b.kind || a.start != b.start || a.end != b.end || !bytes.Equal(a.data, b.data) {
+				t.Fatalf("item %d differs with a small buffer: %+v vs %+v", i, a, b)
+			}
+		}
+	})
+}
+
+// FuzzMeta: the metadata decoder never panics, and whatever it accepts as
+// ours re-encodes to the same bytes.
+func FuzzMeta(f *testing.F) {
+	f.Add(meta{depth: 3, readFile: 1, readPos: 20, writeFile: 2, writePos: 300, legacyEnd: 1}.encode())
+	f.Add([]byte("4\n0,0\n0,147\n"))
+	f.Add([]byte("0\n0,141\n0,141\n"))
+	f.Add([]byte("10\n0,0\n2,94"))
+	f.Add([]byte(metaMagic + " 1\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, kind, err := decodeMeta(b)
+		if err != nil {
+			return
+		}
+		if err := m.check(); err != nil {
+			t.Fatalf("accepted invalid metadata: %v", err)
+		}
+		if kind == metaOurs && !bytes.Equal(m.encode(), b) {
+			t.Fatalf("round trip: %q -> %q", b, m.encode())
+		}
+	})
+}
+
+func TestRecordFraming(t *testing.T) {
+	rec := appendRecord(nil, []byte("hello"))
+	if len(rec) != recHeaderSize+5 {
+		t.Fatalf("framed length %d", len(rec))
+	}
+	if binary.BigEndian.Uint32(rec) != 5 {
+		t.Fatal("length field")
+	}
+	h, ok := parseRecordHeader(rec)
+	if !ok || h.length != 5 || h.dataCRC != checksum([]byte("hello")) {
+		t.Fatalf("header %+v ok=%v", h, ok)
+	}
+	rec[2] ^= 1
+	if _, ok := parseRecordHeader(rec); ok {
+		t.Fatal("damaged header accepted")
+	}
+	// The magic's first byte, read as upstream's int32 length, is negative:
+	// no upstream segment can start with it.
+	if int32(binary.BigEndian.Uint32(segMagic[:4])) >= 0 {
+		t.Fatal("magic is a plausible upstream length")
+	}
+}

@@ -1,0 +1,91 @@
+package diskqueue
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Options configure a queue. Zero values of the tuning fields take the
+// defaults below (upstream nsqd's defaults); MinMsgSize zero means empty
+// records are accepted.
+type Options struct {
+	Dir             string                           // directory for this queue's files (exists)
+	Name            string                           // queue name; files are named from it (upstream-compatible names)
+	MaxBytesPerFile int64                            // segment rollover size
+	MinMsgSize      int32                            // smallest record accepted on write (nsqd passes 26 = message header)
+	MaxMsgSize      int32                            // largest record accepted (nsqd passes max-msg-size + header)
+	SyncEvery       int64                            // fsync after this many records written (1 = every write call)
+	SyncTimeout     time.Duration                    // fsync at least this often when there were writes
+	Logf            func(format string, args ...any) // may be nil
+}
+
+const (
+	defaultMaxBytesPerFile = 100 * 1024 * 1024
+	defaultMaxMsgSize      = 1024*1024 + 26
+	defaultSyncEvery       = 2500
+	defaultSyncTimeout     = 2 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxBytesPerFile <= 0 {
+		o.MaxBytesPerFile = defaultMaxBytesPerFile
+	}
+	if o.MaxMsgSize <= 0 {
+		o.MaxMsgSize = defaultMaxMsgSize
+	}
+	if o.SyncEvery <= 0 {
+		o.SyncEvery = defaultSyncEvery
+	}
+	if o.SyncTimeout <= 0 {
+		o.SyncTimeout = defaultSyncTimeout
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Dir == "":
+		return errors.New("options: Dir is empty")
+	case o.Name == "":
+		return errors.New("options: Name is empty")
+	case strings.ContainsAny(o.Name, "/\x00") || o.Name == "." || o.Name == "..":
+		// The name becomes part of file names inside Dir, never a path.
+		return fmt.Errorf("options: Name %q cannot be part of a file name", o.Name)
+	case o.MinMsgSize < 0:
+		return fmt.Errorf("options: MinMsgSize %d is negative", o.MinMsgSize)
+	case o.MinMsgSize > o.MaxMsgSize:
+		return fmt.Errorf("options: MinMsgSize %d is over MaxMsgSize %d", o.MinMsgSize, o.MaxMsgSize)
+	}
+	return nil
+}
+
+// Stats is a snapshot of a queue's counters.
+type Stats struct {
+	Depth int64 // records written and not yet read
+
+	ReadFile, ReadPos   int64 // next record to read: segment number, byte offset
+	WriteFile, WritePos int64 // where the next record goes
+
+	// Damage skipped since Open. SkippedRecords is a lower bound: a damaged
+	// region whose record boundaries cannot be trusted counts as one.
+	SkippedRecords int64
+	SkippedBytes   int64
+	TruncatedBytes int64 // torn tail removed at Open (never acknowledged under SyncEvery=1)
+
+	WriteErrors int64 // failed writes, fsyncs and metadata writes
+	ReadErrors  int64 // failed reads (I/O errors, not damage)
+	Syncs       int64 // data fsyncs
+	Health      error // last write error; nil once a later write succeeded
+}
+
+// ErrClosed is returned by operations on a closed queue.
+var ErrClosed = errors.New("diskqueue: closed")
+
+// ErrRecordSize is wrapped by Put's error for a record outside
+// [MinMsgSize, MaxMsgSize].
+var ErrRecordSize = errors.New("record size out of bounds")

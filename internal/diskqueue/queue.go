@@ -1,0 +1,306 @@
+package diskqueue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Queue is a durable FIFO of opaque records. Create it with Open.
+type Queue struct {
+	opts     Options
+	bounds   bounds
+	metaPath string
+	ready    chan struct{} // capacity 1, never closed
+	stop     chan struct{} // closed by Close/Delete to stop syncLoop
+	loops    sync.WaitGroup
+
+	// legacyEnd is fixed at Open: segments below it may be upstream's.
+	legacyEnd int64
+
+	wmu   sync.Mutex // writer role; see the lock order in doc.go
+	w     writer
+	spare []*putReq // recycled pending slice; guarded by wmu
+
+	rmu sync.Mutex // reader role
+	r   reader
+
+	mu       sync.Mutex
+	closed   bool
+	pending  []*putReq // batches waiting for the writer
+	readFile int64     // published read position (what the metadata records)
+	readPos  int64
+	// published write position: readers never look past it
+	writeFile, writePos int64
+	depth               int64
+	changes             uint64 // bumped by every write, read and Empty
+	savedChanges        uint64 // changes at the last metadata write
+	stats               Stats  // counters; Depth and positions are filled in by Stats()
+}
+
+// Open opens (or creates) the queue opts.Name in opts.Dir, recovering from
+// whatever a crash or an upstream nsqd left there; see FORMAT.md for the
+// recovery rules. It fails only on I/O errors and on data written by a newer
+// format version; damage is skipped, logged and counted instead.
+func Open(opts Options) (*Queue, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
+	}
+	q := &Queue{
+		opts:     opts,
+		bounds:   boundsFor(opts),
+		metaPath: filepath.Join(opts.Dir, metaFileName(opts.Name)),
+		ready:    make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+	}
+	if err := q.recover(); err != nil {
+		q.closeWriteFile()
+		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
+	}
+	if q.readable() {
+		q.signal()
+	}
+	q.loops.Add(1)
+	go q.syncLoop()
+	return q, nil
+}
+
+// Ready is signalled whenever records become readable: after a Put, at Open
+// when records are waiting, and after a Read that left records behind. A
+// consumer waits on it, then calls Read until it returns no records.
+func (q *Queue) Ready() <-chan struct{} { return q.ready }
+
+func (q *Queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// readable reports whether a Read would find something (or damage to skip).
+func (q *Queue) readable() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.readFile < q.writeFile || q.readPos < q.writePos
+}
+
+// Depth is the number of records written and not yet read. After a crash it
+// is an estimate until the reader reaches the end of the queue (FORMAT.md,
+// "Depth").
+func (q *Queue) Depth() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.depth
+}
+
+// Stats returns a snapshot of the queue's counters and positions.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.stats
+	s.Depth = q.depth
+	s.ReadFile, s.ReadPos = q.readFile, q.readPos
+	s.WriteFile, s.WritePos = q.writeFile, q.writePos
+	return s
+}
+
+func (q *Queue) logf(format string, args ...any) {
+	q.opts.Logf("DISKQUEUE(%s): "+format, append([]any{q.opts.Name}, args...)...)
+}
+
+// Sync fsyncs written records and persists the metadata now.
+func (q *Queue) Sync() error {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	q.mu.Lock()
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	return q.persistMeta()
+}
+
+// syncLoop enforces SyncTimeout: written records are fsynced and a changed
+// read or write position is persisted at least that often.
+func (q *Queue) syncLoop() {
+	defer q.loops.Done()
+	t := time.NewTicker(q.opts.SyncTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-t.C:
+			q.tick()
+		}
+	}
+}
+
+func (q *Queue) tick() {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	q.mu.Lock()
+	closed, dirty := q.closed, q.changes != q.savedChanges
+	q.mu.Unlock()
+	if closed {
+		return
+	}
+	if dirty || q.w.unsynced > 0 {
+		if err := q.persistMeta(); err != nil {
+			q.logf("periodic sync: %s", err)
+		}
+	}
+	// An idle reader gives its buffer back; a busy one keeps it. TryLock:
+	// never wait for a Read in progress.
+	if q.rmu.TryLock() {
+		if !q.r.used {
+			q.r.seg.release()
+		}
+		q.r.used = false
+		q.rmu.Unlock()
+	}
+}
+
+// persistMeta fsyncs written records, then writes the metadata. Data first:
+// the metadata must never name a write position beyond durable data, since
+// recovery scans forward from it. Caller holds wmu.
+func (q *Queue) persistMeta() error {
+	var err error
+	if q.w.unsynced > 0 {
+		err = q.syncWriteFile()
+	}
+	if err == nil {
+		q.mu.Lock()
+		m := meta{
+			depth:    q.depth,
+			readFile: q.readFile, readPos: q.readPos,
+			writeFile: q.writeFile, writePos: q.writePos,
+			legacyEnd: q.legacyEnd,
+		}
+		changes := q.changes
+		q.mu.Unlock()
+		if err = writeMeta(q.metaPath, m); err == nil {
+			q.mu.Lock()
+			q.savedChanges = changes
+			q.mu.Unlock()
+			return nil
+		}
+	}
+	q.mu.Lock()
+	q.stats.WriteErrors++
+	q.stats.Health = err
+	q.mu.Unlock()
+	return err
+}
+
+// Close fsyncs written records, persists the metadata and releases the
+// files. Puts waiting for the writer fail with ErrClosed.
+func (q *Queue) Close() error {
+	if err := q.shutdown(true); err != nil {
+		return fmt.Errorf("diskqueue %s: close: %w", q.opts.Name, err)
+	}
+	return nil
+}
+
+// Delete closes the queue without persisting anything and removes all of its
+// files: segments, metadata, and damage side files.
+func (q *Queue) Delete() error {
+	err := q.shutdown(false)
+	if errors.Is(err, ErrClosed) {
+		err = nil // deleting a closed queue still removes its files
+	}
+	files, lerr := listQueueFiles(q.opts.Dir, q.opts.Name)
+	if lerr != nil {
+		return fmt.Errorf("diskqueue %s: delete: %w", q.opts.Name, errors.Join(err, lerr))
+	}
+	names := []string{metaFileName(q.opts.Name), metaFileName(q.opts.Name) + ".damaged"}
+	for _, n := range files.segments {
+		names = append(names, segmentFileName(q.opts.Name, n))
+	}
+	names = append(names, files.temps...)
+	names = append(names, files.extra...)
+	for _, n := range names {
+		if rerr := os.Remove(filepath.Join(q.opts.Dir, n)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("diskqueue %s: delete: %w", q.opts.Name, err)
+	}
+	return nil
+}
+
+func (q *Queue) shutdown(persist bool) error {
+	q.mu.Lock()
+	already := q.closed
+	q.closed = true
+	q.mu.Unlock()
+	if already {
+		return ErrClosed
+	}
+	close(q.stop)
+	q.loops.Wait()
+
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	var err error
+	if persist {
+		err = q.persistMeta()
+	}
+	q.closeWriteFile()
+	q.r.close()
+	q.r.seg.release()
+	q.w.buf = nil
+	return err
+}
+
+// Empty drops every record: the metadata moves both positions to a fresh
+// segment number, then the old segments are removed. Side files are kept.
+func (q *Queue) Empty() error {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	next := q.w.file + 1
+	q.readFile, q.readPos = next, 0
+	q.writeFile, q.writePos = next, 0
+	q.depth = 0
+	q.changes++
+	q.mu.Unlock()
+
+	q.closeWriteFile()
+	q.w.file, q.w.pos, q.w.unsynced, q.w.broken = next, 0, 0, false
+	q.r.close()
+	q.r.file = next
+	q.r.seg.seek(0)
+
+	// Metadata first: a crash between the two steps leaves old segments
+	// below the read position, which Open removes; the other order could
+	// resurrect them.
+	err := q.persistMeta()
+	files, lerr := listQueueFiles(q.opts.Dir, q.opts.Name)
+	err = errors.Join(err, lerr)
+	for _, n := range files.segments {
+		if n < next {
+			if rerr := os.Remove(segmentPath(q.opts.Dir, q.opts.Name, n)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("diskqueue %s: empty: %w", q.opts.Name, err)
+	}
+	return nil
+}

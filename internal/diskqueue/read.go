@@ -1,0 +1,278 @@
+package diskqueue
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// reader is the consuming end of the queue. Guarded by Queue.rmu.
+type reader struct {
+	file   int64    // segment being read
+	f      *os.File // nil until opened
+	seg    segReader
+	sealed bool // file is below the write segment: its size is final
+	used   bool // a Read ran since the last idle check
+	spans  [][]byte
+}
+
+func (r *reader) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+	r.sealed = false
+}
+
+// Record is one record as it was Put.
+type Record struct {
+	// Data is owned by the caller. The records returned by one Read call
+	// share one backing array (each slice is capped at its own length, so
+	// appending to one never overwrites another); keeping any of them keeps
+	// that array alive.
+	Data []byte
+	// Legacy is true for a record read from a segment written by upstream
+	// nsqd, whose payload uses upstream's message layout.
+	Legacy bool
+}
+
+// Read returns up to maxRecords records without blocking; nil, nil when there is
+// nothing to read. Damaged data met on the way is skipped (see FORMAT.md,
+// "Damage"), copied to a side file, logged and counted. Records count as
+// consumed once returned: the position persisted at the next sync is past
+// them.
+//
+// An I/O error is returned only when no record was read before it; the
+// position does not move past unread bytes, so the next call retries.
+func (q *Queue) Read(maxRecords int) ([]Record, error) {
+	if maxRecords <= 0 {
+		return nil, nil
+	}
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	q.mu.Lock()
+	closed, wf, wp := q.closed, q.writeFile, q.writePos
+	q.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	r := &q.r
+	r.used = true
+
+	var (
+		out     []Record
+		skipped int64
+		err     error
+	)
+	spans := r.spans[:0]
+	flush := func() {
+		out = appendRecords(out, spans, r.seg.format == formatLegacy, maxRecords)
+		clear(spans)
+		spans = spans[:0]
+	}
+loop:
+	for len(out)+len(spans) < maxRecords {
+		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
+			break
+		}
+		if r.f == nil {
+			if err = q.openReadFile(wf, wp); err != nil {
+				break
+			}
+			continue
+		}
+		if !r.sealed {
+			if r.file < wf {
+				// The writer has moved on: this segment is final.
+				if err = q.sealReadFile(); err != nil {
+					break
+				}
+			} else if r.seg.limit < wp && !r.seg.short {
+				r.seg.setLimit(wp)
+			}
+		}
+		it := r.seg.parse()
+		switch it.kind {
+		case itemRecord:
+			spans = append(spans, it.data)
+		case itemNeedMore:
+			flush() // a fill may move the buffered bytes the spans point at
+			if err = r.seg.fill(); err != nil {
+				err = fmt.Errorf("read %s: %w", r.f.Name(), err)
+				break loop
+			}
+		case itemDamage:
+			skipped += it.records
+			q.skipDamage(r.f, r.file, it)
+		case itemEnd:
+			if r.sealed {
+				flush()
+				q.finishReadFile()
+				continue
+			}
+			if r.seg.short && r.seg.pos < wp {
+				// The write segment is shorter than what was written to it:
+				// something outside the queue truncated it.
+				q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1,
+					reason: "segment shorter than the data written to it"})
+				skipped++
+				r.seg.seek(wp)
+			}
+			break loop
+		}
+	}
+	flush()
+	r.spans = spans
+
+	q.mu.Lock()
+	if q.readFile != r.file || q.readPos != r.seg.pos {
+		q.changes++
+	}
+	q.readFile, q.readPos = r.file, r.seg.pos
+	moved := int64(len(out)) + skipped
+	q.depth = max(q.depth-moved, 0)
+	atTail := q.readFile == q.writeFile && q.readPos == q.writePos
+	staleDepth := int64(0)
+	if atTail && q.depth != 0 {
+		// Depth is exact except after a crash or skipped damage; the tail
+		// is where it is known to be zero.
+		staleDepth, q.depth = q.depth, 0
+	}
+	if err != nil {
+		q.stats.ReadErrors++
+	}
+	q.mu.Unlock()
+	if staleDepth != 0 {
+		q.logf("depth %d at the tail, reset to 0", staleDepth)
+	}
+	if !atTail {
+		q.signal()
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	return nil, err
+}
+
+// appendRecords copies the spans (which alias the read buffer) into one new
+// array and appends them to out as Records.
+func appendRecords(out []Record, spans [][]byte, legacy bool, maxRecords int) []Record {
+	if len(spans) == 0 {
+		return out
+	}
+	total := 0
+	for _, s := range spans {
+		total += len(s)
+	}
+	if out == nil {
+		out = make([]Record, 0, min(maxRecords, 1024))
+	}
+	slab := make([]byte, total)
+	off := 0
+	for _, s := range spans {
+		n := copy(slab[off:], s)
+		out = append(out, Record{Data: slab[off : off+n : off+n], Legacy: legacy})
+		off += n
+	}
+	return out
+}
+
+// openReadFile opens the segment the reader is positioned in. A segment that
+// does not exist is skipped: it was consumed and removed after the metadata
+// was last written, or lost.
+func (q *Queue) openReadFile(wf, wp int64) error {
+	r := &q.r
+	path := segmentPath(q.opts.Dir, q.opts.Name, r.file)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if r.file < wf {
+			q.logf("segment %s is missing, moving on to the next", path)
+			r.file++
+			r.seg.seek(0)
+			return nil
+		}
+		// The write segment itself is gone: nothing to read up to wp.
+		q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1, reason: "write segment is missing"})
+		r.seg.seek(wp)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	fm, err := sniffFormat(f, r.file < q.legacyEnd)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("read header of %s: %w", path, err)
+	}
+	r.f = f
+	r.seg.reset(f, fm, q.bounds, r.seg.pos, wp)
+	r.sealed = false
+	if r.file < wf {
+		return q.sealReadFile()
+	}
+	return nil
+}
+
+// sealReadFile fixes the read limit of a segment the writer has left at the
+// file's final size.
+func (q *Queue) sealReadFile() error {
+	r := &q.r
+	fi, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", r.f.Name(), err)
+	}
+	r.seg.setLimit(fi.Size())
+	r.sealed = true
+	return nil
+}
+
+// finishReadFile removes a fully read segment and moves to the next one.
+func (q *Queue) finishReadFile() {
+	r := &q.r
+	path := r.f.Name()
+	r.close()
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Harmless: Open removes segments below the read position.
+		q.logf("cannot remove read segment %s: %s", path, err)
+	}
+	r.file++
+	r.seg.seek(0)
+}
+
+// skipDamage records a damaged region: its bytes go to a side file (when src
+// can still provide them), a log line says what was skipped, and the
+// counters grow. It never fails: damage must not stop the queue.
+func (q *Queue) skipDamage(src io.ReaderAt, seg int64, it item) {
+	size := it.end - it.start
+	kept := "not kept (no bytes to copy)"
+	if src != nil && size > 0 {
+		side := filepath.Join(q.opts.Dir, damagedFileName(q.opts.Name, seg, it.start))
+		if err := copyRange(side, src, it.start, size); err != nil {
+			kept = fmt.Sprintf("not kept: %s", err)
+		} else {
+			kept = "kept in " + side
+		}
+	}
+	q.logf("%s at offset %d of %s: skipped %d bytes (%d records at least), %s",
+		it.reason, it.start, segmentFileName(q.opts.Name, seg), size, it.records, kept)
+	q.mu.Lock()
+	q.stats.SkippedRecords += it.records
+	q.stats.SkippedBytes += size
+	q.mu.Unlock()
+}
+
+// copyRange copies size bytes at off of src into a new file at path.
+func copyRange(path string, src io.ReaderAt, off, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, io.NewSectionReader(src, off, size))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,284 @@
+package diskqueue
+
+import (
+	"fmt"
+	"os"
+)
+
+// writer is the append end of the queue. Guarded by Queue.wmu.
+type writer struct {
+	f        *os.File // write segment; nil until the first write into it
+	file     int64    // write segment number
+	pos      int64    // bytes in the write segment (0: header not written yet)
+	unsynced int64    // records written since the last fsync
+	broken   bool     // the segment may hold bytes past pos: start a new one
+	buf      []byte   // encoding buffer, reused across groups
+}
+
+// maxKeptBuf bounds the encoding buffer kept between groups.
+const maxKeptBuf = 4 << 20
+
+// putReq is one Put call waiting for the writer. done and err are written by
+// the goroutine that commits the request and read by its owner, both under
+// wmu.
+type putReq struct {
+	records [][]byte
+	done    bool
+	err     error
+}
+
+// Put appends records with one write call for the whole batch (two when the
+// batch crosses a segment boundary), applies the sync policy and returns once
+// the records are written, and fsynced when the policy says so for this
+// batch. A record outside [MinMsgSize, MaxMsgSize] fails the whole batch
+// before anything is written. Put keeps no reference to records or their
+// bytes once it returns, so the caller may reuse them.
+//
+// Concurrent Puts are committed together (group commit): each caller queues
+// its batch, then takes the writer role; the first to get it writes every
+// queued batch with one write and at most one fsync, and the others find
+// their batch done when their turn comes.
+func (q *Queue) Put(records [][]byte) error {
+	if len(records) == 0 {
+		return nil
+	}
+	lo, hi := int64(q.opts.MinMsgSize), int64(q.opts.MaxMsgSize)
+	for i, r := range records {
+		if n := int64(len(r)); n < lo || n > hi {
+			return fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
+				q.opts.Name, i+1, len(records), n, lo, hi, ErrRecordSize)
+		}
+	}
+	req := &putReq{records: records}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	q.pending = append(q.pending, req)
+	q.mu.Unlock()
+
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	if req.done {
+		return req.err
+	}
+	q.mu.Lock()
+	group := q.pending
+	q.pending = q.spare
+	closed := q.closed
+	q.mu.Unlock()
+
+	var err error
+	if closed {
+		err = ErrClosed
+	} else {
+		err = q.commit(group)
+	}
+	for _, g := range group {
+		g.done, g.err = true, err
+	}
+	clear(group)
+	q.spare = group[:0]
+	return err
+}
+
+// commit writes every record of group and publishes the new write position.
+// Caller holds wmu.
+func (q *Queue) commit(group []*putReq) (err error) {
+	w := &q.w
+	var written int64 // records written (and synced where the policy asked)
+	defer func() { q.publishWrite(written, err) }()
+
+	q.prepareWriteFile()
+	buf := w.buf[:0]
+	var inBuf int64
+	for _, req := range group {
+		for _, rec := range req.records {
+			size := int64(recHeaderSize + len(rec))
+			end := w.pos + int64(len(buf))
+			if end > segHeaderSize && end+size > q.opts.MaxBytesPerFile {
+				// Records never straddle segments: finish this one (synced,
+				// so that every sealed segment is durable) and roll over.
+				if err = q.flushChunk(buf, inBuf, true); err != nil {
+					return err
+				}
+				written += inBuf
+				buf, inBuf = buf[:0], 0
+				q.advanceWriteFile()
+				end = 0
+			}
+			if end == 0 {
+				buf = appendSegmentHeader(buf)
+			}
+			buf = appendRecord(buf, rec)
+			inBuf++
+		}
+	}
+	sync := w.unsynced+inBuf >= q.opts.SyncEvery
+	err = q.flushChunk(buf, inBuf, sync)
+	if cap(buf) <= maxKeptBuf {
+		w.buf = buf[:0]
+	} else {
+		w.buf = nil
+	}
+	if err != nil {
+		return err
+	}
+	written += inBuf
+	return nil
+}
+
+// flushChunk writes buf (holding n records) at the end of the write segment
+// with one call, then fsyncs if sync is set. On failure the chunk is taken
+// back out of the file, so that records whose Put failed are not delivered.
+func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
+	w := &q.w
+	if len(buf) == 0 {
+		if sync && w.unsynced > 0 {
+			return q.syncWriteFile()
+		}
+		return nil
+	}
+	if w.f == nil {
+		if err := q.openWriteFile(); err != nil {
+			return err
+		}
+	}
+	start := w.pos
+	if _, err := w.f.WriteAt(buf, start); err != nil {
+		q.unwrite(start)
+		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+	}
+	w.pos += int64(len(buf))
+	w.unsynced += n
+	if sync {
+		if err := q.syncWriteFile(); err != nil {
+			// After a failed fsync the kernel may already have dropped the
+			// dirty pages: the chunk's fate is unknown, so remove it.
+			w.unsynced -= n
+			q.unwrite(start)
+			return err
+		}
+	}
+	return nil
+}
+
+// unwrite truncates the write segment back to pos after a failed write. If
+// even that fails, the segment is abandoned: the next write starts a new
+// one, and the reader treats the stray bytes as damage.
+func (q *Queue) unwrite(pos int64) {
+	w := &q.w
+	w.pos = pos
+	if err := w.f.Truncate(pos); err != nil {
+		q.logf("cannot truncate %s back to %d after a failed write, starting a new segment: %s", w.f.Name(), pos, err)
+		w.broken = true
+	}
+}
+
+// prepareWriteFile settles which segment a commit appends to, before the
+// commit encodes anything (a new segment needs its header first in the
+// buffer): it leaves a broken segment, and reopens the segment recovered at
+// Open, or leaves it too if it cannot be opened.
+func (q *Queue) prepareWriteFile() {
+	w := &q.w
+	if w.broken {
+		// Seal what the abandoned segment holds up to pos as well as we can;
+		// its stray tail is left to the reader's damage handling.
+		if err := q.syncWriteFile(); err != nil {
+			q.logf("abandoning %s: %s", w.f.Name(), err)
+		}
+		q.advanceWriteFile()
+	}
+	if w.f == nil && w.pos > 0 {
+		path := segmentPath(q.opts.Dir, q.opts.Name, w.file)
+		f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+		if err != nil {
+			// What the segment held is out of reach, but the queue keeps
+			// working in a new segment.
+			q.logf("write segment %s unusable, starting a new segment: %s", path, err)
+			q.advanceWriteFile()
+			return
+		}
+		w.f = f
+	}
+}
+
+// openWriteFile creates a new write segment (pos is 0).
+func (q *Queue) openWriteFile() error {
+	w := &q.w
+	path := segmentPath(q.opts.Dir, q.opts.Name, w.file)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create segment: %w", err)
+	}
+	// A leftover of a failed creation holds nothing anyone was told is
+	// stored: start empty.
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return fmt.Errorf("create segment %s: %w", path, err)
+	}
+	// The new directory entry must be durable before an fsync of the file
+	// can promise that its records survive.
+	if err := syncDir(q.opts.Dir); err != nil {
+		f.Close()
+		return err
+	}
+	w.f = f
+	return nil
+}
+
+// advanceWriteFile closes the write segment and moves to the next number;
+// the new file is created by the next write.
+func (q *Queue) advanceWriteFile() {
+	q.closeWriteFile()
+	w := &q.w
+	w.file, w.pos, w.unsynced, w.broken = w.file+1, 0, 0, false
+}
+
+func (q *Queue) closeWriteFile() {
+	if q.w.f != nil {
+		if err := q.w.f.Close(); err != nil {
+			q.logf("close %s: %s", q.w.f.Name(), err)
+		}
+		q.w.f = nil
+	}
+}
+
+// syncWriteFile fsyncs the write segment. Caller holds wmu.
+func (q *Queue) syncWriteFile() error {
+	w := &q.w
+	if w.f == nil {
+		w.unsynced = 0
+		return nil
+	}
+	if err := fdatasync(w.f); err != nil {
+		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
+	}
+	w.unsynced = 0
+	q.mu.Lock()
+	q.stats.Syncs++
+	q.mu.Unlock()
+	return nil
+}
+
+// publishWrite makes the records of a commit visible to readers and updates
+// health. Caller holds wmu.
+func (q *Queue) publishWrite(written int64, err error) {
+	q.mu.Lock()
+	q.writeFile, q.writePos = q.w.file, q.w.pos
+	q.depth += written
+	if written > 0 {
+		q.changes++
+	}
+	if err != nil {
+		q.stats.WriteErrors++
+		q.stats.Health = err
+	} else {
+		q.stats.Health = nil
+	}
+	q.mu.Unlock()
+	if written > 0 {
+		q.signal()
+	}
+}

@@ -1,0 +1,407 @@
+package nsqd
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	nsq "github.com/nsqio/go-nsq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqlookupd"
+)
+
+// In-process cluster tests (issue 4): real nsqlookupds and real nsqds on
+// loopback port 0, the nsqds registering through internal/lookupclient.
+// Registration is asynchronous and offers no event to wait on, so the tests
+// poll the lookupds' HTTP answers with waitFor's bounded deadline.
+
+// awaitIdentified waits until every lookupd lists every nsqd in /nodes, so
+// that a later "not listed" in /lookup means "does not hold the topic" and
+// not "has not connected yet".
+func awaitIdentified(t *testing.T, c *cluster) {
+	t.Helper()
+	want := tcpPorts(c.nsqds...)
+	for _, l := range c.lookupds {
+		awaitState(t, "every nsqd in /nodes", func() error {
+			if got := nodePorts(lookupdNodes(t, l)); !slices.Equal(got, want) {
+				return fmt.Errorf("/nodes ports %v, want %v", got, want)
+			}
+			return nil
+		})
+	}
+}
+
+func TestClusterLookupListsExactlyTheNodesHoldingTheTopic(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	awaitIdentified(t, c)
+	n0, n1 := c.nsqds[0], c.nsqds[1]
+	publish(t, n0, "t", "a")
+	publish(t, n1, "t", "b")
+
+	awaitLookup(t, c.lookupds, "t", []*NSQD{n0, n1}, nil)
+	hostname, err := os.Hostname()
+	require.NoError(t, err)
+	for _, l := range c.lookupds {
+		resp, found := lookupTopic(t, l, "t")
+		require.True(t, found)
+		byPort := map[int]lookupProducer{}
+		for _, p := range resp.Producers {
+			byPort[p.TCPPort] = p
+		}
+		for _, n := range []*NSQD{n0, n1} {
+			p := byPort[n.RealTCPAddr().Port]
+			require.Equal(t, "127.0.0.1", p.BroadcastAddress)
+			require.Equal(t, n.RealHTTPAddr().Port, p.HTTPPort)
+			require.Equal(t, "1.3.0", p.Version)
+			require.Equal(t, hostname, p.Hostname)
+			// The identity is the nsqd's own end of its lookupd connection.
+			host, _, err := net.SplitHostPort(p.RemoteAddress)
+			require.NoError(t, err, "remote_address %q", p.RemoteAddress)
+			require.Equal(t, "127.0.0.1", host)
+		}
+	}
+}
+
+func TestClusterLookupListsChannelsRegisteredByEveryNode(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	n0, n1 := c.nsqds[0], c.nsqds[1]
+	// A consumer's SUB creates c1 on n0; the API creates c2 on n1.
+	dialV2(t, n0).subscribe("t", "c1")
+	topic, err := n1.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c2")
+	require.NoError(t, err)
+
+	awaitLookup(t, c.lookupds, "t", []*NSQD{n0, n1}, []string{"c1", "c2"})
+	for _, l := range c.lookupds {
+		require.Equal(t, []string{"c1", "c2"}, lookupdChannels(t, l, "t"))
+		require.Equal(t, []string{"t"}, lookupdTopics(t, l))
+	}
+}
+
+func TestClusterDeletingTopicOnOneNodeRemovesOnlyThatNode(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	for _, n := range c.nsqds {
+		publish(t, n, "t", "x")
+	}
+	awaitLookup(t, c.lookupds, "t", c.nsqds, nil)
+
+	require.NoError(t, c.nsqds[1].DeleteExistingTopic("t"))
+
+	// The topic key stays on the lookupds (200, not 404) with the others.
+	awaitLookup(t, c.lookupds, "t", []*NSQD{c.nsqds[0], c.nsqds[2]}, nil)
+	for _, l := range c.lookupds {
+		require.Equal(t, []string{"t"}, lookupdTopics(t, l))
+	}
+}
+
+// tombstone posts /topic/tombstone for n's topic on l.
+func tombstone(t *testing.T, l *testLookupd, topic string, n *NSQD) {
+	t.Helper()
+	q := url.Values{"topic": {topic}, "node": {tombstoneNodeName(n)}}
+	status, body, _ := httpDo(t, http.MethodPost, l.url("/topic/tombstone?"+q.Encode()), nil)
+	require.Equal(t, http.StatusOK, status, "body %s", body)
+}
+
+// Upstream: the tombstone hides the node from /lookup on that lookupd for
+// --tombstone-lifetime; after it the node, still registered, is listed again.
+func TestClusterTombstoneHidesNodeForItsLifetimeThenItReturns(t *testing.T) {
+	const lifetime = time.Second
+	c := startCluster(t, 2, 2, func(o *nsqlookupd.Options) { o.TombstoneLifetime = lifetime })
+	n0, n1 := c.nsqds[0], c.nsqds[1]
+	publish(t, n0, "t", "x")
+	publish(t, n1, "t", "y")
+	awaitLookup(t, c.lookupds, "t", c.nsqds, nil)
+	l0, l1 := c.lookupds[0], c.lookupds[1]
+
+	tombstonedAt := time.Now()
+	tombstone(t, l0, "t", n0)
+	require.NoError(t, lookupHas(t, l0, "t", []*NSQD{n1}, nil))
+	require.Less(t, time.Since(tombstonedAt), lifetime, "the hidden state was observed within the lifetime")
+	// Tombstones are per lookupd: the other one still lists both.
+	require.NoError(t, lookupHas(t, l1, "t", c.nsqds, nil))
+
+	awaitLookup(t, []*testLookupd{l0}, "t", c.nsqds, nil)
+	require.GreaterOrEqual(t, time.Since(tombstonedAt), lifetime, "the node came back before the lifetime ended")
+}
+
+func TestClusterTombstonedNodeStaysInNodesFlaggedForThatTopic(t *testing.T) {
+	c := startCluster(t, 2, 2, func(o *nsqlookupd.Options) { o.TombstoneLifetime = time.Minute })
+	n0 := c.nsqds[0]
+	publish(t, n0, "t", "x")
+	publish(t, n0, "u", "y")
+	awaitLookup(t, c.lookupds, "t", []*NSQD{n0}, nil)
+	awaitLookup(t, c.lookupds, "u", []*NSQD{n0}, nil)
+	awaitIdentified(t, c)
+
+	tombstone(t, c.lookupds[0], "t", n0)
+
+	nodes := lookupdNodes(t, c.lookupds[0])
+	require.Equal(t, tcpPorts(c.nsqds...), nodePorts(nodes), "a tombstone filters nothing from /nodes")
+	i := slices.IndexFunc(nodes, func(node nodeInfo) bool { return node.TCPPort == n0.RealTCPAddr().Port })
+	require.Len(t, nodes[i].Tombstones, len(nodes[i].Topics))
+	flags := map[string]bool{}
+	for j, topic := range nodes[i].Topics {
+		flags[topic] = nodes[i].Tombstones[j]
+	}
+	require.Equal(t, map[string]bool{"t": true, "u": false}, flags)
+}
+
+func TestClusterRestartedLookupdGetsEveryRegistrationAgain(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	n0, n1, n2 := c.nsqds[0], c.nsqds[1], c.nsqds[2]
+	for _, reg := range []struct {
+		n       *NSQD
+		topic   string
+		channel string
+	}{
+		{n0, "ta", "c1"}, {n1, "ta", "c2"}, {n1, "tb", ""}, {n2, "tc", "c3"},
+	} {
+		topic, err := reg.n.GetTopic(reg.topic)
+		require.NoError(t, err)
+		if reg.channel != "" {
+			_, err = topic.GetChannel(reg.channel)
+			require.NoError(t, err)
+		}
+	}
+	want := func(lookupds []*testLookupd) {
+		t.Helper()
+		awaitLookup(t, lookupds, "ta", []*NSQD{n0, n1}, []string{"c1", "c2"})
+		awaitLookup(t, lookupds, "tb", []*NSQD{n1}, nil)
+		awaitLookup(t, lookupds, "tc", []*NSQD{n2}, []string{"c3"})
+	}
+	want(c.lookupds)
+
+	restarted := c.lookupds[0].restart(nil)
+
+	want([]*testLookupd{restarted})
+	require.Equal(t, []string{"ta", "tb", "tc"}, lookupdTopics(t, restarted))
+	require.Equal(t, []string{"c1", "c2"}, lookupdChannels(t, restarted, "ta"))
+	require.Equal(t, tcpPorts(c.nsqds...), nodePorts(lookupdNodes(t, restarted)))
+}
+
+// Real nsqds PING on lookupclient's fixed 15 s ticker, which no nsqd option
+// shortens, so a timeout short enough for a test would hide them too: the
+// registrants here are raw V1 connections, one silent and one the test
+// keeps PINGing.
+func TestClusterSilentProducerDropsOutAfterInactiveTimeout(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) { o.InactiveProducerTimeout = timeout })
+	l := c.lookupds[0]
+	identifiedAt := time.Now()
+	silent := dialFakeProducer(t, l, 1001, 2001)
+	silent.command("REGISTER t")
+	pinging := dialFakeProducer(t, l, 1002, 2002)
+	pinging.command("REGISTER t")
+	resp, found := lookupTopic(t, l, "t")
+	require.True(t, found)
+	require.Equal(t, []int{1001, 1002}, producerPorts(resp.Producers))
+	require.Less(t, time.Since(identifiedAt), timeout, "both were observed within the timeout")
+
+	waitFor(t, "the silent producer to drop out of /lookup", func() bool {
+		pinging.command("PING")
+		resp, found := lookupTopic(t, l, "t")
+		require.True(t, found)
+		ports := producerPorts(resp.Producers)
+		require.Contains(t, ports, 1002, "the pinging producer must stay listed")
+		return !slices.Contains(ports, 1001)
+	})
+	require.GreaterOrEqual(t, time.Since(identifiedAt), timeout, "dropped before the timeout")
+	require.Equal(t, []int{1002}, nodePorts(lookupdNodes(t, l)))
+}
+
+func TestClusterInactiveProducerReappearsAfterPing(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) { o.InactiveProducerTimeout = timeout })
+	l := c.lookupds[0]
+	p := dialFakeProducer(t, l, 1001, 2001)
+	p.command("REGISTER t")
+	waitFor(t, "the producer to go inactive", func() bool {
+		resp, _ := lookupTopic(t, l, "t")
+		return len(resp.Producers) == 0
+	})
+
+	p.command("PING")
+
+	resp, found := lookupTopic(t, l, "t")
+	require.True(t, found)
+	require.Equal(t, []int{1001}, producerPorts(resp.Producers))
+	require.Equal(t, []int{1001}, nodePorts(lookupdNodes(t, l)))
+}
+
+// putLookupdAddresses sets n's lookupds through PUT /config; it skips the
+// test when the endpoint does not exist (another engineer builds it).
+func putLookupdAddresses(t *testing.T, n *NSQD, addrs []string) {
+	t.Helper()
+	body := `["` + strings.Join(addrs, `","`) + `"]`
+	status, reply, _ := httpDo(t, http.MethodPut, httpURL(n, "/config/nsqlookupd_tcp_addresses"), strings.NewReader(body))
+	if status == http.StatusNotFound || status == http.StatusBadRequest {
+		t.Skipf("PUT /config/nsqlookupd_tcp_addresses not available yet: %d %s", status, reply)
+	}
+	require.Equal(t, http.StatusOK, status, "body %s", reply)
+	require.JSONEq(t, body, string(reply))
+}
+
+func TestClusterConfigPutLookupdAddressesConnectsAddedLookupd(t *testing.T) {
+	c := startCluster(t, 2, 1, nil)
+	n := c.nsqds[0]
+	dialV2(t, n).subscribe("t", "c")
+	awaitLookup(t, c.lookupds, "t", c.nsqds, []string{"c"})
+	added := startClusterLookupd(t, "127.0.0.1:0", "127.0.0.1:0", nil)
+
+	putLookupdAddresses(t, n, append(c.lookupdTCPAddrs(), added.RealTCPAddr().String()))
+
+	awaitLookup(t, []*testLookupd{added}, "t", c.nsqds, []string{"c"})
+}
+
+func TestClusterConfigPutLookupdAddressesDisconnectsRemovedLookupd(t *testing.T) {
+	c := startCluster(t, 2, 1, nil)
+	n := c.nsqds[0]
+	publish(t, n, "t", "x")
+	awaitLookup(t, c.lookupds, "t", c.nsqds, nil)
+	kept, removed := c.lookupds[0], c.lookupds[1]
+
+	putLookupdAddresses(t, n, []string{kept.RealTCPAddr().String()})
+
+	// A lookupd drops a producer as soon as its connection closes.
+	awaitState(t, "the nsqd to leave the removed lookupd's /nodes", func() error {
+		if nodes := lookupdNodes(t, removed); len(nodes) != 0 {
+			return fmt.Errorf("/nodes %+v", nodes)
+		}
+		return nil
+	})
+	require.NoError(t, lookupHas(t, kept, "t", c.nsqds, nil))
+}
+
+func TestClusterNSQDServesProducersAndConsumersWhileEveryLookupdIsDown(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	awaitIdentified(t, c)
+	for _, l := range c.lookupds {
+		l.stop()
+	}
+
+	for i, n := range c.nsqds {
+		// A new topic makes nsqd look for channels to pre-create on the
+		// lookupds, which must not get in the way.
+		consumer := dialV2(t, n)
+		consumer.subscribe("down", "c")
+		consumer.send("RDY 1")
+		body := fmt.Sprintf("while-down-%d", i)
+		publish(t, n, "down", body)
+		msg := consumer.readMessage()
+		require.Equal(t, body, string(msg.Body))
+		consumer.fin(msg.ID)
+	}
+}
+
+func TestClusterNewTopicPreCreatesChannelsLookupdKnows(t *testing.T) {
+	c := startCluster(t, 2, 2, nil)
+	a, b := c.nsqds[0], c.nsqds[1]
+	dialV2(t, a).subscribe("t", "c")
+	awaitLookup(t, c.lookupds, "t", []*NSQD{a}, []string{"c"})
+	// b asks only lookupds it is connected to; once they show its
+	// registration of another topic, it is.
+	_, err := b.GetTopic("warmup")
+	require.NoError(t, err)
+	awaitLookup(t, c.lookupds, "warmup", []*NSQD{b}, nil)
+
+	publish(t, b, "t", "first")
+
+	// Created before the message was queued, so the message is in it.
+	require.EqualValues(t, 1, existingChannel(t, b, "t", "c").Depth())
+	consumer := dialV2(t, b)
+	consumer.subscribe("t", "c")
+	consumer.send("RDY 1")
+	require.Equal(t, "first", string(consumer.readMessage().Body))
+}
+
+func TestClusterNewTopicDoesNotPreCreateEphemeralChannels(t *testing.T) {
+	c := startCluster(t, 2, 2, nil)
+	a, b := c.nsqds[0], c.nsqds[1]
+	// Consumers keep both channels on a (an ephemeral channel goes away
+	// with its last consumer).
+	dialV2(t, a).subscribe("t", "c")
+	dialV2(t, a).subscribe("t", "e#ephemeral")
+	awaitLookup(t, c.lookupds, "t", []*NSQD{a}, []string{"c", "e#ephemeral"})
+	_, err := b.GetTopic("warmup")
+	require.NoError(t, err)
+	awaitLookup(t, c.lookupds, "warmup", []*NSQD{b}, nil)
+
+	publish(t, b, "t", "first")
+
+	topic, err := b.GetExistingTopic("t")
+	require.NoError(t, err)
+	var names []string
+	for _, ch := range topic.Channels() {
+		names = append(names, ch.Name())
+	}
+	require.Equal(t, []string{"c"}, names)
+}
+
+// The real go-nsq consumer finds all three nsqds through our lookupds'
+// /lookup and gets every message. The channel exists on every node before
+// anything is published, so every message waits for the consumer there
+// whenever it connects: the result does not depend on timing.
+func TestClusterGoNSQConsumerViaLookupdReceivesEveryMessage(t *testing.T) {
+	c := startCluster(t, 2, 3, nil)
+	for _, n := range c.nsqds {
+		topic, err := n.GetTopic("t")
+		require.NoError(t, err)
+		_, err = topic.GetChannel("c")
+		require.NoError(t, err)
+	}
+	const count = 30
+	want := numbered("body-", count)
+	for i, body := range want {
+		publish(t, c.nsqds[i%len(c.nsqds)], "t", body)
+	}
+	awaitLookup(t, c.lookupds, "t", c.nsqds, []string{"c"})
+
+	cfg := nsq.NewConfig()
+	cfg.LookupdPollInterval = 100 * time.Millisecond
+	// Enough RDY for every connection at once, so none waits for go-nsq
+	// to redistribute it.
+	cfg.MaxInFlight = 16
+	consumer, err := nsq.NewConsumer("t", "c", cfg)
+	require.NoError(t, err)
+	consumer.SetLogger(newGuardedLogger(t), nsq.LogLevelInfo)
+	// Buffered beyond what can arrive, so the handler never blocks; a
+	// duplicate would take the place of a missing body below.
+	received := make(chan string, 4*count)
+	consumer.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
+		select {
+		case received <- string(m.Body):
+		default:
+		}
+		return nil
+	}))
+	t.Cleanup(func() {
+		consumer.Stop()
+		select {
+		case <-consumer.StopChan:
+		case <-time.After(clusterTimeout):
+			t.Error("go-nsq consumer did not stop in time")
+		}
+	})
+	require.NoError(t, consumer.ConnectToNSQLookupds(c.lookupdHTTPAddrs()))
+
+	var got []string
+	deadline := time.After(clusterTimeout)
+	for len(got) < count {
+		select {
+		case body := <-received:
+			got = append(got, body)
+		case <-deadline:
+			t.Fatalf("received %d of %d messages: %v", len(got), count, got)
+		}
+	}
+	require.ElementsMatch(t, want, got)
+	require.Equal(t, len(c.nsqds), consumer.Stats().Connections, "connected to every nsqd")
+}

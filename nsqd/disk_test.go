@@ -1,0 +1,175 @@
+package nsqd
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// drainBodies subscribes and reads count messages, FINing each.
+func drainBodies(t *testing.T, n *NSQD, topic, channel string, count int) []string {
+	t.Helper()
+	c := dialV2(t, n)
+	c.subscribe(topic, channel)
+	c.send("RDY 100")
+	bodies := make([]string, 0, count)
+	for _, m := range c.readMessages(count) {
+		bodies = append(bodies, string(m.Body))
+		c.fin(m.ID)
+	}
+	return bodies
+}
+
+func TestZeroMemQueueSendsEveryMessageThroughDisk(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	bodies := numbered("m", 50)
+	p := dialV2(t, n)
+	p.mpub("t", bodies...)
+	require.Equal(t, int64(50), ch.BackendDepth(), "all 50 are on disk")
+	require.Equal(t, bodies, drainBodies(t, n, "t", "c", 50), "through disk the order is kept")
+}
+
+func TestOverflowBeyondMemQueueGoesToDiskAndIsDelivered(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 10 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	bodies := numbered("m", 100)
+	dialV2(t, n).mpub("t", bodies...)
+	require.Equal(t, int64(100), ch.Depth())
+	require.Equal(t, int64(90), ch.BackendDepth())
+	require.ElementsMatch(t, bodies, drainBodies(t, n, "t", "c", 100))
+	require.Zero(t, ch.Depth())
+}
+
+func TestTopicWithoutChannelsSpillsToDiskAndHandsItOver(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 5 })
+	bodies := numbered("m", 40)
+	dialV2(t, n).mpub("t", bodies...)
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.Equal(t, int64(40), topic.Depth())
+	require.Equal(t, int64(35), topic.BackendDepth())
+	require.ElementsMatch(t, bodies, drainBodies(t, n, "t", "c", 40))
+	waitFor(t, "the topic backlog to drain", func() bool { return topic.Depth() == 0 })
+}
+
+func TestGracefulRestartKeepsQueuedMessages(t *testing.T) {
+	n := startDaemon(t, nil)
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	bodies := numbered("m", 30)
+	dialV2(t, n).mpub("t", bodies...)
+	dialV2(t, n).mpub("held", bodies...) // no channel: held on the topic
+
+	n = restartDaemon(t, n, nil)
+	require.ElementsMatch(t, bodies, drainBodies(t, n, "t", "c", 30))
+	require.ElementsMatch(t, bodies, drainBodies(t, n, "held", "c", 30))
+}
+
+func TestGracefulRestartRedeliversInFlightWithNextAttempt(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.pub("t", "held")
+	c.send("RDY 1")
+	first := c.readMessage()
+	require.Equal(t, uint16(1), first.Attempts)
+
+	n = restartDaemon(t, n, nil)
+	again := dialV2(t, n)
+	again.subscribe("t", "c")
+	again.send("RDY 1")
+	msg := again.readMessage()
+	require.Equal(t, "held", string(msg.Body))
+	require.Equal(t, first.ID, msg.ID, "the ID survives the restart")
+	require.Equal(t, first.Timestamp, msg.Timestamp, "so does the publish time")
+	require.Equal(t, uint16(2), msg.Attempts)
+}
+
+func TestDeferredMessageKeepsItsTimeAcrossRestart(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("DPUB t 1500", []byte("later"))
+	c.expectResponse("OK")
+	published := time.Now()
+
+	n = restartDaemon(t, n, nil)
+	again := dialV2(t, n)
+	again.subscribe("t", "c")
+	again.send("RDY 1")
+	again.expectNoFrame(time.Until(published.Add(1200 * time.Millisecond)))
+	msg := again.readMessage()
+	require.Equal(t, "later", string(msg.Body))
+	require.GreaterOrEqual(t, time.Since(published), 1500*time.Millisecond, "not delivered before its time")
+}
+
+func TestDeferredMessageSpilledToDiskKeepsItsTime(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	p := dialV2(t, n)
+	p.send("DPUB t 800", []byte("later"))
+	p.expectResponse("OK")
+	published := time.Now()
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), topic.BackendDepth(), "the topic had no room: it went to disk")
+
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	msg := c.readMessage()
+	require.Equal(t, "later", string(msg.Body))
+	require.GreaterOrEqual(t, time.Since(published), 800*time.Millisecond)
+}
+
+func TestDeletingTopicRemovesItsFiles(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	topic, err := n.GetTopic("gone")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	dialV2(t, n).mpub("gone", "a", "b")
+	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, "gone*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+
+	require.NoError(t, n.DeleteExistingTopic("gone"))
+	files, err = filepath.Glob(filepath.Join(n.opts.DataPath, "gone*"))
+	require.NoError(t, err)
+	require.Empty(t, files)
+}
+
+func TestEmptyChannelClearsItsDiskPart(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 2 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	dialV2(t, n).mpub("t", numbered("m", 10)...)
+	require.Equal(t, int64(8), ch.BackendDepth())
+	require.NoError(t, ch.Empty())
+	require.Zero(t, ch.Depth())
+	dialV2(t, n).pub("t", "after")
+	require.Equal(t, []string{"after"}, drainBodies(t, n, "t", "c", 1))
+}
+
+func TestEphemeralTopicsNeverTouchDisk(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	dialV2(t, n).mpub("e#ephemeral", "a", "b")
+	entries, err := os.ReadDir(n.opts.DataPath)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), "ephemeral")
+	}
+}

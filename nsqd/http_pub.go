@@ -1,0 +1,136 @@
+package nsqd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/nsqgo/nsq/internal/httpapi"
+)
+
+// readBody reads a request body of at most limit bytes, returning up to
+// limit+1 so the caller can tell an oversized chunked upload (which has no
+// Content-Length to refuse up front) without buffering all of it. A
+// declared length sizes the buffer exactly, sparing io.ReadAll's regrowth.
+// Callers have already refused a declared length above limit.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, fmt.Errorf("reading %d-byte body: %w", r.ContentLength, err)
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading body: %w", err)
+	}
+	return body, nil
+}
+
+// pub publishes the body as one message, optionally deferred by
+// ?defer=<ms>. The checks run in upstream's order: size, body, then query
+// (so an empty body without a topic is MSG_EMPTY), then defer.
+func (s *httpServer) pub(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+	maxSize := s.nsqd.opts.MaxMsgSize
+	if r.ContentLength > maxSize {
+		return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "MSG_TOO_BIG")
+	}
+	body, err := readBody(r, maxSize)
+	if err != nil {
+		s.nsqd.logf(errorLevel, "HTTP /pub: %s", err)
+		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+	}
+	if int64(len(body)) > maxSize {
+		return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "MSG_TOO_BIG")
+	}
+	if len(body) == 0 {
+		return nil, httpapi.Errorf(http.StatusBadRequest, "MSG_EMPTY")
+	}
+
+	q, topic, err := s.topicFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	var deliverAt int64
+	if value, ok := queryParam(q, "defer"); ok {
+		// Compared in milliseconds rather than as a Duration, so that a
+		// huge value cannot overflow into range.
+		ms, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || ms < 0 || ms > s.nsqd.opts.MaxReqTimeout.Milliseconds() {
+			return nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_DEFER")
+		}
+		if ms > 0 {
+			deliverAt = time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano()
+		}
+	}
+
+	if err := topic.PutMessages([]Message{{Body: body, DeliverAt: deliverAt}}); err != nil {
+		return nil, s.publishError("/pub to "+topic.Name(), err)
+	}
+	return "OK", nil
+}
+
+// mpub publishes several messages at once, newline-separated (default) or
+// in the binary MPUB layout (?binary=true). Either all are accepted or
+// none is.
+func (s *httpServer) mpub(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+	opts := s.nsqd.opts
+	if r.ContentLength > opts.MaxBodySize {
+		return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_BIG")
+	}
+	// Upstream creates the topic before reading the body, so a request
+	// with a bad body still leaves the topic behind.
+	q, topic, err := s.topicFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	binaryMode := false
+	if value, ok := queryParam(q, "binary"); ok {
+		switch value {
+		case "true", "1":
+			binaryMode = true
+		case "false", "0":
+		default:
+			binaryMode = true
+			s.nsqd.logf(warnLevel, "deprecated value '%s' used for /mpub binary param", value)
+		}
+	}
+
+	body, err := readBody(r, opts.MaxBodySize)
+	if err != nil {
+		s.nsqd.logf(errorLevel, "HTTP /mpub: %s", err)
+		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+	}
+	var msgs []Message
+	if binaryMode {
+		// Upstream streams a chunked binary body with no total bound;
+		// buffering it whole needs one, and max-body-size is the one the
+		// TCP MPUB enforces.
+		if int64(len(body)) > opts.MaxBodySize {
+			return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_BIG")
+		}
+		msgs, err = parseMPUBBinary(body, opts.MaxMsgSize, opts.MaxBodySize)
+	} else {
+		msgs, err = parseMPUBText(body, opts.MaxBodySize+1, opts.MaxMsgSize)
+	}
+	if err != nil {
+		var bad *mpubError
+		if errors.As(err, &bad) {
+			s.nsqd.logf(debugLevel, "HTTP /mpub to %s refused: %s", topic.Name(), bad)
+			return nil, httpapi.Errorf(bad.status, bad.token)
+		}
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return "OK", nil
+	}
+	if err := topic.PutMessages(msgs); err != nil {
+		return nil, s.publishError("/mpub to "+topic.Name(), err)
+	}
+	return "OK", nil
+}

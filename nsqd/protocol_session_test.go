@@ -1,0 +1,232 @@
+package nsqd
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/stretchr/testify/require"
+)
+
+// Connection-level rules: magic, framing, unknown commands, fatal versus
+// non-fatal errors, pipelining and heartbeats (reference §1-3, §7, §9).
+
+func TestBadMagicGetsBadProtocolAndClose(t *testing.T) {
+	n := startDaemon(t, nil)
+	for _, magic := range []string{"  V1", "GET ", "V2  ", "\x00\x00\x00\x00"} {
+		c := dialRaw(t, n)
+		c.sendRaw([]byte(magic))
+		c.expectFatal("E_BAD_PROTOCOL")
+	}
+}
+
+func TestBadProtocolFrameMatchesUpstreamBytes(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialRaw(t, n)
+	c.sendRaw([]byte("  V1"))
+	got := make([]byte, 22)
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.reader.Read(got[:1])
+	require.NoError(t, err)
+	_, err = c.reader.Read(got[1:])
+	require.NoError(t, err)
+	require.Equal(t, "\x00\x00\x00\x12\x00\x00\x00\x01E_BAD_PROTOCOL", string(got))
+}
+
+func TestUnknownCommandsAreFatal(t *testing.T) {
+	n := startDaemon(t, nil)
+	for _, tc := range []struct{ line, want string }{
+		{"FOO", "E_INVALID invalid command FOO"},
+		{"", "E_INVALID invalid command "},
+		{"pub t", "E_INVALID invalid command pub"},
+		{"nop", "E_INVALID invalid command nop"},
+		{" PUB t", "E_INVALID invalid command "},
+	} {
+		c := dialV2(t, n)
+		c.send(tc.line)
+		c.expectFatal(tc.want)
+	}
+}
+
+func TestNothingAfterAFatalErrorIsProcessed(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.sendRaw(append(command("FOO"), command("PUB after-fatal", []byte("x"))...))
+	c.expectFatal("E_INVALID invalid command FOO")
+	_, err := n.GetExistingTopic("after-fatal")
+	require.ErrorIs(t, err, errTopicNotFound)
+}
+
+func TestConnectionServesOnAfterNonFatalError(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("FIN " + unknownID)
+	c.expectError("E_FIN_FAILED FIN " + unknownID + " failed ID not in flight")
+	c.send("RDY 1")
+	publish(t, n, "t", "after the error")
+	require.Equal(t, "after the error", string(c.readMessage().Body))
+}
+
+func TestCRLFLineEndingsAreAccepted(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.sendRaw([]byte("SUB t c\r\n"))
+	c.expectResponse("OK")
+	p := dialV2(t, n)
+	p.sendRaw(command("PUB t\r", []byte("crlf")))
+	p.expectResponse("OK")
+	c.sendRaw([]byte("RDY 1\r\n"))
+	msg := c.readMessage()
+	require.Equal(t, "crlf", string(msg.Body))
+	c.sendRaw([]byte("FIN " + string(msg.ID[:]) + "\r\n"))
+	c.pub("t", "marker") // a failed FIN would answer an error before this OK
+}
+
+func TestExtraParametersAreIgnored(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.send("PUB t extra", []byte("x"))
+	c.expectResponse("OK")
+	c.send("SUB t c extra")
+	c.expectResponse("OK")
+	c.send("RDY 1 2")
+	msg := c.readMessage()
+	c.send("FIN " + string(msg.ID[:]) + " extra")
+	c.send("NOP extra")
+	c.pub("t2", "marker")
+}
+
+func TestPipelinedCommandsAreAnsweredInOrder(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	var raw []byte
+	raw = append(raw, command("PUB t", []byte("1"))...)
+	raw = append(raw, command("NOP")...)
+	raw = append(raw, command("MPUB t", mpubBody("2", "3"))...)
+	raw = append(raw, command("SUB t c")...)
+	raw = append(raw, command("FIN "+unknownID)...)
+	raw = append(raw, command("DPUB t 0", []byte("4"))...)
+	raw = append(raw, command("CLS")...)
+	c.sendRaw(raw)
+	c.expectResponse("OK") // PUB
+	c.expectResponse("OK") // MPUB
+	c.expectResponse("OK") // SUB
+	c.expectError("E_FIN_FAILED FIN " + unknownID + " failed ID not in flight")
+	c.expectResponse("OK") // DPUB
+	c.expectResponse("CLOSE_WAIT")
+}
+
+func TestManyPipelinedPublishesGetOneOKEach(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	const count = 1000
+	var raw []byte
+	for i := 0; i < count; i++ {
+		raw = append(raw, command("PUB t", []byte("x"))...)
+	}
+	c.sendRaw(raw)
+	for i := 0; i < count; i++ {
+		c.expectResponse("OK")
+	}
+	c.expectNoFrame(100 * time.Millisecond)
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.Equal(t, int64(count), topic.Depth())
+}
+
+func TestHeartbeatsArriveAtNegotiatedInterval(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": 1000})
+	start := time.Now()
+	for i := 1; i <= 2; i++ {
+		c.expectHeartbeat()
+		c.send("NOP")
+		elapsed := time.Since(start)
+		require.Greater(t, elapsed, time.Duration(i)*time.Second-200*time.Millisecond, "heartbeat %d early", i)
+		require.Less(t, elapsed, time.Duration(i)*time.Second+time.Second, "heartbeat %d late", i)
+	}
+}
+
+func TestSilentClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": 1000})
+	start := time.Now()
+	heartbeats := 0
+	for {
+		frameType, data, err := c.readFrameErr(5 * time.Second)
+		if err != nil {
+			break // closed, without an error frame
+		}
+		require.Equal(t, protocol.FrameTypeResponse, frameType)
+		require.Equal(t, "_heartbeat_", string(data))
+		heartbeats++
+	}
+	elapsed := time.Since(start)
+	require.GreaterOrEqual(t, heartbeats, 1)
+	require.Greater(t, elapsed, 1900*time.Millisecond)
+	require.Less(t, elapsed, 4*time.Second)
+}
+
+func TestClientAnsweringHeartbeatsStaysConnected(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": 1000})
+	// Three intervals is past the two-interval idle limit.
+	for i := 0; i < 3; i++ {
+		c.expectHeartbeat()
+		c.send("NOP")
+	}
+	c.pub("t", "alive")
+}
+
+func TestHeartbeatsDisabledByMinusOne(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": -1})
+	_, _, err := c.readFrameErr(1500 * time.Millisecond)
+	require.ErrorContains(t, err, "timeout", "no heartbeat and no close")
+	c.pub("t", "still connected")
+}
+
+func TestPublisherGetsHeartbeatsBeforeIdentify(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 2 * time.Second })
+	c := dialV2(t, n)
+	// The default interval is half the client timeout, from the accept.
+	c.expectHeartbeat()
+}
+
+func TestLineLongerThanReadBufferClosesConnection(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	long := make([]byte, 2*defaultBufferSize)
+	for i := range long {
+		long[i] = 'A'
+	}
+	c.sendRaw(long)
+	c.expectClosed()
+}
+
+func TestExitClosesConnectionThatNeverSentMagic(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialRaw(t, n)
+	c.sendRaw([]byte(" ")) // the daemon is now waiting for the rest of the magic
+	exited := make(chan struct{})
+	go func() {
+		n.Exit()
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Exit blocked on a connection that never sent the magic")
+	}
+	c.expectClosed()
+}

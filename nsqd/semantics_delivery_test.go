@@ -1,0 +1,361 @@
+package nsqd
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/stretchr/testify/require"
+)
+
+// Delivery semantics over TCP: fan-out, distribution, RDY, FIN, REQ,
+// timeouts, TOUCH, DPUB and ownership (reference §10-12, issue "Semantics").
+
+func bodiesOf(msgs []protocol.DecodedMessage) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = string(m.Body)
+	}
+	return out
+}
+
+func TestTopicHoldsMessagesUntilFirstChannel(t *testing.T) {
+	n := startDaemon(t, nil)
+	publish(t, n, "t", "a", "b", "c")
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), topic.Depth())
+
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 10")
+	require.ElementsMatch(t, []string{"a", "b", "c"}, bodiesOf(c.readMessages(3)))
+	require.Zero(t, topic.Depth())
+}
+
+func TestBacklogGoesOnlyToChannelsPresentWhenReleased(t *testing.T) {
+	n := startDaemon(t, nil)
+	publish(t, n, "t", "old")
+	first := dialV2(t, n)
+	first.subscribe("t", "first")
+	late := dialV2(t, n)
+	late.subscribe("t", "late")
+	late.send("RDY 10")
+	publish(t, n, "t", "new")
+	require.Equal(t, "new", string(late.readMessage().Body))
+	late.expectNoFrame(200 * time.Millisecond)
+	first.send("RDY 10")
+	require.ElementsMatch(t, []string{"old", "new"}, bodiesOf(first.readMessages(2)))
+}
+
+func TestEveryChannelGetsEveryMessage(t *testing.T) {
+	n := startDaemon(t, nil)
+	a := dialV2(t, n)
+	a.subscribe("t", "a")
+	b := dialV2(t, n)
+	b.subscribe("t", "b")
+	want := numbered("m", 50)
+	p := dialV2(t, n)
+	p.mpub("t", want[:25]...)
+	for _, body := range want[25:] {
+		p.pub("t", body)
+	}
+	for _, c := range []*testConn{a, b} {
+		c.send("RDY 100")
+		require.ElementsMatch(t, want, bodiesOf(c.readMessages(len(want))))
+		c.expectNoFrame(100 * time.Millisecond)
+	}
+}
+
+func TestConsumersOfOneChannelShareMessagesWithoutDuplicates(t *testing.T) {
+	n := startDaemon(t, nil)
+	a := dialV2(t, n)
+	a.subscribe("t", "c")
+	b := dialV2(t, n)
+	b.subscribe("t", "c")
+	a.send("RDY 10")
+	b.send("RDY 10")
+	// Twenty messages, ten credits each: both must take a share.
+	publish(t, n, "t", numbered("m", 20)...)
+	gotA, gotB := a.readMessages(10), b.readMessages(10)
+	seen := map[string]bool{}
+	for _, m := range append(gotA, gotB...) {
+		require.False(t, seen[string(m.Body)], "delivered twice: %s", m.Body)
+		seen[string(m.Body)] = true
+	}
+	require.Len(t, seen, 20)
+	a.expectNoFrame(100 * time.Millisecond)
+	b.expectNoFrame(100 * time.Millisecond)
+}
+
+func TestConsumersThatFinishShareAStreamWithoutDuplicates(t *testing.T) {
+	n := startDaemon(t, nil)
+	const total = 200
+	consumers := []*testConn{dialV2(t, n), dialV2(t, n)}
+	type delivery struct {
+		consumer int
+		body     string
+		err      error
+	}
+	deliveries := make(chan delivery, total)
+	for i, c := range consumers {
+		c.subscribe("t", "c")
+		c.send("RDY 1")
+		// Each consumer FINs what it gets, as a real one would; which of
+		// them the channel picks for each message is up to the daemon.
+		go func() {
+			for {
+				frameType, data, err := c.readFrameErr(2 * time.Second)
+				if err != nil {
+					deliveries <- delivery{consumer: i, err: err}
+					return
+				}
+				if frameType != protocol.FrameTypeMessage {
+					continue
+				}
+				msg, err := protocol.DecodeMessage(data)
+				if err == nil {
+					_, err = c.conn.Write([]byte("FIN " + string(msg.ID[:]) + "\n"))
+				}
+				deliveries <- delivery{consumer: i, body: string(msg.Body), err: err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	p := dialV2(t, n)
+	p.mpub("t", numbered("m", total)...)
+
+	seen := map[string]bool{}
+	perConsumer := make([]int, len(consumers))
+	for len(seen) < total {
+		d := <-deliveries
+		require.NoError(t, d.err, "after %d messages", len(seen))
+		require.False(t, seen[d.body], "delivered twice: %s", d.body)
+		seen[d.body] = true
+		perConsumer[d.consumer]++
+	}
+	require.Positive(t, perConsumer[0])
+	require.Positive(t, perConsumer[1])
+}
+
+func TestRdyCapsMessagesInFlight(t *testing.T) {
+	n := startDaemon(t, nil)
+	publish(t, n, "t", "1", "2", "3")
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 2")
+	first := c.readMessages(2)
+	c.expectNoFrame(300 * time.Millisecond)
+	c.fin(first[0].ID)
+	require.Equal(t, "3", string(c.readMessage().Body))
+}
+
+func TestMessageStaysInFlightUntilFin(t *testing.T) {
+	n := startDaemon(t, nil)
+	holder, msg := consumerWithMessage(t, n)
+	other := dialV2(t, n)
+	other.subscribe("t", "c")
+	other.send("RDY 1")
+	ch := existingChannel(t, n, "t", "c")
+	other.expectNoFrame(300 * time.Millisecond)
+	require.Equal(t, int64(1), ch.inFlightCount.Load())
+
+	holder.fin(msg.ID)
+	holder.pub("t2", "marker") // orders the FIN before the checks
+	require.Zero(t, ch.inFlightCount.Load())
+	require.Zero(t, ch.Depth())
+	other.expectNoFrame(300 * time.Millisecond)
+}
+
+func TestReqZeroRedeliversWithAttemptsIncremented(t *testing.T) {
+	n := startDaemon(t, nil)
+	c, msg := consumerWithMessage(t, n)
+	require.Equal(t, uint16(1), msg.Attempts)
+	c.req(msg.ID, 0)
+	again := c.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	require.Equal(t, msg.Timestamp, again.Timestamp, "timestamp is fixed at publish")
+	require.Equal(t, "held", string(again.Body))
+	require.Equal(t, uint16(2), again.Attempts)
+}
+
+func TestReqWithDelayIsNotRedeliveredBeforeTheDelay(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c, msg := consumerWithMessage(t, n)
+	sent := time.Now()
+	c.req(msg.ID, 500*time.Millisecond)
+	again := c.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	require.Equal(t, uint16(2), again.Attempts)
+	require.GreaterOrEqual(t, time.Since(sent), 500*time.Millisecond)
+}
+
+func TestReqWithDelayFreesCreditAtOnce(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c, msg := consumerWithMessage(t, n)
+	publish(t, n, "t", "next")
+	c.req(msg.ID, 2*time.Second)
+	// The deferred message no longer counts against RDY 1.
+	require.Equal(t, "next", string(c.readMessage().Body))
+}
+
+func TestMsgTimeoutRedeliversWithAttemptsIncremented(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"msg_timeout": 1000})
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	publish(t, n, "t", "slow")
+	msg := c.readMessage()
+	delivered := time.Now()
+	again := c.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	require.Equal(t, uint16(2), again.Attempts)
+	require.GreaterOrEqual(t, time.Since(delivered), 900*time.Millisecond)
+	c.fin(again.ID)
+	c.pub("t2", "marker")
+	require.Equal(t, uint64(1), existingChannel(t, n, "t", "c").timeoutCount.Load())
+}
+
+func TestTouchPostponesTheTimeout(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"msg_timeout": 1000})
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	publish(t, n, "t", "touched")
+	msg := c.readMessage()
+	time.Sleep(600 * time.Millisecond) // part of the timeout elapses, by design
+	touched := time.Now()
+	c.touch(msg.ID)
+	again := c.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	require.GreaterOrEqual(t, time.Since(touched), 1000*time.Millisecond,
+		"redelivered before touch time + msg_timeout")
+}
+
+func TestTouchIsCappedAtMaxMsgTimeout(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1500 * time.Millisecond })
+	c := dialV2(t, n)
+	c.identify(map[string]any{"msg_timeout": 1000})
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	publish(t, n, "t", "capped")
+	msg := c.readMessage()
+	delivered := time.Now()
+	time.Sleep(900 * time.Millisecond) // touch late in the timeout, by design
+	c.touch(msg.ID)
+	again := c.readMessage()
+	elapsed := time.Since(delivered)
+	require.Equal(t, msg.ID, again.ID)
+	// Uncapped the deadline would be ~1.9s after delivery.
+	require.Less(t, elapsed, 1800*time.Millisecond)
+	require.GreaterOrEqual(t, elapsed, 1400*time.Millisecond)
+}
+
+func TestDpubIsDeliveredAtItsTimeNotBefore(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	p := dialV2(t, n)
+	sent := time.Now()
+	p.send("DPUB t 500", []byte("later"))
+	p.expectResponse("OK")
+	msg := c.readMessage()
+	require.Equal(t, "later", string(msg.Body))
+	elapsed := time.Since(sent)
+	require.GreaterOrEqual(t, elapsed, 500*time.Millisecond)
+	require.Less(t, elapsed, 3*time.Second)
+}
+
+func TestDpubBeforeAnyChannelWaitsItsTime(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	p := dialV2(t, n)
+	sent := time.Now()
+	p.send("DPUB t 500", []byte("later"))
+	p.expectResponse("OK")
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 1")
+	require.Equal(t, "later", string(c.readMessage().Body))
+	require.GreaterOrEqual(t, time.Since(sent), 500*time.Millisecond)
+}
+
+func TestOnlyTheHolderCanAcknowledgeAMessage(t *testing.T) {
+	n := startDaemon(t, nil)
+	holder, msg := consumerWithMessage(t, n)
+	other := dialV2(t, n)
+	other.subscribe("t", "c")
+	id := string(msg.ID[:])
+	other.fin(msg.ID)
+	other.expectError("E_FIN_FAILED FIN " + id + " failed client does not own message")
+	other.req(msg.ID, 0)
+	other.expectError("E_REQ_FAILED REQ " + id + " failed client does not own message")
+	other.touch(msg.ID)
+	other.expectError("E_TOUCH_FAILED TOUCH " + id + " failed client does not own message")
+	// None of those took the message from its holder.
+	holder.fin(msg.ID)
+	holder.pub("t2", "marker")
+	require.Zero(t, existingChannel(t, n, "t", "c").inFlightCount.Load())
+}
+
+func TestFinOfAMessageHeldOnAnotherChannelIsNotInFlight(t *testing.T) {
+	n := startDaemon(t, nil)
+	a := dialV2(t, n)
+	a.subscribe("t", "a")
+	a.send("RDY 1")
+	b := dialV2(t, n)
+	b.subscribe("t", "b")
+	publish(t, n, "t", "m")
+	msg := a.readMessage()
+	b.fin(msg.ID)
+	b.expectError("E_FIN_FAILED FIN " + string(msg.ID[:]) + " failed ID not in flight")
+}
+
+func TestDisconnectRequeuesInFlightMessagesAtOnce(t *testing.T) {
+	n := startDaemon(t, nil)
+	holder, msg := consumerWithMessage(t, n) // default msg timeout: 60s
+	other := dialV2(t, n)
+	other.subscribe("t", "c")
+	other.send("RDY 1")
+	other.expectNoFrame(100 * time.Millisecond)
+	holder.conn.Close()
+	again := other.readMessage() // within readFrame's 5s, far below 60s
+	require.Equal(t, msg.ID, again.ID)
+	require.Equal(t, uint16(2), again.Attempts)
+}
+
+func TestRedeliveryKeepsBodyAndTimestamp(t *testing.T) {
+	n := startDaemon(t, nil)
+	c, msg := consumerWithMessage(t, n)
+	for attempt := uint16(2); attempt <= 4; attempt++ {
+		c.req(msg.ID, 0)
+		again := c.readMessage()
+		require.Equal(t, attempt, again.Attempts)
+		require.Equal(t, msg.Timestamp, again.Timestamp)
+		require.Equal(t, msg.Body, again.Body)
+	}
+}
+
+func TestRequeuedMessageGoesToAnotherReadyConsumer(t *testing.T) {
+	n := startDaemon(t, nil)
+	holder, msg := consumerWithMessage(t, n)
+	other := dialV2(t, n)
+	other.subscribe("t", "c")
+	other.send("RDY 1")
+	holder.send("RDY 0")
+	holder.req(msg.ID, 0)
+	again := other.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	holder.expectNoFrame(100 * time.Millisecond)
+}

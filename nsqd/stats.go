@@ -1,0 +1,257 @@
+package nsqd
+
+import (
+	"sort"
+)
+
+// Stats is a point-in-time snapshot of the daemon's topics, channels and
+// clients. The types below are plain data with upstream's JSON keys in
+// upstream's order: /stats serves them as they are, and statsd and nsq_stat
+// read the same shapes, so a field must never be renamed or reordered.
+type Stats struct {
+	Topics    []TopicStats
+	Producers []ClientStats
+}
+
+// TopicStats describes one topic.
+type TopicStats struct {
+	TopicName    string         `json:"topic_name"`
+	Channels     []ChannelStats `json:"channels"`
+	Depth        int64          `json:"depth"`
+	BackendDepth int64          `json:"backend_depth"`
+	MessageCount uint64         `json:"message_count"`
+	MessageBytes uint64         `json:"message_bytes"`
+	Paused       bool           `json:"paused"`
+
+	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
+}
+
+// ChannelStats describes one channel. Clients is nil (JSON null) when the
+// caller asked for no clients; ClientCount is filled either way.
+type ChannelStats struct {
+	ChannelName   string        `json:"channel_name"`
+	Depth         int64         `json:"depth"`
+	BackendDepth  int64         `json:"backend_depth"`
+	InFlightCount int64         `json:"in_flight_count"`
+	DeferredCount int64         `json:"deferred_count"`
+	MessageCount  uint64        `json:"message_count"`
+	RequeueCount  uint64        `json:"requeue_count"`
+	TimeoutCount  uint64        `json:"timeout_count"`
+	ClientCount   int           `json:"client_count"`
+	Clients       []ClientStats `json:"clients"`
+	Paused        bool          `json:"paused"`
+
+	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
+}
+
+// ClientStats describes one TCP connection, as a channel subscriber or in
+// the producers list. The auth fields are omitted unless set, and
+// PubCounts unless the connection published, exactly as upstream.
+type ClientStats struct {
+	ClientID        string `json:"client_id"`
+	Hostname        string `json:"hostname"`
+	Version         string `json:"version"`
+	RemoteAddress   string `json:"remote_address"`
+	State           int32  `json:"state"`
+	ReadyCount      int64  `json:"ready_count"`
+	InFlightCount   int64  `json:"in_flight_count"`
+	MessageCount    uint64 `json:"message_count"`
+	FinishCount     uint64 `json:"finish_count"`
+	RequeueCount    uint64 `json:"requeue_count"`
+	ConnectTime     int64  `json:"connect_ts"`
+	SampleRate      int32  `json:"sample_rate"`
+	Deflate         bool   `json:"deflate"`
+	Snappy          bool   `json:"snappy"`
+	UserAgent       string `json:"user_agent"`
+	Authed          bool   `json:"authed,omitempty"`
+	AuthIdentity    string `json:"auth_identity,omitempty"`
+	AuthIdentityURL string `json:"auth_identity_url,omitempty"`
+
+	PubCounts []PubCount `json:"pub_counts,omitempty"`
+
+	TLS                           bool   `json:"tls"`
+	CipherSuite                   string `json:"tls_cipher_suite"`
+	TLSVersion                    string `json:"tls_version"`
+	TLSNegotiatedProtocol         string `json:"tls_negotiated_protocol"`
+	TLSNegotiatedProtocolIsMutual bool   `json:"tls_negotiated_protocol_is_mutual"`
+}
+
+// PubCount is how many messages a connection published to a topic.
+type PubCount struct {
+	Topic string `json:"topic"`
+	Count uint64 `json:"count"`
+}
+
+// GetStats snapshots the topics (all, or only topic; within them all
+// channels, or only channel) and, with includeClients, every channel's
+// subscribers and the producers.
+//
+// It mirrors upstream's shapes, quirks included: an unknown topic yields
+// nil Topics and nil Producers; a topic lacking the requested channel is
+// left out; producers are not filtered by topic, only their pub counts.
+func (n *NSQD) GetStats(topic, channel string, includeClients bool) Stats {
+	var topics []*Topic
+	if topic == "" {
+		topics = n.Topics()
+	} else {
+		t, err := n.GetExistingTopic(topic)
+		if err != nil {
+			return Stats{}
+		}
+		topics = []*Topic{t}
+	}
+
+	var stats Stats
+	stats.Topics = make([]TopicStats, 0, len(topics))
+	for _, t := range topics {
+		var channels []*Channel
+		if channel == "" {
+			channels = t.Channels()
+		} else {
+			c, err := t.GetExistingChannel(channel)
+			if err != nil {
+				continue
+			}
+			channels = []*Channel{c}
+		}
+		channelStats := make([]ChannelStats, 0, len(channels))
+		for _, c := range channels {
+			channelStats = append(channelStats, c.stats(topic, includeClients))
+		}
+		stats.Topics = append(stats.Topics, t.stats(channelStats))
+	}
+
+	if includeClients {
+		for _, cl := range sortClients(n.clientList()) {
+			if cl.hasPublished() {
+				stats.Producers = append(stats.Producers, cl.stats(topic))
+			}
+		}
+	}
+	return stats
+}
+
+// stats reads the topic's counters; channels are collected by the caller
+// so that filters apply.
+func (t *Topic) stats(channels []ChannelStats) TopicStats {
+	t.mu.RLock()
+	depth := int64(t.held.Len())
+	paused := t.paused
+	backend := t.backend
+	t.mu.RUnlock()
+	var backendDepth int64
+	if backend != nil {
+		backendDepth = backend.Depth()
+	}
+	return TopicStats{
+		TopicName:    t.name,
+		Channels:     channels,
+		Depth:        depth + backendDepth,
+		BackendDepth: backendDepth,
+		MessageCount: t.messageCount.Load(),
+		MessageBytes: t.messageBytes.Load(),
+		Paused:       paused,
+		// No percentiles are tracked yet: this is upstream's answer when
+		// --e2e-processing-latency-percentile is not set.
+		E2eProcessingLatency: LatencyStats{},
+	}
+}
+
+// stats reads the channel's queues and counters. Client stats are taken
+// after the channel lock is released so that no client lock is ever taken
+// under it.
+func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
+	c.mu.Lock()
+	ready := int64(c.ready.Len())
+	deferred := int64(c.deferred.Len())
+	paused := c.paused
+	clientCount := len(c.clients)
+	var clients []*client
+	if includeClients {
+		clients = c.clientListLocked()
+	}
+	backend := c.backend
+	c.mu.Unlock()
+
+	var backendDepth int64
+	if backend != nil {
+		backendDepth = backend.Depth()
+	}
+	var clientStats []ClientStats
+	if includeClients {
+		clientStats = make([]ClientStats, 0, len(clients))
+		for _, cl := range sortClients(clients) {
+			clientStats = append(clientStats, cl.stats(topicFilter))
+		}
+	}
+	return ChannelStats{
+		ChannelName:          c.name,
+		Depth:                ready + backendDepth,
+		BackendDepth:         backendDepth,
+		InFlightCount:        c.inFlightCount.Load(),
+		DeferredCount:        deferred,
+		MessageCount:         c.messageCount.Load(),
+		RequeueCount:         c.requeueCount.Load(),
+		TimeoutCount:         c.timeoutCount.Load(),
+		ClientCount:          clientCount,
+		Clients:              clientStats,
+		Paused:               paused,
+		E2eProcessingLatency: LatencyStats{},
+	}
+}
+
+// sortClients puts clients in connection order. Upstream's order is
+// arbitrary; a stable one reads better and makes snapshots comparable.
+func sortClients(list []*client) []*client {
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	return list
+}
+
+// hasPublished reports whether the connection is a producer.
+func (c *client) hasPublished() bool {
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	return len(c.pubCounts) > 0
+}
+
+// stats reads the connection's settings and counters. With a topic filter
+// only that topic's pub count is reported.
+//
+// Upstream quirk, kept on purpose: at most one pub count is reported (an
+// arbitrary one of the topics published to), because upstream's loop stops
+// after the first entry it keeps. nsqadmin and nsq_stat are built on it.
+func (c *client) stats(topicFilter string) ClientStats {
+	c.settingsMu.Lock()
+	clientID, hostname, userAgent := c.clientID, c.hostname, c.userAgent
+	c.settingsMu.Unlock()
+
+	var pubCounts []PubCount
+	c.pubMu.Lock()
+	for topic, count := range c.pubCounts {
+		if topicFilter != "" && topic != topicFilter {
+			continue
+		}
+		pubCounts = append(pubCounts, PubCount{Topic: topic, Count: count})
+		break
+	}
+	c.pubMu.Unlock()
+
+	return ClientStats{
+		ClientID:      clientID,
+		Hostname:      hostname,
+		Version:       "V2",
+		RemoteAddress: c.remoteAddr,
+		State:         c.state.Load(),
+		ReadyCount:    c.readyCount.Load(),
+		InFlightCount: c.inFlight.count.Load(),
+		MessageCount:  c.messageCount.Load(),
+		FinishCount:   c.finishCount.Load(),
+		RequeueCount:  c.requeueCount.Load(),
+		ConnectTime:   c.connectTS.Unix(),
+		SampleRate:    c.sampleRate.Load(),
+		UserAgent:     userAgent,
+		PubCounts:     pubCounts,
+		// Deflate, Snappy, TLS and auth are never negotiated yet, so their
+		// zero values are the truth.
+	}
+}

@@ -1,0 +1,48 @@
+package nsqd
+
+import (
+	"strconv"
+	"strings"
+)
+
+// LatencyStats is the end-to-end processing latency summary of a topic or
+// channel: how many samples the window holds and the configured
+// percentiles. Without --e2e-processing-latency-percentile upstream reports
+// {"count":0,"percentiles":null}, which is the zero value.
+type LatencyStats struct {
+	Count       int                 `json:"count"`
+	Percentiles []LatencyPercentile `json:"percentiles"`
+}
+
+// LatencyPercentile is one percentile; Value is in nanoseconds. The key
+// order matches upstream, which encodes a map and so sorts the keys.
+type LatencyPercentile struct {
+	Quantile float64 `json:"quantile"`
+	Value    float64 `json:"value"`
+}
+
+// String renders the values for the text /stats, as upstream: human
+// durations joined by ", ", empty when nothing is tracked.
+func (l LatencyStats) String() string {
+	parts := make([]string, 0, len(l.Percentiles))
+	for _, p := range l.Percentiles {
+		parts = append(parts, nanosecondsToHuman(p.Value))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// nanosecondsToHuman is upstream's rendering: one decimal, in the largest
+// of s, ms, us and ns that the value strictly exceeds one of (so exactly
+// 1000ns prints as "1000.0ns", as upstream's does).
+func nanosecondsToHuman(v float64) string {
+	suffix := "ns"
+	switch {
+	case v > 1e9:
+		v, suffix = v/1e9, "s"
+	case v > 1e6:
+		v, suffix = v/1e6, "ms"
+	case v > 1e3:
+		v, suffix = v/1e3, "us"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + suffix
+}
