@@ -101,9 +101,9 @@ func TestDeferredMessageKeepsItsTimeAcrossRestart(t *testing.T) {
 	n := startDaemon(t, nil)
 	c := dialV2(t, n)
 	c.subscribe("t", "c")
+	published := time.Now() // before the DPUB: its time is measured from earlier
 	c.send("DPUB t 1500", []byte("later"))
 	c.expectResponse("OK")
-	published := time.Now()
 
 	n = restartDaemon(t, n, nil)
 	again := dialV2(t, n)
@@ -118,9 +118,9 @@ func TestDeferredMessageKeepsItsTimeAcrossRestart(t *testing.T) {
 func TestDeferredMessageSpilledToDiskKeepsItsTime(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
 	p := dialV2(t, n)
+	published := time.Now()
 	p.send("DPUB t 800", []byte("later"))
 	p.expectResponse("OK")
-	published := time.Now()
 	topic, err := n.GetExistingTopic("t")
 	require.NoError(t, err)
 	require.Equal(t, int64(1), topic.BackendDepth(), "the topic had no room: it went to disk")

@@ -56,10 +56,11 @@ type NSQD struct {
 	metadataMu sync.Mutex
 	loading    atomic.Bool
 
-	exitOnce sync.Once
-	exitCh   chan struct{}
-	wg       sync.WaitGroup
-	exiting  atomic.Bool
+	lifecycleMu sync.Mutex // orders Main's wg.Add before Exit's wg.Wait
+	exitOnce    sync.Once
+	exitCh      chan struct{}
+	wg          sync.WaitGroup
+	exiting     atomic.Bool
 }
 
 // New validates opts and binds the listeners, so that the real addresses are
@@ -137,6 +138,13 @@ func (n *NSQD) closeListeners() {
 // Main serves until Exit is called; it returns the first fatal error.
 func (n *NSQD) Main() error {
 	errs := make(chan error, 2)
+	// Exit may run before Main: the goroutines are only added while the
+	// daemon is not exiting, under the lock Exit takes before it waits.
+	n.lifecycleMu.Lock()
+	if n.exiting.Load() {
+		n.lifecycleMu.Unlock()
+		return nil
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -149,6 +157,7 @@ func (n *NSQD) Main() error {
 			errs <- n.httpServer.serve(n.httpListener)
 		}()
 	}
+	n.lifecycleMu.Unlock()
 	n.logf(infoLevel, "TCP: listening on %s", n.tcpListener.Addr())
 	if n.httpListener != nil {
 		n.logf(infoLevel, "HTTP: listening on %s", n.httpListener.Addr())
@@ -168,7 +177,9 @@ func (n *NSQD) Main() error {
 // every goroutine the daemon started.
 func (n *NSQD) Exit() {
 	n.exitOnce.Do(func() {
+		n.lifecycleMu.Lock()
 		n.exiting.Store(true)
+		n.lifecycleMu.Unlock()
 		close(n.exitCh)
 		n.closeListeners()
 		n.clientsMu.Lock()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -70,8 +71,8 @@ func Respond(w http.ResponseWriter, status int, data any) {
 // RespondError renders err as {"message":"..."}; errors that are not an
 // Error become 500 INTERNAL_ERROR so internal details never leak.
 func RespondError(w http.ResponseWriter, err error) {
-	apiErr, ok := err.(Error)
-	if !ok {
+	var apiErr Error
+	if !errors.As(err, &apiErr) {
 		apiErr = Error{Status: http.StatusInternalServerError, Message: "INTERNAL_ERROR"}
 	}
 	body, _ := json.Marshal(struct {
