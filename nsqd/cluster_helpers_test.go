@@ -31,8 +31,8 @@ type testLookupd struct {
 	stopOnce sync.Once
 }
 
-// startClusterLookupd runs an nsqlookupd on the given addresses (port 0 for a new
-// one, the old ones to restart it) and stops it when the test ends.
+// startClusterLookupd runs an nsqlookupd on the given addresses (port 0 for
+// a new one, the old ones to restart it) and stops it when the test ends.
 // Its broadcast address is 127.0.0.1 because nsqd queries the lookupd HTTP
 // address built from it (channel pre-creation), and the OS hostname need not
 // resolve to loopback.
@@ -142,8 +142,8 @@ type nodeInfo struct {
 	Topics     []string `json:"topics"`
 }
 
-// lookupdGetJSON fetches a lookupd URL and decodes a 200 answer into v; it returns
-// the status so callers can tell "not yet registered" (404) apart.
+// lookupdGetJSON fetches a lookupd URL and decodes a 200 answer into v; it
+// returns the status so callers can tell "not yet registered" (404) apart.
 func lookupdGetJSON(t testing.TB, l *testLookupd, pathAndQuery string, v any) int {
 	t.Helper()
 	status, body, _ := httpDo(t, http.MethodGet, l.url(pathAndQuery), nil)
