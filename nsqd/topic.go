@@ -258,7 +258,8 @@ func (t *Topic) DeleteExistingChannel(name string) error {
 	err := c.close(true)
 	t.nsqd.channelDeleted(t, c)
 	if remaining == 0 && t.ephemeral {
-		go t.nsqd.DeleteExistingTopic(t.name)
+		// No lock is held here, so the topic can go at once.
+		t.nsqd.DeleteExistingTopic(t.name)
 	}
 	return err
 }
