@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// raceEnabled is false: the nsqd binary is built without -race.
+const raceEnabled = false
