@@ -41,6 +41,8 @@ type Channel struct {
 	timeoutCount  atomic.Uint64
 	droppedCount  atomic.Uint64
 	inFlightCount atomic.Int64
+
+	e2e *e2eLatency // FIN latencies (e2e.go); nil unless percentiles are set
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -56,6 +58,7 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		nsqd:      n,
 		clients:   map[int64]*client{},
 		backend:   backend,
+		e2e:       n.e2e.newLatency(),
 	}, nil
 }
 

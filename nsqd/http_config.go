@@ -135,6 +135,25 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return o.MaxDeflateLevel, true
 	case "snappy":
 		return o.SnappyEnabled, true
+
+	// Metrics. The prefix is the expanded one and the percentiles the
+	// sorted ones: what the daemon actually uses, as upstream shows.
+	case "statsd_address":
+		return o.StatsdAddress, true
+	case "statsd_prefix":
+		return n.statsdPrefix, true
+	case "statsd_interval":
+		return o.StatsdInterval, true
+	case "statsd_mem_stats":
+		return o.StatsdMemStats, true
+	case "statsd_udp_packet_size":
+		return o.StatsdUDPPacketSize, true
+	case "statsd_exclude_ephemeral":
+		return o.StatsdExcludeEphemeral, true
+	case "e2e_processing_latency_percentiles":
+		return n.e2e.configPercentiles(), true
+	case "e2e_processing_latency_window_time":
+		return o.E2EProcessingLatencyWindowTime, true
 	}
 	return nil, false
 }

@@ -78,6 +78,16 @@ func configKeyOf() map[string]string {
 		"MinOutputBufferTimeout": "min_output_buffer_timeout", "OutputBufferTimeout": "output_buffer_timeout",
 		"MaxChannelConsumers": "max_channel_consumers",
 		"DeflateEnabled":      "deflate", "MaxDeflateLevel": "max_deflate_level", "SnappyEnabled": "snappy",
+
+		// metrics (statsd.go, e2e.go)
+		"StatsdAddress":                   "statsd_address",
+		"StatsdPrefix":                    "statsd_prefix",
+		"StatsdInterval":                  "statsd_interval",
+		"StatsdMemStats":                  "statsd_mem_stats",
+		"StatsdUDPPacketSize":             "statsd_udp_packet_size",
+		"StatsdExcludeEphemeral":          "statsd_exclude_ephemeral",
+		"E2EProcessingLatencyPercentiles": "e2e_processing_latency_percentiles",
+		"E2EProcessingLatencyWindowTime":  "e2e_processing_latency_window_time",
 	}
 }
 

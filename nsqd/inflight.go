@@ -35,7 +35,13 @@ type inFlight struct {
 	mu        sync.Mutex
 	entries   map[protocol.MessageID]inFlightEntry
 	deadlines ring[deadlineEntry]
-	count     atomic.Int64
+	latest    int64 // the largest deadline pushed on deadlines
+	// capped holds the deadlines that a TOUCH capped at --max-msg-timeout
+	// below the FIFO's tail: they would break its order, and expire would
+	// not see them until everything queued before them had expired. Rare,
+	// and at most one per in-flight message, so a scanned slice serves.
+	capped []deadlineEntry
+	count  atomic.Int64
 }
 
 func (f *inFlight) add(msgs []Message, now, timeout int64) {
@@ -49,6 +55,7 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) {
 		f.entries[msgs[i].ID] = inFlightEntry{msg: msgs[i], deadline: deadline, deliveredAt: now}
 		f.deadlines.Push(deadlineEntry{id: msgs[i].ID, deadline: deadline})
 	}
+	f.latest = max(f.latest, deadline)
 	f.count.Add(int64(len(msgs)))
 	f.mu.Unlock()
 }
@@ -103,9 +110,17 @@ func (f *inFlight) touch(id protocol.MessageID, now, timeout, maxTimeout int64) 
 	if limit := entry.deliveredAt + maxTimeout; deadline > limit {
 		deadline = limit
 	}
+	if deadline == entry.deadline {
+		return true // capped again: already queued with this deadline
+	}
 	entry.deadline = deadline
 	f.entries[id] = entry
+	if f.deadlines.Len() > 0 && deadline < f.latest {
+		f.capped = append(f.capped, deadlineEntry{id: id, deadline: deadline})
+		return true
+	}
 	f.deadlines.Push(deadlineEntry{id: id, deadline: deadline})
+	f.latest = deadline
 	return true
 }
 
@@ -114,6 +129,7 @@ func (f *inFlight) touch(id protocol.MessageID, now, timeout, maxTimeout int64) 
 func (f *inFlight) expire(now int64, dst []Message) ([]Message, int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var next int64
 	for f.deadlines.Len() > 0 {
 		head := f.deadlines.Front()
 		if f.isStaleLocked(head) {
@@ -122,14 +138,32 @@ func (f *inFlight) expire(now int64, dst []Message) ([]Message, int64) {
 		}
 		entry := f.entries[head.id]
 		if entry.deadline > now {
-			return dst, entry.deadline
+			next = entry.deadline
+			break
 		}
 		delete(f.entries, head.id)
 		f.count.Add(-1)
 		f.deadlines.DropFront()
 		dst = append(dst, entry.msg)
 	}
-	return dst, 0
+	kept := f.capped[:0]
+	for _, d := range f.capped {
+		switch {
+		case f.isStaleLocked(&d):
+		case d.deadline <= now:
+			dst = append(dst, f.entries[d.id].msg)
+			delete(f.entries, d.id)
+			f.count.Add(-1)
+		default:
+			kept = append(kept, d)
+			if next == 0 || d.deadline < next {
+				next = d.deadline
+			}
+		}
+	}
+	clear(f.capped[len(kept):])
+	f.capped = kept
+	return dst, next
 }
 
 // drain removes and returns everything in flight.
@@ -142,6 +176,7 @@ func (f *inFlight) drain() []Message {
 	}
 	f.entries = nil
 	f.deadlines.Clear()
+	f.capped = nil
 	f.count.Store(0)
 	return msgs
 }

@@ -51,6 +51,12 @@ type NSQD struct {
 	lookup   *lookupclient.Client
 	dataLock *dataDirLock
 	health   health
+
+	// e2e is the validated latency-percentile setting (e2e.go);
+	// statsdPrefix is --statsd-prefix expanded at New (statsd.go).
+	e2e          *e2eConfig
+	statsdPrefix string
+
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
 	metadataMu sync.Mutex
@@ -72,6 +78,12 @@ func New(opts *Options) (*NSQD, error) {
 	if opts.MaxDeflateLevel < 1 || opts.MaxDeflateLevel > 9 {
 		return nil, errors.New("--max-deflate-level must be [1,9]")
 	}
+	if err := validateE2EOptions(opts); err != nil {
+		return nil, err
+	}
+	if err := validateStatsdOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
@@ -83,6 +95,7 @@ func New(opts *Options) (*NSQD, error) {
 		topics:    map[string]*Topic{},
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),
+		e2e:       newE2EConfig(opts),
 	}
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
@@ -92,6 +105,7 @@ func New(opts *Options) (*NSQD, error) {
 		n.dataLock.release()
 		return nil, err
 	}
+	n.statsdPrefix = expandStatsdPrefix(opts.StatsdPrefix, opts.BroadcastAddress, n.statsdHTTPPort())
 	n.lookup = n.newLookupClient()
 	n.loading.Store(true)
 	err = n.loadMetadata()
@@ -155,6 +169,13 @@ func (n *NSQD) Main() error {
 		go func() {
 			defer n.wg.Done()
 			errs <- n.httpServer.serve(n.httpListener)
+		}()
+	}
+	if n.opts.StatsdAddress != "" {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.statsdLoop()
 		}()
 	}
 	n.lifecycleMu.Unlock()

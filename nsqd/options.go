@@ -58,6 +58,19 @@ type Options struct {
 	DeflateEnabled  bool
 	MaxDeflateLevel int
 	SnappyEnabled   bool
+
+	// Metrics: statsd pushes (statsd.go; an empty address turns them off)
+	// and end-to-end latency percentiles (e2e.go; none means untracked).
+	// StatsdPrefix is expanded at New (%s → host key) without changing
+	// this struct.
+	StatsdAddress                   string
+	StatsdPrefix                    string
+	StatsdInterval                  time.Duration
+	StatsdMemStats                  bool
+	StatsdUDPPacketSize             int
+	StatsdExcludeEphemeral          bool
+	E2EProcessingLatencyPercentiles []float64
+	E2EProcessingLatencyWindowTime  time.Duration
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -105,6 +118,13 @@ func NewOptions() *Options {
 		DeflateEnabled:  true,
 		MaxDeflateLevel: 6,
 		SnappyEnabled:   true,
+
+		// Metrics: statsd off until an address is given; no percentiles.
+		StatsdPrefix:                   "nsq.%s",
+		StatsdInterval:                 60 * time.Second,
+		StatsdMemStats:                 true,
+		StatsdUDPPacketSize:            508,
+		E2EProcessingLatencyWindowTime: 10 * time.Minute,
 	}
 }
 

@@ -301,3 +301,38 @@ func TestNopIsSilentInEveryState(t *testing.T) {
 	c.send("NOP")
 	c.pub("t2", "marker")
 }
+
+func TestSubscriberStartsWithRdyZero(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	publish(t, n, "t", "not yet")
+	c.expectNoFrame(200 * time.Millisecond)
+}
+
+func TestRdyWithEmptyCountMeansZero(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 5")
+	c.send("RDY ")
+	c.pub("other", "barrier") // RDY has no reply; this OK orders it
+	publish(t, n, "t", "waits")
+	c.expectNoFrame(200 * time.Millisecond)
+}
+
+func TestAckCommandsWorkWhileClosing(t *testing.T) {
+	n := startDaemon(t, nil)
+	c, msg := consumerWithMessage(t, n)
+	c.send("CLS")
+	c.expectResponse("CLOSE_WAIT")
+	c.touch(msg.ID)
+	c.req(msg.ID, 0)
+	c.pub("t2", "marker") // a failed TOUCH or REQ would answer an error first
+	other := dialV2(t, n)
+	other.subscribe("t", "c")
+	other.send("RDY 1")
+	again := other.readMessage()
+	require.Equal(t, msg.ID, again.ID)
+	require.Equal(t, uint16(2), again.Attempts)
+}

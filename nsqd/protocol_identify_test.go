@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"encoding/binary"
-	"fmt"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func TestIdentifyMinusOneDisablesBufferingAndHeartbeats(t *testing.T) {
 	c.expectFatal("E_INVALID cannot SUB with heartbeats disabled")
 }
 
-func TestIdentifyDeflateLevelDefaultsToSixWhenNotPositive(t *testing.T) {
+func TestIdentifyDeflateLevelDefaultsToSixAndHonoursRequestsUpToMax(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.MaxDeflateLevel = 9 })
 	c := dialV2(t, n)
 	reply := c.identify(map[string]any{"feature_negotiation": true, "deflate_level": 0})
@@ -259,7 +258,17 @@ func TestIdentifyHeartbeatIntervalAboveConfiguredMaxIsInvalid(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.MaxHeartbeatInterval = 5 * time.Second })
 	c := dialV2(t, n)
 	c.send("IDENTIFY", []byte(`{"heartbeat_interval":5001}`))
-	c.expectFatal(fmt.Sprintf("E_BAD_BODY IDENTIFY heartbeat interval (%d) is invalid", 5001))
+	c.expectFatal("E_BAD_BODY IDENTIFY heartbeat interval (5001) is invalid")
 	c = dialV2(t, n)
 	require.Nil(t, c.identify(map[string]any{"heartbeat_interval": 5000}))
+}
+
+func TestIdentifyKeysMatchCaseInsensitively(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	// Upstream decodes with encoding/json, which matches keys this way.
+	c.send("IDENTIFY", []byte(`{"Feature_Negotiation":true,"MSG_TIMEOUT":2000}`))
+	frameType, data := c.readFrame()
+	require.Equal(t, int32(0), frameType)
+	require.Contains(t, string(data), `"msg_timeout":2000`)
 }

@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"io"
 	"testing"
 	"time"
 
@@ -26,9 +27,7 @@ func TestBadProtocolFrameMatchesUpstreamBytes(t *testing.T) {
 	c.sendRaw([]byte("  V1"))
 	got := make([]byte, 22)
 	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.reader.Read(got[:1])
-	require.NoError(t, err)
-	_, err = c.reader.Read(got[1:])
+	_, err := io.ReadFull(c.reader, got)
 	require.NoError(t, err)
 	require.Equal(t, "\x00\x00\x00\x12\x00\x00\x00\x01E_BAD_PROTOCOL", string(got))
 }

@@ -222,7 +222,7 @@ func (s *v2Session) fin() error {
 		return s.notOwnedErr("E_FIN_FAILED", "FIN", id)
 	}
 	ch := s.c.channel.Load()
-	_ = msg
+	ch.recordE2E(msg.Timestamp)
 	ch.inFlightCount.Add(-1)
 	s.c.finishCount.Add(1)
 	s.c.creditPending = true

@@ -359,3 +359,65 @@ func TestRequeuedMessageGoesToAnotherReadyConsumer(t *testing.T) {
 	require.Equal(t, msg.ID, again.ID)
 	holder.expectNoFrame(100 * time.Millisecond)
 }
+
+func TestLoweringRdyBelowInFlightHoldsDeliveriesUntilBelowIt(t *testing.T) {
+	n := startDaemon(t, nil)
+	publish(t, n, "t", numbered("m", 10)...)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 5")
+	held := c.readMessages(5)
+	c.send("RDY 2")
+	for _, m := range held[:3] {
+		c.fin(m.ID)
+	}
+	// PUB's OK orders RDY and the FINs before the check: with 2 in flight
+	// and RDY 2 there is no credit.
+	c.pub("other", "barrier")
+	c.expectNoFrame(200 * time.Millisecond)
+	c.fin(held[3].ID)
+	c.readMessage() // 1 in flight: one credit
+	c.expectNoFrame(200 * time.Millisecond)
+}
+
+func TestMessageIsFlushedWithoutWaitingForOutputBufferTimeout(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"output_buffer_size": 65536, "output_buffer_timeout": 30000})
+	c.subscribe("t", "c")
+	c.send("RDY 10") // still ready after one message: only the flush rule applies
+	start := time.Now()
+	publish(t, n, "t", "prompt")
+	require.Equal(t, "prompt", string(c.readMessage().Body))
+	require.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestUnbufferedClientReceivesMessages(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"output_buffer_size": -1})
+	c.subscribe("t", "c")
+	c.send("RDY 100")
+	bodies := numbered("m", 50)
+	dialV2(t, n).mpub("t", bodies...)
+	require.ElementsMatch(t, bodies, bodiesOf(c.readMessages(len(bodies))))
+}
+
+func TestTouchCappedBelowALaterDeliveryStillExpiresAtTheCap(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1200 * time.Millisecond })
+	c := dialV2(t, n)
+	c.identify(map[string]any{"msg_timeout": 1000})
+	c.subscribe("t", "c")
+	c.send("RDY 2")
+	publish(t, n, "t", "touched")
+	first := c.readMessage()
+	delivered := time.Now()
+	time.Sleep(900 * time.Millisecond) // deliver the next one late, by design
+	publish(t, n, "t", "later")        // its deadline: ~1.9s after the first
+	require.Equal(t, "later", string(c.readMessage().Body))
+	c.touch(first.ID) // capped at delivery + 1.2s, before "later" times out
+	again := c.readMessage()
+	require.Equal(t, first.ID, again.ID, "the touched message times out first")
+	require.Less(t, time.Since(delivered), 1700*time.Millisecond)
+}

@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -127,63 +128,77 @@ func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
 // memBound10 is --mem-queue-size=10.
 func memBound10(o *Options) { o.MemQueueSize = 10 }
 
-// skipIfDurableOverflowGoesToDisk: the refusal below is the rule only while
-// a durable topic has no disk queue behind its memory.
-func skipIfDurableOverflowGoesToDisk(t *testing.T, ch *Channel) {
-	if backendTakesOverflow(ch.backend) {
-		t.Skip("durable overflow goes to the disk queue")
-	}
+// failingDisk stands for a disk queue whose every write fails (a full or
+// broken disk): durable overflow then has nowhere to go.
+type failingDisk struct{}
+
+func (failingDisk) Put([]Message) error { return errors.New("disk full") }
+func (failingDisk) ReadInto(dst []Message, _ int) ([]Message, error) {
+	return dst, nil
+}
+func (failingDisk) Depth() int64  { return 0 }
+func (failingDisk) Empty() error  { return nil }
+func (failingDisk) Close() error  { return nil }
+func (failingDisk) Delete() error { return nil }
+
+// breakChannelDisk swaps a channel's disk queue for a failing one.
+func breakChannelDisk(t *testing.T, ch *Channel) {
+	ch.mu.Lock()
+	disk := ch.backend
+	ch.backend = failingDisk{}
+	ch.mu.Unlock()
+	require.NoError(t, disk.Close())
 }
 
-func TestFullDurableChannelRefusesPublishAndKeepsWhatItAccepted(t *testing.T) {
+func TestFullDurableChannelWithFailingDiskRefusesPublishAndKeepsWhatItAccepted(t *testing.T) {
 	n := startDaemon(t, memBound10)
 	c := dialV2(t, n)
 	c.subscribe("t", "c")
-	skipIfDurableOverflowGoesToDisk(t, existingChannel(t, n, "t", "c"))
+	breakChannelDisk(t, existingChannel(t, n, "t", "c"))
 	bodies := numbered("m", 10)
 	publish(t, n, "t", bodies...)
 
 	p := dialV2(t, n)
 	p.send("PUB t", []byte("one too many"))
-	frameType, data := p.readFrame()
-	require.Equal(t, int32(1), frameType, "frame %q", data)
-	require.Contains(t, string(data), "E_PUB_FAILED PUB failed ")
-	p.expectClosed()
+	p.expectFatal("E_PUB_FAILED PUB failed write to disk: disk full")
 
 	c.send("RDY 20")
 	require.ElementsMatch(t, bodies, bodiesOf(c.readMessages(10)))
 	c.expectNoFrame(200 * time.Millisecond)
 }
 
-func TestFullDurableChannelRefusesWholeMpub(t *testing.T) {
+func TestFullDurableChannelWithFailingDiskRefusesWholeMpub(t *testing.T) {
 	n := startDaemon(t, memBound10)
 	c := dialV2(t, n)
 	c.subscribe("t", "c")
 	ch := existingChannel(t, n, "t", "c")
-	skipIfDurableOverflowGoesToDisk(t, ch)
+	breakChannelDisk(t, ch)
 	p := dialV2(t, n)
 	p.mpub("t", numbered("m", 8)...)
 	p.send("MPUB t", mpubBody(numbered("x", 5)...))
-	frameType, data := p.readFrame()
-	require.Equal(t, int32(1), frameType, "frame %q", data)
-	require.Contains(t, string(data), "E_MPUB_FAILED MPUB failed ")
+	p.expectFatal("E_MPUB_FAILED MPUB failed write to disk: disk full")
 	require.Equal(t, int64(8), ch.Depth(), "none of the refused batch is queued")
 }
 
-func TestFullDurableTopicWithoutChannelsRefusesPublish(t *testing.T) {
+func TestFullDurableTopicWithFailingDiskRefusesPublish(t *testing.T) {
 	n := startDaemon(t, memBound10)
 	publish(t, n, "t", numbered("m", 10)...)
 	topic, err := n.GetExistingTopic("t")
 	require.NoError(t, err)
-	if backendTakesOverflow(topic.backend) {
-		t.Skip("durable overflow goes to the disk queue")
-	}
+	topic.mu.Lock()
+	disk := topic.backend
+	topic.backend = failingDisk{}
+	topic.mu.Unlock()
+	require.NoError(t, disk.Close())
+
 	p := dialV2(t, n)
 	p.send("PUB t", []byte("one too many"))
-	frameType, data := p.readFrame()
-	require.Equal(t, int32(1), frameType, "frame %q", data)
-	require.Contains(t, string(data), "E_PUB_FAILED PUB failed ")
+	p.expectFatal("E_PUB_FAILED PUB failed write to disk: disk full")
 	require.Equal(t, int64(10), topic.Depth())
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 20")
+	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
 }
 
 func TestFullEphemeralChannelDropsOverflow(t *testing.T) {

@@ -151,9 +151,8 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 		MessageCount: t.messageCount.Load(),
 		MessageBytes: t.messageBytes.Load(),
 		Paused:       paused,
-		// No percentiles are tracked yet: this is upstream's answer when
-		// --e2e-processing-latency-percentile is not set.
-		E2eProcessingLatency: LatencyStats{},
+		// Every channel of the topic, whatever the channel filter.
+		E2eProcessingLatency: t.e2eStats(),
 	}
 }
 
@@ -196,7 +195,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		ClientCount:          clientCount,
 		Clients:              clientStats,
 		Paused:               paused,
-		E2eProcessingLatency: LatencyStats{},
+		E2eProcessingLatency: c.e2eStats(),
 	}
 }
 

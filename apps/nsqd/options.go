@@ -89,6 +89,17 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.IntVar(&opts.MaxDeflateLevel, "max-deflate-level", opts.MaxDeflateLevel, "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)")
 	fs.BoolVar(&opts.SnappyEnabled, "snappy", opts.SnappyEnabled, "enable snappy feature negotiation (client compression)")
 
+	// metrics: statsd pushes and end-to-end latency percentiles
+	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon for pushing stats")
+	fs.StringVar(&opts.StatsdPrefix, "statsd-prefix", opts.StatsdPrefix, "prefix used for keys sent to statsd (%s for host replacement)")
+	fs.DurationVar(&opts.StatsdInterval, "statsd-interval", opts.StatsdInterval, "duration between pushing to statsd")
+	fs.BoolVar(&opts.StatsdMemStats, "statsd-mem-stats", opts.StatsdMemStats, "toggle sending memory and GC stats to statsd")
+	fs.IntVar(&opts.StatsdUDPPacketSize, "statsd-udp-packet-size", opts.StatsdUDPPacketSize, "the size in bytes of statsd UDP packets")
+	fs.BoolVar(&opts.StatsdExcludeEphemeral, "statsd-exclude-ephemeral", opts.StatsdExcludeEphemeral, "Skip ephemeral topics and channels when sending stats to statsd")
+	percentiles := (*config.FloatList)(&opts.E2EProcessingLatencyPercentiles)
+	fs.Var(percentiles, "e2e-processing-latency-percentile", "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)")
+	fs.DurationVar(&opts.E2EProcessingLatencyWindowTime, "e2e-processing-latency-window-time", opts.E2EProcessingLatencyWindowTime, "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)")
+
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,332 @@
+package nsqd
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// statsdServer is a UDP listener standing in for statsd.
+type statsdServer struct {
+	t    *testing.T
+	conn net.PacketConn
+}
+
+func listenStatsd(t *testing.T) *statsdServer {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &statsdServer{t: t, conn: conn}
+}
+
+func (s *statsdServer) addr() string { return s.conn.LocalAddr().String() }
+
+// datagram reads the next datagram, failing the test after 10s.
+func (s *statsdServer) datagram() []byte {
+	s.t.Helper()
+	buf := make([]byte, 64<<10)
+	require.NoError(s.t, s.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	size, _, err := s.conn.ReadFrom(buf)
+	require.NoError(s.t, err, "no statsd datagram within 10s")
+	return buf[:size]
+}
+
+// readLines hands every received line (without its newline) to each until
+// it returns true.
+func (s *statsdServer) readLines(each func(line string) bool) {
+	s.t.Helper()
+	for {
+		packet := string(s.datagram())
+		require.True(s.t, strings.HasSuffix(packet, "\n"), "datagram %q ends mid-line", packet)
+		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
+			if each(line) {
+				return
+			}
+		}
+	}
+}
+
+// startStatsdDaemon runs a daemon pushing to server every 50ms.
+func startStatsdDaemon(t *testing.T, server *statsdServer, configure func(*Options)) *NSQD {
+	return startDaemon(t, func(o *Options) {
+		o.StatsdAddress = server.addr()
+		o.StatsdInterval = 50 * time.Millisecond
+		o.StatsdMemStats = false
+		if configure != nil {
+			configure(o)
+		}
+	})
+}
+
+// A counter is sent as its growth since the previous push: after N
+// publishes the pushes add up to exactly N, the following ones send 0,
+// and M more publishes add exactly M.
+func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, nil)
+	prefix := n.statsdPrefix
+	name := prefix + "topic.t.message_count:"
+
+	var sum, zeros int64
+	awaitTotal := func(want int64) {
+		t.Helper()
+		zeros = 0
+		server.readLines(func(line string) bool {
+			value, ok := strings.CutPrefix(line, name)
+			if !ok {
+				return false
+			}
+			require.True(t, strings.HasSuffix(value, "|c"), "a counter: %s", line)
+			v, err := strconv.ParseInt(strings.TrimSuffix(value, "|c"), 10, 64)
+			require.NoError(t, err, line)
+			sum += v
+			require.LessOrEqual(t, sum, want, "the pushes add up to more than was published")
+			if v == 0 && sum == want {
+				zeros++
+			}
+			return zeros >= 1
+		})
+	}
+	publish(t, n, "t", numbered("m", 5)...)
+	awaitTotal(5)
+	publish(t, n, "t", numbered("n", 3)...)
+	awaitTotal(8)
+}
+
+var statsdLine = regexp.MustCompile(`^([^:]+):(-?\d+)\|([cg])$`)
+
+// Every datagram fits --statsd-udp-packet-size, holds whole lines, and
+// the lines carry upstream's names and types with the expanded prefix.
+func TestStatsdDatagramsFitThePacketSizeAndCarryUpstreamMetrics(t *testing.T) {
+	const size = 120
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, func(o *Options) { o.StatsdUDPPacketSize = size })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	for i := range 10 {
+		_, err := n.GetTopic(fmt.Sprintf("other%d", i))
+		require.NoError(t, err)
+	}
+	prefix := fmt.Sprintf("nsq.127_0_0_1_%d.", n.RealHTTPAddr().Port)
+	want := map[string]string{
+		"topic.t.message_count": "c", "topic.t.message_bytes": "c",
+		"topic.t.depth": "g", "topic.t.backend_depth": "g",
+		"topic.t.channel.c.message_count": "c", "topic.t.channel.c.requeue_count": "c",
+		"topic.t.channel.c.timeout_count": "c", "topic.t.channel.c.depth": "g",
+		"topic.t.channel.c.backend_depth": "g", "topic.t.channel.c.in_flight_count": "g",
+		"topic.t.channel.c.deferred_count": "g", "topic.t.channel.c.clients": "g",
+	}
+	seen := map[string]string{}
+	datagrams := 0
+	for len(seen) < len(want) || datagrams < 20 {
+		packet := string(server.datagram())
+		datagrams++
+		require.LessOrEqual(t, len(packet), size, "datagram %q", packet)
+		require.True(t, strings.HasSuffix(packet, "\n"), "datagram %q ends mid-line", packet)
+		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
+			m := statsdLine.FindStringSubmatch(line)
+			require.NotNil(t, m, "line %q", line)
+			name, ok := strings.CutPrefix(m[1], prefix)
+			require.True(t, ok, "line %q lacks prefix %q", line, prefix)
+			if _, wanted := want[name]; wanted {
+				seen[name] = m[3]
+			}
+		}
+	}
+	require.Equal(t, want, seen)
+}
+
+func TestStatsdMemStatsAreSentWhenEnabled(t *testing.T) {
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, func(o *Options) { o.StatsdMemStats = true })
+	prefix := n.statsdPrefix
+	heapLine := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `mem\.heap_objects:\d+\|g$`)
+	runsLine := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `mem\.gc_runs:\d+\|c$`)
+	var heap, runs bool
+	server.readLines(func(line string) bool {
+		heap = heap || heapLine.MatchString(line)
+		runs = runs || runsLine.MatchString(line)
+		return heap && runs
+	})
+}
+
+// With mem stats off, several whole pushes (each ends with the last
+// channel's clients gauge) carry no mem.* line.
+func TestStatsdMemStatsAreNotSentWhenDisabled(t *testing.T) {
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, nil)
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	pushes := 0
+	server.readLines(func(line string) bool {
+		require.NotContains(t, line, ".mem.")
+		if strings.HasPrefix(line, n.statsdPrefix+"topic.t.channel.c.clients:") {
+			pushes++
+		}
+		return pushes >= 3
+	})
+}
+
+func TestStatsdExcludeEphemeralOverUDP(t *testing.T) {
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, func(o *Options) { o.StatsdExcludeEphemeral = true })
+	for _, tc := range []struct{ topic, channel string }{{"e#ephemeral", "c"}, {"t", "c#ephemeral"}, {"t", "z"}} {
+		topic, err := n.GetTopic(tc.topic)
+		require.NoError(t, err)
+		_, err = topic.GetChannel(tc.channel)
+		require.NoError(t, err)
+	}
+	pushes := 0
+	server.readLines(func(line string) bool {
+		require.NotContains(t, line, "#ephemeral")
+		if strings.HasPrefix(line, n.statsdPrefix+"topic.t.channel.z.clients:") {
+			pushes++
+		}
+		return pushes >= 2
+	})
+}
+
+// logLines forwards each log line to a channel, so a test can await one.
+type logLines chan string
+
+func (l logLines) Write(p []byte) (int, error) {
+	select {
+	case l <- string(p):
+	default: // a test that stopped reading must not block the daemon
+	}
+	return len(p), nil
+}
+
+// No statsd listening: the refused datagrams are logged and the loop goes
+// on pushing (a second failure is logged later), and Exit still stops it
+// (startDaemon's cleanup bounds that).
+func TestStatsdWithNobodyListeningLogsAndKeepsPushing(t *testing.T) {
+	server := listenStatsd(t)
+	addr := server.addr()
+	server.conn.Close()
+	logs := make(logLines, 1000)
+	startDaemon(t, func(o *Options) {
+		o.Logger = logs
+		o.StatsdAddress = addr
+		o.StatsdInterval = 20 * time.Millisecond
+		o.StatsdUDPPacketSize = 100 // several datagrams per push, so a later one is refused
+	})
+	failures := 0
+	timeout := time.After(10 * time.Second)
+	for failures < 2 {
+		select {
+		case line := <-logs:
+			if strings.Contains(line, "STATSD: sending to "+addr) {
+				failures++
+			}
+		case <-timeout:
+			t.Fatalf("%d send failures logged within 10s, want 2", failures)
+		}
+	}
+}
+
+func TestExpandStatsdPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		prefix, host string
+		port         int
+		want         string
+	}{
+		{"nsq.%s", "host1", 4151, "nsq.host1_4151."},
+		{"nsq.%s", "host1.example.com", 4151, "nsq.host1_example_com_4151."},
+		{"nsq.%s", "::1", 4151, "nsq.[__1]_4151."},
+		{"%s.nsq.", "10.0.0.1", 80, "10_0_0_1_80.nsq."},
+		{"stats", "h", 1, "stats."},
+		{"a.%s.b.%s", "h", 1, "a.h_1.b.h_1."},
+		{"", "h", 1, ""},
+	} {
+		require.Equal(t, tc.want, expandStatsdPrefix(tc.prefix, tc.host, tc.port), "%+v", tc)
+	}
+}
+
+func TestStatsdConfigValues(t *testing.T) {
+	n := startDaemon(t, func(o *Options) {
+		o.BroadcastAddress = "host1.example"
+		o.BroadcastHTTPPort = 4151
+		o.StatsdAddress = "127.0.0.1:1"
+		o.StatsdInterval = time.Hour
+		o.StatsdUDPPacketSize = 1400
+		o.StatsdExcludeEphemeral = true
+	})
+	for _, tc := range []struct{ opt, body string }{
+		{"statsd_prefix", "nsq.host1_example_4151."},
+		{"statsd_address", "127.0.0.1:1"},
+		{"statsd_interval", "3600000000000"},
+		{"statsd_mem_stats", "true"},
+		{"statsd_udp_packet_size", "1400"},
+		{"statsd_exclude_ephemeral", "true"},
+	} {
+		status, body := httpGet(t, n, "/config/"+tc.opt)
+		requireOK(t, tc.body, status, body)
+	}
+}
+
+// Without --broadcast-http-port the host key uses the bound HTTP port,
+// so an ephemeral port (0) is expanded to the real one.
+func TestStatsdPrefixUsesTheBoundHTTPPort(t *testing.T) {
+	n := startDaemon(t, nil)
+	status, body := httpGet(t, n, "/config/statsd_prefix")
+	requireOK(t, fmt.Sprintf("nsq.127_0_0_1_%d.", n.RealHTTPAddr().Port), status, body)
+}
+
+func TestNewRejectsUnusableStatsdSettings(t *testing.T) {
+	for _, tc := range []struct {
+		configure func(*Options)
+		err       string
+	}{
+		{func(o *Options) { o.StatsdInterval = 0 }, "--statsd-interval must be > 0"},
+		{func(o *Options) { o.StatsdUDPPacketSize = 0 }, "--statsd-udp-packet-size must be > 0"},
+	} {
+		opts := NewOptions()
+		opts.TCPAddress, opts.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
+		opts.DataPath = t.TempDir()
+		opts.StatsdAddress = "127.0.0.1:1"
+		tc.configure(opts)
+		_, err := New(opts)
+		require.EqualError(t, err, tc.err)
+	}
+}
+
+func TestStatsdSpreadLeavesTimeToGatherTheNextPush(t *testing.T) {
+	require.Equal(t, 59*time.Second, statsdSpread(time.Minute))
+	require.Equal(t, 25*time.Millisecond, statsdSpread(50*time.Millisecond))
+	require.Equal(t, time.Second, statsdSpread(2*time.Second))
+}
+
+// Exit during a long spread stops the waiting but still sends the rest.
+func TestStatsdSendFinishesQuicklyOnceExiting(t *testing.T) {
+	server := listenStatsd(t)
+	n := &NSQD{exitCh: make(chan struct{})} // statsdSend needs only exitCh
+	close(n.exitCh)
+	conn, err := net.Dial("udp", server.addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- n.statsdSend(conn, [][]byte{[]byte("a:1|c\n"), []byte("b:2|c\n"), []byte("c:3|c\n")}, time.Hour)
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("statsdSend kept waiting after exit")
+	}
+	for _, want := range []string{"a:1|c\n", "b:2|c\n", "c:3|c\n"} {
+		require.Equal(t, want, string(server.datagram()))
+	}
+}
