@@ -2,6 +2,8 @@ package nsqd
 
 import (
 	"bufio"
+	"crypto/tls"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,19 @@ type client struct {
 	unflushed      bool // responses written but not yet flushed
 	writeDeadlines atomic.Int64
 
+	// The connection is layered, bottom up: conn (the socket); transport,
+	// which is conn or the TLS session over it; deadlined, which arms the
+	// heartbeat deadlines on conn around every transport read and write;
+	// then, once negotiated, a compressor; reader and writer buffer on top.
+	// IDENTIFY's upgrades (upgrade.go) swap layers in the reader goroutine
+	// while holding writeMu, so transport needs no lock of its own: the
+	// reader goroutine reads it where it changes it, writers under writeMu.
+	transport  net.Conn
+	deadlined  *deadlineConn
+	compressor *compressWriter // under writeMu; nil while uncompressed
+	snappy     atomic.Bool     // negotiated, for stats
+	deflate    atomic.Bool
+
 	// Settings negotiated by IDENTIFY; written by the reader before SUB.
 	settingsMu          sync.Mutex
 	clientID            string
@@ -75,6 +90,13 @@ type client struct {
 
 	pubMu     sync.Mutex
 	pubCounts map[string]uint64
+
+	// tlsState is the negotiated TLS state, stored by the IDENTIFY upgrade
+	// (nil while the connection is plain); AUTH tells the auth server
+	// about it (auth_session.go). authorization is the auth server's
+	// latest answer (nil until AUTH succeeds), for stats.
+	tlsState      atomic.Pointer[tls.ConnectionState]
+	authorization atomic.Pointer[authState]
 }
 
 func newClient(id int64, conn net.Conn, n *NSQD) *client {
@@ -87,6 +109,7 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 		id:         id,
 		nsqd:       n,
 		conn:       conn,
+		transport:  conn,
 		remoteAddr: remote,
 		connectTS:  time.Now(),
 		clientID:   host,
@@ -97,9 +120,9 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
 	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
 	c.outputBufferTimeout = n.opts.OutputBufferTimeout
-	deadlined := &deadlineConn{client: c}
-	c.reader = bufio.NewReaderSize(deadlined, defaultBufferSize)
-	c.writer = bufio.NewWriterSize(deadlined, defaultBufferSize)
+	c.deadlined = &deadlineConn{client: c}
+	c.reader = bufio.NewReaderSize(c.deadlined, defaultBufferSize)
+	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)
 	return c
 }
 
@@ -140,7 +163,28 @@ func (c *client) flushNow() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	c.unflushed = false
-	return c.writer.Flush()
+	return c.flushLocked()
+}
+
+// flushLocked empties the output buffer and then the compressor, whose
+// sync flush lets the peer decode everything written so far. writeMu held.
+func (c *client) flushLocked() error {
+	if err := c.writer.Flush(); err != nil {
+		return err
+	}
+	if c.compressor != nil {
+		return c.compressor.Flush()
+	}
+	return nil
+}
+
+// writeTopLocked is what the output buffer writes into: the compressor, or
+// the deadline layer when uncompressed. writeMu held.
+func (c *client) writeTopLocked() io.Writer {
+	if c.compressor != nil {
+		return c.compressor
+	}
+	return c.deadlined
 }
 
 // flushPending flushes only if responses are waiting; the reader calls it
@@ -152,7 +196,7 @@ func (c *client) flushPending() error {
 		return nil
 	}
 	c.unflushed = false
-	return c.writer.Flush()
+	return c.flushLocked()
 }
 
 // Ready state helpers.
@@ -182,7 +226,9 @@ func (c *client) addPubCount(topic string, n int) {
 
 // deadlineConn arms the heartbeat deadlines once per socket read or write
 // rather than once per command, and flushes pending responses before a read
-// blocks, so a pipelining producer gets its OKs in one write.
+// blocks, so a pipelining producer gets its OKs in one write. It reads and
+// writes the transport (the socket or its TLS session) and sets the
+// deadlines on the socket, which the TLS session shares.
 type deadlineConn struct {
 	client *client
 }
@@ -201,7 +247,7 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	} else {
 		c.conn.SetReadDeadline(time.Time{})
 	}
-	return c.conn.Read(p)
+	return c.transport.Read(p)
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
@@ -211,5 +257,5 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 	} else {
 		c.conn.SetWriteDeadline(time.Time{})
 	}
-	return c.conn.Write(p)
+	return c.transport.Write(p)
 }

@@ -24,13 +24,24 @@ import (
 
 // fuzzDaemon starts the shared daemon with small limits, so that inputs
 // declaring large bodies stay cheap, and without logs: the fuzz engine
-// forbids calling the F's Log while inputs run.
+// forbids calling the F's Log while inputs run. Compression is off, as in
+// fuzzIdentifyDaemon.
 func fuzzDaemon(f *testing.F) *NSQD {
 	return startDaemon(f, func(o *Options) {
 		o.Logger = io.Discard
 		o.MaxMsgSize = 1024
 		o.MaxBodySize = 16 * 1024
 		o.MemQueueSize = 100
+		o.SnappyEnabled, o.DeflateEnabled = false, false
+	})
+}
+
+// fuzzIdentifyDaemon offers no compression: the fuzz tests read plain
+// frames after IDENTIFY (compression has its own tests, compress_test.go).
+func fuzzIdentifyDaemon(f *testing.F) *NSQD {
+	return startDaemon(f, func(o *Options) {
+		o.Logger = io.Discard
+		o.SnappyEnabled, o.DeflateEnabled = false, false
 	})
 }
 
@@ -221,7 +232,7 @@ func expectedIdentify(req identifyRequest) (string, map[string]any) {
 	case !(req.MsgTimeout == 0 || in(req.MsgTimeout, 1000, 900000)):
 		return fmt.Sprintf("E_BAD_BODY IDENTIFY msg timeout (%d) is invalid", req.MsgTimeout), nil
 	}
-	msgTimeout, size, timeout, level := req.MsgTimeout, req.OutputBufferSize, req.OutputBufferTimeout, req.DeflateLevel
+	msgTimeout, size, timeout := req.MsgTimeout, req.OutputBufferSize, req.OutputBufferTimeout
 	if msgTimeout == 0 {
 		msgTimeout = 60000
 	}
@@ -237,21 +248,18 @@ func expectedIdentify(req identifyRequest) (string, map[string]any) {
 	case 0:
 		size = 16384
 	}
-	if level <= 0 {
-		level = 6
-	}
-	level = min(level, 6)
 	return "", map[string]any{
 		"max_rdy_count": float64(2500), "version": "1.3.0", "max_msg_timeout": float64(900000),
 		"msg_timeout": float64(msgTimeout), "tls_v1": false, "deflate": false,
-		"deflate_level": float64(level), "max_deflate_level": float64(6), "snappy": false,
+		// deflate is not offered, so a requested level is never taken
+		"deflate_level": float64(6), "max_deflate_level": float64(6), "snappy": false,
 		"sample_rate": float64(req.SampleRate), "auth_required": false,
 		"output_buffer_size": float64(size), "output_buffer_timeout": float64(timeout),
 	}
 }
 
 func FuzzIdentifyBody(f *testing.F) {
-	n := startDaemon(f, func(o *Options) { o.Logger = io.Discard })
+	n := fuzzIdentifyDaemon(f)
 	for _, seed := range []string{
 		`{}`, `null`, `{"feature_negotiation":true}`, `{"feature_negotiation":false,"tls_v1":true}`,
 		`{"feature_negotiation":true,"heartbeat_interval":1000,"output_buffer_size":64,"output_buffer_timeout":25,"sample_rate":50,"msg_timeout":1000,"tls_v1":true,"deflate_level":9}`,

@@ -32,6 +32,7 @@ func startDaemon(t testing.TB, configure func(*Options)) *NSQD {
 	opts := NewOptions()
 	opts.TCPAddress = "127.0.0.1:0"
 	opts.HTTPAddress = "127.0.0.1:0"
+	opts.HTTPSAddress = "127.0.0.1:0" // only opened with a TLS certificate
 	opts.DataPath = t.TempDir()
 	opts.Logger = testLogWriter{t}
 	opts.BroadcastAddress = "127.0.0.1"

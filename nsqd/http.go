@@ -12,18 +12,24 @@ import (
 	"github.com/nsqgo/nsq/internal/httpapi"
 )
 
-// httpServer serves the HTTP API.
+// httpServer serves the HTTP API on one listener (HTTP or HTTPS).
 type httpServer struct {
 	nsqd   *NSQD
 	server *http.Server
 }
 
-func newHTTPServer(n *NSQD) *httpServer {
+// newHTTPServer builds the API; with requireTLS (the plain listener under
+// --tls-required=true) every request is refused with 403 TLS_REQUIRED.
+func newHTTPServer(n *NSQD, requireTLS bool) *httpServer {
 	s := &httpServer{nsqd: n}
 	router := httpapi.NewRouter(func(format string, args ...any) { n.logf(errorLevel, format, args...) })
 	s.routes(router)
+	var handler http.Handler = router
+	if requireTLS {
+		handler = tlsRequiredHandler{n}
+	}
 	s.server = &http.Server{
-		Handler: router,
+		Handler: handler,
 		// net/http's own complaints (bad TLS handshakes, header errors)
 		// belong in the daemon's log, not on a bare stderr.
 		ErrorLog: log.New(httpErrorLog{n}, "", 0),

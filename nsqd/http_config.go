@@ -91,6 +91,14 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return o.HTTPClientConnectTimeout, true
 	case "http_client_request_timeout":
 		return o.HTTPClientRequestTimeout, true
+	case "auth_http_addresses":
+		// [] rather than null when unset, like the lookupd list.
+		if o.AuthHTTPAddresses == nil {
+			return []string{}, true
+		}
+		return o.AuthHTTPAddresses, true
+	case "auth_http_request_method":
+		return o.AuthHTTPRequestMethod, true
 	case "data_path":
 		return o.DataPath, true
 	case "mem_queue_size":
@@ -135,6 +143,23 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return o.MaxDeflateLevel, true
 	case "snappy":
 		return o.SnappyEnabled, true
+
+	// TLS. tls_required is the requirement in force (a client auth policy
+	// raises it to 2, as upstream shows) and both render as numbers.
+	case "tls_cert":
+		return o.TLSCert, true
+	case "tls_key":
+		return o.TLSKey, true
+	case "tls_root_ca_file":
+		return o.TLSRootCAFile, true
+	case "tls_client_auth_policy":
+		return o.TLSClientAuthPolicy, true
+	case "tls_required":
+		return int(n.tls.required), true
+	case "tls_min_version":
+		return uint16(o.TLSMinVersion), true
+	case "https_address":
+		return o.HTTPSAddress, true
 
 	// Metrics. The prefix is the expanded one and the percentiles the
 	// sorted ones: what the daemon actually uses, as upstream shows.

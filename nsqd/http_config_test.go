@@ -67,6 +67,7 @@ func configKeyOf() map[string]string {
 		"BroadcastTCPPort": "broadcast_tcp_port", "BroadcastHTTPPort": "broadcast_http_port",
 		"NSQLookupdTCPAddresses":   "nsqlookupd_tcp_addresses",
 		"HTTPClientConnectTimeout": "http_client_connect_timeout", "HTTPClientRequestTimeout": "http_client_request_timeout",
+		"AuthHTTPAddresses": "auth_http_addresses", "AuthHTTPRequestMethod": "auth_http_request_method",
 		"DataPath": "data_path", "MemQueueSize": "mem_queue_size", "MaxBytesPerFile": "max_bytes_per_file",
 		"SyncEvery": "sync_every", "SyncTimeout": "sync_timeout",
 		"QueueScanInterval": "", "QueueScanRefreshInterval": "",
@@ -78,6 +79,11 @@ func configKeyOf() map[string]string {
 		"MinOutputBufferTimeout": "min_output_buffer_timeout", "OutputBufferTimeout": "output_buffer_timeout",
 		"MaxChannelConsumers": "max_channel_consumers",
 		"DeflateEnabled":      "deflate", "MaxDeflateLevel": "max_deflate_level", "SnappyEnabled": "snappy",
+
+		// TLS (tls_config.go)
+		"TLSCert": "tls_cert", "TLSKey": "tls_key", "TLSRootCAFile": "tls_root_ca_file",
+		"TLSClientAuthPolicy": "tls_client_auth_policy", "TLSRequired": "tls_required",
+		"TLSMinVersion": "tls_min_version", "HTTPSAddress": "https_address",
 
 		// metrics (statsd.go, e2e.go)
 		"StatsdAddress":                   "statsd_address",

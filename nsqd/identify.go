@@ -92,25 +92,31 @@ func (s *v2Session) identify() ([]byte, error) {
 	if !req.FeatureNegotiation {
 		return protocol.OK, nil
 	}
+	up, uerr := s.negotiateUpgrades(&req, settings.deflateLevel)
+	if uerr != nil {
+		return nil, uerr
+	}
 	response, err := json.Marshal(identifyResponse{
-		MaxRdyCount:   s.n.opts.MaxRdyCount,
-		Version:       Version,
-		MaxMsgTimeout: s.n.opts.MaxMsgTimeout.Milliseconds(),
-		MsgTimeout:    settings.msgTimeout.Milliseconds(),
-		// TLS and compression are not offered yet, so they are answered
-		// as not negotiated and the connection stays plain.
-		TLSv1:               false,
-		Deflate:             false,
+		MaxRdyCount:         s.n.opts.MaxRdyCount,
+		Version:             Version,
+		MaxMsgTimeout:       s.n.opts.MaxMsgTimeout.Milliseconds(),
+		MsgTimeout:          settings.msgTimeout.Milliseconds(),
+		TLSv1:               up.tls,
+		Deflate:             up.deflate,
 		DeflateLevel:        settings.deflateLevel,
 		MaxDeflateLevel:     s.n.opts.MaxDeflateLevel,
-		Snappy:              false,
+		Snappy:              up.snappy,
 		SampleRate:          settings.sampleRate,
-		AuthRequired:        false,
+		AuthRequired:        s.n.auth != nil, // AUTH must come before PUB/SUB
 		OutputBufferSize:    settings.outputBufferSize,
 		OutputBufferTimeout: settings.outputBufferTimeout.Milliseconds(),
 	})
 	if err != nil {
 		return nil, fatalErr("E_IDENTIFY_FAILED", "IDENTIFY failed %s", err)
+	}
+	if up.any() {
+		// The reply goes out before the switch, and the OKs after it.
+		return nil, s.upgrade(response, up)
 	}
 	return response, nil
 }
@@ -172,7 +178,8 @@ func (s *v2Session) negotiate(req *identifyRequest) (negotiated, error) {
 		return out, fatalErr("E_BAD_BODY", "IDENTIFY msg timeout (%d) is invalid", timeout)
 	}
 
-	if req.DeflateLevel > 0 {
+	// Upstream takes a requested level only along with deflate itself.
+	if opts.DeflateEnabled && req.Deflate && req.DeflateLevel > 0 {
 		out.deflateLevel = req.DeflateLevel
 	}
 	if out.deflateLevel > opts.MaxDeflateLevel {
@@ -192,12 +199,10 @@ func (s *v2Session) apply(settings negotiated) {
 	c.settingsMu.Unlock()
 
 	c.writeMu.Lock()
-	if c.writer.Buffered() > 0 {
-		c.writer.Flush()
-	}
+	c.flushLocked()
 	// A one-byte buffer means "no buffering": every frame is written as soon
 	// as it is complete, which bufio does for writes larger than its size.
-	c.writer = bufio.NewWriterSize(&deadlineConn{client: c}, settings.outputBufferSize)
+	c.writer = bufio.NewWriterSize(c.writeTopLocked(), settings.outputBufferSize)
 	c.writeMu.Unlock()
 	c.signal()
 }

@@ -14,12 +14,13 @@ import (
 func (n *NSQD) newLookupClient() *lookupclient.Client {
 	hostname, _ := os.Hostname()
 	tcpPort := n.opts.BroadcastTCPPort
-	if tcpPort == 0 {
-		tcpPort = n.RealTCPAddr().Port
+	// On a unix socket there is no port to register: 0, as upstream.
+	if addr := n.RealTCPAddr(); tcpPort == 0 && addr != nil {
+		tcpPort = addr.Port
 	}
 	httpPort := n.opts.BroadcastHTTPPort
-	if httpPort == 0 && n.httpListener != nil {
-		httpPort = n.RealHTTPAddr().Port
+	if addr := n.RealHTTPAddr(); httpPort == 0 && addr != nil {
+		httpPort = addr.Port
 	}
 	return lookupclient.New(lookupclient.Options{
 		Addresses: n.opts.NSQLookupdTCPAddresses,

@@ -2,7 +2,6 @@ package nsqd
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"sort"
@@ -44,9 +43,12 @@ type NSQD struct {
 	clients      map[int64]*client
 	nextClientID atomic.Int64
 
-	tcpListener  net.Listener
-	httpListener net.Listener
-	httpServer   *httpServer
+	tcpListener   net.Listener
+	httpListener  net.Listener
+	httpServer    *httpServer
+	httpsListener net.Listener // nil without a TLS certificate
+	httpsServer   *httpServer
+	tls           tlsSetup // the TLS options as resolved at New (tls_config.go)
 
 	lookup   *lookupclient.Client
 	dataLock *dataDirLock
@@ -56,6 +58,8 @@ type NSQD struct {
 	// statsdPrefix is --statsd-prefix expanded at New (statsd.go).
 	e2e          *e2eConfig
 	statsdPrefix string
+
+	auth *authClient // nil when no --auth-http-address (auth_client.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
@@ -84,6 +88,13 @@ func New(opts *Options) (*NSQD, error) {
 	if err := validateStatsdOptions(opts); err != nil {
 		return nil, err
 	}
+	tlsSetup, tlsErr := resolveTLS(opts)
+	if tlsErr != nil {
+		return nil, tlsErr
+	}
+	if err := validateAuthOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
@@ -96,6 +107,9 @@ func New(opts *Options) (*NSQD, error) {
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),
 		e2e:       newE2EConfig(opts),
+		tls:       tlsSetup,
+		// https:// auth servers are verified like every outgoing call.
+		auth: newAuthClient(opts, tlsSetup.client),
 	}
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
@@ -123,35 +137,9 @@ func New(opts *Options) (*NSQD, error) {
 	return n, nil
 }
 
-func (n *NSQD) listen() error {
-	var err error
-	n.tcpListener, err = net.Listen("tcp", n.opts.TCPAddress)
-	if err != nil {
-		return fmt.Errorf("listen (%s) failed - %w", n.opts.TCPAddress, err)
-	}
-	if n.opts.HTTPAddress != "" {
-		n.httpListener, err = net.Listen("tcp", n.opts.HTTPAddress)
-		if err != nil {
-			n.tcpListener.Close()
-			return fmt.Errorf("listen (%s) failed - %w", n.opts.HTTPAddress, err)
-		}
-		n.httpServer = newHTTPServer(n)
-	}
-	return nil
-}
-
-func (n *NSQD) closeListeners() {
-	n.tcpListener.Close()
-	if n.httpServer != nil {
-		n.httpServer.close()
-	} else if n.httpListener != nil {
-		n.httpListener.Close()
-	}
-}
-
 // Main serves until Exit is called; it returns the first fatal error.
 func (n *NSQD) Main() error {
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	// Exit may run before Main: the goroutines are only added while the
 	// daemon is not exiting, under the lock Exit takes before it waits.
 	n.lifecycleMu.Lock()
@@ -171,6 +159,13 @@ func (n *NSQD) Main() error {
 			errs <- n.httpServer.serve(n.httpListener)
 		}()
 	}
+	if n.httpsListener != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			errs <- n.httpsServer.serve(n.httpsListener)
+		}()
+	}
 	if n.opts.StatsdAddress != "" {
 		n.wg.Add(1)
 		go func() {
@@ -182,6 +177,9 @@ func (n *NSQD) Main() error {
 	n.logf(infoLevel, "TCP: listening on %s", n.tcpListener.Addr())
 	if n.httpListener != nil {
 		n.logf(infoLevel, "HTTP: listening on %s", n.httpListener.Addr())
+	}
+	if n.httpsListener != nil {
+		n.logf(infoLevel, "HTTPS: listening on %s", n.httpsListener.Addr())
 	}
 	select {
 	case err := <-errs:
@@ -202,6 +200,7 @@ func (n *NSQD) Exit() {
 		n.exiting.Store(true)
 		n.lifecycleMu.Unlock()
 		close(n.exitCh)
+		n.auth.close() // a client stuck in AUTH must not hold up the wait below
 		n.closeListeners()
 		n.clientsMu.Lock()
 		for _, c := range n.clients {
@@ -229,17 +228,6 @@ func (n *NSQD) closeTopics() {
 			n.logf(errorLevel, "closing topic %s: %s", t.name, err)
 		}
 	}
-}
-
-// RealTCPAddr is the bound TCP address.
-func (n *NSQD) RealTCPAddr() *net.TCPAddr { return n.tcpListener.Addr().(*net.TCPAddr) }
-
-// RealHTTPAddr is the bound HTTP address, or nil when HTTP is disabled.
-func (n *NSQD) RealHTTPAddr() *net.TCPAddr {
-	if n.httpListener == nil {
-		return nil
-	}
-	return n.httpListener.Addr().(*net.TCPAddr)
 }
 
 func (n *NSQD) logf(level logging.Level, format string, args ...any) {

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"crypto/md5"
+	"crypto/tls"
 	"hash/crc32"
 	"io"
 	"os"
@@ -26,6 +27,12 @@ type Options struct {
 	NSQLookupdTCPAddresses   []string
 	HTTPClientConnectTimeout time.Duration
 	HTTPClientRequestTimeout time.Duration
+
+	// Authorization (auth*.go): servers asked about AUTH secrets, each
+	// host:port (→ http://host:port/auth) or a full URL; none turns auth
+	// off. The method is "get" or "post" (upstream after 1.3).
+	AuthHTTPAddresses     []string
+	AuthHTTPRequestMethod string
 
 	DataPath        string
 	MemQueueSize    int64
@@ -53,11 +60,23 @@ type Options struct {
 	OutputBufferTimeout    time.Duration
 	MaxChannelConsumers    int
 
-	// Compression and TLS are negotiated only once the protocol-features
-	// work lands; until then IDENTIFY answers them as not enabled.
+	// Compression clients may negotiate in IDENTIFY (compress.go).
 	DeflateEnabled  bool
 	MaxDeflateLevel int
 	SnappyEnabled   bool
+
+	// TLS (tls_config.go): with a certificate and key, IDENTIFY offers the
+	// tls_v1 upgrade and HTTPSAddress serves the API over HTTPS. A client
+	// auth policy ("require" or "require-verify", checked against
+	// TLSRootCAFile) makes TLS required. TLSMinVersion defaults to TLS 1.2
+	// where upstream still accepts 1.0.
+	TLSCert             string
+	TLSKey              string
+	TLSRootCAFile       string
+	TLSClientAuthPolicy string
+	TLSRequired         TLSRequirement
+	TLSMinVersion       TLSVersion
+	HTTPSAddress        string
 
 	// Metrics: statsd pushes (statsd.go; an empty address turns them off)
 	// and end-to-end latency percentiles (e2e.go; none means untracked).
@@ -90,6 +109,7 @@ func NewOptions() *Options {
 		BroadcastAddress:         hostname,
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
+		AuthHTTPRequestMethod:    authMethodGet,
 
 		MemQueueSize:    10000,
 		MaxBytesPerFile: 100 * 1024 * 1024,
@@ -118,6 +138,9 @@ func NewOptions() *Options {
 		DeflateEnabled:  true,
 		MaxDeflateLevel: 6,
 		SnappyEnabled:   true,
+
+		TLSMinVersion: tls.VersionTLS12,
+		HTTPSAddress:  "0.0.0.0:4152",
 
 		// Metrics: statsd off until an address is given; no percentiles.
 		StatsdPrefix:                   "nsq.%s",

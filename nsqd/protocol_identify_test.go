@@ -66,12 +66,22 @@ func TestIdentifyMinusOneDisablesBufferingAndHeartbeats(t *testing.T) {
 func TestIdentifyDeflateLevelDefaultsToSixAndHonoursRequestsUpToMax(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.MaxDeflateLevel = 9 })
 	c := dialV2(t, n)
-	reply := c.identify(map[string]any{"feature_negotiation": true, "deflate_level": 0})
+	reply := c.identify(map[string]any{"feature_negotiation": true, "deflate": true, "deflate_level": 0})
 	require.Equal(t, float64(6), reply["deflate_level"])
 	require.Equal(t, float64(9), reply["max_deflate_level"])
 	c2 := dialV2(t, n)
-	reply = c2.identify(map[string]any{"feature_negotiation": true, "deflate_level": 8})
+	reply = c2.identify(map[string]any{"feature_negotiation": true, "deflate": true, "deflate_level": 8})
 	require.Equal(t, float64(8), reply["deflate_level"])
+}
+
+// Upstream takes the requested level only along with deflate itself.
+func TestIdentifyDeflateLevelWithoutDeflateStaysSix(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MaxDeflateLevel = 9 })
+	c := dialV2(t, n)
+	reply := c.identify(map[string]any{"feature_negotiation": true, "deflate_level": 8})
+	require.Equal(t, float64(6), reply["deflate_level"])
+	require.Equal(t, false, reply["deflate"])
+	c.pub("t", "still plain")
 }
 
 func TestIdentifyRangeBoundariesAreAccepted(t *testing.T) {

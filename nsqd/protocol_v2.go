@@ -43,6 +43,12 @@ type v2Session struct {
 
 	// the last topic published to, so a stream of PUBs skips the map lookup
 	lastTopic *Topic
+
+	// tlsPending: --tls-required is on and the connection is not TLS yet,
+	// so only IDENTIFY may run (cleared by the upgrade, upgrade.go).
+	tlsPending bool
+
+	authz sessionAuth // AUTH's answer and its checks (auth_session.go)
 }
 
 // run executes commands until the connection fails or a fatal error.
@@ -81,6 +87,9 @@ func (s *v2Session) run() error {
 
 func (s *v2Session) exec() ([]byte, error) {
 	cmd := s.params[0]
+	if s.tlsPending && !bytes.Equal(cmd, []byte("IDENTIFY")) {
+		return nil, fatalErr("E_INVALID", "cannot %s in current state (TLS required)", cmd)
+	}
 	switch {
 	case bytes.Equal(cmd, []byte("FIN")):
 		return nil, s.fin()
@@ -134,6 +143,9 @@ func (s *v2Session) sub() ([]byte, error) {
 	}
 	if !protocol.ValidName(channelName) {
 		return nil, fatalErr("E_BAD_CHANNEL", "SUB channel name %q is not valid", channelName)
+	}
+	if err := s.checkAuth("SUB", topicName, channelName); err != nil {
+		return nil, err
 	}
 	// A topic or ephemeral channel may be going away as we subscribe; try
 	// once more against its replacement, as upstream does.
@@ -301,10 +313,11 @@ func (s *v2Session) auth() ([]byte, error) {
 	if size <= 0 {
 		return nil, fatalErr("E_BAD_BODY", "AUTH invalid body size %d", size)
 	}
-	if _, err := io.CopyN(io.Discard, s.c.reader, int64(size)); err != nil {
+	secret := make([]byte, size)
+	if _, err := io.ReadFull(s.c.reader, secret); err != nil {
 		return nil, fatalErr("E_BAD_BODY", "AUTH failed to read body")
 	}
-	return nil, fatalErr("E_AUTH_DISABLED", "AUTH disabled")
+	return s.authenticate(secret)
 }
 
 // topicName turns a name parameter into a string that outlives the read
@@ -376,6 +389,9 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if _, err := io.ReadFull(s.c.reader, body); err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
+	if err := s.checkAuth(name, topicName, ""); err != nil {
+		return nil, err
+	}
 	topic, err := s.topicFor(topicName)
 	if err != nil {
 		return nil, fatalErr(failCode, "%s failed %s", name, err)
@@ -400,8 +416,12 @@ func (s *v2Session) mpub() ([]byte, error) {
 	if !protocol.ValidName(string(s.params[1])) {
 		return nil, fatalErr("E_BAD_TOPIC", "E_BAD_TOPIC MPUB topic name %q is not valid", s.params[1])
 	}
+	topicName := s.topicName(s.params[1])
+	if err := s.checkAuth("MPUB", topicName, ""); err != nil {
+		return nil, err
+	}
 	// Upstream creates the topic before reading the body.
-	topic, err := s.topicFor(s.topicName(s.params[1]))
+	topic, err := s.topicFor(topicName)
 	if err != nil {
 		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
 	}

@@ -235,7 +235,7 @@ func (c *client) stats(topicFilter string) ClientStats {
 	}
 	c.pubMu.Unlock()
 
-	return ClientStats{
+	stats := ClientStats{
 		ClientID:      clientID,
 		Hostname:      hostname,
 		Version:       "V2",
@@ -250,7 +250,14 @@ func (c *client) stats(topicFilter string) ClientStats {
 		SampleRate:    c.sampleRate.Load(),
 		UserAgent:     userAgent,
 		PubCounts:     pubCounts,
-		// Deflate, Snappy, TLS and auth are never negotiated yet, so their
-		// zero values are the truth.
+		Deflate:       c.deflate.Load(),
+		Snappy:        c.snappy.Load(),
 	}
+	stats.setTLSStats(c.tlsState.Load())
+	if auth := c.authorization.Load(); auth != nil {
+		stats.Authed = true
+		stats.AuthIdentity = auth.identity
+		stats.AuthIdentityURL = auth.identityURL
+	}
+	return stats
 }

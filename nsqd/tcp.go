@@ -67,7 +67,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 		defer close(pumpDone)
 		c.pump()
 	}()
-	session := &v2Session{c: c, n: n}
+	session := &v2Session{c: c, n: n, tlsPending: n.tls.required != TLSNotRequired}
 	err = session.run()
 	if err != nil && !isClosedErr(err) {
 		n.logf(debugLevel, "[%s] closing: %s", c.remoteAddr, err)

@@ -52,8 +52,9 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
 	fs.Int64Var(&opts.ID, "node-id", opts.ID, "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)")
 
-	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> to listen on for TCP clients")
-	fs.StringVar(&opts.HTTPAddress, "http-address", opts.HTTPAddress, "<addr>:<port> to listen on for HTTP clients")
+	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> (or a unix socket path) to listen on for TCP clients")
+	fs.StringVar(&opts.HTTPAddress, "http-address", opts.HTTPAddress, "<addr>:<port> (or a unix socket path) to listen on for HTTP clients")
+	fs.StringVar(&opts.HTTPSAddress, "https-address", opts.HTTPSAddress, "<addr>:<port> to listen on for HTTPS clients")
 	fs.StringVar(&opts.BroadcastAddress, "broadcast-address", opts.BroadcastAddress, "address that will be registered with lookupd (defaults to the OS hostname)")
 	fs.IntVar(&opts.BroadcastTCPPort, "broadcast-tcp-port", opts.BroadcastTCPPort, "TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)")
 	fs.IntVar(&opts.BroadcastHTTPPort, "broadcast-http-port", opts.BroadcastHTTPPort, "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)")
@@ -61,6 +62,9 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.Var(lookupds, "lookupd-tcp-address", "lookupd TCP address (may be given multiple times)")
 	fs.DurationVar(&opts.HTTPClientConnectTimeout, "http-client-connect-timeout", opts.HTTPClientConnectTimeout, "timeout for HTTP connect")
 	fs.DurationVar(&opts.HTTPClientRequestTimeout, "http-client-request-timeout", opts.HTTPClientRequestTimeout, "timeout for HTTP request")
+	authds := (*config.StringList)(&opts.AuthHTTPAddresses)
+	fs.Var(authds, "auth-http-address", "<addr>:<port> or a full url to query auth server (may be given multiple times)")
+	fs.StringVar(&opts.AuthHTTPRequestMethod, "auth-http-request-method", opts.AuthHTTPRequestMethod, "HTTP method to use for auth server requests: get or post")
 
 	fs.StringVar(&opts.DataPath, "data-path", opts.DataPath, "path to store disk-backed messages")
 	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "number of messages to keep in memory (per topic/channel)")
@@ -88,6 +92,14 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.BoolVar(&opts.DeflateEnabled, "deflate", opts.DeflateEnabled, "enable deflate feature negotiation (client compression)")
 	fs.IntVar(&opts.MaxDeflateLevel, "max-deflate-level", opts.MaxDeflateLevel, "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)")
 	fs.BoolVar(&opts.SnappyEnabled, "snappy", opts.SnappyEnabled, "enable snappy feature negotiation (client compression)")
+
+	// TLS; a bare --tls-required means true.
+	fs.StringVar(&opts.TLSCert, "tls-cert", opts.TLSCert, "path to certificate file")
+	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "path to key file")
+	fs.StringVar(&opts.TLSClientAuthPolicy, "tls-client-auth-policy", opts.TLSClientAuthPolicy, "client certificate auth policy ('require' or 'require-verify')")
+	fs.StringVar(&opts.TLSRootCAFile, "tls-root-ca-file", opts.TLSRootCAFile, "path to certificate authority file")
+	fs.Var(&opts.TLSRequired, "tls-required", "require TLS for client connections (true, false, tcp-https)")
+	fs.Var(&opts.TLSMinVersion, "tls-min-version", "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3'; default tls1.2, where upstream defaults to tls1.0)")
 
 	// metrics: statsd pushes and end-to-end latency percentiles
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon for pushing stats")
