@@ -7,8 +7,11 @@ package nsqd
 type BackendQueue interface {
 	// Put stores a batch with one grouped write, or fails.
 	Put(msgs []Message) error
-	// ReadInto moves up to max messages into dst without blocking.
+	// ReadInto moves up to max messages into dst without blocking. Each
+	// stays on disk until acknowledged.
 	ReadInto(dst []Message, max int) ([]Message, error)
+	// Ack releases the records of messages that are done with (FIN'd).
+	Ack(seqs ...uint64)
 	// Depth is the number of messages held.
 	Depth() int64
 	// Empty drops everything held.

@@ -15,6 +15,7 @@ type diskBackend struct {
 	name    string
 	encoded []byte
 	records [][]byte
+	acks    []uint64
 }
 
 // openDiskBackend opens the queue named as upstream names it: "<topic>" for
@@ -54,6 +55,18 @@ func (d *diskBackend) Put(msgs []Message) error {
 	err := d.queue.Put(d.records)
 	clear(d.records)
 	d.nsqd.recordWrite(err)
+	if err == nil {
+		// Messages read from this queue now have a new record: release
+		// the old one.
+		d.acks = d.acks[:0]
+		for i := range msgs {
+			if msgs[i].diskSeq != 0 {
+				d.acks = append(d.acks, msgs[i].diskSeq)
+				msgs[i].diskSeq = 0
+			}
+		}
+		d.queue.Ack(d.acks...)
+	}
 	return err
 }
 
@@ -65,14 +78,17 @@ func (d *diskBackend) ReadInto(dst []Message, max int) ([]Message, error) {
 		m, decodeErr := decodeDiskRecord(r.Data, r.Legacy)
 		if decodeErr != nil {
 			d.nsqd.logf(errorLevel, "DISKQUEUE(%s): failed to decode message - %s", d.name, decodeErr)
+			d.queue.Ack(r.Seq)
 			continue
 		}
+		m.diskSeq = r.Seq
 		dst = append(dst, m)
 	}
 	return dst, err
 }
 
-func (d *diskBackend) Depth() int64  { return d.queue.Depth() }
+func (d *diskBackend) Ack(seqs ...uint64) { d.queue.Ack(seqs...) }
+func (d *diskBackend) Depth() int64       { return d.queue.Depth() }
 func (d *diskBackend) Empty() error  { return d.queue.Empty() }
 func (d *diskBackend) Close() error  { return d.queue.Close() }
 func (d *diskBackend) Delete() error { return d.queue.Delete() }

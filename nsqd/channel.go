@@ -429,3 +429,18 @@ func (c *Channel) BackendDepth() int64 {
 	}
 	return c.backend.Depth()
 }
+
+// finished is FIN's hook: it records the latency and releases the disk
+// record the message came from.
+func (c *Channel) finished(m *Message) {
+	c.recordE2E(m.Timestamp)
+	c.release(m)
+}
+
+// release acknowledges the disk record of a message that leaves the channel
+// for good (FIN'd, or dropped by sampling).
+func (c *Channel) release(m *Message) {
+	if m.diskSeq != 0 && c.backend != nil {
+		c.backend.Ack(m.diskSeq)
+	}
+}

@@ -33,6 +33,16 @@
 // timer callback. NSQD owns the listener goroutines and waits for every
 // connection in Exit.
 //
+// # Connection layers
+//
+//	bufio reader/writer ─ [snappy | deflate] ─ deadlineConn ─ [TLS] ─ socket (TCP or unix)
+//
+// IDENTIFY may add TLS and then one compression (upgrade.go): the reply goes
+// out in the clear, then each layer is put in place in both directions by
+// the reader goroutine while it holds writeMu, and confirmed with an OK in
+// the new encoding. deadlineConn arms the heartbeat deadlines on the socket
+// for every transport read and write, whatever sits above or below it.
+//
 // # Lock order
 //
 //	NSQD.mu → Topic.mu → Channel.mu → client.inFlight.mu

@@ -11,4 +11,10 @@ type Message struct {
 	Timestamp int64 // publish time, ns since the epoch; survives requeues
 	DeliverAt int64 // ns since the epoch before which it is deferred; 0 = now
 	Attempts  uint16
+
+	// diskSeq is the disk-queue record this copy was read from (0: none).
+	// The record is acknowledged once the message is FIN'd or written to
+	// disk again, so a crash before that delivers it again instead of
+	// losing it.
+	diskSeq uint64
 }

@@ -234,7 +234,7 @@ func (s *v2Session) fin() error {
 		return s.notOwnedErr("E_FIN_FAILED", "FIN", id)
 	}
 	ch := s.c.channel.Load()
-	ch.recordE2E(msg.Timestamp)
+	ch.finished(&msg)
 	ch.inFlightCount.Add(-1)
 	s.c.finishCount.Add(1)
 	s.c.creditPending = true

@@ -107,6 +107,8 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 			// Upstream drops a message when a draw in [0,100) exceeds the rate.
 			if rand.Int32N(100) <= rate {
 				kept = append(kept, m)
+			} else {
+				ch.release(&m)
 			}
 		}
 		clear(batch[len(kept):])

@@ -136,6 +136,7 @@ func (failingDisk) Put([]Message) error { return errors.New("disk full") }
 func (failingDisk) ReadInto(dst []Message, _ int) ([]Message, error) {
 	return dst, nil
 }
+func (failingDisk) Ack(...uint64) {}
 func (failingDisk) Depth() int64  { return 0 }
 func (failingDisk) Empty() error  { return nil }
 func (failingDisk) Close() error  { return nil }

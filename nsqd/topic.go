@@ -372,6 +372,7 @@ func (t *Topic) startDrainLocked() {
 func (t *Topic) drain() {
 	defer t.drainers.Done()
 	batch := make([]Message, 0, maxDeliveryBatch)
+	seqs := make([]uint64, 0, maxDeliveryBatch)
 	for {
 		t.mu.Lock()
 		if t.exiting || !t.distributingLocked() {
@@ -389,11 +390,19 @@ func (t *Topic) drain() {
 			t.mu.Unlock()
 			return
 		}
+		// The channels keep their own copies: the topic's records are
+		// released once every channel has queued the batch.
+		seqs = seqs[:0]
+		for i := range batch {
+			seqs = append(seqs, batch[i].diskSeq)
+			batch[i].diskSeq = 0
+		}
 		for _, c := range t.channels {
 			c.mu.Lock()
 			c.putLocked(batch, true)
 			c.mu.Unlock()
 		}
+		t.backend.Ack(seqs...)
 		t.mu.Unlock()
 		clear(batch)
 	}

@@ -93,13 +93,14 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.IntVar(&opts.MaxDeflateLevel, "max-deflate-level", opts.MaxDeflateLevel, "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)")
 	fs.BoolVar(&opts.SnappyEnabled, "snappy", opts.SnappyEnabled, "enable snappy feature negotiation (client compression)")
 
-	// TLS; a bare --tls-required means true.
+	// TLS; a bare --tls-required means true. --tls-min-version defaults to
+	// tls1.2 here, where upstream still accepts tls1.0.
 	fs.StringVar(&opts.TLSCert, "tls-cert", opts.TLSCert, "path to certificate file")
 	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "path to key file")
 	fs.StringVar(&opts.TLSClientAuthPolicy, "tls-client-auth-policy", opts.TLSClientAuthPolicy, "client certificate auth policy ('require' or 'require-verify')")
 	fs.StringVar(&opts.TLSRootCAFile, "tls-root-ca-file", opts.TLSRootCAFile, "path to certificate authority file")
 	fs.Var(&opts.TLSRequired, "tls-required", "require TLS for client connections (true, false, tcp-https)")
-	fs.Var(&opts.TLSMinVersion, "tls-min-version", "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3'; default tls1.2, where upstream defaults to tls1.0)")
+	fs.Var(&opts.TLSMinVersion, "tls-min-version", "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3')")
 
 	// metrics: statsd pushes and end-to-end latency percentiles
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon for pushing stats")

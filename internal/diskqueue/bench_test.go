@@ -81,7 +81,8 @@ func BenchmarkPutParallelSync1(b *testing.B) {
 }
 
 // BenchmarkRead: one op is one Read of up to 200 records from a backlog on
-// disk (refilled outside the timer).
+// disk (refilled outside the timer) and one Ack of them, as a consumer that
+// keeps up does; unacknowledged, they would pile up in the tracker.
 func BenchmarkRead(b *testing.B) {
 	q, err := Open(benchOptions(b))
 	if err != nil {
@@ -90,6 +91,7 @@ func BenchmarkRead(b *testing.B) {
 	defer q.Close()
 	recs := benchBatchRecords()
 	const refill = 500 // batches written per untimed refill
+	seqs := make([]uint64, 0, benchBatch)
 	b.SetBytes(benchBatch * benchRecord)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -107,6 +109,11 @@ func BenchmarkRead(b *testing.B) {
 		if err != nil || len(got) != benchBatch {
 			b.Fatalf("read %d records: %v", len(got), err)
 		}
+		for _, r := range got {
+			seqs = append(seqs, r.Seq)
+		}
+		q.Ack(seqs...)
+		seqs = seqs[:0]
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "records/s")
@@ -133,5 +140,69 @@ func BenchmarkScanGarbage(b *testing.B) {
 				break
 			}
 		}
+	}
+}
+
+// BenchmarkAck: one op is one Ack of one record, as nsqd does on every FIN
+// of a message read from disk. Records are put and read outside the timer,
+// ackBatch at a time; the sub-benchmarks differ in the order of the acks:
+// in order, shuffled within each batch, and in order with one record held
+// outstanding throughout (the ring then evicts it to the stragglers, and
+// every later ack still finds its slot directly).
+func BenchmarkAck(b *testing.B) {
+	const ackBatch = 4096
+	for _, mode := range []string{"in-order", "shuffled", "one-held"} {
+		b.Run(mode, func(b *testing.B) {
+			o := benchOptions(b)
+			o.MinMsgSize = 1
+			q, err := Open(o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			recs := make([][]byte, ackBatch)
+			for i := range recs {
+				recs[i] = []byte{byte(i)}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			seqs := make([]uint64, 0, ackBatch)
+			refill := func() {
+				if err := q.Put(recs); err != nil {
+					b.Fatal(err)
+				}
+				seqs = seqs[:0]
+				for len(seqs) < ackBatch {
+					got, err := q.Read(ackBatch - len(seqs))
+					if err != nil || len(got) == 0 {
+						b.Fatalf("read: %d records, %v", len(got), err)
+					}
+					for _, r := range got {
+						seqs = append(seqs, r.Seq)
+					}
+				}
+				if mode == "shuffled" {
+					rng.Shuffle(len(seqs), func(i, j int) { seqs[i], seqs[j] = seqs[j], seqs[i] })
+				}
+			}
+			refill()
+			if mode == "one-held" {
+				seqs = seqs[1:] // never acked
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i, k := 0, 0; i < b.N; i, k = i+1, k+1 {
+				if k == len(seqs) {
+					b.StopTimer()
+					refill()
+					k = 0
+					b.StartTimer()
+				}
+				q.Ack(seqs[k])
+			}
+			b.StopTimer()
+			if mode == "one-held" && q.Unacked() == 0 {
+				b.Fatal("the held record was acknowledged")
+			}
+		})
 	}
 }

@@ -14,20 +14,30 @@
 // queue their batches and whichever caller holds the writer role writes every
 // waiting batch with one write call and, if the sync policy asks for it, one
 // fsync (group commit). Read may run concurrently with Put; concurrent Reads
-// are serialised. Lock order, outermost first:
+// are serialised. Ack may be called from any number of goroutines, at any
+// time. Lock order, outermost first:
 //
 //	wmu (writer role: write segment file, writer state)
 //	rmu (reader role: read segment file, reader state)
 //	mu  (shared state: positions, depth, counters, pending batches)
+//	amu (records read and not yet acknowledged)
 //
-// mu is only ever held for short, non-blocking sections; file I/O happens
-// under wmu or rmu alone.
+// mu and amu are only ever held for short, non-blocking sections; file I/O
+// happens under wmu or rmu alone. Ack takes amu alone, so acknowledging
+// never waits for file I/O.
 //
 // Durability. With SyncEvery=1 a Put that returns nil has been fsynced. The
 // metadata file is written at Close, every SyncTimeout while anything
-// changed, after Empty and after Open repaired something; it is never needed
-// to find the end of the data, because Open recovers the write end by
-// scanning the newest segments. A read position that was not yet persisted
-// when the process died makes those records be delivered again
-// (at-least-once).
+// changed, at Sync, after Empty and after Open repaired something; it is
+// never needed to find the end of the data, because Open recovers the write
+// end by scanning the newest segments.
+//
+// Acknowledgements. A record returned by Read is outstanding until its Seq
+// is passed to Ack. The read position written to the metadata is the oldest
+// outstanding record, so a record that was read but not finished when the
+// process died (or when the queue was closed) is delivered again after
+// Open, and so are the records after it, acknowledged or not (at-least-once:
+// duplicates, never loss). A segment is removed only once the reader has
+// left it and all its records are acknowledged. FORMAT.md, "Acknowledgements
+// and redelivery", has the details.
 package diskqueue

@@ -101,8 +101,22 @@ func putRange(t *testing.T, q *Queue, from, to, size, batch int) {
 	}
 }
 
-// readAll reads until the queue reports nothing more.
+// readAll reads until the queue reports nothing more, acknowledging each
+// batch before the next Read (a consumer that finishes records at once; the
+// next Read removes the segments the acks released).
 func readAll(t *testing.T, q *Queue) []Record {
+	t.Helper()
+	return readUntilEmpty(t, q, true)
+}
+
+// readAllNoAck reads until the queue reports nothing more and leaves every
+// record outstanding.
+func readAllNoAck(t *testing.T, q *Queue) []Record {
+	t.Helper()
+	return readUntilEmpty(t, q, false)
+}
+
+func readUntilEmpty(t *testing.T, q *Queue, ack bool) []Record {
 	t.Helper()
 	var all []Record
 	for {
@@ -111,8 +125,28 @@ func readAll(t *testing.T, q *Queue) []Record {
 		if len(recs) == 0 {
 			return all
 		}
+		if ack {
+			q.Ack(seqsOf(recs)...)
+		}
 		all = append(all, recs...)
 	}
+}
+
+// readAck reads up to n records and acknowledges them.
+func readAck(t *testing.T, q *Queue, n int) []Record {
+	t.Helper()
+	recs, err := q.Read(n)
+	require.NoError(t, err)
+	q.Ack(seqsOf(recs)...)
+	return recs
+}
+
+func seqsOf(recs []Record) []uint64 {
+	out := make([]uint64, len(recs))
+	for i, r := range recs {
+		out[i] = r.Seq
+	}
+	return out
 }
 
 func indexes(t *testing.T, recs []Record) []int {

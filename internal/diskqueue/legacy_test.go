@@ -64,6 +64,7 @@ func TestUpstreamDataIsAdopted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int{0, 1}, indexes(t, recs))
 	require.True(t, recs[0].Legacy && recs[1].Legacy)
+	q.Ack(seqsOf(recs)...)
 	putRange(t, q, 100, 102, 40, 2)
 	require.NoError(t, q.Close())
 

@@ -66,7 +66,8 @@ func (o Options) validate() error {
 
 // Stats is a snapshot of a queue's counters.
 type Stats struct {
-	Depth int64 // records written and not yet read
+	Depth   int64 // records written and not yet read
+	Unacked int64 // records read and not yet acknowledged (see Queue.Ack)
 
 	ReadFile, ReadPos   int64 // next record to read: segment number, byte offset
 	WriteFile, WritePos int64 // where the next record goes

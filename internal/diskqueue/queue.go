@@ -31,14 +31,18 @@ type Queue struct {
 	mu       sync.Mutex
 	closed   bool
 	pending  []*putReq // batches waiting for the writer
-	readFile int64     // published read position (what the metadata records)
+	readFile int64     // published read position: the next record Read returns
 	readPos  int64
 	// published write position: readers never look past it
 	writeFile, writePos int64
 	depth               int64
-	changes             uint64 // bumped by every write, read and Empty
-	savedChanges        uint64 // changes at the last metadata write
-	stats               Stats  // counters; Depth and positions are filled in by Stats()
+	removeFrom          int64 // lowest segment number that may still need removing
+	stats               Stats // counters; Depth and positions are filled in by Stats()
+
+	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
+	acks tracker
+
+	saved meta // the metadata last written; guarded by wmu
 }
 
 // Open opens (or creates) the queue opts.Name in opts.Dir, recovering from
@@ -56,6 +60,7 @@ func Open(opts Options) (*Queue, error) {
 		metaPath: filepath.Join(opts.Dir, metaFileName(opts.Name)),
 		ready:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
+		acks:     tracker{base: firstSeq},
 	}
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
@@ -105,6 +110,9 @@ func (q *Queue) Stats() Stats {
 	s.Depth = q.depth
 	s.ReadFile, s.ReadPos = q.readFile, q.readPos
 	s.WriteFile, s.WritePos = q.writeFile, q.writePos
+	q.amu.Lock()
+	s.Unacked = q.acks.unacked
+	q.amu.Unlock()
 	return s
 }
 
@@ -112,7 +120,8 @@ func (q *Queue) logf(format string, args ...any) {
 	q.opts.Logf("DISKQUEUE(%s): "+format, append([]any{q.opts.Name}, args...)...)
 }
 
-// Sync fsyncs written records and persists the metadata now.
+// Sync fsyncs written records, persists the metadata now, and removes the
+// segments that acknowledgements have released.
 func (q *Queue) Sync() error {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
@@ -125,8 +134,9 @@ func (q *Queue) Sync() error {
 	return q.persistMeta()
 }
 
-// syncLoop enforces SyncTimeout: written records are fsynced and a changed
-// read or write position is persisted at least that often.
+// syncLoop enforces SyncTimeout: written records are fsynced and changed
+// metadata (a write, a read, an acknowledgement that moved the frontier) is
+// persisted at least that often.
 func (q *Queue) syncLoop() {
 	defer q.loops.Done()
 	t := time.NewTicker(q.opts.SyncTimeout)
@@ -145,16 +155,19 @@ func (q *Queue) tick() {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 	q.mu.Lock()
-	closed, dirty := q.closed, q.changes != q.savedChanges
+	closed := q.closed
 	q.mu.Unlock()
 	if closed {
 		return
 	}
-	if dirty || q.w.unsynced > 0 {
+	if q.w.unsynced > 0 || q.snapshot() != q.saved {
 		if err := q.persistMeta(); err != nil {
 			q.logf("periodic sync: %s", err)
 		}
 	}
+	q.amu.Lock()
+	q.acks.shrink()
+	q.amu.Unlock()
 	// An idle reader gives its buffer back; a busy one keeps it. TryLock:
 	// never wait for a Read in progress.
 	if q.rmu.TryLock() {
@@ -166,30 +179,50 @@ func (q *Queue) tick() {
 	}
 }
 
-// persistMeta fsyncs written records, then writes the metadata. Data first:
-// the metadata must never name a write position beyond durable data, since
-// recovery scans forward from it. Caller holds wmu.
+// snapshot is the metadata that describes the queue now. Its read position
+// is the frontier: the oldest record read and not acknowledged, or the next
+// record to read when none is outstanding; its depth counts every record
+// from there on, outstanding ones included, since a reopened queue delivers
+// them again. mu and amu are held together so that a concurrent Read, which
+// moves records from depth to the tracker under both, is seen whole.
+func (q *Queue) snapshot() meta {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m := meta{
+		depth:    q.depth,
+		readFile: q.readFile, readPos: q.readPos,
+		writeFile: q.writeFile, writePos: q.writePos,
+		legacyEnd: q.legacyEnd,
+	}
+	q.amu.Lock()
+	if seq, e, ok := q.acks.frontier(); ok {
+		m.readFile, m.readPos = e.file, e.pos
+		m.depth += int64(q.acks.next() - seq)
+	}
+	q.amu.Unlock()
+	return m
+}
+
+// persistMeta fsyncs written records, then writes the metadata, then removes
+// the segments that acknowledgements released. Data first: the metadata must
+// never name a write position beyond durable data, since recovery scans
+// forward from it. Caller holds wmu.
 func (q *Queue) persistMeta() error {
 	var err error
 	if q.w.unsynced > 0 {
 		err = q.syncWriteFile()
 	}
 	if err == nil {
-		q.mu.Lock()
-		m := meta{
-			depth:    q.depth,
-			readFile: q.readFile, readPos: q.readPos,
-			writeFile: q.writeFile, writePos: q.writePos,
-			legacyEnd: q.legacyEnd,
-		}
-		changes := q.changes
-		q.mu.Unlock()
+		m := q.snapshot()
 		if err = writeMeta(q.metaPath, m); err == nil {
-			q.mu.Lock()
-			q.savedChanges = changes
-			q.mu.Unlock()
-			return nil
+			q.saved = m
 		}
+	}
+	// Even when the metadata cannot be written: freeing space may be what
+	// lets the next write succeed.
+	q.removeAcked()
+	if err == nil {
+		return nil
 	}
 	q.mu.Lock()
 	q.stats.WriteErrors++
@@ -199,7 +232,9 @@ func (q *Queue) persistMeta() error {
 }
 
 // Close fsyncs written records, persists the metadata and releases the
-// files. Puts waiting for the writer fail with ErrClosed.
+// files. Puts waiting for the writer fail with ErrClosed. Records read and
+// not yet acknowledged are delivered again by the next Open: acknowledge
+// what was finished before closing.
 func (q *Queue) Close() error {
 	if err := q.shutdown(true); err != nil {
 		return fmt.Errorf("diskqueue %s: close: %w", q.opts.Name, err)
@@ -261,7 +296,8 @@ func (q *Queue) shutdown(persist bool) error {
 	return err
 }
 
-// Empty drops every record: the metadata moves both positions to a fresh
+// Empty drops every record, outstanding ones included (acknowledging them
+// afterwards does nothing): the metadata moves both positions to a fresh
 // segment number, then the old segments are removed. Side files are kept.
 func (q *Queue) Empty() error {
 	q.wmu.Lock()
@@ -277,7 +313,10 @@ func (q *Queue) Empty() error {
 	q.readFile, q.readPos = next, 0
 	q.writeFile, q.writePos = next, 0
 	q.depth = 0
-	q.changes++
+	q.removeFrom = next // Empty removes the older segments itself
+	q.amu.Lock()
+	q.acks.reset()
+	q.amu.Unlock()
 	q.mu.Unlock()
 
 	q.closeWriteFile()

@@ -59,6 +59,7 @@ func TestRestartMidSegment(t *testing.T) {
 	recs, err := q.Read(20)
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 20), indexes(t, recs))
+	q.Ack(seqsOf(recs)...)
 	require.NoError(t, q.Close())
 
 	q = mustOpen(t, o)
@@ -80,10 +81,12 @@ func TestCrashKeepsEverySyncedRecord(t *testing.T) {
 	recs, err := q.Read(30)
 	require.NoError(t, err)
 	require.Len(t, recs, 30)
+	q.Ack(seqsOf(recs)...)
 	require.NoError(t, q.Sync()) // metadata now says: read up to 30
 	recs, err = q.Read(20)
 	require.NoError(t, err)
 	require.Len(t, recs, 20)
+	q.Ack(seqsOf(recs)...)
 	putRange(t, q, 100, 150, 60, 9) // after the last metadata write
 	crash(q)
 
@@ -273,11 +276,9 @@ func TestReadySignal(t *testing.T) {
 	require.True(t, signalled(), "after Put")
 	require.False(t, signalled(), "one signal per event")
 
-	_, err := q.Read(1)
-	require.NoError(t, err)
+	readAck(t, q, 1)
 	require.True(t, signalled(), "a Read that leaves records re-signals")
-	_, err = q.Read(10)
-	require.NoError(t, err)
+	readAck(t, q, 10)
 	require.False(t, signalled(), "nothing left")
 	require.NoError(t, q.Close())
 
@@ -333,6 +334,7 @@ func TestPeriodicSyncPersistsPositions(t *testing.T) {
 	recs, err := q.Read(5)
 	require.NoError(t, err)
 	require.Len(t, recs, 5)
+	q.Ack(seqsOf(recs)...)
 	want := meta{depth: 15, readPos: int64(segHeaderSize + 5*(recHeaderSize+50)),
 		writePos: int64(segHeaderSize + 20*(recHeaderSize+50))}
 	// The sync timer is the event here; poll for its effect.

@@ -17,6 +17,7 @@ type reader struct {
 	sealed bool // file is below the write segment: its size is final
 	used   bool // a Read ran since the last idle check
 	spans  [][]byte
+	starts []ackEntry // where each record of the Read in progress starts
 }
 
 func (r *reader) close() {
@@ -37,13 +38,25 @@ type Record struct {
 	// Legacy is true for a record read from a segment written by upstream
 	// nsqd, whose payload uses upstream's message layout.
 	Legacy bool
+	// Seq identifies the record to Ack. Seqs increase by one per record
+	// returned, from 1 at Open (they restart with every Open, so a seq from
+	// before a reopen must not be acknowledged to the new queue); 0 is never
+	// a seq.
+	Seq uint64
 }
 
 // Read returns up to maxRecords records without blocking; nil, nil when there is
 // nothing to read. Damaged data met on the way is skipped (see FORMAT.md,
-// "Damage"), copied to a side file, logged and counted. Records count as
-// consumed once returned: the position persisted at the next sync is past
-// them.
+// "Damage"), copied to a side file, logged and counted.
+//
+// A returned record leaves Depth and is outstanding (Unacked) until its Seq
+// is passed to Ack. The persisted read position never passes an outstanding
+// record: after a crash, or a Close, every record outstanding at the last
+// metadata write is delivered again, together with the records after the
+// oldest of them, acknowledged or not (at-least-once; see FORMAT.md,
+// "Acknowledgements and redelivery"). Every record read must eventually be acknowledged,
+// including one the caller cannot use: until then its segment and all
+// later ones stay on disk.
 //
 // An I/O error is returned only when no record was read before it; the
 // position does not move past unread bytes, so the next call retries.
@@ -68,6 +81,7 @@ func (q *Queue) Read(maxRecords int) ([]Record, error) {
 		err     error
 	)
 	spans := r.spans[:0]
+	r.starts = r.starts[:0]
 	flush := func() {
 		out = appendRecords(out, spans, r.seg.format == formatLegacy, maxRecords)
 		clear(spans)
@@ -98,6 +112,9 @@ loop:
 		switch it.kind {
 		case itemRecord:
 			spans = append(spans, it.data)
+			// The record's own start, not the position before the item:
+			// redelivery must not re-skip damage that preceded it.
+			r.starts = append(r.starts, ackEntry{file: r.file, pos: it.start})
 		case itemNeedMore:
 			flush() // a fill may move the buffered bytes the spans point at
 			if err = r.seg.fill(); err != nil {
@@ -128,12 +145,22 @@ loop:
 	r.spans = spans
 
 	q.mu.Lock()
-	if q.readFile != r.file || q.readPos != r.seg.pos {
-		q.changes++
-	}
 	q.readFile, q.readPos = r.file, r.seg.pos
 	moved := int64(len(out)) + skipped
 	q.depth = max(q.depth-moved, 0)
+	// The tracker is updated under mu with the depth, so that a metadata
+	// snapshot never sees the records in neither place (see snapshot).
+	q.amu.Lock()
+	for i, st := range r.starts {
+		out[i].Seq = q.acks.push(st.file, st.pos)
+	}
+	keepFrom := q.readFile
+	if _, e, ok := q.acks.frontier(); ok {
+		keepFrom = e.file
+	}
+	q.amu.Unlock()
+	// Segments left behind by the reader, or released by acks since.
+	release := q.removeFrom < keepFrom
 	atTail := q.readFile == q.writeFile && q.readPos == q.writePos
 	staleDepth := int64(0)
 	if atTail && q.depth != 0 {
@@ -147,6 +174,9 @@ loop:
 	q.mu.Unlock()
 	if staleDepth != 0 {
 		q.logf("depth %d at the tail, reset to 0", staleDepth)
+	}
+	if release {
+		q.removeAcked()
 	}
 	if !atTail {
 		q.signal()
@@ -229,15 +259,11 @@ func (q *Queue) sealReadFile() error {
 	return nil
 }
 
-// finishReadFile removes a fully read segment and moves to the next one.
+// finishReadFile moves on from a fully read segment. The segment itself is
+// removed by removeAcked once its records are all acknowledged.
 func (q *Queue) finishReadFile() {
 	r := &q.r
-	path := r.f.Name()
 	r.close()
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// Harmless: Open removes segments below the read position.
-		q.logf("cannot remove read segment %s: %s", path, err)
-	}
 	r.file++
 	r.seg.seek(0)
 }

@@ -110,16 +110,18 @@ func (q *Queue) recover() error {
 	q.readFile, q.readPos = m.readFile, m.readPos
 	q.writeFile, q.writePos = m.writeFile, m.writePos
 	q.depth = m.depth
+	q.removeFrom = m.readFile
 	q.w.file, q.w.pos = m.writeFile, m.writePos
 	q.r.file = m.readFile
 	q.r.seg.seek(m.readPos)
 
+	q.saved = m
 	if kind != metaOurs || m != loaded {
 		// Record the repaired state now, before any write: in particular an
 		// adopted queue must not be adopted a second time after a crash.
 		if err := q.persistMeta(); err != nil {
 			q.logf("cannot persist recovered metadata (will retry): %s", err)
-			q.changes = 1
+			q.saved = meta{depth: -1} // matches no real state: the next tick retries
 		}
 	}
 	return nil

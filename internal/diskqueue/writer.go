@@ -268,9 +268,6 @@ func (q *Queue) publishWrite(written int64, err error) {
 	q.mu.Lock()
 	q.writeFile, q.writePos = q.w.file, q.w.pos
 	q.depth += written
-	if written > 0 {
-		q.changes++
-	}
 	if err != nil {
 		q.stats.WriteErrors++
 		q.stats.Health = err

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd"
+	"github.com/nsqgo/nsq/nsqlookupd"
+)
+
+// fixedName keeps file names independent of the clock, so that file name
+// order is revision order even across an hour boundary.
+const fixedName = "--datetime-format=fixed"
+
+func TestArchivesThreeNSQDsFoundThroughLookupdExactlyOnce(t *testing.T) {
+	lookupd := startLookupd(t)
+	var nodes []*testNSQD
+	var want []string
+	for i := range 3 {
+		n := startNSQD(t, []string{lookupd.RealTCPAddr().String()}, nil)
+		msgs := messages(fmt.Sprintf("node%d", i), 300)
+		n.publish(t, "arch", msgs)
+		nodes = append(nodes, n)
+		want = append(want, msgs...)
+	}
+	out := t.TempDir()
+	a := startApp(t, "--lookupd-http-address="+lookupd.RealHTTPAddr().String(), "--topic=arch",
+		"--output-dir="+out, "--sync-interval=100ms", "--max-in-flight=50",
+		"--consumer-opt=lookupd_poll_interval,100ms")
+
+	eventually(t, "every message finished on every nsqd", func() bool {
+		for _, n := range nodes {
+			if !n.settled("arch", "nsq_to_file") {
+				return false
+			}
+		}
+		return true
+	})
+	require.Zero(t, a.stop())
+	got := allLines(t, out)
+	require.Len(t, got, len(want), "no duplicates")
+	require.ElementsMatch(t, want, got)
+}
+
+func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
+	n := startNSQD(t, nil, nil)
+	want := messages("size", 100) // 10 bytes a line
+	n.publish(t, "rot", want)
+	out, work := t.TempDir(), t.TempDir()
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=rot", "--output-dir="+out,
+		"--work-dir="+work, "--rotate-size=200", "--sync-interval=100ms", fixedName)
+
+	eventually(t, "all finished", func() bool { return n.settled("rot", "nsq_to_file") })
+	require.Zero(t, a.stop())
+	require.Empty(t, listFiles(t, work), "every file was moved")
+	files := listFiles(t, out)
+	require.GreaterOrEqual(t, len(files), 4)
+	for i, f := range files {
+		require.Contains(t, f, fmt.Sprintf("-%06d.", i))
+		info, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err)
+		require.LessOrEqual(t, info.Size(), int64(210), "rotated once past 200 bytes")
+	}
+	require.Equal(t, want, allLines(t, out), "the files concatenated are the stream")
+}
+
+func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
+	n := startNSQD(t, nil, nil)
+	out, work := t.TempDir(), t.TempDir()
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=ivl", "--output-dir="+out,
+		"--work-dir="+work, "--rotate-interval=300ms", "--sync-interval=50ms", "--skip-empty-files", fixedName)
+
+	first, second := messages("first", 10), messages("second", 10)
+	n.publish(t, "ivl", first)
+	// The interval passes, the next sync tick closes and moves the file.
+	eventually(t, "first file rotated out", func() bool { return len(listFiles(t, out)) == 1 })
+	n.publish(t, "ivl", second)
+	eventually(t, "all finished", func() bool { return n.settled("ivl", "nsq_to_file") })
+	require.Zero(t, a.stop())
+
+	files := listFiles(t, out)
+	require.Len(t, files, 2, "no empty files in between")
+	require.Equal(t, first, readLines(t, filepath.Join(out, files[0])))
+	require.Equal(t, second, readLines(t, filepath.Join(out, files[1])))
+	require.Empty(t, listFiles(t, work))
+}
+
+func TestGzipOutputIsAConcatenationOfMembers(t *testing.T) {
+	n := startNSQD(t, nil, nil)
+	out := t.TempDir()
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=gz", "--output-dir="+out,
+		"--gzip", "--gzip-level=1", "--sync-interval=50ms", fixedName)
+	var want []string
+	for batch := range 3 {
+		msgs := messages(fmt.Sprintf("gz%d", batch), 20)
+		n.publish(t, "gz", msgs)
+		want = append(want, msgs...)
+		eventually(t, "batch finished", func() bool { return n.settled("gz", "nsq_to_file") })
+	}
+	require.Zero(t, a.stop())
+	files := listFiles(t, out)
+	require.Len(t, files, 1)
+	require.True(t, strings.HasSuffix(files[0], "-000000.fixed.log.gz"), files[0])
+	path := filepath.Join(out, files[0])
+	require.Equal(t, want, readLines(t, path))
+	require.GreaterOrEqual(t, gzipMembers(t, path), 3, "each synced batch is its own member")
+}
+
+func TestSIGHUPClosesTheFileAndTheNextMessageOpensANewOne(t *testing.T) {
+	n := startNSQD(t, nil, nil)
+	out, work := t.TempDir(), t.TempDir()
+	// With max-in-flight 1 every message starves the connection, so each
+	// is synced and finished at once, not at the (long) interval.
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=hup", "--output-dir="+out,
+		"--work-dir="+work, "--sync-interval=1h", "--max-in-flight=1", fixedName)
+	first, second := messages("a", 5), messages("b", 5)
+	n.publish(t, "hup", first)
+	eventually(t, "first batch finished", func() bool { return n.settled("hup", "nsq_to_file") })
+	require.Len(t, listFiles(t, work), 1)
+	require.Empty(t, listFiles(t, out))
+
+	a.hup <- syscall.SIGHUP
+	eventually(t, "file moved to the output dir", func() bool { return len(listFiles(t, out)) == 1 })
+	require.Empty(t, listFiles(t, work), "no new file before a message arrives")
+	n.publish(t, "hup", second)
+	eventually(t, "second batch finished", func() bool { return n.settled("hup", "nsq_to_file") })
+	require.Len(t, listFiles(t, work), 1, "the next message opened a new file")
+	require.Zero(t, a.stop())
+
+	files := listFiles(t, out)
+	require.Len(t, files, 2)
+	require.Contains(t, files[0], "-000000.")
+	require.Contains(t, files[1], "-000001.")
+	require.Equal(t, append(first, second...), allLines(t, out))
+}
+
+func TestStopFlushesFinishesAndMovesEverything(t *testing.T) {
+	n := startNSQD(t, nil, nil)
+	want := messages("stop", 500)
+	n.publish(t, "stop", want)
+	out, work := t.TempDir(), t.TempDir()
+	// A long sync interval and a large batch: only the stop syncs.
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=stop", "--output-dir="+out,
+		"--work-dir="+work, "--sync-interval=1h", "--max-in-flight=1000", fixedName)
+	eventually(t, "messages written", func() bool {
+		files := listFiles(t, work)
+		return len(files) == 1 && strings.Contains(a.stderr.String(), "opening")
+	})
+	require.Zero(t, a.stop())
+	require.Empty(t, listFiles(t, work))
+	got := allLines(t, out)
+	require.NotEmpty(t, got)
+
+	require.Equal(t, want[:len(got)], got)
+	// nsqd may still be reading the last FINs when the app has exited.
+	eventually(t, "exactly the archived messages were finished", func() bool {
+		stats := n.GetStats("stop", "nsq_to_file", false).Topics[0].Channels[0]
+		return stats.InFlightCount == 0 && stats.Depth == int64(len(want)-len(got))
+	})
+}
+
+func TestTopicPatternDiscoversTopicsFromLookupd(t *testing.T) {
+	lookupd := startLookupd(t)
+	n := startNSQD(t, []string{lookupd.RealTCPAddr().String()}, nil)
+	n.publish(t, "keep1", []string{"k1"})
+	n.publish(t, "skip1", []string{"s1"})
+	out := t.TempDir()
+	a := startApp(t, "--lookupd-http-address="+lookupd.RealHTTPAddr().String(), "--topic-pattern=^keep",
+		"--topic-refresh=100ms", "--output-dir="+out, "--sync-interval=50ms",
+		"--consumer-opt=lookupd_poll_interval,100ms", "--filename-format=<TOPIC>.log")
+	eventually(t, "keep1 archived", func() bool { return n.settled("keep1", "nsq_to_file") })
+	n.publish(t, "keep2", []string{"k2"})
+	eventually(t, "keep2 discovered and archived", func() bool { return n.settled("keep2", "nsq_to_file") })
+	require.Contains(t, a.stderr.String(), "skipping topic skip1 (doesn't match pattern ^keep)")
+	require.Zero(t, a.stop())
+	require.Equal(t, []string{"keep1.log", "keep2.log"}, listFiles(t, out))
+	require.Equal(t, []string{"k2"}, readLines(t, filepath.Join(out, "keep2.log")))
+	stats := n.GetStats("skip1", "", false)
+	require.Empty(t, stats.Topics[0].Channels, "nothing subscribed to the skipped topic")
+}
+
+func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
+	// Reserve a port for a lookupd that starts later.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	lookupdHTTP := l.Addr().String()
+	l.Close()
+
+	out := t.TempDir()
+	a := startApp(t, "--lookupd-http-address="+lookupdHTTP, "--topic=late", "--output-dir="+out,
+		"--sync-interval=50ms", "--consumer-opt=lookupd_poll_interval,100ms")
+	eventually(t, "failures logged", func() bool {
+		return strings.Count(a.stderr.String(), "error querying nsqlookupd") >= 2
+	})
+
+	opts := nsqlookupd.NewOptions()
+	opts.TCPAddress, opts.HTTPAddress, opts.BroadcastAddress = "127.0.0.1:0", lookupdHTTP, "127.0.0.1"
+	opts.Logger = os.Stderr
+	lookupd, err := nsqlookupd.New(opts)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- lookupd.Main() }()
+	t.Cleanup(func() { lookupd.Exit(); <-done })
+	n := startNSQD(t, []string{lookupd.RealTCPAddr().String()}, nil)
+	n.publish(t, "late", []string{"finally"})
+
+	eventually(t, "archived once lookupd is up", func() bool { return n.settled("late", "nsq_to_file") })
+	require.Zero(t, a.stop())
+	require.Equal(t, []string{"finally"}, allLines(t, out))
+}
+
+func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
+	n := startNSQD(t, nil, func(o *nsqd.Options) { o.MsgTimeout = 2 * time.Second })
+	base := t.TempDir()
+	out, work := filepath.Join(base, "out"), filepath.Join(base, "work")
+	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=fail", "--output-dir="+out,
+		"--work-dir="+work, "--rotate-size=1", "--sync-interval=50ms", fixedName)
+	n.publish(t, "fail", []string{"first"})
+	eventually(t, "first finished", func() bool { return n.settled("fail", "nsq_to_file") })
+
+	// The output dir turns into a file: the next rotation cannot move.
+	require.NoError(t, os.RemoveAll(out))
+	require.NoError(t, os.WriteFile(out, nil, 0o644))
+	n.publish(t, "fail", []string{"second"})
+	require.Equal(t, 1, a.wait())
+	require.Contains(t, a.stderr.String(), "FATAL: [fail/nsq_to_file] unable to rotate file: unable to move file")
+
+	// Upstream nsqd keeps it in flight until it times out, ours may
+	// requeue it when the connection closes; either way it is not done.
+	eventually(t, "the second message was not finished", func() bool {
+		stats := n.GetStats("fail", "nsq_to_file", false).Topics[0].Channels[0]
+		return stats.Depth+stats.InFlightCount == 1
+	})
+	require.Equal(t, []string{"first"}, allLines(t, work), "the unmoved file is left in the work dir")
+}

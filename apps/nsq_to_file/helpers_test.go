@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/nsqd"
+	"github.com/nsqgo/nsq/nsqlookupd"
+)
+
+// waitTimeout bounds every single wait in these tests.
+const waitTimeout = 15 * time.Second
+
+// asMainEnv makes the test binary run main() instead of the tests, so
+// that the subprocess tests need no separate build.
+const asMainEnv = "NSQ_TO_FILE_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a goroutine-safe log sink that tests can search.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testNSQD struct {
+	*nsqd.NSQD
+	t        testing.TB
+	done     chan error
+	stopOnce sync.Once
+}
+
+func startNSQD(t testing.TB, lookupds []string, configure func(*nsqd.Options)) *testNSQD {
+	t.Helper()
+	opts := nsqd.NewOptions()
+	opts.TCPAddress = "127.0.0.1:0"
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.BroadcastAddress = "127.0.0.1"
+	opts.DataPath = t.TempDir()
+	opts.Logger = io.Discard
+	opts.NSQLookupdTCPAddresses = slices.Clone(lookupds)
+	if configure != nil {
+		configure(opts)
+	}
+	n, err := nsqd.New(opts)
+	require.NoError(t, err)
+	tn := &testNSQD{NSQD: n, t: t, done: make(chan error, 1)}
+	go func() { tn.done <- n.Main() }()
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+func (n *testNSQD) stop() {
+	n.stopOnce.Do(func() {
+		n.Exit()
+		select {
+		case <-n.done:
+		case <-time.After(waitTimeout):
+			n.t.Error("nsqd did not stop in time")
+		}
+	})
+}
+
+func (n *testNSQD) tcpAddr() string { return n.RealTCPAddr().String() }
+
+// publish sends bodies to topic on n, in order.
+func (n *testNSQD) publish(t testing.TB, topic string, bodies []string) {
+	t.Helper()
+	p, err := nsqclient.NewProducer(n.tcpAddr(), nsqclient.NewOptions())
+	require.NoError(t, err)
+	defer p.Stop()
+	for _, b := range bodies {
+		require.NoError(t, p.Publish(topic, []byte(b)))
+	}
+}
+
+// settled reports whether every message of topic/channel was finished:
+// nothing queued, in flight or deferred.
+func (n *testNSQD) settled(topic, channel string) bool {
+	stats := n.GetStats(topic, channel, false)
+	if len(stats.Topics) == 0 || len(stats.Topics[0].Channels) == 0 {
+		return false
+	}
+	ch := stats.Topics[0].Channels[0]
+	return stats.Topics[0].Depth == 0 && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
+}
+
+func startLookupd(t testing.TB) *nsqlookupd.NSQLookupd {
+	t.Helper()
+	opts := nsqlookupd.NewOptions()
+	opts.TCPAddress = "127.0.0.1:0"
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.BroadcastAddress = "127.0.0.1"
+	opts.Logger = io.Discard
+	opts.LogLevel = logging.Error
+	l, err := nsqlookupd.New(opts)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- l.Main() }()
+	t.Cleanup(func() {
+		l.Exit()
+		<-done
+	})
+	return l
+}
+
+// app is nsq_to_file running in-process.
+type app struct {
+	t      testing.TB
+	cancel context.CancelFunc
+	hup    chan os.Signal
+	stderr *syncBuffer
+	done   chan int
+}
+
+// startApp runs nsq_to_file with args; the test must end it with stop
+// (the cleanup cancels it too).
+func startApp(t testing.TB, args ...string) *app {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: &syncBuffer{}, done: make(chan int, 1)}
+	go func() { a.done <- runWithHUP(ctx, args, io.Discard, a.stderr, a.hup) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-a.done:
+		case <-time.After(waitTimeout):
+			t.Error("nsq_to_file did not stop")
+		}
+		if t.Failed() {
+			t.Logf("nsq_to_file log:\n%s", a.stderr)
+		}
+	})
+	return a
+}
+
+// stop is SIGTERM: it returns the exit status.
+func (a *app) stop() int {
+	a.t.Helper()
+	a.cancel()
+	return a.wait()
+}
+
+func (a *app) wait() int {
+	a.t.Helper()
+	select {
+	case code := <-a.done:
+		a.done <- code // for the cleanup
+		return code
+	case <-time.After(waitTimeout):
+		a.t.Fatalf("nsq_to_file did not exit; log:\n%s", a.stderr)
+		return -1
+	}
+}
+
+// runOnce runs nsq_to_file to completion with a cancelled context,
+// returning the exit status and what it wrote.
+func runOnce(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code = runWithHUP(ctx, args, &out, &errOut, nil)
+	return code, out.String(), errOut.String()
+}
+
+// listFiles returns the regular files under dir, relative, sorted.
+func listFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, path)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	sort.Strings(files)
+	return files
+}
+
+// readLines reads a file's lines, through gunzip for .gz (all members).
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		require.NoError(t, err, path)
+		data, err = io.ReadAll(zr)
+		require.NoError(t, err, path)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	require.True(t, bytes.HasSuffix(data, []byte("\n")), "%s ends with a newline", path)
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+// allLines concatenates the lines of every file under dir, in file name
+// order (which is revision order for one name).
+func allLines(t testing.TB, dir string) []string {
+	var lines []string
+	for _, f := range listFiles(t, dir) {
+		lines = append(lines, readLines(t, filepath.Join(dir, f))...)
+	}
+	return lines
+}
+
+func messages(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%04d", prefix, i)
+	}
+	return out
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, waitTimeout, 20*time.Millisecond, what)
+}

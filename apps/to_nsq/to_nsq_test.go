@@ -1,0 +1,94 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest"
+)
+
+func TestPublishesEveryLineToEveryNSQD(t *testing.T) {
+	n1, n2 := tooltest.StartNSQD(t), tooltest.StartNSQD(t)
+	code, _, stderr := tooltest.Run(t, run, strings.NewReader("one\ntwo\n\nthree"),
+		"--topic=lines", "--nsqd-tcp-address="+n1.TCPAddr(), "--nsqd-tcp-address", n2.TCPAddr())
+	require.Equal(t, 0, code, stderr)
+	for _, n := range []tooltest.NSQD{n1, n2} {
+		got := tooltest.Consume(t, n.TCPAddr(), "lines", "check").WaitFor(t, 3)
+		require.Equal(t, []string{"one", "two", "three"}, got)
+		topic := n.GetStats("lines", "", false).Topics[0]
+		require.EqualValues(t, 3, topic.MessageCount)
+	}
+}
+
+func TestSplitsOnTheDelimiterFlag(t *testing.T) {
+	n := tooltest.StartNSQD(t)
+	code, _, stderr := tooltest.Run(t, run, strings.NewReader("a,b,c"),
+		"--topic=csv", "--delimiter=,", "--nsqd-tcp-address="+n.TCPAddr())
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, []string{"a", "b", "c"}, tooltest.Consume(t, n.TCPAddr(), "csv", "check").WaitFor(t, 3))
+}
+
+func TestRateSpacesThePublishes(t *testing.T) {
+	n := tooltest.StartNSQD(t)
+	start := time.Now()
+	code, _, stderr := tooltest.Run(t, run, strings.NewReader("1\n2\n3\n4\n5\n"),
+		"--topic=paced", "--rate=20", "--nsqd-tcp-address="+n.TCPAddr())
+	require.Equal(t, 0, code, stderr)
+	// The first goes at once, the other four 50ms apart.
+	require.GreaterOrEqual(t, time.Since(start), 190*time.Millisecond)
+	require.Contains(t, stderr, "Throttling messages rate to max:20/second")
+	require.EqualValues(t, 5, n.GetStats("paced", "", false).Topics[0].MessageCount)
+}
+
+func TestSignalStopsWhileStdinIsIdle(t *testing.T) {
+	n := tooltest.StartNSQD(t)
+	stdin, feed := io.Pipe()
+	t.Cleanup(func() { feed.Close() })
+	p := tooltest.Start(t, run, stdin, "--topic=idle", "--nsqd-tcp-address="+n.TCPAddr())
+	_, err := feed.Write([]byte("first\n"))
+	require.NoError(t, err)
+	tooltest.Eventually(t, "first message published", func() bool {
+		s := n.GetStats("idle", "", false)
+		return len(s.Topics) == 1 && s.Topics[0].MessageCount == 1
+	})
+	p.Stop()
+	require.Equal(t, 0, p.Wait(t))
+}
+
+func TestUnreachableNSQDIsFatal(t *testing.T) {
+	code, _, stderr := tooltest.Run(t, run, strings.NewReader("x\n"),
+		"--topic=t", "--nsqd-tcp-address="+tooltest.ClosedPort(t))
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "connection refused")
+}
+
+func TestBadCommandLines(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no topic", []string{"--nsqd-tcp-address=127.0.0.1:4150"}, 1, "--topic required"},
+		{"long delimiter", []string{"--topic=t", "--delimiter=ab", "--nsqd-tcp-address=127.0.0.1:4150"}, 1, "--delimiter must be a single byte"},
+		{"empty delimiter", []string{"--topic=t", "--delimiter=", "--nsqd-tcp-address=127.0.0.1:4150"}, 1, "--delimiter must be a single byte"},
+		{"no nsqd", []string{"--topic=t"}, 1, "--nsqd-tcp-address required"},
+		{"bad nsqd address", []string{"--topic=t", "--nsqd-tcp-address=nowhere"}, 1, "failed to create nsq.Producer"},
+		{"unknown flag", []string{"--topic=t", "--nope"}, 2, "flag provided but not defined: -nope"},
+		{"bad rate", []string{"--rate=fast"}, 2, `invalid value "fast" for flag -rate`},
+		{"unknown producer option", []string{"--producer-opt=nope,1"}, 2, "option nope: unknown option"},
+		{"bad producer option value", []string{"--producer-opt=dial_timeout,soon"}, 2, "invalid value"},
+		{"positional argument", []string{"--topic=t", "extra"}, 2, "unexpected arguments"},
+		{"version is not a flag", []string{"--version"}, 2, "flag provided but not defined: -version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := tooltest.Run(t, run, nil, tc.args...)
+			require.Equal(t, tc.code, code, stderr)
+			require.Contains(t, stderr, tc.msg)
+		})
+	}
+}

@@ -1,0 +1,146 @@
+package nsqclient
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// publishTo publishes bodies to topic on n with a throwaway producer.
+func publishTo(t *testing.T, n *testNSQD, topic string, msgs [][]byte) {
+	t.Helper()
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.MultiPublish(topic, msgs))
+	p.Stop()
+}
+
+func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
+	lookupd := startLookupd(t)
+	var nodes []*testNSQD
+	var want []string
+	for i := range 3 {
+		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.tcpAddr()}, nil)
+		nodes = append(nodes, n)
+		msgs := bodies(fmt.Sprintf("node%d", i), 50)
+		publishTo(t, n, "disc", msgs)
+		want = append(want, strs(msgs)...)
+	}
+
+	opts := testOptions(t)
+	opts.MaxInFlight = 30
+	got := newCollector()
+	c := newTestConsumer(t, "disc", "ch", opts)
+	c.AddConcurrentHandlers(got, 4)
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+
+	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
+	for _, n := range nodes {
+		require.Equal(t, []int64{10}, n.readyCounts("disc", "ch"), "max-in-flight 30 shared by 3")
+	}
+	eventually(t, "all finished", func() bool {
+		for _, n := range nodes {
+			ch, ok := n.channelStats("disc", "ch")
+			if !ok || ch.Depth != 0 || ch.InFlightCount != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	require.Equal(t, 3, c.Stats().Connections)
+}
+
+func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
+	lookupd := startLookupd(t)
+	lookupds := []string{lookupd.tcpAddr()}
+	first := startNSQD(t, "127.0.0.1:0", lookupds, nil)
+	publishTo(t, first, "reb", bodies("a", 1))
+
+	opts := testOptions(t)
+	opts.MaxInFlight = 30
+	got := newCollector()
+	c := newTestConsumer(t, "reb", "ch", opts)
+	c.AddHandler(got)
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	got.waitFor(t, 1)
+	eventually(t, "all RDY on the only node", func() bool {
+		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30})
+	})
+
+	second := startNSQD(t, "127.0.0.1:0", lookupds, nil)
+	publishTo(t, second, "reb", bodies("b", 1))
+	got.waitFor(t, 2)
+	eventually(t, "RDY split between two nodes", func() bool {
+		return slices.Equal(first.readyCounts("reb", "ch"), []int64{15}) &&
+			slices.Equal(second.readyCounts("reb", "ch"), []int64{15})
+	})
+
+	second.stop()
+	eventually(t, "all RDY back on the first node", func() bool {
+		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30}) && c.Stats().Connections == 1
+	})
+}
+
+func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
+	lookupd := startLookupd(t)
+	lookupds := []string{lookupd.tcpAddr()}
+	kept := startNSQD(t, "127.0.0.1:0", lookupds, nil)
+	dropped := startNSQD(t, "127.0.0.1:0", lookupds, nil)
+	publishTo(t, kept, "tomb", bodies("k", 1))
+	publishTo(t, dropped, "tomb", bodies("d", 1))
+
+	opts := testOptions(t)
+	opts.MaxInFlight = 10
+	got := newCollector()
+	c := newTestConsumer(t, "tomb", "ch", opts)
+	c.AddHandler(got)
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	got.waitFor(t, 2)
+	eventually(t, "connected to both", func() bool { return c.Stats().Connections == 2 })
+
+	// A tombstone hides the still-running nsqd from /lookup.
+	lookupd.tombstone(t, "tomb", dropped)
+	eventually(t, "connection to the unlisted nsqd closed", func() bool {
+		ch, ok := dropped.channelStats("tomb", "ch")
+		return ok && len(ch.Clients) == 0 && c.Stats().Connections == 1
+	})
+	require.Equal(t, []int64{10}, kept.readyCounts("tomb", "ch"))
+	ch, _ := dropped.channelStats("tomb", "ch")
+	require.Zero(t, ch.InFlightCount, "closed gracefully, nothing left in flight")
+}
+
+func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
+	lookupd := startLookupd(t)
+	var nodes []*testNSQD
+	var want []string
+	for i := range 3 {
+		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.tcpAddr()}, nil)
+		nodes = append(nodes, n)
+		msgs := bodies(fmt.Sprintf("low%d", i), 3)
+		publishTo(t, n, "low", msgs)
+		want = append(want, strs(msgs)...)
+	}
+	opts := testOptions(t)
+	opts.MaxInFlight = 1
+	opts.RDYRedistributeInterval = 50 * time.Millisecond
+	opts.LowRdyIdleTimeout = time.Second // the minimum
+	got := newCollector()
+	c := newTestConsumer(t, "low", "ch", opts)
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		var total int64
+		for _, n := range nodes {
+			for _, rdy := range n.readyCounts("low", "ch") {
+				total += rdy
+			}
+		}
+		if total > 1 {
+			return fmt.Errorf("RDY %d across nodes exceeds max-in-flight", total)
+		}
+		return got.HandleMessage(m)
+	}))
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
+	require.Zero(t, c.Stats().MessagesRequeued, "RDY never exceeded max-in-flight")
+}

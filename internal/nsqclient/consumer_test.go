@@ -1,0 +1,333 @@
+package nsqclient
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestConsumerNeedsAHandlerAndValidNames(t *testing.T) {
+	_, err := NewConsumer("bad topic", "c", testOptions(t))
+	require.Error(t, err)
+	_, err = NewConsumer("t", "", testOptions(t))
+	require.Error(t, err)
+	opts := testOptions(t)
+	opts.SampleRate = 100
+	_, err = NewConsumer("t", "c", opts)
+	require.ErrorContains(t, err, "sample_rate")
+
+	c := newTestConsumer(t, "t", "c", testOptions(t))
+	require.ErrorIs(t, c.ConnectToNSQD("127.0.0.1:1"), ErrNoHandler)
+	c.AddHandler(newCollector())
+	require.Error(t, c.ConnectToNSQD("no-port"))
+	require.NoError(t, c.ConnectToNSQD("127.0.0.1:1"))
+	require.ErrorIs(t, c.ConnectToNSQD("127.0.0.1:1"), ErrAlreadyConnected)
+}
+
+func TestConsumerRequeuesOnHandlerErrorWithAttemptsCounted(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.Publish("req", []byte("flaky")))
+
+	var mu sync.Mutex
+	var attempts []uint16
+	c := newTestConsumer(t, "req", "ch", testOptions(t))
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, m.Attempts)
+		if len(attempts) == 1 {
+			return errors.New("first try fails")
+		}
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+
+	eventually(t, "second delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempts) == 2
+	})
+	mu.Lock()
+	require.Equal(t, []uint16{1, 2}, attempts)
+	mu.Unlock()
+	eventually(t, "finished after the retry", func() bool {
+		ch, ok := n.channelStats("req", "ch")
+		return ok && ch.RequeueCount == 1 && ch.InFlightCount == 0 && ch.Depth == 0
+	})
+	stats := c.Stats()
+	require.Equal(t, uint64(2), stats.MessagesReceived)
+	require.Equal(t, uint64(1), stats.MessagesRequeued)
+	require.Equal(t, uint64(1), stats.MessagesFinished)
+}
+
+// failingHandler always fails and records what it was asked to log.
+type failingHandler struct {
+	calls  atomic.Int32
+	mu     sync.Mutex
+	failed []*Message
+}
+
+func (h *failingHandler) HandleMessage(*Message) error {
+	h.calls.Add(1)
+	return errors.New("always fails")
+}
+
+func (h *failingHandler) LogFailedMessage(m *Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failed = append(h.failed, m)
+}
+
+func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.Publish("max", []byte("poison")))
+
+	opts := testOptions(t)
+	opts.MaxAttempts = 3
+	h := &failingHandler{}
+	c := newTestConsumer(t, "max", "ch", opts)
+	c.AddHandler(h)
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+
+	eventually(t, "message given up and finished", func() bool {
+		ch, ok := n.channelStats("max", "ch")
+		return ok && ch.RequeueCount == 3 && ch.InFlightCount == 0 && ch.Depth == 0 && ch.DeferredCount == 0
+	})
+	require.Equal(t, int32(3), h.calls.Load(), "the handler saw attempts 1..3 only")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.failed, 1)
+	require.Equal(t, uint16(4), h.failed[0].Attempts)
+	require.Equal(t, "poison", string(h.failed[0].Body))
+}
+
+func TestConsumerBacksOffAfterAFailure(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+
+	opts := testOptions(t)
+	opts.MaxInFlight = 5
+	opts.BackoffMultiplier = 250 * time.Millisecond // level 1 pauses 500ms
+	opts.DefaultRequeueDelay = time.Hour            // the failed message stays away
+	var failedAt atomic.Int64
+	got := newCollector()
+	c := newTestConsumer(t, "bo", "ch", opts)
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		if string(m.Body) == "fail" {
+			failedAt.Store(time.Now().UnixNano())
+			return errors.New("fail")
+		}
+		return got.HandleMessage(m)
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	eventually(t, "full RDY at nsqd", func() bool {
+		rdy := n.readyCounts("bo", "ch")
+		return len(rdy) == 1 && rdy[0] == 5
+	})
+
+	require.NoError(t, p.Publish("bo", []byte("fail")))
+	eventually(t, "RDY 0 at nsqd during backoff", func() bool {
+		rdy := n.readyCounts("bo", "ch")
+		return failedAt.Load() != 0 && len(rdy) == 1 && rdy[0] == 0
+	})
+	require.NoError(t, p.Publish("bo", []byte("after")))
+	got.waitFor(t, 1)
+	paused := time.Since(time.Unix(0, failedAt.Load()))
+	require.GreaterOrEqual(t, paused, 500*time.Millisecond, "nothing is delivered during the pause")
+
+	// The message that tested the waters succeeded: back to full RDY.
+	eventually(t, "full RDY at nsqd after backoff", func() bool {
+		rdy := n.readyCounts("bo", "ch")
+		return len(rdy) == 1 && rdy[0] == 5
+	})
+}
+
+func TestRequeueWithoutBackoffDoesNotPause(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	opts := testOptions(t)
+	opts.MaxInFlight = 3
+	opts.BackoffMultiplier = time.Hour
+	opts.MaxBackoffDuration = 60 * time.Minute
+	var seen atomic.Int32
+	c := newTestConsumer(t, "nobo", "ch", opts)
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		if seen.Add(1) == 1 {
+			m.RequeueWithoutBackoff(0)
+		}
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, p.Publish("nobo", []byte("x")))
+	eventually(t, "redelivered at once", func() bool { return seen.Load() == 2 })
+	require.Equal(t, []int64{3}, n.readyCounts("nobo", "ch"))
+}
+
+func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.MultiPublish("stop", bodies("m", 5)))
+
+	opts := testOptions(t)
+	opts.MaxInFlight = 5
+	gate := make(chan struct{})
+	var started, finished atomic.Int32
+	c := newTestConsumer(t, "stop", "ch", opts)
+	c.AddConcurrentHandlers(HandlerFunc(func(*Message) error {
+		started.Add(1)
+		<-gate
+		finished.Add(1)
+		return nil
+	}), 5)
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	eventually(t, "all five in the handlers", func() bool { return started.Load() == 5 })
+
+	c.Stop()
+	eventually(t, "nsqd saw CLS", func() bool {
+		rdy := n.readyCounts("stop", "ch")
+		return len(rdy) == 1 && rdy[0] == 0
+	})
+	require.NoError(t, p.Publish("stop", []byte("not for us")))
+	select {
+	case <-c.Done():
+		t.Fatal("stopped while handlers were still working")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(gate)
+	select {
+	case <-c.Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("consumer did not stop")
+	}
+	require.Equal(t, int32(5), finished.Load())
+	// nsqd reads the FINs, then the close, after Done.
+	eventually(t, "every in-flight message finished and the connection closed", func() bool {
+		ch, ok := n.channelStats("stop", "ch")
+		return ok && ch.InFlightCount == 0 && len(ch.Clients) == 0
+	})
+	ch, _ := n.channelStats("stop", "ch")
+	require.Zero(t, ch.RequeueCount)
+	require.Zero(t, ch.TimeoutCount)
+	require.Equal(t, int64(1), ch.Depth, "nothing new was taken after CLS")
+	require.ErrorIs(t, c.ConnectToNSQD("127.0.0.1:1"), ErrStopped)
+}
+
+func TestStopWithoutConnectionsIsImmediate(t *testing.T) {
+	c := newTestConsumer(t, "idle", "ch", testOptions(t))
+	c.AddHandler(newCollector())
+	c.Stop()
+	c.Stop()
+	select {
+	case <-c.Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("not stopped")
+	}
+}
+
+func TestCloseLeavesInFlightMessagesToNSQD(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.Publish("abort", []byte("x")))
+
+	gate := make(chan struct{})
+	var handled atomic.Int32
+	c := newTestConsumer(t, "abort", "ch", testOptions(t))
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		m.DisableAutoResponse()
+		handled.Add(1)
+		<-gate
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	eventually(t, "message in the handler", func() bool { return handled.Load() == 1 })
+	c.Close()
+	// Upstream nsqd keeps the message in flight until it times out; ours
+	// may requeue it at once. Either way it was not finished.
+	eventually(t, "connection gone, message not finished", func() bool {
+		ch, ok := n.channelStats("abort", "ch")
+		return ok && len(ch.Clients) == 0 && ch.InFlightCount+ch.Depth == 1
+	})
+	close(gate)
+	select {
+	case <-c.Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("not stopped")
+	}
+}
+
+func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
+	first := startNSQD(t, "127.0.0.1:0", nil, nil)
+	addr := first.tcpAddr()
+	p := newTestProducer(t, addr, testOptions(t))
+	require.NoError(t, p.Publish("back", []byte("before")))
+
+	got := newCollector()
+	c := newTestConsumer(t, "back", "ch", testOptions(t))
+	c.AddHandler(got)
+	require.NoError(t, c.ConnectToNSQD(addr))
+	got.waitFor(t, 1)
+
+	first.stop()
+	second := startNSQD(t, addr, nil, nil)
+	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("back", []byte("after")) == nil })
+	require.Equal(t, []string{"before", "after"}, got.waitFor(t, 2))
+	require.Equal(t, []int64{1}, second.readyCounts("back", "ch"))
+}
+
+func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	opts := testOptions(t)
+	opts.HeartbeatInterval = time.Second
+	got := newCollector()
+	c := newTestConsumer(t, "hb", "ch", opts)
+	c.AddHandler(got)
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	var remote string
+	eventually(t, "subscribed", func() bool {
+		ch, ok := n.channelStats("hb", "ch")
+		if ok && len(ch.Clients) == 1 {
+			remote = ch.Clients[0].RemoteAddress
+		}
+		return remote != ""
+	})
+	// Idle for more than two heartbeat intervals: nsqd closes a client
+	// that does not answer them. Waiting is the behaviour under test.
+	time.Sleep(2500 * time.Millisecond)
+	ch, _ := n.channelStats("hb", "ch")
+	require.Len(t, ch.Clients, 1)
+	require.Equal(t, remote, ch.Clients[0].RemoteAddress, "still the first connection")
+	require.Equal(t, "nsqclient/1.3.0", ch.Clients[0].UserAgent)
+}
+
+func TestTouchExtendsTheTimeout(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.Publish("touch", []byte("slow")))
+	opts := testOptions(t)
+	opts.MsgTimeout = time.Second
+	var deliveries atomic.Int32
+	c := newTestConsumer(t, "touch", "ch", opts)
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		deliveries.Add(1)
+		// Work for twice the message timeout, touching halfway.
+		for range 4 {
+			time.Sleep(500 * time.Millisecond)
+			m.Touch()
+		}
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	eventually(t, "finished", func() bool {
+		ch, ok := n.channelStats("touch", "ch")
+		return ok && deliveries.Load() == 1 && ch.InFlightCount == 0 && ch.Depth == 0
+	})
+	ch, _ := n.channelStats("touch", "ch")
+	require.Zero(t, ch.TimeoutCount, "touches kept it from timing out")
+	require.Equal(t, int32(1), deliveries.Load())
+}

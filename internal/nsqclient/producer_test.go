@@ -1,0 +1,144 @@
+package nsqclient
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd"
+)
+
+func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	opts := testOptions(t)
+	p := newTestProducer(t, n.tcpAddr(), opts)
+
+	require.NoError(t, p.Publish("rt", []byte("one")))
+	require.NoError(t, p.MultiPublish("rt", [][]byte{[]byte("two"), []byte("three")}))
+	deferredAt := time.Now()
+	require.NoError(t, p.DeferredPublish("rt", 300*time.Millisecond, []byte("later")))
+
+	opts.MaxInFlight = 10
+	c := newTestConsumer(t, "rt", "ch", opts)
+	got := newCollector()
+	c.AddHandler(got)
+	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+
+	require.ElementsMatch(t, []string{"one", "two", "three", "later"}, got.waitFor(t, 4))
+	require.Equal(t, "later", got.snapshot()[3], "the deferred message comes last")
+	got.mu.Lock()
+	last := got.msgs[3]
+	got.mu.Unlock()
+	require.GreaterOrEqual(t, time.Since(deferredAt), 300*time.Millisecond)
+	require.Equal(t, uint16(1), last.Attempts)
+	require.Equal(t, n.tcpAddr(), last.NSQDAddress)
+	require.InDelta(t, deferredAt.UnixNano(), last.Timestamp, float64(time.Second), "timestamp is publish time")
+
+	eventually(t, "all finished on nsqd", func() bool {
+		ch, ok := n.channelStats("rt", "ch")
+		return ok && ch.InFlightCount == 0 && ch.Depth == 0 && ch.DeferredCount == 0
+	})
+}
+
+func TestPublishAsyncCompletesInSendOrder(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+
+	const count = 500
+	done := make(chan *Transaction, count)
+	for i := range count {
+		require.NoError(t, p.PublishAsync("async", []byte("m"), done, i))
+	}
+	for i := range count {
+		select {
+		case tr := <-done:
+			require.NoError(t, tr.Error)
+			require.Equal(t, []any{i}, tr.Args, "transactions complete in FIFO order")
+		case <-time.After(waitTimeout):
+			t.Fatalf("only %d of %d publishes completed", i, count)
+		}
+	}
+	stats := n.GetStats("async", "", false)
+	require.Equal(t, uint64(count), stats.Topics[0].MessageCount)
+}
+
+func TestErrorFrameFailsItsCommandAndTheNextPublishReconnects(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, func(o *nsqd.Options) { o.MaxReqTimeout = time.Second })
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+
+	err := p.DeferredPublish("errs", time.Hour, []byte("x"))
+	var perr *ProtocolError
+	require.ErrorAs(t, err, &perr)
+	require.Equal(t, "E_INVALID", perr.Code)
+	require.Contains(t, perr.Desc, "out of range")
+
+	// nsqd closed the connection after the fatal error; the producer
+	// notices and dials again. A publish racing the close may fail once.
+	eventually(t, "publishing works again", func() bool { return p.Publish("errs", []byte("ok")) == nil })
+	require.Equal(t, uint64(1), n.GetStats("errs", "", false).Topics[0].MessageCount)
+}
+
+func TestPublishRejectsWhatNSQDWouldFailFatally(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.Error(t, p.Publish("bad topic", []byte("x")))
+	require.Error(t, p.Publish("t", nil))
+	require.Error(t, p.MultiPublish("t", nil))
+	require.Error(t, p.DeferredPublish("t", -time.Second, []byte("x")))
+	require.Empty(t, n.GetStats("", "", false).Topics, "nothing reached nsqd")
+}
+
+func TestProducerSurvivesNSQDRestart(t *testing.T) {
+	first := startNSQD(t, "127.0.0.1:0", nil, nil)
+	addr := first.tcpAddr()
+	p := newTestProducer(t, addr, testOptions(t))
+	require.NoError(t, p.Publish("restart", []byte("before")))
+
+	first.stop()
+	second := startNSQD(t, addr, nil, nil)
+	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("restart", []byte("after")) == nil })
+	require.Equal(t, uint64(1), second.GetStats("restart", "", false).Topics[0].MessageCount)
+}
+
+func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	opts := testOptions(t)
+	opts.HeartbeatInterval = time.Second
+	p := newTestProducer(t, n.tcpAddr(), opts)
+	require.NoError(t, p.Publish("hb", []byte("1")))
+	p.mu.Lock()
+	first := p.pc
+	p.mu.Unlock()
+
+	// nsqd closes a connection that sends nothing for two heartbeat
+	// intervals; waiting that long is the behaviour under test.
+	time.Sleep(2500 * time.Millisecond)
+	require.NoError(t, p.Publish("hb", []byte("2")))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Same(t, first, p.pc, "the same connection is still in use")
+}
+
+func TestStoppedProducerRefusesToPublish(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	require.NoError(t, p.Publish("stop", []byte("x")))
+	p.Stop()
+	require.ErrorIs(t, p.Publish("stop", []byte("y")), ErrStopped)
+	require.ErrorIs(t, p.Ping(), ErrStopped)
+	require.Equal(t, uint64(1), n.GetStats("stop", "", false).Topics[0].MessageCount)
+}
+
+func TestPingReportsAnUnreachableNSQD(t *testing.T) {
+	// A listener that is closed at once leaves a port nobody listens on.
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	addr := n.tcpAddr()
+	n.stop()
+	p := newTestProducer(t, addr, testOptions(t))
+	err := p.Ping()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), addr)
+	require.False(t, errors.Is(err, ErrStopped))
+}
