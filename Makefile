@@ -4,7 +4,7 @@ APPS := $(notdir $(wildcard apps/*))
 BUILD := build
 DATA := data
 
-.PHONY: all build test test-race fuzz-seeds vet run bench clean
+.PHONY: all build test vet run bench clean
 
 all: build
 
@@ -22,7 +22,7 @@ test: vet
 	$(GO) test -count=1 -timeout 10m ./...
 	$(GO) test -count=1 -race -timeout 10m $(RACE_PKGS)
 
-RACE_PKGS ?= ./nsqd/... ./nsqlookupd/... ./internal/...
+RACE_PKGS ?= ./nsqd/... ./nsqlookupd/... ./internal/... ./apps/...
 
 run: build
 	@bash scripts/run.sh
