@@ -173,3 +173,29 @@ func TestEphemeralTopicsNeverTouchDisk(t *testing.T) {
 		require.NotContains(t, e.Name(), "ephemeral")
 	}
 }
+
+func TestEphemeralOverflowIsDroppedAndCountedInStats(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 3 })
+	topic, err := n.GetTopic("e#ephemeral")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c#ephemeral")
+	require.NoError(t, err)
+	dialV2(t, n).mpub("e#ephemeral", numbered("m", 10)...)
+	stats := n.GetStats("e#ephemeral", "", false)
+	require.Len(t, stats.Topics, 1)
+	require.Len(t, stats.Topics[0].Channels, 1)
+	require.Equal(t, uint64(7), stats.Topics[0].Channels[0].DroppedCount)
+	require.Equal(t, int64(3), stats.Topics[0].Channels[0].Depth)
+	status, body, _ := httpDo(t, "GET", httpURL(n, "/stats?format=json&topic=e%23ephemeral"), nil)
+	require.Equal(t, 200, status)
+	require.Contains(t, string(body), `"dropped_count":7`)
+}
+
+func TestHealthyStatsCarryNoKeysBeyondUpstream(t *testing.T) {
+	n := startDaemon(t, nil)
+	dialV2(t, n).pub("t", "x")
+	status, body, _ := httpDo(t, "GET", httpURL(n, "/stats?format=json"), nil)
+	require.Equal(t, 200, status)
+	require.NotContains(t, string(body), "dropped_count")
+	require.NotContains(t, string(body), "disk_skipped")
+}

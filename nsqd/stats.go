@@ -24,6 +24,8 @@ type TopicStats struct {
 	Paused       bool           `json:"paused"`
 
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
+
+	QueueHealth
 }
 
 // ChannelStats describes one channel. Clients is nil (JSON null) when the
@@ -42,6 +44,28 @@ type ChannelStats struct {
 	Paused        bool          `json:"paused"`
 
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
+
+	QueueHealth
+}
+
+// QueueHealth is what we report beyond upstream: messages an ephemeral
+// queue dropped on overflow, and damaged disk data skipped. Each key is
+// present only when non-zero, so a healthy node's /stats is upstream's.
+type QueueHealth struct {
+	DroppedCount       uint64 `json:"dropped_count,omitempty"`
+	DiskSkippedRecords int64  `json:"disk_skipped_records,omitempty"`
+	DiskSkippedBytes   int64  `json:"disk_skipped_bytes,omitempty"`
+}
+
+// queueHealth reads the drop counter and the backend's damage counters.
+func queueHealth(dropped uint64, backend BackendQueue) QueueHealth {
+	health := QueueHealth{DroppedCount: dropped}
+	if disk, ok := backend.(*diskBackend); ok {
+		s := disk.Stats()
+		health.DiskSkippedRecords = s.SkippedRecords
+		health.DiskSkippedBytes = s.SkippedBytes
+	}
+	return health
 }
 
 // ClientStats describes one TCP connection, as a channel subscriber or in
@@ -153,6 +177,7 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 		Paused:       paused,
 		// Every channel of the topic, whatever the channel filter.
 		E2eProcessingLatency: t.e2eStats(),
+		QueueHealth:          queueHealth(t.droppedCount.Load(), backend),
 	}
 }
 
@@ -196,6 +221,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		Clients:              clientStats,
 		Paused:               paused,
 		E2eProcessingLatency: c.e2eStats(),
+		QueueHealth:          queueHealth(c.droppedCount.Load(), backend),
 	}
 }
 

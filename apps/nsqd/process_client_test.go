@@ -314,7 +314,10 @@ type channelStats struct {
 	BackendDepth int64  `json:"backend_depth"`
 	InFlight     int64  `json:"in_flight_count"`
 	Deferred     int64  `json:"deferred_count"`
-	Clients      []struct {
+
+	DiskSkippedRecords int64 `json:"disk_skipped_records"`
+	DiskSkippedBytes   int64 `json:"disk_skipped_bytes"`
+	Clients            []struct {
 		MessageCount uint64 `json:"message_count"`
 		FinishCount  uint64 `json:"finish_count"`
 	} `json:"clients"`

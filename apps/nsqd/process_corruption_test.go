@@ -86,4 +86,7 @@ func TestCorruptedSegmentIsSkippedAndTheRestDelivered(t *testing.T) {
 	if doc := p.stats(); doc.Health != "OK" {
 		t.Errorf("/stats health %q after skipping damage, want OK", doc.Health)
 	}
+	if c := p.mustChannel("damaged", "ch"); c.DiskSkippedRecords < 1 || c.DiskSkippedBytes < 1 {
+		t.Errorf("/stats counts no skipped damage: %+v", c)
+	}
 }
