@@ -148,7 +148,7 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 	start := w.pos
 	if _, err := w.f.WriteAt(buf, start); err != nil {
 		q.unwrite(start)
-		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+		return err // an *os.PathError: it names the file already
 	}
 	w.pos += int64(len(buf))
 	w.unsynced += n
