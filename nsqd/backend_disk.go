@@ -89,9 +89,9 @@ func (d *diskBackend) ReadInto(dst []Message, max int) ([]Message, error) {
 
 func (d *diskBackend) Ack(seqs ...uint64) { d.queue.Ack(seqs...) }
 func (d *diskBackend) Depth() int64       { return d.queue.Depth() }
-func (d *diskBackend) Empty() error  { return d.queue.Empty() }
-func (d *diskBackend) Close() error  { return d.queue.Close() }
-func (d *diskBackend) Delete() error { return d.queue.Delete() }
+func (d *diskBackend) Empty() error       { return d.queue.Empty() }
+func (d *diskBackend) Close() error       { return d.queue.Close() }
+func (d *diskBackend) Delete() error      { return d.queue.Delete() }
 
 // Stats exposes the queue's damage and error counters for /stats.
 func (d *diskBackend) Stats() diskqueue.Stats { return d.queue.Stats() }

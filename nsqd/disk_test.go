@@ -1,11 +1,14 @@
 package nsqd
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/stretchr/testify/require"
 )
 
@@ -198,4 +201,38 @@ func TestHealthyStatsCarryNoKeysBeyondUpstream(t *testing.T) {
 	require.Equal(t, 200, status)
 	require.NotContains(t, string(body), "dropped_count")
 	require.NotContains(t, string(body), "disk_skipped")
+}
+
+// writeUpstreamQueue lays out a queue exactly as upstream nsqd 1.3 leaves it:
+// one data file of int32-length-prefixed message payloads and the
+// three-line meta file.
+func writeUpstreamQueue(t *testing.T, dir, name string, bodies []string) {
+	t.Helper()
+	var data []byte
+	for i, body := range bodies {
+		var id protocol.MessageID
+		protocol.FormatID(uint64(1000+i), &id)
+		payload := protocol.AppendMessage(nil, time.Now().UnixNano(), 1, &id, []byte(body))
+		data = binary.BigEndian.AppendUint32(data, uint32(len(payload)))
+		data = append(data, payload...)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".diskqueue.000000.dat"), data, 0o600))
+	meta := fmt.Sprintf("%d\n0,0\n0,%d\n", len(bodies), len(data))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".diskqueue.meta.dat"), []byte(meta), 0o600))
+}
+
+func TestUpstreamDataDirectoryIsAdopted(t *testing.T) {
+	dir := t.TempDir()
+	md := `{"topics":[{"name":"orders","paused":false,"channels":[{"name":"billing","paused":false}]}],"version":"1.3.0"}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, metadataFile), []byte(md), 0o600))
+	onChannel := numbered("queued", 25)
+	onTopic := numbered("held", 5)
+	writeUpstreamQueue(t, dir, "orders:billing", onChannel)
+	writeUpstreamQueue(t, dir, "orders", onTopic)
+
+	n := startDaemon(t, func(o *Options) { o.DataPath = dir })
+	// New data goes on in our format and is delivered with the old.
+	dialV2(t, n).pub("orders", "new")
+	want := append(append([]string{"new"}, onChannel...), onTopic...)
+	require.ElementsMatch(t, want, drainBodies(t, n, "orders", "billing", len(want)))
 }
