@@ -80,7 +80,9 @@ func TestOpeningSkipsRevisionsThatAreTaken(t *testing.T) {
 
 func TestExclusiveCreateWithRotateIntervalNeverAppends(t *testing.T) {
 	f, opts := newTestFile(t, func(o *Options) { o.RotateInterval = time.Hour })
-	now := time.Now()
+	// Early in an hour, so that a minute later the hourly file name is the
+	// same whatever the wall clock says when the test runs.
+	now := time.Now().Truncate(time.Hour).Add(10 * time.Minute)
 	name := f.namer.name(now)
 	require.NoError(t, os.WriteFile(filepath.Join(opts.WorkDir, withRev(name, 0)), []byte("kept\n"), 0o644))
 	require.NoError(t, f.rotate(now))
