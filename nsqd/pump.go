@@ -52,10 +52,13 @@ func (c *client) pump() {
 						c.closeConn()
 						return
 					}
-					pending = true
-					if nextTimeout == 0 || deadline < nextTimeout {
-						nextTimeout = deadline
-						timeouts.Reset(time.Duration(deadline - time.Now().UnixNano()))
+					// deadline is 0 when sampling dropped the whole batch.
+					if deadline != 0 {
+						pending = true
+						if nextTimeout == 0 || deadline < nextTimeout {
+							nextTimeout = deadline
+							timeouts.Reset(time.Duration(deadline - time.Now().UnixNano()))
+						}
 					}
 					// Keep going while more may be ready, but never
 					// starve heartbeats, timeouts or exit.
