@@ -79,6 +79,9 @@ func New(opts *Options) (*NSQD, error) {
 	if opts.ID < 0 || opts.ID >= 1024 {
 		return nil, errors.New("--node-id must be [0,1024)")
 	}
+	if opts.ClientTimeout <= 0 {
+		return nil, errors.New("--client-timeout must be positive")
+	}
 	if opts.MaxDeflateLevel < 1 || opts.MaxDeflateLevel > 9 {
 		return nil, errors.New("--max-deflate-level must be [1,9]")
 	}

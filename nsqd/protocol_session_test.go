@@ -229,3 +229,16 @@ func TestExitClosesConnectionThatNeverSentMagic(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+func TestClientTimeoutSetsDefaultHeartbeatAndIdleLimit(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 2 * time.Second })
+	c := dialV2(t, n)
+	start := time.Now()
+	frameType, data, err := c.readFrameErr(5 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, int32(0), frameType)
+	require.Equal(t, "_heartbeat_", string(data))
+	require.InDelta(t, time.Second.Seconds(), time.Since(start).Seconds(), 0.5, "heartbeat every half of --client-timeout")
+	c.expectClosed()
+	require.Less(t, time.Since(start), 3*time.Second, "closed after --client-timeout of silence")
+}

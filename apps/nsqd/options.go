@@ -81,6 +81,10 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.DurationVar(&opts.MaxReqTimeout, "max-req-timeout", opts.MaxReqTimeout, "maximum requeuing timeout for a message")
 	fs.Int64Var(&opts.MaxBodySize, "max-body-size", opts.MaxBodySize, "maximum size of a single command body")
 
+	// Upstream has no flag for it (a fixed 60s); ours sets the default
+	// heartbeat (half of it) and the idle limit (all of it) for clients that
+	// do not negotiate one.
+	fs.DurationVar(&opts.ClientTimeout, "client-timeout", opts.ClientTimeout, "idle time after which a client that negotiated no heartbeat interval is disconnected (heartbeats are sent every half of it)")
 	fs.DurationVar(&opts.MaxHeartbeatInterval, "max-heartbeat-interval", opts.MaxHeartbeatInterval, "maximum client configurable duration of time between client heartbeats")
 	fs.Int64Var(&opts.MaxRdyCount, "max-rdy-count", opts.MaxRdyCount, "maximum RDY count for a client")
 	fs.Int64Var(&opts.MaxOutputBufferSize, "max-output-buffer-size", opts.MaxOutputBufferSize, "maximum client configurable size (in bytes) for a client output buffer")
