@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/tooltest"
+	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
@@ -55,7 +56,7 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 	want := messages("size", 100) // 10 bytes a line
 	n.publish(t, "rot", want)
 	out, work := t.TempDir(), t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=rot", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=rot", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=200", "--sync-interval=100ms", fixedName)
 
 	eventually(t, "all finished", func() bool { return n.settled("rot", "nsq_to_file") })
@@ -75,7 +76,7 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out, work := t.TempDir(), t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=ivl", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=ivl", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-interval=300ms", "--sync-interval=50ms", "--skip-empty-files", fixedName)
 
 	first, second := messages("first", 10), messages("second", 10)
@@ -96,7 +97,7 @@ func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 func TestGzipOutputIsAConcatenationOfMembers(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out := t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=gz", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=gz", "--output-dir="+out,
 		"--gzip", "--gzip-level=1", "--sync-interval=50ms", fixedName)
 	var want []string
 	for batch := range 3 {
@@ -119,7 +120,7 @@ func TestSIGHUPClosesTheFileAndTheNextMessageOpensANewOne(t *testing.T) {
 	out, work := t.TempDir(), t.TempDir()
 	// With max-in-flight 1 every message starves the connection, so each
 	// is synced and finished at once, not at the (long) interval.
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=hup", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=hup", "--output-dir="+out,
 		"--work-dir="+work, "--sync-interval=1h", "--max-in-flight=1", fixedName)
 	first, second := messages("a", 5), messages("b", 5)
 	n.publish(t, "hup", first)
@@ -148,7 +149,7 @@ func TestStopFlushesFinishesAndMovesEverything(t *testing.T) {
 	n.publish(t, "stop", want)
 	out, work := t.TempDir(), t.TempDir()
 	// A long sync interval and a large batch: only the stop syncs.
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=stop", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=stop", "--output-dir="+out,
 		"--work-dir="+work, "--sync-interval=1h", "--max-in-flight=1000", fixedName)
 	eventually(t, "messages written", func() bool {
 		files := listFiles(t, work)
@@ -189,10 +190,7 @@ func TestTopicPatternDiscoversTopicsFromLookupd(t *testing.T) {
 
 func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
 	// Reserve a port for a lookupd that starts later.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	lookupdHTTP := l.Addr().String()
-	l.Close()
+	lookupdHTTP := tooltest.ClosedPort(t)
 
 	out := t.TempDir()
 	a := startApp(t, "--lookupd-http-address="+lookupdHTTP, "--topic=late", "--output-dir="+out,
@@ -201,15 +199,8 @@ func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
 		return strings.Count(a.stderr.String(), "error querying nsqlookupd") >= 2
 	})
 
-	opts := nsqlookupd.NewOptions()
-	opts.TCPAddress, opts.HTTPAddress, opts.BroadcastAddress = "127.0.0.1:0", lookupdHTTP, "127.0.0.1"
-	opts.Logger = os.Stderr
-	lookupd, err := nsqlookupd.New(opts)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- lookupd.Main() }()
-	t.Cleanup(func() { lookupd.Exit(); <-done })
-	n := startNSQD(t, []string{lookupd.RealTCPAddr().String()}, nil)
+	lookupd := daemons.StartLookupd(t, func(o *nsqlookupd.Options) { o.HTTPAddress = lookupdHTTP })
+	n := startNSQD(t, []string{lookupd.TCPAddr()}, nil)
 	n.publish(t, "late", []string{"finally"})
 
 	eventually(t, "archived once lookupd is up", func() bool { return n.settled("late", "nsq_to_file") })
@@ -221,7 +212,7 @@ func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
 	n := startNSQD(t, nil, func(o *nsqd.Options) { o.MsgTimeout = 2 * time.Second })
 	base := t.TempDir()
 	out, work := filepath.Join(base, "out"), filepath.Join(base, "work")
-	a := startApp(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=fail", "--output-dir="+out,
+	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=fail", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=1", "--sync-interval=50ms", fixedName)
 	n.publish(t, "fail", []string{"first"})
 	eventually(t, "first finished", func() bool { return n.settled("fail", "nsq_to_file") })

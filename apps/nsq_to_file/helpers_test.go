@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,10 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nsqgo/nsq/internal/logging"
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/tooltest"
+	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
-	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
 // waitTimeout bounds every single wait in these tests.
@@ -56,55 +54,18 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-type testNSQD struct {
-	*nsqd.NSQD
-	t        testing.TB
-	done     chan error
-	stopOnce sync.Once
-}
+// testNSQD is an in-process nsqd.
+type testNSQD struct{ *daemons.NSQD }
 
 func startNSQD(t testing.TB, lookupds []string, configure func(*nsqd.Options)) *testNSQD {
 	t.Helper()
-	opts := nsqd.NewOptions()
-	opts.TCPAddress = "127.0.0.1:0"
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = t.TempDir()
-	opts.Logger = io.Discard
-	opts.NSQLookupdTCPAddresses = slices.Clone(lookupds)
-	if configure != nil {
-		configure(opts)
-	}
-	n, err := nsqd.New(opts)
-	require.NoError(t, err)
-	tn := &testNSQD{NSQD: n, t: t, done: make(chan error, 1)}
-	go func() { tn.done <- n.Main() }()
-	t.Cleanup(tn.stop)
-	return tn
+	return &testNSQD{daemons.StartNSQD(t, lookupds, configure)}
 }
-
-func (n *testNSQD) stop() {
-	n.stopOnce.Do(func() {
-		n.Exit()
-		select {
-		case <-n.done:
-		case <-time.After(waitTimeout):
-			n.t.Error("nsqd did not stop in time")
-		}
-	})
-}
-
-func (n *testNSQD) tcpAddr() string { return n.RealTCPAddr().String() }
 
 // publish sends bodies to topic on n, in order.
 func (n *testNSQD) publish(t testing.TB, topic string, bodies []string) {
 	t.Helper()
-	p, err := nsqclient.NewProducer(n.tcpAddr(), nsqclient.NewOptions())
-	require.NoError(t, err)
-	defer p.Stop()
-	for _, b := range bodies {
-		require.NoError(t, p.Publish(topic, []byte(b)))
-	}
+	tooltest.Publish(t, n.TCPAddr(), topic, bodies...)
 }
 
 // settled reports whether every message of topic/channel was finished:
@@ -118,23 +79,9 @@ func (n *testNSQD) settled(topic, channel string) bool {
 	return stats.Topics[0].Depth == 0 && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
 }
 
-func startLookupd(t testing.TB) *nsqlookupd.NSQLookupd {
+func startLookupd(t testing.TB) *daemons.Lookupd {
 	t.Helper()
-	opts := nsqlookupd.NewOptions()
-	opts.TCPAddress = "127.0.0.1:0"
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.Logger = io.Discard
-	opts.LogLevel = logging.Error
-	l, err := nsqlookupd.New(opts)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- l.Main() }()
-	t.Cleanup(func() {
-		l.Exit()
-		<-done
-	})
-	return l
+	return daemons.StartLookupd(t, nil)
 }
 
 // app is nsq_to_file running in-process.

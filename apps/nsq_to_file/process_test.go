@@ -78,7 +78,7 @@ func TestSIGKILLLosesNoFinishedMessage(t *testing.T) {
 	want := messages("crash", 3000)
 	n.publish(t, "crash", want)
 	out, work := t.TempDir(), t.TempDir()
-	args := []string{"--nsqd-tcp-address=" + n.tcpAddr(), "--topic=crash", "--output-dir=" + out,
+	args := []string{"--nsqd-tcp-address=" + n.TCPAddr(), "--topic=crash", "--output-dir=" + out,
 		"--work-dir=" + work, "--rotate-size=4000", "--sync-interval=100ms", "--max-in-flight=20",
 		// A short timeout brings back what the killed process held.
 		"--consumer-opt=msg_timeout,1s", fixedName}
@@ -114,7 +114,7 @@ func TestSIGTERMMovesEveryFileOutOfTheWorkDir(t *testing.T) {
 	want := messages("term", 1000)
 	n.publish(t, "term", want)
 	out, work := t.TempDir(), t.TempDir()
-	p := startProcess(t, "--nsqd-tcp-address="+n.tcpAddr(), "--topic=term", "--output-dir="+out,
+	p := startProcess(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=term", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=100000", "--sync-interval=1h", fixedName)
 	eventually(t, "a file in progress", func() bool { return len(listFiles(t, work)) == 1 })
 

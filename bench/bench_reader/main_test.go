@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"io"
 	"testing"
+
+	"github.com/nsqgo/nsq/bench/internal/benchutil"
 )
 
 // messageFrame builds a type-2 frame: timestamp, attempts, 16-byte ID, body.
@@ -21,20 +23,20 @@ func messageFrame(id string, body []byte) []byte {
 func TestFrameReaderFinishes(t *testing.T) {
 	stream := append(messageFrame("0123456789abcdef", []byte("hello")),
 		messageFrame("fedcba9876543210", []byte("world"))...)
-	fr := &frameReader{r: bufio.NewReader(bytes.NewReader(stream)), buf: make([]byte, 8)}
+	fr := benchutil.NewFrameReader(bufio.NewReader(bytes.NewReader(stream)), 8)
 	var out bytes.Buffer
 	w := bufio.NewWriter(&out)
 	for i := 0; i < 2; i++ {
-		typ, data, err := fr.next()
+		typ, data, err := fr.Next()
 		if err != nil || typ != 2 {
 			t.Fatalf("frame %d: type %d err %v", i, typ, err)
 		}
-		if i == 0 && !fr.frameBuffered() {
+		if i == 0 && !fr.FrameBuffered() {
 			t.Fatal("second frame should be buffered")
 		}
 		finish(w, data)
 	}
-	if fr.frameBuffered() {
+	if fr.FrameBuffered() {
 		t.Fatal("no frame left")
 	}
 	w.Flush()
@@ -47,17 +49,18 @@ func TestFrameReaderFinishes(t *testing.T) {
 func TestFrameReaderNoAllocs(t *testing.T) {
 	frame := messageFrame("0123456789abcdef", make([]byte, 200))
 	src := bytes.NewReader(nil)
-	fr := &frameReader{r: bufio.NewReader(src), buf: make([]byte, 1024)}
+	br := bufio.NewReader(src)
+	fr := benchutil.NewFrameReader(br, 1024)
 	w := bufio.NewWriter(io.Discard)
 	allocs := testing.AllocsPerRun(1000, func() {
 		src.Reset(frame)
-		fr.r.Reset(src)
-		_, data, err := fr.next()
+		br.Reset(src)
+		_, data, err := fr.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
 		finish(w, data)
-		fr.frameBuffered()
+		fr.FrameBuffered()
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per message, want 0", allocs)

@@ -8,13 +8,11 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nsqgo/nsq/bench/internal/benchutil"
 )
 
 var (
@@ -31,8 +29,6 @@ var (
 // figures comparable with upstream's.
 const pipelineDepth = 1
 
-var totalMsgCount atomic.Int64
-
 func main() {
 	flag.Parse()
 	log.SetPrefix("[bench_writer] ")
@@ -40,25 +36,8 @@ func main() {
 		log.Fatal("--size and --batch-size must be >= 1")
 	}
 	cmd := mpubCommand(*topic, *size, *batchSize)
-
 	// Connect and IDENTIFY every worker first so setup is not timed.
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			pubWorker(cmd, &ready, start)
-		}()
-	}
-	ready.Wait()
-	sleepUntilDeadline(*deadline)
-
-	begin := time.Now()
-	close(start)
-	done.Wait()
-	report(time.Since(begin), totalMsgCount.Load(), *size)
+	benchutil.Run(*deadline, *size, func(g *benchutil.Gate) int64 { return pubWorker(cmd, g) })
 }
 
 // mpubCommand encodes one MPUB once; every batch sends the same bytes.
@@ -75,23 +54,17 @@ func mpubCommand(topic string, size, n int) []byte {
 	return b
 }
 
-func pubWorker(cmd []byte, ready *sync.WaitGroup, start <-chan struct{}) {
-	conn, err := net.DialTimeout("tcp", *tcpAddress, time.Second)
-	if err != nil {
-		log.Fatal(err)
-	}
+func pubWorker(cmd []byte, g *benchutil.Gate) int64 {
+	conn := benchutil.Dial(*tcpAddress)
 	defer conn.Close()
-	r := bufio.NewReader(conn)
-	ident := `{"client_id":"writer","hostname":"writer","user_agent":"bench_writer/nsqgo"}`
-	hello := binary.BigEndian.AppendUint32([]byte("  V2IDENTIFY\n"), uint32(len(ident)))
-	if _, err := conn.Write(append(hello, ident...)); err != nil {
+	fr := benchutil.NewFrameReader(bufio.NewReader(conn), 1024)
+	if _, err := conn.Write(benchutil.Hello("writer")); err != nil {
 		log.Fatal(err)
 	}
-	if typ, data, err := readFrame(r); err != nil || typ != 0 {
+	if typ, data, err := fr.Next(); err != nil || typ != benchutil.FrameTypeResponse {
 		log.Fatalf("IDENTIFY failed: %v %s", err, data)
 	}
-	ready.Done()
-	waitStart(conn, start)
+	g.Wait(conn)
 
 	// The responder goroutine frees a pipeline slot per OK; the loop below
 	// takes one before each MPUB, so at most pipelineDepth are outstanding.
@@ -101,14 +74,14 @@ func pubWorker(cmd []byte, ready *sync.WaitGroup, start <-chan struct{}) {
 	go func() {
 		var n int64
 		for {
-			typ, data, err := readFrame(r)
+			typ, data, err := fr.Next()
 			switch {
 			case err != nil && closing.Load():
 				acked <- n // we closed the connection after the last OK
 				return
 			case err != nil:
 				log.Fatal(err)
-			case typ == 1:
+			case typ == benchutil.FrameTypeError:
 				log.Fatalf("MPUB failed: %s", data)
 			case string(data) == "_heartbeat_":
 				// net.Conn writes are atomic, so sharing conn is safe.
@@ -134,59 +107,5 @@ func pubWorker(cmd []byte, ready *sync.WaitGroup, start <-chan struct{}) {
 	}
 	closing.Store(true)
 	conn.Close()
-	totalMsgCount.Add(<-acked)
-}
-
-// readFrame reads one nsqd frame: int32 size, int32 type, data.
-func readFrame(r *bufio.Reader) (int32, []byte, error) {
-	var hdr [8]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	size := binary.BigEndian.Uint32(hdr[:4])
-	if size < 4 || size > 64<<20 {
-		return 0, nil, fmt.Errorf("bad frame size %d", size)
-	}
-	data := make([]byte, size-4)
-	_, err := io.ReadFull(r, data)
-	return int32(binary.BigEndian.Uint32(hdr[4:])), data, err
-}
-
-// waitStart blocks until the run begins. A --deadline may be far away and
-// nsqd drops connections silent for 2 x heartbeat interval, so send NOPs.
-func waitStart(conn net.Conn, start <-chan struct{}) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-start:
-			return
-		case <-t.C:
-			if _, err := conn.Write([]byte("NOP\n")); err != nil {
-				log.Fatal(err)
-			}
-		}
-	}
-}
-
-func sleepUntilDeadline(s string) {
-	if s == "" {
-		return
-	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, time.Local)
-	if err != nil {
-		log.Fatal(err)
-	}
-	d := time.Until(t)
-	log.Printf("sleeping until %s (%s)", t, d)
-	time.Sleep(d)
-}
-
-// report prints upstream's line verbatim (same log prefix and format).
-func report(d time.Duration, n int64, size int) {
-	log.Printf("duration: %s - %.03fmb/s - %.03fops/s - %.03fus/op",
-		d,
-		float64(n*int64(size))/d.Seconds()/1024/1024,
-		float64(n)/d.Seconds(),
-		float64(d/time.Microsecond)/float64(n))
+	return <-acked
 }

@@ -12,7 +12,7 @@ import (
 // publishTo publishes bodies to topic on n with a throwaway producer.
 func publishTo(t *testing.T, n *testNSQD, topic string, msgs [][]byte) {
 	t.Helper()
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.MultiPublish(topic, msgs))
 	p.Stop()
 }
@@ -22,7 +22,7 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 	var nodes []*testNSQD
 	var want []string
 	for i := range 3 {
-		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.tcpAddr()}, nil)
+		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.TCPAddr()}, nil)
 		nodes = append(nodes, n)
 		msgs := bodies(fmt.Sprintf("node%d", i), 50)
 		publishTo(t, n, "disc", msgs)
@@ -34,7 +34,7 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 	got := newCollector()
 	c := newTestConsumer(t, "disc", "ch", opts)
 	c.AddConcurrentHandlers(got, 4)
-	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 
 	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
 	for _, n := range nodes {
@@ -42,7 +42,7 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 	}
 	eventually(t, "all finished", func() bool {
 		for _, n := range nodes {
-			ch, ok := n.channelStats("disc", "ch")
+			ch, ok := n.Channel("disc", "ch")
 			if !ok || ch.Depth != 0 || ch.InFlightCount != 0 {
 				return false
 			}
@@ -54,7 +54,7 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 
 func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 	lookupd := startLookupd(t)
-	lookupds := []string{lookupd.tcpAddr()}
+	lookupds := []string{lookupd.TCPAddr()}
 	first := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, first, "reb", bodies("a", 1))
 
@@ -63,7 +63,7 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 	got := newCollector()
 	c := newTestConsumer(t, "reb", "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 1)
 	eventually(t, "all RDY on the only node", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30})
@@ -77,7 +77,7 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 			slices.Equal(second.readyCounts("reb", "ch"), []int64{15})
 	})
 
-	second.stop()
+	second.Stop()
 	eventually(t, "all RDY back on the first node", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30}) && c.Stats().Connections == 1
 	})
@@ -85,7 +85,7 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 
 func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 	lookupd := startLookupd(t)
-	lookupds := []string{lookupd.tcpAddr()}
+	lookupds := []string{lookupd.TCPAddr()}
 	kept := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	dropped := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, kept, "tomb", bodies("k", 1))
@@ -96,18 +96,18 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 	got := newCollector()
 	c := newTestConsumer(t, "tomb", "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 2)
 	eventually(t, "connected to both", func() bool { return c.Stats().Connections == 2 })
 
 	// A tombstone hides the still-running nsqd from /lookup.
 	lookupd.tombstone(t, "tomb", dropped)
 	eventually(t, "connection to the unlisted nsqd closed", func() bool {
-		ch, ok := dropped.channelStats("tomb", "ch")
+		ch, ok := dropped.Channel("tomb", "ch")
 		return ok && len(ch.Clients) == 0 && c.Stats().Connections == 1
 	})
 	require.Equal(t, []int64{10}, kept.readyCounts("tomb", "ch"))
-	ch, _ := dropped.channelStats("tomb", "ch")
+	ch, _ := dropped.Channel("tomb", "ch")
 	require.Zero(t, ch.InFlightCount, "closed gracefully, nothing left in flight")
 }
 
@@ -116,7 +116,7 @@ func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
 	var nodes []*testNSQD
 	var want []string
 	for i := range 3 {
-		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.tcpAddr()}, nil)
+		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.TCPAddr()}, nil)
 		nodes = append(nodes, n)
 		msgs := bodies(fmt.Sprintf("low%d", i), 3)
 		publishTo(t, n, "low", msgs)
@@ -140,7 +140,7 @@ func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
 		}
 		return got.HandleMessage(m)
 	}))
-	require.NoError(t, c.ConnectToNSQLookupd(lookupd.httpAddr()))
+	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
 	require.Zero(t, c.Stats().MessagesRequeued, "RDY never exceeded max-in-flight")
 }

@@ -30,7 +30,7 @@ func TestConsumerNeedsAHandlerAndValidNames(t *testing.T) {
 
 func TestConsumerRequeuesOnHandlerErrorWithAttemptsCounted(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("req", []byte("flaky")))
 
 	var mu sync.Mutex
@@ -45,7 +45,7 @@ func TestConsumerRequeuesOnHandlerErrorWithAttemptsCounted(t *testing.T) {
 		}
 		return nil
 	}))
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 
 	eventually(t, "second delivery", func() bool {
 		mu.Lock()
@@ -56,7 +56,7 @@ func TestConsumerRequeuesOnHandlerErrorWithAttemptsCounted(t *testing.T) {
 	require.Equal(t, []uint16{1, 2}, attempts)
 	mu.Unlock()
 	eventually(t, "finished after the retry", func() bool {
-		ch, ok := n.channelStats("req", "ch")
+		ch, ok := n.Channel("req", "ch")
 		return ok && ch.RequeueCount == 1 && ch.InFlightCount == 0 && ch.Depth == 0
 	})
 	stats := c.Stats()
@@ -85,7 +85,7 @@ func (h *failingHandler) LogFailedMessage(m *Message) {
 
 func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("max", []byte("poison")))
 
 	opts := testOptions(t)
@@ -93,10 +93,10 @@ func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 	h := &failingHandler{}
 	c := newTestConsumer(t, "max", "ch", opts)
 	c.AddHandler(h)
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 
 	eventually(t, "message given up and finished", func() bool {
-		ch, ok := n.channelStats("max", "ch")
+		ch, ok := n.Channel("max", "ch")
 		return ok && ch.RequeueCount == 3 && ch.InFlightCount == 0 && ch.Depth == 0 && ch.DeferredCount == 0
 	})
 	require.Equal(t, int32(3), h.calls.Load(), "the handler saw attempts 1..3 only")
@@ -109,7 +109,7 @@ func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 
 func TestConsumerBacksOffAfterAFailure(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
 	opts := testOptions(t)
 	opts.MaxInFlight = 5
@@ -125,7 +125,7 @@ func TestConsumerBacksOffAfterAFailure(t *testing.T) {
 		}
 		return got.HandleMessage(m)
 	}))
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "full RDY at nsqd", func() bool {
 		rdy := n.readyCounts("bo", "ch")
 		return len(rdy) == 1 && rdy[0] == 5
@@ -150,7 +150,7 @@ func TestConsumerBacksOffAfterAFailure(t *testing.T) {
 
 func TestRequeueWithoutBackoffDoesNotPause(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	opts := testOptions(t)
 	opts.MaxInFlight = 3
 	opts.BackoffMultiplier = time.Hour
@@ -163,7 +163,7 @@ func TestRequeueWithoutBackoffDoesNotPause(t *testing.T) {
 		}
 		return nil
 	}))
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	require.NoError(t, p.Publish("nobo", []byte("x")))
 	eventually(t, "redelivered at once", func() bool { return seen.Load() == 2 })
 	require.Equal(t, []int64{3}, n.readyCounts("nobo", "ch"))
@@ -171,7 +171,7 @@ func TestRequeueWithoutBackoffDoesNotPause(t *testing.T) {
 
 func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.MultiPublish("stop", bodies("m", 5)))
 
 	opts := testOptions(t)
@@ -185,7 +185,7 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 		finished.Add(1)
 		return nil
 	}), 5)
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "all five in the handlers", func() bool { return started.Load() == 5 })
 
 	c.Stop()
@@ -208,10 +208,10 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 	require.Equal(t, int32(5), finished.Load())
 	// nsqd reads the FINs, then the close, after Done.
 	eventually(t, "every in-flight message finished and the connection closed", func() bool {
-		ch, ok := n.channelStats("stop", "ch")
+		ch, ok := n.Channel("stop", "ch")
 		return ok && ch.InFlightCount == 0 && len(ch.Clients) == 0
 	})
-	ch, _ := n.channelStats("stop", "ch")
+	ch, _ := n.Channel("stop", "ch")
 	require.Zero(t, ch.RequeueCount)
 	require.Zero(t, ch.TimeoutCount)
 	require.Equal(t, int64(1), ch.Depth, "nothing new was taken after CLS")
@@ -232,7 +232,7 @@ func TestStopWithoutConnectionsIsImmediate(t *testing.T) {
 
 func TestCloseLeavesInFlightMessagesToNSQD(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("abort", []byte("x")))
 
 	gate := make(chan struct{})
@@ -244,13 +244,13 @@ func TestCloseLeavesInFlightMessagesToNSQD(t *testing.T) {
 		<-gate
 		return nil
 	}))
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "message in the handler", func() bool { return handled.Load() == 1 })
 	c.Close()
 	// Upstream nsqd keeps the message in flight until it times out; ours
 	// may requeue it at once. Either way it was not finished.
 	eventually(t, "connection gone, message not finished", func() bool {
-		ch, ok := n.channelStats("abort", "ch")
+		ch, ok := n.Channel("abort", "ch")
 		return ok && len(ch.Clients) == 0 && ch.InFlightCount+ch.Depth == 1
 	})
 	close(gate)
@@ -263,7 +263,7 @@ func TestCloseLeavesInFlightMessagesToNSQD(t *testing.T) {
 
 func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 	first := startNSQD(t, "127.0.0.1:0", nil, nil)
-	addr := first.tcpAddr()
+	addr := first.TCPAddr()
 	p := newTestProducer(t, addr, testOptions(t))
 	require.NoError(t, p.Publish("back", []byte("before")))
 
@@ -273,7 +273,7 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 	require.NoError(t, c.ConnectToNSQD(addr))
 	got.waitFor(t, 1)
 
-	first.stop()
+	first.Stop()
 	second := startNSQD(t, addr, nil, nil)
 	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("back", []byte("after")) == nil })
 	require.Equal(t, []string{"before", "after"}, got.waitFor(t, 2))
@@ -287,10 +287,10 @@ func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
 	got := newCollector()
 	c := newTestConsumer(t, "hb", "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	var remote string
 	eventually(t, "subscribed", func() bool {
-		ch, ok := n.channelStats("hb", "ch")
+		ch, ok := n.Channel("hb", "ch")
 		if ok && len(ch.Clients) == 1 {
 			remote = ch.Clients[0].RemoteAddress
 		}
@@ -299,7 +299,7 @@ func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
 	// Idle for more than two heartbeat intervals: nsqd closes a client
 	// that does not answer them. Waiting is the behaviour under test.
 	time.Sleep(2500 * time.Millisecond)
-	ch, _ := n.channelStats("hb", "ch")
+	ch, _ := n.Channel("hb", "ch")
 	require.Len(t, ch.Clients, 1)
 	require.Equal(t, remote, ch.Clients[0].RemoteAddress, "still the first connection")
 	require.Equal(t, "nsqclient/1.3.0", ch.Clients[0].UserAgent)
@@ -307,7 +307,7 @@ func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
 
 func TestTouchExtendsTheTimeout(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("touch", []byte("slow")))
 	opts := testOptions(t)
 	opts.MsgTimeout = time.Second
@@ -322,12 +322,12 @@ func TestTouchExtendsTheTimeout(t *testing.T) {
 		}
 		return nil
 	}))
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "finished", func() bool {
-		ch, ok := n.channelStats("touch", "ch")
+		ch, ok := n.Channel("touch", "ch")
 		return ok && deliveries.Load() == 1 && ch.InFlightCount == 0 && ch.Depth == 0
 	})
-	ch, _ := n.channelStats("touch", "ch")
+	ch, _ := n.Channel("touch", "ch")
 	require.Zero(t, ch.TimeoutCount, "touches kept it from timing out")
 	require.Equal(t, int32(1), deliveries.Load())
 }

@@ -12,80 +12,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
-	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
 // waitTimeout bounds every single wait in these tests.
 const waitTimeout = 10 * time.Second
 
-// testLogWriter sends logs to the test's log.
-type testLogWriter struct{ t testing.TB }
-
-func (w testLogWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
-}
-
-// testNSQD is an in-process nsqd that a test can stop early and restart
-// on the same addresses.
-type testNSQD struct {
-	*nsqd.NSQD
-	t        testing.TB
-	done     chan error
-	stopOnce sync.Once
-}
+// testNSQD is an in-process nsqd that a test can stop early (Stop) and
+// restart on the same addresses.
+type testNSQD struct{ *daemons.NSQD }
 
 // startNSQD runs an nsqd on loopback (tcpAddr "127.0.0.1:0" for a new
 // port), registered with the given lookupds, and stops it at the end.
 func startNSQD(t testing.TB, tcpAddr string, lookupds []string, configure func(*nsqd.Options)) *testNSQD {
 	t.Helper()
-	opts := nsqd.NewOptions()
-	opts.TCPAddress = tcpAddr
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = t.TempDir()
-	opts.Logger = testLogWriter{t}
-	opts.LogLevel = logging.Warn
-	opts.NSQLookupdTCPAddresses = slices.Clone(lookupds)
-	if configure != nil {
-		configure(opts)
-	}
-	n, err := nsqd.New(opts)
-	require.NoError(t, err)
-	tn := &testNSQD{NSQD: n, t: t, done: make(chan error, 1)}
-	go func() { tn.done <- n.Main() }()
-	t.Cleanup(tn.stop)
-	return tn
-}
-
-func (n *testNSQD) stop() {
-	n.stopOnce.Do(func() {
-		n.Exit()
-		select {
-		case err := <-n.done:
-			require.NoError(n.t, err)
-		case <-time.After(waitTimeout):
-			n.t.Error("nsqd did not stop in time")
+	return &testNSQD{daemons.StartNSQD(t, lookupds, func(o *nsqd.Options) {
+		o.TCPAddress = tcpAddr
+		if configure != nil {
+			configure(o)
 		}
-	})
-}
-
-func (n *testNSQD) tcpAddr() string { return n.RealTCPAddr().String() }
-
-// channelStats returns the nsqd's view of topic/channel, or false when the
-// channel does not exist (yet).
-func (n *testNSQD) channelStats(topic, channel string) (nsqd.ChannelStats, bool) {
-	stats := n.GetStats(topic, channel, true)
-	if len(stats.Topics) == 0 || len(stats.Topics[0].Channels) == 0 {
-		return nsqd.ChannelStats{}, false
-	}
-	return stats.Topics[0].Channels[0], true
+	})}
 }
 
 // readyCounts is the RDY nsqd has for each subscriber of topic/channel.
 func (n *testNSQD) readyCounts(topic, channel string) []int64 {
-	ch, ok := n.channelStats(topic, channel)
+	ch, ok := n.Channel(topic, channel)
 	if !ok {
 		return nil
 	}
@@ -96,43 +48,18 @@ func (n *testNSQD) readyCounts(topic, channel string) []int64 {
 	return out
 }
 
-type testLookupd struct {
-	*nsqlookupd.NSQLookupd
-	t    testing.TB
-	done chan error
-}
+type testLookupd struct{ *daemons.Lookupd }
 
 func startLookupd(t testing.TB) *testLookupd {
 	t.Helper()
-	opts := nsqlookupd.NewOptions()
-	opts.TCPAddress = "127.0.0.1:0"
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.Logger = testLogWriter{t}
-	opts.LogLevel = logging.Warn
-	l, err := nsqlookupd.New(opts)
-	require.NoError(t, err)
-	tl := &testLookupd{NSQLookupd: l, t: t, done: make(chan error, 1)}
-	go func() { tl.done <- l.Main() }()
-	t.Cleanup(func() {
-		l.Exit()
-		select {
-		case <-tl.done:
-		case <-time.After(waitTimeout):
-			t.Error("nsqlookupd did not stop in time")
-		}
-	})
-	return tl
+	return &testLookupd{daemons.StartLookupd(t, nil)}
 }
-
-func (l *testLookupd) tcpAddr() string  { return l.RealTCPAddr().String() }
-func (l *testLookupd) httpAddr() string { return l.RealHTTPAddr().String() }
 
 // tombstone hides nsqd n from /lookup?topic= for the lookupd's tombstone
 // lifetime, while n keeps running.
 func (l *testLookupd) tombstone(t testing.TB, topic string, n *testNSQD) {
 	node := fmt.Sprintf("127.0.0.1:%d", n.RealHTTPAddr().Port)
-	resp, err := http.Post("http://"+l.httpAddr()+"/topic/tombstone?topic="+url.QueryEscape(topic)+"&node="+url.QueryEscape(node), "", nil)
+	resp, err := http.Post("http://"+l.HTTPAddr()+"/topic/tombstone?topic="+url.QueryEscape(topic)+"&node="+url.QueryEscape(node), "", nil)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -141,7 +68,7 @@ func (l *testLookupd) tombstone(t testing.TB, topic string, n *testNSQD) {
 // testOptions are client options with short timings for tests.
 func testOptions(t testing.TB) *Options {
 	o := NewOptions()
-	o.Logger = logging.New(testLogWriter{t}, "[client] ", logging.Info)
+	o.Logger = logging.New(daemons.LogWriter(t), "[client] ", logging.Info)
 	o.LookupdPollInterval = 50 * time.Millisecond
 	o.DefaultRequeueDelay = 0
 	o.BackoffMultiplier = 10 * time.Millisecond

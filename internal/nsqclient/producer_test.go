@@ -13,7 +13,7 @@ import (
 func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	opts := testOptions(t)
-	p := newTestProducer(t, n.tcpAddr(), opts)
+	p := newTestProducer(t, n.TCPAddr(), opts)
 
 	require.NoError(t, p.Publish("rt", []byte("one")))
 	require.NoError(t, p.MultiPublish("rt", [][]byte{[]byte("two"), []byte("three")}))
@@ -24,7 +24,7 @@ func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
 	c := newTestConsumer(t, "rt", "ch", opts)
 	got := newCollector()
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 
 	require.ElementsMatch(t, []string{"one", "two", "three", "later"}, got.waitFor(t, 4))
 	require.Equal(t, "later", got.snapshot()[3], "the deferred message comes last")
@@ -33,18 +33,18 @@ func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
 	got.mu.Unlock()
 	require.GreaterOrEqual(t, time.Since(deferredAt), 300*time.Millisecond)
 	require.Equal(t, uint16(1), last.Attempts)
-	require.Equal(t, n.tcpAddr(), last.NSQDAddress)
+	require.Equal(t, n.TCPAddr(), last.NSQDAddress)
 	require.InDelta(t, deferredAt.UnixNano(), last.Timestamp, float64(time.Second), "timestamp is publish time")
 
 	eventually(t, "all finished on nsqd", func() bool {
-		ch, ok := n.channelStats("rt", "ch")
+		ch, ok := n.Channel("rt", "ch")
 		return ok && ch.InFlightCount == 0 && ch.Depth == 0 && ch.DeferredCount == 0
 	})
 }
 
 func TestPublishAsyncCompletesInSendOrder(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
 	const count = 500
 	done := make(chan *Transaction, count)
@@ -66,7 +66,7 @@ func TestPublishAsyncCompletesInSendOrder(t *testing.T) {
 
 func TestErrorFrameFailsItsCommandAndTheNextPublishReconnects(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, func(o *nsqd.Options) { o.MaxReqTimeout = time.Second })
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
 	err := p.DeferredPublish("errs", time.Hour, []byte("x"))
 	var perr *ProtocolError
@@ -82,7 +82,7 @@ func TestErrorFrameFailsItsCommandAndTheNextPublishReconnects(t *testing.T) {
 
 func TestPublishRejectsWhatNSQDWouldFailFatally(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.Error(t, p.Publish("bad topic", []byte("x")))
 	require.Error(t, p.Publish("t", nil))
 	require.Error(t, p.MultiPublish("t", nil))
@@ -92,11 +92,11 @@ func TestPublishRejectsWhatNSQDWouldFailFatally(t *testing.T) {
 
 func TestProducerSurvivesNSQDRestart(t *testing.T) {
 	first := startNSQD(t, "127.0.0.1:0", nil, nil)
-	addr := first.tcpAddr()
+	addr := first.TCPAddr()
 	p := newTestProducer(t, addr, testOptions(t))
 	require.NoError(t, p.Publish("restart", []byte("before")))
 
-	first.stop()
+	first.Stop()
 	second := startNSQD(t, addr, nil, nil)
 	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("restart", []byte("after")) == nil })
 	require.Equal(t, uint64(1), second.GetStats("restart", "", false).Topics[0].MessageCount)
@@ -106,7 +106,7 @@ func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
-	p := newTestProducer(t, n.tcpAddr(), opts)
+	p := newTestProducer(t, n.TCPAddr(), opts)
 	require.NoError(t, p.Publish("hb", []byte("1")))
 	p.mu.Lock()
 	first := p.pc
@@ -123,7 +123,7 @@ func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
 
 func TestStoppedProducerRefusesToPublish(t *testing.T) {
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	p := newTestProducer(t, n.tcpAddr(), testOptions(t))
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("stop", []byte("x")))
 	p.Stop()
 	require.ErrorIs(t, p.Publish("stop", []byte("y")), ErrStopped)
@@ -134,8 +134,8 @@ func TestStoppedProducerRefusesToPublish(t *testing.T) {
 func TestPingReportsAnUnreachableNSQD(t *testing.T) {
 	// A listener that is closed at once leaves a port nobody listens on.
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	addr := n.tcpAddr()
-	n.stop()
+	addr := n.TCPAddr()
+	n.Stop()
 	p := newTestProducer(t, addr, testOptions(t))
 	err := p.Ping()
 	require.Error(t, err)

@@ -56,7 +56,7 @@ func writeTestCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool)
 // opts, and returns nsqd's view of the consuming connection.
 func roundTrip(t *testing.T, n *testNSQD, topic string, opts *Options) nsqd.ClientStats {
 	t.Helper()
-	p := newTestProducer(t, n.tcpAddr(), opts)
+	p := newTestProducer(t, n.TCPAddr(), opts)
 	want := bodies(topic, 20)
 	require.NoError(t, p.MultiPublish(topic, want))
 	require.NoError(t, p.Publish(topic, []byte("single")))
@@ -65,11 +65,11 @@ func roundTrip(t *testing.T, n *testNSQD, topic string, opts *Options) nsqd.Clie
 	got := newCollector()
 	c := newTestConsumer(t, topic, "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQD(n.tcpAddr()))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	require.ElementsMatch(t, append(strs(want), "single"), got.waitFor(t, 21))
 	var client nsqd.ClientStats
 	eventually(t, "all finished", func() bool {
-		ch, ok := n.channelStats(topic, "ch")
+		ch, ok := n.Channel(topic, "ch")
 		if !ok || len(ch.Clients) != 1 {
 			return false
 		}
@@ -111,6 +111,6 @@ func TestTLSConnectionsWithCompression(t *testing.T) {
 
 	untrusting := testOptions(t)
 	untrusting.TLSv1 = true
-	p := newTestProducer(t, n.tcpAddr(), untrusting)
+	p := newTestProducer(t, n.TCPAddr(), untrusting)
 	require.ErrorContains(t, p.Ping(), "TLS handshake", "an unknown certificate is refused")
 }
