@@ -316,24 +316,35 @@ func ValidName(name string) bool { return protocol.ValidName(name) }
 // The hooks below are where lookupd registration and metadata persistence
 // attach; each runs outside every topic and channel lock.
 
+// Ephemeral topics and channels are not in nsqd.dat, so they cost no
+// metadata write.
+
 func (n *NSQD) topicCreated(t *Topic) {
 	n.lookup.Register(t.name, "")
-	n.metadataChanged()
+	if !t.ephemeral {
+		n.metadataChanged()
+	}
 }
 
 func (n *NSQD) topicDeleted(t *Topic) {
 	n.lookup.Unregister(t.name, "")
-	n.metadataChanged()
+	if !t.ephemeral {
+		n.metadataChanged()
+	}
 }
 
 func (n *NSQD) channelCreated(t *Topic, c *Channel) {
 	n.lookup.Register(t.name, c.name)
-	n.metadataChanged()
+	if !t.ephemeral && !c.ephemeral {
+		n.metadataChanged()
+	}
 }
 
 func (n *NSQD) channelDeleted(t *Topic, c *Channel) {
 	n.lookup.Unregister(t.name, c.name)
-	n.metadataChanged()
+	if !t.ephemeral && !c.ephemeral {
+		n.metadataChanged()
+	}
 }
 
 // metadataChanged persists nsqd.dat; while nsqd.dat is being replayed at
