@@ -18,14 +18,16 @@ const (
 	MagicV1 = "  V1"
 )
 
-// Well-known response bodies.
+// Well-known response bodies. They are sent as they are and never
+// modified.
 var (
-	OK         = []byte("OK")
-	CloseWait  = []byte("CLOSE_WAIT")
-	Heartbeat  = []byte("_heartbeat_")
-	FrameHead  = 8 // size + type words
-	SizeLength = 4
+	OK        = []byte("OK")
+	CloseWait = []byte("CLOSE_WAIT")
+	Heartbeat = []byte("_heartbeat_")
 )
+
+// FrameHead is the size and type words that precede a frame's data.
+const FrameHead = 8
 
 // AppendFrame appends one frame (size, type, data) to dst.
 func AppendFrame(dst []byte, frameType int32, data []byte) []byte {
