@@ -38,10 +38,9 @@ type client struct {
 
 	reader *bufio.Reader
 
-	writeMu        sync.Mutex
-	writer         *bufio.Writer
-	unflushed      bool // responses written but not yet flushed
-	writeDeadlines atomic.Int64
+	writeMu   sync.Mutex
+	writer    *bufio.Writer
+	unflushed bool // responses written but not yet flushed
 
 	// The connection is layered, bottom up: conn (the socket); transport,
 	// which is conn or the TLS session over it; deadlined, which arms the
@@ -57,14 +56,15 @@ type client struct {
 	deflate    atomic.Bool
 
 	// Settings negotiated by IDENTIFY; written by the reader before SUB.
-	settingsMu          sync.Mutex
-	clientID            string
-	hostname            string
-	userAgent           string
-	heartbeatInterval   atomic.Int64 // ns; <= 0 disables heartbeats
-	msgTimeout          atomic.Int64 // ns
-	outputBufferTimeout time.Duration
-	sampleRate          atomic.Int32
+	settingsMu        sync.Mutex
+	clientID          string
+	hostname          string
+	userAgent         string
+	heartbeatInterval atomic.Int64 // ns; <= 0 disables heartbeats
+	msgTimeout        atomic.Int64 // ns
+	sampleRate        atomic.Int32
+	// output_buffer_timeout is negotiated and answered but needs no state:
+	// the pump flushes as soon as nothing more is ready (pump.go).
 
 	state      atomic.Int32
 	readyCount atomic.Int64
@@ -82,7 +82,6 @@ type client struct {
 	// FIN with one message each. Only the reader goroutine touches it.
 	creditPending bool
 	exit          chan struct{}
-	closeOnce     sync.Once
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64
@@ -119,7 +118,6 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 	}
 	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
 	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
-	c.outputBufferTimeout = n.opts.OutputBufferTimeout
 	c.deadlined = &deadlineConn{client: c}
 	c.reader = bufio.NewReaderSize(c.deadlined, defaultBufferSize)
 	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)

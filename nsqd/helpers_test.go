@@ -378,3 +378,14 @@ func awaitSubscribers(t testing.TB, n *NSQD, topic, channel string, count int) *
 	})
 	return ch
 }
+
+// timedConsumer subscribes to t/c with a 1s msg_timeout (so timeout tests
+// take a second, not a minute) and RDY rdy.
+func timedConsumer(t testing.TB, n *NSQD, rdy int) *testConn {
+	t.Helper()
+	c := dialV2(t, n)
+	c.identify(map[string]any{"msg_timeout": 1000})
+	c.subscribe("t", "c")
+	c.send(fmt.Sprintf("RDY %d", rdy))
+	return c
+}

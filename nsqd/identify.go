@@ -194,10 +194,6 @@ func (s *v2Session) apply(settings negotiated) {
 	c.heartbeatInterval.Store(int64(settings.heartbeat))
 	c.msgTimeout.Store(int64(settings.msgTimeout))
 	c.sampleRate.Store(settings.sampleRate)
-	c.settingsMu.Lock()
-	c.outputBufferTimeout = settings.outputBufferTimeout
-	c.settingsMu.Unlock()
-
 	c.writeMu.Lock()
 	c.flushLocked()
 	// A one-byte buffer means "no buffering": every frame is written as soon

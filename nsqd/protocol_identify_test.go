@@ -207,10 +207,7 @@ func TestIdentifyAfterSubIsFatal(t *testing.T) {
 func TestIdentifyMsgTimeoutAppliesToDeliveries(t *testing.T) {
 	t.Parallel()
 	n := startDaemon(t, nil)
-	c := dialV2(t, n)
-	c.identify(map[string]any{"msg_timeout": 1000})
-	c.subscribe("t", "c")
-	c.send("RDY 1")
+	c := timedConsumer(t, n, 1)
 	publish(t, n, "t", "m")
 	first := c.readMessage()
 	start := time.Now()

@@ -284,3 +284,17 @@ func TestDpubEmptyTimeoutParsesAsZero(t *testing.T) {
 	c.send("RDY 1")
 	require.Equal(t, "empty", string(c.readMessage().Body))
 }
+
+// A connection remembers the topic it last published to; once that topic is
+// deleted, its next PUB and MPUB go to a new topic of the same name.
+func TestPublishAfterTopicDeletionRecreatesTheTopic(t *testing.T) {
+	n := startDaemon(t, nil)
+	p := dialV2(t, n)
+	p.pub("t", "before")
+	require.NoError(t, n.DeleteExistingTopic("t"))
+	p.pub("t", "after")
+	p.mpub("t", "batch")
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), topic.Depth(), "held on the recreated topic")
+}

@@ -330,9 +330,9 @@ func (s *v2Session) topicName(param []byte) string {
 }
 
 // topicFor returns the topic to publish to, reusing the last one while the
-// name matches and it has not been deleted.
+// name matches; putMessages notices when that one has since been deleted.
 func (s *v2Session) topicFor(name string) (*Topic, error) {
-	if t := s.lastTopic; t != nil && t.name == name && !t.isExiting() {
+	if t := s.lastTopic; t != nil && t.name == name {
 		return t, nil
 	}
 	t, err := s.n.GetTopic(name)
@@ -341,6 +341,21 @@ func (s *v2Session) topicFor(name string) (*Topic, error) {
 	}
 	s.lastTopic = t
 	return t, nil
+}
+
+// putMessages publishes the batch. PutMessages is the one place that checks
+// whether a topic is exiting; if the cached topic was deleted meanwhile, the
+// batch goes to the topic of that name now, as a fresh lookup would.
+func (s *v2Session) putMessages(topic *Topic) (*Topic, error) {
+	err := topic.PutMessages(s.batch)
+	if errors.Is(err, errExiting) && !s.n.exiting.Load() {
+		s.lastTopic = nil
+		if topic, err = s.topicFor(topic.name); err == nil {
+			err = topic.PutMessages(s.batch)
+		}
+	}
+	clear(s.batch) // drop body references held by the scratch slice
+	return topic, err
 }
 
 func (s *v2Session) pub() ([]byte, error) {
@@ -400,9 +415,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if delay > 0 {
 		s.batch[0].DeliverAt = time.Now().Add(delay).UnixNano()
 	}
-	err = topic.PutMessages(s.batch)
-	clear(s.batch)
-	if err != nil {
+	if topic, err = s.putMessages(topic); err != nil {
 		return nil, fatalErr(failCode, "%s failed %s", name, err)
 	}
 	s.c.addPubCount(topic.name, 1)
@@ -470,10 +483,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 		}
 		s.batch = append(s.batch, Message{Body: body})
 	}
-	count = int32(len(s.batch))
-	err = topic.PutMessages(s.batch)
-	clear(s.batch) // drop body references held by the scratch slice
-	if err != nil {
+	if topic, err = s.putMessages(topic); err != nil {
 		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
 	}
 	s.c.addPubCount(topic.name, int(count))

@@ -206,10 +206,7 @@ func TestReqWithDelayFreesCreditAtOnce(t *testing.T) {
 func TestMsgTimeoutRedeliversWithAttemptsIncremented(t *testing.T) {
 	t.Parallel()
 	n := startDaemon(t, nil)
-	c := dialV2(t, n)
-	c.identify(map[string]any{"msg_timeout": 1000})
-	c.subscribe("t", "c")
-	c.send("RDY 1")
+	c := timedConsumer(t, n, 1)
 	publish(t, n, "t", "slow")
 	msg := c.readMessage()
 	delivered := time.Now()
@@ -225,10 +222,7 @@ func TestMsgTimeoutRedeliversWithAttemptsIncremented(t *testing.T) {
 func TestTouchPostponesTheTimeout(t *testing.T) {
 	t.Parallel()
 	n := startDaemon(t, nil)
-	c := dialV2(t, n)
-	c.identify(map[string]any{"msg_timeout": 1000})
-	c.subscribe("t", "c")
-	c.send("RDY 1")
+	c := timedConsumer(t, n, 1)
 	publish(t, n, "t", "touched")
 	msg := c.readMessage()
 	time.Sleep(600 * time.Millisecond) // part of the timeout elapses, by design
@@ -243,10 +237,7 @@ func TestTouchPostponesTheTimeout(t *testing.T) {
 func TestTouchIsCappedAtMaxMsgTimeout(t *testing.T) {
 	t.Parallel()
 	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1500 * time.Millisecond })
-	c := dialV2(t, n)
-	c.identify(map[string]any{"msg_timeout": 1000})
-	c.subscribe("t", "c")
-	c.send("RDY 1")
+	c := timedConsumer(t, n, 1)
 	publish(t, n, "t", "capped")
 	msg := c.readMessage()
 	delivered := time.Now()
@@ -406,10 +397,7 @@ func TestUnbufferedClientReceivesMessages(t *testing.T) {
 func TestTouchCappedBelowALaterDeliveryStillExpiresAtTheCap(t *testing.T) {
 	t.Parallel()
 	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1200 * time.Millisecond })
-	c := dialV2(t, n)
-	c.identify(map[string]any{"msg_timeout": 1000})
-	c.subscribe("t", "c")
-	c.send("RDY 2")
+	c := timedConsumer(t, n, 2)
 	publish(t, n, "t", "touched")
 	first := c.readMessage()
 	delivered := time.Now()

@@ -68,8 +68,8 @@ func (n *NSQD) handleConn(conn net.Conn) {
 		c.pump()
 	}()
 	session := &v2Session{c: c, n: n, tlsPending: n.tls.required != TLSNotRequired}
-	err = session.run()
-	if err != nil && !isClosedErr(err) {
+	// run only returns when the connection ends, always with the reason.
+	if err := session.run(); !isClosedErr(err) {
 		n.logf(debugLevel, "[%s] closing: %s", c.remoteAddr, err)
 	}
 	close(c.exit)

@@ -70,12 +70,6 @@ func (t *Topic) distributingLocked() bool {
 	return len(t.channels) > 0 && !t.paused && !t.starting
 }
 
-func (t *Topic) isExiting() bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.exiting
-}
-
 // Name returns the topic name.
 func (t *Topic) Name() string { return t.name }
 

@@ -125,14 +125,6 @@ func (c *v2Client) pub(topic string, body []byte) (text string, isErr bool, err 
 	return c.answer()
 }
 
-func (c *v2Client) mustPub(topic string, body []byte) {
-	c.t.Helper()
-	if err := c.write(sizePrefixed([]byte("PUB "+topic+"\n"), body)); err != nil {
-		c.t.Fatalf("PUB: %s", err)
-	}
-	c.mustOK("PUB")
-}
-
 func (c *v2Client) mustDPub(topic string, delay time.Duration, body []byte) {
 	c.t.Helper()
 	cmd := fmt.Sprintf("DPUB %s %d\n", topic, delay.Milliseconds())
