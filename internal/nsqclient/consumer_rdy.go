@@ -2,6 +2,7 @@ package nsqclient
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -105,6 +106,10 @@ func (c *Consumer) redistributeLocked(now time.Time) []*consumerConn {
 	if len(waiting) == 0 {
 		return nil
 	}
+	// The connection that has waited longest since it last held RDY goes
+	// first, so every nsqd gets its turn (a random pick can pass one over
+	// many times in a row); ties keep the shuffled order.
+	slices.SortStableFunc(waiting, func(a, b *consumerConn) int { return a.rdySince.Compare(b.rdySince) })
 	for _, cc := range conns {
 		if cc.want == 0 || cc.inFlight.Load() > 0 {
 			continue
