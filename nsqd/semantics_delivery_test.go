@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -98,20 +99,30 @@ func TestConsumersThatFinishShareAStreamWithoutDuplicates(t *testing.T) {
 		err      error
 	}
 	deliveries := make(chan delivery, total)
+	// Each consumer holds its first message until the other has one too:
+	// with RDY 1 neither can take a second before then, so both must be
+	// served however the scheduler orders them. After that each FINs what
+	// it gets, as a real one would.
+	var bothHoldOne sync.WaitGroup
+	bothHoldOne.Add(len(consumers))
 	for i, c := range consumers {
 		c.subscribe("t", "c")
 		c.send("RDY 1")
-		// Each consumer FINs what it gets, as a real one would; which of
-		// them the channel picks for each message is up to the daemon.
 		go func() {
+			first := true
 			for {
-				frameType, data, err := c.readFrameErr(2 * time.Second)
+				frameType, data, err := c.readFrameErr(5 * time.Second)
 				if err != nil {
 					deliveries <- delivery{consumer: i, err: err}
 					return
 				}
 				if frameType != protocol.FrameTypeMessage {
 					continue
+				}
+				if first {
+					first = false
+					bothHoldOne.Done()
+					bothHoldOne.Wait()
 				}
 				msg, err := protocol.DecodeMessage(data)
 				if err == nil {
@@ -129,8 +140,14 @@ func TestConsumersThatFinishShareAStreamWithoutDuplicates(t *testing.T) {
 
 	seen := map[string]bool{}
 	perConsumer := make([]int, len(consumers))
+	timeout := time.After(10 * time.Second)
 	for len(seen) < total {
-		d := <-deliveries
+		var d delivery
+		select {
+		case d = <-deliveries:
+		case <-timeout:
+			t.Fatalf("%d of %d messages delivered, per consumer %v", len(seen), total, perConsumer)
+		}
 		require.NoError(t, d.err, "after %d messages", len(seen))
 		require.False(t, seen[d.body], "delivered twice: %s", d.body)
 		seen[d.body] = true
