@@ -5,7 +5,8 @@ package nsqd
 // topics and channels have none: their overflow is dropped and counted, as
 // upstream does.
 type BackendQueue interface {
-	// Put stores a batch with one grouped write, or fails.
+	// Put stores a batch with one grouped write, or fails. The records the
+	// messages were read from (diskSeq) are the caller's to acknowledge.
 	Put(msgs []Message) error
 	// ReadInto moves up to max messages into dst without blocking. Each
 	// stays on disk until acknowledged.

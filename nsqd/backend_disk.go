@@ -15,7 +15,6 @@ type diskBackend struct {
 	name    string
 	encoded []byte
 	records [][]byte
-	acks    []uint64
 }
 
 // openDiskBackend opens the queue named as upstream names it: "<topic>" for
@@ -55,18 +54,6 @@ func (d *diskBackend) Put(msgs []Message) error {
 	err := d.queue.Put(d.records)
 	clear(d.records)
 	d.nsqd.recordWrite(err)
-	if err == nil {
-		// Messages read from this queue now have a new record: release
-		// the old one.
-		d.acks = d.acks[:0]
-		for i := range msgs {
-			if msgs[i].diskSeq != 0 {
-				d.acks = append(d.acks, msgs[i].diskSeq)
-				msgs[i].diskSeq = 0
-			}
-		}
-		d.queue.Ack(d.acks...)
-	}
 	return err
 }
 

@@ -23,18 +23,25 @@ type Channel struct {
 	ephemeral bool
 	nsqd      *NSQD
 
-	mu           sync.Mutex
-	ready        ring[Message]
-	deferred     deferredHeap
-	deferTimer   *time.Timer
-	readyWait    chan struct{} // closed (and replaced) when messages arrive
-	clients      map[int64]*client
-	paused       bool
-	exiting      bool
-	backend      BackendQueue
-	scratch      []Message // reused by timer promotions
-	deleteCalled bool
-	preferDisk   bool // alternates memory and disk in takeLocked
+	mu         sync.Mutex
+	ready      ring[Message]
+	deferred   deferredHeap
+	deferTimer *time.Timer
+	readyWait  chan struct{} // closed (and replaced) when messages arrive
+	clients    map[int64]*client
+	paused     bool
+	exiting    bool
+	backend    BackendQueue
+	// deferredStore holds the durable deferred messages (channel_deferred.go);
+	// nil until first needed. Set under mu before any message names a
+	// record in it, and never replaced.
+	deferredStore BackendQueue
+	scratch       []Message // reused by timer promotions
+	deferBatch    []Message // deferred messages gathered for deferLocked
+	storeBatch    []Message // the durable part of a deferLocked batch
+	loaded        []Message // records read back from the deferred store
+	deleteCalled  bool
+	preferDisk    bool // alternates memory and disk in takeLocked
 
 	messageCount  atomic.Uint64
 	requeueCount  atomic.Uint64
@@ -46,21 +53,27 @@ type Channel struct {
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
-	ephemeral := protocol.IsEphemeral(name)
-	backend, err := n.newBackend(topicName+":"+name, ephemeral)
-	if err != nil {
-		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
-	}
-	return &Channel{
+	c := &Channel{
 		topicName: topicName,
 		name:      name,
-		ephemeral: ephemeral,
+		ephemeral: protocol.IsEphemeral(name),
 		nsqd:      n,
 		clients:   map[int64]*client{},
-		backend:   backend,
 		e2e:       n.e2e.newLatency(),
-	}, nil
+	}
+	var err error
+	if c.backend, err = n.newBackend(c.queueName(), c.ephemeral); err != nil {
+		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
+	}
+	if err = c.openDeferredStoreIfPresent(); err != nil {
+		c.backend.Close()
+		return nil, fmt.Errorf("channel %s:%s: deferred messages: %w", topicName, name, err)
+	}
+	return c, nil
 }
+
+// queueName names the channel's disk queue as upstream does.
+func (c *Channel) queueName() string { return c.topicName + ":" + c.name }
 
 // Name returns the channel name.
 func (c *Channel) Name() string { return c.name }
@@ -85,17 +98,27 @@ func (c *Channel) putLocked(msgs []Message, keep bool) error {
 	if keep {
 		queue = func(batch []Message) error { c.keepLocked(batch); return nil }
 	}
+	deferred := c.deferBatch[:0]
+	var err error
 	start := 0
 	for i := range msgs {
 		if msgs[i].DeliverAt > now {
-			if err := queue(msgs[start:i]); err != nil {
-				return err
+			if err = queue(msgs[start:i]); err != nil {
+				break
 			}
 			start = i + 1
-			c.deferLocked(msgs[i])
+			deferred = append(deferred, msgs[i])
 		}
 	}
-	return queue(msgs[start:])
+	if err == nil {
+		err = queue(msgs[start:])
+	}
+	if len(deferred) > 0 {
+		c.deferLocked(deferred)
+		clear(deferred)
+	}
+	c.deferBatch = deferred[:0]
+	return err
 }
 
 // enqueueReadyLocked appends to the memory ring up to its bound and sends
@@ -116,7 +139,7 @@ func (c *Channel) enqueueReadyLocked(msgs []Message) error {
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if c.backend == nil {
 			c.droppedCount.Add(uint64(len(overflow)))
-		} else if err = c.backend.Put(overflow); err != nil {
+		} else if err = c.putBackendLocked(overflow); err != nil {
 			err = fmt.Errorf("write to disk: %w", err)
 		}
 	}
@@ -135,6 +158,16 @@ func (c *Channel) keepLocked(msgs []Message) {
 		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d messages in memory: %s", c.topicName, c.name, len(msgs), err)
 		c.ready.Push(msgs...)
 	}
+}
+
+// putBackendLocked writes messages to the channel's queue, then releases
+// the records they were read from.
+func (c *Channel) putBackendLocked(msgs []Message) error {
+	if err := c.backend.Put(msgs); err != nil {
+		return err
+	}
+	c.releaseAllLocked(msgs)
+	return nil
 }
 
 // wakeLocked releases every consumer waiting for messages.
@@ -181,9 +214,10 @@ func (c *Channel) takeLocked(dst []Message, max int) []Message {
 		}
 		now := time.Now().UnixNano()
 		kept := start
+		deferred := c.deferBatch[:0]
 		for _, m := range dst[start:] {
 			if m.DeliverAt > now {
-				c.deferLocked(m)
+				deferred = append(deferred, m)
 				continue
 			}
 			dst[kept] = m
@@ -191,6 +225,11 @@ func (c *Channel) takeLocked(dst []Message, max int) []Message {
 		}
 		clear(dst[kept:])
 		dst = dst[:kept]
+		if len(deferred) > 0 {
+			c.deferLocked(deferred)
+			clear(deferred)
+		}
+		c.deferBatch = deferred[:0]
 	}
 	if diskFirst && len(dst) < max {
 		dst = c.ready.PopInto(dst, max-len(dst))
@@ -207,50 +246,6 @@ func (c *Channel) requeue(msgs []Message) {
 		return
 	}
 	c.keepLocked(msgs)
-}
-
-// deferMessage holds a message until its DeliverAt.
-func (c *Channel) deferMessage(m Message) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.exiting {
-		return
-	}
-	c.deferLocked(m)
-}
-
-func (c *Channel) deferLocked(m Message) {
-	previous := c.deferred.Next()
-	c.deferred.Push(m)
-	if previous == 0 || m.DeliverAt < previous {
-		c.armDeferTimerLocked()
-	}
-}
-
-func (c *Channel) armDeferTimerLocked() {
-	next := c.deferred.Next()
-	if next == 0 {
-		return
-	}
-	wait := time.Duration(next - time.Now().UnixNano())
-	if c.deferTimer == nil {
-		c.deferTimer = time.AfterFunc(wait, c.promoteDeferred)
-		return
-	}
-	c.deferTimer.Reset(wait)
-}
-
-// promoteDeferred runs on the defer timer: due messages become ready.
-func (c *Channel) promoteDeferred() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.exiting {
-		return
-	}
-	c.scratch = c.deferred.PopDue(time.Now().UnixNano(), c.scratch[:0])
-	c.keepLocked(c.scratch)
-	clear(c.scratch)
-	c.armDeferTimerLocked()
 }
 
 // addClient subscribes a consumer, enforcing --max-channel-consumers.
@@ -333,6 +328,9 @@ func (c *Channel) Empty() error {
 	if c.backend != nil {
 		err = c.backend.Empty()
 	}
+	if c.deferredStore != nil {
+		err = errors.Join(err, c.deferredStore.Empty())
+	}
 	c.mu.Unlock()
 	for _, cl := range clients {
 		cl.dropInFlight(c)
@@ -371,40 +369,41 @@ func (c *Channel) close(deleted bool) error {
 			cl.closeConn()
 		}
 	}
-	if c.backend == nil {
-		return nil
+	var err error
+	for _, queue := range []BackendQueue{c.backend, c.deferredStore} {
+		switch {
+		case queue == nil:
+		case deleted:
+			err = errors.Join(err, queue.Delete())
+		default:
+			err = errors.Join(err, queue.Close())
+		}
 	}
-	if deleted {
-		return c.backend.Delete()
-	}
-	return c.backend.Close()
+	return err
 }
 
-// flushLocked writes what the channel holds in memory, ready then deferred
-// (keeping its time), to disk so that a restart delivers it again. In-flight
-// messages are already back in the ready ring: a closing connection
-// requeues what it held.
+// flushLocked writes what the channel holds in memory to disk so that a
+// restart delivers it again: ready messages to the queue, deferred ones
+// (keeping their time) to the deferred store. In-flight messages are
+// already back in the ready ring: a closing connection requeues what it
+// held.
 func (c *Channel) flushLocked() {
 	if c.backend == nil {
 		return
 	}
 	ready := c.ready.PopInto(make([]Message, 0, c.ready.Len()), c.ready.Len())
-	deferred := []Message(c.deferred)
-	if len(ready)+len(deferred) == 0 {
+	c.ready.Clear()
+	if len(ready)+c.deferred.Len() == 0 {
 		return
 	}
 	c.nsqd.logf(infoLevel, "CHANNEL(%s:%s): flushing %d memory %d deferred messages to backend",
-		c.topicName, c.name, len(ready), len(deferred))
-	for _, batch := range [][]Message{ready, deferred} {
-		if len(batch) == 0 {
-			continue
-		}
-		if err := c.backend.Put(batch); err != nil {
-			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush %d messages to disk: %s", c.topicName, c.name, len(batch), err)
+		c.topicName, c.name, len(ready), c.deferred.Len())
+	if len(ready) > 0 {
+		if err := c.putBackendLocked(ready); err != nil {
+			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush %d messages to disk: %s", c.topicName, c.name, len(ready), err)
 		}
 	}
-	c.ready.Clear()
-	c.deferred = nil
+	c.flushDeferredLocked()
 }
 
 // Depth is the number of ready messages, memory and backend.
@@ -438,9 +437,26 @@ func (c *Channel) finished(m *Message) {
 }
 
 // release acknowledges the disk record of a message that leaves the channel
-// for good (FIN'd, or dropped by sampling).
+// for good (FIN'd, or dropped by sampling). It runs without the channel
+// lock: deferredStore is set before any message can name a record in it.
 func (c *Channel) release(m *Message) {
-	if m.diskSeq != 0 && c.backend != nil {
+	switch {
+	case m.diskSeq == 0:
+	case m.deferredRecord:
+		c.deferredStore.Ack(m.diskSeq)
+	case c.backend != nil:
 		c.backend.Ack(m.diskSeq)
+	}
+}
+
+// releaseAllLocked acknowledges the records of messages that now have new
+// ones, and forgets them.
+func (c *Channel) releaseAllLocked(msgs []Message) {
+	for i := range msgs {
+		if msgs[i].diskSeq != 0 {
+			c.release(&msgs[i])
+			msgs[i].diskSeq = 0
+			msgs[i].deferredRecord = false
+		}
 	}
 }

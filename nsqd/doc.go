@@ -11,6 +11,7 @@
 //	  │  under the topic's read lock, one append per channel per batch
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
+//	  │            (durable ones also in the deferred store on disk)   │
 //	  │  memory ring up to --mem-queue-size (→ backend)                │
 //	  ▼                                                                ▼
 //	Channel.take ◀── client pump, while credit = RDY − in flight > 0

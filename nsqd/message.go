@@ -12,6 +12,10 @@ type Message struct {
 	DeliverAt int64 // ns since the epoch before which it is deferred; 0 = now
 	Attempts  uint16
 
+	// deferredRecord says which queue diskSeq belongs to: the channel's
+	// deferred store rather than its queue (channel_deferred.go).
+	deferredRecord bool
+
 	// diskSeq is the disk-queue record this copy was read from (0: none).
 	// The record is acknowledged once the message is FIN'd or written to
 	// disk again, so a crash before that delivers it again instead of

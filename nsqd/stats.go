@@ -57,13 +57,16 @@ type QueueHealth struct {
 	DiskSkippedBytes   int64  `json:"disk_skipped_bytes,omitempty"`
 }
 
-// queueHealth reads the drop counter and the backend's damage counters.
-func queueHealth(dropped uint64, backend BackendQueue) QueueHealth {
+// queueHealth reads the drop counter and the damage counters of the disk
+// queues behind a topic or channel (a channel's queue and deferred store).
+func queueHealth(dropped uint64, backends ...BackendQueue) QueueHealth {
 	health := QueueHealth{DroppedCount: dropped}
-	if disk, ok := backend.(*diskBackend); ok {
-		s := disk.Stats()
-		health.DiskSkippedRecords = s.SkippedRecords
-		health.DiskSkippedBytes = s.SkippedBytes
+	for _, backend := range backends {
+		if disk, ok := backend.(*diskBackend); ok {
+			s := disk.Stats()
+			health.DiskSkippedRecords += s.SkippedRecords
+			health.DiskSkippedBytes += s.SkippedBytes
+		}
 	}
 	return health
 }
@@ -194,7 +197,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 	if includeClients {
 		clients = c.clientListLocked()
 	}
-	backend := c.backend
+	backend, deferredStore := c.backend, c.deferredStore
 	c.mu.Unlock()
 
 	var backendDepth int64
@@ -221,7 +224,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		Clients:              clientStats,
 		Paused:               paused,
 		E2eProcessingLatency: c.e2eStats(),
-		QueueHealth:          queueHealth(c.droppedCount.Load(), backend),
+		QueueHealth:          queueHealth(c.droppedCount.Load(), backend, deferredStore),
 	}
 }
 

@@ -382,3 +382,21 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+func TestExistsOnlyOnceTheQueueHasFiles(t *testing.T) {
+	dir := t.TempDir()
+	exists, err := Exists(dir, "t:c")
+	require.NoError(t, err)
+	require.False(t, exists)
+	q, err := Open(Options{Dir: dir, Name: "t:c"})
+	require.NoError(t, err)
+	require.NoError(t, q.Put([][]byte{[]byte("record-one")}))
+	require.NoError(t, q.Close())
+	exists, err = Exists(dir, "t:c")
+	require.NoError(t, err)
+	require.True(t, exists)
+	// Another queue whose name starts with this one's is not this one.
+	exists, err = Exists(dir, "t")
+	require.NoError(t, err)
+	require.False(t, exists)
+}

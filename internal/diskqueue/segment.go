@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -231,4 +232,19 @@ func syncDir(dir string) error {
 
 func segmentPath(dir, name string, n int64) string {
 	return filepath.Join(dir, segmentFileName(name, n))
+}
+
+// Exists reports whether queue name has metadata or segments in dir, so a
+// caller can leave a queue it may never need unopened until it does.
+func Exists(dir, name string) (bool, error) {
+	if _, err := os.Stat(filepath.Join(dir, metaFileName(name))); err == nil {
+		return true, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("diskqueue %s: %w", name, err)
+	}
+	files, err := listQueueFiles(dir, name)
+	if err != nil {
+		return false, fmt.Errorf("diskqueue %s: %w", name, err)
+	}
+	return len(files.segments) > 0, nil
 }

@@ -1,0 +1,191 @@
+package nsqd
+
+import (
+	"time"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
+)
+
+// Deferred messages (DPUB, REQ with a delay, disk records not yet due) wait
+// in the channel's heap until their DeliverAt; a timer moves them to the
+// ready queue.
+//
+// A deferred message whose copy is durable (read from disk, or on a channel
+// that sends everything through disk) is also written to the channel's
+// deferred store: a disk queue of its own, named "<topic>:<channel>:deferred"
+// (':' cannot occur in a name, so it never meets a real queue). Its record
+// there replaces the one it had, so a crash does not lose it, and a long
+// delay does not hold the channel's queue: a record of the queue stays on
+// disk until it is acknowledged, and with it every segment after it
+// (internal/diskqueue/FORMAT.md §8). The store is read to its end at once,
+// every record going to the heap, so its depth is always zero and only
+// deferred messages can hold its segments. It is opened when first needed,
+// or at start-up when it has files.
+
+// deferredStoreSuffix turns a channel's queue name into its store's name.
+const deferredStoreSuffix = ":deferred"
+
+// deferMessage holds a message until its DeliverAt (REQ with a delay).
+func (c *Channel) deferMessage(m Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.deferBatch = append(c.deferBatch[:0], m)
+	c.deferLocked(c.deferBatch)
+	clear(c.deferBatch)
+}
+
+// deferLocked holds each message until its DeliverAt: the durable ones by
+// way of the deferred store, the others in memory only. msgs is not kept.
+func (c *Channel) deferLocked(msgs []Message) {
+	durable := c.storeBatch[:0]
+	throughDisk := c.nsqd.opts.MemQueueSize == 0
+	for _, m := range msgs {
+		if c.backend != nil && (m.diskSeq != 0 || throughDisk) {
+			durable = append(durable, m)
+		} else {
+			c.holdLocked(m)
+		}
+	}
+	if len(durable) > 0 {
+		c.storeDeferredLocked(durable)
+	}
+	clear(durable)
+	c.storeBatch = durable[:0]
+}
+
+// storeDeferredLocked writes durable deferred messages to the store, then
+// releases the records they had and reads the new ones back into the heap.
+// If the store cannot take them they wait in memory, their old records
+// still held: nothing is lost, the queue is only held longer.
+func (c *Channel) storeDeferredLocked(msgs []Message) {
+	store, err := c.deferredStoreLocked()
+	if err == nil {
+		err = store.Put(msgs)
+	}
+	if err != nil {
+		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d deferred messages in memory: %s", c.topicName, c.name, len(msgs), err)
+		for _, m := range msgs {
+			c.holdLocked(m)
+		}
+		return
+	}
+	c.releaseAllLocked(msgs)
+	c.loadDeferredLocked()
+}
+
+// loadDeferredLocked moves every record of the store not yet read into the
+// heap. What the heap holds is therefore exactly what the store holds, each
+// message naming its record there.
+func (c *Channel) loadDeferredLocked() {
+	for {
+		var err error
+		c.loaded, err = c.deferredStore.ReadInto(c.loaded[:0], maxDeliveryBatch)
+		for _, m := range c.loaded {
+			m.deferredRecord = true
+			c.holdLocked(m)
+		}
+		done := len(c.loaded) == 0
+		clear(c.loaded)
+		if err != nil {
+			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): read deferred messages from disk: %s", c.topicName, c.name, err)
+			return
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// deferredStoreLocked opens the store on first use.
+func (c *Channel) deferredStoreLocked() (BackendQueue, error) {
+	if c.deferredStore == nil {
+		store, err := c.nsqd.openDiskBackend(c.queueName() + deferredStoreSuffix)
+		if err != nil {
+			return nil, err
+		}
+		c.deferredStore = store
+	}
+	return c.deferredStore, nil
+}
+
+// openDeferredStoreIfPresent opens and loads the store a previous run left,
+// at start-up; a channel that never deferred a durable message has none.
+func (c *Channel) openDeferredStoreIfPresent() error {
+	if c.backend == nil {
+		return nil
+	}
+	exists, err := diskqueue.Exists(c.nsqd.dataPath(), c.queueName()+deferredStoreSuffix)
+	if err != nil || !exists {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.deferredStoreLocked(); err != nil {
+		return err
+	}
+	c.loadDeferredLocked()
+	return nil
+}
+
+// holdLocked puts one message in the heap and arms the timer if it is now
+// the first due.
+func (c *Channel) holdLocked(m Message) {
+	previous := c.deferred.Next()
+	c.deferred.Push(m)
+	if previous == 0 || m.DeliverAt < previous {
+		c.armDeferTimerLocked()
+	}
+}
+
+func (c *Channel) armDeferTimerLocked() {
+	next := c.deferred.Next()
+	if next == 0 {
+		return
+	}
+	wait := time.Duration(next - time.Now().UnixNano())
+	if c.deferTimer == nil {
+		c.deferTimer = time.AfterFunc(wait, c.promoteDeferred)
+		return
+	}
+	c.deferTimer.Reset(wait)
+}
+
+// promoteDeferred runs on the defer timer: due messages become ready. One
+// from the store keeps its record there until it is FIN'd or written to
+// the queue.
+func (c *Channel) promoteDeferred() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.scratch = c.deferred.PopDue(time.Now().UnixNano(), c.scratch[:0])
+	c.keepLocked(c.scratch)
+	clear(c.scratch)
+	c.armDeferTimerLocked()
+}
+
+// flushDeferredLocked writes the heap to disk at a graceful stop. Every
+// message gets a new record in the store and its old record is released,
+// so a clean restart reads each once.
+func (c *Channel) flushDeferredLocked() {
+	deferred := []Message(c.deferred)
+	c.deferred = nil
+	if len(deferred) == 0 || c.backend == nil {
+		return
+	}
+	store, err := c.deferredStoreLocked()
+	if err != nil {
+		// The queue keeps DeliverAt too: a restart defers them again.
+		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): open deferred store: %s; flushing deferred messages to the queue", c.topicName, c.name, err)
+		store = c.backend
+	}
+	if err := store.Put(deferred); err != nil {
+		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush %d deferred messages to disk: %s", c.topicName, c.name, len(deferred), err)
+		return
+	}
+	c.releaseAllLocked(deferred)
+}

@@ -1,0 +1,156 @@
+package nsqd
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/stretchr/testify/require"
+)
+
+// The deferred store (channel_deferred.go): durable deferred messages get a
+// disk queue of their own, so they survive crashes and restarts without
+// holding the channel's queue on disk.
+
+// throughDisk sends every message through disk, with small segments and a
+// quick periodic sync so that removed segments show soon.
+func throughDisk(o *Options) {
+	o.MemQueueSize = 0
+	o.MaxBytesPerFile = 2048
+	o.SyncTimeout = 20 * time.Millisecond
+}
+
+// queueSegments lists the segment files of the named disk queue.
+func queueSegments(t *testing.T, n *NSQD, queue string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, queue+".diskqueue.[0-9]*.dat"))
+	require.NoError(t, err)
+	return files
+}
+
+func deferredCount(t *testing.T, n *NSQD, topic, channel string) int {
+	t.Helper()
+	ch := existingChannel(t, n, topic, channel)
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.deferred.Len()
+}
+
+// requeuedFromDisk publishes body to t, consumes it from c (off disk) and
+// REQs it with delay, returning the consumer and the message.
+func requeuedFromDisk(t *testing.T, n *NSQD, body string, delay time.Duration) (*testConn, protocol.DecodedMessage) {
+	t.Helper()
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.pub("t", body)
+	c.send("RDY 1")
+	msg := c.readMessage()
+	c.req(msg.ID, delay)
+	waitFor(t, "the message to be deferred", func() bool { return deferredCount(t, n, "t", "c") == 1 })
+	return c, msg
+}
+
+func TestLongDeferralDoesNotHoldTheChannelQueueOnDisk(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	c, _ := requeuedFromDisk(t, n, "held for an hour", time.Hour)
+
+	// Enough traffic after it to fill many segments; each is FIN'd.
+	bodies := make([]string, 200)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("%03d-%s", i, strings.Repeat("x", 100))
+	}
+	dialV2(t, n).mpub("t", bodies...)
+	c.send("RDY 50")
+	for range bodies {
+		c.fin(c.readMessage().ID)
+	}
+	// A record that stays unacknowledged holds its segment and every later
+	// one; the deferred message lives in its own store, so all but the
+	// segment being written go.
+	waitFor(t, "finished segments to be removed", func() bool {
+		return len(queueSegments(t, n, "t:c")) <= 1
+	})
+	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
+	require.Len(t, queueSegments(t, n, "t:c"+deferredStoreSuffix), 1)
+}
+
+func TestDeferredMessageRequeuedFromDiskIsDeliveredOnceAfterRestart(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	before := time.Now()
+	_, first := requeuedFromDisk(t, n, "again later", 1500*time.Millisecond)
+
+	n = restartDaemon(t, n, throughDisk)
+	require.Equal(t, 1, deferredCount(t, n, "t", "c"), "restored from the store")
+	again := dialV2(t, n)
+	again.subscribe("t", "c")
+	again.send("RDY 10")
+	msg := again.readMessage()
+	require.Equal(t, "again later", string(msg.Body))
+	require.Equal(t, first.ID, msg.ID)
+	require.GreaterOrEqual(t, time.Since(before), 1500*time.Millisecond, "not delivered before its time")
+	again.fin(msg.ID)
+	again.expectNoFrame(300 * time.Millisecond)
+
+	// FIN'd, it is gone from the store too: the next restart delivers nothing.
+	waitFor(t, "the FIN to be processed", func() bool {
+		return existingChannel(t, n, "t", "c").inFlightCount.Load() == 0
+	})
+	n = restartDaemon(t, n, throughDisk)
+	require.Zero(t, deferredCount(t, n, "t", "c"))
+	require.Zero(t, existingChannel(t, n, "t", "c").Depth())
+}
+
+func TestDeferredPublishThroughDiskIsStoredAtOnce(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	p := dialV2(t, n)
+	p.send("DPUB t 3600000", []byte("next hour"))
+	p.expectResponse("OK")
+	// On disk before the publisher hears OK, not only in memory: the store's
+	// segment holds the body.
+	segments := queueSegments(t, n, "t:c"+deferredStoreSuffix)
+	require.Len(t, segments, 1)
+	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
+}
+
+func TestEmptyChannelDropsItsStoredDeferredMessages(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	ch := existingChannelAfterSub(t, n)
+	p := dialV2(t, n)
+	p.send("DPUB t 3600000", []byte("next hour"))
+	p.expectResponse("OK")
+	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
+	require.NoError(t, ch.Empty())
+
+	n = restartDaemon(t, n, throughDisk)
+	require.Zero(t, deferredCount(t, n, "t", "c"))
+}
+
+func TestDeletingChannelRemovesItsDeferredStore(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	existingChannelAfterSub(t, n)
+	p := dialV2(t, n)
+	p.send("DPUB t 3600000", []byte("next hour"))
+	p.expectResponse("OK")
+	require.NotEmpty(t, queueSegments(t, n, "t:c"+deferredStoreSuffix))
+
+	topic, err := n.GetExistingTopic("t")
+	require.NoError(t, err)
+	require.NoError(t, topic.DeleteExistingChannel("c"))
+	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, "t:c*"))
+	require.NoError(t, err)
+	require.Empty(t, files)
+}
+
+// existingChannelAfterSub creates t/c the way a consumer does.
+func existingChannelAfterSub(t *testing.T, n *NSQD) *Channel {
+	t.Helper()
+	dialV2(t, n).subscribe("t", "c")
+	return existingChannel(t, n, "t", "c")
+}
