@@ -2,7 +2,6 @@
 GO ?= go
 APPS := $(notdir $(wildcard apps/*))
 BUILD := build
-DATA := data
 
 .PHONY: all build test vet run bench clean
 
