@@ -236,3 +236,26 @@ func TestUpstreamDataDirectoryIsAdopted(t *testing.T) {
 	want := append(append([]string{"new"}, onChannel...), onTopic...)
 	require.ElementsMatch(t, want, drainBodies(t, n, "orders", "billing", len(want)))
 }
+
+// After a crash a record that was requeued or deferred can come back beside
+// its new copy: a client is given one copy, and the other's record is
+// released rather than left to hold the queue.
+func TestSecondCopyOfAHeldMessageIsReleasedNotDelivered(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	ch := existingChannelAfterSub(t, n)
+	msg := Message{Body: []byte("twice"), Timestamp: time.Now().UnixNano()}
+	protocol.FormatID(42, &msg.ID)
+	require.NoError(t, ch.put([]Message{msg, msg}))
+	require.Equal(t, int64(2), ch.BackendDepth())
+
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 10")
+	got := c.readMessage()
+	require.Equal(t, msg.ID, got.ID)
+	c.expectNoFrame(200 * time.Millisecond)
+	c.fin(got.ID)
+	waitFor(t, "nothing in flight and nothing unacknowledged on disk", func() bool {
+		return ch.inFlightCount.Load() == 0 && ch.backend.(*diskBackend).Stats().Unacked == 0
+	})
+}

@@ -44,20 +44,33 @@ type inFlight struct {
 	count  atomic.Int64
 }
 
-func (f *inFlight) add(msgs []Message, now, timeout int64) {
+// add tracks msgs as delivered now. A message whose ID this client already
+// holds is a second copy (a crash replays a record that was requeued or
+// deferred since, so both copies can come back): it is not tracked, since
+// its entry would replace the first one's and that copy could never be
+// answered. add moves such copies to the end of msgs and returns how many
+// it tracked, in front of them.
+func (f *inFlight) add(msgs []Message, now, timeout int64) int {
 	f.mu.Lock()
 	if f.entries == nil {
 		f.entries = make(map[protocol.MessageID]inFlightEntry, len(msgs))
 	}
 	f.dropStaleLocked()
 	deadline := now + timeout
+	tracked := 0
 	for i := range msgs {
+		if _, held := f.entries[msgs[i].ID]; held {
+			continue
+		}
 		f.entries[msgs[i].ID] = inFlightEntry{msg: msgs[i], deadline: deadline, deliveredAt: now}
 		f.deadlines.Push(deadlineEntry{id: msgs[i].ID, deadline: deadline})
+		msgs[tracked], msgs[i] = msgs[i], msgs[tracked]
+		tracked++
 	}
 	f.latest = max(f.latest, deadline)
-	f.count.Add(int64(len(msgs)))
+	f.count.Add(int64(tracked))
 	f.mu.Unlock()
+	return tracked
 }
 
 // dropStaleLocked forgets deadline entries of messages already FIN'd or

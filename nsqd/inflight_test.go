@@ -55,3 +55,20 @@ func TestInFlightTouchIsCappedByMaxMsgTimeout(t *testing.T) {
 	_, next := f.expire(0, nil)
 	require.Equal(t, int64(150), next)
 }
+
+func TestInFlightTracksOneCopyOfAnID(t *testing.T) {
+	var f inFlight
+	first := testMessages(2, 0)
+	require.Equal(t, 2, f.add(first, 0, 100))
+	batch := append(testMessages(1, 0), testMessages(1, 5)...) // ID 0 again, then a new one
+	batch = append(batch, testMessages(1, 5)...)                // and the new one twice
+	tracked := f.add(batch, 10, 100)
+	require.Equal(t, 1, tracked)
+	require.Equal(t, testMessages(1, 5)[0].ID, batch[0].ID, "tracked messages come first")
+	require.Equal(t, int64(3), f.count.Load())
+	for _, id := range []uint64{0, 1, 5} {
+		_, ok := f.remove(testMessages(1, id)[0].ID)
+		require.True(t, ok)
+	}
+	require.Zero(t, f.count.Load(), "every tracked copy could be answered")
+}

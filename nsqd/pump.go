@@ -52,7 +52,7 @@ func (c *client) pump() {
 						c.closeConn()
 						return
 					}
-					// deadline is 0 when sampling dropped the whole batch.
+					// deadline is 0 when sampling or deduplication left nothing.
 					if deadline != 0 {
 						pending = true
 						if nextTimeout == 0 || deadline < nextTimeout {
@@ -125,7 +125,19 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 	for i := range batch {
 		batch[i].Attempts++
 	}
-	c.inFlight.add(batch, now, timeout)
+	tracked := c.inFlight.add(batch, now, timeout)
+	if tracked < len(batch) {
+		// Second copies of messages this client holds: the copy in flight
+		// stands for them, so their records are released.
+		for i := tracked; i < len(batch); i++ {
+			ch.release(&batch[i])
+		}
+		clear(batch[tracked:])
+		batch = batch[:tracked]
+		if tracked == 0 {
+			return 0, nil
+		}
+	}
 	ch.inFlightCount.Add(int64(len(batch)))
 	c.messageCount.Add(uint64(len(batch)))
 
