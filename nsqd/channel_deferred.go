@@ -37,6 +37,16 @@ func (c *Channel) deferMessage(m Message) {
 	clear(c.deferBatch)
 }
 
+// deferAll holds messages until their DeliverAt.
+func (c *Channel) deferAll(msgs []Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exiting {
+		return
+	}
+	c.deferLocked(msgs)
+}
+
 // deferLocked holds each message until its DeliverAt: the durable ones by
 // way of the deferred store, the others in memory only. msgs is not kept.
 func (c *Channel) deferLocked(msgs []Message) {

@@ -206,12 +206,12 @@ func TestHealthyStatsCarryNoKeysBeyondUpstream(t *testing.T) {
 // writeUpstreamQueue lays out a queue exactly as upstream nsqd 1.3 leaves it:
 // one data file of int32-length-prefixed message payloads and the
 // three-line meta file.
-func writeUpstreamQueue(t *testing.T, dir, name string, bodies []string) {
+func writeUpstreamQueue(t *testing.T, dir, name string, firstID uint64, bodies []string) {
 	t.Helper()
 	var data []byte
 	for i, body := range bodies {
 		var id protocol.MessageID
-		protocol.FormatID(uint64(1000+i), &id)
+		protocol.FormatID(firstID+uint64(i), &id)
 		payload := protocol.AppendMessage(nil, time.Now().UnixNano(), 1, &id, []byte(body))
 		data = binary.BigEndian.AppendUint32(data, uint32(len(payload)))
 		data = append(data, payload...)
@@ -227,8 +227,8 @@ func TestUpstreamDataDirectoryIsAdopted(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, metadataFile), []byte(md), 0o600))
 	onChannel := numbered("queued", 25)
 	onTopic := numbered("held", 5)
-	writeUpstreamQueue(t, dir, "orders:billing", onChannel)
-	writeUpstreamQueue(t, dir, "orders", onTopic)
+	writeUpstreamQueue(t, dir, "orders:billing", 1000, onChannel)
+	writeUpstreamQueue(t, dir, "orders", 2000, onTopic)
 
 	n := startDaemon(t, func(o *Options) { o.DataPath = dir })
 	// New data goes on in our format and is delivered with the old.
@@ -238,9 +238,10 @@ func TestUpstreamDataDirectoryIsAdopted(t *testing.T) {
 }
 
 // After a crash a record that was requeued or deferred can come back beside
-// its new copy: a client is given one copy, and the other's record is
-// released rather than left to hold the queue.
-func TestSecondCopyOfAHeldMessageIsReleasedNotDelivered(t *testing.T) {
+// its new copy. A client holding one copy is not given the other until the
+// held copy's deadline (two entries for one ID could not both be answered);
+// then the other is delivered, and every record is released once FIN'd.
+func TestSecondCopyOfAHeldMessageWaitsForTheHeldOnesDeadline(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
 	ch := existingChannelAfterSub(t, n)
 	msg := Message{Body: []byte("twice"), Timestamp: time.Now().UnixNano()}
@@ -248,14 +249,19 @@ func TestSecondCopyOfAHeldMessageIsReleasedNotDelivered(t *testing.T) {
 	require.NoError(t, ch.put([]Message{msg, msg}))
 	require.Equal(t, int64(2), ch.BackendDepth())
 
-	c := dialV2(t, n)
-	c.subscribe("t", "c")
-	c.send("RDY 10")
-	got := c.readMessage()
-	require.Equal(t, msg.ID, got.ID)
-	c.expectNoFrame(200 * time.Millisecond)
-	c.fin(got.ID)
+	c := timedConsumer(t, n, 10) // 1 s msg_timeout
+	first := c.readMessage()
+	delivered := time.Now()
+	require.Equal(t, msg.ID, first.ID)
+	c.expectNoFrame(300 * time.Millisecond)
+	c.fin(first.ID)
+	second := c.readMessage()
+	require.Equal(t, msg.ID, second.ID)
+	require.Equal(t, uint16(1), second.Attempts, "the second copy was never delivered before")
+	require.GreaterOrEqual(t, time.Since(delivered), 900*time.Millisecond, "held back until the first copy's deadline")
+	c.fin(second.ID)
 	waitFor(t, "nothing in flight and nothing unacknowledged on disk", func() bool {
-		return ch.inFlightCount.Load() == 0 && ch.backend.(*diskBackend).Stats().Unacked == 0
+		return ch.inFlightCount.Load() == 0 && ch.backend.(*diskBackend).Stats().Unacked == 0 &&
+			ch.deferredStore.(*diskBackend).Stats().Unacked == 0
 	})
 }

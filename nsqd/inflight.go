@@ -49,7 +49,7 @@ type inFlight struct {
 // deferred since, so both copies can come back): it is not tracked, since
 // its entry would replace the first one's and that copy could never be
 // answered. add moves such copies to the end of msgs and returns how many
-// it tracked, in front of them.
+// it tracked, in front of them; the caller keeps the others.
 func (f *inFlight) add(msgs []Message, now, timeout int64) int {
 	f.mu.Lock()
 	if f.entries == nil {

@@ -61,7 +61,7 @@ func TestInFlightTracksOneCopyOfAnID(t *testing.T) {
 	first := testMessages(2, 0)
 	require.Equal(t, 2, f.add(first, 0, 100))
 	batch := append(testMessages(1, 0), testMessages(1, 5)...) // ID 0 again, then a new one
-	batch = append(batch, testMessages(1, 5)...)                // and the new one twice
+	batch = append(batch, testMessages(1, 5)...)               // and the new one twice
 	tracked := f.add(batch, 10, 100)
 	require.Equal(t, 1, tracked)
 	require.Equal(t, testMessages(1, 5)[0].ID, batch[0].ID, "tracked messages come first")

@@ -127,11 +127,14 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 	}
 	tracked := c.inFlight.add(batch, now, timeout)
 	if tracked < len(batch) {
-		// Second copies of messages this client holds: the copy in flight
-		// stands for them, so their records are released.
+		// Second copies of messages this client holds wait until the held
+		// copy's deadline; then they are delivered (a duplicate, which
+		// at-least-once allows) unless that copy is still held.
 		for i := tracked; i < len(batch); i++ {
-			ch.release(&batch[i])
+			batch[i].Attempts--
+			batch[i].DeliverAt = now + timeout
 		}
+		ch.deferAll(batch[tracked:])
 		clear(batch[tracked:])
 		batch = batch[:tracked]
 		if tracked == 0 {
