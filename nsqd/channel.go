@@ -40,6 +40,9 @@ type Channel struct {
 	deferBatch    []Message // deferred messages gathered for deferLocked
 	storeBatch    []Message // the durable part of a deferLocked batch
 	loaded        []Message // records read back from the deferred store
+	compacting    []Message // the store's live messages, written again
+	storeWrites   int       // records written to the store since its last compaction
+	storeWritten  int64     // and their bytes
 	deleteCalled  bool
 	preferDisk    bool // alternates memory and disk in takeLocked
 
@@ -128,7 +131,15 @@ func (c *Channel) enqueueReadyLocked(msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	room := int(c.nsqd.opts.MemQueueSize) - c.ready.Len()
+	bound := int(c.nsqd.opts.MemQueueSize)
+	if bound == 0 && c.backend == nil {
+		// An ephemeral channel has no disk to send everything through:
+		// as upstream's unbuffered queue hands a message to a consumer
+		// that is waiting for one, the room is what its consumers can
+		// take now.
+		bound = c.consumerCreditLocked()
+	}
+	room := bound - c.ready.Len()
 	if room < 0 {
 		room = 0
 	}
@@ -148,6 +159,16 @@ func (c *Channel) enqueueReadyLocked(msgs []Message) error {
 	}
 	c.wakeLocked()
 	return err
+}
+
+// consumerCreditLocked is how many messages the channel's consumers would
+// take now (RDY minus in flight, summed).
+func (c *Channel) consumerCreditLocked() int {
+	credit := 0
+	for _, cl := range c.clients {
+		credit += int(max(cl.credit(), 0))
+	}
+	return credit
 }
 
 // keepLocked queues messages that already belong to the channel (requeued,

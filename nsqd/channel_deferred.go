@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // Deferred messages (DPUB, REQ with a delay, disk records not yet due) wait
@@ -19,8 +20,9 @@ import (
 // disk until it is acknowledged, and with it every segment after it
 // (internal/diskqueue/FORMAT.md §8). The store is read to its end at once,
 // every record going to the heap, so its depth is always zero and only
-// deferred messages can hold its segments. It is opened when first needed,
-// or at start-up when it has files.
+// deferred messages can hold its segments; it is compacted when they do
+// (compactDeferredStoreLocked). It is opened when first needed, or at
+// start-up when it has files.
 
 // deferredStoreSuffix turns a channel's queue name into its store's name.
 const deferredStoreSuffix = ":deferred"
@@ -61,6 +63,7 @@ func (c *Channel) deferLocked(msgs []Message) {
 	}
 	if len(durable) > 0 {
 		c.storeDeferredLocked(durable)
+		c.compactDeferredStoreLocked()
 	}
 	clear(durable)
 	c.storeBatch = durable[:0]
@@ -84,6 +87,28 @@ func (c *Channel) storeDeferredLocked(msgs []Message) {
 	}
 	c.releaseAllLocked(msgs)
 	c.loadDeferredLocked()
+	for i := range msgs {
+		c.storeWritten += int64(diskRecordHeader + protocol.MessageHeaderLength + len(msgs[i].Body))
+	}
+	c.storeWrites += len(msgs)
+}
+
+// compactDeferredStoreLocked writes the store's live messages again at its
+// end and releases their old records. Short delays churn through the store
+// while a long one holds its record, and with it every segment after it:
+// rewriting the few live messages once the store has written more than
+// twice as many, and at least two segments, lets those segments go.
+func (c *Channel) compactDeferredStoreLocked() {
+	if c.storeWrites < 2*c.deferred.Len() || c.storeWritten < 2*c.nsqd.opts.MaxBytesPerFile {
+		return
+	}
+	live := c.deferred.TakeIf(func(m *Message) bool { return m.deferredRecord }, c.compacting[:0])
+	if len(live) > 0 {
+		c.storeDeferredLocked(live)
+	}
+	clear(live)
+	c.compacting = live[:0]
+	c.storeWrites, c.storeWritten = 0, 0
 }
 
 // loadDeferredLocked moves every record of the store not yet read into the

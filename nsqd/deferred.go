@@ -43,20 +43,47 @@ func (h *deferredHeap) pop() Message {
 	s[0] = s[last]
 	s[last] = Message{}
 	s = s[:last]
-	for i := 0; ; {
+	s.down(0)
+	*h = s
+	return top
+}
+
+// TakeIf moves every message for which match holds into dst and restores
+// the heap order of the rest.
+func (h *deferredHeap) TakeIf(match func(*Message) bool, dst []Message) []Message {
+	s := *h
+	kept := 0
+	for i := range s {
+		if match(&s[i]) {
+			dst = append(dst, s[i])
+			continue
+		}
+		s[kept] = s[i]
+		kept++
+	}
+	clear(s[kept:])
+	s = s[:kept]
+	for i := len(s)/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+	*h = s
+	return dst
+}
+
+// down sifts element i toward the leaves until its children are later.
+func (h deferredHeap) down(i int) {
+	for {
 		smallest, left, right := i, 2*i+1, 2*i+2
-		if left < len(s) && s[left].DeliverAt < s[smallest].DeliverAt {
+		if left < len(h) && h[left].DeliverAt < h[smallest].DeliverAt {
 			smallest = left
 		}
-		if right < len(s) && s[right].DeliverAt < s[smallest].DeliverAt {
+		if right < len(h) && h[right].DeliverAt < h[smallest].DeliverAt {
 			smallest = right
 		}
 		if smallest == i {
-			break
+			return
 		}
-		s[i], s[smallest] = s[smallest], s[i]
+		h[i], h[smallest] = h[smallest], h[i]
 		i = smallest
 	}
-	*h = s
-	return top
 }

@@ -154,3 +154,31 @@ func existingChannelAfterSub(t *testing.T, n *NSQD) *Channel {
 	dialV2(t, n).subscribe("t", "c")
 	return existingChannel(t, n, "t", "c")
 }
+
+func TestShortDelaysChurningPastALongOneDoNotPileUpInTheStore(t *testing.T) {
+	n := startDaemon(t, throughDisk)
+	c, _ := requeuedFromDisk(t, n, "held for an hour", time.Hour)
+	const churn = 300
+	bodies := make([]string, churn)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("%03d-%s", i, strings.Repeat("y", 100))
+	}
+	dialV2(t, n).mpub("t", bodies...)
+	// Each message is requeued once with a 1 ms delay, through the store,
+	// then finished: some 45 KB pass through a store whose 2 KB segments
+	// would all stay behind the hour-long record without compaction.
+	c.send("RDY 20")
+	for finished := 0; finished < churn; {
+		m := c.readMessage()
+		if m.Attempts == 1 {
+			c.req(m.ID, time.Millisecond)
+			continue
+		}
+		c.fin(m.ID)
+		finished++
+	}
+	waitFor(t, "the store's dead segments to be removed", func() bool {
+		return len(queueSegments(t, n, "t:c"+deferredStoreSuffix)) <= 4
+	})
+	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
+}

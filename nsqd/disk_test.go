@@ -265,3 +265,22 @@ func TestSecondCopyOfAHeldMessageWaitsForTheHeldOnesDeadline(t *testing.T) {
 			ch.deferredStore.(*diskBackend).Stats().Unacked == 0
 	})
 }
+
+// At --mem-queue-size=0 an ephemeral channel, which has no disk, still
+// hands messages to consumers ready for them (upstream's unbuffered queue)
+// and drops only what none of them can take.
+func TestEphemeralChannelWithoutMemoryQueueFeedsReadyConsumers(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	c := dialV2(t, n)
+	c.subscribe("t", "c#ephemeral")
+	c.send("RDY 2")
+	ch := existingChannel(t, n, "t", "c#ephemeral")
+	waitFor(t, "RDY 2 to reach the channel", func() bool {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return ch.consumerCreditLocked() == 2
+	})
+	dialV2(t, n).mpub("t", numbered("m", 5)...)
+	require.Equal(t, numbered("m", 2), bodiesOf(c.readMessages(2)))
+	require.Equal(t, uint64(3), ch.droppedCount.Load())
+}

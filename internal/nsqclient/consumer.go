@@ -89,9 +89,11 @@ func NewConsumer(topic, channel string, opts *Options) (*Consumer, error) {
 		recheckCh:   make(chan struct{}, 1),
 	}
 	c.lookupd = NewLookupdClient(opts.DialTimeout, opts.LookupdPollTimeout)
-	// Readers hand messages over without waiting while handlers keep up
-	// with what RDY lets in flight.
-	c.incoming = make(chan *Message, max(opts.MaxInFlight, 1))
+	// Unbuffered, as go-nsq's: a reader hands a message over only when a
+	// handler takes it, so what counts as in flight is what the handlers
+	// hold (plus one per reader), and IsStarved tells a handler that
+	// batches responses when to flush (nsq_to_file syncs on it).
+	c.incoming = make(chan *Message)
 	return c, nil
 }
 

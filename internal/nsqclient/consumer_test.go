@@ -331,3 +331,46 @@ func TestTouchExtendsTheTimeout(t *testing.T) {
 	require.Zero(t, ch.TimeoutCount, "touches kept it from timing out")
 	require.Equal(t, int32(1), deliveries.Load())
 }
+
+// In flight counts what the handlers hold (and at most one message per
+// reader waiting for a handler), as in go-nsq: a handler that batches its
+// responses sees IsStarved only once it holds most of max-in-flight, not as
+// soon as nsqd has sent that many.
+func TestIsStarvedOnceHandlersHoldMostOfMaxInFlight(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
+	require.NoError(t, p.MultiPublish("starve", bodies("m", 20)))
+	opts := testOptions(t)
+	opts.MaxInFlight = 10
+	c := newTestConsumer(t, "starve", "ch", opts)
+	starvedAt := make(chan int, 2)
+	var held []*Message
+	starvations := 0 // only the handler goroutine touches it and held
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		if starvations == cap(starvedAt) {
+			return nil // seen twice: finish the rest as they come
+		}
+		m.DisableAutoResponse()
+		held = append(held, m)
+		if c.IsStarved() {
+			starvations++
+			starvedAt <- len(held)
+			for _, h := range held {
+				h.Finish()
+			}
+			held = held[:0]
+		}
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	for range 2 {
+		select {
+		case count := <-starvedAt:
+			// The threshold is 8 of 10 in flight; one more may be
+			// waiting for the handler.
+			require.GreaterOrEqual(t, count, 7, "starved while holding %d of 10", count)
+		case <-time.After(waitTimeout):
+			t.Fatal("the handler never saw the consumer starved")
+		}
+	}
+}
