@@ -81,7 +81,12 @@ type client struct {
 	// restarts delivery once with all the freed credit rather than once per
 	// FIN with one message each. Only the reader goroutine touches it.
 	creditPending bool
-	exit          chan struct{}
+	// readDeadline is when the command being read must be complete: set at
+	// the first socket read of each command (the protocol loop clears it),
+	// so a client trickling bytes cannot hold the connection open past
+	// two heartbeat intervals, as upstream. Only the reader touches it.
+	readDeadline time.Time
+	exit         chan struct{}
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64
@@ -222,9 +227,10 @@ func (c *client) addPubCount(topic string, n int) {
 	c.pubMu.Unlock()
 }
 
-// deadlineConn arms the heartbeat deadlines once per socket read or write
-// rather than once per command, and flushes pending responses before a read
-// blocks, so a pipelining producer gets its OKs in one write. It reads and
+// deadlineConn arms the heartbeat deadlines on the socket before each read
+// or write (a read's deadline is fixed at the first read of a command, so a
+// command must be complete within two heartbeat intervals), and flushes
+// pending responses before a read blocks, so a pipelining producer gets its OKs in one write. It reads and
 // writes the transport (the socket or its TLS session) and sets the
 // deadlines on the socket, which the TLS session shares.
 type deadlineConn struct {
@@ -241,7 +247,10 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
-		c.conn.SetReadDeadline(time.Now().Add(2 * hb))
+		if c.readDeadline.IsZero() {
+			c.readDeadline = time.Now().Add(2 * hb)
+		}
+		c.conn.SetReadDeadline(c.readDeadline)
 	} else {
 		c.conn.SetReadDeadline(time.Time{})
 	}

@@ -242,3 +242,32 @@ func TestClientTimeoutSetsDefaultHeartbeatAndIdleLimit(t *testing.T) {
 	c.expectClosed()
 	require.Less(t, time.Since(start), 3*time.Second, "closed after --client-timeout of silence")
 }
+
+// The idle deadline runs per command, as upstream: a client that trickles a
+// line a byte at a time, each byte well inside the deadline, is still
+// closed once the line has taken two heartbeat intervals.
+func TestTricklingClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
+	t.Parallel()
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": 1000})
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		ticker := time.NewTicker(300 * time.Millisecond)
+		defer ticker.Stop()
+		for range 30 { // 9 s at most, well past the 2 s deadline
+			select {
+			case <-stop:
+				return
+			case <-ticker.C:
+			}
+			if _, err := c.conn.Write([]byte("N")); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	c.expectClosed()
+	require.Less(t, time.Since(start), 4*time.Second)
+}
