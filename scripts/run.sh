@@ -4,6 +4,9 @@
 # follows every topic (each started when its binary has been built).
 # Ctrl-C stops everything cleanly, by PID.
 set -euo pipefail
+# Job control puts each daemon in a process group of its own, so Ctrl-C
+# reaches only this script, whose trap stops them one by one in order.
+set -m
 cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
