@@ -64,8 +64,12 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		clients:   map[int64]*client{},
 		e2e:       n.e2e.newLatency(),
 	}
+	// A channel of an ephemeral topic keeps to memory too: the topic is
+	// never recorded in nsqd.dat, so files of its channels would be
+	// orphaned at the next start (upstream leaves them behind).
+	memoryOnly := c.ephemeral || protocol.IsEphemeral(topicName)
 	var err error
-	if c.backend, err = n.newBackend(c.queueName(), c.ephemeral); err != nil {
+	if c.backend, err = n.newBackend(c.queueName(), memoryOnly); err != nil {
 		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
 	}
 	if err = c.openDeferredStoreIfPresent(); err != nil {

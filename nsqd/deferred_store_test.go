@@ -151,8 +151,7 @@ func TestDeletingChannelRemovesItsDeferredStore(t *testing.T) {
 // existingChannelAfterSub creates t/c the way a consumer does.
 func existingChannelAfterSub(t *testing.T, n *NSQD) *Channel {
 	t.Helper()
-	dialV2(t, n).subscribe("t", "c")
-	return existingChannel(t, n, "t", "c")
+	return existingChannelOf(t, n, "t", "c")
 }
 
 func TestShortDelaysChurningPastALongOneDoNotPileUpInTheStore(t *testing.T) {

@@ -284,3 +284,23 @@ func TestEphemeralChannelWithoutMemoryQueueFeedsReadyConsumers(t *testing.T) {
 	require.Equal(t, numbered("m", 2), bodiesOf(c.readMessages(2)))
 	require.Equal(t, uint64(3), ch.droppedCount.Load())
 }
+
+// A durable-named channel of an ephemeral topic never touches disk either:
+// nothing would find its files after a restart.
+func TestChannelOfEphemeralTopicNeverTouchesDisk(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 2 })
+	ch := existingChannelOf(t, n, "e#ephemeral", "c")
+	dialV2(t, n).mpub("e#ephemeral", numbered("m", 5)...)
+	require.Equal(t, int64(2), ch.Depth())
+	require.Equal(t, uint64(3), ch.droppedCount.Load())
+	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, "e#ephemeral*"))
+	require.NoError(t, err)
+	require.Empty(t, files)
+}
+
+// existingChannelOf creates topic/channel the way a consumer does.
+func existingChannelOf(t *testing.T, n *NSQD, topic, channel string) *Channel {
+	t.Helper()
+	dialV2(t, n).subscribe(topic, channel)
+	return existingChannel(t, n, topic, channel)
+}
