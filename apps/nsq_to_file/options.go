@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/config"
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // Options are nsq_to_file's settings, with upstream's flag names and
@@ -140,9 +143,11 @@ func (o *Options) logLevel() (logging.Level, error) {
 }
 
 // validate applies upstream's checks in upstream's order and messages,
-// then ours: a --topic-pattern that does not compile, and a
-// --filename-format without <REV> when one is needed (upstream only logs
-// that for each topic and then writes nothing).
+// then ours: a --topic-pattern that does not compile, a --topic or
+// --channel that nsqd would refuse, a --topic that --topic-pattern
+// excludes, a malformed or repeated --nsqd-tcp-address, and a
+// --filename-format without <REV> when one is needed. Upstream only logs
+// each of these for each topic and then archives nothing, for ever.
 func (o *Options) validate() error {
 	switch {
 	case o.Channel == "":
@@ -177,5 +182,50 @@ func (o *Options) validate() error {
 	if o.MaxInFlight < 1 {
 		return errors.New("--max-in-flight should be positive")
 	}
+	if err := o.checkNames(); err != nil {
+		return err
+	}
+	if err := checkNSQDAddrs(o.NSQDTCPAddrs); err != nil {
+		return err
+	}
 	return checkRevToken(o)
+}
+
+// checkNames rejects what would keep a topic from ever being consumed:
+// an invalid --channel (every topic), and an invalid --topic or one that
+// --topic-pattern excludes. Topics found through the lookupds are not
+// checked here: they come and go, and are skipped as upstream. The
+// messages are the consumer's, as nsq_tail and nsq_to_http print them.
+func (o *Options) checkNames() error {
+	if !protocol.ValidName(o.Channel) {
+		return fmt.Errorf("invalid channel name %q", o.Channel)
+	}
+	pattern := regexp.MustCompile(o.TopicPattern) // validate compiled it
+	for _, topic := range o.Topics {
+		if !protocol.ValidName(topic) {
+			return fmt.Errorf("invalid topic name %q", topic)
+		}
+		if !pattern.MatchString(topic) {
+			return fmt.Errorf("--topic %q does not match --topic-pattern %q", topic, o.TopicPattern)
+		}
+	}
+	return nil
+}
+
+// checkNSQDAddrs rejects a --nsqd-tcp-address that is not host:port, or
+// that is given twice, before anything connects. The messages are what
+// nsq_tail, nsq_to_nsq and nsq_to_http print when their consumer refuses
+// the same address.
+func checkNSQDAddrs(addrs []string) error {
+	seen := map[string]bool{}
+	for _, addr := range addrs {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("connect to nsqd: nsqd address %q: %w", addr, err)
+		}
+		if seen[addr] {
+			return fmt.Errorf("connect to nsqd: nsqd %s: %w", addr, nsqclient.ErrAlreadyConnected)
+		}
+		seen[addr] = true
+	}
+	return nil
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +141,70 @@ func TestStartUpCreatesMissingDirectoriesAndLeavesThemClean(t *testing.T) {
 	require.DirExists(t, out)
 	require.Empty(t, listFiles(t, base), "the writability probe is removed")
 	require.False(t, strings.Contains(stderr, "FATAL"), stderr)
+}
+
+// A topic that can never be consumed is refused at start-up, naming the
+// value, before any directory is created or any nsqd dialled; upstream
+// logs "couldn't create logger for new topic" and idles for ever.
+func TestTopicsThatCanNeverStartAreRefusedAtStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--topic=bad topic!"}, `invalid topic name "bad topic!"`},
+		{[]string{"--topic=ok", "--topic=" + strings.Repeat("x", 65)}, `invalid topic name "` + strings.Repeat("x", 65) + `"`},
+		{[]string{"--topic=t", "--channel=bad!"}, `invalid channel name "bad!"`},
+		{[]string{"--topic=a", "--topic=b", "--topic-pattern=^a"}, `--topic "b" does not match --topic-pattern "^a"`},
+		{[]string{"--topic=t", "--nsqd-tcp-address=nocolon"},
+			`connect to nsqd: nsqd address "nocolon": address nocolon: missing port in address`},
+		{[]string{"--topic=t", "--nsqd-tcp-address=127.0.0.1:1", "--nsqd-tcp-address=127.0.0.1:2:3"},
+			`connect to nsqd: nsqd address "127.0.0.1:2:3": address 127.0.0.1:2:3: too many colons in address`},
+		{[]string{"--topic=t", "--nsqd-tcp-address=127.0.0.1:1", "--nsqd-tcp-address=127.0.0.1:1"},
+			"connect to nsqd: nsqd 127.0.0.1:1: already connected"},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"--output-dir=" + out}, tc.args...)
+		if !strings.Contains(strings.Join(tc.args, " "), "--nsqd-tcp-address") {
+			args = append(args, "--nsqd-tcp-address=127.0.0.1:1")
+		}
+		code, stdout, stderr := runOnce(args...)
+		require.Equal(t, 1, code, "%v: %s", tc.args, stderr)
+		require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d `+regexp.QuoteMeta(tc.msg)+"\n$", stderr, "%v", tc.args)
+		require.Empty(t, stdout)
+		require.NoDirExists(t, out, "%v: refused before start-up does anything", tc.args)
+	}
+}
+
+// Valid names and addresses still start; topics from the lookupds are not
+// checked at start-up (they come and go).
+func TestValidTopicsAndAddressesStart(t *testing.T) {
+	for _, args := range [][]string{
+		{"--topic=a.B_c-9#ephemeral", "--channel=ch#ephemeral", "--nsqd-tcp-address=:4150", "--nsqd-tcp-address=[::1]:4150"},
+		{"--topic=" + strings.Repeat("x", 64), "--topic-pattern=^x", "--nsqd-tcp-address=localhost:4150"},
+		{"--topic=t", "--lookupd-http-address=http://127.0.0.1:1"},
+		{"--topic-pattern=^a", "--lookupd-http-address=127.0.0.1:1"},
+	} {
+		code, _, stderr := runOnce(append(args, "--output-dir="+t.TempDir())...)
+		require.Zero(t, code, "%v: %s", args, stderr)
+		require.NotContains(t, stderr, "couldn't create logger", "%v", args)
+	}
+}
+
+// The process itself exits 1 instead of idling with no consumer.
+func TestProcessWithAnUnusableTopicExits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	for _, args := range [][]string{
+		{"--topic=bad topic!", "--nsqd-tcp-address=127.0.0.1:1"},
+		{"--topic=t", "--nsqd-tcp-address=nocolon"},
+	} {
+		cmd := exec.CommandContext(ctx, os.Args[0], append(args, "--output-dir="+t.TempDir())...)
+		cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		output, err := cmd.CombinedOutput()
+		require.NoError(t, ctx.Err(), "%v: nsq_to_file did not exit; output:\n%s", args, output)
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%v: %s", args, output)
+		require.Equal(t, 1, exit.ExitCode(), "%v: %s", args, output)
+		require.NotContains(t, string(output), "couldn't create logger", "%v", args)
+	}
 }
