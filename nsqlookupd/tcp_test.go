@@ -2,6 +2,7 @@ package nsqlookupd
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -182,6 +183,42 @@ func TestUnregisterDropsOnlyEphemeralKeys(t *testing.T) {
 	require.Equal(t, `{"channels":["c"]}`, httpGet(t, l, "/channels?topic=e%23ephemeral").body,
 		"its non-ephemeral channel key stays, as upstream")
 	require.Equal(t, `{"topics":["t"]}`, httpGet(t, l, "/topics").body)
+}
+
+// UNREGISTER of a topic takes the node off every channel of that topic too
+// (upstream logs those as unexpected), and leaves other nodes alone.
+func TestUnregisterTopicRemovesTheNodeFromItsChannels(t *testing.T) {
+	l := startLookupd(t, nil)
+	gone := dialV1(t, l)
+	gone.identify("10.0.0.1", 4150, 4151)
+	stays := dialV1(t, l)
+	stays.identify("10.0.0.2", 4150, 4151)
+	for _, line := range []string{"REGISTER t c1", "REGISTER t c2", "REGISTER t x#ephemeral", "REGISTER other c1"} {
+		require.Equal(t, "OK", gone.cmd(line), line)
+	}
+	require.Equal(t, "OK", stays.cmd("REGISTER t c1"))
+
+	require.Equal(t, "OK", gone.cmd("UNREGISTER t"))
+
+	var dump map[string][]struct {
+		BroadcastAddress string `json:"broadcast_address"`
+	}
+	res := httpGet(t, l, "/debug")
+	require.Equal(t, 200, res.status)
+	require.NoError(t, json.Unmarshal([]byte(res.body), &dump))
+	producers := map[string][]string{}
+	for key, entries := range dump {
+		for _, e := range entries {
+			producers[key] = append(producers[key], e.BroadcastAddress)
+		}
+	}
+	require.Equal(t, []string{"10.0.0.2"}, producers["topic:t:"])
+	require.Equal(t, []string{"10.0.0.2"}, producers["channel:t:c1"])
+	require.NotContains(t, producers, "channel:t:c2", "no producer is left on c2")
+	require.NotContains(t, producers, "channel:t:x#ephemeral", "no producer is left on x#ephemeral")
+	require.Equal(t, []string{"10.0.0.1"}, producers["channel:other:c1"], "another topic's channels are untouched")
+	require.Equal(t, `{"channels":["c1","c2","x#ephemeral"]}`, httpGet(t, l, "/channels?topic=t").body,
+		"channel keys stay, even an ephemeral one, as upstream")
 }
 
 func TestInactiveProducerIsHiddenUntilItPings(t *testing.T) {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqd"
 )
 
@@ -18,26 +20,38 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// run runs nsqd with the process's stdout and stderr.
 func run(args []string) int {
-	p, err := parseOptions(args, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	return runWith(args, os.Stdout, os.Stderr)
+}
+
+// runWith serves until SIGINT/SIGTERM or a daemon failure and returns the
+// exit status: 2 for a bad command line (the flag package has printed the
+// error and usage), 1 for a fatal startup error.
+func runWith(args []string, stdout, stderr io.Writer) int {
+	p, err := parseOptions(args, stderr)
+	var usageErr usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s\n", err)
+	case errors.As(err, &usageErr):
 		return 2
-	}
-	if p.showVersion {
-		fmt.Printf("nsqd v%s (built w/%s)\n", nsqd.Version, runtime.Version())
+	case err != nil:
+		logFatal(stderr, "%s", err)
+		return 1
+	case p.showVersion:
+		fmt.Fprintf(stdout, "nsqd v%s (built w/%s)\n", nsqd.Version, runtime.Version())
 		return 0
 	}
+	p.opts.Logger = stderr
 	daemon, err := nsqd.New(p.opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%sFATAL: failed to instantiate nsqd - %s\n", p.opts.LogPrefix, err)
+		logFatal(stderr, "failed to instantiate nsqd - %s", err)
 		return 1
 	}
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
 	done := make(chan error, 1)
 	go func() { done <- daemon.Main() }()
 	select {
@@ -46,9 +60,15 @@ func run(args []string) int {
 		return 0
 	case err := <-done:
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%sFATAL: %s\n", p.opts.LogPrefix, err)
+			logFatal(stderr, "%s", err)
 			return 1
 		}
 		return 0
 	}
+}
+
+// logFatal writes upstream's fatal line, "[nsqd] <date> <time> FATAL: ...".
+// Like upstream it uses the fixed "[nsqd] " prefix, not --log-prefix.
+func logFatal(w io.Writer, format string, args ...any) {
+	logging.New(w, "[nsqd] ", logging.Fatal).Logf(logging.Fatal, format, args...)
 }

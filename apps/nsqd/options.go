@@ -30,13 +30,22 @@ func configKey(flagName string) string {
 	return config.DefaultKey(flagName)
 }
 
+// usageError marks a bad command line (exit status 2, as the flag package
+// does), as opposed to a bad config file (exit status 1, as upstream).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
 // parsed is what the command line asks for besides the options.
 type parsed struct {
 	opts        *nsqd.Options
 	showVersion bool
 }
 
-// parseOptions turns the command line (and --config) into Options.
+// parseOptions turns the command line (and --config) into Options. Flag
+// errors and usage are written to usageOut and returned as a usageError; the
+// config file is not read when --version is given, as upstream.
 func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	opts := nsqd.NewOptions()
 	fs := flag.NewFlagSet("nsqd", flag.ContinueOnError)
@@ -118,12 +127,15 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.DurationVar(&opts.E2EProcessingLatencyWindowTime, "e2e-processing-latency-window-time", opts.E2EProcessingLatencyWindowTime, "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)")
 
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unknown arguments: %s", strings.Join(fs.Args(), " "))
+		err := fmt.Errorf("unknown arguments: %s", strings.Join(fs.Args(), " "))
+		fmt.Fprintln(usageOut, err)
+		fs.Usage()
+		return nil, usageError{err}
 	}
-	if *configPath != "" {
+	if *configPath != "" && !result.showVersion {
 		if err := config.Load(fs, *configPath, configKey); err != nil {
 			return nil, err
 		}

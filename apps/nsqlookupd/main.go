@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -40,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &usageErr):
 		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "[nsqlookupd] FATAL: %s\n", err)
+		logFatal(stderr, "%s", err)
 		return 1
 	case showVersion:
 		fmt.Fprintln(stdout, versionString())
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	l, err := nsqlookupd.New(opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "%sFATAL: failed to instantiate nsqlookupd - %s\n", opts.LogPrefix, err)
+		logFatal(stderr, "failed to instantiate nsqlookupd - %s", err)
 		return 1
 	}
 	mainErr := make(chan error, 1)
@@ -67,4 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		l.Exit()
 	}
 	return code
+}
+
+// logFatal writes upstream's fatal line, "[nsqlookupd] <date> <time> FATAL:
+// ...". Like upstream it uses the fixed "[nsqlookupd] " prefix, not
+// --log-prefix.
+func logFatal(w io.Writer, format string, args ...any) {
+	logging.New(w, "[nsqlookupd] ", logging.Fatal).Logf(logging.Fatal, format, args...)
 }

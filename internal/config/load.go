@@ -32,11 +32,23 @@ func Load(fs *flag.FlagSet, path string, keyOf func(flagName string) string) err
 			return
 		}
 		if err := apply(fs, f, value); err != nil {
-			firstErr = fmt.Errorf("failed parsing %s %v: %w", key, value, err)
+			firstErr = &ValueError{Key: key, Value: value, Err: err}
 		}
 	})
 	return firstErr
 }
+
+// ValueError is a config-file value its flag rejects. Its text is upstream's
+// fatal message, "failed parsing <key> <value>"; the flag's own complaint is
+// kept in Err.
+type ValueError struct {
+	Key   string
+	Value any
+	Err   error
+}
+
+func (e *ValueError) Error() string { return fmt.Sprintf("failed parsing %s %+v", e.Key, e.Value) }
+func (e *ValueError) Unwrap() error { return e.Err }
 
 // DefaultKey is the usual mapping: the flag name with '-' turned into '_'.
 func DefaultKey(flagName string) string { return strings.ReplaceAll(flagName, "-", "_") }

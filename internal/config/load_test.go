@@ -93,3 +93,15 @@ func TestConfigBadValueIsReported(t *testing.T) {
 	err := Load(fs, writeConfig(t, `mem_queue_size = "lots"`), keyOf)
 	require.ErrorContains(t, err, "failed parsing mem_queue_size")
 }
+
+func TestConfigBadValueMessageIsUpstreams(t *testing.T) {
+	var s settings
+	fs := newFlags(&s)
+	require.NoError(t, fs.Parse(nil))
+	err := Load(fs, writeConfig(t, `msg_timeout = "soon"`), keyOf)
+	require.EqualError(t, err, "failed parsing msg_timeout soon")
+	var ve *ValueError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "msg_timeout", ve.Key)
+	require.Error(t, ve.Err, "the flag's own complaint is kept")
+}
