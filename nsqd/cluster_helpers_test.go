@@ -188,6 +188,39 @@ func lookupdNodes(t testing.TB, l *testLookupd) []nodeInfo {
 	return resp.Producers
 }
 
+// lookupdDebugPorts lists, sorted by TCP port, the producers that /debug on
+// l shows on one registration key, e.g. "channel:t:c": the only answer that
+// tells which nsqds hold a channel, since /channels and /lookup list the
+// channel keys, which outlive their producers.
+func lookupdDebugPorts(t testing.TB, l *testLookupd, key string) []int {
+	t.Helper()
+	var dump map[string][]struct {
+		TCPPort int `json:"tcp_port"`
+	}
+	require.Equal(t, http.StatusOK, lookupdGetJSON(t, l, "/debug", &dump))
+	ports := make([]int, 0, len(dump[key]))
+	for _, p := range dump[key] {
+		ports = append(ports, p.TCPPort)
+	}
+	slices.Sort(ports)
+	return ports
+}
+
+// awaitChannelProducers waits until every lookupd given shows exactly nodes
+// (by TCP port) registered on channel topic/channel.
+func awaitChannelProducers(t testing.TB, lookupds []*testLookupd, topic, channel string, nodes []*NSQD) {
+	t.Helper()
+	key := "channel:" + topic + ":" + channel
+	for _, l := range lookupds {
+		awaitState(t, key+" producers on "+l.RealHTTPAddr().String(), func() error {
+			if got, want := lookupdDebugPorts(t, l, key), tcpPorts(nodes...); !slices.Equal(got, want) {
+				return fmt.Errorf("/debug %s producers %v, want %v", key, got, want)
+			}
+			return nil
+		})
+	}
+}
+
 func sortedStrings(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)

@@ -102,6 +102,84 @@ func TestClusterDeletingTopicOnOneNodeRemovesOnlyThatNode(t *testing.T) {
 	}
 }
 
+// The nsqd UNREGISTERs the channel: the lookupds stop listing it on the
+// channel, and, as upstream, keep the channel key and its topic producers.
+func TestClusterDeletingChannelOnOneNodeUnregistersOnlyThatNode(t *testing.T) {
+	c := startCluster(t, 2, 2, nil)
+	n0, n1 := c.nsqds[0], c.nsqds[1]
+	for _, n := range c.nsqds {
+		topic, err := n.GetTopic("t")
+		require.NoError(t, err)
+		_, err = topic.GetChannel("c")
+		require.NoError(t, err)
+	}
+	awaitChannelProducers(t, c.lookupds, "t", "c", c.nsqds)
+
+	status, body := httpPost(t, n0, "/channel/delete?topic=t&channel=c", "")
+	require.Equal(t, http.StatusOK, status, "body %s", body)
+
+	awaitChannelProducers(t, c.lookupds, "t", "c", []*NSQD{n1})
+	for _, l := range c.lookupds {
+		require.NoError(t, lookupHas(t, l, "t", c.nsqds, []string{"c"}))
+	}
+}
+
+// An ephemeral channel key goes with its last producer's UNREGISTER, so
+// deleting it on the only nsqd holding it drops it from /channels.
+func TestClusterDeletingLastEphemeralChannelRemovesItFromChannels(t *testing.T) {
+	c := startCluster(t, 2, 1, nil)
+	n := c.nsqds[0]
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	for _, name := range []string{"c", "e#ephemeral"} {
+		_, err = topic.GetChannel(name)
+		require.NoError(t, err)
+	}
+	awaitLookup(t, c.lookupds, "t", c.nsqds, []string{"c", "e#ephemeral"})
+
+	status, body := httpPost(t, n, "/channel/delete?topic=t&channel=e%23ephemeral", "")
+	require.Equal(t, http.StatusOK, status, "body %s", body)
+
+	for _, l := range c.lookupds {
+		awaitState(t, "/channels?topic=t without e#ephemeral", func() error {
+			if got := lookupdChannels(t, l, "t"); !slices.Equal(got, []string{"c"}) {
+				return fmt.Errorf("/channels?topic=t %v, want [c]", got)
+			}
+			return nil
+		})
+	}
+}
+
+// --broadcast-tcp-port and --broadcast-http-port are the ports the nsqd
+// registers, so consumers connect to them rather than to the bound ones.
+func TestClusterLookupdReportsBroadcastPorts(t *testing.T) {
+	const tcpPort, httpPort = 14150, 14151
+	l := startClusterLookupd(t, "127.0.0.1:0", "127.0.0.1:0", nil)
+	n := startDaemon(t, func(o *Options) {
+		o.NSQLookupdTCPAddresses = []string{l.RealTCPAddr().String()}
+		o.BroadcastTCPPort = tcpPort
+		o.BroadcastHTTPPort = httpPort
+	})
+	require.NotEqual(t, tcpPort, n.RealTCPAddr().Port)
+	require.NotEqual(t, httpPort, n.RealHTTPAddr().Port)
+	publish(t, n, "t", "x")
+
+	var producers []lookupProducer
+	awaitState(t, "the nsqd in /lookup?topic=t", func() error {
+		resp, _ := lookupTopic(t, l, "t")
+		if producers = resp.Producers; len(producers) != 1 {
+			return fmt.Errorf("/lookup?topic=t producers %+v", producers)
+		}
+		return nil
+	})
+	require.Equal(t, tcpPort, producers[0].TCPPort)
+	require.Equal(t, httpPort, producers[0].HTTPPort)
+	nodes := lookupdNodes(t, l)
+	require.Len(t, nodes, 1)
+	require.Equal(t, tcpPort, nodes[0].TCPPort)
+	require.Equal(t, httpPort, nodes[0].HTTPPort)
+}
+
 // tombstone posts /topic/tombstone for n's topic on l.
 func tombstone(t *testing.T, l *testLookupd, topic string, n *NSQD) {
 	t.Helper()
@@ -236,15 +314,12 @@ func TestClusterInactiveProducerReappearsAfterPing(t *testing.T) {
 	require.Equal(t, []int{1001}, nodePorts(lookupdNodes(t, l)))
 }
 
-// putLookupdAddresses sets n's lookupds through PUT /config; it skips the
-// test when the endpoint does not exist (another engineer builds it).
+// putLookupdAddresses sets n's lookupds through PUT /config and requires
+// the 200 answer echoing them.
 func putLookupdAddresses(t *testing.T, n *NSQD, addrs []string) {
 	t.Helper()
 	body := `["` + strings.Join(addrs, `","`) + `"]`
 	status, reply, _ := httpDo(t, http.MethodPut, httpURL(n, "/config/nsqlookupd_tcp_addresses"), strings.NewReader(body))
-	if status == http.StatusNotFound || status == http.StatusBadRequest {
-		t.Skipf("PUT /config/nsqlookupd_tcp_addresses not available yet: %d %s", status, reply)
-	}
 	require.Equal(t, http.StatusOK, status, "body %s", reply)
 	require.JSONEq(t, body, string(reply))
 }

@@ -1,8 +1,10 @@
 package nsqd
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -53,6 +55,27 @@ func (s *statsdServer) readLines(each func(line string) bool) {
 	}
 }
 
+// countLines counts the received lines starting with prefix until the
+// deadline passes.
+func (s *statsdServer) countLines(deadline time.Time, prefix string) int {
+	s.t.Helper()
+	buf := make([]byte, 64<<10)
+	require.NoError(s.t, s.conn.SetReadDeadline(deadline))
+	count := 0
+	for {
+		size, _, err := s.conn.ReadFrom(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return count
+		}
+		require.NoError(s.t, err)
+		for _, line := range strings.Split(string(buf[:size]), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				count++
+			}
+		}
+	}
+}
+
 // startStatsdDaemon runs a daemon pushing to server every 50ms.
 func startStatsdDaemon(t *testing.T, server *statsdServer, configure func(*Options)) *NSQD {
 	return startDaemon(t, func(o *Options) {
@@ -98,6 +121,27 @@ func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
 	awaitTotal(5)
 	publish(t, n, "t", numbered("n", 3)...)
 	awaitTotal(8)
+}
+
+// The pushes follow --statsd-interval: a push ends with the last channel's
+// clients gauge, and 2s after one there have been about ten more at 200ms
+// (two with a fixed 1s). The ticker drops ticks rather than bunching them,
+// so there cannot be many more.
+func TestStatsdPushesEveryStatsdInterval(t *testing.T) {
+	const interval, window = 200 * time.Millisecond, 2 * time.Second
+	server := listenStatsd(t)
+	n := startStatsdDaemon(t, server, func(o *Options) { o.StatsdInterval = interval })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	last := n.statsdPrefix + "topic.t.channel.c.clients:"
+	server.readLines(func(line string) bool { return strings.HasPrefix(line, last) })
+
+	pushes := server.countLines(time.Now().Add(window), last)
+
+	require.GreaterOrEqual(t, pushes, 5, "pushes within %s at --statsd-interval=%s", window, interval)
+	require.LessOrEqual(t, pushes, 15, "pushes within %s at --statsd-interval=%s", window, interval)
 }
 
 var statsdLine = regexp.MustCompile(`^([^:]+):(-?\d+)\|([cg])$`)
