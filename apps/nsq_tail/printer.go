@@ -15,20 +15,42 @@ import (
 // -n counts lines across all topics; the n-th message is finished (it was
 // printed), and messages that arrive after it are requeued at once rather
 // than left to time out, so a durable --channel loses nothing it did not
-// print.
+// print. Every consumer is paused (RDY 0) first: nsqd reads the RDY before
+// the REQ, so a requeued message is not sent straight back to be requeued
+// again until the consumer gives up on it after max attempts.
 type printer struct {
 	out        io.Writer
 	printTopic bool
 	total      int // 0 = no limit
 
-	mu      sync.Mutex // orders whole lines from concurrent consumers
-	printed int
-	err     error         // the first write error; nothing is printed after it
-	done    chan struct{} // closed after the n-th line or a write error
+	mu        sync.Mutex // orders whole lines from concurrent consumers
+	consumers []*nsqclient.Consumer
+	printed   int
+	err       error         // the first write error; nothing is printed after it
+	done      chan struct{} // closed after the n-th line or a write error
 }
 
 func newPrinter(out io.Writer, printTopic bool, total int) *printer {
 	return &printer{out: out, printTopic: printTopic, total: total, done: make(chan struct{})}
+}
+
+// add registers a consumer to pause when printing ends; one added after
+// that is paused at once.
+func (p *printer) add(c *nsqclient.Consumer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.consumers = append(p.consumers, c)
+	if p.finishedLocked() {
+		c.ChangeMaxInFlight(0)
+	}
+}
+
+// finishLocked ends printing: consumers are paused, then Done is closed.
+func (p *printer) finishLocked() {
+	for _, c := range p.consumers {
+		c.ChangeMaxInFlight(0)
+	}
+	close(p.done)
 }
 
 // handler returns the Handler for topic's consumer.
@@ -55,12 +77,12 @@ func (p *printer) print(topic string, m *nsqclient.Message) error {
 	}
 	if _, err := p.out.Write(line); err != nil {
 		p.err = err
-		close(p.done)
+		p.finishLocked()
 		return err
 	}
 	p.printed++
 	if p.total > 0 && p.printed == p.total {
-		close(p.done)
+		p.finishLocked()
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return toolflags.Fatalf(stderr, "%s", err)
 		}
 		consumers = append(consumers, c)
+		p.add(c)
 		c.AddHandler(p.handler(topic))
 		if err := toolflags.Connect(c, opts.nsqdAddrs, opts.lookupAddrs); err != nil {
 			return toolflags.Fatalf(stderr, "%s", err)
