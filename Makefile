@@ -3,7 +3,7 @@ GO ?= go
 APPS := $(notdir $(wildcard apps/*))
 BUILD := build
 
-.PHONY: all build test vet run bench clean
+.PHONY: all build test vet run bench bench-archive clean
 
 all: build
 
@@ -28,6 +28,9 @@ run: build
 
 bench: build
 	@bash bench/bench.sh
+
+bench-archive: build
+	@bash bench/archive.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -22,76 +22,14 @@ if ! command -v "$nsqd_bin" >/dev/null; then
 	exit 1
 fi
 
-nsqd_pid=
-tmpdir=
-cleanup() {
-	if [[ -n $nsqd_pid ]]; then
-		kill -TERM "$nsqd_pid" 2>/dev/null || true
-		# nsqd may flush its memory queues to disk on exit; allow 10 s.
-		for _ in $(seq 100); do
-			kill -0 "$nsqd_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$nsqd_pid" 2>/dev/null; then
-			echo "bench: nsqd did not exit within 10s, sending SIGKILL" >&2
-			kill -KILL "$nsqd_pid" 2>/dev/null || true
-		fi
-		wait "$nsqd_pid" 2>/dev/null || true
-	fi
-	if [[ -n $tmpdir ]]; then rm -rf "$tmpdir"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# free_port prints an unused local port below the kernel's ephemeral range:
-# a /dev/tcp connect succeeds only when something already listens there.
-# $1 is a port to avoid.
-free_port() {
-	local port
-	for _ in $(seq 200); do
-		port=$((20000 + RANDOM % 12000))
-		[[ $port == "${1:-}" ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return
-		fi
-	done
-	echo "bench: no free port found" >&2
-	return 1
-}
+source bench/lib.sh
 
 echo "# building bench_writer and bench_reader into build/"
 mkdir -p build
 go build -o build/ ./bench/bench_writer ./bench/bench_reader
 
-tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/nsq-bench.XXXXXX")
-tcp_port=$(free_port)
-http_port=$(free_port "$tcp_port")
-tcp_addr=127.0.0.1:$tcp_port
-http_addr=127.0.0.1:$http_port
-
-echo "# $nsqd_bin --mem-queue-size=$mem_queue_size --data-path=$tmpdir (tcp $tcp_addr, http $http_addr)"
-"$nsqd_bin" --mem-queue-size="$mem_queue_size" --data-path="$tmpdir" \
-	--tcp-address="$tcp_addr" --http-address="$http_addr" >"$tmpdir/nsqd.log" 2>&1 &
-nsqd_pid=$!
-
-# Wait (at most ~10 s) for the HTTP side to answer, failing fast if nsqd died.
-for i in $(seq 100); do
-	[[ $(curl -s --max-time 1 "http://$http_addr/ping" || true) == OK ]] && break
-	if ! kill -0 "$nsqd_pid" 2>/dev/null || ((i == 100)); then
-		echo "bench: nsqd did not come up on $http_addr; its log:" >&2
-		tail -n 20 "$tmpdir/nsqd.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-
-echo "# creating topic sub_bench, channel ch"
-curl -sf -X POST "http://$http_addr/topic/create?topic=sub_bench" >/dev/null ||
-	{ echo "bench: topic create failed" >&2; exit 1; }
-curl -sf -X POST "http://$http_addr/channel/create?topic=sub_bench&channel=ch" >/dev/null ||
-	{ echo "bench: channel create failed" >&2; exit 1; }
+start_nsqd "$mem_queue_size"
+create_channel sub_bench ch
 
 echo "# running each side for $runfor"
 if ! out=$(build/bench_writer --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" \
