@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -281,35 +282,31 @@ func TestIdentifyKeysMatchCaseInsensitively(t *testing.T) {
 }
 
 // The output buffer limits are the daemon's options, not upstream's
-// defaults: each test sets a limit well inside the defaults and checks both
+// defaults: each case sets a limit well inside the defaults and checks both
 // sides of it.
-
-func TestIdentifyOutputBufferSizeAboveConfiguredMaxIsInvalid(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MaxOutputBufferSize = 1000 })
-	c := dialV2(t, n)
-	c.send("IDENTIFY", []byte(`{"output_buffer_size":1001}`))
-	c.expectFatal("E_BAD_BODY IDENTIFY output buffer size (1001) is invalid")
-	c = dialV2(t, n)
-	reply := c.identify(map[string]any{"feature_negotiation": true, "output_buffer_size": 1000})
-	require.Equal(t, float64(1000), reply["output_buffer_size"])
-}
-
-func TestIdentifyOutputBufferTimeoutBelowConfiguredMinIsInvalid(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MinOutputBufferTimeout = 50 * time.Millisecond })
-	c := dialV2(t, n)
-	c.send("IDENTIFY", []byte(`{"output_buffer_timeout":49}`))
-	c.expectFatal("E_BAD_BODY IDENTIFY output buffer timeout (49) is invalid")
-	c = dialV2(t, n)
-	reply := c.identify(map[string]any{"feature_negotiation": true, "output_buffer_timeout": 50})
-	require.Equal(t, float64(50), reply["output_buffer_timeout"])
-}
-
-func TestIdentifyOutputBufferTimeoutAboveConfiguredMaxIsInvalid(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MaxOutputBufferTimeout = 2 * time.Second })
-	c := dialV2(t, n)
-	c.send("IDENTIFY", []byte(`{"output_buffer_timeout":2001}`))
-	c.expectFatal("E_BAD_BODY IDENTIFY output buffer timeout (2001) is invalid")
-	c = dialV2(t, n)
-	reply := c.identify(map[string]any{"feature_negotiation": true, "output_buffer_timeout": 2000})
-	require.Equal(t, float64(2000), reply["output_buffer_timeout"])
+func TestIdentifyOutputBufferLimitsAreTheDaemonsOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		configure     func(*Options)
+		field         string
+		refused, kept int
+		err           string
+	}{
+		{"size above max", func(o *Options) { o.MaxOutputBufferSize = 1000 },
+			"output_buffer_size", 1001, 1000, "E_BAD_BODY IDENTIFY output buffer size (1001) is invalid"},
+		{"timeout below min", func(o *Options) { o.MinOutputBufferTimeout = 50 * time.Millisecond },
+			"output_buffer_timeout", 49, 50, "E_BAD_BODY IDENTIFY output buffer timeout (49) is invalid"},
+		{"timeout above max", func(o *Options) { o.MaxOutputBufferTimeout = 2 * time.Second },
+			"output_buffer_timeout", 2001, 2000, "E_BAD_BODY IDENTIFY output buffer timeout (2001) is invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := startDaemon(t, tc.configure)
+			c := dialV2(t, n)
+			c.send("IDENTIFY", fmt.Appendf(nil, `{%q:%d}`, tc.field, tc.refused))
+			c.expectFatal(tc.err)
+			c = dialV2(t, n)
+			reply := c.identify(map[string]any{"feature_negotiation": true, tc.field: tc.kept})
+			require.Equal(t, float64(tc.kept), reply[tc.field])
+		})
+	}
 }
