@@ -112,8 +112,8 @@ func (c *Channel) compactDeferredStoreLocked() {
 }
 
 // loadDeferredLocked moves every record of the store not yet read into the
-// heap. What the heap holds is therefore exactly what the store holds, each
-// message naming its record there.
+// heap, each message naming its record there: the store is always read to
+// its end, so every record it holds is a message the channel holds.
 func (c *Channel) loadDeferredLocked() {
 	for {
 		var err error
