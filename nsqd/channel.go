@@ -35,16 +35,17 @@ type Channel struct {
 	// deferredStore holds the durable deferred messages (channel_deferred.go);
 	// nil until first needed. Set under mu before any message names a
 	// record in it, and never replaced.
-	deferredStore BackendQueue
-	scratch       []Message // reused by timer promotions
-	deferBatch    []Message // deferred messages gathered for deferLocked
-	storeBatch    []Message // the durable part of a deferLocked batch
-	loaded        []Message // records read back from the deferred store
-	compacting    []Message // the store's live messages, written again
-	storeWrites   int       // records written to the store since its last compaction
-	storeWritten  int64     // and their bytes
-	deleteCalled  bool
-	preferDisk    bool // alternates memory and disk in takeLocked
+	deferredStore  BackendQueue
+	scratch        []Message // reused by timer promotions
+	deferBatch     []Message // deferred messages gathered for deferLocked
+	storeBatch     []Message // the durable part of a deferLocked batch
+	loaded         []Message // records read back from the deferred store
+	compacting     []Message // the store's live messages, written again
+	storeWrites    int       // records written to the store since its last compaction
+	storeWritten   int64     // and their bytes
+	storeWritesDue int       // storeWrites before live records are counted again
+	deleteCalled   bool
+	preferDisk     bool // alternates memory and disk in takeLocked
 
 	messageCount  atomic.Uint64
 	requeueCount  atomic.Uint64

@@ -86,7 +86,7 @@ func (c *Channel) storeDeferredLocked(msgs []Message) {
 		return
 	}
 	c.releaseAllLocked(msgs)
-	c.loadDeferredLocked()
+	c.loadDeferredLocked(len(msgs))
 	for i := range msgs {
 		c.storeWritten += int64(diskRecordHeader + protocol.MessageHeaderLength + len(msgs[i].Body))
 	}
@@ -99,7 +99,13 @@ func (c *Channel) storeDeferredLocked(msgs []Message) {
 // rewriting the few live messages once the store has written more than
 // twice as many, and at least two segments, lets those segments go.
 func (c *Channel) compactDeferredStoreLocked() {
-	if c.storeWrites < 2*c.deferred.Len() || c.storeWritten < 2*c.nsqd.opts.MaxBytesPerFile {
+	if c.storeWritten < 2*c.nsqd.opts.MaxBytesPerFile || c.storeWrites < c.storeWritesDue {
+		return
+	}
+	// Counting the live records is a scan of the heap: when there are
+	// too many to rewrite yet, the next count waits until there may not be.
+	if live := c.deferred.Count(func(m *Message) bool { return m.deferredRecord }); c.storeWrites < 2*live {
+		c.storeWritesDue = 2 * live
 		return
 	}
 	live := c.deferred.TakeIf(func(m *Message) bool { return m.deferredRecord }, c.compacting[:0])
@@ -108,16 +114,18 @@ func (c *Channel) compactDeferredStoreLocked() {
 	}
 	clear(live)
 	c.compacting = live[:0]
-	c.storeWrites, c.storeWritten = 0, 0
+	c.storeWrites, c.storeWritten, c.storeWritesDue = 0, 0, 0
 }
 
 // loadDeferredLocked moves every record of the store not yet read into the
 // heap, each message naming its record there: the store is always read to
-// its end, so every record it holds is a message the channel holds.
-func (c *Channel) loadDeferredLocked() {
+// its end, so every record it holds is a message the channel holds. batch
+// is how many records to read at a time (the number just written, when
+// reading back, so the read allocates no more than it needs).
+func (c *Channel) loadDeferredLocked(batch int) {
 	for {
 		var err error
-		c.loaded, err = c.deferredStore.ReadInto(c.loaded[:0], maxDeliveryBatch)
+		c.loaded, err = c.deferredStore.ReadInto(c.loaded[:0], batch)
 		for _, m := range c.loaded {
 			m.deferredRecord = true
 			c.holdLocked(m)
@@ -161,7 +169,7 @@ func (c *Channel) openDeferredStoreIfPresent() error {
 	if _, err := c.deferredStoreLocked(); err != nil {
 		return err
 	}
-	c.loadDeferredLocked()
+	c.loadDeferredLocked(maxDeliveryBatch)
 	return nil
 }
 

@@ -48,6 +48,17 @@ func (h *deferredHeap) pop() Message {
 	return top
 }
 
+// Count is how many messages match.
+func (h deferredHeap) Count(match func(*Message) bool) int {
+	count := 0
+	for i := range h {
+		if match(&h[i]) {
+			count++
+		}
+	}
+	return count
+}
+
 // TakeIf moves every message for which match holds into dst and restores
 // the heap order of the rest.
 func (h *deferredHeap) TakeIf(match func(*Message) bool, dst []Message) []Message {
