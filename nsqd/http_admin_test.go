@@ -230,3 +230,40 @@ func TestHTTPChannelPauseStopsDeliveryUntilUnpause(t *testing.T) {
 	require.Equal(t, "waiting", string(consumer.readMessage().Body))
 	require.False(t, channelStats(t, getStats(t, n, ""), "t", "ch").Paused)
 }
+
+func TestHTTPTopicEmptyDropsTheTopicsDiskBacklog(t *testing.T) {
+	// With no memory queue, everything a channel-less topic holds is on disk.
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	httpPost(t, n, "/pub?topic=t", "held1")
+	httpPost(t, n, "/pub?topic=t", "held2")
+	topic := topicStats(t, getStats(t, n, ""), "t")
+	require.EqualValues(t, 2, topic.Depth)
+	require.EqualValues(t, 2, topic.BackendDepth, "held on disk")
+
+	status, body := httpPost(t, n, "/topic/empty?topic=t", "")
+	requireOK(t, "", status, body)
+	topic = topicStats(t, getStats(t, n, ""), "t")
+	require.Zero(t, topic.Depth)
+	require.Zero(t, topic.BackendDepth)
+
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "ch")
+	consumer.send("RDY 10")
+	consumer.expectNoFrame(quiet)
+}
+
+func TestHTTPChannelEmptyFreesTheConsumersCreditForTheNextMessage(t *testing.T) {
+	n := startDaemon(t, nil)
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "ch")
+	consumer.send("RDY 1")
+	httpPost(t, n, "/pub?topic=t", "dropped")
+	require.Equal(t, "dropped", string(consumer.readMessage().Body))
+
+	// The consumer's one credit is used by the message in flight; emptying
+	// the channel drops that message and gives the credit back.
+	status, body := httpPost(t, n, "/channel/empty?topic=t&channel=ch", "")
+	requireOK(t, "", status, body)
+	httpPost(t, n, "/pub?topic=t", "next")
+	require.Equal(t, "next", string(consumer.readMessage().Body))
+}

@@ -336,3 +336,21 @@ func TestAckCommandsWorkWhileClosing(t *testing.T) {
 	require.Equal(t, msg.ID, again.ID)
 	require.Equal(t, uint16(2), again.Attempts)
 }
+
+func TestClsSetsReadyCountToZero(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY 5")
+	waitForStats(t, n, "RDY 5 applied", func(s statsResponse) bool {
+		clients := channelStats(t, s, "t", "c").Clients
+		return len(clients) == 1 && clients[0].ReadyCount == 5
+	})
+
+	c.send("CLS")
+	c.expectResponse("CLOSE_WAIT")
+	clients := channelStats(t, getStats(t, n, ""), "t", "c").Clients
+	require.Len(t, clients, 1)
+	require.EqualValues(t, stateClosing, clients[0].State)
+	require.Zero(t, clients[0].ReadyCount, "CLS forces RDY 0")
+}

@@ -3,6 +3,7 @@ package nsqd
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,4 +310,15 @@ func TestIdentifyOutputBufferLimitsAreTheDaemonsOptions(t *testing.T) {
 			require.Equal(t, float64(tc.kept), reply[tc.field])
 		})
 	}
+}
+
+func TestIdentifyAcceptsBodyOfExactlyMaxBodySize(t *testing.T) {
+	n := startDaemon(t, smallLimits)
+	c := dialV2(t, n)
+	// Valid JSON padded with trailing spaces to exactly --max-body-size.
+	body := []byte(`{"client_id":"padded"}`)
+	body = append(body, strings.Repeat(" ", 1024-len(body))...)
+	require.Len(t, body, 1024)
+	c.send("IDENTIFY", body)
+	c.expectResponse("OK")
 }

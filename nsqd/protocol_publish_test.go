@@ -298,3 +298,23 @@ func TestPublishAfterTopicDeletionRecreatesTheTopic(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), topic.Depth(), "held on the recreated topic")
 }
+
+func TestMpubCountsEveryMessageInProducerPubCounts(t *testing.T) {
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.mpub("t", "a", "b", "c")
+	c.pub("t", "d")
+	producers := getStats(t, n, "").Producers
+	require.Len(t, producers, 1)
+	require.Equal(t, []PubCount{{Topic: "t", Count: 4}}, producers[0].PubCounts)
+}
+
+func TestMpubAcceptsMessageOfExactlyMaxMsgSize(t *testing.T) {
+	n := startDaemon(t, smallLimits)
+	c := dialV2(t, n)
+	body := strings.Repeat("m", 100)
+	c.mpub("t", "small", body)
+	c.subscribe("t", "c")
+	c.send("RDY 2")
+	require.Equal(t, []string{"small", body}, bodiesOf(c.readMessages(2)))
+}
