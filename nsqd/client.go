@@ -230,9 +230,10 @@ func (c *client) addPubCount(topic string, n int) {
 // deadlineConn arms the heartbeat deadlines on the socket before each read
 // or write (a read's deadline is fixed at the first read of a command, so a
 // command must be complete within two heartbeat intervals), and flushes
-// pending responses before a read blocks, so a pipelining producer gets its OKs in one write. It reads and
-// writes the transport (the socket or its TLS session) and sets the
-// deadlines on the socket, which the TLS session shares.
+// pending responses before a read blocks, so a pipelining producer gets its
+// OKs in one write. It reads and writes the transport (the socket or its
+// TLS session) and sets the deadlines on the socket, which the TLS session
+// shares.
 type deadlineConn struct {
 	client *client
 }
