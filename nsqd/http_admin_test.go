@@ -19,8 +19,7 @@ func TestHTTPTopicCreate(t *testing.T) {
 	_, err := n.GetExistingTopic("made")
 	require.NoError(t, err)
 
-	status, body = httpPost(t, n, "/topic/create?topic=made", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=made")
 	require.Len(t, n.Topics(), 1, "creating an existing topic is a no-op")
 }
 
@@ -61,8 +60,7 @@ func TestHTTPTopicDeleteRemovesTopicAndClosesSubscribers(t *testing.T) {
 	consumer := dialV2(t, n)
 	consumer.subscribe("doomed", "ch")
 
-	status, body := httpPost(t, n, "/topic/delete?topic=doomed", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/delete?topic=doomed")
 	consumer.expectClosed()
 	_, err := n.GetExistingTopic("doomed")
 	require.ErrorIs(t, err, errTopicNotFound)
@@ -75,8 +73,7 @@ func TestHTTPTopicEmptyDropsOnlyTheTopicsOwnQueue(t *testing.T) {
 	httpPost(t, n, "/pub?topic=t", "held2")
 	require.EqualValues(t, 2, topicStats(t, getStats(t, n, ""), "t").Depth)
 
-	status, body := httpPost(t, n, "/topic/empty?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/empty?topic=t")
 	require.Zero(t, topicStats(t, getStats(t, n, ""), "t").Depth)
 
 	consumer := dialV2(t, n)
@@ -88,8 +85,7 @@ func TestHTTPTopicEmptyDropsOnlyTheTopicsOwnQueue(t *testing.T) {
 	httpPost(t, n, "/channel/pause?topic=t&channel=ch", "")
 	httpPost(t, n, "/pub?topic=t", "kept")
 	require.EqualValues(t, 1, channelStats(t, getStats(t, n, ""), "t", "ch").Depth)
-	status, body = httpPost(t, n, "/topic/empty?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/empty?topic=t")
 	httpPost(t, n, "/channel/unpause?topic=t&channel=ch", "")
 	require.Equal(t, "kept", string(consumer.readMessage().Body))
 }
@@ -100,8 +96,7 @@ func TestHTTPTopicPauseHoldsMessagesUntilUnpause(t *testing.T) {
 	consumer.subscribe("t", "ch")
 	consumer.send("RDY 1")
 
-	status, body := httpPost(t, n, "/topic/pause?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/pause?topic=t")
 	httpPost(t, n, "/pub?topic=t", "waiting")
 	consumer.expectNoFrame(quiet)
 	stats := getStats(t, n, "")
@@ -109,8 +104,7 @@ func TestHTTPTopicPauseHoldsMessagesUntilUnpause(t *testing.T) {
 	require.EqualValues(t, 1, topicStats(t, stats, "t").Depth, "held on the paused topic")
 	require.Zero(t, channelStats(t, stats, "t", "ch").Depth)
 
-	status, body = httpPost(t, n, "/topic/unpause?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/unpause?topic=t")
 	require.Equal(t, "waiting", string(consumer.readMessage().Body))
 	require.False(t, topicStats(t, getStats(t, n, ""), "t").Paused)
 }
@@ -118,8 +112,7 @@ func TestHTTPTopicPauseHoldsMessagesUntilUnpause(t *testing.T) {
 func TestHTTPChannelCreateMakesChannelReceiveLaterMessages(t *testing.T) {
 	n := startDaemon(t, nil)
 	httpPost(t, n, "/topic/create?topic=t", "")
-	status, body := httpPost(t, n, "/channel/create?topic=t&channel=made", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/create?topic=t&channel=made")
 
 	httpPost(t, n, "/pub?topic=t", "for made")
 	require.EqualValues(t, 1, channelStats(t, getStats(t, n, ""), "t", "made").Depth)
@@ -174,8 +167,7 @@ func TestHTTPChannelDeleteClosesSubscribers(t *testing.T) {
 	other := dialV2(t, n)
 	other.subscribe("t", "survivor")
 
-	status, body := httpPost(t, n, "/channel/delete?topic=t&channel=doomed", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/delete?topic=t&channel=doomed")
 	consumer.expectClosed()
 
 	topic, err := n.GetExistingTopic("t")
@@ -199,8 +191,7 @@ func TestHTTPChannelEmptyDropsQueuedAndInFlight(t *testing.T) {
 	require.EqualValues(t, 1, channelStats(t, stats, "t", "ch").Depth)
 	require.EqualValues(t, 1, channelStats(t, stats, "t", "ch").InFlightCount)
 
-	status, body := httpPost(t, n, "/channel/empty?topic=t&channel=ch", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/empty?topic=t&channel=ch")
 	stats = getStats(t, n, "")
 	require.Zero(t, channelStats(t, stats, "t", "ch").Depth)
 	require.Zero(t, channelStats(t, stats, "t", "ch").InFlightCount)
@@ -217,16 +208,14 @@ func TestHTTPChannelPauseStopsDeliveryUntilUnpause(t *testing.T) {
 	consumer.subscribe("t", "ch")
 	consumer.send("RDY 1")
 
-	status, body := httpPost(t, n, "/channel/pause?topic=t&channel=ch", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/pause?topic=t&channel=ch")
 	httpPost(t, n, "/pub?topic=t", "waiting")
 	consumer.expectNoFrame(quiet)
 	cs := channelStats(t, getStats(t, n, ""), "t", "ch")
 	require.True(t, cs.Paused)
 	require.EqualValues(t, 1, cs.Depth)
 
-	status, body = httpPost(t, n, "/channel/unpause?topic=t&channel=ch", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/unpause?topic=t&channel=ch")
 	require.Equal(t, "waiting", string(consumer.readMessage().Body))
 	require.False(t, channelStats(t, getStats(t, n, ""), "t", "ch").Paused)
 }
@@ -240,8 +229,7 @@ func TestHTTPTopicEmptyDropsTheTopicsDiskBacklog(t *testing.T) {
 	require.EqualValues(t, 2, topic.Depth)
 	require.EqualValues(t, 2, topic.BackendDepth, "held on disk")
 
-	status, body := httpPost(t, n, "/topic/empty?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/empty?topic=t")
 	topic = topicStats(t, getStats(t, n, ""), "t")
 	require.Zero(t, topic.Depth)
 	require.Zero(t, topic.BackendDepth)
@@ -262,8 +250,7 @@ func TestHTTPChannelEmptyFreesTheConsumersCreditForTheNextMessage(t *testing.T) 
 
 	// The consumer's one credit is used by the message in flight; emptying
 	// the channel drops that message and gives the credit back.
-	status, body := httpPost(t, n, "/channel/empty?topic=t&channel=ch", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/empty?topic=t&channel=ch")
 	httpPost(t, n, "/pub?topic=t", "next")
 	require.Equal(t, "next", string(consumer.readMessage().Body))
 }

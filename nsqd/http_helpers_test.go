@@ -72,6 +72,13 @@ func requireAPIError(t testing.TB, wantStatus int, wantMessage string, status in
 }
 
 // requireOK asserts a 200 with the given body.
+// adminPost POSTs an admin endpoint that must answer 200 with an empty body.
+func adminPost(t testing.TB, n *NSQD, path string) {
+	t.Helper()
+	status, body := httpPost(t, n, path, "")
+	requireOK(t, "", status, body)
+}
+
 func requireOK(t testing.TB, want string, status int, body []byte) {
 	t.Helper()
 	require.Equal(t, http.StatusOK, status, "body %s", body)

@@ -50,17 +50,14 @@ func channelInMetadata(md metadata, topic, channel string) (channelMetadata, boo
 
 func TestHTTPTopicPauseAndUnpauseAreWrittenToMetadataAtOnce(t *testing.T) {
 	n := startDaemon(t, nil)
-	status, body := httpPost(t, n, "/topic/create?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=t")
 
-	status, body = httpPost(t, n, "/topic/pause?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/pause?topic=t")
 	tm, ok := topicInMetadata(readMetadataFile(t, n), "t")
 	require.True(t, ok, "topic t in nsqd.dat")
 	require.True(t, tm.Paused, "pause is in nsqd.dat before shutdown")
 
-	status, body = httpPost(t, n, "/topic/unpause?topic=t", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/unpause?topic=t")
 	tm, ok = topicInMetadata(readMetadataFile(t, n), "t")
 	require.True(t, ok, "topic t in nsqd.dat")
 	require.False(t, tm.Paused, "unpause is in nsqd.dat before shutdown")
@@ -68,19 +65,15 @@ func TestHTTPTopicPauseAndUnpauseAreWrittenToMetadataAtOnce(t *testing.T) {
 
 func TestHTTPChannelPauseAndUnpauseAreWrittenToMetadataAtOnce(t *testing.T) {
 	n := startDaemon(t, nil)
-	status, body := httpPost(t, n, "/topic/create?topic=t", "")
-	requireOK(t, "", status, body)
-	status, body = httpPost(t, n, "/channel/create?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=t")
+	adminPost(t, n, "/channel/create?topic=t&channel=c")
 
-	status, body = httpPost(t, n, "/channel/pause?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/pause?topic=t&channel=c")
 	cm, ok := channelInMetadata(readMetadataFile(t, n), "t", "c")
 	require.True(t, ok, "channel t/c in nsqd.dat")
 	require.True(t, cm.Paused, "pause is in nsqd.dat before shutdown")
 
-	status, body = httpPost(t, n, "/channel/unpause?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/unpause?topic=t&channel=c")
 	cm, ok = channelInMetadata(readMetadataFile(t, n), "t", "c")
 	require.True(t, ok, "channel t/c in nsqd.dat")
 	require.False(t, cm.Paused, "unpause is in nsqd.dat before shutdown")
@@ -96,38 +89,31 @@ func TestTopicCreatedByPubIsWrittenToMetadataAtOnce(t *testing.T) {
 
 func TestHTTPTopicDeleteIsWrittenToMetadataAtOnce(t *testing.T) {
 	n := startDaemon(t, nil)
-	status, body := httpPost(t, n, "/topic/create?topic=gone", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=gone")
 	_, ok := topicInMetadata(readMetadataFile(t, n), "gone")
 	require.True(t, ok, "created topic in nsqd.dat")
 
-	status, body = httpPost(t, n, "/topic/delete?topic=gone", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/delete?topic=gone")
 	_, ok = topicInMetadata(readMetadataFile(t, n), "gone")
 	require.False(t, ok, "a deleted topic leaves nsqd.dat before shutdown")
 }
 
 func TestHTTPChannelCreateIsWrittenToMetadataAtOnce(t *testing.T) {
 	n := startDaemon(t, nil)
-	status, body := httpPost(t, n, "/topic/create?topic=t", "")
-	requireOK(t, "", status, body)
-	status, body = httpPost(t, n, "/channel/create?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=t")
+	adminPost(t, n, "/channel/create?topic=t&channel=c")
 	_, ok := channelInMetadata(readMetadataFile(t, n), "t", "c")
 	require.True(t, ok, "a created channel is in nsqd.dat before shutdown")
 }
 
 func TestHTTPChannelDeleteIsWrittenToMetadataAtOnce(t *testing.T) {
 	n := startDaemon(t, nil)
-	status, body := httpPost(t, n, "/topic/create?topic=t", "")
-	requireOK(t, "", status, body)
-	status, body = httpPost(t, n, "/channel/create?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/topic/create?topic=t")
+	adminPost(t, n, "/channel/create?topic=t&channel=c")
 	_, ok := channelInMetadata(readMetadataFile(t, n), "t", "c")
 	require.True(t, ok, "created channel in nsqd.dat")
 
-	status, body = httpPost(t, n, "/channel/delete?topic=t&channel=c", "")
-	requireOK(t, "", status, body)
+	adminPost(t, n, "/channel/delete?topic=t&channel=c")
 	md := readMetadataFile(t, n)
 	_, ok = topicInMetadata(md, "t")
 	require.True(t, ok, "the topic stays")
