@@ -28,10 +28,9 @@ func badMPUB(token, format string, args ...any) *mpubError {
 // them. Trailing bytes after the last message are ignored, as upstream
 // never reads them.
 //
-// The messages alias body, so the whole batch costs the one allocation
-// that read the request; a consumer holding any message keeps the body
-// alive, which is the same trade the TCP MPUB slab makes. Each Body is
-// capped at its own length so nothing can append into its neighbour.
+// The messages alias body (the caller copies them out, repackBodies);
+// each Body is capped at its own length so nothing can append into its
+// neighbour.
 //
 // The checks and their tokens are the TCP MPUB's with "E_" removed:
 // BAD_BODY for the count, BAD_MESSAGE for a message.
@@ -44,8 +43,9 @@ func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, err
 	if count <= 0 || int64(count) > (maxBodySize-4)/5 {
 		return nil, badMPUB("BAD_BODY", "MPUB invalid message count %d", count)
 	}
-	// A short body cannot make us reserve room for a count it cannot hold.
-	msgs := make([]Message, 0, min(int(count), (len(body)-4)/5))
+	// The slice grows with the messages found, not with the count the
+	// body claims.
+	var msgs []Message
 	off := 4
 	for i := 0; i < int(count); i++ {
 		if len(body)-off < 4 {
@@ -76,9 +76,11 @@ func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, err
 // the checks run line by line in upstream's order: a line that brings the
 // running total to readMax means the body was too big (BODY_TOO_BIG), but
 // an earlier line over --max-msg-size is reported first (MSG_TOO_BIG).
-// Messages alias body, one allocation for the batch.
+// Messages alias body (the caller copies them out, repackBodies). The
+// slice grows with the messages found: sizing it by the count of newlines
+// would let a flood of empty lines cost 72 bytes each.
 func parseMPUBText(body []byte, readMax, maxMsgSize int64) ([]Message, error) {
-	msgs := make([]Message, 0, bytes.Count(body, []byte{'\n'})+1)
+	var msgs []Message
 	var total int64
 	for rest := body; ; {
 		line := rest

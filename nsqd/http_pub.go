@@ -14,13 +14,14 @@ import (
 
 // readBody reads a request body of at most limit bytes, returning up to
 // limit+1 so the caller can tell an oversized chunked upload (which has no
-// Content-Length to refuse up front) without buffering all of it. A
-// declared length sizes the buffer exactly, sparing io.ReadAll's regrowth.
-// Callers have already refused a declared length above limit.
+// Content-Length to refuse up front) without buffering all of it. Room
+// grows as the bytes arrive (readAppend), never by what Content-Length
+// claims, and a body that keeps its promise ends in a buffer of exactly its
+// size. Callers have already refused a declared length above limit.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength >= 0 && r.ContentLength <= limit {
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
+		body, err := readAppend(r.Body, nil, int(r.ContentLength), int(r.ContentLength))
+		if err != nil {
 			return nil, fmt.Errorf("reading %d-byte body: %w", r.ContentLength, err)
 		}
 		return body, nil
@@ -129,6 +130,9 @@ func (s *httpServer) mpub(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if len(msgs) == 0 {
 		return "OK", nil
 	}
+	// The bodies alias the request buffer; copied out, they keep alive
+	// only their own bytes (body_alloc.go).
+	repackBodies(msgs)
 	if err := topic.PutMessages(msgs); err != nil {
 		return nil, s.publishError("/mpub to "+topic.Name(), err)
 	}

@@ -76,13 +76,24 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) int {
 // dropStaleLocked forgets deadline entries of messages already FIN'd or
 // TOUCHed. FINs mostly arrive in delivery order, so popping stale heads keeps
 // the FIFO near the in-flight count; when one slow message pins the head,
-// a full compaction bounds the FIFO at twice the in-flight count.
+// a full compaction bounds the FIFO (and the capped list) at twice the
+// in-flight count plus 1024 entries.
 func (f *inFlight) dropStaleLocked() {
 	for f.deadlines.Len() > 0 && f.isStaleLocked(f.deadlines.Front()) {
 		f.deadlines.DropFront()
 	}
 	if f.deadlines.Len() > 2*len(f.entries)+1024 {
 		f.deadlines.Filter(func(d *deadlineEntry) bool { return !f.isStaleLocked(d) })
+	}
+	if len(f.capped) > 2*len(f.entries)+1024 {
+		kept := f.capped[:0]
+		for _, d := range f.capped {
+			if !f.isStaleLocked(&d) {
+				kept = append(kept, d)
+			}
+		}
+		clear(f.capped[len(kept):])
+		f.capped = kept
 	}
 }
 
@@ -130,10 +141,15 @@ func (f *inFlight) touch(id protocol.MessageID, now, timeout, maxTimeout int64) 
 	f.entries[id] = entry
 	if f.deadlines.Len() > 0 && deadline < f.latest {
 		f.capped = append(f.capped, deadlineEntry{id: id, deadline: deadline})
-		return true
+	} else {
+		f.deadlines.Push(deadlineEntry{id: id, deadline: deadline})
+		f.latest = deadline
 	}
-	f.deadlines.Push(deadlineEntry{id: id, deadline: deadline})
-	f.latest = deadline
+	// Each TOUCH leaves its message's previous entry stale; dropping them
+	// here, not only at the next delivery or timeout, keeps what TOUCHes
+	// cost bounded by the messages held (a consumer that holds RDY
+	// messages and only TOUCHes them never reaches either).
+	f.dropStaleLocked()
 	return true
 }
 

@@ -40,6 +40,7 @@ type v2Session struct {
 	params [][]byte
 	batch  []Message
 	sizes  [4]byte
+	bodies slabAllocator // MPUB's body slabs (body_alloc.go)
 
 	// the last topic published to, so a stream of PUBs skips the map lookup
 	lastTopic *Topic
@@ -314,8 +315,8 @@ func (s *v2Session) auth() ([]byte, error) {
 	if size <= 0 {
 		return nil, fatalErr("E_BAD_BODY", "AUTH invalid body size %d", size)
 	}
-	secret := make([]byte, size)
-	if _, err := io.ReadFull(s.c.reader, secret); err != nil {
+	secret, err := readAppend(s.c.reader, nil, int(size), int(size))
+	if err != nil {
 		return nil, fatalErr("E_BAD_BODY", "AUTH failed to read body")
 	}
 	return s.authenticate(secret)
@@ -401,8 +402,8 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if int64(size) > s.n.opts.MaxMsgSize {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(s.c.reader, body); err != nil {
+	body, err := readAppend(s.c.reader, nil, int(size), int(size))
+	if err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
 	if err := s.checkAuth(name, topicName, ""); err != nil {
@@ -456,11 +457,12 @@ func (s *v2Session) mpub() ([]byte, error) {
 	if count <= 0 || int64(count) > (s.n.opts.MaxBodySize-4)/5 {
 		return nil, fatalErr("E_BAD_BODY", "MPUB invalid message count %d", count)
 	}
-	// One allocation holds every body of the batch: the declared body size
-	// bounds it (surplus is only possible if the client lied, and then the
-	// extra bodies get their own allocation).
-	slab := make([]byte, 0, max(int(bodySize)-4-4*int(count), 0))
+	// Bodies share slabs as their bytes arrive (body_alloc.go): an honest
+	// batch of small messages is one allocation per 64 KiB, and a size field
+	// that lies reserves nothing the bytes do not fill.
+	remaining := int(bodySize) - 4 - 4*int(count)
 	s.batch = s.batch[:0]
+	s.bodies.reset()
 	for i := 0; i < int(count); i++ {
 		size, err := s.readSize()
 		if err != nil {
@@ -473,17 +475,19 @@ func (s *v2Session) mpub() ([]byte, error) {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB message too big %d > %d", size, s.n.opts.MaxMsgSize)
 		}
 		var body []byte
-		if free := cap(slab) - len(slab); int(size) <= free {
-			body = slab[len(slab) : len(slab)+int(size) : len(slab)+int(size)]
-			slab = slab[:len(slab)+int(size)]
+		if size <= slabMaxBody {
+			body = s.bodies.alloc(i, int(size), remaining)
+			_, err = io.ReadFull(s.c.reader, body)
 		} else {
-			body = make([]byte, size)
+			body, err = readAppend(s.c.reader, nil, int(size), int(size))
 		}
-		if _, err := io.ReadFull(s.c.reader, body); err != nil {
+		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")
 		}
+		remaining -= int(size)
 		s.batch = append(s.batch, Message{Body: body})
 	}
+	s.bodies.shrink(s.batch)
 	if topic, err = s.putMessages(topic); err != nil {
 		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
 	}
