@@ -92,7 +92,8 @@ func (n *NSQD) saveMetadata() error {
 }
 
 // loadMetadata recreates the topics and channels of nsqd.dat with their
-// paused state. A missing file is a fresh start; unparsable JSON is fatal.
+// paused state. A missing file is a fresh start; unparsable JSON is fatal;
+// a topic or channel that cannot be opened is logged and skipped.
 func (n *NSQD) loadMetadata() error {
 	path := n.metadataPath()
 	data, err := os.ReadFile(path)
@@ -111,9 +112,13 @@ func (n *NSQD) loadMetadata() error {
 			n.logf(warnLevel, "skipping creation of invalid topic %s", tm.Name)
 			continue
 		}
+		// One topic that cannot be restored (its files unreadable, say)
+		// must not keep the others from being served: it is logged and
+		// skipped, and its files are left as they are.
 		t, err := n.GetTopic(tm.Name)
 		if err != nil {
-			return fmt.Errorf("failed to load metadata - topic %s: %w", tm.Name, err)
+			n.logf(errorLevel, "skipping topic %s from %s: %s", tm.Name, metadataFile, err)
+			continue
 		}
 		if tm.Paused {
 			t.Pause()
@@ -125,7 +130,8 @@ func (n *NSQD) loadMetadata() error {
 			}
 			c, err := t.GetChannel(cm.Name)
 			if err != nil {
-				return fmt.Errorf("failed to load metadata - channel %s:%s: %w", tm.Name, cm.Name, err)
+				n.logf(errorLevel, "skipping channel %s:%s from %s: %s", tm.Name, cm.Name, metadataFile, err)
+				continue
 			}
 			if cm.Paused {
 				c.Pause()

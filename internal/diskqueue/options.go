@@ -53,8 +53,11 @@ func (o Options) validate() error {
 		return errors.New("options: Dir is empty")
 	case o.Name == "":
 		return errors.New("options: Name is empty")
-	case strings.ContainsAny(o.Name, "/\x00") || o.Name == "." || o.Name == "..":
-		// The name becomes part of file names inside Dir, never a path.
+	case strings.ContainsAny(o.Name, "/\x00"):
+		// The name becomes part of file names inside Dir, never a path:
+		// every file name is the name plus a ".diskqueue." suffix, so even
+		// "." and ".." (valid NSQ topic names) name plain files, as
+		// upstream names them ("..diskqueue.meta.dat" for ".").
 		return fmt.Errorf("options: Name %q cannot be part of a file name", o.Name)
 	case o.MinMsgSize < 0:
 		return fmt.Errorf("options: MinMsgSize %d is negative", o.MinMsgSize)
