@@ -30,6 +30,14 @@ func newHTTPServer(n *NSQD, requireTLS bool) *httpServer {
 	}
 	s.server = &http.Server{
 		Handler: handler,
+		// A peer that opens a connection and sends half a request, or
+		// keeps an idle one, must not hold it for good (upstream sets no
+		// bound): headers get --client-timeout, as a TCP client gets for
+		// its magic, and a kept-alive connection twice that, longer than
+		// the idle timeout of Go's and most HTTP clients, so they close
+		// first. Request bodies are bounded in readBody (http_pub.go).
+		ReadHeaderTimeout: n.opts.ClientTimeout,
+		IdleTimeout:       2 * n.opts.ClientTimeout,
 		// net/http's own complaints (bad TLS handshakes, header errors)
 		// belong in the daemon's log, not on a bare stderr.
 		ErrorLog: log.New(httpErrorLog{n}, "", 0),

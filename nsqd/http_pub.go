@@ -33,6 +33,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// bodyDeadline bounds how long a publish request's body may take to
+// arrive: --client-timeout, the bound on its headers, so a peer that sends
+// half a body does not hold the connection and its handler for good.
+func (s *httpServer) bodyDeadline(w http.ResponseWriter) {
+	// Only a writer that cannot set deadlines refuses (never net/http's).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.nsqd.opts.ClientTimeout))
+}
+
 // pub publishes the body as one message, optionally deferred by
 // ?defer=<ms>. The checks run in upstream's order: size, body, then query
 // (so an empty body without a topic is MSG_EMPTY), then defer.
@@ -41,6 +49,7 @@ func (s *httpServer) pub(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if r.ContentLength > maxSize {
 		return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "MSG_TOO_BIG")
 	}
+	s.bodyDeadline(w)
 	body, err := readBody(r, maxSize)
 	if err != nil {
 		s.nsqd.logf(errorLevel, "HTTP /pub: %s", err)
@@ -102,6 +111,7 @@ func (s *httpServer) mpub(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		}
 	}
 
+	s.bodyDeadline(w)
 	body, err := readBody(r, opts.MaxBodySize)
 	if err != nil {
 		s.nsqd.logf(errorLevel, "HTTP /mpub: %s", err)

@@ -2,25 +2,49 @@ package nsqd
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"syscall"
+	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
-// serveTCP accepts connections until the listener closes.
+// acceptBackoffMax caps the wait between retries of a failing Accept.
+const acceptBackoffMax = time.Second
+
+// serveTCP accepts connections until the listener closes. An Accept that
+// fails for a reason that passes (out of file descriptors, EMFILE/ENFILE,
+// or a connection aborted before it was taken) is retried after a backoff
+// of 5 ms doubling to 1 s and logged at WARN with the count of failures in
+// a row: connections that close free descriptors and serving resumes, as
+// upstream's does. Only another error ends the daemon.
 func (n *NSQD) serveTCP(listener net.Listener) error {
+	var delay time.Duration
+	failures := 0
 	for {
 		conn, err := listener.Accept()
 		if err != nil {
 			if n.exiting.Load() || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var netErr net.Error
-			if errors.As(err, &netErr) && netErr.Timeout() {
-				continue
+			if !isTransientAcceptErr(err) {
+				return fmt.Errorf("TCP: accept: %w", err)
 			}
-			return err
+			failures++
+			delay = min(max(2*delay, 5*time.Millisecond), acceptBackoffMax)
+			n.logf(warnLevel, "TCP: accept failed (%d in a row), retrying in %s: %s", failures, delay, err)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-n.exitCh:
+				return nil
+			}
+		}
+		if failures > 0 {
+			n.logf(infoLevel, "TCP: accepting again after %d failed accepts", failures)
+			failures, delay = 0, 0
 		}
 		n.wg.Add(1)
 		go func() {
@@ -30,11 +54,24 @@ func (n *NSQD) serveTCP(listener net.Listener) error {
 	}
 }
 
+// isTransientAcceptErr reports Accept errors worth waiting out.
+func isTransientAcceptErr(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}
+
 // handleConn reads the magic and runs the V2 protocol.
 func (n *NSQD) handleConn(conn net.Conn) {
-	// The magic read has no deadline (as upstream), and the connection is
-	// not yet registered for Exit to close, so close it here on exit:
-	// otherwise a peer that connects and sends nothing blocks Exit forever.
+	// A peer that connects and sends nothing holds a descriptor and a
+	// goroutine: it gets --client-timeout (the idle bound of a client that
+	// negotiated no heartbeat) to send the magic. The connection is not yet
+	// registered for Exit to close either, so close it here on exit.
+	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
 	magicRead := make(chan struct{})
 	go func() {
 		select {
@@ -50,6 +87,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 		conn.Close()
 		return
 	}
+	conn.SetReadDeadline(time.Time{})
 	if string(magic[:]) != protocol.MagicV2 {
 		protocol.WriteFrame(conn, protocol.FrameTypeError, []byte("E_BAD_PROTOCOL"))
 		conn.Close()

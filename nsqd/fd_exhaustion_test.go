@@ -1,0 +1,103 @@
+package nsqd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fdChildEnv marks the re-executed test binary that runs with a low
+// RLIMIT_NOFILE, so the limit never touches the parent's other tests.
+const fdChildEnv = "NSQD_TEST_FD_EXHAUSTION_CHILD"
+
+// runInLowFDChild re-executes this test binary to run only test, with
+// fdChildEnv set, and returns its output; the child fails the parent by
+// failing itself.
+func runInLowFDChild(t *testing.T, test string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), fdChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child test failed:\n%s", out)
+	require.Contains(t, string(out), "--- PASS: "+test)
+}
+
+// lowerFDLimit leaves room for spare more descriptors than are open now.
+func lowerFDLimit(t *testing.T, spare uint64) {
+	t.Helper()
+	open, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	var limit syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit))
+	limit.Cur = uint64(len(open)) + spare
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &limit))
+}
+
+// The daemon outlives running out of file descriptors: Accept fails with
+// EMFILE, is retried with backoff and logged at WARN with a count, and once
+// connections close a new client is served (before the fix nsqd exited).
+func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
+	if os.Getenv(fdChildEnv) == "" {
+		runInLowFDChild(t, "TestAcceptSurvivesDescriptorExhaustion")
+		return
+	}
+	logs := &lockedBuffer{}
+	n := startDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0 })
+	producer := dialV2(t, n)
+	producer.pub("t", "before")
+	lowerFDLimit(t, 48)
+
+	// Connect until this process has no descriptor left: the client side
+	// fails with EMFILE, and the daemon's Accept of the last connections
+	// fails alike (the kernel completed them into the backlog).
+	var extra []net.Conn
+	defer func() {
+		for _, c := range extra {
+			c.Close()
+		}
+	}()
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "descriptors never ran out")
+		conn, err := net.DialTimeout("tcp", n.RealTCPAddr().String(), 5*time.Second)
+		if err != nil {
+			require.True(t, errors.Is(err, syscall.EMFILE), "dial: %s", err)
+			break
+		}
+		extra = append(extra, conn)
+	}
+	waitFor(t, "a failed accept in the log", func() bool {
+		return strings.Contains(logs.String(), "TCP: accept failed")
+	})
+	require.Contains(t, logs.String(), "WARNING: TCP: accept failed (1 in a row)")
+
+	for _, c := range extra {
+		c.Close()
+	}
+	extra = nil
+	// Descriptors come back as the daemon sees the closes; the first dial
+	// may still find none.
+	waitFor(t, "a free descriptor", func() bool {
+		conn, err := net.DialTimeout("tcp", n.RealTCPAddr().String(), 5*time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "c")
+	consumer.send("RDY 1")
+	require.Equal(t, "before", string(consumer.readMessage().Body))
+	producer.pub("t", "after")
+	require.Contains(t, logs.String(), "TCP: accepting again after")
+	t.Logf("daemon log:\n%s", logs.String())
+}

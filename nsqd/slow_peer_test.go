@@ -1,0 +1,77 @@
+package nsqd
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A silent or slow peer holds a descriptor and a goroutine only for a
+// bounded time (README, "Slow peers"). --client-timeout is made short here
+// so the test awaits the daemon's close rather than a minute.
+
+const shortClientTimeout = 300 * time.Millisecond
+
+// awaitServerClose reads until the daemon closes conn, and fails if it
+// has not within within.
+func awaitServerClose(t *testing.T, conn net.Conn, within time.Duration) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(within))
+	_, err := io.Copy(io.Discard, conn)
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		t.Fatalf("the daemon kept the connection open for %s", within)
+	}
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		require.NoError(t, err)
+	}
+}
+
+func dialAddr(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestSilentTCPPeerIsClosedAfterClientTimeout(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
+	silent := dialAddr(t, n.RealTCPAddr().String())
+	half := dialAddr(t, n.RealTCPAddr().String())
+	_, err := half.Write([]byte("  V"))
+	require.NoError(t, err)
+	awaitServerClose(t, silent, 10*time.Second)
+	awaitServerClose(t, half, 10*time.Second)
+	// A client that sends the magic in time is served as before.
+	dialV2(t, n).pub("t", "served")
+}
+
+func TestSlowHTTPPeersAreClosed(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
+	addr := n.RealHTTPAddr().String()
+
+	halfHeaders := dialAddr(t, addr)
+	_, err := halfHeaders.Write([]byte("POST /pub?topic=t HTTP/1.1\r\nHost: x\r\n"))
+	require.NoError(t, err)
+
+	halfBody := dialAddr(t, addr)
+	_, err = halfBody.Write([]byte("POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf"))
+	require.NoError(t, err)
+
+	idle := dialAddr(t, addr)
+	_, err = idle.Write([]byte("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"))
+	require.NoError(t, err)
+
+	awaitServerClose(t, halfHeaders, 10*time.Second)
+	awaitServerClose(t, halfBody, 10*time.Second)
+	awaitServerClose(t, idle, 10*time.Second) // answers OK, then closes when idle
+
+	status, body := httpGet(t, n, "/ping")
+	requireOK(t, "OK", status, body)
+}
