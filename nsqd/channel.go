@@ -98,31 +98,41 @@ func (c *Channel) put(msgs []Message) error {
 
 // putLocked counts new messages and queues them: due ones become ready,
 // others wait in the deferred heap. With keep set (backlog the topic already
-// accepted), a disk refusal keeps them in memory instead of failing.
+// accepted), a disk refusal keeps them in memory instead of dropping them,
+// and is still returned: the topic must keep its own record of them.
 func (c *Channel) putLocked(msgs []Message, keep bool) error {
 	c.messageCount.Add(uint64(len(msgs)))
 	now := time.Now().UnixNano()
 	queue := c.enqueueReadyLocked
 	if keep {
-		queue = func(batch []Message) error { c.keepLocked(batch); return nil }
+		queue = c.keepLocked
 	}
 	deferred := c.deferBatch[:0]
 	var err error
 	start := 0
 	for i := range msgs {
 		if msgs[i].DeliverAt > now {
-			if err = queue(msgs[start:i]); err != nil {
-				break
+			if queueErr := queue(msgs[start:i]); queueErr != nil {
+				if err == nil {
+					err = queueErr
+				}
+				if !keep {
+					break
+				}
 			}
 			start = i + 1
 			deferred = append(deferred, msgs[i])
 		}
 	}
-	if err == nil {
-		err = queue(msgs[start:])
+	if err == nil || keep {
+		if queueErr := queue(msgs[start:]); err == nil {
+			err = queueErr
+		}
 	}
 	if len(deferred) > 0 {
-		c.deferLocked(deferred)
+		if deferErr := c.deferLocked(deferred, keep); err == nil {
+			err = deferErr
+		}
 		clear(deferred)
 	}
 	c.deferBatch = deferred[:0]
@@ -178,12 +188,16 @@ func (c *Channel) consumerCreditLocked() int {
 
 // keepLocked queues messages that already belong to the channel (requeued,
 // timed out, deferred and now due): to disk past the memory bound, but kept
-// in memory rather than lost if the disk refuses them.
-func (c *Channel) keepLocked(msgs []Message) {
-	if err := c.enqueueReadyLocked(msgs); err != nil {
+// in memory rather than lost if the disk refuses them. The refusal is
+// returned for a caller whose own record must then stay (the topic's
+// hand-off); the others have their disk record held already.
+func (c *Channel) keepLocked(msgs []Message) error {
+	err := c.enqueueReadyLocked(msgs)
+	if err != nil {
 		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d messages in memory: %s", c.topicName, c.name, len(msgs), err)
 		c.ready.Push(msgs...)
 	}
+	return err
 }
 
 // putBackendLocked writes messages to the channel's queue, then releases
@@ -252,7 +266,8 @@ func (c *Channel) takeLocked(dst []Message, max int) []Message {
 		clear(dst[kept:])
 		dst = dst[:kept]
 		if len(deferred) > 0 {
-			c.deferLocked(deferred)
+			// Read from disk: each keeps its record if the store refuses.
+			c.deferLocked(deferred, true)
 			clear(deferred)
 		}
 		c.deferBatch = deferred[:0]

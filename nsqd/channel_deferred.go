@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
@@ -35,7 +36,7 @@ func (c *Channel) deferMessage(m Message) {
 		return
 	}
 	c.deferBatch = append(c.deferBatch[:0], m)
-	c.deferLocked(c.deferBatch)
+	c.deferLocked(c.deferBatch, true)
 	clear(c.deferBatch)
 }
 
@@ -46,12 +47,16 @@ func (c *Channel) deferAll(msgs []Message) {
 	if c.exiting {
 		return
 	}
-	c.deferLocked(msgs)
+	c.deferLocked(msgs, true)
 }
 
 // deferLocked holds each message until its DeliverAt: the durable ones by
 // way of the deferred store, the others in memory only. msgs is not kept.
-func (c *Channel) deferLocked(msgs []Message) {
+// It returns the store's error when it could not take a message that has
+// no other durable record; with keep set such a message is held in memory
+// all the same (the caller keeps its own record), without it the message
+// is not held (the publisher is told it failed).
+func (c *Channel) deferLocked(msgs []Message, keep bool) error {
 	durable := c.storeBatch[:0]
 	throughDisk := c.nsqd.opts.MemQueueSize == 0
 	for _, m := range msgs {
@@ -61,29 +66,45 @@ func (c *Channel) deferLocked(msgs []Message) {
 			c.holdLocked(m)
 		}
 	}
+	var err error
 	if len(durable) > 0 {
-		c.storeDeferredLocked(durable)
+		err = c.storeDeferredLocked(durable, keep)
 		c.compactDeferredStoreLocked()
 	}
 	clear(durable)
 	c.storeBatch = durable[:0]
+	return err
 }
 
 // storeDeferredLocked writes durable deferred messages to the store, then
 // releases the records they had and reads the new ones back into the heap.
-// If the store cannot take them they wait in memory, their old records
-// still held: nothing is lost, the queue is only held longer.
-func (c *Channel) storeDeferredLocked(msgs []Message) {
+// If the store cannot take them, a message that still has its old record
+// waits in memory with that record held: nothing is lost, the queue is only
+// held longer. One that has no other record (just published) is held in
+// memory only with keep set, and the error is returned: the caller must not
+// report it durable.
+func (c *Channel) storeDeferredLocked(msgs []Message, keep bool) error {
 	store, err := c.deferredStoreLocked()
 	if err == nil {
 		err = store.Put(msgs)
 	}
 	if err != nil {
-		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d deferred messages in memory: %s", c.topicName, c.name, len(msgs), err)
+		unrecorded := 0
 		for _, m := range msgs {
+			if m.diskSeq == 0 {
+				unrecorded++
+				if !keep {
+					continue
+				}
+			}
 			c.holdLocked(m)
 		}
-		return
+		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): deferred store refused %d messages (%d with no other record on disk): %s",
+			c.topicName, c.name, len(msgs), unrecorded, err)
+		if unrecorded > 0 {
+			return fmt.Errorf("write deferred message to disk: %w", err)
+		}
+		return nil
 	}
 	c.releaseAllLocked(msgs)
 	c.loadDeferredLocked(len(msgs))
@@ -91,6 +112,7 @@ func (c *Channel) storeDeferredLocked(msgs []Message) {
 		c.storeWritten += int64(diskRecordHeader + protocol.MessageHeaderLength + len(msgs[i].Body))
 	}
 	c.storeWrites += len(msgs)
+	return nil
 }
 
 // compactDeferredStoreLocked writes the store's live messages again at its
@@ -110,7 +132,8 @@ func (c *Channel) compactDeferredStoreLocked() {
 	}
 	live := c.deferred.TakeIf(func(m *Message) bool { return m.deferredRecord }, c.compacting[:0])
 	if len(live) > 0 {
-		c.storeDeferredLocked(live)
+		// Each has its record in the store: a refusal keeps it there.
+		c.storeDeferredLocked(live, true)
 	}
 	clear(live)
 	c.compacting = live[:0]

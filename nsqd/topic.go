@@ -172,6 +172,8 @@ func (t *Topic) releaseHeldLocked() {
 	t.held.Clear()
 	for _, c := range t.channels {
 		c.mu.Lock()
+		// Memory backlog has no record to keep: a refusal is logged by
+		// the channel, which holds the messages in memory.
 		c.putLocked(backlog, true)
 		c.mu.Unlock()
 	}
@@ -391,12 +393,22 @@ func (t *Topic) drain() {
 			seqs = append(seqs, batch[i].diskSeq)
 			batch[i].diskSeq = 0
 		}
+		// A channel whose disk refused its copies keeps them in memory;
+		// the topic then keeps its records, so a crash delivers them
+		// again rather than losing them (and a restart, as duplicates).
+		var refused error
 		for _, c := range t.channels {
 			c.mu.Lock()
-			c.putLocked(batch, true)
+			if err := c.putLocked(batch, true); err != nil && refused == nil {
+				refused = err
+			}
 			c.mu.Unlock()
 		}
-		t.backend.Ack(seqs...)
+		if refused == nil {
+			t.backend.Ack(seqs...)
+		} else {
+			t.nsqd.logf(errorLevel, "TOPIC(%s): keeping %d records on disk: a channel could not store them: %s", t.name, len(seqs), refused)
+		}
 		t.mu.Unlock()
 		clear(batch)
 	}
