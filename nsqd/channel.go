@@ -27,6 +27,7 @@ type Channel struct {
 	ready      ring[Message]
 	deferred   deferredHeap
 	deferTimer *time.Timer
+	readRetry  *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
 	readyWait  chan struct{} // closed (and replaced) when messages arrive
 	clients    map[int64]*client
 	paused     bool
@@ -251,6 +252,7 @@ func (c *Channel) takeLocked(dst []Message, max int) []Message {
 		dst, err = c.backend.ReadInto(dst, max-len(dst))
 		if err != nil {
 			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): read from disk: %s", c.topicName, c.name, err)
+			c.retryReadLocked()
 		}
 		now := time.Now().UnixNano()
 		kept := start
@@ -398,6 +400,9 @@ func (c *Channel) close(deleted bool) error {
 	c.exiting = true
 	if c.deferTimer != nil {
 		c.deferTimer.Stop()
+	}
+	if c.readRetry != nil {
+		c.readRetry.Stop()
 	}
 	c.wakeLocked()
 	clients := c.clientListLocked()

@@ -3,6 +3,7 @@ package nsqd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -100,4 +101,55 @@ func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
 	producer.pub("t", "after")
 	require.Contains(t, logs.String(), "TCP: accepting again after")
 	t.Logf("daemon log:\n%s", logs.String())
+}
+
+// hogDescriptors opens /dev/null until the process has no descriptor left
+// and returns the files, to be closed to give them back.
+func hogDescriptors(t *testing.T) []*os.File {
+	t.Helper()
+	var hogs []*os.File
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "descriptors never ran out")
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			require.True(t, errors.Is(err, syscall.EMFILE), "open: %s", err)
+			return hogs
+		}
+		hogs = append(hogs, f)
+	}
+}
+
+// A disk read that fails because no descriptor is left is tried again: the
+// backlog is delivered once descriptors are back, with no new message to
+// wake the channel (before the fix it stalled until the next publish).
+func TestDiskReadIsRetriedAfterDescriptorExhaustion(t *testing.T) {
+	if os.Getenv(fdChildEnv) == "" {
+		runInLowFDChild(t, "TestDiskReadIsRetriedAfterDescriptorExhaustion")
+		return
+	}
+	logs := &lockedBuffer{}
+	n := startDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0; o.MaxBytesPerFile = 512 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	_, err = topic.GetChannel("c")
+	require.NoError(t, err)
+	bodies := numbered("backlog", 20)
+	publish(t, n, "t", bodies...)
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "c")
+
+	lowerFDLimit(t, 16)
+	hogs := hogDescriptors(t)
+	consumer.send(fmt.Sprintf("RDY %d", len(bodies)))
+	waitFor(t, "a failed disk read", func() bool {
+		return strings.Contains(logs.String(), "CHANNEL(t:c): read from disk")
+	})
+	for _, f := range hogs {
+		f.Close()
+	}
+	got := []string{}
+	for _, m := range consumer.readMessages(len(bodies)) {
+		got = append(got, string(m.Body))
+	}
+	require.Equal(t, bodies, got)
 }

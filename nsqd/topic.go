@@ -34,6 +34,8 @@ type Topic struct {
 	starting bool
 	draining bool           // a drain goroutine is moving disk backlog
 	drainers sync.WaitGroup // waited for by close
+	// drainRetry restarts a drain whose disk read failed (disk_retry.go).
+	drainRetry *time.Timer
 
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
@@ -319,6 +321,9 @@ func (t *Topic) close(deleted bool) error {
 		return nil
 	}
 	t.exiting = true
+	if t.drainRetry != nil {
+		t.drainRetry.Stop()
+	}
 	channels := make([]*Channel, 0, len(t.channels))
 	for _, c := range t.channels {
 		channels = append(channels, c)
@@ -383,6 +388,9 @@ func (t *Topic) drain() {
 		}
 		if len(batch) == 0 {
 			t.draining = false
+			if err != nil {
+				t.retryDrainLocked()
+			}
 			t.mu.Unlock()
 			return
 		}
