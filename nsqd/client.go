@@ -70,6 +70,7 @@ type client struct {
 	readyCount atomic.Int64
 	channel    atomic.Pointer[Channel]
 	inFlight   inFlight
+	timeouts   clientTimeouts // fires inFlight's deadlines (timeouts.go)
 
 	// wake tells the pump that RDY, credit, settings or state changed;
 	// awaitingCredit says whether it is blocked on credit, so FIN only

@@ -9,7 +9,8 @@ import (
 
 // pump is a client's delivery goroutine: it moves ready messages from the
 // channel into the client's output buffer while the client has credit
-// (RDY minus in flight), sends heartbeats and times out what it delivered.
+// (RDY minus in flight) and sends heartbeats; what it delivered is timed
+// out by the client's own timer (timeouts.go).
 //
 // Flushing is adaptive: it keeps writing while messages are ready and
 // flushes as soon as none are (or credit runs out), so a busy consumer gets
@@ -19,12 +20,7 @@ func (c *client) pump() {
 	heartbeat := time.NewTicker(time.Hour)
 	defer heartbeat.Stop()
 	currentHeartbeat := time.Duration(0)
-	timeouts := time.NewTimer(time.Hour)
-	timeouts.Stop()
-	defer timeouts.Stop()
-	var nextTimeout int64 // when the timeouts timer fires; 0 = not armed
 	batch := make([]Message, 0, maxDeliveryBatch)
-	var expired []Message
 	pending := false // frames written since the last flush
 
 	for {
@@ -55,13 +51,9 @@ func (c *client) pump() {
 					// deadline is 0 when sampling or deduplication left nothing.
 					if deadline != 0 {
 						pending = true
-						if nextTimeout == 0 || deadline < nextTimeout {
-							nextTimeout = deadline
-							timeouts.Reset(time.Duration(deadline - time.Now().UnixNano()))
-						}
 					}
 					// Keep going while more may be ready, but never
-					// starve heartbeats, timeouts or exit.
+					// starve heartbeats or exit.
 					select {
 					case <-c.exit:
 						return
@@ -69,8 +61,6 @@ func (c *client) pump() {
 						if c.sendHeartbeat() != nil {
 							return
 						}
-					case <-timeouts.C:
-						expired, nextTimeout = c.expire(ch, expired, timeouts)
 					default:
 					}
 					continue
@@ -95,8 +85,6 @@ func (c *client) pump() {
 			if c.sendHeartbeat() != nil {
 				return
 			}
-		case <-timeouts.C:
-			expired, nextTimeout = c.expire(ch, expired, timeouts)
 		}
 	}
 }
@@ -126,6 +114,11 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 		batch[i].Attempts++
 	}
 	tracked := c.inFlight.add(batch, now, timeout)
+	// Armed before the write, which may block: the timeout fires at its
+	// time even if the socket never drains (timeouts.go).
+	if tracked > 0 {
+		c.armTimeout(now + timeout)
+	}
 	if tracked < len(batch) {
 		// Second copies of messages this client holds wait until the held
 		// copy's deadline; then they are delivered (a duplicate, which
@@ -155,22 +148,6 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 		}
 	}
 	return now + timeout, nil
-}
-
-// expire requeues this client's timed-out messages and re-arms the timer.
-func (c *client) expire(ch *Channel, scratch []Message, timer *time.Timer) ([]Message, int64) {
-	now := time.Now().UnixNano()
-	expired, next := c.inFlight.expire(now, scratch[:0])
-	if len(expired) > 0 && ch != nil {
-		ch.inFlightCount.Add(-int64(len(expired)))
-		ch.timeoutCount.Add(uint64(len(expired)))
-		ch.requeue(expired)
-		clear(expired)
-	}
-	if next != 0 {
-		timer.Reset(time.Duration(next - now))
-	}
-	return expired[:0], next
 }
 
 func (c *client) sendHeartbeat() error {

@@ -113,6 +113,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	close(c.exit)
 	conn.Close()
 	<-pumpDone
+	c.stopTimeouts()
 	c.release()
 	n.removeClient(c)
 }
