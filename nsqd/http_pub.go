@@ -66,7 +66,7 @@ func (s *httpServer) pub(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if err != nil {
 		return nil, err
 	}
-	var deliverAt int64
+	var delay time.Duration
 	if value, ok := queryParam(q, "defer"); ok {
 		// Compared in milliseconds rather than as a Duration, so that a
 		// huge value cannot overflow into range.
@@ -74,12 +74,16 @@ func (s *httpServer) pub(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 		if err != nil || ms < 0 || ms > s.nsqd.opts.MaxReqTimeout.Milliseconds() {
 			return nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_DEFER")
 		}
-		if ms > 0 {
-			deliverAt = time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano()
-		}
+		delay = time.Duration(ms) * time.Millisecond
 	}
 
-	if err := topic.PutMessages([]Message{{Body: body, DeliverAt: deliverAt}}); err != nil {
+	msgs := []Message{{Body: body}}
+	if delay > 0 {
+		err = topic.PutDeferred(msgs, delay)
+	} else {
+		err = topic.PutMessages(msgs)
+	}
+	if err != nil {
 		return nil, s.publishError("/pub to "+topic.Name(), err)
 	}
 	return "OK", nil

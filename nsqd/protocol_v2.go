@@ -348,16 +348,24 @@ func (s *v2Session) topicFor(name string) (*Topic, error) {
 // putMessages publishes the batch. PutMessages is the one place that checks
 // whether a topic is exiting; if the cached topic was deleted meanwhile, the
 // batch goes to the topic of that name now, as a fresh lookup would.
-func (s *v2Session) putMessages(topic *Topic) (*Topic, error) {
-	err := topic.PutMessages(s.batch)
+func (s *v2Session) putMessages(topic *Topic, delay time.Duration) (*Topic, error) {
+	err := s.put(topic, delay)
 	if errors.Is(err, errExiting) && !s.n.exiting.Load() {
 		s.lastTopic = nil
 		if topic, err = s.topicFor(topic.name); err == nil {
-			err = topic.PutMessages(s.batch)
+			err = s.put(topic, delay)
 		}
 	}
 	clear(s.batch) // drop body references held by the scratch slice
 	return topic, err
+}
+
+// put publishes the batch, deferred by delay after its publish time.
+func (s *v2Session) put(topic *Topic, delay time.Duration) error {
+	if delay > 0 {
+		return topic.PutDeferred(s.batch, delay)
+	}
+	return topic.PutMessages(s.batch)
 }
 
 func (s *v2Session) pub() ([]byte, error) {
@@ -414,10 +422,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 		return nil, fatalErr(failCode, "%s failed %s", name, err)
 	}
 	s.batch = append(s.batch[:0], Message{Body: body})
-	if delay > 0 {
-		s.batch[0].DeliverAt = time.Now().Add(delay).UnixNano()
-	}
-	if topic, err = s.putMessages(topic); err != nil {
+	if topic, err = s.putMessages(topic, delay); err != nil {
 		return nil, fatalErr(failCode, "%s failed %s", name, err)
 	}
 	s.c.addPubCount(topic.name, 1)
@@ -488,7 +493,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 		s.batch = append(s.batch, Message{Body: body})
 	}
 	s.bodies.shrink(s.batch)
-	if topic, err = s.putMessages(topic); err != nil {
+	if topic, err = s.putMessages(topic, 0); err != nil {
 		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
 	}
 	s.c.addPubCount(topic.name, int(count))

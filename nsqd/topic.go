@@ -79,7 +79,22 @@ func (t *Topic) Name() string { return t.name }
 // either fans the batch out or holds it. Either every message is accepted
 // or none is.
 func (t *Topic) PutMessages(msgs []Message) error {
+	return t.putMessagesAt(msgs, time.Now())
+}
+
+// PutDeferred publishes msgs to be delivered delay after their publish
+// time: DeliverAt comes from the clock reading that stamps Timestamp, so a
+// message is never due before Timestamp+delay (DPUB, /pub?defer).
+func (t *Topic) PutDeferred(msgs []Message, delay time.Duration) error {
 	now := time.Now()
+	deliverAt := now.Add(delay).UnixNano()
+	for i := range msgs {
+		msgs[i].DeliverAt = deliverAt
+	}
+	return t.putMessagesAt(msgs, now)
+}
+
+func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	first := t.ids.Reserve(len(msgs), now)
 	var bytes uint64
 	for i := range msgs {
