@@ -35,7 +35,7 @@ func newHTTPServer(n *NSQD, requireTLS bool) *httpServer {
 		// bound): headers get --client-timeout, as a TCP client gets for
 		// its magic, and a kept-alive connection twice that, longer than
 		// the idle timeout of Go's and most HTTP clients, so they close
-		// first. Request bodies are bounded in readBody (http_pub.go).
+		// first. Publish bodies are bounded by bodyDeadline (http_pub.go).
 		ReadHeaderTimeout: n.opts.ClientTimeout,
 		IdleTimeout:       2 * n.opts.ClientTimeout,
 		// net/http's own complaints (bad TLS handshakes, header errors)
