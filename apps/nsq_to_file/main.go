@@ -41,6 +41,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runWithHUP is run with the SIGHUP channel supplied, for tests.
 func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
+	return runWithClock(ctx, args, stdout, stderr, hup, wallClock{})
+}
+
+// runWithClock is runWithHUP with the clock the files are synced, named
+// and rotated by, for tests that control time.
+func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal, clk clock) int {
 	// Upstream reports start-up failures with log.Fatal: date, message,
 	// exit status 1.
 	fatal := func(err error) int {
@@ -80,7 +86,7 @@ func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hu
 	if err != nil {
 		return fatal(fmt.Errorf("unable to get hostname: %w", err))
 	}
-	return newDiscoverer(opts, clientOpts, newHostNames(hostname), logger).run(ctx, hup)
+	return newDiscoverer(opts, clientOpts, newHostNames(hostname), logger, clk).run(ctx, hup)
 }
 
 // consumerOptions applies --consumer-opt, then what nsq_to_file sets
