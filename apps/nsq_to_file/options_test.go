@@ -105,7 +105,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 	code, stdout, _ = runOnce("--version")
 	require.Zero(t, code)
-	require.Equal(t, "nsq_to_file v1.3.0\n", stdout)
+	require.Regexp(t, `^nsq_to_file v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 }
 
 func TestUnusableDirectoriesAreReportedAtStartUp(t *testing.T) {
@@ -169,7 +169,7 @@ func TestTopicsThatCanNeverStartAreRefusedAtStartUp(t *testing.T) {
 		}
 		code, stdout, stderr := runOnce(args...)
 		require.Equal(t, 1, code, "%v: %s", tc.args, stderr)
-		require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d `+regexp.QuoteMeta(tc.msg)+"\n$", stderr, "%v", tc.args)
+		require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: `+regexp.QuoteMeta(tc.msg)+"\n$", stderr, "%v", tc.args)
 		require.Empty(t, stdout)
 		require.NoDirExists(t, out, "%v: refused before start-up does anything", tc.args)
 	}

@@ -12,6 +12,7 @@ const toolName = "to_nsq"
 
 // options is to_nsq's validated command line.
 type options struct {
+	logs      *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topic     string
 	delimiter byte
 	nsqdAddrs []string
@@ -25,6 +26,7 @@ type options struct {
 func parseOptions(args []string, stderr io.Writer) (opts *options, status int, ok bool) {
 	producer := nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	topic := fs.String("topic", "", "NSQ topic to publish to")
 	delimiter := fs.String("delimiter", "\n", "character to split input from stdin")
 	var nsqdAddrs toolflags.StringList
@@ -38,17 +40,18 @@ func parseOptions(args []string, stderr io.Writer) (opts *options, status int, o
 
 	switch {
 	case *topic == "":
-		return nil, toolflags.Fatalf(stderr, "--topic required"), false
+		return nil, logs.Fatalf("--topic required"), false
 	case len(*delimiter) != 1:
-		return nil, toolflags.Fatalf(stderr, "--delimiter must be a single byte"), false
+		return nil, logs.Fatalf("--delimiter must be a single byte"), false
 	case len(nsqdAddrs) == 0:
-		return nil, toolflags.Fatalf(stderr, "--nsqd-tcp-address required"), false
+		return nil, logs.Fatalf("--nsqd-tcp-address required"), false
 	}
 	// Set after parsing so that --producer-opt cannot change it, as
 	// upstream.
 	producer.UserAgent = nsqclient.ToolUserAgent(toolName)
-	producer.Logger = toolflags.ClientLogger(stderr)
+	producer.Logger = logs.Logger()
 	return &options{
+		logs:      logs,
 		topic:     *topic,
 		delimiter: (*delimiter)[0],
 		nsqdAddrs: dedupe(nsqdAddrs),
