@@ -22,8 +22,9 @@ type options struct {
 
 // parseOptions reads the command line; when ok is false the caller exits
 // with status. Flag errors exit 2; failed checks exit 1 with upstream's
-// messages, in upstream's order. (to_nsq has no --version, as upstream.)
-func parseOptions(args []string, stderr io.Writer) (opts *options, status int, ok bool) {
+// messages, in upstream's order. --version is ours: upstream's to_nsq has
+// none, and every binary of a release should say what it is.
+func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	producer := nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
 	logs := toolflags.NewLogs(fs, stderr)
@@ -34,8 +35,13 @@ func parseOptions(args []string, stderr io.Writer) (opts *options, status int, o
 	fs.Var(toolflags.ClientOptions{Opts: producer}, "producer-opt",
 		"option to passthrough to nsq.Producer (may be given multiple times, http://godoc.org/github.com/nsqio/go-nsq#Config)")
 	rate := fs.Int64("rate", 0, "Throttle messages to n/second. 0 to disable")
+	showVersion := fs.Bool("version", false, "print version string")
 	if status, ok := toolflags.Parse(fs, args); !ok {
 		return nil, status, false
+	}
+	if *showVersion {
+		toolflags.PrintVersion(stdout, toolName)
+		return nil, toolflags.ExitOK, false
 	}
 
 	switch {

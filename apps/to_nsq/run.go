@@ -15,7 +15,7 @@ import (
 // failed publish (exit 1, as upstream: each piece goes to every nsqd, so
 // carrying on would leave the nsqds with different streams).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, status, ok := parseOptions(args, stderr)
+	opts, status, ok := parseOptions(args, stdout, stderr)
 	if !ok {
 		return status
 	}
