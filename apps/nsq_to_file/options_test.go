@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,4 +208,14 @@ func TestProcessWithAnUnusableTopicExits(t *testing.T) {
 		require.Equal(t, 1, exit.ExitCode(), "%v: %s", args, output)
 		require.NotContains(t, string(output), "couldn't create logger", "%v", args)
 	}
+}
+
+func TestJSONLogFormatAppliesToStartUpFailures(t *testing.T) {
+	code, _, stderr := runOnce("--log-format=json", "--topic=bad topic!", "--nsqd-tcp-address=127.0.0.1:1",
+		"--output-dir="+t.TempDir())
+	require.Equal(t, 1, code)
+	var rec struct{ Time, Level, Msg string }
+	require.NoError(t, json.Unmarshal([]byte(stderr), &rec), stderr)
+	require.Equal(t, "FATAL", rec.Level)
+	require.Contains(t, rec.Msg, `invalid topic name "bad topic!"`)
 }
