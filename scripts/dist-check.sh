@@ -3,7 +3,8 @@
 # what a user downloads: SHA256SUMS matches every archive, each archive
 # holds every binary of apps/ plus README.md, LICENSE and contrib/, each
 # binary is built for its platform, and the one for this machine runs:
-# `nsqd --version` names this project and the commit. Slow (a build of every
+# `nsqd --version` names this project and the commit; and `make install
+# PREFIX=` installs every binary. Slow (a build of every
 # binary per platform), so not part of `make test`; CI runs it. PLATFORMS
 # narrows it, e.g. PLATFORMS=linux/amd64.
 set -euo pipefail
@@ -13,7 +14,9 @@ GO=${GO:-go}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export DIST="$work/dist"
-make --no-print-directory dist DIST="$DIST" ${PLATFORMS:+PLATFORMS="$PLATFORMS"}
+# One commit for the whole check, even if HEAD moves while it runs.
+commit=$(make --no-print-directory -s print-commit)
+make --no-print-directory dist DIST="$DIST" COMMIT="$commit" ${PLATFORMS:+PLATFORMS="$PLATFORMS"}
 
 fail() { echo "dist-check: $*" >&2; exit 1; }
 sha256_check() {
@@ -23,7 +26,6 @@ sha256_check() {
 (cd "$DIST" && sha256_check SHA256SUMS) || fail "SHA256SUMS does not match the archives"
 host="$("$GO" env GOOS)-$("$GO" env GOARCH)"
 apps=$(ls apps)
-commit=$(make --no-print-directory -s print-commit)
 checked=0 ran=0
 for archive in "$DIST"/*.tar.gz; do
   name=$(basename "$archive" .tar.gz)
@@ -59,5 +61,13 @@ for archive in "$DIST"/*.tar.gz; do
   checked=$((checked + 1))
 done
 ((checked > 0)) || fail "no archive built"
+
+# make install PREFIX=: every binary lands in $PREFIX/bin and runs.
+make --no-print-directory install PREFIX="$work/prefix" BUILD="$work/build" COMMIT="$commit" >/dev/null
+for app in $apps; do
+  [[ -x $work/prefix/bin/$app ]] || fail "make install: bin/$app missing"
+done
+[[ $("$work/prefix/bin/nsqd" --version) == *" nsqgo $commit" ]] || fail "make install: nsqd --version lacks the commit"
+echo "dist-check: make install PREFIX= OK"
 ((ran > 0)) || echo "dist-check: no archive for this machine ($host): binaries not run"
 echo "dist-check: $checked archive(s) OK"
