@@ -2,14 +2,41 @@
 GO ?= go
 APPS := $(notdir $(wildcard apps/*))
 BUILD := build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all build test vet run bench bench-archive clean
+# The commit --version names. Go cannot stamp it itself in a git worktree
+# (and GOFLAGS may say -buildvcs=false), so it is linked in; "+dirty" when
+# tracked files have local changes.
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null; [ $$? -eq 1 ] && echo +dirty)
+LDFLAGS := -X github.com/nsqgo/nsq/internal/version.linkedCommit=$(COMMIT)
+
+.PHONY: all build test vet run bench bench-archive clean install dist dist-check print-commit
 
 all: build
 
 build:
 	@mkdir -p $(BUILD)
-	$(GO) build -o $(BUILD)/ ./apps/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BUILD)/ ./apps/...
+
+# make install PREFIX=/usr/local (DESTDIR for packaging): the binaries into
+# $(BINDIR). Sample configs and systemd units stay in contrib/ to copy.
+install: build
+	install -d "$(DESTDIR)$(BINDIR)"
+	install -m 0755 $(addprefix $(BUILD)/,$(APPS)) "$(DESTDIR)$(BINDIR)/"
+
+# Release archives for linux and darwin, amd64 and arm64 (PLATFORMS narrows
+# them), with README, LICENSE, contrib/ and SHA256SUMS, in dist/.
+dist:
+	@COMMIT="$(COMMIT)" GO="$(GO)" bash scripts/dist.sh
+
+# Builds the archives in a temp dir and checks them, running --version of the
+# binaries built for this machine. Slow: for CI, not part of `make test`.
+dist-check:
+	@GO="$(GO)" bash scripts/dist-check.sh
+
+print-commit:
+	@echo $(COMMIT)
 
 vet:
 	$(GO) vet ./...
@@ -33,4 +60,4 @@ bench-archive: build
 	@bash bench/archive.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist

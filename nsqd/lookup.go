@@ -37,6 +37,9 @@ func (n *NSQD) newLookupClient() *lookupclient.Client {
 		Logf: func(format string, args ...any) {
 			n.logf(infoLevel, "LOOKUP: "+format, args...)
 		},
+		Warnf: func(format string, args ...any) {
+			n.logf(warnLevel, "LOOKUP: "+format, args...)
+		},
 	})
 }
 

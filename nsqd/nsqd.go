@@ -104,7 +104,7 @@ func New(opts *Options) (*NSQD, error) {
 	}
 	n := &NSQD{
 		opts:      opts,
-		logger:    logging.New(logOut, opts.LogPrefix, opts.LogLevel),
+		logger:    logging.NewWithFormat(logOut, opts.LogPrefix, opts.LogLevel, opts.LogFormat),
 		startTime: time.Now(),
 		topics:    map[string]*Topic{},
 		clients:   map[int64]*client{},
@@ -114,6 +114,10 @@ func New(opts *Options) (*NSQD, error) {
 		// https:// auth servers are verified like every outgoing call.
 		auth: newAuthClient(opts, tlsSetup.client),
 	}
+	// Upstream's start-up lines: who is running, and the node ID that is
+	// part of every message ID.
+	n.logf(infoLevel, "%s", version.String("nsqd"))
+	n.logf(infoLevel, "ID: %d", opts.ID)
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
 		return nil, err

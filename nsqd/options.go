@@ -17,7 +17,8 @@ type Options struct {
 	ID        int64
 	LogLevel  logging.Level
 	LogPrefix string
-	Logger    io.Writer // where logs go; os.Stderr by default
+	LogFormat logging.Format // text (upstream's) or json lines
+	Logger    io.Writer      // where logs go; os.Stderr by default
 
 	TCPAddress               string
 	HTTPAddress              string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/version"
 )
 
 // shutdownGrace bounds how long Exit waits for in-flight HTTP requests
@@ -56,7 +57,7 @@ func New(opts *Options) (*NSQLookupd, error) {
 	}
 	l := &NSQLookupd{
 		opts:   opts,
-		logger: logging.New(logOut, opts.LogPrefix, opts.LogLevel),
+		logger: logging.NewWithFormat(logOut, opts.LogPrefix, opts.LogLevel, opts.LogFormat),
 		reg:    newRegistry(opts.InactiveProducerTimeout, opts.TombstoneLifetime),
 		conns:  map[net.Conn]struct{}{},
 		exitCh: make(chan struct{}),
@@ -89,7 +90,7 @@ func New(opts *Options) (*NSQLookupd, error) {
 		BaseContext:       func(net.Listener) context.Context { return l.ctx },
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	l.logf(logging.Info, "nsqlookupd v%s", Version)
+	l.logf(logging.Info, "%s", version.String("nsqlookupd"))
 	return l, nil
 }
 

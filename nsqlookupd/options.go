@@ -18,7 +18,8 @@ const Version = version.Version
 type Options struct {
 	LogLevel  logging.Level
 	LogPrefix string
-	Logger    io.Writer // where logs go; os.Stderr when nil
+	LogFormat logging.Format // text (upstream's) or json lines
+	Logger    io.Writer      // where logs go; os.Stderr when nil
 
 	TCPAddress       string
 	HTTPAddress      string

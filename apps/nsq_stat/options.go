@@ -14,6 +14,7 @@ const toolName = "nsq_stat"
 
 // options is nsq_stat's validated command line.
 type options struct {
+	logs           *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topic          string
 	channel        string
 	interval       time.Duration
@@ -47,6 +48,7 @@ func (c *countFlag) Set(s string) error {
 // failed check, with upstream's messages in upstream's order).
 func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	showVersion := fs.Bool("version", false, "print version")
 	topic := fs.String("topic", "", "NSQ topic")
 	channel := fs.String("channel", "", "NSQ channel")
@@ -66,9 +68,10 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 		return nil, toolflags.ExitOK, false
 	}
 	if msg := check(*topic, *channel, *interval, *connectTimeout, *requestTimeout, count, nsqdAddrs, lookupAddrs); msg != "" {
-		return nil, toolflags.Fatalf(stderr, "%s", msg), false
+		return nil, logs.Fatalf("%s", msg), false
 	}
 	return &options{
+		logs:           logs,
 		topic:          *topic,
 		channel:        *channel,
 		interval:       *interval,

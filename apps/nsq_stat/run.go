@@ -26,7 +26,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return toolflags.ExitOK
 		}
 		if err != nil {
-			return toolflags.Fatalf(stderr, "ERROR: %s", err)
+			return opts.logs.Fatalf("ERROR: %s", err)
 		}
 		if i%headerEvery == 0 {
 			writeHeader(stdout)

@@ -79,7 +79,7 @@ func TestDefaultChannelIsEphemeralAndSignalStopsIt(t *testing.T) {
 func TestVersion(t *testing.T) {
 	code, stdout, _ := tooltest.Run(t, run, nil, "--version")
 	require.Equal(t, 0, code)
-	require.Equal(t, "nsq_tail v1.3.0\n", stdout)
+	require.Regexp(t, `^nsq_tail v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 }
 
 func TestBadCommandLines(t *testing.T) {

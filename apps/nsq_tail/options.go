@@ -13,6 +13,7 @@ const toolName = "nsq_tail"
 
 // options is nsq_tail's validated command line.
 type options struct {
+	logs        *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topics      []string
 	channel     string
 	total       int // messages to print before exiting; 0 = no limit
@@ -28,6 +29,7 @@ type options struct {
 func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	consumer := nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	showVersion := fs.Bool("version", false, "print version string")
 	channel := fs.String("channel", "", "NSQ channel")
 	maxInFlight := fs.Int("max-in-flight", 200, "max number of messages to allow in flight")
@@ -51,10 +53,10 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 		*channel = fmt.Sprintf("tail%06d#ephemeral", rand.IntN(999999))
 	}
 	if err := toolflags.CheckSource(nsqdAddrs, lookupAddrs); err != nil {
-		return nil, toolflags.Fatalf(stderr, "%s", err), false
+		return nil, logs.Fatalf("%s", err), false
 	}
 	if len(topics) == 0 {
-		return nil, toolflags.Fatalf(stderr, "--topic required"), false
+		return nil, logs.Fatalf("--topic required"), false
 	}
 	// Don't ask for more messages than will be printed.
 	if *total > 0 && *total < *maxInFlight {
@@ -63,8 +65,9 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 	// Set after parsing, so --consumer-opt cannot change them (upstream).
 	consumer.MaxInFlight = *maxInFlight
 	consumer.UserAgent = nsqclient.ToolUserAgent(toolName)
-	consumer.Logger = toolflags.ClientLogger(stderr)
+	consumer.Logger = logs.Logger()
 	return &options{
+		logs:        logs,
 		topics:      topics,
 		channel:     *channel,
 		total:       *total,

@@ -15,7 +15,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return status
 	}
-	logger := toolflags.NewLogger(stderr)
+	logger := opts.logs
 	p := newPrinter(stdout, opts.printTopic, opts.total)
 
 	var consumers []*nsqclient.Consumer
@@ -24,13 +24,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		logger.Printf("Adding consumer for topic: %s", topic)
 		c, err := nsqclient.NewConsumer(topic, opts.channel, opts.consumer)
 		if err != nil {
-			return toolflags.Fatalf(stderr, "%s", err)
+			return opts.logs.Fatalf("%s", err)
 		}
 		consumers = append(consumers, c)
 		p.add(c)
 		c.AddHandler(p.handler(topic))
 		if err := toolflags.Connect(c, opts.nsqdAddrs, opts.lookupAddrs); err != nil {
-			return toolflags.Fatalf(stderr, "%s", err)
+			return opts.logs.Fatalf("%s", err)
 		}
 	}
 
@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case <-p.Done():
 	}
 	if err := p.Err(); err != nil {
-		return toolflags.Fatalf(stderr, "ERROR: failed to write to os.Stdout - %s", err)
+		return opts.logs.Fatalf("ERROR: failed to write to os.Stdout - %s", err)
 	}
 	return toolflags.ExitOK
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,14 +12,15 @@ import (
 	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
-func TestUnreachableNSQDIsLoggedAndRetried(t *testing.T) {
+// Upstream exits 1 at once when a --nsqd-tcp-address cannot be reached
+// (go-nsq dials before ConnectToNSQD returns); so does ours, rather than
+// retry for ever.
+func TestUnreachableNSQDIsFatalAtOnce(t *testing.T) {
 	addr := tooltest.ClosedPort(t)
-	p := tooltest.Start(t, run, nil, "--topic=t", "--nsqd-tcp-address="+addr)
-	p.Stderr.WaitFor(t, "two failed connection attempts", func(s string) bool {
-		return strings.Count(s, "("+addr+") error connecting to nsqd") >= 2
-	})
-	p.Stop()
-	require.Equal(t, 0, p.Wait(t))
+	code, stdout, stderr := tooltest.Run(t, run, nil, "--topic=t", "--nsqd-tcp-address="+addr)
+	require.Equal(t, 1, code, stderr)
+	require.Empty(t, stdout)
+	require.Regexp(t, `FATAL: dial tcp `+regexp.QuoteMeta(addr)+`: connect: connection refused\n$`, stderr)
 }
 
 func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {

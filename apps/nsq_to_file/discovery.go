@@ -25,12 +25,13 @@ type discoverer struct {
 	host       hostNames
 	pid        int
 	logger     *logging.Logger
+	clock      clock // the topic loggers' timing
 
 	loggers map[string]*topicLogger
 	fatalCh chan error
 }
 
-func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames, logger *logging.Logger) *discoverer {
+func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames, logger *logging.Logger, clk clock) *discoverer {
 	d := &discoverer{
 		opts:       opts,
 		clientOpts: clientOpts,
@@ -38,6 +39,7 @@ func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames,
 		host:       host,
 		pid:        os.Getpid(),
 		logger:     logger,
+		clock:      clk,
 		loggers:    map[string]*topicLogger{},
 		fatalCh:    make(chan error, 1),
 	}
@@ -94,7 +96,7 @@ func (d *discoverer) updateTopics(topics []string) {
 			d.logger.Logf(warnLevel, "skipping topic %s (doesn't match pattern %s)", topic, d.opts.TopicPattern)
 			continue
 		}
-		l, err := newTopicLogger(d.opts, d.clientOpts, topic, d.host, d.pid, d.logger, d.reportFatal)
+		l, err := newTopicLogger(d.opts, d.clientOpts, topic, d.host, d.pid, d.logger, d.clock, d.reportFatal)
 		if err != nil {
 			d.logger.Logf(errorLevel, "couldn't create logger for new topic %s: %s", topic, err)
 			continue

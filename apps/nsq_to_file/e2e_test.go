@@ -76,12 +76,15 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out, work := t.TempDir(), t.TempDir()
+	// Each message starves the consumer, so it is synced at once; the sync
+	// interval is far away, so only the rotation deadline can move the file.
 	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=ivl", "--output-dir="+out,
-		"--work-dir="+work, "--rotate-interval=300ms", "--sync-interval=50ms", "--skip-empty-files", fixedName)
+		"--work-dir="+work, "--rotate-interval=300ms", "--sync-interval=1h", "--max-in-flight=1",
+		"--skip-empty-files", fixedName)
 
 	first, second := messages("first", 10), messages("second", 10)
 	n.publish(t, "ivl", first)
-	// The interval passes, the next sync tick closes and moves the file.
+	// The interval passes: the file is closed and moved when it is due.
 	eventually(t, "first file rotated out", func() bool { return len(listFiles(t, out)) == 1 })
 	n.publish(t, "ivl", second)
 	eventually(t, "all finished", func() bool { return n.settled("ivl", "nsq_to_file") })
@@ -212,12 +215,17 @@ func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
 	n := startNSQD(t, nil, func(o *nsqd.Options) { o.MsgTimeout = 2 * time.Second })
 	base := t.TempDir()
 	out, work := filepath.Join(base, "out"), filepath.Join(base, "work")
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=fail", "--output-dir="+out,
-		"--work-dir="+work, "--rotate-size=1", "--sync-interval=50ms", fixedName)
+	// The clock never moves, so no sync or rotation timer fires: only the
+	// messages drive the archiver. With --max-in-flight=1 each message
+	// starves the consumer and is synced and finished at once.
+	a := startAppWithClock(t, newManualClock(time.Now()), "--nsqd-tcp-address="+n.TCPAddr(), "--topic=fail",
+		"--output-dir="+out, "--work-dir="+work, "--rotate-size=1", "--max-in-flight=1", fixedName)
 	n.publish(t, "fail", []string{"first"})
 	eventually(t, "first finished", func() bool { return n.settled("fail", "nsq_to_file") })
+	require.Equal(t, []string{"first"}, allLines(t, work), "the first file is still open")
 
-	// The output dir turns into a file: the next rotation cannot move.
+	// The output dir turns into a file: the rotation the next message
+	// causes (the file is past --rotate-size) cannot move the first file.
 	require.NoError(t, os.RemoveAll(out))
 	require.NoError(t, os.WriteFile(out, nil, 0o644))
 	n.publish(t, "fail", []string{"second"})

@@ -77,3 +77,29 @@ func (n *fileNamer) name(now time.Time) string {
 func withRev(name string, rev uint) string {
 	return strings.ReplaceAll(name, revToken, fmt.Sprintf("-%06d", rev))
 }
+
+// nextChange is the first time after from at which name gives a different
+// name, or false when it never does (no <DATETIME>, or a format without a
+// time directive). The strftime subset depends only on calendar fields, so
+// the name can change only where one of them rolls over: at the next
+// second, minute, hour, day, month or year, tried in that order.
+func (n *fileNamer) nextChange(from time.Time) (time.Time, bool) {
+	from = from.Local()
+	current := n.name(from)
+	y, mo, d := from.Date()
+	h, mi, _ := from.Clock()
+	loc := from.Location()
+	for _, boundary := range []time.Time{
+		from.Truncate(time.Second).Add(time.Second),
+		time.Date(y, mo, d, h, mi+1, 0, 0, loc),
+		time.Date(y, mo, d, h+1, 0, 0, 0, loc),
+		time.Date(y, mo, d+1, 0, 0, 0, 0, loc),
+		time.Date(y, mo+1, 1, 0, 0, 0, 0, loc),
+		time.Date(y+1, 1, 1, 0, 0, 0, 0, loc),
+	} {
+		if boundary.After(from) && n.name(boundary) != current {
+			return boundary, true
+		}
+	}
+	return time.Time{}, false
+}

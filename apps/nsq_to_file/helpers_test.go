@@ -97,9 +97,16 @@ type app struct {
 // (the cleanup cancels it too).
 func startApp(t testing.TB, args ...string) *app {
 	t.Helper()
+	return startAppWithClock(t, wallClock{}, args...)
+}
+
+// startAppWithClock is startApp with the clock its files are synced and
+// rotated by.
+func startAppWithClock(t testing.TB, clk clock, args ...string) *app {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: &syncBuffer{}, done: make(chan int, 1)}
-	go func() { a.done <- runWithHUP(ctx, args, io.Discard, a.stderr, a.hup) }()
+	go func() { a.done <- runWithClock(ctx, args, io.Discard, a.stderr, a.hup, clk) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

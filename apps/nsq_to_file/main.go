@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -41,10 +40,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runWithHUP is run with the SIGHUP channel supplied, for tests.
 func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
-	// Upstream reports start-up failures with log.Fatal: date, message,
-	// exit status 1.
+	return runWithClock(ctx, args, stdout, stderr, hup, wallClock{})
+}
+
+// runWithClock is runWithHUP with the clock the files are synced, named
+// and rotated by, for tests that control time.
+func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal, clk clock) int {
+	// Start-up failures exit 1, as upstream's log.Fatal, in the format of
+	// every other line (text until --log-format is known).
+	logFormat := logging.Text
 	fatal := func(err error) int {
-		log.New(stderr, "", log.LstdFlags).Print(err)
+		logging.NewWithFormat(stderr, "", logging.Fatal, logFormat).Logf(logging.Fatal, "%s", err)
 		return 1
 	}
 	opts, showVersion, err := parseOptions(args, stderr)
@@ -57,18 +63,19 @@ func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hu
 	case err != nil:
 		return fatal(err)
 	}
+	logFormat = opts.LogFormat
 	level, err := opts.logLevel()
 	if err != nil {
 		return fatal(err)
 	}
 	if showVersion {
-		fmt.Fprintf(stdout, "nsq_to_file v%s\n", version.Version)
+		fmt.Fprintln(stdout, version.String("nsq_to_file"))
 		return 0
 	}
 	if err := opts.validate(); err != nil {
 		return fatal(err)
 	}
-	logger := logging.New(stderr, opts.LogPrefix, level)
+	logger := logging.NewWithFormat(stderr, opts.LogPrefix, level, opts.LogFormat)
 	clientOpts, err := consumerOptions(opts, logger)
 	if err != nil {
 		return fatal(err)
@@ -80,7 +87,7 @@ func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hu
 	if err != nil {
 		return fatal(fmt.Errorf("unable to get hostname: %w", err))
 	}
-	return newDiscoverer(opts, clientOpts, newHostNames(hostname), logger).run(ctx, hup)
+	return newDiscoverer(opts, clientOpts, newHostNames(hostname), logger, clk).run(ctx, hup)
 }
 
 // consumerOptions applies --consumer-opt, then what nsq_to_file sets

@@ -32,6 +32,7 @@ type Options struct {
 
 	LogPrefix string
 	LogLevel  string
+	LogFormat logging.Format
 
 	OutputDir      string
 	WorkDir        string
@@ -91,6 +92,7 @@ func parseOptions(args []string, usage io.Writer) (opts *Options, showVersion bo
 	fs.BoolVar(&showVersion, "version", false, "print version string")
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "set log verbosity: debug, info, warn, error, or fatal")
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Var(&opts.LogFormat, "log-format", logging.FlagUsage)
 
 	fs.StringVar(&opts.Channel, "channel", opts.Channel, "nsq channel")
 	fs.IntVar(&opts.MaxInFlight, "max-in-flight", opts.MaxInFlight, "max number of messages to allow in flight")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,7 +106,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 	code, stdout, _ = runOnce("--version")
 	require.Zero(t, code)
-	require.Equal(t, "nsq_to_file v1.3.0\n", stdout)
+	require.Regexp(t, `^nsq_to_file v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 }
 
 func TestUnusableDirectoriesAreReportedAtStartUp(t *testing.T) {
@@ -169,7 +170,7 @@ func TestTopicsThatCanNeverStartAreRefusedAtStartUp(t *testing.T) {
 		}
 		code, stdout, stderr := runOnce(args...)
 		require.Equal(t, 1, code, "%v: %s", tc.args, stderr)
-		require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d `+regexp.QuoteMeta(tc.msg)+"\n$", stderr, "%v", tc.args)
+		require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: `+regexp.QuoteMeta(tc.msg)+"\n$", stderr, "%v", tc.args)
 		require.Empty(t, stdout)
 		require.NoDirExists(t, out, "%v: refused before start-up does anything", tc.args)
 	}
@@ -207,4 +208,14 @@ func TestProcessWithAnUnusableTopicExits(t *testing.T) {
 		require.Equal(t, 1, exit.ExitCode(), "%v: %s", args, output)
 		require.NotContains(t, string(output), "couldn't create logger", "%v", args)
 	}
+}
+
+func TestJSONLogFormatAppliesToStartUpFailures(t *testing.T) {
+	code, _, stderr := runOnce("--log-format=json", "--topic=bad topic!", "--nsqd-tcp-address=127.0.0.1:1",
+		"--output-dir="+t.TempDir())
+	require.Equal(t, 1, code)
+	var rec struct{ Time, Level, Msg string }
+	require.NoError(t, json.Unmarshal([]byte(stderr), &rec), stderr)
+	require.Equal(t, "FATAL", rec.Level)
+	require.Contains(t, rec.Msg, `invalid topic name "bad topic!"`)
 }

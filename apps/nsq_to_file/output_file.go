@@ -34,6 +34,8 @@ type outputFile struct {
 	name     string // current name, <REV> unreplaced
 	rev      uint
 	openTime time.Time
+	due      time.Time // when to rotate by time (hasDue), see rotationDue
+	hasDue   bool
 	size     int64 // bytes written, uncompressed
 	dirty    bool  // written since the last sync
 	members  int   // gzip members completed in this file
@@ -52,7 +54,7 @@ func (f *outputFile) needsRotation(now time.Time) bool {
 		return true
 	}
 	if f.opts.RotateInterval > 0 {
-		if open := now.Sub(f.openTime); open > f.opts.RotateInterval {
+		if open := now.Sub(f.openTime); open >= f.opts.RotateInterval {
 			f.logf(infoLevel, "%s since last open, rotating...", open)
 			return true
 		}
@@ -62,6 +64,28 @@ func (f *outputFile) needsRotation(now time.Time) bool {
 		return true
 	}
 	return false
+}
+
+// rotationDue is when the open file must next be rotated by time: at
+// --rotate-interval after it was opened, or when the name changes (a new
+// <DATETIME>), whichever comes first. False when no file is open or
+// neither applies; rotation by size happens as bytes are written.
+func (f *outputFile) rotationDue() (time.Time, bool) {
+	if f.out == nil {
+		return time.Time{}, false
+	}
+	return f.due, f.hasDue
+}
+
+// computeDue sets the deadline of the file just opened at f.openTime.
+func (f *outputFile) computeDue() {
+	due, ok := f.namer.nextChange(f.openTime)
+	if f.opts.RotateInterval > 0 {
+		if byAge := f.openTime.Add(f.opts.RotateInterval); !ok || byAge.Before(due) {
+			due, ok = byAge, true
+		}
+	}
+	f.due, f.hasDue = due, ok
 }
 
 // rotate closes the current file, if any, and opens the next one: the
@@ -78,6 +102,7 @@ func (f *outputFile) rotate(now time.Time) error {
 	}
 	f.name = name
 	f.openTime = now
+	f.computeDue()
 	for tries := 0; ; tries, f.rev = tries+1, f.rev+1 {
 		if tries == maxRevisions {
 			return fmt.Errorf("no free revision of %s after %d tries", name, tries)

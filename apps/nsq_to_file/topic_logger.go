@@ -26,6 +26,7 @@ type topicLogger struct {
 	topic    string
 	opts     *Options
 	logger   *logging.Logger
+	clock    clock
 	consumer *nsqclient.Consumer
 	file     *outputFile
 	fatal    func(error) // reports a write, sync or move failure
@@ -40,7 +41,7 @@ type topicLogger struct {
 // newTopicLogger creates the topic's consumer and connects it; start runs
 // the router.
 func newTopicLogger(opts *Options, clientOpts *nsqclient.Options, topic string, host hostNames, pid int,
-	logger *logging.Logger, fatal func(error)) (*topicLogger, error) {
+	logger *logging.Logger, clk clock, fatal func(error)) (*topicLogger, error) {
 	namer, err := newFileNamer(opts, topic, host, pid)
 	if err != nil {
 		return nil, err
@@ -53,6 +54,7 @@ func newTopicLogger(opts *Options, clientOpts *nsqclient.Options, topic string, 
 		topic:    topic,
 		opts:     opts,
 		logger:   logger,
+		clock:    clk,
 		consumer: consumer,
 		fatal:    fatal,
 		msgs:     make(chan *nsqclient.Message),
@@ -114,12 +116,20 @@ func (l *topicLogger) wait() {
 }
 
 // router owns the file: it writes messages, syncs and finishes them in
-// batches, rotates and closes the file, until the consumer is done.
+// batches, rotates and closes the file, until the consumer is done. Two
+// timers drive it besides the messages: the sync interval, and the file's
+// rotation deadline (--rotate-interval after it was opened, or the next
+// change of name), so that a file is rotated when it is due rather than
+// at the next sync.
 func (l *topicLogger) router() {
 	defer close(l.done)
 	pending := make([]*nsqclient.Message, 0, l.opts.MaxInFlight)
-	ticker := time.NewTicker(l.opts.SyncInterval)
-	defer ticker.Stop()
+	syncTimer := l.clock.NewTimer(l.opts.SyncInterval)
+	defer syncTimer.Stop()
+	rotateTimer := l.clock.NewTimer(0)
+	rotateTimer.Stop()
+	defer rotateTimer.Stop()
+	var armedFor time.Time // the deadline rotateTimer is set to; zero: stopped
 	stopCh := l.stopCh
 	stopping := false
 	for {
@@ -137,8 +147,14 @@ func (l *topicLogger) router() {
 			return
 		case <-l.hup:
 			sync, closeFile = true, true
-		case now := <-ticker.C:
-			if l.file.needsRotation(now) {
+		case <-syncTimer.C():
+			syncTimer.Reset(l.opts.SyncInterval)
+			sync = true
+		case <-rotateTimer.C():
+			armedFor = time.Time{}
+			if now := l.clock.Now(); l.file.needsRotation(now) {
+				// Without --skip-empty-files the next file is opened at
+				// once, as upstream, even if nothing will be written to it.
 				if l.opts.SkipEmptyFiles {
 					closeFile = true
 				} else if err := l.file.rotate(now); err != nil {
@@ -148,7 +164,7 @@ func (l *topicLogger) router() {
 			}
 			sync = true
 		case m := <-l.msgs:
-			if now := time.Now(); l.file.needsRotation(now) {
+			if now := l.clock.Now(); l.file.needsRotation(now) {
 				if err := l.file.rotate(now); err != nil {
 					l.fail("unable to rotate file", err)
 					return
@@ -185,7 +201,27 @@ func (l *topicLogger) router() {
 		if exit {
 			return
 		}
+		armedFor = l.armRotation(rotateTimer, armedFor)
 	}
+}
+
+// armRotation sets the rotation timer to the open file's deadline, or
+// stops it when there is none, unless it is already set so (a timer that
+// fired is not: its deadline was cleared by the case that took it). It
+// returns the deadline now armed.
+func (l *topicLogger) armRotation(t timer, armedFor time.Time) time.Time {
+	due, ok := l.file.rotationDue()
+	switch {
+	case !ok:
+		if !armedFor.IsZero() {
+			t.Stop()
+		}
+		return time.Time{}
+	case due.Equal(armedFor):
+		return armedFor
+	}
+	t.Reset(due.Sub(l.clock.Now()))
+	return due
 }
 
 // fail handles a write, sync or move failure like upstream's fatal exit:

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math/rand/v2"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/hostpool"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 	"github.com/nsqgo/nsq/internal/timermetrics"
+	"github.com/nsqgo/nsq/internal/toolflags"
 )
 
 // handler delivers each message: to one address chosen by the pool, or,
@@ -26,7 +26,7 @@ type handler struct {
 	aggregate *timermetrics.Metrics
 }
 
-func newHandler(opts *options, send func(string, []byte) error, logger *log.Logger) (*handler, error) {
+func newHandler(opts *options, send func(string, []byte) error, logger *toolflags.Logs) (*handler, error) {
 	h := &handler{
 		send:      send,
 		addrs:     opts.addrs,

@@ -192,7 +192,7 @@ func TestSampleZeroFinishesWithoutSending(t *testing.T) {
 func TestVersion(t *testing.T) {
 	code, stdout, _ := tooltest.Run(t, run, nil, "--version")
 	require.Equal(t, 0, code)
-	require.Equal(t, "nsq_to_http v1.3.0\n", stdout)
+	require.Regexp(t, `^nsq_to_http v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 }
 
 func TestBadCommandLines(t *testing.T) {

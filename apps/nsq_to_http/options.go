@@ -19,6 +19,7 @@ const (
 
 // options is nsq_to_http's validated command line.
 type options struct {
+	logs        *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topic       string
 	channel     string
 	nsqdAddrs   []string
@@ -52,6 +53,7 @@ type header struct{ name, value string }
 func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	consumer := nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	showVersion := fs.Bool("version", false, "print version string")
 	topic := fs.String("topic", "", "nsq topic")
 	channel := fs.String("channel", "nsq_to_http", "nsq channel")
@@ -79,7 +81,7 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 		return nil, toolflags.ExitOK, false
 	}
 
-	fatal := func(msg string) (*options, int, bool) { return nil, toolflags.Fatalf(stderr, "%s", msg), false }
+	fatal := func(msg string) (*options, int, bool) { return nil, logs.Fatalf("%s", msg), false }
 	if *topic == "" || *channel == "" {
 		return fatal("--topic and --channel are required")
 	}
@@ -113,8 +115,9 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 
 	consumer.MaxInFlight = *maxInFlight
 	consumer.UserAgent = nsqclient.ToolUserAgent(toolName)
-	consumer.Logger = toolflags.ClientLogger(stderr)
+	consumer.Logger = logs.Logger()
 	opts = &options{
+		logs:           logs,
 		topic:          *topic,
 		channel:        *channel,
 		nsqdAddrs:      nsqdAddrs,

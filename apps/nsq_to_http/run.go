@@ -18,18 +18,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	s := newSender(opts)
 	defer s.close()
-	h, err := newHandler(opts, s.send, toolflags.NewLogger(stderr))
+	h, err := newHandler(opts, s.send, opts.logs)
 	if err != nil {
-		return toolflags.Fatalf(stderr, "%s", err)
+		return opts.logs.Fatalf("%s", err)
 	}
 	c, err := nsqclient.NewConsumer(opts.topic, opts.channel, opts.consumer)
 	if err != nil {
-		return toolflags.Fatalf(stderr, "%s", err)
+		return opts.logs.Fatalf("%s", err)
 	}
 	defer toolflags.StopConsumers([]*nsqclient.Consumer{c})
 	c.AddConcurrentHandlers(h, opts.handlers)
 	if err := toolflags.Connect(c, opts.nsqdAddrs, opts.lookupAddrs); err != nil {
-		return toolflags.Fatalf(stderr, "%s", err)
+		return opts.logs.Fatalf("%s", err)
 	}
 	<-ctx.Done()
 	return toolflags.ExitOK

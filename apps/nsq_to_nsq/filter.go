@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"strconv"
+
+	"github.com/nsqgo/nsq/internal/toolflags"
 )
 
 // errBackoff fails a message that lacks the field --require-json-value
@@ -24,10 +25,10 @@ type jsonFilter struct {
 	valueNumber  float64 // requireValue as a number...
 	valueIsNum   bool    // ...if it parses as one
 	whitelist    []string
-	logger       *log.Logger
+	logger       *toolflags.Logs
 }
 
-func newJSONFilter(opts *options, logger *log.Logger) *jsonFilter {
+func newJSONFilter(opts *options, logger *toolflags.Logs) *jsonFilter {
 	f := &jsonFilter{
 		requireField: opts.requireField,
 		requireValue: opts.requireValue,
@@ -54,7 +55,7 @@ func (f *jsonFilter) apply(body []byte) (out []byte, pass bool, err error) {
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		f.logger.Printf("ERROR: Unable to decode json: %s", body)
+		f.logger.Errorf("Unable to decode json: %s", body)
 		return nil, false, nil
 	}
 	obj, _ := doc.(map[string]any)
@@ -66,7 +67,7 @@ func (f *jsonFilter) apply(body []byte) (out []byte, pass bool, err error) {
 	}
 	out, err = f.keepWhitelisted(obj)
 	if err != nil {
-		f.logger.Printf("ERROR: filterMessage() failed: %s", err)
+		f.logger.Errorf("filterMessage() failed: %s", err)
 		return nil, false, err
 	}
 	return out, true, nil
@@ -81,7 +82,7 @@ func (f *jsonFilter) matches(obj map[string]any) (bool, error) {
 	value, ok := obj[f.requireField]
 	if !ok {
 		if f.requireValue != "" {
-			f.logger.Printf("ERROR: missing field to check required value")
+			f.logger.Errorf("missing field to check required value")
 			return false, errBackoff
 		}
 		return false, nil

@@ -1,16 +1,18 @@
 package main
 
 import (
+	"flag"
 	"io"
-	"log"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/toolflags"
 )
 
 func testFilter(requireField, requireValue string, whitelist ...string) *jsonFilter {
 	return newJSONFilter(&options{requireField: requireField, requireValue: requireValue, whitelist: whitelist},
-		log.New(io.Discard, "", 0))
+		toolflags.NewLogs(flag.NewFlagSet("test", flag.ContinueOnError), io.Discard))
 }
 
 func TestFilterPassesEverythingUntouchedWhenNotConfigured(t *testing.T) {

@@ -13,6 +13,7 @@ const toolName = "nsq_to_nsq"
 
 // options is nsq_to_nsq's validated command line.
 type options struct {
+	logs        *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topics      []string
 	channel     string
 	destTopic   string // "" publishes each message to the topic it came from
@@ -36,6 +37,7 @@ type options struct {
 func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	consumer, producer := nsqclient.NewOptions(), nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	showVersion := fs.Bool("version", false, "print version string")
 	channel := fs.String("channel", "nsq_to_nsq", "nsq channel")
 	destTopic := fs.String("destination-topic", "", "use this destination topic for all consumed topics (default is consumed topic name)")
@@ -63,23 +65,24 @@ func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, statu
 	}
 
 	if msg := check(topics, *channel, *destTopic); msg != "" {
-		return nil, toolflags.Fatalf(stderr, "%s", msg), false
+		return nil, logs.Fatalf("%s", msg), false
 	}
 	if err := toolflags.CheckSource(nsqdAddrs, lookupAddrs); err != nil {
-		return nil, toolflags.Fatalf(stderr, "%s", err), false
+		return nil, logs.Fatalf("%s", err), false
 	}
 	if len(destAddrs) == 0 {
-		return nil, toolflags.Fatalf(stderr, "--destination-nsqd-tcp-address required"), false
+		return nil, logs.Fatalf("--destination-nsqd-tcp-address required"), false
 	}
 	// Any other mode is round-robin, as upstream.
 	selected, _ := hostpool.ParseMode(*mode)
 
 	ua := nsqclient.ToolUserAgent(toolName)
-	logger := toolflags.ClientLogger(stderr)
+	logger := logs.Logger()
 	consumer.MaxInFlight = *maxInFlight
 	consumer.UserAgent, producer.UserAgent = ua, ua
 	consumer.Logger, producer.Logger = logger, logger
 	return &options{
+		logs:         logs,
 		topics:       topics,
 		channel:      *channel,
 		destTopic:    *destTopic,

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"sync"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/hostpool"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 	"github.com/nsqgo/nsq/internal/timermetrics"
+	"github.com/nsqgo/nsq/internal/toolflags"
 )
 
 // publisher forwards consumed messages to the destination nsqds. A
@@ -37,7 +37,7 @@ type inFlight struct {
 
 // newPublisher makes a producer per destination (connecting lazily) and
 // starts one responder per destination, as upstream.
-func newPublisher(opts *options, logger *log.Logger) (*publisher, error) {
+func newPublisher(opts *options, logger *toolflags.Logs) (*publisher, error) {
 	pool, err := hostpool.New(opts.destAddrs, opts.mode)
 	if err != nil {
 		return nil, err

@@ -16,9 +16,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return status
 	}
-	pub, err := newPublisher(opts, toolflags.NewLogger(stderr))
+	pub, err := newPublisher(opts, opts.logs)
 	if err != nil {
-		return toolflags.Fatalf(stderr, "%s", err)
+		return opts.logs.Fatalf("%s", err)
 	}
 	var consumers []*nsqclient.Consumer
 	// The consumers stop first: their in-flight messages need the
@@ -29,7 +29,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, topic := range opts.topics {
 		c, err := nsqclient.NewConsumer(topic, opts.channel, opts.consumer)
 		if err != nil {
-			return toolflags.Fatalf(stderr, "%s", err)
+			return opts.logs.Fatalf("%s", err)
 		}
 		consumers = append(consumers, c)
 		destTopic := opts.destTopic
@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		c.AddConcurrentHandlers(pub.handler(destTopic), len(opts.destAddrs))
 		if err := toolflags.Connect(c, opts.nsqdAddrs, opts.lookupAddrs); err != nil {
-			return toolflags.Fatalf(stderr, "%s", err)
+			return opts.logs.Fatalf("%s", err)
 		}
 	}
 	<-ctx.Done()

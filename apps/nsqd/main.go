@@ -9,10 +9,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd"
 )
 
@@ -37,16 +37,16 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &usageErr):
 		return 2
 	case err != nil:
-		logFatal(stderr, "%s", err)
+		logFatal(stderr, logging.Text, "%s", err)
 		return 1
 	case p.showVersion:
-		fmt.Fprintf(stdout, "nsqd v%s (built w/%s)\n", nsqd.Version, runtime.Version())
+		fmt.Fprintln(stdout, version.String("nsqd"))
 		return 0
 	}
 	p.opts.Logger = stderr
 	daemon, err := nsqd.New(p.opts)
 	if err != nil {
-		logFatal(stderr, "failed to instantiate nsqd - %s", err)
+		logFatal(stderr, p.opts.LogFormat, "failed to instantiate nsqd - %s", err)
 		return 1
 	}
 	signals := make(chan os.Signal, 1)
@@ -60,7 +60,7 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case err := <-done:
 		if err != nil {
-			logFatal(stderr, "%s", err)
+			logFatal(stderr, p.opts.LogFormat, "%s", err)
 			return 1
 		}
 		return 0
@@ -69,6 +69,8 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 
 // logFatal writes upstream's fatal line, "[nsqd] <date> <time> FATAL: ...".
 // Like upstream it uses the fixed "[nsqd] " prefix, not --log-prefix.
-func logFatal(w io.Writer, format string, args ...any) {
-	logging.New(w, "[nsqd] ", logging.Fatal).Logf(logging.Fatal, format, args...)
+// A bad command line or config file is reported as text: the format asked
+// for is not known yet.
+func logFatal(w io.Writer, logFormat logging.Format, format string, args ...any) {
+	logging.NewWithFormat(w, "[nsqd] ", logging.Fatal, logFormat).Logf(logging.Fatal, format, args...)
 }

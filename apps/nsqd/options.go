@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqd"
 )
 
@@ -59,6 +60,7 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 
 	fs.Var(&opts.LogLevel, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Var(&opts.LogFormat, "log-format", logging.FlagUsage)
 	fs.Int64Var(&opts.ID, "node-id", opts.ID, "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)")
 
 	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> (or a unix socket path) to listen on for TCP clients")

@@ -82,6 +82,6 @@ func TestBadCommandLineExitsTwoWithUsage(t *testing.T) {
 func TestVersionDoesNotReadTheConfigFile(t *testing.T) {
 	code, stdout, stderr := runCaptured(t, "--version", "--config="+writeConfigFile(t, "= broken"))
 	require.Equal(t, 0, code)
-	require.Regexp(t, `^nsqd v1\.3\.0 \(built w/go.+\)\n$`, stdout)
+	require.Regexp(t, `^nsqd v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 	require.Empty(t, stderr)
 }

@@ -11,10 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -25,10 +25,9 @@ func main() {
 	os.Exit(code)
 }
 
-// versionString is upstream's --version line.
-func versionString() string {
-	return fmt.Sprintf("nsqlookupd v%s (built w/%s)", nsqlookupd.Version, runtime.Version())
-}
+// versionString is upstream's --version line with ours and the commit
+// appended.
+func versionString() string { return version.String("nsqlookupd") }
 
 // run serves until ctx is done (a signal) or the daemon fails, and returns
 // the exit status.
@@ -41,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &usageErr):
 		return 2
 	case err != nil:
-		logFatal(stderr, "%s", err)
+		logFatal(stderr, logging.Text, "%s", err)
 		return 1
 	case showVersion:
 		fmt.Fprintln(stdout, versionString())
@@ -51,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	l, err := nsqlookupd.New(opts)
 	if err != nil {
-		logFatal(stderr, "failed to instantiate nsqlookupd - %s", err)
+		logFatal(stderr, opts.LogFormat, "failed to instantiate nsqlookupd - %s", err)
 		return 1
 	}
 	mainErr := make(chan error, 1)
@@ -73,6 +72,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // logFatal writes upstream's fatal line, "[nsqlookupd] <date> <time> FATAL:
 // ...". Like upstream it uses the fixed "[nsqlookupd] " prefix, not
 // --log-prefix.
-func logFatal(w io.Writer, format string, args ...any) {
-	logging.New(w, "[nsqlookupd] ", logging.Fatal).Logf(logging.Fatal, format, args...)
+func logFatal(w io.Writer, logFormat logging.Format, format string, args ...any) {
+	logging.NewWithFormat(w, "[nsqlookupd] ", logging.Fatal, logFormat).Logf(logging.Fatal, format, args...)
 }

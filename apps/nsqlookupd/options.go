@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -28,6 +29,7 @@ func parseOptions(args []string, usage io.Writer) (opts *nsqlookupd.Options, sho
 	fs.BoolVar(&showVersion, "version", false, "print version string")
 	fs.Var(&opts.LogLevel, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Var(&opts.LogFormat, "log-format", logging.FlagUsage)
 	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
 
 	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> to listen on for TCP clients")

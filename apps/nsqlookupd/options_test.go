@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -110,7 +111,7 @@ func TestBadConfigFileIsAnError(t *testing.T) {
 func TestRunVersion(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"--version"}, &stdout, &stderr))
-	require.Equal(t, "nsqlookupd v1.3.0 (built w/"+runtime.Version()+")\n", stdout.String())
+	require.Regexp(t, `^nsqlookupd v1\.3\.0 \(built w/`+regexp.QuoteMeta(runtime.Version())+`\) nsqgo \S+\n$`, stdout.String())
 }
 
 func TestRunExitStatuses(t *testing.T) {

@@ -12,6 +12,7 @@ const toolName = "to_nsq"
 
 // options is to_nsq's validated command line.
 type options struct {
+	logs      *toolflags.Logs // --log-format; every line the tool writes to stderr
 	topic     string
 	delimiter byte
 	nsqdAddrs []string
@@ -21,10 +22,12 @@ type options struct {
 
 // parseOptions reads the command line; when ok is false the caller exits
 // with status. Flag errors exit 2; failed checks exit 1 with upstream's
-// messages, in upstream's order. (to_nsq has no --version, as upstream.)
-func parseOptions(args []string, stderr io.Writer) (opts *options, status int, ok bool) {
+// messages, in upstream's order. --version is ours: upstream's to_nsq has
+// none, and every binary of a release should say what it is.
+func parseOptions(args []string, stdout, stderr io.Writer) (opts *options, status int, ok bool) {
 	producer := nsqclient.NewOptions()
 	fs := toolflags.NewFlagSet(toolName, stderr)
+	logs := toolflags.NewLogs(fs, stderr)
 	topic := fs.String("topic", "", "NSQ topic to publish to")
 	delimiter := fs.String("delimiter", "\n", "character to split input from stdin")
 	var nsqdAddrs toolflags.StringList
@@ -32,23 +35,29 @@ func parseOptions(args []string, stderr io.Writer) (opts *options, status int, o
 	fs.Var(toolflags.ClientOptions{Opts: producer}, "producer-opt",
 		"option to passthrough to nsq.Producer (may be given multiple times, http://godoc.org/github.com/nsqio/go-nsq#Config)")
 	rate := fs.Int64("rate", 0, "Throttle messages to n/second. 0 to disable")
+	showVersion := fs.Bool("version", false, "print version string")
 	if status, ok := toolflags.Parse(fs, args); !ok {
 		return nil, status, false
+	}
+	if *showVersion {
+		toolflags.PrintVersion(stdout, toolName)
+		return nil, toolflags.ExitOK, false
 	}
 
 	switch {
 	case *topic == "":
-		return nil, toolflags.Fatalf(stderr, "--topic required"), false
+		return nil, logs.Fatalf("--topic required"), false
 	case len(*delimiter) != 1:
-		return nil, toolflags.Fatalf(stderr, "--delimiter must be a single byte"), false
+		return nil, logs.Fatalf("--delimiter must be a single byte"), false
 	case len(nsqdAddrs) == 0:
-		return nil, toolflags.Fatalf(stderr, "--nsqd-tcp-address required"), false
+		return nil, logs.Fatalf("--nsqd-tcp-address required"), false
 	}
 	// Set after parsing so that --producer-opt cannot change it, as
 	// upstream.
 	producer.UserAgent = nsqclient.ToolUserAgent(toolName)
-	producer.Logger = toolflags.ClientLogger(stderr)
+	producer.Logger = logs.Logger()
 	return &options{
+		logs:      logs,
 		topic:     *topic,
 		delimiter: (*delimiter)[0],
 		nsqdAddrs: dedupe(nsqdAddrs),

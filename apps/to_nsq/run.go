@@ -15,13 +15,13 @@ import (
 // failed publish (exit 1, as upstream: each piece goes to every nsqd, so
 // carrying on would leave the nsqds with different streams).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, status, ok := parseOptions(args, stderr)
+	opts, status, ok := parseOptions(args, stdout, stderr)
 	if !ok {
 		return status
 	}
 	producers, err := newProducers(opts)
 	if err != nil {
-		return toolflags.Fatalf(stderr, "%s", err)
+		return opts.logs.Fatalf("%s", err)
 	}
 	defer func() {
 		for _, p := range producers {
@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}()
 	limiter := newTokenBucket(opts.rate, time.Now)
 	if limiter != nil {
-		toolflags.NewLogger(stderr).Printf("Throttling messages rate to max:%d/second", opts.rate)
+		opts.logs.Printf("Throttling messages rate to max:%d/second", opts.rate)
 	}
 
 	pieces, stop := readPieces(stdin, opts.delimiter)
@@ -46,13 +46,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if errors.Is(r.err, io.EOF) {
 				return toolflags.ExitOK
 			}
-			return toolflags.Fatalf(stderr, "reading stdin: %s", r.err)
+			return opts.logs.Fatalf("reading stdin: %s", r.err)
 		}
 		if !limiter.wait(ctx) {
 			return toolflags.ExitOK
 		}
 		if err := publishToAll(producers, opts.topic, r.piece); err != nil {
-			return toolflags.Fatalf(stderr, "%s", err)
+			return opts.logs.Fatalf("%s", err)
 		}
 	}
 }

@@ -83,7 +83,6 @@ func TestBadCommandLines(t *testing.T) {
 		{"unknown producer option", []string{"--producer-opt=nope,1"}, 2, "option nope: unknown option"},
 		{"bad producer option value", []string{"--producer-opt=dial_timeout,soon"}, 2, "invalid value"},
 		{"positional argument", []string{"--topic=t", "extra"}, 2, "unexpected arguments"},
-		{"version is not a flag", []string{"--version"}, 2, "flag provided but not defined: -version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := tooltest.Run(t, run, nil, tc.args...)
@@ -91,4 +90,10 @@ func TestBadCommandLines(t *testing.T) {
 			require.Contains(t, stderr, tc.msg)
 		})
 	}
+}
+
+func TestVersionNamesThisProject(t *testing.T) {
+	code, stdout, _ := tooltest.Run(t, run, nil, "--version")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `^to_nsq v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, stdout)
 }

@@ -3,9 +3,11 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 )
@@ -60,18 +62,52 @@ func (l *Level) Set(s string) error {
 // Get implements flag.Getter.
 func (l *Level) Get() any { return *l }
 
-// Logger writes "<prefix><date> LEVEL: message" lines at or above its level.
-// The level can change at run time (PUT /config/log_level).
+// Logger writes "<prefix><date> LEVEL: message" lines (or their JSON form)
+// at or above its level. The level can change at run time
+// (PUT /config/log_level).
 type Logger struct {
-	out   *log.Logger
+	out   *log.Logger  // Text
+	json  *slog.Logger // JSON
 	level atomic.Int32
 }
 
-// New returns a logger writing to w with the given prefix and level.
+// New returns a logger writing upstream's text lines to w with the given
+// prefix and level.
 func New(w io.Writer, prefix string, level Level) *Logger {
-	l := &Logger{out: log.New(w, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)}
+	return NewWithFormat(w, prefix, level, Text)
+}
+
+// NewWithFormat is New with the line format chosen by --log-format.
+func NewWithFormat(w io.Writer, prefix string, level Level, format Format) *Logger {
+	l := &Logger{}
+	if format == JSON {
+		// The level is filtered here, so the handler passes everything.
+		h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: renameFatal})
+		l.json = slog.New(h)
+		if app := strings.Trim(prefix, "[] \t"); app != "" {
+			l.json = l.json.With("app", app)
+		}
+	} else {
+		l.out = log.New(w, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)
+	}
 	l.level.Store(int32(level))
 	return l
+}
+
+// slogFatal is FATAL's slog level: above ERROR, rendered by renameFatal.
+const slogFatal = slog.LevelError + 4
+
+var slogLevels = map[Level]slog.Level{Debug: slog.LevelDebug, Info: slog.LevelInfo, Warn: slog.LevelWarn,
+	Error: slog.LevelError, Fatal: slogFatal}
+
+// renameFatal makes slog print "FATAL" rather than "ERROR+4".
+func renameFatal(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.LevelKey && len(groups) == 0 {
+		if lvl, ok := a.Value.Any().(slog.Level); ok && lvl == slogFatal {
+			return slog.String(slog.LevelKey, "FATAL")
+		}
+	}
+	return a
 }
 
 // SetLevel changes the threshold.
@@ -85,5 +121,10 @@ func (l *Logger) Logf(level Level, format string, args ...any) {
 	if l == nil || level < l.Level() {
 		return
 	}
-	l.out.Output(2, level.String()+": "+fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if l.json != nil {
+		l.json.Log(context.Background(), slogLevels[level], msg)
+		return
+	}
+	l.out.Output(2, level.String()+": "+msg)
 }

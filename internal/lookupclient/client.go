@@ -42,6 +42,8 @@ func New(opts Options) *Client {
 
 func (c *Client) logf(format string, args ...any) { c.opts.Logf(format, args...) }
 
+func (c *Client) warnf(format string, args ...any) { c.opts.Warnf(format, args...) }
+
 // Register remembers topic (or channel of topic, when channel is not "")
 // and sends REGISTER to every connected lookupd. Every call is forwarded,
 // repeats included: REGISTER is idempotent, and a repeat re-creates keys an
@@ -210,7 +212,7 @@ func (c *Client) LookupChannels(ctx context.Context, topic string) []string {
 	}
 	// Two configured addresses may reach the same lookupd.
 	slices.Sort(httpAddrs)
-	return c.channels.union(ctx, slices.Compact(httpAddrs), topic, c.logf)
+	return c.channels.union(ctx, slices.Compact(httpAddrs), topic, c.warnf)
 }
 
 // Close disconnects from every lookupd and waits for every goroutine. It

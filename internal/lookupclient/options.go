@@ -29,6 +29,9 @@ type Options struct {
 	MaxResponseSize int64
 
 	Logf func(format string, args ...any) // nil discards
+	// Warnf logs failures to reach or query a lookupd, which are retried;
+	// nil uses Logf.
+	Warnf func(format string, args ...any)
 }
 
 const (
@@ -59,6 +62,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
+	}
+	if o.Warnf == nil {
+		o.Warnf = o.Logf
 	}
 	return o
 }

@@ -56,7 +56,7 @@ func (p *peer) run() {
 		if registered {
 			backoff = minBackoff
 		}
-		p.logf("%s - reconnecting in %s", err, backoff)
+		p.c.warnf("LOOKUPD(%s): %s - reconnecting in %s", p.addr, err, backoff)
 		timer := time.NewTimer(backoff)
 		select {
 		case <-p.ctx.Done():

@@ -60,7 +60,7 @@ func dial(ctx context.Context, addr string, opts *Options, sub *subscription) (*
 	dialer := net.Dialer{Timeout: opts.DialTimeout}
 	nc, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, resp, fmt.Errorf("dial %s: %w", addr, err)
+		return nil, resp, err // a *net.OpError: "dial tcp <addr>: ..."
 	}
 	c := &conn{addr: addr, opts: opts, nc: nc, w: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
 	// Closing the socket is the only way to interrupt blocked I/O when

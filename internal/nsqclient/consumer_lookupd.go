@@ -63,7 +63,7 @@ func (c *Consumer) queryLookupds() {
 			defer mu.Unlock()
 			if err != nil {
 				if c.ctx.Err() == nil {
-					c.logf(errorLevel, "error querying nsqlookupd (%s) - %s", addr, err)
+					c.logf(warnLevel, "error querying nsqlookupd (%s) - %s", addr, err)
 				}
 				failed = true
 				return

@@ -22,13 +22,23 @@ type target struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	cc          *consumerConn // the live connection, under Consumer.mu
+	// firstResult, when set (ConnectToNSQDNow), is told the outcome of the
+	// first attempt; after a failure the target is dropped, not retried.
+	// Only runTarget reads it.
+	firstResult chan<- error
 }
 
 // addTargetLocked starts wanting addr. The caller holds c.mu and has
 // checked that the consumer is not stopping.
 func (c *Consumer) addTargetLocked(addr string, fromLookupd bool) {
+	c.addTargetReportingLocked(addr, fromLookupd, nil)
+}
+
+// addTargetReportingLocked is addTargetLocked telling firstResult (if not
+// nil) how the first attempt went.
+func (c *Consumer) addTargetReportingLocked(addr string, fromLookupd bool, firstResult chan<- error) {
 	ctx, cancel := context.WithCancel(c.ctx)
-	t := &target{addr: addr, fromLookupd: fromLookupd, ctx: ctx, cancel: cancel}
+	t := &target{addr: addr, fromLookupd: fromLookupd, ctx: ctx, cancel: cancel, firstResult: firstResult}
 	c.targets[addr] = t
 	c.targetsWG.Add(1)
 	go c.runTarget(t)
@@ -54,6 +64,18 @@ func (c *Consumer) runTarget(t *target) {
 	failures := 0
 	for t.ctx.Err() == nil {
 		cc, err := c.connectTarget(t)
+		if t.firstResult != nil {
+			t.firstResult <- err
+			t.firstResult = nil
+			if err != nil {
+				c.mu.Lock()
+				if c.targets[t.addr] == t {
+					c.dropTargetLocked(t)
+				}
+				c.mu.Unlock()
+				return
+			}
+		}
 		if err != nil {
 			if t.ctx.Err() != nil {
 				return

@@ -116,14 +116,16 @@ func (e *StatusError) Error() string { return fmt.Sprintf("got response %d %s", 
 
 func (l *LookupdClient) get(ctx context.Context, addr, path string, query url.Values, into any) error {
 	endpoint := lookupdURL(addr, path, query)
+	// The http package's errors (*url.Error) already name the method and
+	// URL: they are returned as they are, not prefixed a second time.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", endpoint, err)
+		return err
 	}
 	req.Header.Set("Accept", "application/vnd.nsq; version=1.0")
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", endpoint, err)
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLookupdResponse+1))

@@ -72,6 +72,9 @@ func TestLookupdClientErrors(t *testing.T) {
 
 	_, err = l.Topics(ctx, "127.0.0.1:1")
 	require.Error(t, err)
+	// The http package's error names the method and URL; nothing repeats
+	// them (it used to read `GET http://...: Get "http://...": ...`).
+	require.Regexp(t, `^Get "http://127\.0\.0\.1:1/topics": dial tcp 127\.0\.0\.1:1: connect: connection refused$`, err.Error())
 }
 
 func TestConsumerRetriesALookupdThatAnswersGarbage(t *testing.T) {

@@ -1,24 +1,57 @@
 package toolflags
 
 import (
+	"flag"
 	"fmt"
 	"io"
-	"log"
+	"sync"
 
 	"github.com/nsqgo/nsq/internal/logging"
 )
 
-// Fatalf writes the message as upstream's log.Fatal does ("2006/01/02
-// 15:04:05 message") and returns ExitFatal for run() to return.
-func Fatalf(w io.Writer, format string, args ...any) int {
-	log.New(w, "", log.LstdFlags).Output(2, fmt.Sprintf(format, args...))
+// Logs is where a tool's log lines go: its own lines, its fatal line and
+// the lines of its producers and consumers, all in one format, the one
+// every binary of the project writes ("<date> <time> LEVEL: message", or
+// JSON lines with --log-format=json).
+type Logs struct {
+	w      io.Writer
+	format logging.Format
+
+	once   sync.Once
+	logger *logging.Logger
+}
+
+// NewLogs registers --log-format on fs; the logs take the format the
+// command line gives once fs is parsed.
+func NewLogs(fs *flag.FlagSet, w io.Writer) *Logs {
+	l := &Logs{w: w}
+	fs.Var(&l.format, "log-format", logging.FlagUsage)
+	return l
+}
+
+// Logger is the tool's logger, at info level and above (go-nsq logs its
+// connection events at info for the upstream tools). Call it after the
+// flags are parsed.
+func (l *Logs) Logger() *logging.Logger {
+	l.once.Do(func() { l.logger = logging.NewWithFormat(l.w, "", logging.Info, l.format) })
+	return l.logger
+}
+
+// Printf logs one of the tool's own lines at info level.
+func (l *Logs) Printf(format string, args ...any) { l.Logger().Logf(logging.Info, format, args...) }
+
+// Fatalf logs the reason the tool gives up and returns ExitFatal for run()
+// to return, as upstream's log.Fatal exits 1.
+func (l *Logs) Fatalf(format string, args ...any) int {
+	l.Logger().Logf(logging.Fatal, format, args...)
 	return ExitFatal
 }
 
-// NewLogger is a tool's log for its own lines, in upstream's format.
-func NewLogger(w io.Writer) *log.Logger { return log.New(w, "", log.LstdFlags) }
+// Fatalf is Logs.Fatalf for a tool that has no Logs (text format).
+func Fatalf(w io.Writer, format string, args ...any) int {
+	logging.New(w, "", logging.Info).Logf(logging.Fatal, "%s", fmt.Sprintf(format, args...))
+	return ExitFatal
+}
 
-// ClientLogger is the log the tool's producers and consumers write to:
-// connection events at info level and above, as go-nsq logs for the
-// upstream tools.
-func ClientLogger(w io.Writer) *logging.Logger { return logging.New(w, "", logging.Info) }
+// Errorf logs a failure the tool carries on after, at error level.
+func (l *Logs) Errorf(format string, args ...any) { l.Logger().Logf(logging.Error, format, args...) }

@@ -45,7 +45,8 @@ func Parse(fs *flag.FlagSet, args []string) (status int, ok bool) {
 	return ExitOK, true
 }
 
-// PrintVersion writes upstream's --version line, "<tool> v1.3.0".
+// PrintVersion writes the --version line: upstream's "<tool> v1.3.0",
+// then the Go version, this project's name and the commit.
 func PrintVersion(w io.Writer, tool string) {
-	fmt.Fprintf(w, "%s v%s\n", tool, version.Version)
+	fmt.Fprintln(w, version.String(tool))
 }

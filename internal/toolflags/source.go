@@ -19,13 +19,15 @@ func CheckSource(nsqdTCP, lookupdHTTP []string) error {
 	return nil
 }
 
-// Connect points c at the nsqds or the lookupds given. Unreachable ones
-// are not an error here: the consumer logs each failure and keeps
-// retrying, as go-nsq does.
+// Connect points c at the nsqds or the lookupds given. An nsqd given
+// directly must answer at once, as upstream's tools require (go-nsq's
+// ConnectToNSQD dials before it returns): the first that cannot be reached
+// is returned, and the tool exits 1 rather than wait for it. A lookupd
+// that cannot be reached is logged and polled again, as upstream.
 func Connect(c *nsqclient.Consumer, nsqdTCP, lookupdHTTP []string) error {
 	if len(nsqdTCP) > 0 {
-		if err := c.ConnectToNSQD(nsqdTCP...); err != nil {
-			return fmt.Errorf("connect to nsqd: %w", err)
+		if err := c.ConnectToNSQDNow(nsqdTCP...); err != nil {
+			return err
 		}
 	}
 	if len(lookupdHTTP) > 0 {

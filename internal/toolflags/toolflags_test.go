@@ -60,14 +60,45 @@ func TestCheckSourceWantsExactlyOneKind(t *testing.T) {
 	require.NoError(t, CheckSource(nil, []string{"b"}))
 }
 
-func TestFatalfWritesLikeLogFatal(t *testing.T) {
+func TestFatalfWritesInTheProjectsLogFormat(t *testing.T) {
 	var stderr bytes.Buffer
 	require.Equal(t, ExitFatal, Fatalf(&stderr, "--%s required", "topic"))
-	require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d --topic required\n$`, stderr.String())
+	require.Regexp(t, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: --topic required\n$`, stderr.String())
+}
+
+func TestLogsTakeTheFormatOfTheCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		line string
+	}{
+		{nil, `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: hello 1\n` +
+			`\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} ERROR: oops\n` +
+			`\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: gone\n$`},
+		{[]string{"--log-format=json"}, `^\{"time":"[^"]+","level":"INFO","msg":"hello 1"\}\n` +
+			`\{"time":"[^"]+","level":"ERROR","msg":"oops"\}\n` +
+			`\{"time":"[^"]+","level":"FATAL","msg":"gone"\}\n$`},
+	} {
+		var stderr bytes.Buffer
+		fs := NewFlagSet("t", &stderr)
+		logs := NewLogs(fs, &stderr)
+		_, ok := Parse(fs, tc.args)
+		require.True(t, ok)
+		logs.Printf("hello %d", 1)
+		logs.Errorf("oops")
+		require.Equal(t, ExitFatal, logs.Fatalf("gone"))
+		require.Regexp(t, tc.line, stderr.String(), "%v", tc.args)
+	}
+	var stderr bytes.Buffer
+	fs := NewFlagSet("t", &stderr)
+	NewLogs(fs, &stderr)
+	status, ok := Parse(fs, []string{"--log-format=xml"})
+	require.False(t, ok)
+	require.Equal(t, ExitUsage, status)
+	require.Contains(t, stderr.String(), `invalid log format "xml"`)
 }
 
 func TestPrintVersion(t *testing.T) {
 	var out bytes.Buffer
 	PrintVersion(&out, "nsq_tail")
-	require.Equal(t, "nsq_tail v1.3.0\n", out.String())
+	require.Regexp(t, `^nsq_tail v1\.3\.0 \(built w/go\S+\) nsqgo \S+\n$`, out.String())
 }
