@@ -1,0 +1,1 @@
+// nsqadmin app
