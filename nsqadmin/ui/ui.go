@@ -57,7 +57,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	rel := r.URL.Path
+	// Cleaned first, so that ".." cannot step out of the base path.
+	rel := path.Clean("/" + r.URL.Path)
 	if h.base != "/" {
 		if !strings.HasPrefix(rel+"/", h.base+"/") {
 			http.NotFound(w, r)
@@ -65,7 +66,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rel = strings.TrimPrefix(rel, h.base)
 	}
-	rel = strings.TrimPrefix(path.Clean("/"+rel), "/")
+	rel = strings.TrimPrefix(rel, "/")
 	if strings.HasPrefix(rel, "static/") {
 		name := strings.TrimPrefix(rel, "static/")
 		if b, err := fs.ReadFile(h.static, name); err == nil {
