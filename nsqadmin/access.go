@@ -132,8 +132,8 @@ type settings struct {
 	NSQLookupdHTTPAddresses  []string `json:"nsqlookupd_http_addresses"`
 	NSQDHTTPAddresses        []string `json:"nsqd_http_addresses"`
 	HistoryEnabled           bool     `json:"history_enabled"`
-	HistoryResolutionSeconds int      `json:"history_resolution_seconds"`
-	HistoryRetentionSeconds  int      `json:"history_retention_seconds"`
+	HistoryResolutionSeconds float64  `json:"history_resolution_seconds"`
+	HistoryRetentionSeconds  float64  `json:"history_retention_seconds"`
 	AuthRequired             bool     `json:"auth_required"`
 	User                     string   `json:"user"`
 	CanAdmin                 bool     `json:"can_admin"`
@@ -155,8 +155,8 @@ func (n *NSQAdmin) settingsHandler(w http.ResponseWriter, r *http.Request, _ htt
 		NSQLookupdHTTPAddresses:  nonNil(opts.NSQLookupdHTTPAddresses),
 		NSQDHTTPAddresses:        nonNil(opts.NSQDHTTPAddresses),
 		HistoryEnabled:           true,
-		HistoryResolutionSeconds: int(opts.HistoryInterval.Seconds()),
-		HistoryRetentionSeconds:  int(opts.HistoryRetention.Seconds()),
+		HistoryResolutionSeconds: opts.HistoryInterval.Seconds(),
+		HistoryRetentionSeconds:  opts.HistoryRetention.Seconds(),
 		AuthRequired:             n.auth.enabled(),
 		User:                     a.User,
 		CanAdmin:                 a.CanAdmin,
