@@ -149,7 +149,9 @@ func TestServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	stderr := tooltest.NewBuffer()
-	go func() { done <- run(ctx, []string{"--http-address=" + addr, "--nsqd-http-address=" + nsqd.HTTPAddr()}, &bytes.Buffer{}, stderr) }()
+	go func() {
+		done <- run(ctx, []string{"--http-address=" + addr, "--nsqd-http-address=" + nsqd.HTTPAddr()}, &bytes.Buffer{}, stderr)
+	}()
 	stderr.WaitFor(t, "listening line", func(s string) bool { return strings.Contains(s, "HTTP: listening on "+addr) })
 	resp, err := http.Get("http://" + addr + "/api/topics")
 	require.NoError(t, err)
