@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/klauspost/compress/gzhttp"
 
 	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/nsqgo/nsq/internal/logging"
@@ -70,7 +71,14 @@ func (n *NSQAdmin) newHTTPHandler() http.Handler {
 	if opts.ProxyGraphite && n.graphiteURL != nil {
 		router.Handler(http.MethodGet, bp("/render"), n.graphiteProxy())
 	}
-	return router
+	// Answers are gzipped for clients that accept it, as upstream's are:
+	// a big cluster's channel page with clients is megabytes of JSON.
+	compressed, err := gzhttp.NewWrapper()
+	if err != nil {
+		n.logf(logging.Error, "gzip disabled - %s", err)
+		return router
+	}
+	return compressed(router)
 }
 
 // warnings collects what upstream reports in "message" when some nodes

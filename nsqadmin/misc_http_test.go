@@ -189,3 +189,19 @@ func TestNewRejectsWhatUpstreamRejects(t *testing.T) {
 		require.ErrorContains(t, err, tc.message)
 	}
 }
+
+func TestAnswersAreGzippedWhenAccepted(t *testing.T) {
+	c := startCluster(t, 1)
+	for i := range 50 {
+		c.createChannel(t, 0, "topic_with_a_long_name_"+strings.Repeat("x", i%10), "ch")
+	}
+	admin := startAdmin(t, nsqdMode(c))
+	req, err := http.NewRequest(http.MethodGet, admin.base+"/api/nodes/"+c.nsqds[0].HTTPAddr(), nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+}

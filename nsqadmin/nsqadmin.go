@@ -94,6 +94,9 @@ func New(opts *Options) (*NSQAdmin, error) {
 	n.auth = newAuthChecker(opts, tlsConfig)
 
 	n.logf(logging.Info, "nsqadmin v%s", Version)
+	if opts.DevStaticDir != "" {
+		n.logf(logging.Warn, "--dev-static-dir has no effect: the embedded pages are served")
+	}
 	n.httpListener, err = net.Listen("tcp", opts.HTTPAddress)
 	if err != nil {
 		n.cancel()

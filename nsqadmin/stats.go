@@ -138,6 +138,21 @@ func (a *LatencyAggregate) add(b *LatencyAggregate) {
 	slices.SortFunc(a.Percentiles, func(x, y map[string]float64) int { return cmp.Compare(y["quantile"], x["quantile"]) })
 }
 
+// keepHighestValue sets each percentile's "value" to the highest of b's
+// for the same quantile and its own.
+func (a *LatencyAggregate) keepHighestValue(b *LatencyAggregate) {
+	for _, bp := range b.Percentiles {
+		for _, ap := range a.Percentiles {
+			if ap["quantile"] != bp["quantile"] {
+				continue
+			}
+			if v, ok := ap["value"]; !ok || bp["value"] > v {
+				ap["value"] = bp["value"]
+			}
+		}
+	}
+}
+
 // newTopicAggregate is the "*" entry for topic that node entries are added to.
 func newTopicAggregate(topic string) *TopicStats {
 	return &TopicStats{
@@ -166,6 +181,9 @@ func (t *TopicStats) add(n *TopicStats) {
 			i = len(t.Channels) - 1
 		}
 		t.Channels[i].add(nc)
+		// Upstream's topic answer gives each channel's percentiles a
+		// "value" too; ours is the highest node's.
+		t.Channels[i].E2eProcessingLatency.keepHighestValue(nc.E2eProcessingLatency)
 	}
 	t.E2eProcessingLatency.add(n.E2eProcessingLatency)
 }
