@@ -62,7 +62,8 @@
   }
 
   function href(path) { return BASE + path; }
-  function enc(s) { return encodeURIComponent(s); }
+  // enc escapes a path segment; ':' stays readable (node names are host:port).
+  function enc(s) { return encodeURIComponent(s).replace(/%3A/gi, ':'); }
 
   function link(path, text) {
     return '<a href="' + esc(href(path)) + '" data-nav>' + esc(text) + '</a>';
@@ -142,6 +143,24 @@
     return !s || s.can_admin !== false;
   }
 
+  // allowed says whether the signed-in user may act on the topic (channel
+  // undefined) or channel. With the auth server's grants in the settings it
+  // applies the server's rule: a topic action needs "publish" on a matching
+  // topic, a channel action "subscribe" on a matching topic and channel
+  // (regexps unanchored, as nsqd's). The server checks again either way.
+  function allowed(topic, channel) {
+    if (!canAdmin()) return false;
+    var grants = state.settings && state.settings.authorizations;
+    if (!state.settings || !state.settings.auth_required || !Array.isArray(grants)) return true;
+    function match(re, v) { try { return new RegExp(re).test(v); } catch (e) { return true; } }
+    return grants.some(function (g) {
+      var perms = g.permissions || [];
+      if (!match(g.topic, topic)) return false;
+      if (channel === undefined) return perms.indexOf('publish') >= 0;
+      return perms.indexOf('subscribe') >= 0 && (g.channels || []).some(function (c) { return match(c, channel); });
+    });
+  }
+
   function hasLookupd() {
     var s = state.settings;
     if (!s || !s.nsqlookupd_http_addresses) return true; // unknown: offer it and report the server's answer
@@ -152,8 +171,8 @@
   function button(label, action, params, cls) {
     var attrs = ' data-action="' + esc(action) + '"';
     Object.keys(params || {}).forEach(function (k) { attrs += ' data-' + k + '="' + esc(params[k]) + '"'; });
-    var allowed = canAdmin();
-    var title = allowed ? '' : ' title="' + esc(state.settings && state.settings.auth_required && !state.settings.user
+    var ok = params && params.topic !== undefined ? allowed(params.topic, params.channel) : canAdmin();
+    var title = ok ? '' : ' title="' + esc(state.settings && state.settings.auth_required && !state.settings.user
       ? 'sign in to do this' : 'not allowed for this user') + '" disabled';
     return '<button type="button" class="btn ' + (cls || '') + '"' + attrs + title + '>' + esc(label) + '</button>';
   }
@@ -236,8 +255,10 @@
   }
   function go(fn, msg, then) { return function () { return fn().then(done(msg, then)); }; }
   function done(msg, then) {
-    return function () {
-      flash('ok', msg);
+    return function (answer) {
+      // A partial failure is upstream's 200 with "message": "WARNING: ...".
+      if (answer && answer.message) flash('error', msg + ', but: ' + answer.message);
+      else flash('ok', msg);
       if (then) { history.pushState(null, '', href(then)); navigate(); } else refresh();
     };
   }
@@ -259,14 +280,14 @@
   // a dot per point; data-points says how many were drawn (the browser tests
   // read it).
   function chart(title, points, key, fmt) {
-    var W = 600, H = 150, L = 58, R = 10, T = 12, B = 22;
+    var W = 480, H = 170, L = 52, R = 8, T = 10, B = 20;
     var vals = points.map(function (p) { return Number(p[key]) || 0; });
     var n = vals.length;
     var last = n ? vals[n - 1] : null;
     var head = '<div class="chart-head"><span class="chart-title">' + esc(title) + '</span><span class="chart-last">' +
       (last === null ? '' : esc(fmt(last))) + '</span></div>';
     var svg = '<svg class="chart" data-series="' + esc(key) + '" data-points="' + n + '" viewBox="0 0 ' + W + ' ' + H +
-      '" preserveAspectRatio="none" role="img" aria-label="' + esc(title) + '">';
+      '" role="img" aria-label="' + esc(title) + '">';
     if (!n) {
       svg += '<text x="' + W / 2 + '" y="' + H / 2 + '" class="chart-empty" text-anchor="middle">no history yet</text></svg>';
       return '<figure class="chart-box">' + head + svg + '</figure>';
@@ -447,7 +468,7 @@
           return (a.hostname + a.client_id) < (b.hostname + b.client_id) ? -1 : 1;
         }).map(function (cl) {
           var attrs = [];
-          if (cl.tls) attrs.push('<span class="badge tls" title="' + esc(cl.tls_cipher_suite || '') + '">TLS ' + esc(cl.tls_version || '') + '</span>');
+          if (cl.tls) attrs.push('<span class="badge tls" title="' + esc(cl.tls_cipher_suite || '') + '">' + esc(cl.tls_version || 'TLS') + '</span>');
           if (cl.deflate) attrs.push('<span class="badge">deflate</span>');
           if (cl.snappy) attrs.push('<span class="badge">snappy</span>');
           if (cl.authed) attrs.push('<span class="badge auth">auth' + (cl.auth_identity ? ': ' + esc(cl.auth_identity) : '') + '</span>');
@@ -481,7 +502,7 @@
               link('/topics/' + enc(name), name) + '</span>';
           }).join(' ');
           return '<tr data-node="' + esc(key) + '">' + td(link('/nodes/' + enc(key), n.hostname || key)) +
-            td(esc(n.broadcast_address)) + tdn(n.tcp_port) + tdn(n.http_port) +
+            td(esc(n.broadcast_address)) + td(esc(n.tcp_port), 'n') + td(esc(n.http_port), 'n') +
             td(esc(n.version) + (n.out_of_date ? ' <span class="badge warn">out of date</span>' : '')) +
             tdn((n.remote_addresses || []).length) + td(topics || '<span class="muted">none</span>', 'tags') + '</tr>';
         });
@@ -556,7 +577,7 @@
       return '<h1>Lookup</h1><section class="card"><h2>Create a topic or channel in the lookupds</h2>' +
         '<form id="create-form" class="create-form" autocomplete="off">' +
         '<label>Topic <input name="topic" id="create-topic" required maxlength="64" placeholder="topic name"></label>' +
-        '<label>Channel <span class="muted small">(optional)</span> <input name="channel" id="create-channel" maxlength="64" placeholder="channel name"></label>' +
+        '<label><span>Channel <span class="small">(optional)</span></span> <input name="channel" id="create-channel" maxlength="64" placeholder="channel name"></label>' +
         '<button type="submit" class="btn primary" id="create-submit"' + (canAdmin() ? '' : ' disabled title="not allowed"') + '>Create</button></form>' +
         '<p class="muted small">Creates the registration in every nsqlookupd; nsqd creates the topic when a producer or consumer first uses it.</p></section>' +
         '<div id="live"></div>';
