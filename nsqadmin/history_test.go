@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/tooltest"
+	"github.com/nsqgo/nsq/internal/tooltest/daemons"
+	"github.com/nsqgo/nsq/nsqd"
 )
 
 var epoch = time.Unix(1_700_000_000, 0)
@@ -140,4 +142,26 @@ func TestHistoryEndpointFollowsTheCluster(t *testing.T) {
 	status, m = admin.object(t, "/api/history?topic=graphs&since=soon")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "INVALID_ARG_SINCE", m["message"])
+}
+
+func TestHistoryCarriesTheP99Latency(t *testing.T) {
+	lookupd := tooltest.StartLookupd(t)
+	n := daemons.StartNSQD(t, []string{lookupd.TCPAddr()}, func(o *nsqd.Options) {
+		o.E2EProcessingLatencyPercentiles = []float64{0.99}
+	})
+	tooltest.Publish(t, n.TCPAddr(), "lat", "1", "2")
+	tooltest.Consume(t, n.TCPAddr(), "lat", "c").WaitFor(t, 2)
+	admin := startAdmin(t, func(o *Options) {
+		o.NSQDHTTPAddresses = []string{n.HTTPAddr()}
+		o.HistoryInterval = 20 * time.Millisecond
+	})
+	tooltest.Eventually(t, "a p99 latency in the channel's history", func() bool {
+		var a struct {
+			Points []HistoryPoint `json:"points"`
+		}
+		if admin.get(t, "/api/history?topic=lat&channel=c", &a) != http.StatusOK {
+			return false
+		}
+		return len(a.Points) > 0 && a.Points[len(a.Points)-1].E2eP99 > 0
+	})
 }
