@@ -298,10 +298,17 @@ func (c *cluster) lookupdTopicProducers(ctx context.Context, topic string, addrs
 		list []*Producer
 	)
 	err := outcome("nsqlookupd", len(addrs), fanOut(addrs, func(addr string) error {
-		nodes, err := c.lookupd.Producers(ctx, addr, topic)
-		if err != nil {
+		// Not nsqclient's Producers, which reads a lookupd's 404
+		// TOPIC_NOT_FOUND as "no producers": upstream nsqadmin counts it
+		// as that lookupd failing, so an action on a topic no lookupd
+		// knows is a 502.
+		var answer struct {
+			Producers []nsqclient.Node `json:"producers"`
+		}
+		if err := c.nodes.get(ctx, nodeURL(addr, "/lookup", url.Values{"topic": {topic}}), &answer); err != nil {
 			return err
 		}
+		nodes := answer.Producers
 		mu.Lock()
 		defer mu.Unlock()
 		for _, n := range nodes {

@@ -252,7 +252,7 @@ func TestAPIMatchesUpstreamNSQAdmin(t *testing.T) {
 		c.createChannel(t, i, "cmp", "ch")
 		c.publish(t, i, "cmp", "1", "2", "3")
 		tooltest.Consume(t, c.nsqds[i].TCPAddr(), "cmp", "ch").WaitFor(t, 3)
-		for _, topic := range []string{"pause_a", "pause_b", "del_a", "del_b"} {
+		for _, topic := range []string{"pause_a", "pause_b", "del_a", "del_b", "tomb_a", "tomb_b"} {
 			c.createChannel(t, i, topic, "x")
 		}
 	}
@@ -297,6 +297,10 @@ func TestAPIMatchesUpstreamNSQAdmin(t *testing.T) {
 				{http.MethodPost, "/api/topics", `{"topic":"bad topic"}`},
 				{http.MethodPost, "/api/topics", `{"topic":"ok","channel":"bad/ch"}`},
 				{http.MethodDelete, "/api/nodes/" + node, `{"topic":"no good"}`},
+				{http.MethodPost, "/api/topics/unknown", `{"action":"pause"}`},
+				{http.MethodPost, "/api/topics/unknown/ch", `{"action":"empty"}`},
+				{http.MethodDelete, "/api/topics/unknown", ""},
+				{http.MethodDelete, "/api/topics/unknown/ch", ""},
 			}
 			for _, e := range reads {
 				compare(t, upstream, ours.base, e, e)
@@ -313,10 +317,22 @@ func TestAPIMatchesUpstreamNSQAdmin(t *testing.T) {
 			} {
 				compare(t, upstream, ours.base, pair[0], pair[1])
 			}
+			if mode == "nsqd" {
+				// A deliberate difference: without lookupds upstream creates
+				// nothing (and with a channel fails with 502, having no
+				// lookupd to ask); ours creates on every nsqd. Without a
+				// channel both answer alike.
+				compare(t, upstream, ours.base,
+					exchange{http.MethodPost, "/api/topics", `{"topic":"made_a"}`},
+					exchange{http.MethodPost, "/api/topics", `{"topic":"made_b"}`})
+			}
 			if mode == "lookupd" {
 				compare(t, upstream, ours.base,
 					exchange{http.MethodPost, "/api/topics", `{"topic":"made_a","channel":"c"}`},
 					exchange{http.MethodPost, "/api/topics", `{"topic":"made_b","channel":"c"}`})
+				compare(t, upstream, ours.base,
+					exchange{http.MethodDelete, "/api/nodes/" + node, `{"topic":"tomb_a"}`},
+					exchange{http.MethodDelete, "/api/nodes/" + node, `{"topic":"tomb_b"}`})
 			}
 		})
 	}
