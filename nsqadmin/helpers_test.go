@@ -223,3 +223,14 @@ func list(t *testing.T, v any) []any {
 	require.True(t, ok, "want a list, got %T %v", v, v)
 	return l
 }
+
+// awaitChannelDepth waits until nsqd i's topic/channel holds depth
+// messages: a PUB is acknowledged before the topic hands the message to
+// its channels.
+func (c *testCluster) awaitChannelDepth(t *testing.T, i int, topic, channel string, depth int64) {
+	t.Helper()
+	tooltest.Eventually(t, topic+"/"+channel+" depth on nsqd "+strconv.Itoa(i), func() bool {
+		cs, ok := c.nsqds[i].Channel(topic, channel)
+		return ok && cs.Depth == depth
+	})
+}

@@ -88,6 +88,8 @@ func TestHistoryEndpointFollowsTheCluster(t *testing.T) {
 	c.publish(t, 0, "graphs", "1", "2", "3")
 	c.publish(t, 1, "graphs", "4")
 	c.awaitLookup(t, "graphs", 0, 1)
+	c.awaitChannelDepth(t, 0, "graphs", "g", 3)
+	c.awaitChannelDepth(t, 1, "graphs", "g", 1)
 	admin := startAdmin(t, func(o *Options) {
 		lookupdMode(c)(o)
 		o.HistoryInterval = 20 * time.Millisecond

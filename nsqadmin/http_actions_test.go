@@ -63,6 +63,8 @@ func TestPauseUnpauseAndEmptyReachEveryNodeInBothModes(t *testing.T) {
 				c.publish(t, i, "work", "1", "2")
 			}
 			c.awaitLookup(t, "work", 0, 1)
+			c.awaitChannelDepth(t, 0, "work", "ch", 2)
+			c.awaitChannelDepth(t, 1, "work", "ch", 2)
 			admin := startAdmin(t, modeOf(c))
 
 			status, m := admin.send(t, http.MethodPost, "/api/topics/work", `{"action":"pause"}`, nil)

@@ -32,6 +32,8 @@ func TestTopicSumsEveryNodeWithUpstreamFields(t *testing.T) {
 	c.publish(t, 0, "orders", "1", "2", "3")
 	c.publish(t, 1, "orders", "4", "5")
 	c.awaitLookup(t, "orders", 0, 1)
+	c.awaitChannelDepth(t, 0, "orders", "billing", 3)
+	c.awaitChannelDepth(t, 1, "orders", "billing", 2)
 	for name, mode := range map[string]func(*Options){"lookupd": lookupdMode(c), "nsqd": nsqdMode(c)} {
 		admin := startAdmin(t, mode)
 		status, m := admin.object(t, "/api/topics/orders")
@@ -180,6 +182,8 @@ func TestCounterKeysEveryChannelOnEveryNode(t *testing.T) {
 	c.publish(t, 0, "clicks", "1", "2")
 	c.publish(t, 1, "clicks", "3")
 	c.awaitLookup(t, "clicks", 0, 1)
+	c.awaitChannelDepth(t, 0, "clicks", "a", 2)
+	c.awaitChannelDepth(t, 1, "clicks", "a", 1)
 	for name, mode := range map[string]func(*Options){"lookupd": lookupdMode(c), "nsqd": nsqdMode(c)} {
 		admin := startAdmin(t, mode)
 		status, m := admin.object(t, "/api/counter")
