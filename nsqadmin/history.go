@@ -35,7 +35,7 @@ type HistoryPoint struct {
 	Rate         float64 `json:"rate"`
 	E2eP99       int64   `json:"e2e_p99_ns"`
 
-	at time.Time // the poll's exact time, for rates
+	atNanos int64 // the poll's exact time (unix ns), for rates
 }
 
 type seriesKey struct{ topic, channel string }
@@ -44,7 +44,7 @@ type seriesKey struct{ topic, channel string }
 type series struct {
 	points []HistoryPoint
 	start  int
-	last   time.Time // when a point was last added
+	lastNanos int64 // when a point was last added (unix ns)
 }
 
 func (s *series) add(p HistoryPoint, capacity int) {
@@ -54,7 +54,7 @@ func (s *series) add(p HistoryPoint, capacity int) {
 		s.points[s.start] = p
 		s.start = (s.start + 1) % capacity
 	}
-	s.last = p.at
+	s.lastNanos = p.atNanos
 }
 
 // newest is the last point added, if any.
@@ -108,7 +108,7 @@ func (h *history) record(now time.Time, samples map[seriesKey]sample) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for key, s := range h.series {
-		if now.Sub(s.last) > h.retention {
+		if now.Sub(time.Unix(0, s.lastNanos)) > h.retention {
 			delete(h.series, key)
 		}
 	}
@@ -152,12 +152,12 @@ func (h *history) record(now time.Time, samples map[seriesKey]sample) int {
 			Deferred:     smp.deferred,
 			MessageCount: smp.messageCount,
 			E2eP99:       smp.e2eP99,
-			at:           now,
+			atNanos:      now.UnixNano(),
 		}
 		// A count that went down means an nsqd restarted or left: no
 		// honest rate for that interval, so 0.
-		if prev, ok := s.newest(); ok && now.After(prev.at) && smp.messageCount >= prev.MessageCount {
-			p.Rate = float64(smp.messageCount-prev.MessageCount) / now.Sub(prev.at).Seconds()
+		if prev, ok := s.newest(); ok && p.atNanos > prev.atNanos && smp.messageCount >= prev.MessageCount {
+			p.Rate = float64(smp.messageCount-prev.MessageCount) / (float64(p.atNanos-prev.atNanos) / float64(time.Second))
 		}
 		s.add(p, h.capacity)
 	}
@@ -241,6 +241,11 @@ func (n *NSQAdmin) runHistory(ctx context.Context) {
 func (n *NSQAdmin) pollHistory(ctx context.Context) {
 	opts := n.getOpts()
 	producers, err := n.cluster.producers(ctx, opts)
+	if err == nil && len(producers) == 0 {
+		// No nsqd yet: nothing to sample, but deleted series still age.
+		n.history.record(time.Now(), nil)
+		return
+	}
 	if _, all := err.(*allFailedError); all {
 		if ctx.Err() == nil {
 			n.logf(logging.Warn, "history: %s", err)

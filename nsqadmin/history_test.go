@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -166,4 +167,15 @@ func TestHistoryCarriesTheP99Latency(t *testing.T) {
 		}
 		return len(a.Points) > 0 && a.Points[len(a.Points)-1].E2eP99 > 0
 	})
+}
+
+// TestHistoryMemoryBoundIsTheDocumentedOne keeps README's figure (about
+// 23 KB per full series at the defaults, 2000 series) true.
+func TestHistoryMemoryBoundIsTheDocumentedOne(t *testing.T) {
+	opts := NewOptions()
+	h := newHistory(opts.HistoryInterval, opts.HistoryRetention, opts.HistoryMaxSeries)
+	require.Equal(t, 361, h.capacity)
+	perSeries := h.capacity * int(unsafe.Sizeof(HistoryPoint{}))
+	require.LessOrEqual(t, perSeries, 23*1024+200)
+	require.Equal(t, 2000, h.maxSeries)
 }
