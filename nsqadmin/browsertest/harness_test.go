@@ -20,6 +20,7 @@ import (
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqadmin"
+	"github.com/nsqgo/nsq/nsqd"
 )
 
 // waitTimeout bounds every single wait for the page or the daemons; the
@@ -58,7 +59,10 @@ type cluster struct {
 func startCluster(t *testing.T, configure func(*nsqadmin.Options)) *cluster {
 	t.Helper()
 	l := daemons.StartLookupd(t, nil)
-	n := daemons.StartNSQD(t, []string{l.TCPAddr()}, nil)
+	n := daemons.StartNSQD(t, []string{l.TCPAddr()}, func(o *nsqd.Options) {
+		// For the e2e latency graph.
+		o.E2EProcessingLatencyPercentiles = []float64{0.99}
+	})
 	opts := nsqadmin.NewOptions()
 	opts.HTTPAddress = "127.0.0.1:0"
 	opts.NSQLookupdHTTPAddresses = []string{l.HTTPAddr()}
@@ -150,6 +154,9 @@ type browser struct {
 	shots string
 	// pages are the URLs loaded, each screenshotted on failure.
 	pages []string
+	// phone, when set, is the viewport every page is loaded in (a headless
+	// window cannot be made that narrow; the device metrics can).
+	phone *[2]int64
 }
 
 // newBrowser starts Chromium with a fresh profile, or skips the test when
@@ -179,15 +186,9 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
 	b := &browser{t: t, ctx: ctx}
-	// Cleanups run last-registered first: screenshots before the browser goes.
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
-	})
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("NSQADMIN_SCREENSHOTS") != "" {
-			b.screenshotAll()
-		}
 	})
 	// Start the browser now, so that a broken install fails here plainly.
 	// (The first run must use the tab's own context: cancelling a context
@@ -217,7 +218,20 @@ func eval[T any](b *browser, expr string) T {
 // open loads url and waits until the app has rendered its first figures.
 func (b *browser) open(url string) {
 	b.t.Helper()
+	if b.pages == nil {
+		// Registered at the first page, after the cluster started: cleanups
+		// run last-registered first, so the screenshots are taken while
+		// the cluster still answers, before the browser goes.
+		b.t.Cleanup(func() {
+			if b.t.Failed() || os.Getenv("NSQADMIN_SCREENSHOTS") != "" {
+				b.screenshotAll()
+			}
+		})
+	}
 	b.pages = append(b.pages, url)
+	if b.phone != nil {
+		b.run(chromedp.EmulateViewport(b.phone[0], b.phone[1], chromedp.EmulateMobile))
+	}
 	b.run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("body[data-loaded]")))
 }
 
@@ -299,7 +313,12 @@ func (b *browser) screenshotAll() {
 	}
 	save("final")
 	for i, url := range b.pages {
-		save(fmt.Sprintf("page%d", i+1), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("body[data-loaded]")))
+		var steps []chromedp.Action[chromedp.Void]
+		if b.phone != nil {
+			steps = append(steps, chromedp.EmulateViewport(b.phone[0], b.phone[1], chromedp.EmulateMobile))
+		}
+		steps = append(steps, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("body[data-loaded]")))
+		save(fmt.Sprintf("page%d", i+1), steps...)
 	}
 }
 

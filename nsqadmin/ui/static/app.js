@@ -76,7 +76,7 @@
   // e2e processing latency as nsqd (and upstream's aggregate) report it:
   // {"percentiles":[{"quantile":0.99,"value":ns}, ...]}.
   function e2eText(e2e) {
-    if (!e2e || !e2e.percentiles || !e2e.percentiles.length) return '';
+    if (!e2e || !e2e.percentiles || !e2e.percentiles.length || !e2e.count) return '';
     return e2e.percentiles.map(function (p) {
       var v = p.value !== undefined ? p.value : (p.max !== undefined ? p.max : p.average);
       return 'p' + (p.quantile * 100).toFixed(p.quantile * 100 % 1 ? 1 : 0) + ' ' + nanos(v);
@@ -286,20 +286,21 @@
     var last = n ? vals[n - 1] : null;
     var head = '<div class="chart-head"><span class="chart-title">' + esc(title) + '</span><span class="chart-last">' +
       (last === null ? '' : esc(fmt(last))) + '</span></div>';
-    var svg = '<svg class="chart" data-series="' + esc(key) + '" data-points="' + n + '" viewBox="0 0 ' + W + ' ' + H +
+    var svg = '<svg class="chart" data-series="' + esc(key) + '" data-points="' + n + '" data-max="' + (n ? Math.max.apply(null, vals) : 0) + '" viewBox="0 0 ' + W + ' ' + H +
       '" role="img" aria-label="' + esc(title) + '">';
     if (!n) {
       svg += '<text x="' + W / 2 + '" y="' + H / 2 + '" class="chart-empty" text-anchor="middle">no history yet</text></svg>';
       return '<figure class="chart-box">' + head + svg + '</figure>';
     }
     var max = Math.max.apply(null, vals), min = 0;
-    if (max <= min) max = min + 1;
+    var flat = max <= min;
+    if (flat) max = min + 1;
     var t0 = points[0].ts, t1 = points[n - 1].ts;
     var span = Math.max(1, t1 - t0);
     function x(i) { return n === 1 ? (L + W - R) / 2 : L + (points[i].ts - t0) / span * (W - L - R); }
     function y(v) { return T + (1 - (v - min) / (max - min)) * (H - T - B); }
     var grid = '';
-    [0, 0.5, 1].forEach(function (f) {
+    (flat ? [0] : [0, 0.5, 1]).forEach(function (f) {
       var v = min + f * (max - min), yy = y(v).toFixed(1);
       grid += '<line class="grid" x1="' + L + '" x2="' + (W - R) + '" y1="' + yy + '" y2="' + yy + '"/>' +
         '<text class="axis" x="' + (L - 6) + '" y="' + (Number(yy) + 4) + '" text-anchor="end">' + esc(fmt(v)) + '</text>';
