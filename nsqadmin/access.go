@@ -137,6 +137,9 @@ type settings struct {
 	AuthRequired             bool     `json:"auth_required"`
 	User                     string   `json:"user"`
 	CanAdmin                 bool     `json:"can_admin"`
+	// Authorizations are the auth server's grants for the cookie's
+	// secret ([] without one, or without --auth-http-address).
+	Authorizations []Authorization `json:"authorizations"`
 }
 
 func (n *NSQAdmin) settingsHandler(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
@@ -160,7 +163,16 @@ func (n *NSQAdmin) settingsHandler(w http.ResponseWriter, r *http.Request, _ htt
 		AuthRequired:             n.auth.enabled(),
 		User:                     a.User,
 		CanAdmin:                 a.CanAdmin,
+		Authorizations:           a.authorizations(),
 	}, nil
+}
+
+// authorizations are the grants of the request's secret, never nil.
+func (a access) authorizations() []Authorization {
+	if a.answer == nil {
+		return []Authorization{}
+	}
+	return nonNil(a.answer.authorizations)
 }
 
 // authLoginHandler is POST /api/auth {"secret":...}: the auth server is
@@ -188,9 +200,10 @@ func (n *NSQAdmin) authLoginHandler(w http.ResponseWriter, r *http.Request, _ ht
 	r.AddCookie(&http.Cookie{Name: authCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(body.Secret))})
 	a := n.accessOf(r)
 	return struct {
-		User     string `json:"user"`
-		CanAdmin bool   `json:"can_admin"`
-	}{a.User, a.CanAdmin}, nil
+		User           string          `json:"user"`
+		CanAdmin       bool            `json:"can_admin"`
+		Authorizations []Authorization `json:"authorizations"`
+	}{a.User, a.CanAdmin, a.authorizations()}, nil
 }
 
 // authLogoutHandler is DELETE /api/auth: the cookie is cleared and the
@@ -201,9 +214,10 @@ func (n *NSQAdmin) authLogoutHandler(w http.ResponseWriter, r *http.Request, _ h
 	}
 	http.SetCookie(w, n.cookie(r, "", -1))
 	return struct {
-		User     string `json:"user"`
-		CanAdmin bool   `json:"can_admin"`
-	}{}, nil
+		User           string          `json:"user"`
+		CanAdmin       bool            `json:"can_admin"`
+		Authorizations []Authorization `json:"authorizations"`
+	}{Authorizations: []Authorization{}}, nil
 }
 
 func (n *NSQAdmin) cookie(r *http.Request, value string, maxAge int) *http.Cookie {

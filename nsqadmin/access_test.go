@@ -114,6 +114,8 @@ func TestAuthServerSecretInStrictHttpOnlyCookieDecidesActions(t *testing.T) {
 	_, m = admin.send(t, http.MethodGet, "/api/settings", "", withCookie)
 	require.Equal(t, "ann", m["user"])
 	require.Equal(t, true, m["can_admin"])
+	require.Equal(t, []any{map[string]any{"topic": "^orders$", "channels": []any{"^billing$"}, "permissions": []any{"publish", "subscribe"}}},
+		m["authorizations"], "the pages see the grants")
 
 	for _, tc := range []struct {
 		path, message string

@@ -45,10 +45,20 @@ type authGrant struct {
 // authAnswer is an accepted secret: who it is and what it may do, until
 // expires.
 type authAnswer struct {
-	identity    string
-	identityURL string
-	expires     time.Time
-	grants      []authGrant
+	identity       string
+	identityURL    string
+	expires        time.Time
+	grants         []authGrant
+	authorizations []Authorization // as the auth server sent them, for the pages
+}
+
+// Authorization is one grant of an auth server's answer, in nsqd's auth
+// protocol's names; /api/settings shows them so the pages can offer only
+// the actions the grants allow.
+type Authorization struct {
+	Topic       string   `json:"topic"`
+	Channels    []string `json:"channels"`
+	Permissions []string `json:"permissions"`
 }
 
 // allows is the rule for administrative actions: a topic action (channel
@@ -272,6 +282,11 @@ func parseAuthAnswer(body []byte, now time.Time) (*authAnswer, error) {
 			g.channels = append(g.channels, re)
 		}
 		answer.grants = append(answer.grants, g)
+		answer.authorizations = append(answer.authorizations, Authorization{
+			Topic:       auth.Topic,
+			Channels:    nonNil(auth.Channels),
+			Permissions: nonNil(auth.Permissions),
+		})
 	}
 	// A longer TTL than a year is kept for a year: the cache must forget
 	// eventually, and the arithmetic must not overflow.

@@ -42,8 +42,8 @@ type seriesKey struct{ topic, channel string }
 
 // series is a ring: points[start] is the oldest once it is full.
 type series struct {
-	points []HistoryPoint
-	start  int
+	points    []HistoryPoint
+	start     int
 	lastNanos int64 // when a point was last added (unix ns)
 }
 

@@ -23,7 +23,7 @@ func TestSettingsDescribeTheServer(t *testing.T) {
 	require.Equal(t, sorted("version", "base_path", "graphite_url", "graph_enabled", "proxy_graphite", "statsd_prefix",
 		"statsd_counter_format", "statsd_gauge_format", "statsd_interval_seconds", "nsqlookupd_http_addresses",
 		"nsqd_http_addresses", "history_enabled", "history_resolution_seconds", "history_retention_seconds",
-		"auth_required", "user", "can_admin"), keys(m))
+		"auth_required", "user", "can_admin", "authorizations"), keys(m))
 	require.Equal(t, "1.3.0", m["version"])
 	require.Equal(t, "/", m["base_path"])
 	require.Equal(t, true, m["graph_enabled"])
@@ -35,6 +35,7 @@ func TestSettingsDescribeTheServer(t *testing.T) {
 	require.Equal(t, []any{}, m["nsqd_http_addresses"])
 	require.Equal(t, false, m["auth_required"])
 	require.Equal(t, true, m["can_admin"])
+	require.Equal(t, []any{}, m["authorizations"])
 }
 
 func TestPagesAreTheAppUnderTheBasePath(t *testing.T) {
