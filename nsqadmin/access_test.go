@@ -186,3 +186,32 @@ func TestCrossSiteActionsAreRefused(t *testing.T) {
 	status, _ := admin.send(t, http.MethodGet, "/api/topics", "", map[string]string{"Sec-Fetch-Site": "cross-site"})
 	require.Equal(t, http.StatusOK, status, "reads are not actions")
 }
+
+func TestAuthServerAskedByPostWhenConfigured(t *testing.T) {
+	type query struct {
+		method, contentType string
+		fields              map[string][]string
+	}
+	got := make(chan query, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := query{method: r.Method, contentType: r.Header.Get("Content-Type")}
+		json.NewDecoder(r.Body).Decode(&q.fields)
+		got <- q
+		json.NewEncoder(w).Encode(map[string]any{"ttl": 60, "identity": "svc",
+			"authorizations": []any{map[string]any{"topic": ".*", "channels": []string{".*"}, "permissions": []string{"publish"}}}})
+	}))
+	t.Cleanup(srv.Close)
+	c := startCluster(t, 1)
+	admin := startAdmin(t, func(o *Options) {
+		nsqdMode(c)(o)
+		o.AuthHTTPAddresses = []string{srv.URL + "/custom-auth"}
+		o.AuthHTTPRequestMethod = "post"
+	})
+	status, m := admin.send(t, http.MethodPost, "/api/auth", `{"secret":"s3"}`, nil)
+	require.Equal(t, http.StatusOK, status, m)
+	require.Equal(t, "svc", m["user"])
+	q := <-got
+	require.Equal(t, http.MethodPost, q.method)
+	require.Equal(t, "application/json", q.contentType)
+	require.Equal(t, map[string][]string{"secret": {"s3"}, "remote_ip": {"127.0.0.1"}, "tls": {"false"}, "common_name": {""}}, q.fields)
+}

@@ -115,6 +115,13 @@ type cluster struct {
 	now     func() time.Time
 }
 
+// get is one query of a node, logged at debug level as upstream logs its
+// queries.
+func (c *cluster) get(ctx context.Context, endpoint string, into any) error {
+	c.logf("CI: querying %s", endpoint)
+	return c.nodes.get(ctx, endpoint, into)
+}
+
 // fanOut runs fn for every address at once and returns the errors.
 func fanOut(addrs []string, fn func(addr string) error) []error {
 	var (
@@ -159,7 +166,7 @@ func (c *cluster) topics(ctx context.Context, opts *Options) ([]string, error) {
 		addrs := opts.NSQDHTTPAddresses
 		err = outcome("nsqd", len(addrs), fanOut(addrs, func(addr string) error {
 			var stats nsqdStats
-			if err := c.nodes.get(ctx, nodeURL(addr, "/stats", url.Values{"format": {"json"}, "include_clients": {"false"}}), &stats); err != nil {
+			if err := c.get(ctx, nodeURL(addr, "/stats", url.Values{"format": {"json"}, "include_clients": {"false"}}), &stats); err != nil {
 				return err
 			}
 			names := make([]string, len(stats.Topics))
@@ -305,7 +312,7 @@ func (c *cluster) lookupdTopicProducers(ctx context.Context, topic string, addrs
 		var answer struct {
 			Producers []nsqclient.Node `json:"producers"`
 		}
-		if err := c.nodes.get(ctx, nodeURL(addr, "/lookup", url.Values{"topic": {topic}}), &answer); err != nil {
+		if err := c.get(ctx, nodeURL(addr, "/lookup", url.Values{"topic": {topic}}), &answer); err != nil {
 			return err
 		}
 		nodes := answer.Producers
@@ -349,14 +356,14 @@ func (c *cluster) nsqdProducers(ctx context.Context, addrs []string, topic strin
 			query.Set("topic", topic)
 		}
 		var stats nsqdStats
-		if err := c.nodes.get(ctx, nodeURL(addr, "/stats", query), &stats); err != nil {
+		if err := c.get(ctx, nodeURL(addr, "/stats", query), &stats); err != nil {
 			return err
 		}
 		if topic != "" && !slices.ContainsFunc(stats.Topics, func(t nsqdTopic) bool { return t.TopicName == topic }) {
 			return nil
 		}
 		var info nsqdInfo
-		if err := c.nodes.get(ctx, nodeURL(addr, "/info", nil), &info); err != nil {
+		if err := c.get(ctx, nodeURL(addr, "/info", nil), &info); err != nil {
 			return err
 		}
 		// An nsqd that does not say where it is is called by the
@@ -428,7 +435,7 @@ func (c *cluster) nodeStats(ctx context.Context, producers []*Producer, topic, c
 			query.Set("include_clients", "false")
 		}
 		var stats nsqdStats
-		if err := c.nodes.get(ctx, nodeURL(addr, "/stats", query), &stats); err != nil {
+		if err := c.get(ctx, nodeURL(addr, "/stats", query), &stats); err != nil {
 			return err
 		}
 		now := c.now()
@@ -457,7 +464,9 @@ func (c *cluster) nodeStats(ctx context.Context, producers []*Producer, topic, c
 func (c *cluster) postEach(ctx context.Context, addrs []string, path string, query url.Values) error {
 	var errs []error
 	for _, addr := range addrs {
-		if err := c.nodes.post(ctx, nodeURL(addr, path, query)); err != nil {
+		endpoint := nodeURL(addr, path, query)
+		c.logf("CI: POST %s", endpoint)
+		if err := c.nodes.post(ctx, endpoint); err != nil {
 			errs = append(errs, err)
 		}
 	}
