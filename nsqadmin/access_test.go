@@ -1,12 +1,14 @@
 package nsqadmin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -214,4 +216,28 @@ func TestAuthServerAskedByPostWhenConfigured(t *testing.T) {
 	require.Equal(t, http.MethodPost, q.method)
 	require.Equal(t, "application/json", q.contentType)
 	require.Equal(t, map[string][]string{"secret": {"s3"}, "remote_ip": {"127.0.0.1"}, "tls": {"false"}, "common_name": {""}}, q.fields)
+}
+
+func TestAuthAnswerIsAskedAgainAfterItsTTL(t *testing.T) {
+	var queries atomic.Int32
+	authAddr := authServer(t, &queries)
+	clock := time.Unix(1_700_000_000, 0)
+	opts := NewOptions()
+	opts.AuthHTTPAddresses = []string{authAddr}
+	a := newAuthChecker(opts, nil, func() time.Time { return clock })
+	defer a.close()
+	ctx := context.Background()
+	for range 3 {
+		answer, err := a.check(ctx, "good", "127.0.0.1", false)
+		require.NoError(t, err)
+		require.Equal(t, "ann", answer.identity)
+	}
+	require.EqualValues(t, 1, queries.Load(), "cached for its TTL")
+	clock = clock.Add(time.Hour + time.Second)
+	_, err := a.check(ctx, "good", "127.0.0.1", false)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, queries.Load(), "asked again once the TTL ran out")
+	_, err = a.check(ctx, "bad", "127.0.0.1", false)
+	require.ErrorContains(t, err, "403")
+	require.NotContains(t, err.Error(), "bad", "the secret stays out of errors")
 }

@@ -105,10 +105,10 @@ type authChecker struct {
 	cache map[[32]byte]authCacheEntry
 }
 
-func newAuthChecker(opts *Options, tlsConfig *tls.Config) *authChecker {
+func newAuthChecker(opts *Options, tlsConfig *tls.Config, now func() time.Time) *authChecker {
 	a := &authChecker{
 		post:  opts.AuthHTTPRequestMethod == "post",
-		now:   time.Now,
+		now:   now,
 		cache: map[[32]byte]authCacheEntry{},
 	}
 	for _, addr := range opts.AuthHTTPAddresses {

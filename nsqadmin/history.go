@@ -243,7 +243,7 @@ func (n *NSQAdmin) pollHistory(ctx context.Context) {
 	producers, err := n.cluster.producers(ctx, opts)
 	if err == nil && len(producers) == 0 {
 		// No nsqd yet: nothing to sample, but deleted series still age.
-		n.history.record(time.Now(), nil)
+		n.history.record(n.now(), nil)
 		return
 	}
 	if _, all := err.(*allFailedError); all {
@@ -259,7 +259,7 @@ func (n *NSQAdmin) pollHistory(ctx context.Context) {
 	if _, all := err.(*allFailedError); all || ctx.Err() != nil {
 		return
 	}
-	if refused := n.history.record(time.Now(), samplesOf(nodes)); refused > 0 {
+	if refused := n.history.record(n.now(), samplesOf(nodes)); refused > 0 {
 		n.logf(logging.Warn, "history: %d topics/channels have no history: --history-max-series=%d reached", refused, opts.HistoryMaxSeries)
 	}
 }

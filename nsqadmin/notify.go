@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
 )
@@ -118,7 +117,7 @@ func (n *NSQAdmin) notify(r *http.Request, action, topic, channel, node string) 
 		Topic:     topic,
 		Channel:   channel,
 		Node:      node,
-		Timestamp: time.Now().Unix(),
+		Timestamp: n.now().Unix(),
 		User:      user,
 		RemoteIP:  r.RemoteAddr,
 		UserAgent: r.UserAgent(),

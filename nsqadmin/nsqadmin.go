@@ -31,6 +31,9 @@ const shutdownGrace = 5 * time.Second
 type NSQAdmin struct {
 	opts   atomic.Pointer[Options]
 	logger *logging.Logger
+	// now is the one clock everything reads (history points, client
+	// connection ages, auth answer expiry, notification times).
+	now func() time.Time
 
 	cluster       *cluster
 	history       *history
@@ -64,6 +67,7 @@ func New(opts *Options) (*NSQAdmin, error) {
 		logger:      logging.New(logOut, opts.LogPrefix, opts.LogLevel),
 		exitCh:      make(chan struct{}),
 		crossOrigin: http.NewCrossOriginProtection(),
+		now:         time.Now,
 	}
 	if err := validateOptions(opts); err != nil {
 		return nil, err
@@ -87,11 +91,11 @@ func New(opts *Options) (*NSQAdmin, error) {
 		nodes:   newNodeClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
 		lookupd: nsqclient.NewLookupdClient(opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
 		logf:    func(format string, args ...any) { n.logf(logging.Debug, format, args...) },
-		now:     time.Now,
+		now:     n.now,
 	}
 	n.history = newHistory(opts.HistoryInterval, opts.HistoryRetention, opts.HistoryMaxSeries)
 	n.notifications = newNotifier(opts, n.logf)
-	n.auth = newAuthChecker(opts, tlsConfig)
+	n.auth = newAuthChecker(opts, tlsConfig, n.now)
 
 	n.logf(logging.Info, "nsqadmin v%s", Version)
 	if opts.DevStaticDir != "" {
