@@ -80,7 +80,7 @@ func upstreamNSQAdmin(t *testing.T) string {
 		} {
 			cmd := exec.CommandContext(ctx, "go", args...)
 			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off")
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Run(); err != nil {
 				upstreamBuild.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out.String())
