@@ -76,9 +76,9 @@ func (n *NSQAdmin) newHTTPHandler() http.Handler {
 	compressed, err := gzhttp.NewWrapper()
 	if err != nil {
 		n.logf(logging.Error, "gzip disabled - %s", err)
-		return router
+		return n.logRequests(router)
 	}
-	return compressed(router)
+	return n.logRequests(compressed(router))
 }
 
 // warnings collects what upstream reports in "message" when some nodes

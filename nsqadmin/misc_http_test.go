@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
 func TestSettingsDescribeTheServer(t *testing.T) {
@@ -205,4 +209,19 @@ func TestAnswersAreGzippedWhenAccepted(t *testing.T) {
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+}
+
+func TestRequestsAreLoggedAsUpstreamLogsThem(t *testing.T) {
+	c := startCluster(t, 1)
+	logs := tooltest.NewBuffer()
+	admin := startAdmin(t, func(o *Options) {
+		nsqdMode(c)(o)
+		o.Logger = logs
+		o.LogLevel = logging.Info
+	})
+	status, _ := admin.object(t, "/api/nodes/127.0.0.1:1")
+	require.Equal(t, http.StatusNotFound, status)
+	logs.WaitFor(t, "the request's log line", func(s string) bool {
+		return regexp.MustCompile(`INFO: 404 GET /api/nodes/127\.0\.0\.1:1 \(127\.0\.0\.1:\d+\) \S+\n`).MatchString(s)
+	})
 }
