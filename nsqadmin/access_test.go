@@ -241,3 +241,27 @@ func TestAuthAnswerIsAskedAgainAfterItsTTL(t *testing.T) {
 	require.ErrorContains(t, err, "403")
 	require.NotContains(t, err.Error(), "bad", "the secret stays out of errors")
 }
+
+func TestAuthCacheIsBounded(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	a := newAuthChecker(NewOptions(), nil, func() time.Time { return clock })
+	defer a.close()
+	answer := &authAnswer{expires: clock.Add(time.Hour)}
+	var first [32]byte
+	for i := range maxAuthCache + 10 {
+		var key [32]byte
+		key[0], key[1] = byte(i), byte(i>>8)
+		if i == 0 {
+			first = key
+		}
+		a.remember(key, answer)
+		clock = clock.Add(time.Millisecond)
+	}
+	require.Len(t, a.cache, maxAuthCache)
+	_, kept := a.cache[first]
+	require.False(t, kept, "the oldest answer went first")
+
+	clock = clock.Add(2 * time.Hour) // every answer has expired
+	a.remember([32]byte{0xff, 0xff, 0xff}, &authAnswer{expires: clock.Add(time.Hour)})
+	require.Len(t, a.cache, 1, "expired answers are swept when the cache is full")
+}
