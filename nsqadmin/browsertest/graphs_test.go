@@ -16,7 +16,7 @@ func chartJS(series, attr string) string {
 }
 
 func TestGraphsDrawNSQAdminsHistory(t *testing.T) {
-	b := newBrowser(t, 1280, 900)
+	b := newBrowser(t)
 	c := startCluster(t, nil) // history every second
 	c.populate(t)
 

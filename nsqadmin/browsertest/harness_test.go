@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,18 +160,41 @@ type browser struct {
 	phone *[2]int64
 }
 
-// newBrowser starts Chromium with a fresh profile, or skips the test when
-// there is none. width and height set the window (phone width tests use a
-// narrow one).
-func newBrowser(t *testing.T, width, height int) *browser {
-	t.Helper()
-	exe := findChromium()
-	if exe == "" {
-		t.Skip("browser tests skipped: no Chromium found (looked for $CHROMIUM, " + strings.Join(chromiumNames, ", ") + "); install one, e.g. apt-get install chromium")
+// chromium is the one browser this package's tests share: starting one
+// costs seconds on a loaded machine. Each test gets its own tab in its own
+// browser context (its own cookies and storage), closed when it ends.
+// TestMain stops the browser.
+var chromium struct {
+	once    sync.Once
+	ctx     context.Context // the browser's first tab; tests' tabs derive from it
+	stop    func()
+	profile string
+	exe     string
+	err     error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chromium.stop != nil {
+		chromium.stop()
 	}
-	profile := t.TempDir()
+	if chromium.profile != "" {
+		os.RemoveAll(chromium.profile)
+	}
+	os.Exit(code)
+}
+
+func startChromium() {
+	chromium.exe = findChromium()
+	if chromium.exe == "" {
+		return
+	}
+	chromium.profile, chromium.err = os.MkdirTemp("", "nsqadmin-browsertest-profile-")
+	if chromium.err != nil {
+		return
+	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
+		chromedp.ExecPath(chromium.exe),
 		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -181,19 +205,36 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(width, height),
+		chromedp.UserDataDir(chromium.profile),
+		chromedp.WindowSize(1280, 900),
 	)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	b := &browser{t: t, ctx: ctx}
-	t.Cleanup(func() {
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	chromium.ctx = ctx
+	chromium.stop = func() {
 		cancelCtx()
 		cancelAlloc()
-	})
-	// Start the browser now, so that a broken install fails here plainly.
-	// (The first run must use the tab's own context: cancelling a context
-	// derived from it would close the browser.)
-	require.NoError(t, chromedp.Do(ctx), "starting %s", exe)
+	}
+	// The first run starts the browser, and must use the first tab's own
+	// context: cancelling a context derived from it would close the browser.
+	if err := chromedp.Do(ctx); err != nil {
+		chromium.err = fmt.Errorf("starting %s: %w", chromium.exe, err)
+	}
+}
+
+// newBrowser opens a fresh tab (1280x900) in its own browser context, or
+// skips the test when there is no Chromium.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium.once.Do(startChromium)
+	if chromium.exe == "" {
+		t.Skip("browser tests skipped: no Chromium found (looked for $CHROMIUM, " + strings.Join(chromiumNames, ", ") + "); install one, e.g. apt-get install chromium")
+	}
+	require.NoError(t, chromium.err)
+	ctx, cancel := chromedp.NewContext(chromium.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	b := &browser{t: t, ctx: ctx}
+	// Open the tab now, with the tab's own context, for the same reason.
+	require.NoError(t, chromedp.Do(ctx), "opening a tab")
 	return b
 }
 
@@ -240,7 +281,10 @@ func (b *browser) waitJS(what, expr string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
+	// An exception (an element not rendered yet) counts as false, not as
+	// the end of the wait.
+	guarded := "(function(){try{return !!(" + expr + ");}catch(e){return false;}})()"
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
 		b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
 	}
 }

@@ -16,7 +16,7 @@ func row(table, kind, key string) string {
 }
 
 func TestTopicsPageShowsEachTopicsFiguresFromStats(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/")
@@ -39,7 +39,7 @@ func TestTopicsPageShowsEachTopicsFiguresFromStats(t *testing.T) {
 }
 
 func TestTopicPageShowsNodesAndChannelsFromStats(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/topics/orders")
@@ -66,7 +66,7 @@ func TestTopicPageShowsNodesAndChannelsFromStats(t *testing.T) {
 }
 
 func TestTopicActionsAskFirstAndReachNSQD(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/topics/payments")
@@ -109,7 +109,7 @@ func TestTopicActionsAskFirstAndReachNSQD(t *testing.T) {
 }
 
 func TestChannelPageShowsClientsFromStats(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/topics/orders/archive")
@@ -139,7 +139,7 @@ func TestChannelPageShowsClientsFromStats(t *testing.T) {
 }
 
 func TestChannelActionsAskFirstAndReachNSQD(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/topics/orders/billing")
@@ -180,7 +180,7 @@ func TestChannelActionsAskFirstAndReachNSQD(t *testing.T) {
 }
 
 func TestNodesAndNodePagesShowTheNSQD(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/nodes")
@@ -207,7 +207,7 @@ func TestNodesAndNodePagesShowTheNSQD(t *testing.T) {
 }
 
 func TestCounterPageSumsEveryChannel(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/counter")
@@ -226,7 +226,7 @@ func TestCounterPageSumsEveryChannel(t *testing.T) {
 }
 
 func TestLookupPageCreatesTopicAndChannelInLookupd(t *testing.T) {
-	b := newBrowser(t, 1280, 900) // first: it skips when there is no Chromium
+	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
 	b.open(c.url + "/lookup")

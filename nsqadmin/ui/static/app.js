@@ -280,7 +280,10 @@
   // a dot per point; data-points says how many were drawn (the browser tests
   // read it).
   function chart(title, points, key, fmt) {
-    var W = 480, H = 170, L = 52, R = 8, T = 10, B = 20;
+    // Drawn at the width it will have on screen (one column on a phone,
+    // two on a wider screen), so that its text keeps its size; the SVG
+    // still scales if the window changes before the next poll.
+    var W = chartWidth(), H = 170, L = 52, R = 8, T = 10, B = 20;
     var vals = points.map(function (p) { return Number(p[key]) || 0; });
     var n = vals.length;
     var last = n ? vals[n - 1] : null;
@@ -317,6 +320,13 @@
     return '<figure class="chart-box">' + head + svg + '</figure>';
   }
 
+  function chartWidth() {
+    var el = document.getElementById('graphs') || document.getElementById('main');
+    var w = el ? el.clientWidth : 960;
+    var cols = w >= 2 * 420 + 12 ? 2 : 1;
+    return Math.max(260, Math.round((w - 12 * (cols - 1)) / cols) - 22);
+  }
+
   function graphs(hist) {
     if (!hist) return '';
     if (hist.error) return '<p class="muted">Graphs unavailable: ' + esc(hist.error) + '</p>';
@@ -331,7 +341,11 @@
 
   function loadHistory(topic, channel) {
     var q = '/history?topic=' + enc(topic) + (channel ? '&channel=' + enc(channel) : '');
-    return get(q).catch(function (err) { return { error: err.message }; });
+    return get(q).catch(function (err) {
+      // 404: nsqadmin has not polled this topic or channel yet.
+      if (err.status === 404) return { points: [], resolution_seconds: state.settings && state.settings.history_resolution_seconds };
+      return { error: err.message };
+    });
   }
 
   // ---------- tables ----------
