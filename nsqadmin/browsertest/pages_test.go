@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqadmin"
 )
 
 // row is the CSS selector of a table row the pages mark with data-<kind>.
@@ -242,4 +247,34 @@ func TestLookupPageCreatesTopicAndChannelInLookupd(t *testing.T) {
 	b.waitJS("the confirmation", `!!document.querySelector('.flash.ok')`)
 	require.True(t, slices.Contains(c.lookupdChannels(t, "signups"), "mailer"), "lookupd has no signups/mailer")
 	b.waitJS("signups listed", `!!document.querySelector('li[data-topic="signups"]') || !!document.querySelector('li[data-inactive-topic="signups"]')`)
+}
+
+func TestPagesWorkUnderABasePathWithTheBackButton(t *testing.T) {
+	b := newBrowser(t)
+	c := startCluster(t, func(o *nsqadmin.Options) { o.BasePath = "/ops/nsq" })
+	c.populate(t)
+	require.True(t, strings.HasSuffix(c.url, "/ops/nsq"))
+
+	b.open(c.url + "/")
+	b.waitText(row("topics", "topic", "payments")+" td.depth", num(paymentsMessages))
+	b.click(row("topics", "topic", "orders") + " a")
+	b.waitJS("the topic page under the base path", `location.pathname === '/ops/nsq/topics/orders' && !!document.querySelector('table.channels tr[data-channel="archive"]')`)
+	b.click(`#nav a[data-section="nodes"]`)
+	b.waitJS("the nodes page", fmt.Sprintf(`location.pathname === '/ops/nsq/nodes' && !!document.querySelector(%s)`, jsString(row("nodes", "node", c.nodeName()))))
+
+	// Back and forward go through the app's own history entries.
+	b.run(chromedp.NavigateBack())
+	b.waitJS("back on the topic page", `location.pathname === '/ops/nsq/topics/orders' && !!document.querySelector('table.channels tr[data-channel="billing"]')`)
+	b.run(chromedp.NavigateBack())
+	b.waitJS("back on the topics page", `location.pathname === '/ops/nsq/' && !!document.querySelector('tr[data-topic="orders"]')`)
+	b.run(chromedp.NavigateForward())
+	b.waitJS("forward to the topic page", `location.pathname === '/ops/nsq/topics/orders' && document.querySelector('h1 .name').textContent === 'orders'`)
+
+	// A deep link loads directly, and an action works from it.
+	b.open(c.url + "/topics/orders/billing")
+	b.confirm(`button[data-action="channel-pause"]`, `Pause channel "billing"`, true)
+	c.waitStats(t, "billing paused", func(s nsqdStats) bool {
+		ch, ok := s.channel("orders", "billing")
+		return ok && ch.Paused
+	})
 }
