@@ -327,6 +327,32 @@
     return Math.max(260, Math.round((w - 12 * (cols - 1)) / cols) - 22);
   }
 
+  // graphite draws upstream's Graphite graphs (with --graphite-url): the
+  // statsd keys nsqd sends, summed over every node ('*' for the host part
+  // of --statsd-prefix), counters scaled to a per-second rate.
+  function graphite(topic, channel) {
+    var s = state.settings;
+    if (!s || !s.graph_enabled || !s.graphite_url) return '';
+    var render = (s.proxy_graphite ? BASE : s.graphite_url.replace(/\/+$/, '')) + '/render';
+    var prefix = (s.statsd_prefix || '').replace(/%s/g, '*');
+    if (prefix && prefix.charAt(prefix.length - 1) !== '.') prefix += '.';
+    var key = prefix + 'topic.' + topic + (channel ? '.channel.' + channel : '') + '.';
+    function counter(k) { return (s.statsd_counter_format || '%s').replace(/%s/g, k); }
+    function gauge(k) { return (s.statsd_gauge_format || '%s').replace(/%s/g, k); }
+    var targets = [
+      ['Message rate (msgs/s)', 'alias(scaleToSeconds(sumSeries(' + counter(key + 'message_count') + '),1),"rate")'],
+      ['Depth', 'alias(sumSeries(' + gauge(key + 'depth') + '),"depth")'],
+    ];
+    if (channel) targets.push(['In flight', 'alias(sumSeries(' + gauge(key + 'in_flight_count') + '),"in flight")']);
+    var w = chartWidth();
+    return '<h2>Graphite</h2><div class="charts graphite">' + targets.map(function (t) {
+      var q = 'target=' + encodeURIComponent(t[1]) + '&from=-2h&width=' + w + '&height=200&hideLegend=true' +
+        '&bgcolor=FFFFFF&fgcolor=333333&majorGridLineColor=DDDDDD&minorGridLineColor=EEEEEE&colorList=1F6FEB&lineWidth=2';
+      return '<figure class="chart-box"><div class="chart-head"><span class="chart-title">' + esc(t[0]) + '</span></div>' +
+        '<img class="graphite-graph" alt="' + esc(t[0]) + '" src="' + esc(render + '?' + q) + '"></figure>';
+    }).join('') + '</div>';
+  }
+
   function graphs(hist) {
     if (!hist) return '';
     if (hist.error) return '<p class="muted">Graphs unavailable: ' + esc(hist.error) + '</p>';
@@ -439,7 +465,7 @@
             tdn(c.client_count !== undefined ? c.client_count : (c.clients || []).length) + '</tr>';
         });
         html += '<h2>Channels</h2>' + table('channels', ['Channel', '#Depth', '#Memory', '#Disk', '#In flight', '#Deferred', '#Requeued', '#Timed out', '#Messages', '#Clients'], chans, 'No channels.');
-        return { live: html, graphs: graphs(r[1]) };
+        return { live: html, graphs: graphs(r[1]) + graphite(t) };
       });
     },
   };
@@ -497,7 +523,7 @@
             td(esc(duration(connected)), 'n connected') + '</tr>';
         });
         html += '<h2>Clients</h2>' + table('clients', ['Client', 'Node', 'User agent', 'Attributes', '#In flight', '#Ready', '#Finished', '#Requeued', '#Messages', '#Connected'], rows, 'No clients connected.');
-        return { live: html, graphs: graphs(r[1]) };
+        return { live: html, graphs: graphs(r[1]) + graphite(t, c) };
       });
     },
   };
