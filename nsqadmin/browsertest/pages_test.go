@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqadmin"
 )
 
@@ -247,6 +249,47 @@ func TestLookupPageCreatesTopicAndChannelInLookupd(t *testing.T) {
 	b.waitJS("the confirmation", `!!document.querySelector('.flash.ok')`)
 	require.True(t, slices.Contains(c.lookupdChannels(t, "signups"), "mailer"), "lookupd has no signups/mailer")
 	b.waitJS("signups listed", `!!document.querySelector('li[data-topic="signups"]') || !!document.querySelector('li[data-inactive-topic="signups"]')`)
+
+	// On the topics page it is marked as known to the lookupds only.
+	b.open(c.url + "/")
+	b.waitJS("signups marked lookupd-only", `/lookupd only/.test(document.querySelector('tr[data-topic="signups"]').textContent)`)
+	assert.NotContains(t, b.text(row("topics", "topic", "orders")), "lookupd only")
+}
+
+func TestTwoNodesAreSummedAndListed(t *testing.T) {
+	b := newBrowser(t)
+	c := startCluster(t, nil)
+	c.populate(t)
+	second := daemons.StartNSQD(t, []string{c.lookupd.TCPAddr()}, nil)
+	secondName := fmt.Sprintf("127.0.0.1:%d", second.RealHTTPAddr().Port)
+	for i := 0; i < 4; i++ {
+		resp, err := http.Post("http://"+second.HTTPAddr()+"/pub?topic=payments", "text/plain", strings.NewReader("on the second node"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+
+	b.open(c.url + "/")
+	b.waitText(row("topics", "topic", "payments")+" td.depth", num(paymentsMessages+4))
+	b.waitText(row("topics", "topic", "payments")+" td.messages", num(paymentsMessages+4))
+
+	b.open(c.url + "/topics/payments")
+	b.waitText(".stat.depth dd", num(paymentsMessages+4))
+	b.waitText(row("nodes", "node", c.nodeName())+" td:nth-child(2)", num(paymentsMessages))
+	b.waitText(row("nodes", "node", secondName)+" td:nth-child(2)", "4")
+
+	// An action reaches both nodes.
+	b.confirm(`button[data-action="topic-empty"]`, `Empty topic "payments"`, true)
+	b.waitText(".stat.depth dd", "0")
+	for _, n := range []*daemons.NSQD{c.nsqd, second} {
+		stats := n.GetStats("payments", "", false)
+		require.Len(t, stats.Topics, 1)
+		require.Zero(t, stats.Topics[0].Depth, "payments not emptied on %s", n.HTTPAddr())
+	}
+
+	b.open(c.url + "/nodes")
+	b.waitJS("both nodes", fmt.Sprintf(`!!document.querySelector(%s) && !!document.querySelector(%s)`,
+		jsString(row("nodes", "node", c.nodeName())), jsString(row("nodes", "node", secondName))))
 }
 
 func TestPagesWorkUnderABasePathWithTheBackButton(t *testing.T) {

@@ -403,30 +403,53 @@
     section: 'topics',
     title: function () { return 'Topics'; },
     frame: function () { return '<h1>Topics</h1><div id="live"></div>'; },
+    // The figures come from each node's stats (one request per nsqd, not
+    // one per topic: a topic's own endpoint asks the lookupds and nsqds
+    // again each time), summed per topic; the rate from nsqadmin's own
+    // history, which costs no request to the cluster.
     load: function () {
-      return get('/topics').then(function (d) {
+      return Promise.all([get('/topics'), get('/nodes').catch(function (err) { return { nodes: [], message: err.message }; })]).then(function (r) {
+        var d = r[0], nodes = r[1].nodes || [];
+        var warnings = [d.message, r[1].message].filter(Boolean);
         var names = (d.topics || []).slice().sort();
-        // Figures per topic come from its stats and its latest history point;
-        // beyond a few hundred topics only the names are listed.
-        var detailed = names.slice(0, 300);
-        return Promise.all(detailed.map(function (t) {
-          return Promise.all([
-            get('/topics/' + enc(t)).catch(function (err) { return { error: err.message }; }),
-            get('/history?topic=' + enc(t) + '&since=' + Math.floor(Date.now() / 1000 - 60)).catch(function () { return null; }),
-          ]);
-        })).then(function (details) {
-          var rows = names.map(function (t, i) {
-            var det = details[i] || [{}, null], s = det[0] || {}, h = det[1];
-            var pts = h && h.points || [];
-            var r = pts.length ? pts[pts.length - 1].rate : null;
-            if (s.error) return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t)) + '<td colspan="4" class="error-text">' + esc(s.error) + '</td></tr>';
-            return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t) + pausedBadge(s.paused)) +
-              td(esc(num(s.depth)), 'n depth') + td(esc(rate(r)), 'n rate') +
-              td(esc(num(s.channels ? s.channels.length : undefined)), 'n channels') + td(esc(num(s.message_count)), 'n messages') + '</tr>';
+        return Promise.all(nodes.map(function (n) {
+          return get('/nodes/' + enc(n.broadcast_address + ':' + n.http_port)).catch(function (err) {
+            warnings.push(n.broadcast_address + ':' + n.http_port + ': ' + err.message);
+            return { topics: [] };
           });
-          return table('topics', ['Topic', '#Depth', '#Rate (msgs/s)', '#Channels', '#Messages'], rows,
-            d.message ? d.message : 'No topics yet. Publish to one, or create one on the Lookup page.') +
-            (d.message ? '<p class="warn-text">' + esc(d.message) + '</p>' : '');
+        })).then(function (perNode) {
+          var sums = {};
+          perNode.forEach(function (nd) {
+            if (nd.message) warnings.push(nd.message);
+            (nd.topics || []).forEach(function (t) {
+              var a = sums[t.topic_name] || (sums[t.topic_name] = { depth: 0, message_count: 0, channels: {}, paused: false });
+              a.depth += t.depth || 0;
+              a.message_count += t.message_count || 0;
+              a.paused = a.paused || !!t.paused;
+              (t.channels || []).forEach(function (c) { a.channels[c.channel_name] = true; });
+            });
+          });
+          var since = Math.floor(Date.now() / 1000 - 60);
+          // Beyond a few hundred topics the rate is left out.
+          return Promise.all(names.map(function (t, i) {
+            if (i >= 300) return null;
+            return get('/history?topic=' + enc(t) + '&since=' + since).catch(function () { return null; });
+          })).then(function (hists) {
+            var rows = names.map(function (t, i) {
+              var a = sums[t], pts = hists[i] && hists[i].points || [];
+              var r = pts.length ? pts[pts.length - 1].rate : null;
+              if (!a) {
+                return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t) + ' <span class="badge" title="no nsqd has this topic">lookupd only</span>') +
+                  td('–', 'n depth') + td(esc(rate(r)), 'n rate') + td('–', 'n channels') + td('–', 'n messages') + '</tr>';
+              }
+              return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t) + pausedBadge(a.paused)) +
+                td(esc(num(a.depth)), 'n depth') + td(esc(rate(r)), 'n rate') +
+                td(esc(num(Object.keys(a.channels).length)), 'n channels') + td(esc(num(a.message_count)), 'n messages') + '</tr>';
+            });
+            return table('topics', ['Topic', '#Depth', '#Rate (msgs/s)', '#Channels', '#Messages'], rows,
+              'No topics yet. Publish to one, or create one on the Lookup page.') +
+              (warnings.length ? '<p class="warn-text">' + esc(warnings.join('; ')) + '</p>' : '');
+          });
         });
       });
     },
