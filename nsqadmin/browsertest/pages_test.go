@@ -33,6 +33,11 @@ func TestTopicsPageShowsEachTopicsFiguresFromStats(t *testing.T) {
 	for _, topic := range s.Topics {
 		r := row("topics", "topic", topic.TopicName)
 		b.waitText(r+" td.depth", num(topic.Depth))
+		var channelDepth int64
+		for _, ch := range topic.Channels {
+			channelDepth += ch.Depth
+		}
+		b.waitText(r+" td.channel-depth", num(channelDepth))
 		b.waitText(r+" td.channels", num(int64(len(topic.Channels))))
 		b.waitText(r+" td.messages", num(topic.MessageCount))
 		// The rate comes from nsqadmin's history: a number once a point exists.

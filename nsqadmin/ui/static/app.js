@@ -422,11 +422,14 @@
           perNode.forEach(function (nd) {
             if (nd.message) warnings.push(nd.message);
             (nd.topics || []).forEach(function (t) {
-              var a = sums[t.topic_name] || (sums[t.topic_name] = { depth: 0, message_count: 0, channels: {}, paused: false });
+              var a = sums[t.topic_name] || (sums[t.topic_name] = { depth: 0, channel_depth: 0, message_count: 0, channels: {}, paused: false });
               a.depth += t.depth || 0;
               a.message_count += t.message_count || 0;
               a.paused = a.paused || !!t.paused;
-              (t.channels || []).forEach(function (c) { a.channels[c.channel_name] = true; });
+              (t.channels || []).forEach(function (c) {
+                a.channels[c.channel_name] = true;
+                a.channel_depth += c.depth || 0;
+              });
             });
           });
           var since = Math.floor(Date.now() / 1000 - 60);
@@ -440,13 +443,13 @@
               var r = pts.length ? pts[pts.length - 1].rate : null;
               if (!a) {
                 return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t) + ' <span class="badge" title="no nsqd has this topic">lookupd only</span>') +
-                  td('–', 'n depth') + td(esc(rate(r)), 'n rate') + td('–', 'n channels') + td('–', 'n messages') + '</tr>';
+                  td('–', 'n depth') + td('–', 'n channel-depth') + td(esc(rate(r)), 'n rate') + td('–', 'n channels') + td('–', 'n messages') + '</tr>';
               }
               return '<tr data-topic="' + esc(t) + '">' + td(link('/topics/' + enc(t), t) + pausedBadge(a.paused)) +
-                td(esc(num(a.depth)), 'n depth') + td(esc(rate(r)), 'n rate') +
+                td(esc(num(a.depth)), 'n depth') + td(esc(num(a.channel_depth)), 'n channel-depth') + td(esc(rate(r)), 'n rate') +
                 td(esc(num(Object.keys(a.channels).length)), 'n channels') + td(esc(num(a.message_count)), 'n messages') + '</tr>';
             });
-            return table('topics', ['Topic', '#Depth', '#Rate (msgs/s)', '#Channels', '#Messages'], rows,
+            return table('topics', ['Topic', '#Depth', '#Channels\' depth', '#Rate (msgs/s)', '#Channels', '#Messages'], rows,
               'No topics yet. Publish to one, or create one on the Lookup page.') +
               (warnings.length ? '<p class="warn-text">' + esc(warnings.join('; ')) + '</p>' : '');
           });
