@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/nsqclient"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqadmin"
 )
@@ -148,6 +149,21 @@ func TestChannelPageShowsClientsFromStats(t *testing.T) {
 	assert.NotContains(t, b.text(r+" td.attrs"), "TLS", "the consumer did not negotiate TLS")
 	assert.Regexp(t, `^\d+(s|m \d+s)$`, b.text(r+" td.connected"))
 	assert.Equal(t, c.nodeName(), b.text(r+" td:nth-child(2)"))
+
+	// What a client declares is shown as text, never as markup.
+	const hostile = `<img src=x onerror="document.body.dataset.owned=1">`
+	opts := nsqclient.NewOptions()
+	opts.UserAgent = hostile
+	opts.ClientID = "hostile"
+	consumer, err := nsqclient.NewConsumer("orders", "archive", opts)
+	require.NoError(t, err)
+	consumer.AddHandler(nsqclient.HandlerFunc(func(m *nsqclient.Message) error { return nil }))
+	require.NoError(t, consumer.ConnectToNSQD(c.nsqd.TCPAddr()))
+	t.Cleanup(consumer.Stop)
+	hr := row("clients", "client", "hostile")
+	b.waitText(hr+" td.ua", hostile)
+	assert.Equal(t, 0, eval[int](b, `document.querySelectorAll('table.clients img').length`))
+	assert.Equal(t, "", eval[string](b, `document.body.dataset.owned || ''`))
 }
 
 func TestChannelActionsAskFirstAndReachNSQD(t *testing.T) {

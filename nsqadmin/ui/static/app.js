@@ -735,6 +735,12 @@
     clearTimeout(state.timer);
     if (!page.load) return;
     function current() { return seq === state.seq && gen === state.gen; }
+    // A hidden tab asks the cluster nothing; it catches up when shown
+    // (see the visibilitychange listener).
+    if (document.hidden && state.rendered.live) {
+      state.timer = setTimeout(refresh, POLL_MS);
+      return;
+    }
     page.load(params).then(function (out) {
       if (!current()) return;
       if (typeof out === 'string') out = { live: out };
