@@ -40,7 +40,7 @@ type Queue struct {
 	// replay: the reader's FIN progress left from the metadata Open loaded,
 	// as of the published read position (progress.go).
 	replay replay
-	stats               Stats // counters; Depth and positions are filled in by Stats()
+	stats  Stats // counters; Depth and positions are filled in by Stats()
 
 	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
 	acks tracker
