@@ -58,9 +58,9 @@ type Record struct {
 // A returned record leaves Depth and is outstanding (Unacked) until its Seq
 // is passed to Ack. The persisted read position never passes an outstanding
 // record: after a crash, or a Close, every record outstanding at the last
-// metadata write is delivered again, together with the records after the
-// oldest of them, acknowledged or not (at-least-once; see FORMAT.md,
-// "Acknowledgements and redelivery"). Every record read must eventually be acknowledged,
+// metadata write is delivered again, together with those acknowledged
+// after it (at-least-once; see FORMAT.md, "Acknowledgements and
+// redelivery"). Every record read must eventually be acknowledged,
 // including one the caller cannot use: until then its segment and all
 // later ones stay on disk.
 //
