@@ -3,7 +3,7 @@ GO ?= go
 APPS := $(notdir $(wildcard apps/*))
 BUILD := build
 
-.PHONY: all build test vet run bench bench-archive clean
+.PHONY: all build test vet run bench bench-archive chaos clean
 
 all: build
 
@@ -31,6 +31,16 @@ bench: build
 
 bench-archive: build
 	@bash bench/archive.sh
+
+# The fault harness (internal/chaos): CYCLES faults of FAULTS (kill9, sigterm,
+# sigstop, flip, diskfull, or all) against build/nsqd with NSQD_ARGS; prints
+# the checker's table. make test runs a short version.
+CYCLES ?= 50
+SEED ?= 1
+FAULTS ?= kill9
+NSQD_ARGS ?= --mem-queue-size=0 --sync-every=1
+chaos: build
+	$(GO) run ./test/chaos -nsqd $(BUILD)/nsqd -cycles $(CYCLES) -seed $(SEED) -faults $(FAULTS) -nsqd-args '$(NSQD_ARGS)'
 
 clean:
 	rm -rf $(BUILD)
