@@ -3,8 +3,8 @@ package chaos
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"sync"
