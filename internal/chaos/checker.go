@@ -37,6 +37,7 @@ type Report struct {
 	Duplicates      int      // deliveries after a FIN of the same message
 	DupOutside      []string // duplicates no fault explains
 	MaxDupFINAge    time.Duration
+	DupPastSync     int // duplicates explained only with the slack: acknowledged more than SyncTimeout before the crash
 	Redeliveries    int // after REQ, a timeout, or a crash with the message in flight
 	RefusedAndKept  int // refused publishes that were delivered (in Unexpected too)
 	UnknownAndKept  int // publishes without an answer that were delivered
@@ -135,22 +136,30 @@ func Check(h *History, b Bounds) Report {
 			// record and a requeued copy), in any order: any FIN of it
 			// that the crash explains explains them all.
 			why, found := time.Duration(0), false
+			lateFIN := false
 			for _, f := range s.fins {
 				if f[0].Sub(f[1]) >= b.MsgTimeout-b.Slack {
-					found = true // a FIN that raced the message's own timeout
+					lateFIN = true // a FIN that raced the message's own timeout
 				}
 			}
 			// The publish counts too: the topic hands each message to its
 			// channels as a new record there and acknowledges its own, so a
 			// crash soon after the publish may replay the hand-off.
+			// The youngest explaining acknowledgement is the one the bound
+			// is measured by.
 			for _, a := range append([]time.Time{p.Sent}, s.acks...) {
-				if found {
-					break
+				if age, ok := explained(h.Faults, b, a, d.At); ok && (!found || age < why) {
+					why, found = age, true
 				}
-				why, found = explained(h.Faults, b, a, d.At)
+			}
+			if lateFIN && !found {
+				found = true
 			}
 			if found {
 				r.MaxDupFINAge = max(r.MaxDupFINAge, why)
+				if why > b.SyncTimeout {
+					r.DupPastSync++
+				}
 			} else {
 				fin := s.fins[len(s.fins)-1][0]
 				r.DupOutside = append(r.DupOutside, fmt.Sprintf("%s: FIN'd at %s, delivered again at %s (nsqd id %s attempt %d to consumer %d; before: id %s attempt %d to consumer %d, %s) with no fault to explain it",
@@ -257,7 +266,8 @@ func (r Report) Table(title string, elapsed time.Duration) string {
 		{"**early** (DPUB before its time)", fmt.Sprint(len(r.Early))},
 		{"duplicates (delivered after a FIN)", fmt.Sprint(r.Duplicates)},
 		{"**duplicates outside the bound**", fmt.Sprint(len(r.DupOutside))},
-		{"oldest FIN replayed by a crash", r.MaxDupFINAge.Round(time.Millisecond).String()},
+		{"oldest acknowledgement replayed by a crash", r.MaxDupFINAge.Round(time.Millisecond).String()},
+		{"duplicates acknowledged more than --sync-timeout before the crash", fmt.Sprint(r.DupPastSync)},
 		{"elapsed", elapsed.Round(time.Second).String()},
 		{"verdict", map[bool]string{true: "PASS", false: "FAIL"}[r.OK()]},
 	}
