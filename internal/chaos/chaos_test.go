@@ -67,7 +67,7 @@ func (l testLog) Write(b []byte) (int, error) {
 func TestShortChaosRun(t *testing.T) {
 	res, err := Run(Config{
 		NSQD:         nsqdBinary(t),
-		NSQDArgs:     []string{"--mem-queue-size=0", "--sync-every=1", "--sync-timeout=500ms"},
+		NSQDArgs:     []string{"--mem-queue-size=0", "--sync-every=1", "--sync-timeout=500ms", "--msg-timeout=3s"},
 		Dir:          t.TempDir(),
 		Cycles:       6,
 		Seed:         1,

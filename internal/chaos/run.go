@@ -120,13 +120,13 @@ func Run(cfg Config) (Result, error) {
 	res := Result{History: &History{}, Dir: dir}
 	args := slices.Clone(cfg.NSQDArgs)
 	if _, ok := flagValue(args, "msg-timeout"); !ok {
-		args = append(args, "--msg-timeout=2s")
+		args = append(args, "--msg-timeout=6s")
 	}
 	if _, ok := flagValue(args, "max-bytes-per-file"); !ok && slices.Contains(cfg.Faults, FaultFlip) {
 		// Small segments, so that closed ones exist to damage.
 		args = append(args, "--max-bytes-per-file=262144")
 	}
-	bounds := Bounds{SyncTimeout: 2 * time.Second, MsgTimeout: 2 * time.Second, Slack: time.Second}
+	bounds := Bounds{SyncTimeout: 2 * time.Second, MsgTimeout: 6 * time.Second, Slack: time.Second}
 	if v, ok := flagValue(args, "sync-timeout"); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			bounds.SyncTimeout = d

@@ -25,7 +25,7 @@ func main() {
 	flag.IntVar(&cfg.Cycles, "cycles", 50, "faults to inject")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed (faults, workload mix)")
 	flag.StringVar(&faults, "faults", "kill9", "comma-separated fault kinds, or \"all\": "+strings.Join(chaos.AllFaults, ","))
-	flag.DurationVar(&cfg.CycleTime, "cycle-time", 2*time.Second, "mean workload time between faults")
+	flag.DurationVar(&cfg.CycleTime, "cycle-time", 4*time.Second, "mean workload time between faults (each is 0.5x to 1.5x of it)")
 	flag.IntVar(&cfg.Publishers, "publishers", 4, "concurrent publishers")
 	flag.IntVar(&cfg.Consumers, "consumers", 3, "concurrent consumers")
 	flag.DurationVar(&cfg.PublishPause, "publish-pause", time.Millisecond, "mean pause between a publisher's commands")
