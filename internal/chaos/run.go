@@ -44,6 +44,9 @@ type Config struct {
 	Channel      string
 	// DrainTimeout bounds the final drain.
 	DrainTimeout time.Duration
+	// Slack is the scheduling allowance on the replay bound (Bounds.Slack):
+	// 1 s unless set.
+	Slack time.Duration
 	Log          io.Writer
 }
 
@@ -74,6 +77,9 @@ func (c *Config) defaults() {
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 2 * time.Minute
+	}
+	if c.Slack == 0 {
+		c.Slack = time.Second
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -126,7 +132,7 @@ func Run(cfg Config) (Result, error) {
 		// Small segments, so that closed ones exist to damage.
 		args = append(args, "--max-bytes-per-file=262144")
 	}
-	bounds := Bounds{SyncTimeout: 2 * time.Second, MsgTimeout: 6 * time.Second, Slack: time.Second}
+	bounds := Bounds{SyncTimeout: 2 * time.Second, MsgTimeout: 6 * time.Second, Slack: cfg.Slack}
 	if v, ok := flagValue(args, "sync-timeout"); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			bounds.SyncTimeout = d
