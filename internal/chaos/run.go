@@ -47,7 +47,7 @@ type Config struct {
 	// Slack is the scheduling allowance on the replay bound (Bounds.Slack):
 	// 1 s unless set.
 	Slack time.Duration
-	Log          io.Writer
+	Log   io.Writer
 }
 
 func (c *Config) defaults() {
