@@ -63,10 +63,11 @@ func (r Report) OK() bool {
 //   - duplicate: a delivery after a FIN of the same message was sent. It is
 //     within bound when a fault explains it: a kill -9 or SIGTERM within
 //     SyncTimeout+Slack after an acknowledgement of a copy of the message
-//     (its FIN, a REQ, a timeout, or the topic's hand-off to the channel
-//     right after the publish), a SIGSTOP around it, a full disk between it
-//     and the crash (the metadata could not be written), or a FIN sent
-//     after the message's timeout.
+//     (its FIN, a REQ, a timeout, or an internal hand-off: the topic's to
+//     the channel right after the publish, the deferred store's to the
+//     channel's queue when a DPUB or delayed REQ is due), a SIGSTOP around
+//     it, a full disk between it and the crash (the metadata could not be
+//     written), or a FIN sent after the message's timeout.
 func Check(h *History, b Bounds) Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -142,12 +143,17 @@ func Check(h *History, b Bounds) Report {
 					lateFIN = true // a FIN that raced the message's own timeout
 				}
 			}
-			// The publish counts too: the topic hands each message to its
-			// channels as a new record there and acknowledges its own, so a
-			// crash soon after the publish may replay the hand-off.
-			// The youngest explaining acknowledgement is the one the bound
-			// is measured by.
-			for _, a := range append([]time.Time{p.Sent}, s.acks...) {
+			// Internal hand-offs count too: the topic hands each message
+			// to its channels as a new record there and acknowledges its
+			// own right after the publish, and a DPUB's record moves from
+			// the channel's deferred store to its queue when due; a crash
+			// soon after either may replay it. The youngest explaining
+			// acknowledgement is the one the bound is measured by.
+			handoffs := []time.Time{p.Sent}
+			if p.Op == "DPUB" {
+				handoffs = append(handoffs, p.Sent.Add(p.Delay))
+			}
+			for _, a := range append(handoffs, s.acks...) {
 				if age, ok := explained(h.Faults, b, a, d.At); ok && (!found || age < why) {
 					why, found = age, true
 				}
@@ -176,8 +182,12 @@ func Check(h *History, b Bounds) Report {
 			s.finished = true
 			s.fins = append(s.fins, [2]time.Time{d.ActedAt, d.At})
 			s.acks = append(s.acks, d.ActedAt)
-		case ActionReq, ActionReqDelay:
+		case ActionReq:
 			s.acks = append(s.acks, d.ActedAt)
+		case ActionReqDelay:
+			// Held in the channel's deferred store, then handed back to
+			// its queue when due: two hand-offs.
+			s.acks = append(s.acks, d.ActedAt, d.ActedAt.Add(d.ReqDelay))
 		default:
 			s.acks = append(s.acks, d.At.Add(b.MsgTimeout))
 		}

@@ -165,3 +165,27 @@ func TestCheckerBoundsDuplicates(t *testing.T) {
 	}
 	require.True(t, Check(h, bounds).OK())
 }
+
+// A DPUB moves from the channel's deferred store to its queue when due: a
+// crash soon after that may replay the move, whenever the copies are then
+// delivered.
+func TestCheckerAllowsAReplayedDeferredHandOff(t *testing.T) {
+	h := &History{
+		Publishes:  []Publish{{ID: "c0-0", Op: "DPUB", Sent: at(0), Delay: 5 * time.Second}},
+		Deliveries: []Delivery{deliver("c0-0", 30_000, ActionFin), deliver("c0-0", 30_100, ActionFin)},
+		Faults:     []Fault{{Kind: FaultKill9, Start: at(6_000), End: at(6_300)}},
+	}
+	require.True(t, Check(h, bounds).OK())
+	h.Faults[0] = Fault{Kind: FaultKill9, Start: at(9_000), End: at(9_300)}
+	require.False(t, Check(h, bounds).OK(), "a crash long after the hand-off explains nothing")
+
+	// The same for a delayed REQ.
+	req := deliver("c0-1", 1_000, ActionReqDelay)
+	req.ReqDelay = 4 * time.Second
+	h = &History{
+		Publishes:  []Publish{pub("c0-1", 0)},
+		Deliveries: []Delivery{req, deliver("c0-1", 30_000, ActionFin), deliver("c0-1", 30_100, ActionFin)},
+		Faults:     []Fault{{Kind: FaultKill9, Start: at(6_000), End: at(6_300)}},
+	}
+	require.True(t, Check(h, bounds).OK())
+}

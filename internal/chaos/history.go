@@ -102,7 +102,8 @@ type Delivery struct {
 	NSQID    string // the daemon's message id
 	Consumer int    // which consumer received it
 	Action   Action
-	ActedAt  time.Time // when the FIN or REQ was written
+	ActedAt  time.Time     // when the FIN or REQ was written
+	ReqDelay time.Duration // the delay of a delayed REQ
 }
 
 // Fault is one thing the nemesis did.
@@ -168,7 +169,7 @@ func (h *History) Dump(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	for _, p := range h.Publishes {
 		if err := enc.Encode(struct {
-			Kind string
+			Record string
 			Publish
 		}{"publish", p}); err != nil {
 			return err
@@ -176,7 +177,7 @@ func (h *History) Dump(w io.Writer) error {
 	}
 	for _, d := range h.Deliveries {
 		if err := enc.Encode(struct {
-			Kind   string
+			Record string
 			Action string
 			Delivery
 		}{"delivery", d.Action.String(), d}); err != nil {
@@ -185,7 +186,7 @@ func (h *History) Dump(w io.Writer) error {
 	}
 	for _, f := range h.Faults {
 		if err := enc.Encode(struct {
-			Kind string
+			Record string
 			Fault
 		}{"fault", f}); err != nil {
 			return err

@@ -261,7 +261,8 @@ func (w *workload) consume(i int, c *conn, rng *rand.Rand) {
 		case r < 88:
 			d.Action, cmd = ActionReq, "REQ "+m.id+" 0\n"
 		case r < 94:
-			d.Action, cmd = ActionReqDelay, fmt.Sprintf("REQ %s %d\n", m.id, 100+rng.IntN(1400))
+			d.ReqDelay = time.Duration(100+rng.IntN(1400)) * time.Millisecond
+			d.Action, cmd = ActionReqDelay, fmt.Sprintf("REQ %s %d\n", m.id, d.ReqDelay.Milliseconds())
 		default:
 			d.Action = ActionIgnore
 		}
