@@ -233,6 +233,9 @@ func drain(n *node, cfg Config) error {
 			return fmt.Errorf("not drained within %s: %s", cfg.DrainTimeout, last)
 		}
 		pause(nil, 200*time.Millisecond)
+		if n.addr() == "" {
+			return errors.New("nsqd is not running")
+		}
 		s, err := n.stats()
 		if err != nil {
 			quiet, last = 0, err.Error()
@@ -337,7 +340,9 @@ func fillDisk(path string) error {
 	}
 }
 
-const tmpfsSize = "64m"
+// tmpfsSize is room for the backlog a run builds up when publishers
+// outpace consumers, with the filler taking whatever is left.
+const tmpfsSize = "256m"
 
 func mountTmpfs(dir string) error {
 	if os.Geteuid() != 0 {
