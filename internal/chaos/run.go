@@ -39,6 +39,9 @@ type Config struct {
 	Publishers   int
 	Consumers    int
 	PublishPause time.Duration // mean pause between a publisher's commands
+	// MaxBacklog bounds the messages answered OK and not yet FIN'd before
+	// publishers wait (10,000 unless set).
+	MaxBacklog   int
 	MaxDPUBDelay time.Duration
 	Topic        string
 	Channel      string
@@ -65,6 +68,9 @@ func (c *Config) defaults() {
 	}
 	if c.Consumers == 0 {
 		c.Consumers = 3
+	}
+	if c.MaxBacklog == 0 {
+		c.MaxBacklog = 10_000
 	}
 	if c.MaxDPUBDelay == 0 {
 		c.MaxDPUBDelay = 3 * time.Second

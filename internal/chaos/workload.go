@@ -29,6 +29,13 @@ type workload struct {
 
 	consMu sync.Mutex
 	conns  map[int]*conn // each consumer's current connection
+
+	// Flow control: publishers wait while the messages answered OK exceed
+	// the FINs sent by more than cfg.MaxBacklog, so that the backlog (and
+	// the disk, and the final drain) stays bounded however slow consumers
+	// are under the faults.
+	okCount  atomic.Int64
+	finCount atomic.Int64
 }
 
 const ioTimeout = 5 * time.Second
@@ -98,6 +105,10 @@ func (w *workload) publisher(p int, rng *rand.Rand) {
 	}()
 	n := 0
 	for !stopped(w.stopPub) {
+		if w.okCount.Load()-w.finCount.Load() > int64(w.cfg.MaxBacklog) {
+			pause(w.stopPub, 10*time.Millisecond)
+			continue
+		}
 		if c == nil {
 			addr := w.node.addr()
 			if addr == "" {
@@ -154,6 +165,9 @@ func (w *workload) publisher(p int, rng *rand.Rand) {
 		}
 		for i := range pubs {
 			pubs[i].Outcome = outcome
+		}
+		if outcome == OutcomeOK {
+			w.okCount.Add(int64(len(pubs)))
 		}
 		w.hist.addPublishes(pubs)
 		if outcome != OutcomeOK {
@@ -272,6 +286,9 @@ func (w *workload) consume(i int, c *conn, rng *rand.Rand) {
 				d.Action = ActionLost
 				w.hist.addDelivery(d)
 				return
+			}
+			if d.Action == ActionFin {
+				w.finCount.Add(1)
 			}
 		}
 		w.hist.addDelivery(d)
