@@ -39,6 +39,9 @@ type Config struct {
 	Publishers   int
 	Consumers    int
 	PublishPause time.Duration // mean pause between a publisher's commands
+	// Interrupt, when closed, ends the cycles early: the run drains, stops
+	// nsqd (and unmounts its tmpfs) and checks what it has.
+	Interrupt <-chan struct{}
 	// MaxBacklog bounds the messages answered OK and not yet FIN'd before
 	// publishers wait (10,000 unless set).
 	MaxBacklog   int
@@ -185,7 +188,12 @@ func Run(cfg Config) (Result, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xc4a05))
 	nem := &nemesis{node: n, hist: res.History, rng: rng, dataDir: dataDir, log: cfg.Log}
 	for cycle := range cfg.Cycles {
-		pause(nil, time.Duration(float64(cfg.CycleTime)*(0.5+rng.Float64())))
+		// A nil Interrupt never fires: pause and stopped treat it as open.
+		pause(cfg.Interrupt, time.Duration(float64(cfg.CycleTime)*(0.5+rng.Float64())))
+		if stopped(cfg.Interrupt) {
+			res.Errors = append(res.Errors, fmt.Sprintf("interrupted after %d cycles", cycle))
+			break
+		}
 		kind := faults[rng.IntN(len(faults))]
 		if err := nem.inject(kind); err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("cycle %d (%s): %s", cycle+1, kind, err))

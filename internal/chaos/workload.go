@@ -74,7 +74,7 @@ func (w *workload) stopConsumers() {
 	w.subs.Wait()
 }
 
-func stopped(ch chan struct{}) bool {
+func stopped(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
@@ -84,7 +84,7 @@ func stopped(ch chan struct{}) bool {
 }
 
 // pause waits d or until ch is closed.
-func pause(ch chan struct{}, d time.Duration) {
+func pause(ch <-chan struct{}, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/chaos"
@@ -39,6 +41,16 @@ func main() {
 	}
 	cfg.NSQDArgs = strings.Fields(nsqdArgs)
 	cfg.Log = os.Stderr
+	// Ctrl-C ends the cycles; the run still drains, stops nsqd and reports.
+	interrupt := make(chan struct{})
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		signal.Stop(signals)
+		close(interrupt)
+	}()
+	cfg.Interrupt = interrupt
 
 	res, err := chaos.Run(cfg)
 	if err != nil {
