@@ -11,7 +11,7 @@ BINDIR ?= $(PREFIX)/bin
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null; [ $$? -eq 1 ] && echo +dirty)
 LDFLAGS := -X github.com/nsqgo/nsq/internal/version.linkedCommit=$(COMMIT)
 
-.PHONY: all build test vet run bench bench-archive clean install dist dist-check print-commit
+.PHONY: all build test vet run bench bench-archive chaos clean install dist dist-check print-commit
 
 all: build
 
@@ -55,7 +55,7 @@ test: vet
 FIND_CHROMIUM = (if [ -n "$$CHROMIUM" ]; then command -v "$$CHROMIUM"; else \
 	for b in chromium chromium-browser google-chrome google-chrome-stable; do command -v $$b && exit 0; done; exit 1; fi)
 
-RACE_PKGS ?= ./nsqd/... ./nsqlookupd/... ./internal/... ./apps/...
+RACE_PKGS ?= ./nsqd/... ./nsqlookupd/... ./nsqadmin/... ./internal/... ./apps/...
 
 run: build
 	@bash scripts/run.sh
@@ -65,6 +65,16 @@ bench: build
 
 bench-archive: build
 	@bash bench/archive.sh
+
+# The fault harness (internal/chaos): CYCLES faults of FAULTS (kill9, sigterm,
+# sigstop, flip, diskfull, or all) against build/nsqd with NSQD_ARGS; prints
+# the checker's table. make test runs a short version.
+CYCLES ?= 50
+SEED ?= 1
+FAULTS ?= kill9
+NSQD_ARGS ?= --mem-queue-size=0 --sync-every=1
+chaos: build
+	$(GO) run ./test/chaos -nsqd $(BUILD)/nsqd -cycles $(CYCLES) -seed $(SEED) -faults $(FAULTS) -nsqd-args '$(NSQD_ARGS)'
 
 clean:
 	rm -rf $(BUILD) dist

@@ -31,6 +31,10 @@ const minRing = 64
 type ackEntry struct {
 	file, pos int64 // where the record starts: where reading resumes to deliver it again
 	acked     bool
+	// afterGap: the reader skipped something (damage, a finished record
+	// being replayed) between the previous record and this one, so the two
+	// must not share a span in the metadata (progress.go).
+	afterGap bool
 }
 
 // straggler is an outstanding record evicted from the ring.
@@ -65,12 +69,12 @@ type tracker struct {
 // the zero value of a caller's field acknowledges nothing.
 const firstSeq = 1
 
-// push registers a record starting at file,pos and returns its seq.
-func (t *tracker) push(file, pos int64) uint64 {
+// push registers a record and returns its seq.
+func (t *tracker) push(e ackEntry) uint64 {
 	if t.n == len(t.ring) {
 		t.makeRoom()
 	}
-	t.ring[(t.head+t.n)&(len(t.ring)-1)] = ackEntry{file: file, pos: pos}
+	t.ring[(t.head+t.n)&(len(t.ring)-1)] = ackEntry{file: e.file, pos: e.pos, afterGap: e.afterGap}
 	t.n++
 	t.unacked++
 	return t.base + uint64(t.n) - 1

@@ -279,7 +279,7 @@ func TestNewerSegmentVersionRefused(t *testing.T) {
 func TestNewerMetadataVersionRefused(t *testing.T) {
 	o, _ := testOptions(t, t.TempDir())
 	writeClosed(t, o, 0, 3, 100)
-	body := []byte(metaMagic + " 2\ndepth 3\nread 0,0\nwrite 0,0\nlegacy-end 0\n")
+	body := []byte(metaMagic + " 3\ndepth 3\nread 0,0\nwrite 0,0\nlegacy-end 0\n")
 	body = append(body, []byte(fmtCRC(checksum(body)))...)
 	require.NoError(t, os.WriteFile(o.Dir+"/"+metaFileName(o.Name), body, 0o600))
 	_, err := Open(o)

@@ -36,8 +36,10 @@
 // is passed to Ack. The read position written to the metadata is the oldest
 // outstanding record, so a record that was read but not finished when the
 // process died (or when the queue was closed) is delivered again after
-// Open, and so are the records after it, acknowledged or not (at-least-once:
-// duplicates, never loss). A segment is removed only once the reader has
+// Open. Past it the metadata lists which records were still unfinished
+// (progress.go), so the finished ones after it are not delivered again,
+// except those acknowledged since the last metadata write (at-least-once:
+// duplicates within one SyncTimeout, never loss). A segment is removed only once the reader has
 // left it and all its records are acknowledged. FORMAT.md, "Acknowledgements
 // and redelivery", has the details.
 package diskqueue

@@ -130,6 +130,14 @@ func FuzzMeta(f *testing.F) {
 	f.Add([]byte("0\n0,141\n0,141\n"))
 	f.Add([]byte("10\n0,0\n2,94"))
 	f.Add([]byte(metaMagic + " 1\n"))
+	// Version 2, with FIN progress, and near misses of it.
+	v2 := meta{depth: 3, readFile: 1, readPos: 20, writeFile: 3, writePos: 300, legacyEnd: 1,
+		readEnd: position{2, 100}, unfinished: []span{{1, 20, 20}, {1, 90, 400}, {2, 16, 16}}}
+	f.Add(v2.encode())
+	f.Add(meta{readPos: 16, writePos: 90, readEnd: position{0, 50}}.encode())
+	f.Add(rawEncodeV2(meta{readPos: 16, writePos: 90, readEnd: position{0, 50}, unfinished: []span{{0, 40, 30}}}))
+	f.Add(rawEncodeV2(meta{readPos: 16, writePos: 90, readEnd: position{0, 16}}))
+	f.Add([]byte(metaMagic + " 2\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, kind, err := decodeMeta(b)
@@ -138,6 +146,9 @@ func FuzzMeta(f *testing.F) {
 		}
 		if err := m.check(); err != nil {
 			t.Fatalf("accepted invalid metadata: %v", err)
+		}
+		if kind == metaOurs && len(m.unfinished) > 0 && !m.progress() {
+			t.Fatalf("accepted spans without a read end")
 		}
 		if kind == metaOurs && !bytes.Equal(m.encode(), b) {
 			t.Fatalf("round trip: %q -> %q", b, m.encode())

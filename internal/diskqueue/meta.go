@@ -19,6 +19,30 @@ type meta struct {
 	// legacyEnd: segments numbered below it were written by upstream nsqd
 	// (unless they carry our magic); 0 for a queue that never adopted any.
 	legacyEnd int64
+	// FIN progress (version 2, progress.go): records starting between the
+	// read position and readEnd were read, and are finished unless they
+	// start in one of unfinished. Zero (version 1): nothing is known past
+	// the read position; unfinished is then empty.
+	readEnd    position
+	unfinished []span
+}
+
+// progress reports whether m carries anything version 1 cannot say.
+func (m meta) progress() bool { return m.readEnd != (position{}) }
+
+// equal compares two metadata states, spans included.
+func (m meta) equal(o meta) bool {
+	if len(m.unfinished) != len(o.unfinished) {
+		return false
+	}
+	for i := range m.unfinished {
+		if m.unfinished[i] != o.unfinished[i] {
+			return false
+		}
+	}
+	return m.depth == o.depth && m.readFile == o.readFile && m.readPos == o.readPos &&
+		m.writeFile == o.writeFile && m.writePos == o.writePos &&
+		m.legacyEnd == o.legacyEnd && m.readEnd == o.readEnd
 }
 
 type metaKind int
@@ -35,9 +59,27 @@ const metaMagic = "nsqgo-diskqueue-meta"
 // encode renders m in our format: a versioned first line, one key per line,
 // and a checksum line over everything before it. Text, so an operator can
 // read it; checksummed, so a damaged file is detected rather than trusted.
+// Version 1 when there is no progress past the read position to record (a
+// queue with nothing in flight, as after a clean Close), so that builds
+// which know only version 1 can still open it; version 2 otherwise.
 func (m meta) encode() []byte {
-	b := fmt.Appendf(nil, "%s 1\ndepth %d\nread %d,%d\nwrite %d,%d\nlegacy-end %d\n",
-		metaMagic, m.depth, m.readFile, m.readPos, m.writeFile, m.writePos, m.legacyEnd)
+	version := 1
+	if m.progress() {
+		version = 2
+	}
+	b := fmt.Appendf(nil, "%s %d\ndepth %d\nread %d,%d\nwrite %d,%d\nlegacy-end %d\n",
+		metaMagic, version, m.depth, m.readFile, m.readPos, m.writeFile, m.writePos, m.legacyEnd)
+	if version == 2 {
+		b = fmt.Appendf(b, "read-end %d,%d\nunfinished %d\n", m.readEnd.file, m.readEnd.off, len(m.unfinished))
+		for _, s := range m.unfinished {
+			b = strconv.AppendInt(b, s.file, 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, s.first, 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, s.last, 10)
+			b = append(b, '\n')
+		}
+	}
 	return fmt.Appendf(b, "crc32c %08x\n", checksum(b))
 }
 
@@ -80,10 +122,19 @@ func decodeOurMeta(b []byte) (meta, error) {
 		return m, fmt.Errorf("checksum mismatch: file says %08x, content is %08x", want, got)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
-	if len(lines) != 5 {
-		return m, fmt.Errorf("%d lines, want 6", len(lines)+1)
-	}
-	if lines[0] != metaMagic+" 1" {
+	var version int
+	switch lines[0] {
+	case metaMagic + " 1":
+		version = 1
+		if len(lines) != 5 {
+			return m, fmt.Errorf("%d lines, want 6", len(lines)+1)
+		}
+	case metaMagic + " 2":
+		version = 2
+		if len(lines) < 7 {
+			return m, fmt.Errorf("%d lines, want at least 8", len(lines)+1)
+		}
+	default:
 		v, _ := strings.CutPrefix(lines[0], metaMagic+" ")
 		return m, fmt.Errorf("version %q: %w", v, errMetaNewer)
 	}
@@ -105,7 +156,60 @@ func decodeOurMeta(b []byte) (meta, error) {
 			return m, fmt.Errorf("line %d (%s): %w", i+2, f.key, err)
 		}
 	}
+	if version == 2 {
+		if err := m.decodeProgress(lines[5:]); err != nil {
+			return m, err
+		}
+		if !m.progress() {
+			// encode would write version 1: not a file this package writes.
+			return m, errors.New("version 2 without progress")
+		}
+	}
 	return m, m.check()
+}
+
+// decodeProgress parses version 2's "read-end f,p", "unfinished k" and the
+// k span lines "file,first,last". Nothing is allocated by the declared
+// count: the spans are as many as the lines present, which must match it.
+func (m *meta) decodeProgress(lines []string) error {
+	v, ok := strings.CutPrefix(lines[0], "read-end ")
+	if !ok {
+		return errors.New("line 7: want \"read-end\"")
+	}
+	if err := parseInts(v, &m.readEnd.file, &m.readEnd.off); err != nil {
+		return fmt.Errorf("line 7 (read-end): %w", err)
+	}
+	v, ok = strings.CutPrefix(lines[1], "unfinished ")
+	if !ok {
+		return errors.New("line 8: want \"unfinished\"")
+	}
+	var k int64
+	if err := parseInts(v, &k, nil); err != nil {
+		return fmt.Errorf("line 8 (unfinished): %w", err)
+	}
+	spanLines := lines[2:]
+	if k != int64(len(spanLines)) {
+		return fmt.Errorf("unfinished %d, but %d span lines", k, len(spanLines))
+	}
+	if k == 0 {
+		return nil
+	}
+	m.unfinished = make([]span, 0, len(spanLines))
+	for i, l := range spanLines {
+		var s span
+		fileStr, rest, ok := strings.Cut(l, ",")
+		if !ok {
+			return fmt.Errorf("line %d: malformed span %q", i+9, l)
+		}
+		if err := parseInts(fileStr, &s.file, nil); err != nil {
+			return fmt.Errorf("line %d: %w", i+9, err)
+		}
+		if err := parseInts(rest, &s.first, &s.last); err != nil {
+			return fmt.Errorf("line %d: %w", i+9, err)
+		}
+		m.unfinished = append(m.unfinished, s)
+	}
+	return nil
 }
 
 // decodeUpstreamMeta parses upstream's "%d\n%d,%d\n%d,%d\n".
@@ -158,6 +262,24 @@ func (m meta) check() error {
 	case m.readFile > m.writeFile || (m.readFile == m.writeFile && m.readPos > m.writePos):
 		return fmt.Errorf("read position %d,%d is past write position %d,%d",
 			m.readFile, m.readPos, m.writeFile, m.writePos)
+	}
+	if !m.progress() {
+		if len(m.unfinished) > 0 {
+			return errors.New("unfinished records without a read end")
+		}
+		return nil
+	}
+	read, write := position{m.readFile, m.readPos}, position{m.writeFile, m.writePos}
+	if !read.less(m.readEnd) || write.less(m.readEnd) {
+		return fmt.Errorf("read end %d,%d is not after the read position and within the write position", m.readEnd.file, m.readEnd.off)
+	}
+	// Spans: sorted, disjoint, each within [read, readEnd).
+	for i, s := range m.unfinished {
+		if s.first < 0 || s.first > s.last || s.start().less(read) || !s.end().less(m.readEnd) ||
+			i > 0 && !m.unfinished[i-1].end().less(s.start()) {
+			return fmt.Errorf("unfinished span %d (%d,%d,%d) is out of order or outside %d,%d..%d,%d",
+				i, s.file, s.first, s.last, m.readFile, m.readPos, m.readEnd.file, m.readEnd.off)
+		}
 	}
 	return nil
 }

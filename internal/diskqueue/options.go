@@ -17,7 +17,7 @@ type Options struct {
 	MinMsgSize      int32                            // smallest record accepted on write (nsqd passes 26 = message header)
 	MaxMsgSize      int32                            // largest record accepted (nsqd passes max-msg-size + header)
 	SyncEvery       int64                            // fsync after this many records written (1 = every write call)
-	SyncTimeout     time.Duration                    // fsync at least this often when there were writes
+	SyncTimeout     time.Duration                    // fsync and persist FIN progress at least this often when anything changed
 	Logf            func(format string, args ...any) // may be nil
 }
 

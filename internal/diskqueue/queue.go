@@ -37,7 +37,10 @@ type Queue struct {
 	writeFile, writePos int64
 	depth               int64
 	removeFrom          int64 // lowest segment number that may still need removing
-	stats               Stats // counters; Depth and positions are filled in by Stats()
+	// replay: the reader's FIN progress left from the metadata Open loaded,
+	// as of the published read position (progress.go).
+	replay replay
+	stats  Stats // counters; Depth and positions are filled in by Stats()
 
 	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
 	acks tracker
@@ -160,7 +163,7 @@ func (q *Queue) tick() {
 	if closed {
 		return
 	}
-	if q.w.unsynced > 0 || q.snapshot() != q.saved {
+	if q.w.unsynced > 0 || !q.snapshot().equal(q.saved) {
 		if err := q.persistMeta(); err != nil {
 			q.logf("periodic sync: %s", err)
 		}
@@ -185,21 +188,36 @@ func (q *Queue) tick() {
 // from there on, outstanding ones included, since a reopened queue delivers
 // them again. mu and amu are held together so that a concurrent Read, which
 // moves records from depth to the tracker under both, is seen whole.
+//
+// Past the frontier it records FIN progress (progress.go): readEnd, the
+// furthest the reader got (or the end of what a replay after the last Open
+// still has to go through), and the unfinished records before it: the
+// outstanding ones, then the replay's own unfinished spans not yet reached.
+// A reopened queue delivers only those before readEnd, so depth counts only
+// them.
 func (q *Queue) snapshot() meta {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	reader := position{q.readFile, q.readPos}
 	m := meta{
 		depth:    q.depth,
 		readFile: q.readFile, readPos: q.readPos,
 		writeFile: q.writeFile, writePos: q.writePos,
 		legacyEnd: q.legacyEnd,
 	}
+	var ahead []span
+	m.readEnd, ahead = q.replay.remaining(reader)
 	q.amu.Lock()
-	if seq, e, ok := q.acks.frontier(); ok {
+	if _, e, ok := q.acks.frontier(); ok {
 		m.readFile, m.readPos = e.file, e.pos
-		m.depth += int64(q.acks.next() - seq)
+		m.depth += q.acks.unacked
+		m.unfinished = q.acks.unfinishedSpans()
+		if !m.progress() {
+			m.readEnd = reader
+		}
 	}
 	q.amu.Unlock()
+	m.unfinished = append(m.unfinished, ahead...)
 	return m
 }
 
@@ -314,6 +332,7 @@ func (q *Queue) Empty() error {
 	q.writeFile, q.writePos = next, 0
 	q.depth = 0
 	q.removeFrom = next // Empty removes the older segments itself
+	q.replay = replay{}
 	q.amu.Lock()
 	q.acks.reset()
 	q.amu.Unlock()
@@ -324,6 +343,7 @@ func (q *Queue) Empty() error {
 	q.r.close()
 	q.r.file = next
 	q.r.seg.seek(0)
+	q.r.replay, q.r.gap = replay{}, false
 
 	// Metadata first: a crash between the two steps leaves old segments
 	// below the read position, which Open removes; the other order could

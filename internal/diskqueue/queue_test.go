@@ -340,7 +340,7 @@ func TestPeriodicSyncPersistsPositions(t *testing.T) {
 	// The sync timer is the event here; poll for its effect.
 	require.Eventually(t, func() bool {
 		m, kind, err := readMeta(q.metaPath)
-		return err == nil && kind == metaOurs && m == want
+		return err == nil && kind == metaOurs && m.equal(want)
 	}, 5*time.Second, 5*time.Millisecond)
 	require.Positive(t, q.Stats().Syncs)
 	crash(q)

@@ -18,6 +18,12 @@ type reader struct {
 	used   bool // a Read ran since the last idle check
 	spans  [][]byte
 	starts []ackEntry // where each record of the Read in progress starts
+	// replay skips the records finished before the last crash or Close
+	// (progress.go); published to Queue.replay at the end of each Read.
+	replay replay
+	// gap: something was skipped since the last record returned, so the
+	// next one must not share a span with it.
+	gap bool
 }
 
 func (r *reader) close() {
@@ -52,9 +58,9 @@ type Record struct {
 // A returned record leaves Depth and is outstanding (Unacked) until its Seq
 // is passed to Ack. The persisted read position never passes an outstanding
 // record: after a crash, or a Close, every record outstanding at the last
-// metadata write is delivered again, together with the records after the
-// oldest of them, acknowledged or not (at-least-once; see FORMAT.md,
-// "Acknowledgements and redelivery"). Every record read must eventually be acknowledged,
+// metadata write is delivered again, together with those acknowledged
+// after it (at-least-once; see FORMAT.md, "Acknowledgements and
+// redelivery"). Every record read must eventually be acknowledged,
 // including one the caller cannot use: until then its segment and all
 // later ones stay on disk.
 //
@@ -111,10 +117,17 @@ loop:
 		it := r.seg.parse()
 		switch it.kind {
 		case itemRecord:
+			if r.replay.finished(position{r.file, it.start}) {
+				// Finished before the crash or Close: not delivered again,
+				// not counted in depth (the metadata's depth excluded it).
+				r.gap = true
+				continue
+			}
 			spans = append(spans, it.data)
 			// The record's own start, not the position before the item:
 			// redelivery must not re-skip damage that preceded it.
-			r.starts = append(r.starts, ackEntry{file: r.file, pos: it.start})
+			r.starts = append(r.starts, ackEntry{file: r.file, pos: it.start, afterGap: r.gap})
+			r.gap = false
 		case itemNeedMore:
 			flush() // a fill may move the buffered bytes the spans point at
 			if err = r.seg.fill(); err != nil {
@@ -122,6 +135,7 @@ loop:
 				break loop
 			}
 		case itemDamage:
+			r.gap = true
 			skipped += it.records
 			q.skipDamage(r.f, r.file, it)
 		case itemEnd:
@@ -152,8 +166,9 @@ loop:
 	// snapshot never sees the records in neither place (see snapshot).
 	q.amu.Lock()
 	for i, st := range r.starts {
-		out[i].Seq = q.acks.push(st.file, st.pos)
+		out[i].Seq = q.acks.push(st)
 	}
+	q.replay = r.replay
 	keepFrom := q.readFile
 	if _, e, ok := q.acks.frontier(); ok {
 		keepFrom = e.file

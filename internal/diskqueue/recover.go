@@ -105,6 +105,7 @@ func (q *Queue) recover() error {
 		m.depth = 0
 	}
 	m.depth = max(m.depth, 0)
+	rp := q.recoverProgress(&m)
 
 	q.legacyEnd = m.legacyEnd
 	q.readFile, q.readPos = m.readFile, m.readPos
@@ -114,9 +115,10 @@ func (q *Queue) recover() error {
 	q.w.file, q.w.pos = m.writeFile, m.writePos
 	q.r.file = m.readFile
 	q.r.seg.seek(m.readPos)
+	q.replay, q.r.replay = rp, rp
 
 	q.saved = m
-	if kind != metaOurs || m != loaded {
+	if kind != metaOurs || !m.equal(loaded) {
 		// Record the repaired state now, before any write: in particular an
 		// adopted queue must not be adopted a second time after a crash.
 		if err := q.persistMeta(); err != nil {
@@ -125,6 +127,35 @@ func (q *Queue) recover() error {
 		}
 	}
 	return nil
+}
+
+// recoverProgress fits the FIN progress of the metadata (progress.go) to the
+// recovered positions and returns what the reader must skip: nothing for
+// metadata without progress; never past the write end (data the metadata
+// counted may be gone, and records written there later are new); never
+// before a read position that recovery moved forward.
+func (q *Queue) recoverProgress(m *meta) replay {
+	read, write := position{m.readFile, m.readPos}, position{m.writeFile, m.writePos}
+	rp := replay{end: m.readEnd, spans: m.unfinished}
+	if write.less(rp.end) {
+		q.logf("FIN progress ends at %d,%d, past the write end %d,%d; records after the write end will be delivered",
+			rp.end.file, rp.end.off, write.file, write.off)
+		rp.end = write
+		// Cut the spans at the write end, never drop one that starts
+		// before it: its records there are still unfinished.
+		var kept []span
+		for _, s := range rp.spans {
+			if s.end().less(write) {
+				kept = append(kept, s)
+			} else if s.start().less(write) {
+				s.last = write.off - 1 // s.file == write.file here
+				kept = append(kept, s)
+			}
+		}
+		rp.spans = kept
+	}
+	m.readEnd, m.unfinished = rp.remaining(read)
+	return replay{end: m.readEnd, spans: m.unfinished}
 }
 
 // inspectSegments reads each segment's size and first bytes. A segment with

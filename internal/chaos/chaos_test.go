@@ -1,0 +1,159 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// nsqdBinary builds apps/nsqd once per test binary: the harness tests the
+// daemon as it ships, as a separate process it can kill.
+func nsqdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "chaos-nsqd-"); buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "nsqd")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", buildBin, "../../apps/nsqd").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// testLog sends the harness's progress lines to t.Log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// TestShortChaosRun is the short version of make chaos: a few cycles of
+// every fault kind (the disk-full one only as root) at the durable
+// settings, and the checker must pass.
+func TestShortChaosRun(t *testing.T) {
+	res, err := Run(Config{
+		NSQD:         nsqdBinary(t),
+		NSQDArgs:     []string{"--mem-queue-size=0", "--sync-every=1", "--sync-timeout=500ms", "--msg-timeout=3s"},
+		Dir:          t.TempDir(),
+		Cycles:       6,
+		Seed:         1,
+		Faults:       AllFaults,
+		CycleTime:    time.Second,
+		PublishPause: 2 * time.Millisecond,
+		MaxDPUBDelay: time.Second,
+		DrainTimeout: 30 * time.Second,
+		// make test runs packages side by side on a small machine: the
+		// periodic sync may run late.
+		Slack: 2 * time.Second,
+		Log:   testLog{t},
+	})
+	require.NoError(t, err)
+	t.Log("\n" + res.Report.Table("short chaos run", res.Elapsed))
+	require.Empty(t, res.Errors)
+	require.True(t, res.Report.OK())
+	require.Positive(t, res.Report.Published)
+	require.Equal(t, 6, len(res.History.Faults))
+}
+
+// The checker is only as good as what it catches on a real daemon: a
+// segment file deleted behind nsqd's back is reported as loss, exactly the
+// messages it held, and a body no publisher recorded is reported as
+// unexpected.
+func TestCheckerCatchesADeletedSegmentAndAnInjectedBody(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	require.NoError(t, os.Mkdir(dataDir, 0o755))
+	n := &node{bin: nsqdBinary(t), dataDir: dataDir, logPath: filepath.Join(dir, "nsqd.log"),
+		args: []string{"--mem-queue-size=0", "--sync-every=1", "--max-bytes-per-file=4096"}}
+	require.NoError(t, n.start())
+	defer n.shutdown()
+	require.NoError(t, n.post("/topic/create?topic=chaos"))
+	require.NoError(t, n.post("/channel/create?topic=chaos&channel=ch"))
+
+	h := &History{}
+	c, err := dial(n.addr(), ioTimeout)
+	require.NoError(t, err)
+	for i := range 200 {
+		id := messageID(0, i)
+		require.NoError(t, c.send(ioTimeout, pubCommand("chaos", bodyFor(id))))
+		resp, err := c.answer(ioTimeout)
+		require.NoError(t, err)
+		require.Equal(t, "OK", resp)
+		h.addPublishes([]Publish{{ID: id, Op: "PUB", Sent: time.Now()}})
+	}
+	// Published, never recorded: what a checker that trusts the daemon
+	// would miss.
+	require.NoError(t, c.send(ioTimeout, pubCommand("chaos", []byte("injected body"))))
+	_, err = c.answer(ioTimeout)
+	require.NoError(t, err)
+	c.close()
+	require.NoError(t, n.signal(syscall.SIGKILL))
+
+	segs, err := closedSegments(dataDir)
+	require.NoError(t, err)
+	segs = slices.DeleteFunc(segs, func(p string) bool { return !strings.HasPrefix(filepath.Base(p), "chaos:ch.") })
+	require.NotEmpty(t, segs, "the channel has closed segments")
+	victim := segs[len(segs)/2]
+	b, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	deleted := idsIn(b)
+	require.NotEmpty(t, deleted)
+	require.NoError(t, os.Remove(victim))
+	require.NoError(t, n.start())
+
+	cfg := Config{Topic: "chaos", Channel: "ch", Consumers: 2, MaxDPUBDelay: 10 * time.Millisecond, DrainTimeout: 30 * time.Second}
+	w := newWorkload(n, h, &cfg)
+	w.finAll.Store(true)
+	w.start(1)
+	require.NoError(t, drain(n, cfg))
+	w.stopConsumers()
+
+	r := Check(h, bounds)
+	require.False(t, r.OK())
+	var lost []string
+	for _, l := range r.Lost {
+		id, _, _ := strings.Cut(l, ":")
+		lost = append(lost, id)
+	}
+	slices.Sort(lost)
+	slices.Sort(deleted)
+	require.Equal(t, deleted, lost, "exactly the messages of the deleted segment are lost")
+	require.Len(t, r.Unexpected, 1)
+	require.Contains(t, r.Unexpected[0], "injected body")
+	require.Empty(t, r.Early)
+	require.Empty(t, r.DupOutside)
+}

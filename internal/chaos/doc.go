@@ -1,0 +1,13 @@
+// Package chaos is the project's own fault harness: it runs a built nsqd as
+// a child process and, while concurrent publishers (PUB, MPUB, DPUB) and
+// consumers (FIN, REQ with and without a delay, messages left to time out)
+// record everything they were told and given, a nemesis kills it (-9),
+// stops it gracefully, freezes it (SIGSTOP/SIGCONT), damages closed segment
+// files and fills its disk. After a final drain a checker compares the
+// history against the daemon's promises (README, "Durability"): nothing
+// acknowledged lost outside damaged records, nothing unexpected, no DPUB
+// early, and every duplicate explained by a fault within the replay bound.
+//
+// test/chaos is the command (make chaos); chaos_test.go runs a short version
+// in make test and tests the checker itself.
+package chaos
