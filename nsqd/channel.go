@@ -52,8 +52,12 @@ type Channel struct {
 	timeoutCount  atomic.Uint64
 	droppedCount  atomic.Uint64
 	inFlightCount atomic.Int64
+	finishCount   atomic.Uint64
 
 	e2e *e2eLatency // FIN latencies (e2e.go); nil unless percentiles are set
+	// e2eHistogram is /metrics' cumulative FIN latency (metrics_histogram.go);
+	// nil with MetricsE2EHistogram off.
+	e2eHistogram *durationHistogram
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -64,6 +68,9 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		nsqd:      n,
 		clients:   map[int64]*client{},
 		e2e:       n.e2e.newLatency(),
+	}
+	if n.opts.MetricsE2EHistogram {
+		c.e2eHistogram = newDurationHistogram(e2eLatencyBounds)
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be
@@ -458,6 +465,7 @@ func (c *Channel) BackendDepth() int64 {
 // finished is FIN's hook: it records the latency and releases the disk
 // record the message came from.
 func (c *Channel) finished(m *Message) {
+	c.finishCount.Add(1)
 	c.recordE2E(m.Timestamp)
 	c.release(m)
 }

@@ -61,6 +61,9 @@ type NSQD struct {
 
 	auth *authClient // nil when no --auth-http-address (auth_client.go)
 
+	metrics       *metrics      // the /metrics registry (metrics.go)
+	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
+
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
 	metadataMu sync.Mutex
@@ -71,6 +74,7 @@ type NSQD struct {
 	exitCh      chan struct{}
 	wg          sync.WaitGroup
 	exiting     atomic.Bool
+	serving     atomic.Bool // Main has started every listener's server (/readyz)
 }
 
 // New validates opts and binds the listeners, so that the real addresses are
@@ -114,6 +118,7 @@ func New(opts *Options) (*NSQD, error) {
 		// https:// auth servers are verified like every outgoing call.
 		auth: newAuthClient(opts, tlsSetup.client),
 	}
+	n.metrics = newMetrics(n)
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
 		return nil, err
@@ -176,6 +181,7 @@ func (n *NSQD) Main() error {
 			n.statsdLoop()
 		}()
 	}
+	n.serving.Store(true)
 	n.lifecycleMu.Unlock()
 	n.logf(infoLevel, "TCP: listening on %s", n.tcpListener.Addr())
 	if n.httpListener != nil {

@@ -90,6 +90,12 @@ type Options struct {
 	StatsdExcludeEphemeral          bool
 	E2EProcessingLatencyPercentiles []float64
 	E2EProcessingLatencyWindowTime  time.Duration
+
+	// Prometheus /metrics (metrics.go): leave ephemeral topics and
+	// channels out; record the publish-to-FIN histogram (one clock read
+	// and two atomic adds per FIN).
+	MetricsExcludeEphemeral bool
+	MetricsE2EHistogram     bool
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -148,6 +154,7 @@ func NewOptions() *Options {
 		StatsdMemStats:                 true,
 		StatsdUDPPacketSize:            508,
 		E2EProcessingLatencyWindowTime: 10 * time.Minute,
+		MetricsE2EHistogram:            true,
 	}
 }
 

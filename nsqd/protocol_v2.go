@@ -99,11 +99,11 @@ func (s *v2Session) exec() ([]byte, error) {
 	case bytes.Equal(cmd, []byte("REQ")):
 		return nil, s.req()
 	case bytes.Equal(cmd, []byte("PUB")):
-		return s.pub()
+		return s.countTCPPublish(s.pub())
 	case bytes.Equal(cmd, []byte("MPUB")):
-		return s.mpub()
+		return s.countTCPPublish(s.mpub())
 	case bytes.Equal(cmd, []byte("DPUB")):
-		return s.dpub()
+		return s.countTCPPublish(s.dpub())
 	case bytes.Equal(cmd, []byte("NOP")):
 		return nil, nil
 	case bytes.Equal(cmd, []byte("TOUCH")):

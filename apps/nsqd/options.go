@@ -126,6 +126,10 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.Var(percentiles, "e2e-processing-latency-percentile", "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)")
 	fs.DurationVar(&opts.E2EProcessingLatencyWindowTime, "e2e-processing-latency-window-time", opts.E2EProcessingLatencyWindowTime, "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)")
 
+	// ours: Prometheus /metrics (nsqd/metrics.go)
+	fs.BoolVar(&opts.MetricsExcludeEphemeral, "metrics-exclude-ephemeral", opts.MetricsExcludeEphemeral, "leave ephemeral topics and channels out of /metrics")
+	fs.BoolVar(&opts.MetricsE2EHistogram, "metrics-e2e-histogram", opts.MetricsE2EHistogram, "record each FIN's publish-to-FIN latency in the /metrics histogram")
+
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}
 	}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Our flags beyond upstream's: defaults, command line and config file.
+func TestPrometheusFlags(t *testing.T) {
+	p, err := parseOptions(nil, io.Discard)
+	require.NoError(t, err)
+	require.False(t, p.opts.MetricsExcludeEphemeral)
+	require.True(t, p.opts.MetricsE2EHistogram)
+
+	p, err = parseOptions([]string{"--metrics-exclude-ephemeral", "--metrics-e2e-histogram=false"}, io.Discard)
+	require.NoError(t, err)
+	require.True(t, p.opts.MetricsExcludeEphemeral)
+	require.False(t, p.opts.MetricsE2EHistogram)
+
+	path := filepath.Join(t.TempDir(), "nsqd.toml")
+	require.NoError(t, os.WriteFile(path, []byte("metrics_exclude_ephemeral = true\nmetrics_e2e_histogram = false\n"), 0o600))
+	p, err = parseOptions([]string{"--config=" + path}, io.Discard)
+	require.NoError(t, err)
+	require.True(t, p.opts.MetricsExcludeEphemeral)
+	require.False(t, p.opts.MetricsE2EHistogram)
+}
