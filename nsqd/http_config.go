@@ -184,6 +184,8 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return o.MetricsExcludeEphemeral, true
 	case "metrics_e2e_histogram":
 		return o.MetricsE2EHistogram, true
+	case "http_auth":
+		return o.HTTPAuth, true
 	}
 	return nil, false
 }

@@ -98,6 +98,7 @@ func configKeyOf() map[string]string {
 		// ours (metrics.go)
 		"MetricsExcludeEphemeral": "metrics_exclude_ephemeral",
 		"MetricsE2EHistogram":     "metrics_e2e_histogram",
+		"HTTPAuth":                "http_auth",
 	}
 }
 

@@ -59,7 +59,8 @@ type NSQD struct {
 	e2e          *e2eConfig
 	statsdPrefix string
 
-	auth *authClient // nil when no --auth-http-address (auth_client.go)
+	auth     *authClient     // nil when no --auth-http-address (auth_client.go)
+	httpAuth *httpAuthorizer // nil unless --http-auth (http_auth.go)
 
 	metrics       *metrics      // the /metrics registry (metrics.go)
 	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
@@ -102,6 +103,9 @@ func New(opts *Options) (*NSQD, error) {
 	if err := validateAuthOptions(opts); err != nil {
 		return nil, err
 	}
+	if err := validateHTTPAuthOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
@@ -119,6 +123,7 @@ func New(opts *Options) (*NSQD, error) {
 		auth: newAuthClient(opts, tlsSetup.client),
 	}
 	n.metrics = newMetrics(n)
+	n.httpAuth = newHTTPAuthorizer(n)
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type Options struct {
 	// off. The method is "get" or "post" (upstream after 1.3).
 	AuthHTTPAddresses     []string
 	AuthHTTPRequestMethod string
+	// HTTPAuth (ours, http_auth.go): "off" (default), "publish" (/pub and
+	// /mpub need a bearer secret) or "all" (admin endpoints too).
+	HTTPAuth string
 
 	DataPath        string
 	MemQueueSize    int64
@@ -116,6 +119,7 @@ func NewOptions() *Options {
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
 		AuthHTTPRequestMethod:    authMethodGet,
+		HTTPAuth:                 httpAuthOff,
 
 		MemQueueSize:    10000,
 		MaxBytesPerFile: 100 * 1024 * 1024,

@@ -74,6 +74,7 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	authds := (*config.StringList)(&opts.AuthHTTPAddresses)
 	fs.Var(authds, "auth-http-address", "<addr>:<port> or a full url to query auth server (may be given multiple times)")
 	fs.StringVar(&opts.AuthHTTPRequestMethod, "auth-http-request-method", opts.AuthHTTPRequestMethod, "HTTP method to use for auth server requests: get or post")
+	fs.StringVar(&opts.HTTPAuth, "http-auth", opts.HTTPAuth, "require a bearer secret, checked with the auth servers, on the HTTP API: off, publish (/pub, /mpub) or all (admin endpoints too)")
 
 	fs.StringVar(&opts.DataPath, "data-path", opts.DataPath, "path to store disk-backed messages")
 	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "number of messages to keep in memory (per topic/channel)")

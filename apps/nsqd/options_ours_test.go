@@ -28,3 +28,18 @@ func TestPrometheusFlags(t *testing.T) {
 	require.True(t, p.opts.MetricsExcludeEphemeral)
 	require.False(t, p.opts.MetricsE2EHistogram)
 }
+
+func TestHTTPAuthFlag(t *testing.T) {
+	p, err := parseOptions(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "off", p.opts.HTTPAuth)
+	p, err = parseOptions([]string{"--http-auth=all", "--auth-http-address=127.0.0.1:4181"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "all", p.opts.HTTPAuth)
+
+	path := filepath.Join(t.TempDir(), "nsqd.toml")
+	require.NoError(t, os.WriteFile(path, []byte("http_auth = \"publish\"\n"), 0o600))
+	p, err = parseOptions([]string{"--config=" + path}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "publish", p.opts.HTTPAuth)
+}
