@@ -186,6 +186,16 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return o.MetricsE2EHistogram, true
 	case "http_auth":
 		return o.HTTPAuth, true
+	// upstream master (topology.go)
+	case "enable_experiment":
+		if o.EnableExperiments == nil {
+			return []string{}, true
+		}
+		return o.EnableExperiments, true
+	case "topology_region":
+		return o.TopologyRegion, true
+	case "topology_zone":
+		return o.TopologyZone, true
 	}
 	return nil, false
 }

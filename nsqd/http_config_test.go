@@ -99,6 +99,9 @@ func configKeyOf() map[string]string {
 		"MetricsExcludeEphemeral": "metrics_exclude_ephemeral",
 		"MetricsE2EHistogram":     "metrics_e2e_histogram",
 		"HTTPAuth":                "http_auth",
+		"EnableExperiments":       "enable_experiment",
+		"TopologyRegion":          "topology_region",
+		"TopologyZone":            "topology_zone",
 	}
 }
 

@@ -61,6 +61,9 @@ var (
 	channelFinishedDesc    = newDesc("nsq_channel_finished_total", "Messages finished (FIN) by consumers.", channelLabels)
 	channelDroppedDesc     = newDesc("nsq_channel_messages_dropped_total", "Messages an ephemeral channel dropped because its memory queue was full.", channelLabels)
 	channelDiskSkippedDesc = newDesc("nsq_channel_disk_skipped_records_total", "Damaged disk records skipped by the channel's queues since start.", channelLabels)
+	channelZoneLocalDesc   = newDesc("nsq_channel_zone_local_messages_total", "Messages delivered to consumers in nsqd's zone (topology experiment only).", channelLabels)
+	channelRegionLocalDesc = newDesc("nsq_channel_region_local_messages_total", "Messages delivered to consumers in nsqd's region but another zone (topology experiment only).", channelLabels)
+	channelGlobalDesc      = newDesc("nsq_channel_global_messages_total", "Messages delivered to consumers outside nsqd's zone and region (topology experiment only).", channelLabels)
 	channelE2EDesc         = newDesc("nsq_channel_e2e_processing_latency_seconds", "Time from publish to FIN.", channelLabels)
 	publishErrorsDesc      = newDesc("nsq_publish_errors_total", "Publishes refused, by protocol and the error code the publisher saw.", []string{"protocol", "reason"})
 	fsyncDesc              = newDesc("nsq_disk_queue_fsync_duration_seconds", "Duration of the disk queues' data fsyncs.", nil)
@@ -125,6 +128,7 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 		channelDepthDesc, channelBackendDesc, channelInFlightDesc, channelDeferredDesc, channelClientsDesc,
 		channelPausedDesc, channelOldestAgeDesc, channelMessagesDesc, channelRequeuedDesc, channelTimedOutDesc,
 		channelFinishedDesc, channelDroppedDesc, channelDiskSkippedDesc, channelE2EDesc,
+		channelZoneLocalDesc, channelRegionLocalDesc, channelGlobalDesc,
 		publishErrorsDesc, fsyncDesc, healthyDesc, clientsDesc, topicsDesc, buildInfoDesc,
 	} {
 		ch <- d
@@ -190,6 +194,11 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 	counter(ch, channelFinishedDesc, float64(c.finishCount.Load()), t, name)
 	counter(ch, channelDroppedDesc, float64(cs.DroppedCount), t, name)
 	counter(ch, channelDiskSkippedDesc, float64(cs.DiskSkippedRecords), t, name)
+	if c.topologyAware {
+		counter(ch, channelZoneLocalDesc, float64(cs.ZoneLocalMsgCount), t, name)
+		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)
+		counter(ch, channelGlobalDesc, float64(cs.GlobalMsgCount), t, name)
+	}
 	if c.e2eHistogram != nil {
 		if m, err := c.e2eHistogram.metric(channelE2EDesc, t, name); err == nil {
 			ch <- m

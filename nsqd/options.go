@@ -99,6 +99,13 @@ type Options struct {
 	// and two atomic adds per FIN).
 	MetricsExcludeEphemeral bool
 	MetricsE2EHistogram     bool
+
+	// Upstream master's experiments (topology.go): names are accepted
+	// whether known or not, as upstream. The topology values are reported
+	// even with the experiment off.
+	EnableExperiments []string
+	TopologyRegion    string
+	TopologyZone      string
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.

@@ -131,6 +131,11 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.BoolVar(&opts.MetricsExcludeEphemeral, "metrics-exclude-ephemeral", opts.MetricsExcludeEphemeral, "leave ephemeral topics and channels out of /metrics")
 	fs.BoolVar(&opts.MetricsE2EHistogram, "metrics-e2e-histogram", opts.MetricsE2EHistogram, "record each FIN's publish-to-FIN latency in the /metrics histogram")
 
+	// upstream master (post-1.3): experiments and topology-aware delivery (nsqd/topology.go)
+	fs.Var((*config.StringList)(&opts.EnableExperiments), "enable-experiment", "enable an experimental feature (may be given multiple times): topology-aware-consumption")
+	fs.StringVar(&opts.TopologyRegion, "topology-region", opts.TopologyRegion, "this node's region, for topology-aware consumption")
+	fs.StringVar(&opts.TopologyZone, "topology-zone", opts.TopologyZone, "this node's zone, for topology-aware consumption")
+
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}
 	}

@@ -43,3 +43,22 @@ func TestHTTPAuthFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "publish", p.opts.HTTPAuth)
 }
+
+// Upstream master's flags and TOML keys for topology-aware consumption; an
+// unknown experiment name is accepted, as upstream.
+func TestTopologyFlags(t *testing.T) {
+	p, err := parseOptions([]string{"--enable-experiment=topology-aware-consumption", "--enable-experiment=future-thing",
+		"--topology-region=eu", "--topology-zone=eu-1a"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"topology-aware-consumption", "future-thing"}, p.opts.EnableExperiments)
+	require.Equal(t, "eu", p.opts.TopologyRegion)
+	require.Equal(t, "eu-1a", p.opts.TopologyZone)
+
+	path := filepath.Join(t.TempDir(), "nsqd.toml")
+	require.NoError(t, os.WriteFile(path, []byte("enable_experiment = [\"topology-aware-consumption\"]\ntopology_region = \"us\"\ntopology_zone = \"us-2b\"\n"), 0o600))
+	p, err = parseOptions([]string{"--config=" + path}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"topology-aware-consumption"}, p.opts.EnableExperiments)
+	require.Equal(t, "us", p.opts.TopologyRegion)
+	require.Equal(t, "us-2b", p.opts.TopologyZone)
+}
