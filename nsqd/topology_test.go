@@ -280,3 +280,33 @@ func TestTopologyCountersInMetrics(t *testing.T) {
 	require.Equal(t, float64(2), metricValue(t, families, "nsq_channel_zone_local_messages_total", "channel=c", "topic=t"))
 	require.Equal(t, float64(0), metricValue(t, families, "nsq_channel_global_messages_total", "channel=c", "topic=t"))
 }
+
+// Deferred messages coming due get the preference too: 21 DPUBs come due
+// while the channel is paused (so that all of them are ready together, as
+// the MPUB of the disk case), then the channel resumes.
+func TestTopologyAwareDeliveryOfDeferredMessages(t *testing.T) {
+	n := topologyDaemon(t, nil)
+	got := make(chan string, 32)
+	localityConsumer(t, n, "zone-a", "zone", "", 10, got)
+	localityConsumer(t, n, "zone-b", "zone", "", 10, got)
+	localityConsumer(t, n, "zone2-a", "zone2", "", 10, got)
+	localityConsumer(t, n, "zone2-b", "zone2", "", 10, got)
+	ch := awaitIdle(t, n, 4)
+	ch.Pause()
+	producer := dialV2(t, n)
+	for i := range 21 {
+		producer.send("DPUB t 50", []byte(fmt.Sprintf("m%d", i)))
+		producer.expectResponse("OK")
+	}
+	waitForStats(t, n, "all due", func(s statsResponse) bool {
+		c := channelStats(t, s, "t", "c")
+		return c.DeferredCount == 0 && c.Depth == 21
+	})
+	ch.Unpause()
+	byZone := map[string]int{}
+	for range 21 {
+		name := receive(t, got)
+		byZone[name[:len(name)-2]]++
+	}
+	require.Equal(t, map[string]int{"zone": 20, "zone2": 1}, byZone)
+}
