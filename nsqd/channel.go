@@ -308,6 +308,11 @@ func (c *Channel) requeue(msgs []Message) {
 
 // addClient subscribes a consumer, enforcing --max-channel-consumers.
 func (c *Channel) addClient(cl *client) error {
+	// Judged before the channel lock: no client lock is taken under it.
+	locality := localityGlobal
+	if c.topologyAware {
+		locality = c.nsqd.localityOf(cl)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exiting {
@@ -320,9 +325,7 @@ func (c *Channel) addClient(cl *client) error {
 		return fmt.Errorf("consumers for %s:%s exceeds limit of %d", c.topicName, c.name, limit)
 	}
 	c.clients[cl.id] = cl
-	if c.topologyAware {
-		cl.locality = c.nsqd.localityOf(cl)
-	}
+	cl.locality = locality
 	return nil
 }
 
