@@ -196,7 +196,7 @@ func (s *v2Session) rdy() error {
 		return fatalErr("E_INVALID", "RDY count %d out of range 0-%d", count, s.n.opts.MaxRdyCount)
 	}
 	s.c.readyCount.Store(count)
-	s.c.consumerStalled()
+	s.c.readinessChanged()
 	s.c.signal()
 	return nil
 }
@@ -293,7 +293,7 @@ func (s *v2Session) cls() ([]byte, error) {
 		return nil, fatalErr("E_INVALID", "cannot CLS in current state")
 	}
 	s.c.readyCount.Store(0)
-	s.c.consumerStalled()
+	s.c.readinessChanged()
 	s.c.state.Store(stateClosing)
 	s.c.signal()
 	return protocol.CloseWait, nil

@@ -81,10 +81,10 @@ func (c *Channel) countLocalityLocked(taker *client, n int) {
 	}
 }
 
-// consumerStalled is called when a consumer's RDY drops: if it was waiting
-// as an idle consumer, less local ones may be holding off for its sake, so
-// they are woken to look again.
-func (c *client) consumerStalled() {
+// readinessChanged is called when a consumer's RDY changes (RDY, CLS): if
+// it was waiting as an idle consumer, less local ones may be holding off
+// for credit it no longer has, so they are woken to look again.
+func (c *client) readinessChanged() {
 	ch := c.channel.Load()
 	if ch == nil || !ch.topologyAware {
 		return
