@@ -275,25 +275,24 @@ func (c *client) stats(topicFilter string) ClientStats {
 	c.pubMu.Unlock()
 
 	stats := ClientStats{
-		ClientID:       clientID,
-		Hostname:       hostname,
-		Version:        "V2",
-		RemoteAddress:  c.remoteAddr,
-		State:          c.state.Load(),
-		ReadyCount:     c.readyCount.Load(),
-		InFlightCount:  c.inFlight.count.Load(),
-		MessageCount:   c.messageCount.Load(),
-		FinishCount:    c.finishCount.Load(),
-		RequeueCount:   c.requeueCount.Load(),
-		ConnectTime:    c.connectTS.Unix(),
-		SampleRate:     c.sampleRate.Load(),
-		UserAgent:      userAgent,
-		TopologyZone:   zone,
-		TopologyRegion: region,
-		PubCounts:      pubCounts,
-		Deflate:        c.deflate.Load(),
-		Snappy:         c.snappy.Load(),
+		ClientID:      clientID,
+		Hostname:      hostname,
+		Version:       "V2",
+		RemoteAddress: c.remoteAddr,
+		State:         c.state.Load(),
+		ReadyCount:    c.readyCount.Load(),
+		InFlightCount: c.inFlight.count.Load(),
+		MessageCount:  c.messageCount.Load(),
+		FinishCount:   c.finishCount.Load(),
+		RequeueCount:  c.requeueCount.Load(),
+		ConnectTime:   c.connectTS.Unix(),
+		SampleRate:    c.sampleRate.Load(),
+		UserAgent:     userAgent,
+		PubCounts:     pubCounts,
+		Deflate:       c.deflate.Load(),
+		Snappy:        c.snappy.Load(),
 	}
+	stats.TopologyZone, stats.TopologyRegion = zone, region
 	stats.setTLSStats(c.tlsState.Load())
 	if auth := c.authorization.Load(); auth != nil {
 		stats.Authed = true
