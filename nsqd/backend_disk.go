@@ -28,6 +28,7 @@ func (n *NSQD) openDiskBackend(name string) (*diskBackend, error) {
 		MaxMsgSize:      int32(n.opts.MaxMsgSize) + protocol.MessageHeaderLength + diskRecordHeader,
 		SyncEvery:       n.opts.SyncEvery,
 		SyncTimeout:     n.opts.SyncTimeout,
+		SyncObserver:    n.metrics.fsync.observe,
 		Logf: func(format string, args ...any) {
 			n.logf(warnLevel, format, args...)
 		},

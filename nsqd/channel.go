@@ -53,8 +53,19 @@ type Channel struct {
 	timeoutCount  atomic.Uint64
 	droppedCount  atomic.Uint64
 	inFlightCount atomic.Int64
+	finishCount   atomic.Uint64
+
+	// topologyAware: the experiment is on (topology.go); deliveries are
+	// then counted by the consumer's locality.
+	topologyAware    bool
+	zoneLocalCount   atomic.Uint64
+	regionLocalCount atomic.Uint64
+	globalCount      atomic.Uint64
 
 	e2e *e2eLatency // FIN latencies (e2e.go); nil unless percentiles are set
+	// e2eHistogram is /metrics' cumulative FIN latency (metrics_histogram.go);
+	// nil with MetricsE2EHistogram off.
+	e2eHistogram *durationHistogram
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -65,6 +76,11 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		nsqd:      n,
 		clients:   map[int64]*client{},
 		e2e:       n.e2e.newLatency(),
+
+		topologyAware: n.opts.topologyAware(),
+	}
+	if n.opts.MetricsE2EHistogram {
+		c.e2eHistogram = newDurationHistogram(e2eLatencyBounds)
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be
@@ -221,15 +237,31 @@ func (c *Channel) wakeLocked() {
 
 // take moves up to max ready messages into dst. When it returns none, the
 // returned channel is closed as soon as there may be some.
-func (c *Channel) take(dst []Message, max int) ([]Message, <-chan struct{}) {
+//
+// taker is the consumer taking; with the topology experiment on, what it may
+// take and how it is counted depend on its locality (topology.go).
+func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	taker.waiting = false
 	if !c.paused && !c.exiting {
-		dst = c.takeLocked(dst, max)
+		if c.topologyAware {
+			max = c.preferLocalLocked(taker, max)
+		}
+		if max > 0 {
+			dst = c.takeLocked(dst, max)
+		}
+		if c.topologyAware && len(dst) > 0 {
+			c.countLocalityLocked(taker, len(dst))
+			if c.depthLocked() > 0 {
+				c.wakeLocked() // less local consumers may have held off
+			}
+		}
 	}
 	if len(dst) > 0 {
 		return dst, nil
 	}
+	taker.waiting = true
 	if c.readyWait == nil {
 		c.readyWait = make(chan struct{})
 	}
@@ -293,6 +325,11 @@ func (c *Channel) requeue(msgs []Message) {
 
 // addClient subscribes a consumer, enforcing --max-channel-consumers.
 func (c *Channel) addClient(cl *client) error {
+	// Judged before the channel lock: no client lock is taken under it.
+	locality := localityGlobal
+	if c.topologyAware {
+		locality = c.nsqd.localityOf(cl)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exiting {
@@ -305,6 +342,7 @@ func (c *Channel) addClient(cl *client) error {
 		return fmt.Errorf("consumers for %s:%s exceeds limit of %d", c.topicName, c.name, limit)
 	}
 	c.clients[cl.id] = cl
+	cl.locality = locality
 	return nil
 }
 
@@ -313,6 +351,10 @@ func (c *Channel) addClient(cl *client) error {
 func (c *Channel) removeClient(cl *client) {
 	c.mu.Lock()
 	delete(c.clients, cl.id)
+	if cl.waiting {
+		cl.waiting = false
+		c.wakeLocked() // less local consumers may have held off for it
+	}
 	last := len(c.clients) == 0 && c.ephemeral && !c.deleteCalled
 	if last {
 		c.deleteCalled = true
@@ -478,6 +520,7 @@ func (c *Channel) BackendDepth() int64 {
 // finished is FIN's hook: it records the latency and releases the disk
 // record the message came from.
 func (c *Channel) finished(m *Message) {
+	c.finishCount.Add(1)
 	c.recordE2E(m.Timestamp)
 	c.release(m)
 }

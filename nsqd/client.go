@@ -63,8 +63,15 @@ type client struct {
 	heartbeatInterval atomic.Int64 // ns; <= 0 disables heartbeats
 	msgTimeout        atomic.Int64 // ns
 	sampleRate        atomic.Int32
+	topologyZone      string // IDENTIFY's topology fields (topology.go)
+	topologyRegion    string
 	// output_buffer_timeout is negotiated and answered but needs no state:
 	// the pump flushes as soon as nothing more is ready (pump.go).
+
+	// Guarded by the subscribed channel's mu (topology.go): how local the
+	// consumer is, fixed at SUB, and whether its pump waits for messages.
+	locality int
+	waiting  bool
 
 	state      atomic.Int32
 	readyCount atomic.Int64

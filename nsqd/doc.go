@@ -24,7 +24,9 @@
 //	         ── timeout / disconnect ──▶ channel ring, at once
 //
 // A message is a value (Message) copied into each channel; its body is shared
-// and never modified, so fan-out allocates nothing per message.
+// and never modified, so fan-out allocates nothing per message. With the
+// topology experiment on, Channel.take keeps a less local consumer from what
+// idle, more local consumers have credit for (topology.go).
 //
 // # Goroutines
 //

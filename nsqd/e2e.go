@@ -88,10 +88,16 @@ func (cfg *e2eConfig) summarize(recorders ...*e2eLatency) LatencyStats {
 // published. It allocates nothing and takes no lock shared beyond this
 // channel (see e2eLatency.record).
 func (c *Channel) recordE2E(publishedAt int64) {
-	if c.e2e == nil {
+	if c.e2e == nil && c.e2eHistogram == nil {
 		return
 	}
-	c.e2e.record(time.Now().UnixNano(), publishedAt)
+	now := time.Now().UnixNano()
+	if c.e2e != nil {
+		c.e2e.record(now, publishedAt)
+	}
+	if c.e2eHistogram != nil {
+		c.e2eHistogram.observe(time.Duration(now - publishedAt))
+	}
 }
 
 // e2eStats is the channel's e2e_processing_latency; without percentiles

@@ -25,6 +25,9 @@ func newHTTPServer(n *NSQD, requireTLS bool) *httpServer {
 	router := httpapi.NewRouter(func(format string, args ...any) { n.logf(errorLevel, format, args...) })
 	s.routes(router)
 	var handler http.Handler = router
+	if n.httpAuth != nil {
+		handler = n.httpAuth.wrap(router)
+	}
 	if requireTLS {
 		handler = tlsRequiredHandler{n}
 	}

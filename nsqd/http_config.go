@@ -179,6 +179,23 @@ func (n *NSQD) configValue(name string) (any, bool) {
 		return n.e2e.configPercentiles(), true
 	case "e2e_processing_latency_window_time":
 		return o.E2EProcessingLatencyWindowTime, true
+	// ours (README "Prometheus metrics")
+	case "metrics_exclude_ephemeral":
+		return o.MetricsExcludeEphemeral, true
+	case "metrics_e2e_histogram":
+		return o.MetricsE2EHistogram, true
+	case "http_auth":
+		return o.HTTPAuth, true
+	// upstream master (topology.go)
+	case "enable_experiment":
+		if o.EnableExperiments == nil {
+			return []string{}, true
+		}
+		return o.EnableExperiments, true
+	case "topology_region":
+		return o.TopologyRegion, true
+	case "topology_zone":
+		return o.TopologyZone, true
 	}
 	return nil, false
 }

@@ -94,6 +94,14 @@ func configKeyOf() map[string]string {
 		"StatsdExcludeEphemeral":          "statsd_exclude_ephemeral",
 		"E2EProcessingLatencyPercentiles": "e2e_processing_latency_percentiles",
 		"E2EProcessingLatencyWindowTime":  "e2e_processing_latency_window_time",
+
+		// ours (metrics.go)
+		"MetricsExcludeEphemeral": "metrics_exclude_ephemeral",
+		"MetricsE2EHistogram":     "metrics_e2e_histogram",
+		"HTTPAuth":                "http_auth",
+		"EnableExperiments":       "enable_experiment",
+		"TopologyRegion":          "topology_region",
+		"TopologyZone":            "topology_zone",
 	}
 }
 

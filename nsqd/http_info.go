@@ -38,6 +38,8 @@ type infoResponse struct {
 	MaxOutputBufferSize  int64         `json:"max_output_buffer_size"`
 	MaxOutputBufferTime  time.Duration `json:"max_output_buffer_timeout"`
 	MaxDeflateLevel      int           `json:"max_deflate_level"`
+	TopologyZone         string        `json:"topology_zone,omitempty"` // upstream master
+	TopologyRegion       string        `json:"topology_region,omitempty"`
 }
 
 func (s *httpServer) info(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
@@ -58,6 +60,8 @@ func (s *httpServer) info(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		MaxOutputBufferSize:  n.opts.MaxOutputBufferSize,
 		MaxOutputBufferTime:  n.opts.MaxOutputBufferTimeout,
 		MaxDeflateLevel:      n.opts.MaxDeflateLevel,
+		TopologyZone:         n.opts.TopologyZone,
+		TopologyRegion:       n.opts.TopologyRegion,
 	}, nil
 }
 

@@ -13,11 +13,15 @@ import (
 // are not routed upstream either.
 func (s *httpServer) routes(router *httprouter.Router) {
 	router.GET("/ping", s.ping)
+	router.GET("/healthz", s.healthz) // ours (health_probes.go)
+	router.GET("/readyz", s.readyz)
 	router.GET("/info", httpapi.V1(s.info))
 
-	router.POST("/pub", httpapi.V1(s.pub))
-	router.POST("/mpub", httpapi.V1(s.mpub))
+	router.POST("/pub", httpapi.V1(s.countHTTPPublish(s.pub)))
+	router.POST("/mpub", httpapi.V1(s.countHTTPPublish(s.mpub)))
 	router.GET("/stats", httpapi.V1(s.stats))
+	// Ours, beyond upstream's table (metrics.go).
+	router.Handler("GET", "/metrics", s.nsqd.metrics.handler)
 
 	router.POST("/topic/create", httpapi.V1(s.topicCreate))
 	router.POST("/topic/delete", httpapi.V1(s.topicDelete))

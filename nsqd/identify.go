@@ -25,6 +25,8 @@ type identifyRequest struct {
 	DeflateLevel        int    `json:"deflate_level"`
 	SampleRate          int32  `json:"sample_rate"`
 	MsgTimeout          int    `json:"msg_timeout"`
+	TopologyRegion      string `json:"topology_region"`
+	TopologyZone        string `json:"topology_zone"`
 }
 
 // identifyResponse keeps upstream's key order.
@@ -42,6 +44,9 @@ type identifyResponse struct {
 	AuthRequired        bool   `json:"auth_required"`
 	OutputBufferSize    int    `json:"output_buffer_size"`
 	OutputBufferTimeout int64  `json:"output_buffer_timeout"`
+	// upstream master; omitted while unset so a 1.3 client sees 1.3's reply
+	TopologyRegion string `json:"topology_region,omitempty"`
+	TopologyZone   string `json:"topology_zone,omitempty"`
 }
 
 // negotiated is what IDENTIFY settles on, before it is applied.
@@ -81,6 +86,8 @@ func (s *v2Session) identify() ([]byte, error) {
 	s.c.clientID = req.ClientID
 	s.c.hostname = req.Hostname
 	s.c.userAgent = req.UserAgent
+	s.c.topologyZone = req.TopologyZone
+	s.c.topologyRegion = req.TopologyRegion
 	s.c.settingsMu.Unlock()
 
 	settings, perr := s.negotiate(&req)
@@ -110,6 +117,8 @@ func (s *v2Session) identify() ([]byte, error) {
 		AuthRequired:        s.n.auth != nil, // AUTH must come before PUB/SUB
 		OutputBufferSize:    settings.outputBufferSize,
 		OutputBufferTimeout: settings.outputBufferTimeout.Milliseconds(),
+		TopologyRegion:      s.n.opts.TopologyRegion,
+		TopologyZone:        s.n.opts.TopologyZone,
 	})
 	if err != nil {
 		return nil, fatalErr("E_IDENTIFY_FAILED", "IDENTIFY failed %s", err)

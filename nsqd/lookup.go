@@ -30,6 +30,8 @@ func (n *NSQD) newLookupClient() *lookupclient.Client {
 			Version:          Version,
 			TCPPort:          tcpPort,
 			HTTPPort:         httpPort,
+			TopologyZone:     n.opts.TopologyZone,
+			TopologyRegion:   n.opts.TopologyRegion,
 		},
 		HTTPClientConnectTimeout: n.opts.HTTPClientConnectTimeout,
 		HTTPClientTimeout:        n.opts.HTTPClientRequestTimeout,

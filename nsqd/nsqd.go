@@ -59,7 +59,11 @@ type NSQD struct {
 	e2e          *e2eConfig
 	statsdPrefix string
 
-	auth *authClient // nil when no --auth-http-address (auth_client.go)
+	auth     *authClient     // nil when no --auth-http-address (auth_client.go)
+	httpAuth *httpAuthorizer // nil unless --http-auth (http_auth.go)
+
+	metrics       *metrics      // the /metrics registry (metrics.go)
+	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
@@ -71,6 +75,7 @@ type NSQD struct {
 	exitCh      chan struct{}
 	wg          sync.WaitGroup
 	exiting     atomic.Bool
+	serving     atomic.Bool // Main has started every listener's server (/readyz)
 }
 
 // New validates opts and binds the listeners, so that the real addresses are
@@ -98,6 +103,9 @@ func New(opts *Options) (*NSQD, error) {
 	if err := validateAuthOptions(opts); err != nil {
 		return nil, err
 	}
+	if err := validateHTTPAuthOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
@@ -118,6 +126,8 @@ func New(opts *Options) (*NSQD, error) {
 	// part of every message ID.
 	n.logf(infoLevel, "%s", version.String("nsqd"))
 	n.logf(infoLevel, "ID: %d", opts.ID)
+	n.metrics = newMetrics(n)
+	n.httpAuth = newHTTPAuthorizer(n)
 	var err error
 	if n.dataLock, err = lockDataDir(n.dataPath()); err != nil {
 		return nil, err
@@ -180,6 +190,7 @@ func (n *NSQD) Main() error {
 			n.statsdLoop()
 		}()
 	}
+	n.serving.Store(true)
 	n.lifecycleMu.Unlock()
 	n.logf(infoLevel, "TCP: listening on %s", n.tcpListener.Addr())
 	if n.httpListener != nil {

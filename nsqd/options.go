@@ -34,6 +34,9 @@ type Options struct {
 	// off. The method is "get" or "post" (upstream after 1.3).
 	AuthHTTPAddresses     []string
 	AuthHTTPRequestMethod string
+	// HTTPAuth (ours, http_auth.go): "off" (default), "publish" (/pub and
+	// /mpub need a bearer secret) or "all" (admin endpoints too).
+	HTTPAuth string
 
 	DataPath        string
 	MemQueueSize    int64
@@ -91,6 +94,19 @@ type Options struct {
 	StatsdExcludeEphemeral          bool
 	E2EProcessingLatencyPercentiles []float64
 	E2EProcessingLatencyWindowTime  time.Duration
+
+	// Prometheus /metrics (metrics.go): leave ephemeral topics and
+	// channels out; record the publish-to-FIN histogram (one clock read
+	// and two atomic adds per FIN).
+	MetricsExcludeEphemeral bool
+	MetricsE2EHistogram     bool
+
+	// Upstream master's experiments (topology.go): names are accepted
+	// whether known or not, as upstream. The topology values are reported
+	// even with the experiment off.
+	EnableExperiments []string
+	TopologyRegion    string
+	TopologyZone      string
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -111,6 +127,7 @@ func NewOptions() *Options {
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
 		AuthHTTPRequestMethod:    authMethodGet,
+		HTTPAuth:                 httpAuthOff,
 
 		MemQueueSize:    10000,
 		MaxBytesPerFile: 100 * 1024 * 1024,
@@ -149,6 +166,7 @@ func NewOptions() *Options {
 		StatsdMemStats:                 true,
 		StatsdUDPPacketSize:            508,
 		E2EProcessingLatencyWindowTime: 10 * time.Minute,
+		MetricsE2EHistogram:            true,
 	}
 }
 

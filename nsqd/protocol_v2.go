@@ -100,11 +100,11 @@ func (s *v2Session) exec() ([]byte, error) {
 	case bytes.Equal(cmd, []byte("REQ")):
 		return nil, s.req()
 	case bytes.Equal(cmd, []byte("PUB")):
-		return s.pub()
+		return s.countTCPPublish(s.pub())
 	case bytes.Equal(cmd, []byte("MPUB")):
-		return s.mpub()
+		return s.countTCPPublish(s.mpub())
 	case bytes.Equal(cmd, []byte("DPUB")):
-		return s.dpub()
+		return s.countTCPPublish(s.dpub())
 	case bytes.Equal(cmd, []byte("NOP")):
 		return nil, nil
 	case bytes.Equal(cmd, []byte("TOUCH")):
@@ -197,6 +197,7 @@ func (s *v2Session) rdy() error {
 		return fatalErr("E_INVALID", "RDY count %d out of range 0-%d", count, s.n.opts.MaxRdyCount)
 	}
 	s.c.readyCount.Store(count)
+	s.c.readinessChanged()
 	s.c.signal()
 	return nil
 }
@@ -293,6 +294,7 @@ func (s *v2Session) cls() ([]byte, error) {
 		return nil, fatalErr("E_INVALID", "cannot CLS in current state")
 	}
 	s.c.readyCount.Store(0)
+	s.c.readinessChanged()
 	s.c.state.Store(stateClosing)
 	s.c.signal()
 	return protocol.CloseWait, nil

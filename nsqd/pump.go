@@ -40,7 +40,7 @@ func (c *client) pump() {
 			if credit := c.credit(); credit > 0 {
 				c.awaitingCredit.Store(false)
 				want := int(min(credit, maxDeliveryBatch))
-				batch, messagesReady = ch.take(batch[:0], want)
+				batch, messagesReady = ch.take(batch[:0], want, c)
 				if len(batch) > 0 {
 					deadline, err := c.deliver(ch, batch)
 					clear(batch)

@@ -31,17 +31,21 @@ type TopicStats struct {
 // ChannelStats describes one channel. Clients is nil (JSON null) when the
 // caller asked for no clients; ClientCount is filled either way.
 type ChannelStats struct {
-	ChannelName   string        `json:"channel_name"`
-	Depth         int64         `json:"depth"`
-	BackendDepth  int64         `json:"backend_depth"`
-	InFlightCount int64         `json:"in_flight_count"`
-	DeferredCount int64         `json:"deferred_count"`
-	MessageCount  uint64        `json:"message_count"`
-	RequeueCount  uint64        `json:"requeue_count"`
-	TimeoutCount  uint64        `json:"timeout_count"`
-	ClientCount   int           `json:"client_count"`
-	Clients       []ClientStats `json:"clients"`
-	Paused        bool          `json:"paused"`
+	ChannelName   string `json:"channel_name"`
+	Depth         int64  `json:"depth"`
+	BackendDepth  int64  `json:"backend_depth"`
+	InFlightCount int64  `json:"in_flight_count"`
+	DeferredCount int64  `json:"deferred_count"`
+	MessageCount  uint64 `json:"message_count"`
+	// upstream master's topology counters (topology.go), omitted when zero
+	ZoneLocalMsgCount   uint64        `json:"zone_local_msg_count,omitempty"`
+	RegionLocalMsgCount uint64        `json:"region_local_msg_count,omitempty"`
+	GlobalMsgCount      uint64        `json:"global_msg_count,omitempty"`
+	RequeueCount        uint64        `json:"requeue_count"`
+	TimeoutCount        uint64        `json:"timeout_count"`
+	ClientCount         int           `json:"client_count"`
+	Clients             []ClientStats `json:"clients"`
+	Paused              bool          `json:"paused"`
 
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
 
@@ -93,6 +97,8 @@ type ClientStats struct {
 	Authed          bool   `json:"authed,omitempty"`
 	AuthIdentity    string `json:"auth_identity,omitempty"`
 	AuthIdentityURL string `json:"auth_identity_url,omitempty"`
+	TopologyZone    string `json:"topology_zone,omitempty"`
+	TopologyRegion  string `json:"topology_region,omitempty"`
 
 	PubCounts []PubCount `json:"pub_counts,omitempty"`
 
@@ -218,6 +224,9 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		InFlightCount:        c.inFlightCount.Load(),
 		DeferredCount:        deferred,
 		MessageCount:         c.messageCount.Load(),
+		ZoneLocalMsgCount:    c.zoneLocalCount.Load(),
+		RegionLocalMsgCount:  c.regionLocalCount.Load(),
+		GlobalMsgCount:       c.globalCount.Load(),
 		RequeueCount:         c.requeueCount.Load(),
 		TimeoutCount:         c.timeoutCount.Load(),
 		ClientCount:          clientCount,
@@ -251,6 +260,7 @@ func (c *client) hasPublished() bool {
 func (c *client) stats(topicFilter string) ClientStats {
 	c.settingsMu.Lock()
 	clientID, hostname, userAgent := c.clientID, c.hostname, c.userAgent
+	zone, region := c.topologyZone, c.topologyRegion
 	c.settingsMu.Unlock()
 
 	var pubCounts []PubCount
@@ -282,6 +292,7 @@ func (c *client) stats(topicFilter string) ClientStats {
 		Deflate:       c.deflate.Load(),
 		Snappy:        c.snappy.Load(),
 	}
+	stats.TopologyZone, stats.TopologyRegion = zone, region
 	stats.setTLSStats(c.tlsState.Load())
 	if auth := c.authorization.Load(); auth != nil {
 		stats.Authed = true

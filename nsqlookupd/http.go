@@ -20,6 +20,8 @@ func (l *NSQLookupd) newHTTPHandler() http.Handler {
 	router := httpapi.NewRouter(func(format string, args ...any) { l.logf(logging.Error, format, args...) })
 
 	router.GET("/ping", l.doPing)
+	router.GET("/healthz", l.doHealthz) // ours (health.go)
+	router.GET("/readyz", l.doReadyz)
 	router.GET("/info", httpapi.V1(l.doInfo))
 
 	router.GET("/debug", httpapi.V1(l.doDebug))
@@ -33,6 +35,9 @@ func (l *NSQLookupd) newHTTPHandler() http.Handler {
 	router.POST("/channel/create", httpapi.V1(l.doCreateChannel))
 	router.POST("/channel/delete", httpapi.V1(l.doDeleteChannel))
 	router.POST("/topic/tombstone", httpapi.V1(l.doTombstoneTopicProducer))
+
+	// Ours, beyond upstream's table (metrics.go).
+	router.Handler(http.MethodGet, "/metrics", l.newMetricsHandler())
 
 	router.HandlerFunc(http.MethodGet, "/debug/pprof", pprof.Index)
 	router.HandlerFunc(http.MethodGet, "/debug/pprof/cmdline", pprof.Cmdline)

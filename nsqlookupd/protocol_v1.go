@@ -51,6 +51,7 @@ type v1Protocol struct {
 	// once rather than per IDENTIFY.
 	identifyReply []byte
 	logf          func(level logging.Level, format string, args ...any)
+	commands      commandCounts // for /metrics (metrics.go)
 }
 
 // v1Conn is the state of one connection.
@@ -113,6 +114,7 @@ func (p *v1Protocol) serve(r io.Reader, w io.Writer, remoteAddr string) error {
 // exec runs one command. The params alias the read buffer and are only
 // valid until the next read; names are copied before they are kept.
 func (c *v1Conn) exec(params [][]byte) ([]byte, error) {
+	c.proto.commands.count(string(params[0]))
 	switch string(params[0]) {
 	case "PING":
 		return c.ping(), nil

@@ -19,6 +19,10 @@ type PeerInfo struct {
 	TCPPort          int    `json:"tcp_port"`
 	HTTPPort         int    `json:"http_port"`
 	Version          string `json:"version"`
+	// upstream master (topology-aware consumption): what the nsqd said in
+	// IDENTIFY, "" when it said nothing
+	TopologyZone   string `json:"topology_zone,omitempty"`
+	TopologyRegion string `json:"topology_region,omitempty"`
 }
 
 // Node is one producer as /nodes reports it: Tombstones[i] is the tombstone
@@ -420,6 +424,8 @@ type debugProducer struct {
 	TCPPort          int    `json:"tcp_port"`
 	Tombstoned       bool   `json:"tombstoned"`
 	TombstonedAt     int64  `json:"tombstoned_at"` // Go's zero time when never tombstoned, as upstream
+	TopologyRegion   string `json:"topology_region,omitempty"`
+	TopologyZone     string `json:"topology_zone,omitempty"`
 	Version          string `json:"version"`
 }
 
@@ -440,6 +446,8 @@ func (r *registry) debug() map[string][]debugProducer {
 				TCPPort:          info.TCPPort,
 				Tombstoned:       pr.tombstoned,
 				TombstonedAt:     pr.tombstonedAt.UnixNano(),
+				TopologyRegion:   info.TopologyRegion,
+				TopologyZone:     info.TopologyZone,
 				Version:          info.Version,
 			})
 		}

@@ -76,6 +76,7 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	authds := (*config.StringList)(&opts.AuthHTTPAddresses)
 	fs.Var(authds, "auth-http-address", "<addr>:<port> or a full url to query auth server (may be given multiple times)")
 	fs.StringVar(&opts.AuthHTTPRequestMethod, "auth-http-request-method", opts.AuthHTTPRequestMethod, "HTTP method to use for auth server requests: get or post")
+	fs.StringVar(&opts.HTTPAuth, "http-auth", opts.HTTPAuth, "require a bearer secret, checked with the auth servers, on the HTTP API: off, publish (/pub, /mpub) or all (admin endpoints too)")
 
 	fs.StringVar(&opts.DataPath, "data-path", opts.DataPath, "path to store disk-backed messages")
 	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "number of messages to keep in memory (per topic/channel)")
@@ -127,6 +128,15 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	percentiles := (*config.FloatList)(&opts.E2EProcessingLatencyPercentiles)
 	fs.Var(percentiles, "e2e-processing-latency-percentile", "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)")
 	fs.DurationVar(&opts.E2EProcessingLatencyWindowTime, "e2e-processing-latency-window-time", opts.E2EProcessingLatencyWindowTime, "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)")
+
+	// ours: Prometheus /metrics (nsqd/metrics.go)
+	fs.BoolVar(&opts.MetricsExcludeEphemeral, "metrics-exclude-ephemeral", opts.MetricsExcludeEphemeral, "leave ephemeral topics and channels out of /metrics")
+	fs.BoolVar(&opts.MetricsE2EHistogram, "metrics-e2e-histogram", opts.MetricsE2EHistogram, "record each FIN's publish-to-FIN latency in the /metrics histogram")
+
+	// upstream master (post-1.3): experiments and topology-aware delivery (nsqd/topology.go)
+	fs.Var((*config.StringList)(&opts.EnableExperiments), "enable-experiment", "enable an experimental feature (may be given multiple times): topology-aware-consumption")
+	fs.StringVar(&opts.TopologyRegion, "topology-region", opts.TopologyRegion, "this node's region, for topology-aware consumption")
+	fs.StringVar(&opts.TopologyZone, "topology-zone", opts.TopologyZone, "this node's zone, for topology-aware consumption")
 
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}

@@ -19,6 +19,10 @@ type Options struct {
 	SyncEvery       int64                            // fsync after this many records written (1 = every write call)
 	SyncTimeout     time.Duration                    // fsync and persist FIN progress at least this often when anything changed
 	Logf            func(format string, args ...any) // may be nil
+	// SyncObserver, when set, is told how long each data fsync took (on
+	// success or failure). It runs once per fsync, never per record, on the
+	// writing goroutine, so it must be quick (nsqd adds to a histogram).
+	SyncObserver func(time.Duration)
 }
 
 const (

@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 // writer is the append end of the queue. Guarded by Queue.wmu.
@@ -252,7 +253,12 @@ func (q *Queue) syncWriteFile() error {
 		w.unsynced = 0
 		return nil
 	}
-	if err := fdatasync(w.f); err != nil {
+	start := time.Now()
+	err := fdatasync(w.f)
+	if q.opts.SyncObserver != nil {
+		q.opts.SyncObserver(time.Since(start))
+	}
+	if err != nil {
 		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
 	}
 	w.unsynced = 0

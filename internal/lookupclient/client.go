@@ -215,6 +215,20 @@ func (c *Client) LookupChannels(ctx context.Context, topic string) []string {
 	return c.channels.union(ctx, slices.Compact(httpAddrs), topic, c.warnf)
 }
 
+// Registered is how many lookupds hold this node's registration now:
+// connected, identified, and sent every topic and channel.
+func (c *Client) Registered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.peers {
+		if p.registered {
+			n++
+		}
+	}
+	return n
+}
+
 // Close disconnects from every lookupd and waits for every goroutine. It
 // sends no UNREGISTER: lookupds drop a closed connection's registrations.
 func (c *Client) Close() {

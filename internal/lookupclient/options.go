@@ -9,6 +9,8 @@ type Identity struct {
 	Version          string
 	TCPPort          int
 	HTTPPort         int
+	TopologyZone     string // nsqd's --topology-zone (upstream master)
+	TopologyRegion   string
 }
 
 // Options configures a Client. Zero durations and sizes take the defaults

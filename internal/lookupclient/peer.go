@@ -25,8 +25,11 @@ type peer struct {
 
 	// Guarded by c.mu.
 	connected bool
-	pending   []command
-	httpAddr  string // from the IDENTIFY reply; "" when not connected
+	// registered: the full registration was written on this session
+	// (Client.Registered, for nsqd's /readyz).
+	registered bool
+	pending    []command
+	httpAddr   string // from the IDENTIFY reply; "" when not connected
 }
 
 func newPeer(c *Client, addr string) *peer {
@@ -109,6 +112,7 @@ func (p *peer) session(ticker *time.Ticker) (registered bool, err error) {
 	if err := s.send(cmds, p.logf); err != nil {
 		return false, err
 	}
+	p.setRegistered()
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -148,8 +152,15 @@ func (p *peer) setDisconnected() {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
 	p.connected = false
+	p.registered = false
 	p.httpAddr = ""
 	p.pending = nil
+}
+
+func (p *peer) setRegistered() {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	p.registered = p.connected
 }
 
 func (p *peer) takePending() []command {

@@ -45,7 +45,12 @@ type identifyBody struct {
 	Hostname         string `json:"hostname"`
 	HTTPPort         int    `json:"http_port"`
 	TCPPort          int    `json:"tcp_port"`
-	Version          string `json:"version"`
+	// upstream master (topology-aware consumption) always sends these;
+	// we send them when set, so that an nsqd without a topology speaks
+	// 1.3's exact bytes (a lookupd reads absent as empty either way).
+	TopologyRegion string `json:"topology_region,omitempty"`
+	TopologyZone   string `json:"topology_zone,omitempty"`
+	Version        string `json:"version"`
 }
 
 // appendHello appends what opens a session: the V1 magic and IDENTIFY.
@@ -56,6 +61,8 @@ func appendHello(buf []byte, id Identity) ([]byte, error) {
 		HTTPPort:         id.HTTPPort,
 		TCPPort:          id.TCPPort,
 		Version:          id.Version,
+		TopologyZone:     id.TopologyZone,
+		TopologyRegion:   id.TopologyRegion,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encoding IDENTIFY - %w", err)
