@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -204,4 +205,20 @@ func TestSignInWithTheAuthServerGatesActions(t *testing.T) {
 	b.click("#sign-out")
 	b.waitJS("the sign-in field again", `!!document.getElementById('auth-secret')`)
 	b.waitJS("pause refused again", `document.querySelector('button[data-action="topic-pause"]').disabled`)
+
+	// Signed out behind the page's back (another tab): the next action is
+	// refused, and the page then shows the sign-in field and disables what
+	// is no longer allowed.
+	b.open(c.url + "/topics/orders")
+	b.run(setValue("#auth-secret", "orders-admin"))
+	b.click("#auth-form button")
+	b.waitJS("signed in", `!!document.getElementById('sign-out') && !document.querySelector('button[data-action="topic-unpause"]').disabled`)
+	b.run(chromedp.Evaluate[chromedp.Void](`window.signedOut = false; fetch(document.body.dataset.basePath + '/api/auth', {method: 'DELETE'}).then(function () { window.signedOut = true; })`))
+	b.waitJS("the sign-out elsewhere", `window.signedOut === true`)
+	b.click(`button[data-action="topic-unpause"]`)
+	b.waitJS("the refusal", `!!document.querySelector('.flash.error') && /AUTH_REQUIRED/.test(document.querySelector('.flash.error').textContent)`)
+	b.waitJS("the sign-in field", `!!document.getElementById('auth-secret') && document.querySelector('button[data-action="topic-unpause"]').disabled`)
+	i, ok := c.stats(t).topic("orders")
+	require.True(t, ok)
+	require.True(t, c.stats(t).Topics[i].Paused, "unpaused without a signed-in user")
 }

@@ -270,7 +270,10 @@
     Object.keys(btn.dataset).forEach(function (k) { d[k] = btn.dataset[k]; });
     btn.disabled = true;
     Promise.resolve().then(function () { return fn(d); }).catch(function (err) {
-      if (err !== CANCELLED) flash('error', err.message);
+      if (err === CANCELLED) return;
+      flash('error', err.message);
+      // Refused: the sign-in may have expired; show what is allowed now.
+      if (err.status === 403) loadSettings().then(refresh);
     }).then(function () { btn.disabled = false; });
   }
 
