@@ -3,6 +3,7 @@ package scripts
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,21 +22,63 @@ import (
 
 const scriptTimeout = 90 * time.Second
 
-// buildApps builds the named apps into a temp dir, run.sh's $BUILD.
-func buildApps(t *testing.T, apps ...string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	args := []string{"build", "-o", dir + "/"}
-	for _, app := range apps {
-		args = append(args, "../apps/"+app)
+// TestMain removes the binaries built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
 	}
-	out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return dir
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	builtErr  error
+	withAdmin bool
+)
+
+// buildApps builds what run.sh starts (nsqadmin when this tree has it)
+// once per test binary into run.sh's $BUILD, and returns that directory.
+func buildApps(t *testing.T) (dir string, admin bool) {
+	t.Helper()
+	buildOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			builtErr = err
+			return
+		}
+		if builtDir, builtErr = os.MkdirTemp("", "run-sh-test-"); builtErr != nil {
+			return
+		}
+		args := []string{"build", "-o", builtDir + "/", "../apps/nsqd", "../apps/nsqlookupd", "../apps/nsq_to_file"}
+		if _, err := os.Stat("../apps/nsqadmin"); err == nil {
+			args, withAdmin = append(args, "../apps/nsqadmin"), true
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput(); err != nil {
+			builtErr = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	require.NoError(t, builtErr)
+	return builtDir, withAdmin
+}
+
+// portEnv gives every port variable of run.sh a free port, except those in
+// set.
+func portEnv(t *testing.T, set map[string]int) (map[string]int, []string) {
+	ports := map[string]int{}
+	var env []string
+	for _, v := range []string{"NSQD_TCP", "NSQD_HTTP", "LOOKUPD_TCP", "LOOKUPD_HTTP", "NSQADMIN_HTTP"} {
+		port, ok := set[v]
+		if !ok {
+			port = freePort(t)
+		}
+		ports[v] = port
+		env = append(env, v+"="+strconv.Itoa(port))
+	}
+	return ports, env
 }
 
 // freePort is a loopback port nothing listens on (just released).
@@ -116,14 +159,14 @@ func awaitExit(t *testing.T, done chan error, out *lockedBuffer) int {
 }
 
 func TestBusyPortFailsAtOnceNamingTheVariable(t *testing.T) {
-	build := buildApps(t, "nsqd")
+	build, _ := buildApps(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
 	busyPort := busy.Addr().(*net.TCPAddr).Port
 
-	_, out, done := runScript(t, "BUILD="+build, "DATA="+t.TempDir(),
-		"NSQD_TCP="+strconv.Itoa(busyPort), "NSQD_HTTP="+strconv.Itoa(freePort(t)))
+	_, env := portEnv(t, map[string]int{"NSQD_TCP": busyPort})
+	_, out, done := runScript(t, append(env, "BUILD="+build, "DATA="+t.TempDir())...)
 	require.Equal(t, 1, awaitExit(t, done, out), out.String())
 	text := out.String()
 	require.Contains(t, text, "address already in use", "nsqd's own error is shown")
@@ -134,22 +177,13 @@ func TestBusyPortFailsAtOnceNamingTheVariable(t *testing.T) {
 }
 
 func TestStartsTheClusterAndStopsItOnSIGINT(t *testing.T) {
-	apps := []string{"nsqd", "nsqlookupd", "nsq_to_file"}
-	admin := false
-	if _, err := os.Stat("../apps/nsqadmin"); err == nil {
-		apps, admin = append(apps, "nsqadmin"), true
-	} else {
+	build, admin := buildApps(t)
+	if !admin {
 		t.Log("apps/nsqadmin is not in this tree: run.sh is tested without it")
 	}
-	build := buildApps(t, apps...)
 	data := t.TempDir()
-	ports := map[string]int{}
-	env := []string{"BUILD=" + build, "DATA=" + data}
-	for _, v := range []string{"NSQD_TCP", "NSQD_HTTP", "LOOKUPD_TCP", "LOOKUPD_HTTP", "NSQADMIN_HTTP"} {
-		ports[v] = freePort(t)
-		env = append(env, v+"="+strconv.Itoa(ports[v]))
-	}
-	cmd, out, done := runScript(t, env...)
+	ports, env := portEnv(t, nil)
+	cmd, out, done := runScript(t, append(env, "BUILD="+build, "DATA="+data)...)
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Ctrl-C stops everything.") },
 		scriptTimeout, 20*time.Millisecond, "run.sh printed its banner")
 

@@ -128,7 +128,7 @@ func (d *discoverer) fetchTopics(ctx context.Context) ([]string, bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				d.logger.Logf(errorLevel, "could not retrieve topic list: %s", err)
+				d.logger.Logf(warnLevel, "could not retrieve topic list: %s", err)
 				return
 			}
 			answered = true
