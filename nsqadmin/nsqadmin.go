@@ -64,7 +64,7 @@ func New(opts *Options) (*NSQAdmin, error) {
 		logOut = os.Stderr
 	}
 	n := &NSQAdmin{
-		logger:      logging.New(logOut, opts.LogPrefix, opts.LogLevel),
+		logger:      logging.NewWithFormat(logOut, opts.LogPrefix, opts.LogLevel, opts.LogFormat),
 		exitCh:      make(chan struct{}),
 		crossOrigin: http.NewCrossOriginProtection(),
 		now:         time.Now,
@@ -97,7 +97,7 @@ func New(opts *Options) (*NSQAdmin, error) {
 	n.notifications = newNotifier(opts, n.logf)
 	n.auth = newAuthChecker(opts, tlsConfig, n.now)
 
-	n.logf(logging.Info, "nsqadmin v%s", Version)
+	n.logf(logging.Info, "%s", version.String("nsqadmin"))
 	if opts.DevStaticDir != "" {
 		n.logf(logging.Warn, "--dev-static-dir has no effect: the embedded pages are served")
 	}

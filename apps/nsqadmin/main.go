@@ -11,10 +11,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
+
 	"syscall"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqadmin"
 )
 
@@ -25,10 +26,9 @@ func main() {
 	os.Exit(code)
 }
 
-// versionString is upstream's --version line.
-func versionString() string {
-	return fmt.Sprintf("nsqadmin v%s (built w/%s)", nsqadmin.Version, runtime.Version())
-}
+// versionString is upstream's --version line with ours and the commit
+// appended, as every binary prints it.
+func versionString() string { return version.String("nsqadmin") }
 
 // run serves until ctx is done (a signal) or the server fails, and returns
 // the exit status.
@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &usageErr):
 		return 2
 	case err != nil:
-		logFatal(stderr, "%s", err)
+		logFatal(stderr, logging.Text, "%s", err)
 		return 1
 	case showVersion:
 		fmt.Fprintln(stdout, versionString())
@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	n, err := nsqadmin.New(opts)
 	if err != nil {
-		logFatal(stderr, "failed to instantiate nsqadmin - %s", err)
+		logFatal(stderr, opts.LogFormat, "failed to instantiate nsqadmin - %s", err)
 		return 1
 	}
 	mainErr := make(chan error, 1)
@@ -71,6 +71,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // logFatal writes upstream's fatal line with its fixed "[nsqadmin] " prefix.
-func logFatal(w io.Writer, format string, args ...any) {
-	logging.New(w, "[nsqadmin] ", logging.Fatal).Logf(logging.Fatal, format, args...)
+func logFatal(w io.Writer, logFormat logging.Format, format string, args ...any) {
+	logging.NewWithFormat(w, "[nsqadmin] ", logging.Fatal, logFormat).Logf(logging.Fatal, format, args...)
 }

@@ -136,7 +136,7 @@ func TestBadConfigValueIsFatal(t *testing.T) {
 func TestVersion(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"--version"}, &stdout, &stderr))
-	require.Regexp(t, `^nsqadmin v1\.3\.0 \(built w/go.+\)\n$`, stdout.String())
+	require.Regexp(t, `^nsqadmin v1\.3\.0 \(built w/go.+\) nsqgo \S+\n$`, stdout.String())
 }
 
 func TestServesUntilCancelled(t *testing.T) {

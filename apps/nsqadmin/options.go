@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqadmin"
 )
 
@@ -26,6 +27,7 @@ func newFlagSet(opts *nsqadmin.Options, usage io.Writer) (fs *flag.FlagSet, conf
 
 	fs.Var(&opts.LogLevel, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
+	fs.Var(&opts.LogFormat, "log-format", logging.FlagUsage)
 	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
 
 	fs.StringVar(&opts.HTTPAddress, "http-address", opts.HTTPAddress, "<addr>:<port> to listen on for HTTP clients")
