@@ -15,7 +15,7 @@ type Options struct {
 	LogLevel  logging.Level
 	LogPrefix string
 	LogFormat logging.Format // text (upstream's) or json lines
-	Logger    io.Writer // where logs go; os.Stderr when nil
+	Logger    io.Writer      // where logs go; os.Stderr when nil
 
 	HTTPAddress string
 	BasePath    string
