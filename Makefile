@@ -3,7 +3,7 @@ GO ?= go
 APPS := $(notdir $(wildcard apps/*))
 BUILD := build
 
-.PHONY: all build test vet run bench bench-archive clean
+.PHONY: all build test vet run bench bench-archive bench-compare clean
 
 all: build
 
@@ -31,6 +31,11 @@ bench: build
 
 bench-archive: build
 	@bash bench/archive.sh
+
+# Side by side with upstream nsqd v1.3.0 (built into ~/.cache/nsqgo-bench):
+# SHAPES="memory fanout" ROUNDS=5 RUNFOR=5s make bench-compare
+bench-compare: build
+	@bash bench/compare.sh $(SHAPES)
 
 clean:
 	rm -rf $(BUILD)
