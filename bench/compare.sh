@@ -6,6 +6,8 @@
 #         NSQD_BIN  our nsqd (default build/nsqd, from `make build`)
 #         BENCH_CACHE  where upstream v1.3.0 is built (default
 #                   ${XDG_CACHE_HOME:-~/.cache}/nsqgo-bench), outside the tree
+#         BASELINE_BIN  compare with this nsqd instead of upstream's (an
+#                   earlier build of ours: before vs after a change, same run)
 #
 # Side by side with upstream nsqd v1.3.0: builds upstream's nsqd, bench_writer
 # and bench_reader from the Go module proxy into BENCH_CACHE (a throwaway
@@ -14,7 +16,9 @@
 # upstream alternately, in ABBA order (ours first in odd rounds, upstream
 # first in even ones), each run on a fresh nsqd with a fresh data dir, and
 # prints the medians and the ratios ours / upstream. Peak RSS is the
-# daemon's VmHWM at the end of the run.
+# daemon's VmHWM at the end of the run. pub_cpu and sub_cpu are the daemon's
+# CPU time (user + system, from /proc) per message published and consumed,
+# in microseconds: on a loaded machine they drift far less than the rates.
 #
 # Each shape publishes for RUNFOR, then consumes for RUNFOR:
 #   memory     200-byte messages, MPUB batches of 200, --mem-queue-size=1000000
@@ -89,6 +93,14 @@ go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_laten
 [[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
 command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found" >&2; exit 1; }
 
+# The other daemon: upstream's, or BASELINE_BIN (reported in the
+# "upstream" column, named in the header).
+other_bin=$upstream/bin/nsqd
+if [[ -n ${BASELINE_BIN:-} ]]; then
+	other_bin=$BASELINE_BIN
+	[[ $other_bin == /* ]] || other_bin=$PWD/$other_bin
+	echo "# comparing with BASELINE_BIN=$other_bin instead of upstream's nsqd"
+fi
 up_writer=$upstream/bin/bench_writer
 up_reader=$upstream/bin/bench_reader
 our_writer=$PWD/build/bench_writer
@@ -101,6 +113,15 @@ trap 'cleanup; rm -f "$results"' EXIT
 
 # ops prints the msgs/s of a bench_writer/bench_reader report line.
 ops() { sed -n 's/.* - \([0-9.]*\)ops\/s - .*/\1/p' <<<"$1" | tail -n 1; }
+# count prints how many messages a report line stands for (rate x duration).
+count() {
+	sed -n 's/.*duration: \([0-9.]*\)\(m*s\) - .* - \([0-9.]*\)ops\/s - .*/\1 \2 \3/p' <<<"$1" | tail -n 1 |
+		awk '{ d = $1; if ($2 == "ms") d /= 1000; printf "%.0f", d * $3 }'
+}
+# cpu_ticks prints the daemon's user + system CPU time in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$nsqd_pid/stat"; }
+# cpu_us <ticks> <messages> prints microseconds of CPU per message.
+cpu_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (n > 0 ? t / hz * 1e6 / n : 0) }'; }
 
 # run_tool runs a bench tool, failing the run loudly if it fails.
 run_tool() {
@@ -117,9 +138,9 @@ record() { echo "$1 $2 $3 $4" >>"$results"; }
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
 run_shape() {
-	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub rate
+	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2
 	nsqd_bin=$ours_bin
-	[[ $daemon == upstream ]] && nsqd_bin=$upstream/bin/nsqd
+	[[ $daemon == upstream ]] && nsqd_bin=$other_bin
 	case $shape in
 	disk) mqs=0 ;;
 	size1k) size=1024 ;;
@@ -127,19 +148,20 @@ run_shape() {
 	latency) mqs=10000 ;;
 	esac
 	start_nsqd "$mqs" >/dev/null
+	t0=$(cpu_ticks)
 	case $shape in
 	memory | disk | size1k | size64k)
 		create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
-		pub=$(ops "$out")
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
 		out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
-		sub=$(ops "$out")
+		sub=$(ops "$out") subn=$(count "$out")
 		;;
 	fanout)
 		local c pids=() files=()
 		for c in metrics spam_analysis archive; do create_channel clicks "$c" >/dev/null; done
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --size=200 --batch-size=200)
-		pub=$(ops "$out")
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
 		for c in metrics spam_analysis archive; do
 			files+=("$tmpdir/reader-$c.out")
 			"$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --channel="$c" --size=200 >"$tmpdir/reader-$c.out" 2>&1 &
@@ -147,22 +169,25 @@ run_shape() {
 		done
 		for c in "${pids[@]}"; do wait "$c" || { echo "compare: a fan-out reader failed: $(cat "${files[@]}")" >&2; return 1; }; done
 		sub=0
-		for c in "${files[@]}"; do sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }'); done
+		for c in "${files[@]}"; do
+			sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }')
+			subn=$((subn + $(count "$(cat "$c")")))
+		done
 		;;
 	topics)
 		local i
 		for i in $(seq 0 99); do create_channel "sub_bench_$i" ch >/dev/null; done
 		out=$(run_tool "$our_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --size=200 --batch-size=200)
-		pub=$(ops "$out")
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --channel=ch --size=200)
-		sub=$(ops "$out")
+		sub=$(ops "$out") subn=$(count "$out")
 		;;
 	consumers)
 		create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size=200 --batch-size=200)
-		pub=$(ops "$out")
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --connections=200 --rdy=50 --size=200)
-		sub=$(ops "$out")
+		sub=$(ops "$out") subn=$(count "$out")
 		;;
 	latency)
 		create_channel latency_bench ch >/dev/null
@@ -172,7 +197,7 @@ run_shape() {
 		;;
 	esac
 	local rss
-	rss=$(peak_rss_kb)
+	rss=$(peak_rss_kb) t2=$(cpu_ticks)
 	stop_nsqd now
 	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 	if [[ $shape == latency ]]; then
@@ -181,7 +206,10 @@ run_shape() {
 		[[ -n $pub && -n $sub ]] || { echo "compare: no rate parsed for $shape $daemon" >&2; return 1; }
 		record "$shape" "$daemon" pub "$pub"
 		record "$shape" "$daemon" sub "$sub"
-		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s, peak RSS $((rss / 1024)) MB"
+		record "$shape" "$daemon" pub_cpu "$(cpu_us $((t1 - t0)) "$pubn")"
+		record "$shape" "$daemon" sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s, peak RSS $((rss / 1024)) MB," \
+			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message"
 	fi
 }
 
@@ -199,14 +227,14 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo
-printf '%-10s %-7s %12s %12s %7s\n' shape metric ours upstream ratio
+printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
-	metrics=(pub sub rss_mb)
+	metrics=(pub sub rss_mb pub_cpu sub_cpu)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
 		b=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
 		awk -v s="$shape" -v m="$metric" -v a="$a" -v b="$b" \
-			'BEGIN { printf "%-10s %-7s %12.1f %12.1f %6.2fx\n", s, m, a, b, (b > 0 ? a / b : 0) }'
+			'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", s, m, a, b, (b > 0 ? a / b : 0) }'
 	done
 done
