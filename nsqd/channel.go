@@ -86,14 +86,24 @@ func (c *Channel) queueName() string { return c.topicName + ":" + c.name }
 // Name returns the channel name.
 func (c *Channel) Name() string { return c.name }
 
-// put queues a batch fanned out from the topic.
-func (c *Channel) put(msgs []Message) error {
+// put queues a batch fanned out from the topic. It reports whether the
+// channel kept any of the messages in memory (ready or deferred) rather
+// than only writing them to disk or dropping them.
+func (c *Channel) put(msgs []Message) (retained bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exiting {
-		return errExiting
+		return false, errExiting
 	}
-	return c.putLocked(msgs, false)
+	// putLocked only adds to the ready ring; a deferred message may be kept
+	// in the heap, so any DeliverAt counts as kept.
+	ready := c.ready.Len()
+	err = c.putLocked(msgs, false)
+	retained = c.ready.Len() != ready
+	for i := 0; i < len(msgs) && !retained; i++ {
+		retained = msgs[i].DeliverAt != 0
+	}
+	return retained, err
 }
 
 // putLocked counts new messages and queues them: due ones become ready,
