@@ -95,8 +95,10 @@ func (c *Channel) put(msgs []Message) (retained bool, err error) {
 	if c.exiting {
 		return false, errExiting
 	}
-	// putLocked only adds to the ready ring; a deferred message may be kept
-	// in the heap, so any DeliverAt counts as kept.
+	// putLocked keeps messages only in the ready ring or, deferred, in the
+	// heap (any DeliverAt counts as kept). A new in-memory queue on this
+	// path must be counted here too: the publisher reuses the bodies of a
+	// batch reported as not kept (protocol_v2.go, putMessages).
 	ready := c.ready.Len()
 	err = c.putLocked(msgs, false)
 	retained = c.ready.Len() != ready
