@@ -86,26 +86,14 @@ func (c *Channel) queueName() string { return c.topicName + ":" + c.name }
 // Name returns the channel name.
 func (c *Channel) Name() string { return c.name }
 
-// put queues a batch fanned out from the topic. It reports whether the
-// channel kept any of the messages in memory (ready or deferred) rather
-// than only writing them to disk or dropping them.
-func (c *Channel) put(msgs []Message) (retained bool, err error) {
+// put queues a batch fanned out from the topic.
+func (c *Channel) put(msgs []Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exiting {
-		return false, errExiting
+		return errExiting
 	}
-	// putLocked keeps messages only in the ready ring or, deferred, in the
-	// heap (any DeliverAt counts as kept). A new in-memory queue on this
-	// path must be counted here too: the publisher reuses the bodies of a
-	// batch reported as not kept (protocol_v2.go, putMessages).
-	ready := c.ready.Len()
-	err = c.putLocked(msgs, false)
-	retained = c.ready.Len() != ready
-	for i := 0; i < len(msgs) && !retained; i++ {
-		retained = msgs[i].DeliverAt != 0
-	}
-	return retained, err
+	return c.putLocked(msgs, false)
 }
 
 // putLocked counts new messages and queues them: due ones become ready,

@@ -246,8 +246,7 @@ func TestSecondCopyOfAHeldMessageWaitsForTheHeldOnesDeadline(t *testing.T) {
 	ch := existingChannelAfterSub(t, n)
 	msg := Message{Body: []byte("twice"), Timestamp: time.Now().UnixNano()}
 	protocol.FormatID(42, &msg.ID)
-	_, err := ch.put([]Message{msg, msg})
-	require.NoError(t, err)
+	require.NoError(t, ch.put([]Message{msg, msg}))
 	require.Equal(t, int64(2), ch.BackendDepth())
 
 	c := timedConsumer(t, n, 10) // 1 s msg_timeout

@@ -44,13 +44,6 @@ type v2Session struct {
 	// the last topic published to, so a stream of PUBs skips the map lookup
 	lastTopic *Topic
 
-	// Body memory of the publish in progress, and a spare that the next one
-	// may reuse: the previous bodies, when every copy of them went to disk or
-	// was dropped (see putMessages), as happens once queues are past
-	// --mem-queue-size. Reusing it spares the allocation, and the fresh
-	// pages and GC work behind it, per batch.
-	slab, spareSlab []byte
-
 	// tlsPending: --tls-required is on and the connection is not TLS yet,
 	// so only IDENTIFY may run (cleared by the upgrade, upgrade.go).
 	tlsPending bool
@@ -355,35 +348,15 @@ func (s *v2Session) topicFor(name string) (*Topic, error) {
 // whether a topic is exiting; if the cached topic was deleted meanwhile, the
 // batch goes to the topic of that name now, as a fresh lookup would.
 func (s *v2Session) putMessages(topic *Topic) (*Topic, error) {
-	retained, err := topic.putMessages(s.batch)
+	err := topic.PutMessages(s.batch)
 	if errors.Is(err, errExiting) && !s.n.exiting.Load() {
 		s.lastTopic = nil
 		if topic, err = s.topicFor(topic.name); err == nil {
-			var kept bool
-			kept, err = topic.putMessages(s.batch)
-			retained = retained || kept
+			err = topic.PutMessages(s.batch)
 		}
 	}
 	clear(s.batch) // drop body references held by the scratch slice
-	if !retained && cap(s.slab) <= maxSpareSlab {
-		s.spareSlab = s.slab[:0]
-	}
-	s.slab = nil
 	return topic, err
-}
-
-// maxSpareSlab bounds the body memory an idle connection keeps for reuse.
-const maxSpareSlab = 256 << 10
-
-// newSlab returns memory for n bytes of bodies (length 0, capacity n): the
-// spare when it is big enough, else a new allocation.
-func (s *v2Session) newSlab(n int) []byte {
-	if cap(s.spareSlab) >= n {
-		s.slab, s.spareSlab = s.spareSlab, nil
-	} else {
-		s.slab = make([]byte, 0, n)
-	}
-	return s.slab
 }
 
 func (s *v2Session) pub() ([]byte, error) {
@@ -428,7 +401,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if int64(size) > s.n.opts.MaxMsgSize {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
 	}
-	body := s.newSlab(int(size))[:size]
+	body := make([]byte, size)
 	if _, err := io.ReadFull(s.c.reader, body); err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
@@ -486,7 +459,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 	// One allocation holds every body of the batch: the declared body size
 	// bounds it (surplus is only possible if the client lied, and then the
 	// extra bodies get their own allocation).
-	slab := s.newSlab(max(int(bodySize)-4-4*int(count), 0))
+	slab := make([]byte, 0, max(int(bodySize)-4-4*int(count), 0))
 	s.batch = s.batch[:0]
 	for i := 0; i < int(count); i++ {
 		size, err := s.readSize()

@@ -77,15 +77,6 @@ func (t *Topic) Name() string { return t.name }
 // either fans the batch out or holds it. Either every message is accepted
 // or none is.
 func (t *Topic) PutMessages(msgs []Message) error {
-	_, err := t.putMessages(msgs)
-	return err
-}
-
-// putMessages is PutMessages that also says whether the topic or a channel
-// kept any of the messages in memory. When none did (every copy went to
-// disk, which encodes it, or was dropped), nothing references the bodies
-// any more and the publisher may reuse their memory.
-func (t *Topic) putMessages(msgs []Message) (retained bool, err error) {
 	now := time.Now()
 	first := t.ids.Reserve(len(msgs), now)
 	var bytes uint64
@@ -98,32 +89,33 @@ func (t *Topic) putMessages(msgs []Message) (retained bool, err error) {
 	t.mu.RLock()
 	if t.exiting {
 		t.mu.RUnlock()
-		return false, errExiting
+		return errExiting
 	}
 	if t.distributingLocked() {
-		retained, err = t.fanOutLocked(msgs)
+		err := t.fanOutLocked(msgs)
 		t.mu.RUnlock()
 		if err == nil {
 			t.count(len(msgs), bytes)
 		}
-		return retained, err
+		return err
 	}
 	t.mu.RUnlock()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.exiting {
-		return false, errExiting
+		return errExiting
 	}
+	var err error
 	if t.distributingLocked() {
-		retained, err = t.fanOutLocked(msgs)
+		err = t.fanOutLocked(msgs)
 	} else {
-		retained, err = t.holdLocked(msgs)
+		err = t.holdLocked(msgs)
 	}
 	if err == nil {
 		t.count(len(msgs), bytes)
 	}
-	return retained, err
+	return err
 }
 
 func (t *Topic) count(n int, bytes uint64) {
@@ -131,42 +123,39 @@ func (t *Topic) count(n int, bytes uint64) {
 	t.messageBytes.Add(bytes)
 }
 
-// fanOutLocked gives every channel its copy, and reports whether any
-// channel kept one in memory. A channel that fails (its disk
+// fanOutLocked gives every channel its copy. A channel that fails (its disk
 // refused the overflow) does not stop the others; the first error is
 // returned so the publisher is told, and may publish again (at least once).
-func (t *Topic) fanOutLocked(msgs []Message) (retained bool, firstErr error) {
+func (t *Topic) fanOutLocked(msgs []Message) error {
+	var firstErr error
 	for _, c := range t.channels {
-		kept, err := c.put(msgs)
-		retained = retained || kept
-		if err != nil && firstErr == nil {
+		if err := c.put(msgs); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
-	return retained, firstErr
+	return firstErr
 }
 
-// holdLocked keeps messages on the topic until a channel can take them. It
-// reports whether any stayed in memory.
-func (t *Topic) holdLocked(msgs []Message) (retained bool, err error) {
+// holdLocked keeps messages on the topic until a channel can take them.
+func (t *Topic) holdLocked(msgs []Message) error {
 	room := int(t.nsqd.opts.MemQueueSize) - t.held.Len()
 	if room < 0 {
 		room = 0
 	}
 	if room >= len(msgs) {
 		t.held.Push(msgs...)
-		return len(msgs) > 0, nil
+		return nil
 	}
 	if t.backend == nil {
 		t.held.Push(msgs[:room]...)
 		t.droppedCount.Add(uint64(len(msgs) - room))
-		return room > 0, nil
+		return nil
 	}
 	if err := t.backend.Put(msgs[room:]); err != nil {
-		return false, fmt.Errorf("write to disk: %w", err)
+		return fmt.Errorf("write to disk: %w", err)
 	}
 	t.held.Push(msgs[:room]...)
-	return room > 0, nil
+	return nil
 }
 
 // releaseHeldLocked hands the backlog to the channels present now: the
