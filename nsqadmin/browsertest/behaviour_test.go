@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -44,11 +45,12 @@ func TestEveryPageFitsAPhoneScreen(t *testing.T) {
 
 func TestPagesWorkWithNSQDAddressesOnly(t *testing.T) {
 	b := newBrowser(t)
-	var c *cluster
-	c = startCluster(t, func(o *nsqadmin.Options) {
+	var started atomic.Pointer[cluster]
+	c := startCluster(t, func(o *nsqadmin.Options) {
 		o.NSQLookupdHTTPAddresses = nil
-		o.NSQDHTTPAddresses = []string{lateNSQDAddress(t, &c)}
+		o.NSQDHTTPAddresses = []string{lateNSQDAddress(t, &started)}
 	})
+	started.Store(c)
 	c.populate(t)
 	b.open(c.url + "/")
 	s := c.stats(t)
@@ -63,16 +65,19 @@ func TestPagesWorkWithNSQDAddressesOnly(t *testing.T) {
 
 // lateNSQDAddress is the nsqd's HTTP address for nsqadmin's options, which
 // are set before startCluster has started the nsqd: it reserves nothing,
-// so it answers through a proxy that forwards to the nsqd once it is known.
-func lateNSQDAddress(t *testing.T, c **cluster) string {
+// so it answers through a proxy that forwards to the nsqd once the test
+// has stored the started cluster (atomically: the proxy's handler runs on
+// the server's goroutines).
+func lateNSQDAddress(t *testing.T, started *atomic.Pointer[cluster]) string {
 	t.Helper()
 	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if *c == nil {
+		c := started.Load()
+		if c == nil {
 			http.Error(w, "not yet", http.StatusServiceUnavailable)
 			return
 		}
 		r2 := r.Clone(r.Context())
-		r2.URL.Scheme, r2.URL.Host, r2.RequestURI = "http", (*c).nsqd.HTTPAddr(), ""
+		r2.URL.Scheme, r2.URL.Host, r2.RequestURI = "http", c.nsqd.HTTPAddr(), ""
 		resp, err := http.DefaultTransport.RoundTrip(r2)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -102,11 +107,12 @@ func lateNSQDAddress(t *testing.T, c **cluster) string {
 
 func TestFailuresAreShown(t *testing.T) {
 	b := newBrowser(t)
-	var c *cluster
-	c = startCluster(t, func(o *nsqadmin.Options) {
+	var started atomic.Pointer[cluster]
+	c := startCluster(t, func(o *nsqadmin.Options) {
 		o.NSQLookupdHTTPAddresses = nil
-		o.NSQDHTTPAddresses = []string{lateNSQDAddress(t, &c)}
+		o.NSQDHTTPAddresses = []string{lateNSQDAddress(t, &started)}
 	})
+	started.Store(c)
 	c.populate(t)
 	b.open(c.url + "/topics/orders")
 	b.waitJS("live", `document.getElementById('status').classList.contains('ok')`)
