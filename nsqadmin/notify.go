@@ -85,6 +85,7 @@ func (s *notifier) send(ctx context.Context, a *AdminAction) {
 	s.logf(logging.Info, "POSTing notification to %s", s.endpoint)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
+		s.failed.Add(1)
 		s.logf(logging.Error, "failed to POST notification - %s", err)
 		return
 	}
