@@ -93,7 +93,7 @@ func (m *adminMetrics) countRequest(basePath string, r *http.Request, status int
 func routeClassOf(basePath string, r *http.Request) int {
 	p := r.URL.Path
 	if basePath != "/" {
-		if len(p) < len(basePath) || p[:len(basePath)] != basePath {
+		if !hasPathPrefix(p, basePath) {
 			return routeOther
 		}
 		p = p[len(basePath):]

@@ -350,3 +350,65 @@ func TestAdminMetricsReportCachedAuthAnswers(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, float64(1), value(t, admin.scrape(t), "nsq_admin_auth_cached_answers"))
 }
+
+func TestRouteClassesUnderBasePath(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/admin/api/topics/t", routeAPI},
+		{http.MethodPost, "/admin/api/topics/t", routeAction},
+		{http.MethodDelete, "/admin/api/nodes/n", routeAction},
+		{http.MethodGet, "/admin/topics/t", routeUI},
+		{http.MethodGet, "/admin", routeUI},
+		{http.MethodGet, "/admin/ping", routePing},
+		{http.MethodGet, "/admin/metrics", routeMetrics},
+		{http.MethodPut, "/admin/config/log_level", routeConfig},
+		{http.MethodGet, "/admin/render", routeGraphite},
+		{http.MethodGet, "/metrics", routeOther},
+		{http.MethodGet, "/administrator/api", routeOther},
+		{http.MethodPost, "/admin/topics", routeOther},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		require.Equal(t, routeClasses[tc.want], routeClasses[routeClassOf("/admin", r)], "%s %s", tc.method, tc.path)
+	}
+	require.Equal(t, routeAPI, routeClassOf("/", httptest.NewRequest(http.MethodGet, "/api/topics", nil)))
+}
+
+// Counting is on every request's path: it must not allocate.
+func TestCountRequestDoesNotAllocate(t *testing.T) {
+	m := newAdminMetrics()
+	r := httptest.NewRequest(http.MethodGet, "/admin/api/topics/t", nil)
+	allocs := testing.AllocsPerRun(100, func() { m.countRequest("/admin", r, http.StatusOK) })
+	require.Zero(t, allocs)
+	require.EqualValues(t, 101, m.requests[routeAPI][1].Load(), "AllocsPerRun runs once more to warm up")
+	m.countRequest("/admin", r, 999)
+	require.EqualValues(t, 101, m.requests[routeAPI][1].Load(), "an impossible status is not counted")
+}
+
+// BenchmarkCountRequest is what /metrics adds to every request; compare
+// with BenchmarkServePing, a whole (in-process) request.
+func BenchmarkCountRequest(b *testing.B) {
+	m := newAdminMetrics()
+	r := httptest.NewRequest(http.MethodGet, "/api/topics/t", nil)
+	b.ReportAllocs()
+	for range b.N {
+		m.countRequest("/", r, http.StatusOK)
+	}
+}
+
+func BenchmarkServePing(b *testing.B) {
+	opts := NewOptions()
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.NSQDHTTPAddresses = []string{"127.0.0.1:4151"}
+	opts.Logger = io.Discard
+	n, err := New(opts)
+	require.NoError(b, err)
+	defer n.Exit()
+	h := n.httpServer.Handler
+	r := httptest.NewRequest(http.MethodGet, "/ping", nil)
+	b.ReportAllocs()
+	for range b.N {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+}
