@@ -11,7 +11,6 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/nsqgo/nsq/internal/httpapi"
-	"github.com/nsqgo/nsq/internal/logging"
 )
 
 // History: every --history-interval nsqadmin polls the /stats of every
@@ -233,34 +232,6 @@ func (n *NSQAdmin) runHistory(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-	}
-}
-
-// pollHistory takes one poll. Nodes that fail are left out of it (and
-// logged); the others still count.
-func (n *NSQAdmin) pollHistory(ctx context.Context) {
-	opts := n.getOpts()
-	producers, err := n.cluster.producers(ctx, opts)
-	if err == nil && len(producers) == 0 {
-		// No nsqd yet: nothing to sample, but deleted series still age.
-		n.history.record(n.now(), nil)
-		return
-	}
-	if _, all := err.(*allFailedError); all {
-		if ctx.Err() == nil {
-			n.logf(logging.Warn, "history: %s", err)
-		}
-		return
-	}
-	nodes, err := n.cluster.nodeStats(ctx, producers, "", "", false)
-	if err != nil && ctx.Err() == nil {
-		n.logf(logging.Warn, "history: %s", err)
-	}
-	if _, all := err.(*allFailedError); all || ctx.Err() != nil {
-		return
-	}
-	if refused := n.history.record(n.now(), samplesOf(nodes)); refused > 0 {
-		n.logf(logging.Warn, "history: %d topics/channels have no history: --history-max-series=%d reached", refused, opts.HistoryMaxSeries)
 	}
 }
 

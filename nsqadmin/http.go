@@ -39,12 +39,15 @@ func (n *NSQAdmin) newHTTPHandler() http.Handler {
 	})
 
 	get := func(p string, h httpapi.Handler) { router.GET(bp(p), httpapi.V1(h)) }
-	action := func(method, p string, h httpapi.Handler) { router.Handle(method, bp(p), httpapi.V1(n.sameOrigin(h))) }
+	action := func(method, p string, h httpapi.Handler) {
+		router.Handle(method, bp(p), httpapi.V1(n.countAction(method, p, n.sameOrigin(h))))
+	}
 
 	router.GET(bp("/ping"), func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))
 	})
+	router.Handler(http.MethodGet, bp("/metrics"), n.metricsHandler())
 
 	get("/api/topics", n.topicsHandler)
 	get("/api/topics/:topic", n.topicHandler)

@@ -40,6 +40,7 @@ func (n *NSQAdmin) logRequests(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		n.metrics.countRequest(n.getOpts().BasePath, r, rec.status)
 		n.logf(logging.Info, "%d %s %s (%s) %s", rec.status, r.Method, r.URL.RequestURI(), r.RemoteAddr, n.now().Sub(start))
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/logging"
 )
@@ -42,6 +43,9 @@ type notifier struct {
 	queue    chan *AdminAction
 	logf     func(logging.Level, string, ...any)
 	via      string
+
+	// For /metrics (metrics.go).
+	queued, sent, failed, dropped atomic.Uint64
 }
 
 func newNotifier(opts *Options, logf func(logging.Level, string, ...any)) *notifier {
@@ -81,20 +85,25 @@ func (s *notifier) send(ctx context.Context, a *AdminAction) {
 	s.logf(logging.Info, "POSTing notification to %s", s.endpoint)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
+		s.failed.Add(1)
 		s.logf(logging.Error, "failed to POST notification - %s", err)
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
+		s.failed.Add(1)
 		s.logf(logging.Error, "failed to POST notification - %s", err)
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
+		s.failed.Add(1)
 		s.logf(logging.Warn, "notification endpoint %s answered %s", s.endpoint, resp.Status)
+		return
 	}
+	s.sent.Add(1)
 }
 
 // notify queues an action for the endpoint, if one is configured. The
@@ -126,7 +135,9 @@ func (n *NSQAdmin) notify(r *http.Request, action, topic, channel, node string) 
 	}
 	select {
 	case n.notifications.queue <- a:
+		n.notifications.queued.Add(1)
 	default:
+		n.notifications.dropped.Add(1)
 		n.logf(logging.Error, "dropped notification of %s %s/%s: %d already waiting", action, topic, channel, notificationQueue)
 	}
 }

@@ -39,6 +39,7 @@ type NSQAdmin struct {
 	history       *history
 	notifications *notifier
 	auth          *authChecker
+	metrics       *adminMetrics
 	graphiteURL   *url.URL
 	crossOrigin   *http.CrossOriginProtection
 
@@ -68,6 +69,7 @@ func New(opts *Options) (*NSQAdmin, error) {
 		exitCh:      make(chan struct{}),
 		crossOrigin: http.NewCrossOriginProtection(),
 		now:         time.Now,
+		metrics:     newAdminMetrics(),
 	}
 	if err := validateOptions(opts); err != nil {
 		return nil, err

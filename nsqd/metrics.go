@@ -1,16 +1,11 @@
 package nsqd
 
 import (
-	"fmt"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"time"
 
-	"github.com/nsqgo/nsq/internal/version"
+	"github.com/nsqgo/nsq/internal/metricsutil"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // The Prometheus exposition (GET /metrics). Every value is read at scrape
@@ -70,53 +65,21 @@ var (
 	healthyDesc            = newDesc("nsq_healthy", "1 while /ping answers OK (the last disk write succeeded).", nil)
 	clientsDesc            = newDesc("nsq_clients", "TCP connections (producers and consumers).", nil)
 	topicsDesc             = newDesc("nsq_topics", "Topics, including ephemeral ones.", nil)
-	buildInfoDesc          = newDesc("nsq_build_info", "Always 1; the labels say which build this is.", []string{"version", "revision", "goversion"})
 )
 
-// metrics is the daemon's registry: its own collector, Go and process.
+// metrics is the daemon's registry: its own collector, and the Go, process
+// and build-info collectors every daemon serves (internal/metricsutil).
 type metrics struct {
-	registry *prometheus.Registry
-	handler  http.Handler
-	fsync    *durationHistogram
-	revision string
+	handler http.Handler
+	fsync   *durationHistogram
 }
 
 func newMetrics(n *NSQD) *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		fsync:    newDurationHistogram(fsyncBounds),
-		revision: buildRevision(),
+	return &metrics{
+		handler: metricsutil.Handler(func(format string, args ...any) { n.logf(errorLevel, format, args...) }, daemonCollector{n}),
+		fsync:   newDurationHistogram(fsyncBounds),
 	}
-	m.registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		daemonCollector{n},
-	)
-	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      promLogger{n},
-	})
-	return m
 }
-
-// buildRevision is the VCS commit the binary was built from, when Go
-// recorded one.
-func buildRevision() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
-	}
-	return "unknown"
-}
-
-type promLogger struct{ n *NSQD }
-
-func (l promLogger) Println(v ...any) { l.n.logf(errorLevel, "METRICS: %s", fmt.Sprint(v...)) }
 
 // daemonCollector walks the topics and channels at scrape time.
 type daemonCollector struct{ n *NSQD }
@@ -129,7 +92,7 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 		channelPausedDesc, channelOldestAgeDesc, channelMessagesDesc, channelRequeuedDesc, channelTimedOutDesc,
 		channelFinishedDesc, channelDroppedDesc, channelDiskSkippedDesc, channelE2EDesc,
 		channelZoneLocalDesc, channelRegionLocalDesc, channelGlobalDesc,
-		publishErrorsDesc, fsyncDesc, healthyDesc, clientsDesc, topicsDesc, buildInfoDesc,
+		publishErrorsDesc, fsyncDesc, healthyDesc, clientsDesc, topicsDesc,
 	} {
 		ch <- d
 	}
@@ -167,7 +130,6 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, healthyDesc, boolValue(n.healthError() == nil))
 	gauge(ch, clientsDesc, float64(n.clientCount()))
 	gauge(ch, topicsDesc, float64(len(topics)))
-	gauge(ch, buildInfoDesc, 1, version.Version, n.metrics.revision, runtime.Version())
 }
 
 // collect reports one channel: the /stats snapshot plus what /stats does

@@ -1,17 +1,13 @@
 package nsqlookupd
 
 import (
-	"fmt"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/metricsutil"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // The Prometheus exposition (GET /metrics): the registry's sizes, read at
@@ -41,46 +37,19 @@ var (
 	channelsDesc   = prometheus.NewDesc("nsq_lookupd_channels", "Channels registered, over all topics.", nil, nil)
 	tombstonesDesc = prometheus.NewDesc("nsq_lookupd_tombstones", "Topic producers tombstoned and not yet expired.", nil, nil)
 	commandsDesc   = prometheus.NewDesc("nsq_lookupd_commands_total", "Commands received from nsqd nodes, by type.", []string{"command"}, nil)
-	buildInfoDesc  = prometheus.NewDesc("nsq_build_info", "Always 1; the labels say which build this is.", []string{"version", "revision", "goversion"}, nil)
 )
 
-// newMetricsHandler builds the registry: the lookup collector, Go and
-// process.
+// newMetricsHandler builds the registry: the lookup collector, and the Go,
+// process and build-info collectors every daemon serves
+// (internal/metricsutil).
 func (l *NSQLookupd) newMetricsHandler() http.Handler {
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		lookupCollector{l: l, revision: buildRevision()},
-	)
-	return promhttp.HandlerFor(registry, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      promLogger{l},
-	})
+	return metricsutil.Handler(func(format string, args ...any) { l.logf(logging.Error, format, args...) }, lookupCollector{l: l})
 }
 
-type promLogger struct{ l *NSQLookupd }
-
-func (p promLogger) Println(v ...any) { p.l.logf(logging.Error, "METRICS: %s", fmt.Sprint(v...)) }
-
-func buildRevision() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return "unknown"
-}
-
-type lookupCollector struct {
-	l        *NSQLookupd
-	revision string
-}
+type lookupCollector struct{ l *NSQLookupd }
 
 func (lookupCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{producersDesc, topicsDesc, channelsDesc, tombstonesDesc, commandsDesc, buildInfoDesc} {
+	for _, d := range []*prometheus.Desc{producersDesc, topicsDesc, channelsDesc, tombstonesDesc, commandsDesc} {
 		ch <- d
 	}
 }
@@ -97,7 +66,6 @@ func (c lookupCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, name := range commandNames {
 		ch <- prometheus.MustNewConstMetric(commandsDesc, prometheus.CounterValue, float64(c.l.proto.commands[i].Load()), name)
 	}
-	gauge(buildInfoDesc, 1, Version, c.revision, runtime.Version())
 }
 
 // registrySizes is what /metrics reports of the registry.
