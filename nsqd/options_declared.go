@@ -1,73 +1,17 @@
 package nsqd
 
 import (
-	"flag"
-	"fmt"
-	"time"
-
 	"github.com/nsqgo/nsq/internal/config"
 	"github.com/nsqgo/nsq/internal/logging"
 )
 
-// Option declares one setting a user can give: the flag that sets it, its
-// config-file key, its help text and the Options field it fills. The
-// field's value when the declaration is made (NewOptions) is the default.
-// apps/nsqd registers the flags from these, internal/config loads the file
-// by their keys and GET /config/:opt (http_config.go) answers from them, so
-// a new setting is one line in Declarations.
-type Option struct {
-	Flag string
-	// Key is the config-file key and the /config name; empty means the
-	// flag name with '-' as '_' (config.DefaultKey).
-	Key  string
-	Help string
-	// Field points into the Options the declarations were made for.
-	Field any
-	// Unlisted options are read from flags and the file but not answered by
-	// GET /config (upstream has no such option).
-	Unlisted bool
-}
-
-// ConfigKey is the option's config-file key and /config name.
-func (d Option) ConfigKey() string {
-	if d.Key != "" {
-		return d.Key
-	}
-	return config.DefaultKey(d.Flag)
-}
-
-// Register adds the option's flag to fs, bound to its field, with the
-// field's current value as the default.
-func (d Option) Register(fs *flag.FlagSet) {
-	switch p := d.Field.(type) {
-	case *string:
-		fs.StringVar(p, d.Flag, *p, d.Help)
-	case *int:
-		fs.IntVar(p, d.Flag, *p, d.Help)
-	case *int64:
-		fs.Int64Var(p, d.Flag, *p, d.Help)
-	case *bool:
-		fs.BoolVar(p, d.Flag, *p, d.Help)
-	case *time.Duration:
-		fs.DurationVar(p, d.Flag, *p, d.Help)
-	case *[]string:
-		fs.Var((*config.StringList)(p), d.Flag, d.Help)
-	case *[]float64:
-		fs.Var((*config.FloatList)(p), d.Flag, d.Help)
-	case flag.Value:
-		fs.Var(p, d.Flag, d.Help)
-	default:
-		// A programming error in Declarations, caught by every test that
-		// parses a command line.
-		panic(fmt.Sprintf("option %s: no flag for a field of type %T", d.Flag, d.Field))
-	}
-}
-
-// Declarations lists every option a user can set, bound to o's fields.
+// Declarations lists every option a user can set, bound to o's fields:
+// apps/nsqd registers the flags from it, the config file is loaded by its
+// keys and GET /config/:opt (http_config.go) answers from it.
 // Fields absent here (Logger, QueueScanInterval, QueueScanRefreshInterval)
 // have no flag, as upstream.
-func (o *Options) Declarations() []Option {
-	return []Option{
+func (o *Options) Declarations() []config.Option {
+	return []config.Option{
 		{Flag: "log-level", Field: &o.LogLevel, Help: "set log verbosity: debug, info, warn, error, or fatal"},
 		{Flag: "log-prefix", Field: &o.LogPrefix, Help: "log message prefix"},
 		{Flag: "log-format", Field: &o.LogFormat, Help: logging.FlagUsage, Unlisted: true},

@@ -14,12 +14,7 @@ import (
 // declares it; the flags that are not options (--config, --version and the
 // deprecated ones) have none.
 func configKey(flagName string) string {
-	for _, d := range nsqd.NewOptions().Declarations() {
-		if d.Flag == flagName {
-			return d.ConfigKey()
-		}
-	}
-	return ""
+	return config.Keys(nsqd.NewOptions().Declarations())(flagName)
 }
 
 // usageError marks a bad command line (exit status 2, as the flag package
@@ -49,10 +44,9 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
 	fs.Bool("worker-id", false, "[deprecated] use --node-id")
 
-	keys := map[string]string{}
-	for _, option := range opts.Declarations() {
+	declared := opts.Declarations()
+	for _, option := range declared {
 		option.Register(fs)
-		keys[option.Flag] = option.ConfigKey()
 	}
 
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +59,7 @@ func parseOptions(args []string, usageOut io.Writer) (*parsed, error) {
 		return nil, usageError{err}
 	}
 	if *configPath != "" && !result.showVersion {
-		if err := config.Load(fs, *configPath, func(flagName string) string { return keys[flagName] }); err != nil {
+		if err := config.Load(fs, *configPath, config.Keys(declared)); err != nil {
 			return nil, err
 		}
 	}
