@@ -64,15 +64,15 @@ func (s *httpServer) configPut(w http.ResponseWriter, r *http.Request, ps httpro
 // configValue returns an option by its config-file key, as Options
 // declares it (options_declared.go). Options without a flag
 // (queue_scan_interval, ...) and the unlisted ones are not exposed, as
-// upstream. Most answers are the field itself; liveConfigValues has the
+// upstream. Most answers are the field itself; liveConfigValue has the
 // ones whose value in force differs from the field.
 func (n *NSQD) configValue(name string) (any, bool) {
 	for _, option := range n.opts.Declarations() {
 		if option.Unlisted || option.ConfigKey() != name {
 			continue
 		}
-		if live, ok := liveConfigValues[name]; ok {
-			return live(n), true
+		if value, ok := n.liveConfigValue(name); ok {
+			return value, true
 		}
 		value := reflect.ValueOf(option.Field).Elem()
 		if value.Kind() == reflect.Slice && value.IsNil() {
@@ -84,19 +84,30 @@ func (n *NSQD) configValue(name string) (any, bool) {
 	return nil, false
 }
 
-// liveConfigValues are the /config answers that are not the Options field:
-// what the daemon actually uses, as upstream shows.
-var liveConfigValues = map[string]func(n *NSQD) any{
-	// The logger holds the live level; PUT changes it there.
-	"log_level": func(n *NSQD) any { return int32(n.logger.Level()) },
-	// PUT changes the set the lookupd client holds.
-	"nsqlookupd_tcp_addresses": func(n *NSQD) any { return n.lookupdAddresses() },
-	// The requirement in force: a client auth policy raises it to 2.
-	"tls_required":    func(n *NSQD) any { return int(n.tls.required) },
-	"tls_min_version": func(n *NSQD) any { return uint16(n.opts.TLSMinVersion) },
-	// The prefix expanded (%s → host key) and the percentiles sorted.
-	"statsd_prefix":                      func(n *NSQD) any { return n.statsdPrefix },
-	"e2e_processing_latency_percentiles": func(n *NSQD) any { return n.e2e.configPercentiles() },
+// liveConfigValue is the /config answer of an option whose value in force
+// is not its Options field: what the daemon actually uses, as upstream
+// shows.
+func (n *NSQD) liveConfigValue(name string) (any, bool) {
+	switch name {
+	case "log_level":
+		// The logger holds the live level; PUT changes it there.
+		return int32(n.logger.Level()), true
+	case "nsqlookupd_tcp_addresses":
+		// PUT changes the set the lookupd client holds.
+		return n.lookupdAddresses(), true
+	case "tls_required":
+		// A client auth policy raises "not required" to 2.
+		return int(n.tls.required), true
+	case "tls_min_version":
+		return uint16(n.opts.TLSMinVersion), true
+	case "statsd_prefix":
+		// Expanded: %s is the host key.
+		return n.statsdPrefix, true
+	case "e2e_processing_latency_percentiles":
+		// Sorted, and [] when latency is not tracked.
+		return n.e2e.configPercentiles(), true
+	}
+	return nil, false
 }
 
 // lookupdAddresses is the live nsqlookupd set; never nil, so /config
