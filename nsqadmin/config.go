@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -70,38 +71,13 @@ func (n *NSQAdmin) configHandler(w http.ResponseWriter, r *http.Request, ps http
 	return value, nil
 }
 
-// optionByConfigName is an option's value by its config-file key.
+// optionByConfigName is an option's value by its config-file key, as
+// Options declares it (options_declared.go).
 func optionByConfigName(o *Options, name string) (any, bool) {
-	values := map[string]any{
-		"log_level":                            o.LogLevel,
-		"log_prefix":                           o.LogPrefix,
-		"http_address":                         o.HTTPAddress,
-		"base_path":                            o.BasePath,
-		"dev_static_dir":                       o.DevStaticDir,
-		"graphite_url":                         o.GraphiteURL,
-		"proxy_graphite":                       o.ProxyGraphite,
-		"statsd_prefix":                        o.StatsdPrefix,
-		"statsd_counter_format":                o.StatsdCounterFormat,
-		"statsd_gauge_format":                  o.StatsdGaugeFormat,
-		"statsd_interval":                      o.StatsdInterval,
-		"nsqlookupd_http_addresses":            o.NSQLookupdHTTPAddresses,
-		"nsqd_http_addresses":                  o.NSQDHTTPAddresses,
-		"http_client_connect_timeout":          o.HTTPClientConnectTimeout,
-		"http_client_request_timeout":          o.HTTPClientRequestTimeout,
-		"http_client_tls_insecure_skip_verify": o.HTTPClientTLSInsecureSkipVerify,
-		"http_client_tls_root_ca_file":         o.HTTPClientTLSRootCAFile,
-		"http_client_tls_cert":                 o.HTTPClientTLSCert,
-		"http_client_tls_key":                  o.HTTPClientTLSKey,
-		"allow_config_from_cidr":               o.AllowConfigFromCIDR,
-		"notification_http_endpoint":           o.NotificationHTTPEndpoint,
-		"acl_http_header":                      o.ACLHTTPHeader,
-		"admin_users":                          o.AdminUsers,
-		"history_interval":                     o.HistoryInterval,
-		"history_retention":                    o.HistoryRetention,
-		"history_max_series":                   o.HistoryMaxSeries,
-		"auth_http_addresses":                  o.AuthHTTPAddresses,
-		"auth_http_request_method":             o.AuthHTTPRequestMethod,
+	for _, option := range o.Declarations() {
+		if !option.Unlisted && option.ConfigKey() == name {
+			return reflect.ValueOf(option.Field).Elem().Interface(), true
+		}
 	}
-	v, ok := values[name]
-	return v, ok
+	return nil, false
 }

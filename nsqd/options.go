@@ -12,7 +12,9 @@ import (
 )
 
 // Options holds every setting of the daemon. NewOptions gives upstream's
-// defaults; apps/nsqd only parses flags and the config file into it.
+// defaults; Declarations (options_declared.go) gives each settable field's
+// flag, config key and help, from which apps/nsqd parses flags and the
+// config file into it and GET /config answers.
 type Options struct {
 	ID        int64
 	LogLevel  logging.Level

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/nsqgo/nsq/internal/config"
-	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -27,20 +26,11 @@ func parseOptions(args []string, usage io.Writer) (opts *nsqlookupd.Options, sho
 
 	configPath := fs.String("config", "", "path to config file")
 	fs.BoolVar(&showVersion, "version", false, "print version string")
-	fs.Var(&opts.LogLevel, "log-level", "set log verbosity: debug, info, warn, error, or fatal")
-	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "log message prefix")
-	fs.Var(&opts.LogFormat, "log-format", logging.FlagUsage)
 	fs.Bool("verbose", false, "[deprecated] has no effect, use --log-level")
-
-	fs.StringVar(&opts.TCPAddress, "tcp-address", opts.TCPAddress, "<addr>:<port> to listen on for TCP clients")
-	fs.StringVar(&opts.HTTPAddress, "http-address", opts.HTTPAddress, "<addr>:<port> to listen on for HTTP clients")
-	fs.StringVar(&opts.BroadcastAddress, "broadcast-address", opts.BroadcastAddress,
-		"address of this lookupd node, (default to the OS hostname)")
-
-	fs.DurationVar(&opts.InactiveProducerTimeout, "inactive-producer-timeout", opts.InactiveProducerTimeout,
-		"duration of time a producer will remain in the active list since its last ping")
-	fs.DurationVar(&opts.TombstoneLifetime, "tombstone-lifetime", opts.TombstoneLifetime,
-		"duration of time a producer will remain tombstoned if registration remains")
+	declared := opts.Declarations()
+	for _, option := range declared {
+		option.Register(fs)
+	}
 
 	if err := fs.Parse(args); err != nil {
 		return nil, false, usageError{err}
@@ -53,18 +43,15 @@ func parseOptions(args []string, usage io.Writer) (opts *nsqlookupd.Options, sho
 	if showVersion || *configPath == "" {
 		return opts, showVersion, nil
 	}
-	if err := config.Load(fs, *configPath, configKey); err != nil {
+	if err := config.Load(fs, *configPath, config.Keys(declared)); err != nil {
 		return nil, false, err
 	}
 	return opts, false, nil
 }
 
-// configKey maps a flag to its TOML key; --config, --version and the
-// deprecated --verbose cannot be set from the file, as upstream.
+// configKey maps a flag to its TOML key, as nsqlookupd.Options declares
+// it; --config, --version and the deprecated --verbose have none, as
+// upstream.
 func configKey(flagName string) string {
-	switch flagName {
-	case "config", "version", "verbose":
-		return ""
-	}
-	return config.DefaultKey(flagName)
+	return config.Keys(nsqlookupd.NewOptions().Declarations())(flagName)
 }
