@@ -60,4 +60,11 @@
 // taken while it is held, the state kept in atomics, which goroutine owns
 // what, and the known exceptions (disk I/O under a channel or topic lock).
 // lockorder_test.go fails when a mutex is added without a row there.
+//
+// # Imports
+//
+// nsqd uses the shared pieces under internal/ (diskqueue, httpapi,
+// logging, lookupclient, protocol, version). It must never import another
+// daemon (nsqlookupd, nsqadmin), a command under apps/, or a test helper
+// (internal/tooltest); internal/docrules checks this.
 package nsqd
