@@ -11,7 +11,7 @@ BINDIR ?= $(PREFIX)/bin
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null; [ $$? -eq 1 ] && echo +dirty)
 LDFLAGS := -X github.com/nsqgo/nsq/internal/version.linkedCommit=$(COMMIT)
 
-.PHONY: all build test vet run bench bench-archive chaos clean install dist dist-check print-commit
+.PHONY: all build test vet run bench bench-archive chaos bench-compare clean install dist dist-check print-commit
 
 all: build
 
@@ -75,6 +75,11 @@ FAULTS ?= kill9
 NSQD_ARGS ?= --mem-queue-size=0 --sync-every=1
 chaos: build
 	$(GO) run ./test/chaos -nsqd $(BUILD)/nsqd -cycles $(CYCLES) -seed $(SEED) -faults $(FAULTS) -nsqd-args '$(NSQD_ARGS)'
+
+# Side by side with upstream nsqd v1.3.0 (built into ~/.cache/nsqgo-bench):
+# SHAPES="memory fanout" ROUNDS=5 RUNFOR=5s make bench-compare
+bench-compare: build
+	@bash bench/compare.sh $(SHAPES)
 
 clean:
 	rm -rf $(BUILD) dist

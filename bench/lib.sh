@@ -1,11 +1,18 @@
 # Shared by the benchmark scripts (source it): a fresh nsqd on free local
 # ports with a temporary data dir, stopped by its PID and removed on exit.
 # Set nsqd_bin first; start_nsqd <mem-queue-size> sets nsqd_pid, tmpdir,
-# tcp_addr and http_addr; create_channel <topic> <channel> makes both.
+# tcp_addr and http_addr; create_channel <topic> <channel> makes both;
+# peak_rss_kb prints the running nsqd's peak RSS; stop_nsqd stops it (at
+# once with "now") and removes its data dir, so another can be started.
 
 nsqd_pid=
 tmpdir=
-cleanup() {
+stop_nsqd() {
+	if [[ -n $nsqd_pid && ${1:-} == now ]]; then
+		# The data dir is thrown away: no need to wait for a flush.
+		{ kill -KILL "$nsqd_pid" && wait "$nsqd_pid"; } 2>/dev/null || true
+		nsqd_pid=
+	fi
 	if [[ -n $nsqd_pid ]]; then
 		kill -TERM "$nsqd_pid" 2>/dev/null || true
 		# nsqd may flush its memory queues to disk on exit; allow 10 s.
@@ -20,7 +27,10 @@ cleanup() {
 		wait "$nsqd_pid" 2>/dev/null || true
 	fi
 	if [[ -n $tmpdir ]]; then rm -rf "$tmpdir"; fi
+	nsqd_pid=
+	tmpdir=
 }
+cleanup() { stop_nsqd; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -66,6 +76,11 @@ start_nsqd() {
 	echo "bench: nsqd did not come up on $http_addr; its log:" >&2
 	tail -n 20 "$tmpdir/nsqd.log" >&2
 	exit 1
+}
+
+# peak_rss_kb prints the nsqd's peak resident set (VmHWM) in kB.
+peak_rss_kb() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$nsqd_pid/status"
 }
 
 create_channel() {

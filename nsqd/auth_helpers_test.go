@@ -3,7 +3,6 @@ package nsqd
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -136,14 +136,7 @@ func startAuthDaemon(t testing.TB, addrs []string, configure func(*Options)) *NS
 
 // closedAddr is a loopback host:port nothing listens on: connecting to it
 // is refused at once.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
+func closedAddr(t testing.TB) string { return testnet.RefusedAddr(t) }
 
 // authenticate sends AUTH and returns the reply, which must be a response.
 func (c *testConn) authenticate(secret string) string {

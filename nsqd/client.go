@@ -3,6 +3,7 @@ package nsqd
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
 	"net"
 	"sync"
@@ -41,6 +42,9 @@ type client struct {
 	writeMu   sync.Mutex
 	writer    *bufio.Writer
 	unflushed bool // responses written but not yet flushed
+	// frameHead holds a message frame's header when the frame does not fit
+	// in the output buffer (writeMessageLocked). Under writeMu.
+	frameHead [protocol.FrameHead + protocol.MessageHeaderLength]byte
 
 	// The connection is layered, bottom up: conn (the socket); transport,
 	// which is conn or the TLS session over it; deadlined, which arms the
@@ -166,6 +170,29 @@ func (c *client) sendFrame(frameType int32, data []byte) error {
 	buf = protocol.AppendFrame(buf, frameType, data)
 	_, err := c.writer.Write(buf)
 	c.unflushed = true
+	return err
+}
+
+// writeMessageLocked writes a message frame into the output buffer. A frame
+// that fits in the buffer's free space is encoded in place; a larger one
+// (a big message, or any once the buffer is nearly full) goes as its header
+// and then its body, which bufio copies or writes straight through, so no
+// frame is ever assembled in a temporary allocation. writeMu held.
+func (c *client) writeMessageLocked(m *Message) error {
+	size := protocol.FrameHead + protocol.MessageHeaderLength + len(m.Body)
+	if size <= c.writer.Available() {
+		buf := c.writer.AvailableBuffer()
+		buf = protocol.AppendMessageFrame(buf, m.Timestamp, m.Attempts, &m.ID, m.Body)
+		_, err := c.writer.Write(buf)
+		return err
+	}
+	head := binary.BigEndian.AppendUint32(c.frameHead[:0], uint32(size-4))
+	head = binary.BigEndian.AppendUint32(head, uint32(protocol.FrameTypeMessage))
+	head = protocol.AppendMessage(head, m.Timestamp, m.Attempts, &m.ID, nil)
+	if _, err := c.writer.Write(head); err != nil {
+		return err
+	}
+	_, err := c.writer.Write(m.Body)
 	return err
 }
 

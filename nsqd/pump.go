@@ -140,10 +140,7 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	for i := range batch {
-		m := &batch[i]
-		buf := c.writer.AvailableBuffer()
-		buf = protocol.AppendMessageFrame(buf, m.Timestamp, m.Attempts, &m.ID, m.Body)
-		if _, err := c.writer.Write(buf); err != nil {
+		if err := c.writeMessageLocked(&batch[i]); err != nil {
 			return 0, err
 		}
 	}

@@ -1,41 +1,75 @@
 package nsqd
 
-// ring is a growable FIFO of values. It is not safe for concurrent use: its
-// owner guards it with its own mutex. Storing values rather than pointers
-// keeps a queued message free of per-message garbage.
+import "unsafe"
+
+// ring is a FIFO of values kept in fixed-size blocks. It is not safe for
+// concurrent use: its owner guards it with its own mutex. Storing values
+// rather than pointers keeps a queued message free of per-message garbage.
+//
+// Blocks rather than one doubling buffer: growing never copies what is
+// queued (a million queued messages would be copied, and their memory
+// touched again, at every doubling, while the owner's lock is held), a
+// queue holds at most one partly used block more than it needs, and a
+// drained block is kept for the next pushes instead of becoming garbage.
 type ring[T any] struct {
-	buf  []T
-	head int
-	size int
+	blocks   [][]T // blocks[0][head:] is the front; every block has blockLen items
+	head     int   // index of the first item in blocks[0]
+	size     int
+	blockLen int   // set with the first block
+	spare    [][]T // emptied blocks kept for reuse, at most maxSpareBlocks
 }
+
+const (
+	// ringBlockBytes sizes a block: big enough that block bookkeeping is
+	// rare, small enough that an idle queue costs little.
+	ringBlockBytes = 16 << 10
+	maxSpareBlocks = 2
+)
 
 func (r *ring[T]) Len() int { return r.size }
 
-// Push appends items, growing the buffer by doubling.
+// Push appends items.
 func (r *ring[T]) Push(items ...T) {
-	if need := r.size + len(items); need > len(r.buf) {
-		r.grow(need)
-	}
-	for _, item := range items {
-		r.buf[(r.head+r.size)%len(r.buf)] = item
-		r.size++
+	for len(items) > 0 {
+		end := r.head + r.size
+		if r.blocks == nil || end == len(r.blocks)*r.blockLen {
+			r.blocks = append(r.blocks, r.newBlock())
+		}
+		n := copy(r.blocks[end/r.blockLen][end%r.blockLen:], items)
+		items = items[n:]
+		r.size += n
 	}
 }
 
+func (r *ring[T]) newBlock() []T {
+	if n := len(r.spare); n > 0 {
+		b := r.spare[n-1]
+		r.spare[n-1] = nil
+		r.spare = r.spare[:n-1]
+		return b
+	}
+	if r.blockLen == 0 {
+		var zero T
+		r.blockLen = max(16, ringBlockBytes/max(int(unsafe.Sizeof(zero)), 1))
+	}
+	return make([]T, r.blockLen)
+}
+
 // Front returns the first item; the ring must not be empty.
-func (r *ring[T]) Front() *T { return &r.buf[r.head] }
+func (r *ring[T]) Front() *T { return &r.blocks[0][r.head] }
 
 // PopInto moves up to max items from the front into dst.
 func (r *ring[T]) PopInto(dst []T, max int) []T {
-	var zero T
-	for n := 0; n < max && r.size > 0; n++ {
-		dst = append(dst, r.buf[r.head])
-		r.buf[r.head] = zero // drop references for the GC
-		r.head = (r.head + 1) % len(r.buf)
-		r.size--
-	}
-	if r.size == 0 {
-		r.head = 0
+	for max > 0 && r.size > 0 {
+		front := r.blocks[0]
+		end := min(r.head+r.size, r.blockLen, r.head+max)
+		dst = append(dst, front[r.head:end]...)
+		clear(front[r.head:end]) // drop references for the GC
+		n := end - r.head
+		max -= n
+		r.size -= n
+		r.head = end
+		r.frontConsumed()
 	}
 	return dst
 }
@@ -43,12 +77,54 @@ func (r *ring[T]) PopInto(dst []T, max int) []T {
 // DropFront removes the first item; the ring must not be empty.
 func (r *ring[T]) DropFront() {
 	var zero T
-	r.buf[r.head] = zero
-	r.head = (r.head + 1) % len(r.buf)
+	r.blocks[0][r.head] = zero
+	r.head++
 	r.size--
+	r.frontConsumed()
+}
+
+// frontConsumed retires the front block once its last item is gone, and
+// rewinds an empty ring to the start of its one block.
+func (r *ring[T]) frontConsumed() {
 	if r.size == 0 {
 		r.head = 0
+		r.trimBlocks()
+		return
 	}
+	if r.head == r.blockLen {
+		r.retire(r.blocks[0])
+		r.blocks[0] = nil
+		r.blocks = r.blocks[1:]
+		r.head = 0
+	}
+}
+
+// trimBlocks retires the blocks past the last item (all already cleared).
+func (r *ring[T]) trimBlocks() {
+	if len(r.blocks) == 0 {
+		return
+	}
+	used := (r.head + r.size + r.blockLen - 1) / r.blockLen
+	if r.size == 0 {
+		used = 1 // keep one block for the next push
+	}
+	for i := used; i < len(r.blocks); i++ {
+		r.retire(r.blocks[i])
+		r.blocks[i] = nil
+	}
+	r.blocks = r.blocks[:used]
+}
+
+func (r *ring[T]) retire(b []T) {
+	if len(r.spare) < maxSpareBlocks {
+		r.spare = append(r.spare, b)
+	}
+}
+
+// at returns the i-th item from the front.
+func (r *ring[T]) at(i int) *T {
+	i += r.head
+	return &r.blocks[i/r.blockLen][i%r.blockLen]
 }
 
 // Filter keeps, in order, only the items for which keep returns true.
@@ -56,43 +132,28 @@ func (r *ring[T]) Filter(keep func(*T) bool) {
 	var zero T
 	kept := 0
 	for i := 0; i < r.size; i++ {
-		item := r.buf[(r.head+i)%len(r.buf)]
+		item := *r.at(i)
 		if keep(&item) {
-			r.buf[(r.head+kept)%len(r.buf)] = item
+			*r.at(kept) = item
 			kept++
 		}
 	}
 	for i := kept; i < r.size; i++ {
-		r.buf[(r.head+i)%len(r.buf)] = zero
+		*r.at(i) = zero
 	}
 	r.size = kept
 	if kept == 0 {
 		r.head = 0
 	}
+	r.trimBlocks()
 }
 
-// Clear drops everything and releases the buffer.
+// Clear drops everything and releases the blocks.
 func (r *ring[T]) Clear() { *r = ring[T]{} }
 
 // Each calls fn for every item in order.
 func (r *ring[T]) Each(fn func(*T)) {
 	for i := 0; i < r.size; i++ {
-		fn(&r.buf[(r.head+i)%len(r.buf)])
+		fn(r.at(i))
 	}
-}
-
-func (r *ring[T]) grow(need int) {
-	capacity := len(r.buf) * 2
-	if capacity < 64 {
-		capacity = 64
-	}
-	for capacity < need {
-		capacity *= 2
-	}
-	grown := make([]T, capacity)
-	for i := 0; i < r.size; i++ {
-		grown[i] = r.buf[(r.head+i)%len(r.buf)]
-	}
-	r.buf = grown
-	r.head = 0
 }

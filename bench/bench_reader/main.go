@@ -1,7 +1,8 @@
 // Command bench_reader measures nsqd delivery throughput: one connection per
-// GOMAXPROCS on the same channel, each over raw TCP (no client library),
-// FINishing every message until --runfor elapses, then prints upstream
-// bench_reader's one-line report.
+// GOMAXPROCS (or --connections) on the same channel, each over raw TCP (no
+// client library), FINishing every message until --runfor elapses, then
+// prints upstream bench_reader's one-line report. With --topics=N,
+// connection i reads <topic>_<i mod N>.
 package main
 
 import (
@@ -25,23 +26,27 @@ var (
 	channel    = flag.String("channel", "ch", "channel to receive messages on")
 	deadline   = flag.String("deadline", "", "deadline to start the benchmark run (2006-01-02 15:04:05, local time)")
 	rdy        = flag.Int("rdy", 2500, "RDY count to use")
+	conns      = flag.Int("connections", 0, "consumer connections (default GOMAXPROCS, as upstream)")
+	topics     = flag.Int("topics", 1, "read this many topics, <topic>_0 .. <topic>_N-1, when > 1")
 )
 
 func main() {
 	flag.Parse()
 	log.SetPrefix("[bench_reader] ")
 	// Connect, IDENTIFY and SUB every worker first so setup is not timed.
-	benchutil.Run(*deadline, *size, subWorker)
+	benchutil.Run(*deadline, *size, *conns, func(g *benchutil.Gate, i int) int64 {
+		return subWorker(g, benchutil.TopicName(*topic, *topics, i))
+	})
 }
 
-func subWorker(g *benchutil.Gate) int64 {
+func subWorker(g *benchutil.Gate, topic string) int64 {
 	conn := benchutil.Dial(*tcpAddress)
 	defer conn.Close()
 	fr := benchutil.NewFrameReader(bufio.NewReaderSize(conn, 64<<10), 1024)
 	w := bufio.NewWriterSize(conn, 64<<10)
 
 	w.Write(benchutil.Hello("reader"))
-	fmt.Fprintf(w, "SUB %s %s\n", *topic, *channel)
+	fmt.Fprintf(w, "SUB %s %s\n", topic, *channel)
 	if err := w.Flush(); err != nil {
 		log.Fatal(err)
 	}

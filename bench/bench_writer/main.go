@@ -1,6 +1,7 @@
 // Command bench_writer measures nsqd publish throughput: one connection per
-// GOMAXPROCS, each sending MPUB batches over raw TCP (no client library) for
-// --runfor, then prints upstream bench_writer's one-line report.
+// GOMAXPROCS (or --connections), each sending MPUB batches over raw TCP (no
+// client library) for --runfor, then prints upstream bench_writer's one-line
+// report. With --topics=N, connection i publishes to <topic>_<i mod N>.
 package main
 
 import (
@@ -22,6 +23,8 @@ var (
 	size       = flag.Int("size", 200, "size of messages")
 	batchSize  = flag.Int("batch-size", 200, "batch size of messages")
 	deadline   = flag.String("deadline", "", "deadline to start the benchmark run (2006-01-02 15:04:05, local time)")
+	conns      = flag.Int("connections", 0, "publisher connections (default GOMAXPROCS, as upstream)")
+	topics     = flag.Int("topics", 1, "publish to this many topics, <topic>_0 .. <topic>_N-1, when > 1")
 )
 
 // pipelineDepth is how many MPUBs a connection may have awaiting their OK.
@@ -35,9 +38,11 @@ func main() {
 	if *size < 1 || *batchSize < 1 {
 		log.Fatal("--size and --batch-size must be >= 1")
 	}
-	cmd := mpubCommand(*topic, *size, *batchSize)
 	// Connect and IDENTIFY every worker first so setup is not timed.
-	benchutil.Run(*deadline, *size, func(g *benchutil.Gate) int64 { return pubWorker(cmd, g) })
+	benchutil.Run(*deadline, *size, *conns, func(g *benchutil.Gate, i int) int64 {
+		cmd := mpubCommand(benchutil.TopicName(*topic, *topics, i), *size, *batchSize)
+		return pubWorker(cmd, g)
+	})
 }
 
 // mpubCommand encodes one MPUB once; every batch sends the same bytes.

@@ -1,20 +1,15 @@
 package nsqclient
 
 import (
-	"net"
+	"github.com/nsqgo/nsq/internal/testnet"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
+// closedAddr is a loopback address that refuses connections for the whole
+// test (a port merely closed again could be taken by another test's daemon).
+func closedAddr(t *testing.T) string { return testnet.RefusedAddr(t) }
 
 func TestConnectToNSQDNowReturnsTheDialFailureAndDoesNotRetry(t *testing.T) {
 	addr := closedAddr(t)

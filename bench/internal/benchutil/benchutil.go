@@ -45,22 +45,26 @@ func (g *Gate) Wait(conn net.Conn) {
 	}
 }
 
-// Run runs worker on GOMAXPROCS goroutines. Each worker sets up its
-// connection and then calls g.Wait, so setup is not timed; once every
-// worker is ready and deadline (if any) has come, Run times the workers
-// until the last one returns and reports the sum of the message counts
-// they return, for messages of size bytes.
-func Run(deadline string, size int, worker func(g *Gate) int64) {
+// Run runs worker on the given number of goroutines (GOMAXPROCS when
+// workers < 1, as upstream's tools), passing each its index. Each worker
+// sets up its connection and then calls g.Wait, so setup is not timed; once
+// every worker is ready and deadline (if any) has come, Run times the
+// workers until the last one returns and reports the sum of the message
+// counts they return, for messages of size bytes.
+func Run(deadline string, size, workers int, worker func(g *Gate, index int) int64) {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	start := make(chan struct{})
 	var ready, done sync.WaitGroup
 	var total atomic.Int64
 	g := &Gate{ready: &ready, start: start}
-	for range runtime.GOMAXPROCS(0) {
+	for i := range workers {
 		ready.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			total.Add(worker(g))
+			total.Add(worker(g, i))
 		}()
 	}
 	ready.Wait()
@@ -94,6 +98,15 @@ func report(d time.Duration, n int64, size int) {
 		float64(n*int64(size))/d.Seconds()/1024/1024,
 		float64(n)/d.Seconds(),
 		float64(d/time.Microsecond)/float64(n))
+}
+
+// TopicName is the topic worker index uses: name itself when topics <= 1,
+// else name_<index mod topics>, so N workers spread over the topics evenly.
+func TopicName(name string, topics, index int) string {
+	if topics <= 1 {
+		return name
+	}
+	return fmt.Sprintf("%s_%d", name, index%topics)
 }
 
 // Dial connects to nsqd's TCP address, exiting on failure.

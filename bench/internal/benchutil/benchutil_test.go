@@ -28,3 +28,17 @@ func TestFrameReaderRejectsBadSize(t *testing.T) {
 		t.Fatalf("got %v, want a bad frame size error", err)
 	}
 }
+
+// Workers spread over --topics round robin; one topic keeps the bare name.
+func TestTopicName(t *testing.T) {
+	for _, tc := range []struct {
+		topics, index int
+		want          string
+	}{
+		{1, 7, "t"}, {0, 3, "t"}, {100, 0, "t_0"}, {100, 99, "t_99"}, {100, 101, "t_1"}, {3, 5, "t_2"},
+	} {
+		if got := TopicName("t", tc.topics, tc.index); got != tc.want {
+			t.Errorf("TopicName(t, %d, %d) = %q, want %q", tc.topics, tc.index, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Usage: bench/compare.sh [shape ...]     (default: every shape)
+# Shapes: memory disk fanout size1k size64k topics consumers latency
+# Env:    ROUNDS    alternating rounds per shape (default 5)
+#         RUNFOR    how long each writer and reader runs (default 5s)
+#         NSQD_BIN  our nsqd (default build/nsqd, from `make build`)
+#         BENCH_CACHE  where upstream v1.3.0 is built (default
+#                   ${XDG_CACHE_HOME:-~/.cache}/nsqgo-bench), outside the tree
+#         BASELINE_BIN  compare with this nsqd instead of upstream's (an
+#                   earlier build of ours: before vs after a change, same run)
+#
+# Side by side with upstream nsqd v1.3.0: builds upstream's nsqd, bench_writer
+# and bench_reader from the Go module proxy into BENCH_CACHE (a throwaway
+# module that requires github.com/nsqio/nsq v1.3.0; nothing of upstream is
+# copied into this repository), then runs each shape against ours and
+# upstream alternately, in ABBA order (ours first in odd rounds, upstream
+# first in even ones), each run on a fresh nsqd with a fresh data dir, and
+# prints the medians and the ratios ours / upstream. Peak RSS is the
+# daemon's VmHWM at the end of the run. pub_cpu and sub_cpu are the daemon's
+# CPU time (user + system, from /proc) per message published and consumed,
+# in microseconds: on a loaded machine they drift far less than the rates.
+#
+# Each shape publishes for RUNFOR, then consumes for RUNFOR:
+#   memory     200-byte messages, MPUB batches of 200, --mem-queue-size=1000000
+#              (upstream's bench.sh settings), upstream's bench_writer/reader
+#   disk       the same through disk, --mem-queue-size=0
+#   fanout     topic clicks with channels metrics, spam_analysis and archive;
+#              three upstream bench_readers at once, one per channel
+#              (consume is their sum); --mem-queue-size=1000000
+#   size1k     1 KB messages, batches of 200, --mem-queue-size=1000000
+#   size64k    64 KB messages, batches of 50 (a batch of 200 would exceed
+#              the default 5 MB --max-body-size), default --mem-queue-size
+#   topics     100 topics, one publisher and one consumer connection each
+#              (our bench_writer/bench_reader: upstream's cannot), 200 bytes
+#   consumers  one channel, 200 consumer connections with RDY 50 (our
+#              bench_reader); published by upstream's bench_writer
+#   latency    publish-to-delivery latency at a fixed 20,000 msgs/s offered
+#              (our bench_latency), default --mem-queue-size; p50 and p99
+set -euo pipefail
+
+rounds=${ROUNDS:-5}
+runfor=${RUNFOR:-5s}
+ours_bin=${NSQD_BIN:-build/nsqd}
+if [[ $ours_bin == */* && $ours_bin != /* ]]; then ours_bin=$PWD/$ours_bin; fi
+cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nsqgo-bench}
+all_shapes=(memory disk fanout size1k size64k topics consumers latency)
+shapes=("$@")
+[[ ${#shapes[@]} -gt 0 ]] || shapes=("${all_shapes[@]}")
+for s in "${shapes[@]}"; do
+	[[ " ${all_shapes[*]} " == *" $s "* ]] || { echo "compare: unknown shape $s (one of: ${all_shapes[*]})" >&2; exit 2; }
+done
+cd "$(dirname "$0")/.."
+
+# build_upstream builds upstream v1.3.0's nsqd and bench tools into $cache.
+upstream=$cache/upstream-v1.3.0
+build_upstream() {
+	if [[ -x $upstream/bin/nsqd && -x $upstream/bin/bench_writer && -x $upstream/bin/bench_reader ]]; then
+		return
+	fi
+	echo "# building upstream nsqd v1.3.0 and its bench tools into $upstream"
+	mkdir -p "$upstream"
+	cat >"$upstream/go.mod" <<-'EOF'
+		module nsqgo.local/upstream-bench
+
+		go 1.21
+
+		require github.com/nsqio/nsq v1.3.0
+
+		// as upstream's own go.mod has it
+		replace github.com/judwhite/go-svc => github.com/mreiferson/go-svc v1.2.2-0.20210815184239-7a96e00010f6
+	EOF
+	cat >"$upstream/tools.go" <<-'EOF'
+		//go:build tools
+
+		// Package tools only names what this module builds.
+		package tools
+
+		import (
+			_ "github.com/nsqio/nsq/apps/nsqd"
+			_ "github.com/nsqio/nsq/bench/bench_reader"
+			_ "github.com/nsqio/nsq/bench/bench_writer"
+		)
+	EOF
+	(cd "$upstream" && GOFLAGS=-mod=mod GOWORK=off go mod tidy &&
+		GOFLAGS=-mod=mod GOWORK=off go build -o bin/ github.com/nsqio/nsq/apps/nsqd \
+			github.com/nsqio/nsq/bench/bench_writer github.com/nsqio/nsq/bench/bench_reader)
+}
+
+build_upstream
+echo "# building ours into build/"
+mkdir -p build
+go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency
+[[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
+command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found" >&2; exit 1; }
+
+# The other daemon: upstream's, or BASELINE_BIN (reported in the
+# "upstream" column, named in the header).
+other_bin=$upstream/bin/nsqd
+if [[ -n ${BASELINE_BIN:-} ]]; then
+	other_bin=$BASELINE_BIN
+	[[ $other_bin == /* ]] || other_bin=$PWD/$other_bin
+	echo "# comparing with BASELINE_BIN=$other_bin instead of upstream's nsqd"
+fi
+up_writer=$upstream/bin/bench_writer
+up_reader=$upstream/bin/bench_reader
+our_writer=$PWD/build/bench_writer
+our_reader=$PWD/build/bench_reader
+our_latency=$PWD/build/bench_latency
+
+source bench/lib.sh
+results=$(mktemp "${TMPDIR:-/tmp}/nsq-compare.XXXXXX")
+trap 'cleanup; rm -f "$results"' EXIT
+
+# ops prints the msgs/s of a bench_writer/bench_reader report line.
+ops() { sed -n 's/.* - \([0-9.]*\)ops\/s - .*/\1/p' <<<"$1" | tail -n 1; }
+# count prints how many messages a report line stands for (rate x duration).
+count() {
+	sed -n 's/.*duration: \([0-9.]*\)\(m*s\) - .* - \([0-9.]*\)ops\/s - .*/\1 \2 \3/p' <<<"$1" | tail -n 1 |
+		awk '{ d = $1; if ($2 == "ms") d /= 1000; printf "%.0f", d * $3 }'
+}
+# cpu_ticks prints the daemon's user + system CPU time in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$nsqd_pid/stat"; }
+# cpu_us <ticks> <messages> prints microseconds of CPU per message.
+cpu_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (n > 0 ? t / hz * 1e6 / n : 0) }'; }
+
+# run_tool runs a bench tool, failing the run loudly if it fails.
+run_tool() {
+	local out
+	if ! out=$("$@" 2>&1); then
+		echo "compare: $* failed: $out" >&2
+		return 1
+	fi
+	echo "$out"
+}
+
+# record <shape> <daemon> <metric> <value>
+record() { echo "$1 $2 $3 $4" >>"$results"; }
+
+# run_shape <shape> <daemon>: one run on a fresh nsqd.
+run_shape() {
+	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2
+	nsqd_bin=$ours_bin
+	[[ $daemon == upstream ]] && nsqd_bin=$other_bin
+	case $shape in
+	disk) mqs=0 ;;
+	size1k) size=1024 ;;
+	size64k) mqs=10000 size=65536 batch=50 ;;
+	latency) mqs=10000 ;;
+	esac
+	start_nsqd "$mqs" >/dev/null
+	t0=$(cpu_ticks)
+	case $shape in
+	memory | disk | size1k | size64k)
+		create_channel sub_bench ch >/dev/null
+		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
+		sub=$(ops "$out") subn=$(count "$out")
+		;;
+	fanout)
+		local c pids=() files=()
+		for c in metrics spam_analysis archive; do create_channel clicks "$c" >/dev/null; done
+		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --size=200 --batch-size=200)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		for c in metrics spam_analysis archive; do
+			files+=("$tmpdir/reader-$c.out")
+			"$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --channel="$c" --size=200 >"$tmpdir/reader-$c.out" 2>&1 &
+			pids+=($!)
+		done
+		for c in "${pids[@]}"; do wait "$c" || { echo "compare: a fan-out reader failed: $(cat "${files[@]}")" >&2; return 1; }; done
+		sub=0
+		for c in "${files[@]}"; do
+			sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }')
+			subn=$((subn + $(count "$(cat "$c")")))
+		done
+		;;
+	topics)
+		local i
+		for i in $(seq 0 99); do create_channel "sub_bench_$i" ch >/dev/null; done
+		out=$(run_tool "$our_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --size=200 --batch-size=200)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --channel=ch --size=200)
+		sub=$(ops "$out") subn=$(count "$out")
+		;;
+	consumers)
+		create_channel sub_bench ch >/dev/null
+		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size=200 --batch-size=200)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --connections=200 --rdy=50 --size=200)
+		sub=$(ops "$out") subn=$(count "$out")
+		;;
+	latency)
+		create_channel latency_bench ch >/dev/null
+		out=$(run_tool "$our_latency" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --rate=20000)
+		record "$shape" "$daemon" p50_ms "$(sed -n 's/.* p50: \([0-9.]*\)ms .*/\1/p' <<<"$out")"
+		record "$shape" "$daemon" p99_ms "$(sed -n 's/.* p99: \([0-9.]*\)ms .*/\1/p' <<<"$out")"
+		;;
+	esac
+	local rss
+	rss=$(peak_rss_kb) t2=$(cpu_ticks)
+	stop_nsqd now
+	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
+	if [[ $shape == latency ]]; then
+		echo "#   $shape $daemon: $out"
+	else
+		[[ -n $pub && -n $sub ]] || { echo "compare: no rate parsed for $shape $daemon" >&2; return 1; }
+		record "$shape" "$daemon" pub "$pub"
+		record "$shape" "$daemon" sub "$sub"
+		record "$shape" "$daemon" pub_cpu "$(cpu_us $((t1 - t0)) "$pubn")"
+		record "$shape" "$daemon" sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s, peak RSS $((rss / 1024)) MB," \
+			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message"
+	fi
+}
+
+echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor"
+for shape in "${shapes[@]}"; do
+	for round in $(seq "$rounds"); do
+		echo "# $shape round $round/$rounds"
+		if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
+		for daemon in "${order[@]}"; do run_shape "$shape" "$daemon"; done
+	done
+done
+
+# The medians of each shape's metrics, ours beside upstream's.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo
+printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
+for shape in "${shapes[@]}"; do
+	metrics=(pub sub rss_mb pub_cpu sub_cpu)
+	[[ $shape == latency ]] && metrics=(p50_ms p99_ms rss_mb)
+	for metric in "${metrics[@]}"; do
+		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
+		b=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
+		awk -v s="$shape" -v m="$metric" -v a="$a" -v b="$b" \
+			'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", s, m, a, b, (b > 0 ? a / b : 0) }'
+	done
+done
