@@ -21,7 +21,7 @@ import (
 )
 
 // The auth server is the one nsqd's --auth-http-address names, asked the
-// same way (reference tcp-protocol.md, auth server exchange). nsqd's own
+// same way (GET /auth with common_name, remote_ip, secret and tls). nsqd's own
 // client (nsqd/auth_client.go) is unexported and tied to nsqd's options, so
 // nsqadmin has this small one; the request and answer are the same.
 

@@ -12,8 +12,8 @@ import (
 	"github.com/nsqgo/nsq/internal/nsqclient"
 )
 
-// referenceDir is the compatibility reference beside the repository
-// (../shared/reference from its root).
+// referenceDir is where the compatibility reference is kept, outside the
+// repository; without it the test below is skipped.
 var referenceDir = filepath.Join("..", "..", "shared", "reference")
 
 // jsonNames is every JSON field name of the struct types given, nested

@@ -219,7 +219,7 @@ func (c *ChannelStats) add(n *ChannelStats) {
 }
 
 // nsqdStats is the part of an nsqd's /stats?format=json nsqadmin reads;
-// the field names are those of the reference's nsqd-http.md.
+// the field names are upstream nsqd's (reference_test.go checks them).
 type nsqdStats struct {
 	Topics []nsqdTopic `json:"topics"`
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// authAnswer is the auth server's JSON reply (reference §13). Unknown keys
+// authAnswer is the auth server's JSON reply to GET /auth. Unknown keys
 // are ignored; a value of the wrong type fails decoding, as upstream.
 type authAnswer struct {
 	TTL            int64         `json:"ttl"`

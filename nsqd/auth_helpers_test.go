@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Test auth servers (reference §13) and the helpers the auth tests share.
+// Test auth servers (answering GET /auth as auth_client.go asks it) and the
+// helpers the auth tests share.
 
 // Answers the test auth server gives: alice may do anything; nobody has
 // no authorizations at all.

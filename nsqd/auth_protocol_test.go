@@ -11,7 +11,8 @@ import (
 )
 
 // AUTH and the auth step of PUB, MPUB, DPUB and SUB against a test auth
-// server: reference §6.2–6.6 and §13.
+// server: the errors AUTH answers and the E_AUTH_FIRST / E_UNAUTHORIZED
+// checks of PUB, MPUB, DPUB and SUB.
 
 func TestIdentifyReportsAuthRequiredWhenAuthServersAreConfigured(t *testing.T) {
 	auth := newAuthServer(t, answerAlice)
@@ -252,7 +253,7 @@ func TestStatsShowAuthIdentityOnlyForAuthenticatedClients(t *testing.T) {
 	authed.pub("t", "x")
 	status, body := httpGet(t, n, "/stats?format=json")
 	require.Equal(t, http.StatusOK, status)
-	// Only-if-set, after user_agent and before pub_counts (reference §8.1).
+	// Only-if-set, after user_agent and before pub_counts, as upstream orders them.
 	require.Contains(t, string(body), `"user_agent":"ua","authed":true,"auth_identity":"alice",`+
 		`"auth_identity_url":"http://id/alice","pub_counts":[`)
 

@@ -26,8 +26,10 @@ type sessionAuth struct {
 	lastPublished string
 }
 
-// authenticate is AUTH once its body (the secret) is read; reference §6.2
-// gives the order of the checks from "already authenticated" on.
+// authenticate is AUTH once its body (the secret) is read. The checks run
+// in upstream's order: already authenticated (E_INVALID), auth not
+// configured (E_AUTH_DISABLED), auth server failed (E_AUTH_FAILED), no
+// authorizations (E_UNAUTHORIZED).
 func (s *v2Session) authenticate(secret []byte) ([]byte, error) {
 	if s.authz.state != nil {
 		return nil, fatalErr("E_INVALID", "AUTH already set")

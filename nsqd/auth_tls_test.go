@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Auth with TLS: what the auth server learns of a TLS client (reference
-// §13: tls and the certificate's common name), and auth servers reached
+// Auth with TLS: what the auth server learns of a TLS client (the query
+// parameters tls=true and common_name, the certificate's), and auth servers reached
 // over HTTPS, trusted through --tls-root-ca-file.
 
 func TestAuthOverTLSSendsTheClientCertificateCommonName(t *testing.T) {

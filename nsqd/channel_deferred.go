@@ -19,7 +19,7 @@ import (
 // there replaces the one it had, so a crash does not lose it, and a long
 // delay does not hold the channel's queue: a record of the queue stays on
 // disk until it is acknowledged, and with it every segment after it
-// (internal/diskqueue/FORMAT.md §8). The store is read to its end at once,
+// (internal/diskqueue/FORMAT.md, "Acknowledgements and redelivery"). The store is read to its end at once,
 // every record going to the heap, so its depth is always zero and only
 // deferred messages can hold its segments; it is compacted when they do
 // (compactDeferredStoreLocked). It is opened when first needed, or at

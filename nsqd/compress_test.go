@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Compression negotiated by IDENTIFY (reference §8.4): snappy's framed
+// Compression negotiated by IDENTIFY (upgrade.go): snappy's framed
 // stream or raw DEFLATE, each confirmed by an OK inside the new stream.
 
 func TestSnappyOKFrameIsTheFirstChunkOfTheStream(t *testing.T) {
@@ -19,7 +19,7 @@ func TestSnappyOKFrameIsTheFirstChunkOfTheStream(t *testing.T) {
 	c := dialV2(t, n)
 	reply := c.identify(map[string]any{"feature_negotiation": true, "snappy": true})
 	require.Equal(t, true, reply["snappy"])
-	// The bytes upstream sends right after the reply (reference §8.4).
+	// The bytes upstream nsqd 1.3 sends right after the reply, as observed.
 	want := []byte{
 		0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59, // stream identifier
 		0x01, 0x0e, 0x00, 0x00, 0x26, 0x98, 0x2b, 0xcf, // uncompressed chunk, 14 bytes, CRC

@@ -54,4 +54,17 @@
 // nothing else is locked while they are held. NSQD.clientsMu is a leaf too.
 // Hooks that reach other topics or the network (metadata, lookupd) run with
 // no lock held.
+//
+// LOCKS.md beside this file is the full account, for this package and
+// internal/diskqueue together: every mutex, what it guards and what may be
+// taken while it is held, the state kept in atomics, which goroutine owns
+// what, and the known exceptions (disk I/O under a channel or topic lock).
+// lockorder_test.go fails when a mutex is added without a row there.
+//
+// # Imports
+//
+// nsqd uses the shared pieces under internal/ (diskqueue, httpapi,
+// logging, lookupclient, protocol, version). It must never import another
+// daemon (nsqlookupd, nsqadmin), a command under apps/, or a test helper
+// (internal/tooltest); internal/docrules checks this.
 package nsqd

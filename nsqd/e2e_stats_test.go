@@ -139,7 +139,7 @@ func TestE2EStatsExpireAfterTheWindow(t *testing.T) {
 }
 
 // Configured but not yet measured: zeros per percentile, as upstream's
-// reference output shows. A topic without channels has nothing to merge
+// output shows. A topic without channels has nothing to merge
 // and reports null percentiles, as upstream.
 func TestE2EStatsJSONBeforeAnyFIN(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.E2EProcessingLatencyPercentiles = []float64{0.99, 1} })

@@ -215,7 +215,7 @@ func FuzzV2Session(f *testing.F) {
 	})
 }
 
-// expectedIdentify is the reference's IDENTIFY rules (§8.1) applied to a
+// expectedIdentify is upstream's IDENTIFY rules (identify.go) applied to a
 // decoded request with the default limits: the error text, or the
 // negotiated values the JSON reply must carry.
 func expectedIdentify(req identifyRequest) (string, map[string]any) {

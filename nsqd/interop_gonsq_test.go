@@ -12,7 +12,8 @@ import (
 )
 
 // Interop with the real go-nsq v1.1.0 client: what unmodified applications
-// do against the daemon (reference §15).
+// do against the daemon: one reply per PUB-family command in order, the
+// IDENTIFY and AUTH replies, heartbeats, CLS and CLOSE_WAIT.
 
 // gonsqLog collects go-nsq's log lines and shows them only when the test
 // fails. go-nsq logs from its own goroutines, possibly after the test has

@@ -18,7 +18,7 @@ import (
 )
 
 // Unix domain sockets: an address that is not host:port is a socket path,
-// as upstream decides (reference options §1).
+// as upstream decides for --tcp-address and --http-address.
 
 // socketPath is a socket path in the test's temp dir, or in a shorter one
 // when that would not fit sun_path (108 bytes on Linux).

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// SUB, RDY, FIN, REQ, TOUCH and CLS: replies and every error of reference
-// §6.3 and §6.7-6.11.
+// SUB, RDY, FIN, REQ, TOUCH and CLS: their replies and every error each
+// can answer, with upstream's exact texts.
 
 // unknownID is a well-formed message ID that nothing holds.
 const unknownID = "0123456789abcdef"

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// IDENTIFY and AUTH: the negotiation reply and every error of reference §6.1,
-// §6.2 and §8.
+// IDENTIFY and AUTH: the negotiation reply and every error either can
+// answer.
 
 func TestIdentifyWithoutFeatureNegotiationAnswersPlainOK(t *testing.T) {
 	n := startDaemon(t, nil)

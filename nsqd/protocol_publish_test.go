@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// PUB, MPUB and DPUB: replies, limits and every error of reference §6.4-6.6.
+// PUB, MPUB and DPUB: replies, limits and every error each can answer.
 
 // smallLimits keeps boundary tests cheap: 100-byte messages, 1 KiB bodies.
 func smallLimits(o *Options) {

@@ -10,7 +10,8 @@ import (
 )
 
 // Connection-level rules: magic, framing, unknown commands, fatal versus
-// non-fatal errors, pipelining and heartbeats (reference §1-3, §7, §9).
+// non-fatal errors (only E_FIN_FAILED, E_REQ_FAILED and E_TOUCH_FAILED
+// keep the connection open), pipelining and heartbeats.
 
 func TestBadMagicGetsBadProtocolAndClose(t *testing.T) {
 	n := startDaemon(t, nil)

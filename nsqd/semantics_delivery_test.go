@@ -10,7 +10,7 @@ import (
 )
 
 // Delivery semantics over TCP: fan-out, distribution, RDY, FIN, REQ,
-// timeouts, TOUCH, DPUB and ownership (reference §10-12, issue "Semantics").
+// timeouts, TOUCH, DPUB and ownership, as upstream behaves (issue "Semantics").
 
 func bodiesOf(msgs []protocol.DecodedMessage) []string {
 	out := make([]string, len(msgs))

@@ -9,7 +9,7 @@ import (
 )
 
 // Lifecycle semantics: ephemeral topics and channels, pause, the memory
-// bound and sampling (reference §11-12, issue "Semantics").
+// bound and sampling, as upstream behaves (issue "Semantics").
 
 func TestEphemeralChannelIsDeletedWithItsLastConsumer(t *testing.T) {
 	n := startDaemon(t, nil)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// --tls-required (reference §5, nsqd-http §1): TCP clients may only
+// --tls-required (as upstream, over TCP and HTTP): TCP clients may only
 // IDENTIFY until they are on TLS; with "true" plain HTTP is refused too.
 
 func TestTLSRequiredRejectsEveryCommandButIdentifyBeforeTheUpgrade(t *testing.T) {

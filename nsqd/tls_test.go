@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tls_v1 upgrade negotiated by IDENTIFY (reference §8.4): the JSON
+// The tls_v1 upgrade negotiated by IDENTIFY (upgrade.go): the JSON
 // reply in the clear, the handshake, then OK over TLS.
 
 func TestTLSUpgradeSendsReplyInClearThenOKOverTLS(t *testing.T) {

@@ -3,7 +3,7 @@ package nsqd
 import "slices"
 
 // Zone-aware delivery: upstream master's experimental "topology-aware
-// consumption" (reference topology.md), made to work in our pull-based data
+// consumption", made to work in our pull-based data
 // path. A consumer whose IDENTIFY zone equals nsqd's --topology-zone is
 // zone-local; region likewise. With the experiment on, a channel hands a
 // ready message to an idle zone-local consumer before a region-local one,

@@ -34,4 +34,10 @@
 // Main starts the TCP accept loop and the HTTP server; the accept loop starts
 // one goroutine per connection. All of them are counted in NSQLookupd.wg and
 // Exit closes the listeners and connections and waits for every one.
+//
+// # Imports
+//
+// It uses internal/httpapi, logging, protocol and version, and must never
+// import nsqd or nsqadmin: the daemons share code only through internal/
+// (checked by internal/docrules).
 package nsqlookupd

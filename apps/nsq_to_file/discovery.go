@@ -12,7 +12,7 @@ import (
 	"github.com/nsqgo/nsq/internal/nsqclient"
 )
 
-// discoverer owns the topic loggers (options.md §4.5): one per --topic,
+// discoverer owns the topic loggers: one per --topic,
 // or, without --topic, one per topic the lookupds list that matches
 // --topic-pattern, looked for every --topic-refresh. Topics are never
 // dropped once started. It fans SIGHUP out to every logger and stops them

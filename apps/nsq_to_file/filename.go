@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// File naming (options.md §4.1): <TOPIC>, <HOST> and <PID> are replaced
+// File naming (--filename-format): <TOPIC>, <HOST> and <PID> are replaced
 // once per topic, <DATETIME> whenever a name is computed, and <REV> when a
 // file is opened or moved.
 

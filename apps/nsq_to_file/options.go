@@ -16,7 +16,7 @@ import (
 )
 
 // Options are nsq_to_file's settings, with upstream's flag names and
-// defaults (options.md §4).
+// defaults.
 type Options struct {
 	Topics       config.StringList
 	TopicPattern string

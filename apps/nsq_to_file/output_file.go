@@ -16,7 +16,7 @@ import (
 // that refuses every name fails instead of looping.
 const maxRevisions = 1 << 20
 
-// outputFile is one topic's current output file (options.md §4.2-4.4):
+// outputFile is one topic's current output file, as upstream's nsq_to_file keeps it:
 // opened in the work dir under the next free revision, written through a
 // buffer or gzip, synced on demand (each sync ends a gzip member), and
 // on close moved to the output dir without overwriting anything.

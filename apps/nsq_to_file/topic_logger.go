@@ -19,7 +19,7 @@ const (
 
 // topicLogger archives one topic: a consumer whose messages a single
 // router goroutine writes to the topic's output file. Messages are
-// finished only after the file has been synced (options.md §4.2), so at
+// finished only after the file has been synced, as upstream does, so at
 // most --max-in-flight of them are unacknowledged and a crash causes
 // redelivery, never loss.
 type topicLogger struct {

@@ -72,7 +72,8 @@ func TestKillNineReplaysOnlyUnfinishedMessages(t *testing.T) {
 	}
 }
 
-// metaSaysOneUnfinished reads a disk queue's metadata (FORMAT.md §4): depth
+// metaSaysOneUnfinished reads a disk queue's metadata (internal/diskqueue/FORMAT.md,
+// "Metadata file"): depth
 // 1 and a single unfinished record.
 func metaSaysOneUnfinished(t *testing.T, path string) bool {
 	t.Helper()

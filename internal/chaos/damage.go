@@ -12,7 +12,7 @@ import (
 	"strconv"
 )
 
-// Segment layout (internal/diskqueue/FORMAT.md §2): a 16-byte header
+// Segment layout (internal/diskqueue/FORMAT.md, "Segment, version 1"): a 16-byte header
 // starting with the magic, then records of a 12-byte header (length, data
 // CRC, header CRC) and the data. The harness reads it only to aim damage at
 // one record and learn which message it held.

@@ -10,4 +10,7 @@
 //
 // test/chaos is the command (make chaos); chaos_test.go runs a short version
 // in make test and tests the checker itself.
+//
+// It imports nothing of this module: the nsqd under test is a separate
+// process, driven over the wire like any client's.
 package chaos

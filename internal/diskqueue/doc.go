@@ -42,4 +42,7 @@
 // duplicates within one SyncTimeout, never loss). A segment is removed only once the reader has
 // left it and all its records are acknowledged. FORMAT.md, "Acknowledgements
 // and redelivery", has the details.
+//
+// It is a leaf: it imports nothing of this module. The lock order of the
+// queue together with nsqd's locks above it is in nsqd/LOCKS.md.
 package diskqueue

@@ -10,7 +10,7 @@ import (
 )
 
 // upstream builds files the way upstream nsqd 1.3 writes them (see
-// persistence.md §3): segments of int32 BE length + payload, and the
+// FORMAT.md, "Upstream segments"): segments of int32 BE length + payload, and the
 // three-line metadata file.
 type upstream struct {
 	t *testing.T
@@ -88,7 +88,8 @@ func TestUpstreamPositionsAndUnsyncedTailAreHonoured(t *testing.T) {
 	u := upstream{t, o}
 	offs := u.segment(0, 0, 1, 2, 3)
 	// Upstream synced after record 2 was written and record 0 was read;
-	// record 3 was written after that sync (persistence.md §3.8: salvaged).
+	// record 3 was written after that sync, so Open finds it by scanning on
+	// from the recorded write position and keeps it (FORMAT.md, "Recovery at Open").
 	u.meta(2, 0, offs[1], 0, offs[3])
 
 	q := mustOpen(t, o)

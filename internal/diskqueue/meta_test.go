@@ -21,7 +21,7 @@ func TestMetaRoundTrip(t *testing.T) {
 }
 
 func TestUpstreamMetaExamples(t *testing.T) {
-	// The examples observed from upstream nsqd (persistence.md §3.2).
+	// Metadata files observed from upstream nsqd 1.3.
 	for in, want := range map[string]meta{
 		"4\n0,0\n0,147\n":   {depth: 4, writePos: 147},
 		"0\n0,141\n0,141\n": {readPos: 141, writePos: 141},

@@ -1,5 +1,3 @@
-// Package logging owns the leveled, prefixed logger every binary uses, with
-// upstream's level names and their numeric values (1 debug .. 5 fatal).
 package logging
 
 import (

@@ -8,7 +8,7 @@ import (
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
-// The append* functions encode client commands (tcp-protocol.md §3) onto a
+// The append* functions encode client commands onto a
 // write buffer: a text line, then for IDENTIFY, AUTH, PUB, MPUB and DPUB an
 // int32 size and the body.
 

@@ -38,7 +38,7 @@ func parseProtocolError(data []byte) *ProtocolError {
 }
 
 // fatal reports whether nsqd closes the connection after sending e: every
-// code is fatal except the three message-ack failures (tcp-protocol.md §7).
+// code is fatal except the three message-ack failures.
 func (e *ProtocolError) fatal() bool {
 	switch e.Code {
 	case "E_FIN_FAILED", "E_REQ_FAILED", "E_TOUCH_FAILED":

@@ -56,7 +56,7 @@ func identifyBody(o *Options) ([]byte, error) {
 }
 
 // identifyResponse holds the keys of nsqd's negotiation answer a client
-// acts on (tcp-protocol.md §8.2); the others are ignored.
+// acts on (with feature_negotiation); the others are ignored.
 type identifyResponse struct {
 	MaxRdyCount  int64  `json:"max_rdy_count"`
 	Version      string `json:"version"`

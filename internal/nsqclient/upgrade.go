@@ -12,7 +12,7 @@ import (
 
 // upgrade performs what IDENTIFY negotiated, in nsqd's order (TLS, then
 // snappy or deflate), each step confirmed by an OK frame in the new
-// encoding (tcp-protocol.md §8.4). A feature we did not ask for is refused.
+// encoding. A feature we did not ask for is refused.
 func (c *conn) upgrade(resp *identifyResponse) error {
 	if resp.TLSv1 {
 		if !c.opts.TLSv1 {

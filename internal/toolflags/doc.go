@@ -5,4 +5,7 @@
 // bad command line, as the flag package; 1 for a failed validation, as
 // upstream's log.Fatal) and the --nsqd-tcp-address / --lookupd-http-address
 // source pair.
+//
+// It uses internal/logging, nsqclient and version, and must never import a
+// daemon: the tools reach nsqd and nsqlookupd over the network only.
 package toolflags

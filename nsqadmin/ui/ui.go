@@ -1,6 +1,3 @@
-// Package ui is nsqadmin's single-page web app: hand-written HTML, CSS and
-// JavaScript embedded in the binary, so `make`, `make run` and `make test`
-// need only Go (no Node build step).
 package ui
 
 import (

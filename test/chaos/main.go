@@ -1,6 +1,3 @@
-// Command chaos runs the fault harness (internal/chaos) against a built nsqd
-// and prints the checker's table. make chaos runs it; see the README,
-// "Fault harness".
 package main
 
 import (

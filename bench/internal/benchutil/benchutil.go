@@ -1,7 +1,3 @@
-// Package benchutil is what bench_reader and bench_writer share: the run
-// itself (one worker per connection, an untimed setup, an optional
-// --deadline, upstream's report line) and the raw nsqd V2 protocol they
-// speak without a client library (dial, IDENTIFY, frames).
 package benchutil
 
 import (
