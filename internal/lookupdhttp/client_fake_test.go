@@ -1,11 +1,9 @@
-package nsqclient
+package lookupdhttp
 
 import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +28,7 @@ func fakeLookupd(t *testing.T, status int, body string, v1 bool) string {
 }
 
 func TestLookupdClientReadsCurrentAndLegacyAnswers(t *testing.T) {
-	l := NewLookupdClient(time.Second, time.Second)
+	l := New(Options{ConnectTimeout: time.Second, RequestTimeout: time.Second})
 	defer l.Close()
 	ctx := context.Background()
 
@@ -51,7 +49,7 @@ func TestLookupdClientReadsCurrentAndLegacyAnswers(t *testing.T) {
 }
 
 func TestLookupdClientErrors(t *testing.T) {
-	l := NewLookupdClient(time.Second, time.Second)
+	l := New(Options{ConnectTimeout: time.Second, RequestTimeout: time.Second})
 	defer l.Close()
 	ctx := context.Background()
 
@@ -75,33 +73,6 @@ func TestLookupdClientErrors(t *testing.T) {
 	// The http package's error names the method and URL; nothing repeats
 	// them (it used to read `GET http://...: Get "http://...": ...`).
 	require.Regexp(t, `^Get "http://127\.0\.0\.1:1/topics": dial tcp 127\.0\.0\.1:1: connect: connection refused$`, err.Error())
-}
-
-func TestConsumerRetriesALookupdThatAnswersGarbage(t *testing.T) {
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
-	publishTo(t, n, "garbage", bodies("g", 1))
-	var healthy atomic.Bool
-	var queries atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		queries.Add(1)
-		w.Header().Set(httpapi.ContentTypeHeader, httpapi.ContentTypeValue)
-		if !healthy.Load() {
-			w.Write([]byte("not json"))
-			return
-		}
-		w.Write([]byte(`{"channels":[],"producers":[{"broadcast_address":"127.0.0.1","tcp_port":` +
-			strconv.Itoa(n.RealTCPAddr().Port) + `,"http_port":1,"version":"1.3.0"}]}`))
-	}))
-	t.Cleanup(srv.Close)
-
-	got := newCollector()
-	c := newTestConsumer(t, "garbage", "ch", testOptions(t))
-	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQLookupd(srv.URL))
-	eventually(t, "a few failed polls", func() bool { return queries.Load() >= 3 })
-	require.Zero(t, c.Stats().Connections)
-	healthy.Store(true)
-	got.waitFor(t, 1)
 }
 
 func FuzzDecodeV1(f *testing.F) {
