@@ -64,7 +64,7 @@ func New(opts Options) *Client {
 		DialContext:           (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		ResponseHeaderTimeout: opts.RequestTimeout,
 		TLSClientConfig:       opts.TLSConfig,
-		TLSHandshakeTimeout:   opts.ConnectTimeout,
+		TLSHandshakeTimeout:   10 * time.Second, // as nsqadmin's node client; RequestTimeout bounds it too
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,
 	}

@@ -103,7 +103,7 @@ func TestForbiddenNamingAnHTTPSPortIsRetriedOverHTTPSOnce(t *testing.T) {
 	var traced []string
 	var traceMu sync.Mutex
 	tlsConfig := secure.Client().Transport.(*http.Transport).TLSClientConfig
-	c := New(Options{ConnectTimeout: time.Second, RequestTimeout: 5 * time.Second, TLSConfig: tlsConfig, Trace: func(endpoint string) {
+	c := New(Options{ConnectTimeout: 5 * time.Second, RequestTimeout: 10 * time.Second, TLSConfig: tlsConfig, Trace: func(endpoint string) {
 		traceMu.Lock()
 		traced = append(traced, endpoint)
 		traceMu.Unlock()
@@ -125,7 +125,7 @@ func TestForbiddenNamingAnHTTPSPortIsRetriedOverHTTPSOnce(t *testing.T) {
 	require.Len(t, traced, 4)
 
 	// Without the TLS settings the retry fails on the unknown certificate.
-	untrusted := New(Options{ConnectTimeout: time.Second, RequestTimeout: 5 * time.Second})
+	untrusted := New(Options{ConnectTimeout: 5 * time.Second, RequestTimeout: 10 * time.Second})
 	defer untrusted.Close()
 	_, err = untrusted.Topics(ctx, plain)
 	require.ErrorContains(t, err, "certificate")
