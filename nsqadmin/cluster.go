@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 )
 
 // partialError lists the nodes that failed when others answered. Handlers
@@ -110,7 +110,7 @@ func sortProducers(ps []*Producer) {
 // fan out to every node at once; each answer's failure names its node.
 type cluster struct {
 	nodes   *nodeClient
-	lookupd *nsqclient.LookupdClient
+	lookupd *lookupdhttp.Client
 	logf    func(format string, args ...any)
 	now     func() time.Time
 }
@@ -145,38 +145,29 @@ func fanOut(addrs []string, fn func(addr string) error) []error {
 // topics is every topic name: the union over lookupds, or over nsqds'
 // /stats without lookupds.
 func (c *cluster) topics(ctx context.Context, opts *Options) ([]string, error) {
+	if addrs := opts.NSQLookupdHTTPAddresses; len(addrs) > 0 {
+		answers := lookupdhttp.AskEach(ctx, addrs, c.lookupd.Topics)
+		err := outcome("nsqlookupd", len(addrs), lookupdhttp.Errors(answers))
+		if _, all := err.(*allFailedError); all {
+			return nil, err
+		}
+		return lookupdhttp.UnionNames(answers), err
+	}
 	var mu sync.Mutex
 	set := map[string]struct{}{}
-	addTopics := func(names []string) {
+	addrs := opts.NSQDHTTPAddresses
+	err := outcome("nsqd", len(addrs), fanOut(addrs, func(addr string) error {
+		var stats nsqdStats
+		if err := c.get(ctx, nodeURL(addr, "/stats", url.Values{"format": {"json"}, "include_clients": {"false"}}), &stats); err != nil {
+			return err
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		for _, n := range names {
-			set[n] = struct{}{}
+		for _, t := range stats.Topics {
+			set[t.TopicName] = struct{}{}
 		}
-	}
-	var err error
-	if len(opts.NSQLookupdHTTPAddresses) > 0 {
-		addrs := opts.NSQLookupdHTTPAddresses
-		err = outcome("nsqlookupd", len(addrs), fanOut(addrs, func(addr string) error {
-			names, err := c.lookupd.Topics(ctx, addr)
-			addTopics(names)
-			return err
-		}))
-	} else {
-		addrs := opts.NSQDHTTPAddresses
-		err = outcome("nsqd", len(addrs), fanOut(addrs, func(addr string) error {
-			var stats nsqdStats
-			if err := c.get(ctx, nodeURL(addr, "/stats", url.Values{"format": {"json"}, "include_clients": {"false"}}), &stats); err != nil {
-				return err
-			}
-			names := make([]string, len(stats.Topics))
-			for i, t := range stats.Topics {
-				names[i] = t.TopicName
-			}
-			addTopics(names)
-			return nil
-		}))
-	}
+		return nil
+	}))
 	if _, all := err.(*allFailedError); all {
 		return nil, err
 	}
@@ -190,23 +181,10 @@ func (c *cluster) topics(ctx context.Context, opts *Options) ([]string, error) {
 
 // lookupdTopicChannels is the union of a topic's channels over lookupds.
 func (c *cluster) lookupdTopicChannels(ctx context.Context, topic string, addrs []string) ([]string, error) {
-	var mu sync.Mutex
-	set := map[string]struct{}{}
-	err := outcome("nsqlookupd", len(addrs), fanOut(addrs, func(addr string) error {
-		names, err := c.lookupd.Channels(ctx, addr, topic)
-		mu.Lock()
-		for _, n := range names {
-			set[n] = struct{}{}
-		}
-		mu.Unlock()
-		return err
-	}))
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out, err
+	answers := lookupdhttp.AskEach(ctx, addrs, func(ctx context.Context, addr string) ([]string, error) {
+		return c.lookupd.Channels(ctx, addr, topic)
+	})
+	return lookupdhttp.UnionNames(answers), outcome("nsqlookupd", len(addrs), lookupdhttp.Errors(answers))
 }
 
 // producers is every nsqd: from lookupds' /nodes (merged by TCP address,
@@ -228,19 +206,20 @@ func (c *cluster) topicProducers(ctx context.Context, topic string, opts *Option
 }
 
 func (c *cluster) lookupdProducers(ctx context.Context, addrs []string) ([]*Producer, error) {
+	answers := lookupdhttp.AskEach(ctx, addrs, c.lookupd.Nodes)
+	err := outcome("nsqlookupd", len(addrs), lookupdhttp.Errors(answers))
+	if _, all := err.(*allFailedError); all {
+		return nil, err
+	}
 	var (
-		mu     sync.Mutex
 		byAddr = map[string]*Producer{}
 		list   []*Producer
 	)
-	err := outcome("nsqlookupd", len(addrs), fanOut(addrs, func(addr string) error {
-		nodes, err := c.lookupd.Nodes(ctx, addr)
-		if err != nil {
-			return err
+	for _, a := range answers {
+		if a.Err != nil {
+			continue
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range nodes {
+		for _, n := range a.Value {
 			p := producerOf(n)
 			existing, ok := byAddr[p.tcpAddress()]
 			if !ok {
@@ -248,12 +227,8 @@ func (c *cluster) lookupdProducers(ctx context.Context, addrs []string) ([]*Prod
 				list = append(list, p)
 				existing = p
 			}
-			existing.RemoteAddresses = append(existing.RemoteAddresses, addr+"/"+remoteOrNA(n.RemoteAddress))
+			existing.RemoteAddresses = append(existing.RemoteAddresses, a.Addr+"/"+remoteOrNA(n.RemoteAddress))
 		}
-		return nil
-	}))
-	if _, all := err.(*allFailedError); all {
-		return nil, err
 	}
 	markOutOfDate(list)
 	sortProducers(list)
@@ -267,7 +242,7 @@ func remoteOrNA(addr string) string {
 	return addr
 }
 
-func producerOf(n nsqclient.Node) *Producer {
+func producerOf(n lookupdhttp.Node) *Producer {
 	p := &Producer{
 		RemoteAddresses:  []string{},
 		RemoteAddress:    n.RemoteAddress,
@@ -299,36 +274,31 @@ func markOutOfDate(list []*Producer) {
 }
 
 func (c *cluster) lookupdTopicProducers(ctx context.Context, topic string, addrs []string) ([]*Producer, error) {
+	// Lookup, not Producers: upstream nsqadmin counts a lookupd's 404
+	// TOPIC_NOT_FOUND as that lookupd failing, so an action on a topic no
+	// lookupd knows is a 502.
+	answers := lookupdhttp.AskEach(ctx, addrs, func(ctx context.Context, addr string) ([]lookupdhttp.Node, error) {
+		return c.lookupd.Lookup(ctx, addr, topic)
+	})
+	err := outcome("nsqlookupd", len(addrs), lookupdhttp.Errors(answers))
+	if _, all := err.(*allFailedError); all {
+		return nil, err
+	}
 	var (
-		mu   sync.Mutex
 		seen = map[string]bool{}
 		list []*Producer
 	)
-	err := outcome("nsqlookupd", len(addrs), fanOut(addrs, func(addr string) error {
-		// Not nsqclient's Producers, which reads a lookupd's 404
-		// TOPIC_NOT_FOUND as "no producers": upstream nsqadmin counts it
-		// as that lookupd failing, so an action on a topic no lookupd
-		// knows is a 502.
-		var answer struct {
-			Producers []nsqclient.Node `json:"producers"`
+	for _, a := range answers {
+		if a.Err != nil {
+			continue
 		}
-		if err := c.get(ctx, nodeURL(addr, "/lookup", url.Values{"topic": {topic}}), &answer); err != nil {
-			return err
-		}
-		nodes := answer.Producers
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range nodes {
+		for _, n := range a.Value {
 			p := producerOf(n)
 			if !seen[p.HTTPAddress()] {
 				seen[p.HTTPAddress()] = true
 				list = append(list, p)
 			}
 		}
-		return nil
-	}))
-	if _, all := err.(*allFailedError); all {
-		return nil, err
 	}
 	sortProducers(list)
 	return nonNil(list), err

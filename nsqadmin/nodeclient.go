@@ -19,10 +19,12 @@ import (
 // would let a broken node exhaust nsqadmin's memory.
 const maxNodeReply = 64 << 20
 
-// nodeClient speaks the V1 HTTP API of nsqd and nsqlookupd, with the
+// nodeClient speaks nsqd's V1 HTTP API (reads and actions), with the
 // --http-client-* timeouts and TLS settings. Like upstream's client, a 403
 // that names an https_port (nsqd with --tls-required) is retried once over
-// HTTPS.
+// HTTPS. Lookupds are asked through internal/lookupdhttp, built with the
+// same settings (see New): its answers need the V1 and pre-1.0 decoding
+// and the fan-out the other lookupd callers share.
 type nodeClient struct {
 	transport *http.Transport
 	client    *http.Client

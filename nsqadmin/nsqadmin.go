@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/version"
 )
 
@@ -89,11 +89,18 @@ func New(opts *Options) (*NSQAdmin, error) {
 	n.opts.Store(opts)
 
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	debugf := func(format string, args ...any) { n.logf(logging.Debug, format, args...) }
 	n.cluster = &cluster{
-		nodes:   newNodeClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
-		lookupd: nsqclient.NewLookupdClient(opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
-		logf:    func(format string, args ...any) { n.logf(logging.Debug, format, args...) },
-		now:     n.now,
+		nodes: newNodeClient(tlsConfig, opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
+		lookupd: lookupdhttp.New(lookupdhttp.Options{
+			ConnectTimeout:  opts.HTTPClientConnectTimeout,
+			RequestTimeout:  opts.HTTPClientRequestTimeout,
+			MaxResponseSize: maxNodeReply,
+			TLSConfig:       tlsConfig,
+			Trace:           func(endpoint string) { debugf("CI: querying %s", endpoint) },
+		}),
+		logf: debugf,
+		now:  n.now,
 	}
 	n.history = newHistory(opts.HistoryInterval, opts.HistoryRetention, opts.HistoryMaxSeries)
 	n.notifications = newNotifier(opts, n.logf)

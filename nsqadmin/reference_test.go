@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 )
 
 // referenceDir is where the compatibility reference is kept, outside the
@@ -62,7 +62,7 @@ func TestFieldsReadFromNodesAreTheReferences(t *testing.T) {
 		require.True(t, strings.Contains(string(nsqdDoc), `"`+name+`"`) || strings.Contains(string(nsqdDoc), "`"+name+"`"),
 			"nsqd field %q is not in the reference's nsqd-http.md", name)
 	}
-	for _, name := range jsonNames(reflect.TypeOf(nsqclient.Node{})) {
+	for _, name := range jsonNames(reflect.TypeOf(lookupdhttp.Node{})) {
 		require.True(t, strings.Contains(string(lookupdDoc), `"`+name+`"`) || strings.Contains(string(lookupdDoc), "`"+name+"`"),
 			"lookupd field %q is not in the reference's nsqlookupd.md", name)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
@@ -52,7 +52,7 @@ func TestSumsTheChannelAcrossNSQDsFoundThroughLookupd(t *testing.T) {
 	n1, n2 := tooltest.StartNSQD(t, l.TCPAddr()), tooltest.StartNSQD(t, l.TCPAddr())
 	fill(t, n1, "sum", "ch", 2)
 	fill(t, n2, "sum", "ch", 5)
-	lookup := nsqclient.NewLookupdClient(tooltest.WaitTimeout, tooltest.WaitTimeout)
+	lookup := lookupdhttp.New(lookupdhttp.Options{ConnectTimeout: tooltest.WaitTimeout, RequestTimeout: tooltest.WaitTimeout})
 	defer lookup.Close()
 	tooltest.Eventually(t, "both nsqds registered", func() bool {
 		producers, err := lookup.Producers(context.Background(), l.HTTPAddr(), "sum")

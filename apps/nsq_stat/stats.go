@@ -9,10 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"sync"
 
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 )
 
 // maxStatsResponse bounds an nsqd /stats answer we are willing to read.
@@ -54,7 +53,7 @@ type channelStats struct {
 // poller gathers the channel's totals from the nsqds holding the topic.
 type poller struct {
 	opts      *options
-	lookupd   *nsqclient.LookupdClient
+	lookupd   *lookupdhttp.Client
 	client    *http.Client
 	transport *http.Transport
 }
@@ -67,7 +66,7 @@ func newPoller(opts *options) *poller {
 	}
 	return &poller{
 		opts:      opts,
-		lookupd:   nsqclient.NewLookupdClient(opts.connectTimeout, opts.requestTimeout),
+		lookupd:   lookupdhttp.New(lookupdhttp.Options{ConnectTimeout: opts.connectTimeout, RequestTimeout: opts.requestTimeout}),
 		client:    &http.Client{Transport: transport, Timeout: opts.requestTimeout},
 		transport: transport,
 	}
@@ -105,24 +104,16 @@ func (p *poller) poll(ctx context.Context) (channelTotals, error) {
 }
 
 // lookupProducers is the union of the nsqd HTTP addresses the lookupds
-// list for the topic.
+// list for the topic; any lookupd failing fails it (the first in the
+// order given names the error).
 func (p *poller) lookupProducers(ctx context.Context) ([]string, error) {
-	seen := map[string]bool{}
-	for _, addr := range p.opts.lookupAddrs {
-		nodes, err := p.lookupd.Producers(ctx, addr, p.opts.topic)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range nodes {
-			seen[n.HTTPAddress()] = true
-		}
+	answers := lookupdhttp.AskEach(ctx, p.opts.lookupAddrs, func(ctx context.Context, addr string) ([]lookupdhttp.Node, error) {
+		return p.lookupd.Producers(ctx, addr, p.opts.topic)
+	})
+	if errs := lookupdhttp.Errors(answers); len(errs) > 0 {
+		return nil, errs[0]
 	}
-	addrs := make([]string, 0, len(seen))
-	for a := range seen {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	return addrs, nil
+	return lookupdhttp.Union(answers, lookupdhttp.Node.HTTPAddress), nil
 }
 
 // fetchAll gets every nsqd's stats of the topic at once.

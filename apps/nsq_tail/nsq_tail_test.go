@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
@@ -50,7 +50,7 @@ func TestFindsNSQDsThroughLookupd(t *testing.T) {
 	l := tooltest.StartLookupd(t)
 	n := tooltest.StartNSQD(t, l.TCPAddr())
 	tooltest.Publish(t, n.TCPAddr(), "found", "hello")
-	lookup := nsqclient.NewLookupdClient(tooltest.WaitTimeout, tooltest.WaitTimeout)
+	lookup := lookupdhttp.New(lookupdhttp.Options{ConnectTimeout: tooltest.WaitTimeout, RequestTimeout: tooltest.WaitTimeout})
 	defer lookup.Close()
 	tooltest.Eventually(t, "topic registered with lookupd", func() bool {
 		producers, err := lookup.Producers(context.Background(), l.HTTPAddr(), "found")

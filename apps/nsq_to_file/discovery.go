@@ -4,11 +4,10 @@ import (
 	"context"
 	"os"
 	"regexp"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 )
 
@@ -20,7 +19,7 @@ import (
 type discoverer struct {
 	opts       *Options
 	clientOpts *nsqclient.Options
-	lookupd    *nsqclient.LookupdClient
+	lookupd    *lookupdhttp.Client
 	pattern    *regexp.Regexp // nil: every topic
 	host       hostNames
 	pid        int
@@ -35,7 +34,7 @@ func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames,
 	d := &discoverer{
 		opts:       opts,
 		clientOpts: clientOpts,
-		lookupd:    nsqclient.NewLookupdClient(opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
+		lookupd:    lookupdhttp.New(lookupdhttp.Options{ConnectTimeout: opts.HTTPClientConnectTimeout, RequestTimeout: opts.HTTPClientRequestTimeout}),
 		host:       host,
 		pid:        os.Getpid(),
 		logger:     logger,
@@ -116,34 +115,12 @@ func (d *discoverer) reportFatal(err error) {
 // fetchTopics is the union of every lookupd's /topics; false when none
 // answered (logged, retried at the next refresh).
 func (d *discoverer) fetchTopics(ctx context.Context) ([]string, bool) {
-	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		set      = map[string]bool{}
-		answered bool
-	)
-	for _, addr := range d.opts.LookupdHTTPAddrs {
-		wg.Go(func() {
-			topics, err := d.lookupd.Topics(ctx, addr)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				d.logger.Logf(warnLevel, "could not retrieve topic list: %s", err)
-				return
-			}
-			answered = true
-			for _, t := range topics {
-				set[t] = true
-			}
-		})
+	answers := lookupdhttp.AskEach(ctx, d.opts.LookupdHTTPAddrs, d.lookupd.Topics)
+	errs := lookupdhttp.Errors(answers)
+	for _, err := range errs {
+		d.logger.Logf(warnLevel, "could not retrieve topic list: %s", err)
 	}
-	wg.Wait()
-	topics := make([]string, 0, len(set))
-	for t := range set {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	return topics, answered
+	return lookupdhttp.UnionNames(answers), len(errs) < len(answers)
 }
 
 func (d *discoverer) stopAll() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
@@ -14,9 +15,9 @@ import (
 // concurrent use; none of them waits on the network except LookupChannels
 // and Close.
 type Client struct {
-	opts     Options
-	channels *channelFetcher
-	wg       sync.WaitGroup // one per running peer goroutine
+	opts Options
+	http *lookupdhttp.Client // lookupds' /channels, for LookupChannels
+	wg   sync.WaitGroup      // one per running peer goroutine
 
 	mu     sync.Mutex
 	closed bool
@@ -31,10 +32,14 @@ type Client struct {
 func New(opts Options) *Client {
 	opts = opts.withDefaults()
 	c := &Client{
-		opts:     opts,
-		channels: newChannelFetcher(opts),
-		regs:     map[string]map[string]struct{}{},
-		peers:    map[string]*peer{},
+		opts: opts,
+		http: lookupdhttp.New(lookupdhttp.Options{
+			ConnectTimeout:  opts.HTTPClientConnectTimeout,
+			RequestTimeout:  opts.HTTPClientTimeout,
+			MaxResponseSize: opts.MaxResponseSize,
+		}),
+		regs:  map[string]map[string]struct{}{},
+		peers: map[string]*peer{},
 	}
 	c.SetAddresses(opts.Addresses)
 	return c
@@ -212,7 +217,15 @@ func (c *Client) LookupChannels(ctx context.Context, topic string) []string {
 	}
 	// Two configured addresses may reach the same lookupd.
 	slices.Sort(httpAddrs)
-	return c.channels.union(ctx, slices.Compact(httpAddrs), topic, c.warnf)
+	answers := lookupdhttp.AskEach(ctx, slices.Compact(httpAddrs), func(ctx context.Context, addr string) ([]string, error) {
+		return c.http.Channels(ctx, addr, topic)
+	})
+	for _, a := range answers {
+		if a.Err != nil {
+			c.warnf("LOOKUPD(%s): failed to query channels of topic %s - %s", a.Addr, topic, a.Err)
+		}
+	}
+	return lookupdhttp.UnionNames(answers)
 }
 
 // Registered is how many lookupds hold this node's registration now:
@@ -241,5 +254,5 @@ func (c *Client) Close() {
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
-	c.channels.close()
+	c.http.Close()
 }

@@ -3,7 +3,9 @@
 // per configured lookupd (IDENTIFY, full registration, PING every 15 s,
 // reconnect with backoff and register everything again), forwards each
 // Register/Unregister to every connected lookupd, and asks the lookupds'
-// HTTP APIs which channels a topic has (channel pre-creation).
+// HTTP APIs (through internal/lookupdhttp, at the HTTP address each
+// lookupd gave in its IDENTIFY reply) which channels a topic has, for
+// channel pre-creation.
 //
 // # Goroutines and locks
 //

@@ -123,14 +123,3 @@ func parseIdentifyReply(reply []byte) (lookupdInfo, error) {
 	}
 	return info, nil
 }
-
-// parseChannels decodes a V1 /channels answer.
-func parseChannels(body []byte) ([]string, error) {
-	var resp struct {
-		Channels []string `json:"channels"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("parsing /channels response - %w", err)
-	}
-	return resp.Channels, nil
-}

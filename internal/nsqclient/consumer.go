@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
@@ -19,7 +20,7 @@ type Consumer struct {
 	topic   string
 	channel string
 	opts    Options
-	lookupd *LookupdClient
+	lookupd *lookupdhttp.Client
 
 	// ctx is cancelled by Stop; dials, lookupd queries and reconnection
 	// waits derive from it.
@@ -88,7 +89,7 @@ func NewConsumer(topic, channel string, opts *Options) (*Consumer, error) {
 		backoffCh:   make(chan time.Duration, 1),
 		recheckCh:   make(chan struct{}, 1),
 	}
-	c.lookupd = NewLookupdClient(opts.DialTimeout, opts.LookupdPollTimeout)
+	c.lookupd = lookupdhttp.New(lookupdhttp.Options{ConnectTimeout: opts.DialTimeout, RequestTimeout: opts.LookupdPollTimeout})
 	// Unbuffered, as go-nsq's: a reader hands a message over only when a
 	// handler takes it, so what counts as in flight is what the handlers
 	// hold (plus one per reader), and IsStarved tells a handler that

@@ -3,8 +3,9 @@ package nsqclient
 import (
 	"context"
 	"math/rand/v2"
-	"sync"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 )
 
 // pollLookupds asks the lookupds for the topic's producers now, then,
@@ -48,32 +49,24 @@ func (c *Consumer) queryLookupds() {
 	c.mu.Lock()
 	addrs := append([]string(nil), c.lookupds...)
 	c.mu.Unlock()
-	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		found  = map[string]bool{}
-		failed bool
-	)
-	for _, addr := range addrs {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(c.ctx, c.opts.LookupdPollTimeout)
-			defer cancel()
-			producers, err := c.lookupd.Producers(ctx, addr, c.topic)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if c.ctx.Err() == nil {
-					c.logf(warnLevel, "error querying nsqlookupd (%s) - %s", addr, err)
-				}
-				failed = true
-				return
+	answers := lookupdhttp.AskEach(c.ctx, addrs, func(ctx context.Context, addr string) ([]lookupdhttp.Node, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.opts.LookupdPollTimeout)
+		defer cancel()
+		return c.lookupd.Producers(ctx, addr, c.topic)
+	})
+	failed := false
+	for _, a := range answers {
+		if a.Err != nil {
+			failed = true
+			if c.ctx.Err() == nil {
+				c.logf(warnLevel, "error querying nsqlookupd (%s) - %s", a.Addr, a.Err)
 			}
-			for _, p := range producers {
-				found[p.TCPAddress()] = true
-			}
-		})
+		}
 	}
-	wg.Wait()
+	found := map[string]bool{}
+	for _, addr := range lookupdhttp.Union(answers, lookupdhttp.Node.TCPAddress) {
+		found[addr] = true
+	}
 	c.applyDiscovered(found, !failed)
 }
 

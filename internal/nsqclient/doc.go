@@ -1,8 +1,9 @@
-// Package nsqclient owns the client side of nsqd's TCP protocol V2 and of
-// nsqlookupd's discovery API, for the tools and the tests: a Producer
-// (PUB, MPUB, DPUB over one connection per nsqd, synchronous or pipelined)
-// and a Consumer (one topic/channel from many nsqds, found directly or by
-// polling lookupds, with go-nsq's flow control, backoff and graceful stop).
+// Package nsqclient owns the client side of nsqd's TCP protocol V2, for the
+// tools and the tests: a Producer (PUB, MPUB, DPUB over one connection per
+// nsqd, synchronous or pipelined) and a Consumer (one topic/channel from
+// many nsqds, found directly or by polling lookupds through
+// internal/lookupdhttp, with go-nsq's flow control, backoff and graceful
+// stop).
 // It follows go-nsq 1.1's behaviour and option names (Options.Set accepts
 // what --consumer-opt and --producer-opt pass) without depending on it.
 //
