@@ -92,6 +92,16 @@ func (q *Queue) commit(group []*putReq) (err error) {
 	defer func() { q.publishWrite(written, err) }()
 
 	q.prepareWriteFile()
+	startFile, startPos := w.file, w.pos
+	defer func() {
+		// A group is stored or refused whole: its callers are all told the
+		// same error, so chunks already sealed into earlier segments must
+		// not be delivered either.
+		if err != nil && w.file != startFile {
+			q.rollBack(startFile, startPos)
+			written = 0
+		}
+	}()
 	buf := w.buf[:0]
 	var inBuf int64
 	for _, req := range group {
@@ -163,6 +173,53 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 		}
 	}
 	return nil
+}
+
+// rollBack undoes a commit that failed after it had sealed chunks into
+// segments before the current one: the segments it created are removed and
+// the segment it started in is cut back to where the commit began, and that
+// cut is fsynced (the sealed chunk was, and must not come back after a
+// crash). If the cut fails, the segment is abandoned as in unwrite. Caller
+// holds wmu; readers never saw the commit's records (publishWrite comes
+// after).
+func (q *Queue) rollBack(file, pos int64) {
+	w := &q.w
+	q.closeWriteFile()
+	for n := w.file; n > file; n-- {
+		path := segmentPath(q.opts.Dir, q.opts.Name, n)
+		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+			if err := os.Remove(path); err != nil {
+				q.logf("cannot remove %s after a failed write: %s", path, err)
+			}
+		}
+	}
+	if err := syncDir(q.opts.Dir); err != nil {
+		q.logf("after a failed write: %s", err)
+	}
+	w.file, w.pos, w.unsynced, w.broken = file, pos, 0, false
+	if pos == 0 {
+		// The commit began a segment of its own: nothing before it to keep.
+		path := segmentPath(q.opts.Dir, q.opts.Name, file)
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			q.logf("cannot remove %s after a failed write: %s", path, err)
+			w.broken = true
+		} else if err := syncDir(q.opts.Dir); err != nil {
+			q.logf("after a failed write: %s", err)
+		}
+		return
+	}
+	path := segmentPath(q.opts.Dir, q.opts.Name, file)
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err == nil {
+		w.f = f
+		if err = f.Truncate(pos); err == nil {
+			err = fdatasync(f)
+		}
+	}
+	if err != nil {
+		q.logf("cannot cut %s back to %d after a failed write, starting a new segment: %s", path, pos, err)
+		w.broken = true
+	}
 }
 
 // unwrite truncates the write segment back to pos after a failed write. If
