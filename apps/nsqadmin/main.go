@@ -14,6 +14,7 @@ import (
 
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/daemonrun"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqadmin"
@@ -54,20 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logFatal(stderr, opts.LogFormat, "failed to instantiate nsqadmin - %s", err)
 		return 1
 	}
-	mainErr := make(chan error, 1)
-	go func() { mainErr <- n.Main() }()
-	code := 0
-	select {
-	case <-ctx.Done():
-		n.Exit()
-		<-mainErr
-	case err := <-mainErr:
-		if err != nil {
-			code = 1
-		}
-		n.Exit()
-	}
-	return code
+	return daemonrun.Serve(ctx, n)
 }
 
 // logFatal writes upstream's fatal line with its fixed "[nsqadmin] " prefix.

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/daemonrun"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqlookupd"
@@ -53,20 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logFatal(stderr, opts.LogFormat, "failed to instantiate nsqlookupd - %s", err)
 		return 1
 	}
-	mainErr := make(chan error, 1)
-	go func() { mainErr <- l.Main() }()
-	code := 0
-	select {
-	case <-ctx.Done():
-		l.Exit()
-		<-mainErr
-	case err := <-mainErr:
-		if err != nil {
-			code = 1
-		}
-		l.Exit()
-	}
-	return code
+	return daemonrun.Serve(ctx, l)
 }
 
 // logFatal writes upstream's fatal line, "[nsqlookupd] <date> <time> FATAL:
