@@ -99,7 +99,7 @@ func upstreamNSQAdmin(t *testing.T) string {
 // port and returns its base URL; it is stopped by PID when the test ends.
 func runUpstream(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	addr := tooltest.ClosedPort(t)
+	addr := tooltest.FreePort(t)
 	cmd := exec.Command(bin, append([]string{"--http-address=" + addr, "--log-level=warn"}, args...)...)
 	logs := tooltest.NewBuffer()
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -193,7 +193,7 @@ func TestTopicPatternDiscoversTopicsFromLookupd(t *testing.T) {
 
 func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
 	// Reserve a port for a lookupd that starts later.
-	lookupdHTTP := tooltest.ClosedPort(t)
+	lookupdHTTP := tooltest.FreePort(t)
 
 	out := t.TempDir()
 	a := startApp(t, "--lookupd-http-address="+lookupdHTTP, "--topic=late", "--output-dir="+out,

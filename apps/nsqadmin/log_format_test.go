@@ -1,47 +1,29 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // With --log-format=json every line nsqadmin writes, from the start-up line
 // to the last, is one JSON object, as on the other binaries.
 func TestJSONLogFormatWritesOneParseableObjectPerLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	stdout, stderr := tooltest.NewBuffer(), tooltest.NewBuffer()
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--log-format=json", "--http-address=127.0.0.1:0",
-			"--nsqd-http-address=127.0.0.1:1"}, &stdout, &stderr)
+			"--nsqd-http-address=127.0.0.1:1"}, stdout, stderr)
 	}()
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), `"msg":"HTTP: listening on `) },
-		10*time.Second, 10*time.Millisecond)
+	stderr.WaitFor(t, "the listening line", func(s string) bool { return strings.Contains(s, `"msg":"HTTP: listening on `) })
 	cancel()
 	select {
 	case code := <-done:
@@ -65,9 +47,9 @@ func TestJSONLogFormatWritesOneParseableObjectPerLine(t *testing.T) {
 
 // A start-up failure is reported as a JSON object too, the last line.
 func TestJSONLogFormatReportsStartUpFailureAsOneObject(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	stdout, stderr := tooltest.NewBuffer(), tooltest.NewBuffer()
 	code := run(context.Background(), []string{"--log-format=json", "--http-address=127.0.0.1:-1",
-		"--nsqd-http-address=127.0.0.1:1"}, &stdout, &stderr)
+		"--nsqd-http-address=127.0.0.1:1"}, stdout, stderr)
 	require.Equal(t, 1, code)
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	var rec struct{ Level, Msg, App string }

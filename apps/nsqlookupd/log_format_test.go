@@ -1,45 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestJSONLogFormatWritesOneParseableObjectPerLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	stdout, stderr := tooltest.NewBuffer(), tooltest.NewBuffer()
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--log-format=json", "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"},
-			&stdout, &stderr)
+			stdout, stderr)
 	}()
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), `"msg":"HTTP: listening on `) },
-		10*time.Second, 10*time.Millisecond)
+	stderr.WaitFor(t, "the listening line", func(s string) bool { return strings.Contains(s, `"msg":"HTTP: listening on `) })
 	cancel()
 	select {
 	case code := <-done:

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/nsqclient"
+	"github.com/nsqgo/nsq/internal/testnet"
 )
 
 // Publish publishes each body to topic on the nsqd at tcpAddr.
@@ -93,8 +94,16 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 	require.Eventually(t, cond, WaitTimeout, 10*time.Millisecond, what)
 }
 
-// ClosedPort is a loopback address nothing listens on.
-func ClosedPort(t testing.TB) string {
+// ClosedPort is a loopback address that refuses connections for the whole
+// test (testnet.RefusedAddr: the port stays held, so no other test's daemon
+// can take it meanwhile).
+func ClosedPort(t testing.TB) string { return testnet.RefusedAddr(t) }
+
+// FreePort is a loopback address free at the time of the call, for a server
+// the test starts later on it (a child process, or a daemon that must come
+// up after its clients). Another process may take it meanwhile: a test that
+// only needs a refusing address uses ClosedPort.
+func FreePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
