@@ -62,7 +62,7 @@ func TestHTTPConfigGetUnknownOptionIsInvalid(t *testing.T) {
 // is taught about it.
 func configKeyOf() map[string]string {
 	return map[string]string{
-		"ID": "id", "LogLevel": "log_level", "LogPrefix": "log_prefix", "Logger": "", "LogFormat": "",
+		"ID": "id", "LogLevel": "log_level", "LogPrefix": "log_prefix", "Logger": "", "Clock": "", "LogFormat": "",
 		"TCPAddress": "tcp_address", "HTTPAddress": "http_address", "BroadcastAddress": "broadcast_address",
 		"BroadcastTCPPort": "broadcast_tcp_port", "BroadcastHTTPPort": "broadcast_http_port",
 		"NSQLookupdTCPAddresses":   "nsqlookupd_tcp_addresses",

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"errors"
+	"github.com/nsqgo/nsq/internal/clock"
 	"net"
 	"os"
 	"sort"
@@ -34,6 +35,7 @@ var (
 type NSQD struct {
 	opts      *Options
 	logger    *logging.Logger
+	clock     clock.Clock // opts.Clock, or the wall clock
 	startTime time.Time
 
 	mu     sync.RWMutex
@@ -110,10 +112,15 @@ func New(opts *Options) (*NSQD, error) {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
 	n := &NSQD{
 		opts:      opts,
 		logger:    logging.NewWithFormat(logOut, opts.LogPrefix, opts.LogLevel, opts.LogFormat),
-		startTime: time.Now(),
+		clock:     clk,
+		startTime: clk.Now(),
 		topics:    map[string]*Topic{},
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),

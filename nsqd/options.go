@@ -3,6 +3,7 @@ package nsqd
 import (
 	"crypto/md5"
 	"crypto/tls"
+	"github.com/nsqgo/nsq/internal/clock"
 	"hash/crc32"
 	"io"
 	"os"
@@ -21,6 +22,9 @@ type Options struct {
 	LogPrefix string
 	LogFormat logging.Format // text (upstream's) or json lines
 	Logger    io.Writer      // where logs go; os.Stderr by default
+	// Clock is where the daemon's time comes from (internal/clock); the
+	// wall clock when nil. Tests give a clock.Fake and advance it.
+	Clock clock.Clock
 
 	TCPAddress               string
 	HTTPAddress              string
