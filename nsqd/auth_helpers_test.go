@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
-// Test auth servers (answering GET /auth as auth_client.go asks it) and the
+// Test auth servers (answering GET /auth as internal/authclient asks it) and the
 // helpers the auth tests share.
 
 // Answers the test auth server gives: alice may do anything; nobody has
@@ -155,6 +156,28 @@ func authedConn(t testing.TB, n *NSQD, secret string) *testConn {
 	return c
 }
 
-// advanceAuthClock moves the daemon's auth clock forward, so that TTLs run
-// out without the test waiting for them.
-func advanceAuthClock(n *NSQD, d time.Duration) { n.auth.skew.Add(int64(d)) }
+// withFakeClock gives the daemon a fake clock (Options.Clock), which is
+// also its auth clock, so that advanceAuthClock can run TTLs out.
+func withFakeClock(o *Options) { o.Clock = clock.NewFake(time.Now()) }
+
+// advanceAuthClock moves the fake clock of a daemon started withFakeClock
+// forward, so that TTLs run out without the test waiting for them. Timers
+// on that clock fire too: connections that must not see heartbeats in
+// between are made with authedConnWithoutHeartbeats.
+func advanceAuthClock(n *NSQD, d time.Duration) {
+	fake, ok := n.clock.(*clock.Fake)
+	if !ok {
+		panic("advanceAuthClock needs a daemon started withFakeClock")
+	}
+	fake.Advance(d)
+}
+
+// authedConnWithoutHeartbeats is authedConn after an IDENTIFY that turns
+// heartbeats off, so that advancing the clock sends the client nothing.
+func authedConnWithoutHeartbeats(t testing.TB, n *NSQD, secret string) *testConn {
+	t.Helper()
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": -1})
+	c.authenticate(secret)
+	return c
+}

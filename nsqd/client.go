@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
@@ -109,10 +110,10 @@ type client struct {
 
 	// tlsState is the negotiated TLS state, stored by the IDENTIFY upgrade
 	// (nil while the connection is plain); AUTH tells the auth server
-	// about it (auth_session.go). authorization is the auth server's
+	// about it (client_auth.go). authorization is the auth server's
 	// latest answer (nil until AUTH succeeds), for stats.
 	tlsState      atomic.Pointer[tls.ConnectionState]
-	authorization atomic.Pointer[authState]
+	authorization atomic.Pointer[authclient.State]
 }
 
 func newClient(id int64, conn net.Conn, n *NSQD) *client {

@@ -61,10 +61,21 @@
 // what, and the known exceptions (disk I/O under a channel or topic lock).
 // lockorder_test.go fails when a mutex is added without a row there.
 //
+// # Packages
+//
+// Parts with one job each sit in packages of their own beneath this one;
+// nsqd imports them and they never import nsqd (internal/docrules checks
+// it). Where a part needs something of the daemon it asks through a small
+// interface that nsqd's types implement.
+//
+//	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn: client_auth.go)
+//	nsqd/queue           the channel's queue
+//	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
+//
 // # Imports
 //
-// nsqd uses the shared pieces under internal/ (diskqueue, httpapi,
-// logging, lookupclient, protocol, version). It must never import another
-// daemon (nsqlookupd, nsqadmin), a command under apps/, or a test helper
-// (internal/tooltest); internal/docrules checks this.
+// nsqd uses the shared pieces under internal/ (authclient, diskqueue,
+// httpapi, logging, lookupclient, protocol, version). It must never import
+// another daemon (nsqlookupd, nsqadmin), a command under apps/, or a test
+// helper (internal/tooltest); internal/docrules checks this.
 package nsqd

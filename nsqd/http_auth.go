@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/httpapi"
 )
 
@@ -15,7 +16,7 @@ import (
 // only). With --http-auth=publish or all, a request carries
 // "Authorization: Bearer <secret>"; the secret is checked against the same
 // auth servers, with the same query and the same answer rules, as the TCP
-// AUTH command (auth_client.go, auth.go), and the answer is cached for its
+// AUTH command (internal/authclient), and the answer is cached for its
 // TTL.
 
 // --http-auth values.
@@ -24,10 +25,6 @@ const (
 	httpAuthPublish = "publish"
 	httpAuthAll     = "all"
 )
-
-// permissionAdmin is the grant (ours) that the admin endpoints require
-// under --http-auth=all; an auth server must name it explicitly.
-const permissionAdmin = "admin"
 
 // maxHTTPAuthCache bounds the cached answers; past it expired entries are
 // dropped, and if none had expired the cache starts over, so a flood of
@@ -97,14 +94,14 @@ type httpAuthorizer struct {
 	mode string
 
 	mu    sync.Mutex
-	cache map[httpAuthKey]*authState
+	cache map[httpAuthKey]*authclient.State
 }
 
 func newHTTPAuthorizer(n *NSQD) *httpAuthorizer {
 	if n.opts.HTTPAuth == "" || n.opts.HTTPAuth == httpAuthOff {
 		return nil
 	}
-	return &httpAuthorizer{n: n, mode: n.opts.HTTPAuth, cache: map[httpAuthKey]*authState{}}
+	return &httpAuthorizer{n: n, mode: n.opts.HTTPAuth, cache: map[httpAuthKey]*authclient.State{}}
 }
 
 // wrap checks every request before next routes it.
@@ -131,9 +128,9 @@ func (a *httpAuthorizer) wrap(next http.Handler) http.Handler {
 		}
 		var allowed bool
 		if class == classPublish {
-			allowed = state.allows(topic, "")
+			allowed = state.Allows(topic, "")
 		} else {
-			allowed = state.allowsAdmin(topic, channel)
+			allowed = state.AllowsAdmin(topic, channel)
 		}
 		if !allowed {
 			httpapi.RespondError(w, httpapi.Errorf(http.StatusForbidden, "FORBIDDEN"))
@@ -156,7 +153,7 @@ func bearerSecret(r *http.Request) (string, bool) {
 // answer is the cached auth answer for the request's secret and peer,
 // asking the auth servers when there is none or its TTL ran out. Failures
 // are not cached: the next request asks again.
-func (a *httpAuthorizer) answer(r *http.Request, secret string) (*authState, error) {
+func (a *httpAuthorizer) answer(r *http.Request, secret string) (*authclient.State, error) {
 	key := httpAuthKey{secret: secret}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		key.remoteIP = host
@@ -168,16 +165,16 @@ func (a *httpAuthorizer) answer(r *http.Request, secret string) (*authState, err
 		}
 	}
 	auth := a.n.auth
-	now := auth.now()
+	now := auth.Now()
 	a.mu.Lock()
 	state := a.cache[key]
 	a.mu.Unlock()
-	if state != nil && !state.expired(now) {
+	if state != nil && !state.Expired(now) {
 		return state, nil
 	}
 	// An answer without authorizations is valid: it grants nothing, so
 	// every guarded endpoint answers 403 (TCP's E_UNAUTHORIZED).
-	state, err := auth.query(authQuery{remoteIP: key.remoteIP, tls: key.tls, commonName: key.commonName, secret: secret})
+	state, err := auth.Query(r.Context(), authclient.Query{RemoteIP: key.remoteIP, TLS: key.tls, CommonName: key.commonName, Secret: secret})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +182,7 @@ func (a *httpAuthorizer) answer(r *http.Request, secret string) (*authState, err
 	defer a.mu.Unlock()
 	if len(a.cache) >= maxHTTPAuthCache {
 		for k, s := range a.cache {
-			if s.expired(now) {
+			if s.Expired(now) {
 				delete(a.cache, k)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -61,8 +62,8 @@ type NSQD struct {
 	e2e          *e2eConfig
 	statsdPrefix string
 
-	auth     *authClient     // nil when no --auth-http-address (auth_client.go)
-	httpAuth *httpAuthorizer // nil unless --http-auth (http_auth.go)
+	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
+	httpAuth *httpAuthorizer    // nil unless --http-auth (http_auth.go)
 
 	metrics       *metrics      // the /metrics registry (metrics.go)
 	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
@@ -127,7 +128,7 @@ func New(opts *Options) (*NSQD, error) {
 		e2e:       newE2EConfig(opts),
 		tls:       tlsSetup,
 		// https:// auth servers are verified like every outgoing call.
-		auth: newAuthClient(opts, tlsSetup.client),
+		auth: authclient.New(authClientConfig(opts, tlsSetup.client)),
 	}
 	// Upstream's start-up lines: who is running, and the node ID that is
 	// part of every message ID.
@@ -225,7 +226,7 @@ func (n *NSQD) Exit() {
 		n.exiting.Store(true)
 		n.lifecycleMu.Unlock()
 		close(n.exitCh)
-		n.auth.close() // a client stuck in AUTH must not hold up the wait below
+		n.auth.Close() // a client stuck in AUTH must not hold up the wait below
 		n.closeListeners()
 		n.clientsMu.Lock()
 		for _, c := range n.clients {
