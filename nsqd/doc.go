@@ -40,10 +40,11 @@
 //
 //	bufio reader/writer ─ [snappy | deflate] ─ deadlineConn ─ [TLS] ─ socket (TCP or unix)
 //
-// IDENTIFY may add TLS and then one compression (upgrade.go): the reply goes
-// out in the clear, then each layer is put in place in both directions by
-// the reader goroutine while it holds writeMu, and confirmed with an OK in
-// the new encoding. deadlineConn arms the heartbeat deadlines on the socket
+// IDENTIFY may add TLS and then one compression (upgrade.go; the layers
+// themselves are nsqd/connlayer's, put in place by client_conn.go): the
+// reply goes out in the clear, then each layer is put in place in both
+// directions by the reader goroutine while it holds writeMu, and confirmed
+// with an OK in the new encoding. deadlineConn arms the heartbeat deadlines on the socket
 // for every transport read and write, whatever sits above or below it.
 //
 // # Lock order
@@ -69,6 +70,8 @@
 // interface that nsqd's types implement.
 //
 //	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn: client_auth.go)
+//	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
+//	                     TLS configurations (the client swaps the layers: client_conn.go)
 //	nsqd/queue           the channel's queue
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //

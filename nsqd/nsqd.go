@@ -51,7 +51,7 @@ type NSQD struct {
 	httpServer    *httpServer
 	httpsListener net.Listener // nil without a TLS certificate
 	httpsServer   *httpServer
-	tls           tlsSetup // the TLS options as resolved at New (tls_config.go)
+	tls           tlsSetup // the TLS options as resolved at New (tls_options.go)
 
 	lookup   *lookupclient.Client
 	dataLock *dataDirLock

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/connlayer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -94,7 +95,7 @@ func TestTLSHandshakeNotStartedFailsAfterFiveSeconds(t *testing.T) {
 	require.Equal(t, protocol.FrameTypeError, frameType)
 	require.True(t, strings.HasPrefix(string(data), "E_IDENTIFY_FAILED IDENTIFY failed "), "%q", data)
 	require.Contains(t, string(data), "timeout")
-	require.InDelta(t, tlsHandshakeTimeout.Seconds(), time.Since(asked).Seconds(), 1)
+	require.InDelta(t, connlayer.HandshakeTimeout.Seconds(), time.Since(asked).Seconds(), 1)
 	c.expectClosed()
 }
 
@@ -131,16 +132,6 @@ func TestTLSStatsReportTheSession(t *testing.T) {
 	require.True(t, stats.TLSNegotiatedProtocolIsMutual)
 	require.False(t, stats.Snappy)
 	require.False(t, stats.Deflate)
-}
-
-func TestTLSCipherAndVersionNamesFollowUpstream(t *testing.T) {
-	require.Equal(t, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cipherSuiteName(tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256))
-	require.Equal(t, "TLS_AES_128_GCM_SHA256", cipherSuiteName(tls.TLS_AES_128_GCM_SHA256))
-	require.Equal(t, "Unknown 4660", cipherSuiteName(0x1234))
-	require.Equal(t, "TLS1.0", tlsVersionName(tls.VersionTLS10))
-	require.Equal(t, "TLS1.2", tlsVersionName(tls.VersionTLS12))
-	require.Equal(t, "TLS1.3", tlsVersionName(tls.VersionTLS13))
-	require.Equal(t, "Unknown 768", tlsVersionName(0x0300))
 }
 
 func TestTLSMinVersionRefusesOlderClients(t *testing.T) {
