@@ -3,6 +3,7 @@ package nsqd
 import (
 	"crypto/tls"
 	"io"
+	"time"
 
 	"github.com/nsqgo/nsq/nsqd/connlayer"
 )
@@ -10,6 +11,9 @@ import (
 // The client's ties to its connection layers: IDENTIFY's TLS and
 // compression upgrades put nsqd/connlayer's pieces in place (the order and
 // framing are upgrade.go's), and /stats names the TLS session as upstream.
+
+// tlsHandshakeTimeout bounds the handshake after IDENTIFY, as upstream.
+const tlsHandshakeTimeout = 5 * time.Second
 
 // flushWriter is what the client's output buffer writes into once a
 // compression is negotiated (client.compressor): a connlayer.CompressWriter,
@@ -26,7 +30,7 @@ type flushWriter interface {
 // error frame goes out in the clear, as upstream sends it.
 func (c *client) upgradeTLS(config *tls.Config) error {
 	// Bytes already buffered past IDENTIFY are the start of the handshake.
-	session, err := connlayer.ServerHandshake(c.conn, c.takeBuffered(), config)
+	session, err := connlayer.ServerHandshake(c.conn, c.takeBuffered(), config, c.nsqd.clock, tlsHandshakeTimeout)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
-	"github.com/nsqgo/nsq/nsqd/connlayer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -95,7 +94,7 @@ func TestTLSHandshakeNotStartedFailsAfterFiveSeconds(t *testing.T) {
 	require.Equal(t, protocol.FrameTypeError, frameType)
 	require.True(t, strings.HasPrefix(string(data), "E_IDENTIFY_FAILED IDENTIFY failed "), "%q", data)
 	require.Contains(t, string(data), "timeout")
-	require.InDelta(t, connlayer.HandshakeTimeout.Seconds(), time.Since(asked).Seconds(), 1)
+	require.InDelta(t, tlsHandshakeTimeout.Seconds(), time.Since(asked).Seconds(), 1)
 	c.expectClosed()
 }
 

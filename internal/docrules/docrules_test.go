@@ -220,7 +220,7 @@ func under(dir, prefix string) bool { return dir == prefix || strings.HasPrefix(
 var leaves = []string{
 	"internal/logging", "internal/version", "internal/hostpool", "internal/timermetrics",
 	"internal/protocol", "internal/diskqueue", "internal/chaos", "bench/internal/benchutil",
-	"nsqadmin/ui", "internal/docrules", "internal/authclient", "nsqd/connlayer",
+	"nsqadmin/ui", "internal/docrules", "internal/authclient",
 }
 
 // TestImportsPointOneWay: shared pieces never reach up into a daemon, the

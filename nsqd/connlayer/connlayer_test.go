@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -146,7 +147,7 @@ func TestServerHandshakeReplaysTheBytesReadAhead(t *testing.T) {
 	readAhead := make([]byte, 7) // part of the ClientHello, as a buffered reader would take it
 	_, err = io.ReadFull(serverSide, readAhead)
 	require.NoError(t, err)
-	session, err := ServerHandshake(serverSide, readAhead, config)
+	session, err := ServerHandshake(serverSide, readAhead, config, clock.Real(), time.Minute)
 	require.NoError(t, err)
 	got := make([]byte, len("over TLS"))
 	_, err = io.ReadFull(session, got)
@@ -165,7 +166,7 @@ func TestServerHandshakeOfGarbageFails(t *testing.T) {
 		clientSide.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
 		clientSide.Close()
 	}()
-	_, err = ServerHandshake(serverSide, nil, config)
+	_, err = ServerHandshake(serverSide, nil, config, clock.Real(), time.Minute)
 	require.Error(t, err)
 }
 
@@ -197,4 +198,42 @@ func TestTLSConfigs(t *testing.T) {
 	client, err := ClientTLSConfig(TLSFiles{RootCAFile: certFile})
 	require.NoError(t, err)
 	require.NotNil(t, client.RootCAs)
+}
+
+// A client that asks for TLS and never starts the handshake is failed
+// once the limit has passed on the clock given, not the wall clock's.
+func TestServerHandshakeTimesOutOnTheClock(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	config, err := ServerTLSConfig(TLSFiles{Cert: certFile, Key: keyFile})
+	require.NoError(t, err)
+	serverSide, clientSide := net.Pipe()
+	defer serverSide.Close()
+	defer clientSide.Close()
+	fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+	armed := fake.Armed() // taken before the handshake can arm its timer
+	result := make(chan error, 1)
+	go func() {
+		_, err := ServerHandshake(serverSide, nil, config, fake, 5*time.Second)
+		result <- err
+	}()
+	select {
+	case <-armed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handshake's bound was never armed")
+	}
+	fake.Advance(5*time.Second - time.Nanosecond)
+	select {
+	case err := <-result:
+		t.Fatalf("the handshake ended before its limit: %v", err)
+	default:
+	}
+	fake.Advance(time.Nanosecond)
+	select {
+	case err := <-result:
+		var netErr net.Error
+		require.ErrorAs(t, err, &netErr)
+		require.True(t, netErr.Timeout(), "%v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handshake outlived its limit")
+	}
 }

@@ -10,6 +10,7 @@
 //
 // It holds no connection: nsqd's client keeps the layers and swaps them
 // in its reader goroutine (nsqd/client_conn.go), and reaches a compressor
-// through an interface of its own (io.Writer and Flush). It imports
-// nothing of this module.
+// through an interface of its own (io.Writer and Flush). Time comes from
+// the internal/clock the caller passes (the handshake's bound); it imports
+// nothing else of this module.
 package connlayer

@@ -5,28 +5,54 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"sync"
 	"time"
-)
 
-// HandshakeTimeout bounds the TLS handshake after IDENTIFY, as upstream.
-const HandshakeTimeout = 5 * time.Second
+	"github.com/nsqgo/nsq/internal/clock"
+)
 
 // ServerHandshake runs the server side of a TLS handshake on conn and
 // returns the session. readAhead are bytes a buffered reader already took
 // from conn past the last plain-text command: they are the start of the
-// handshake, replayed before conn is read again. The socket deadline is
-// the operating system's, so it is set from the wall clock.
-func ServerHandshake(conn net.Conn, readAhead []byte, config *tls.Config) (*tls.Conn, error) {
+// handshake, replayed before conn is read again. The handshake fails with
+// a timeout once limit has passed on clk.
+func ServerHandshake(conn net.Conn, readAhead []byte, config *tls.Config, clk clock.Clock, limit time.Duration) (*tls.Conn, error) {
 	raw := conn
 	if len(readAhead) > 0 {
 		raw = &prefixConn{Conn: conn, prefix: readAhead}
 	}
 	session := tls.Server(raw, config)
-	session.SetDeadline(time.Now().Add(HandshakeTimeout))
-	if err := session.Handshake(); err != nil {
+	if err := handshakeWithin(conn, session, clk, limit); err != nil {
 		return nil, err
 	}
 	return session, nil
+}
+
+// handshakeWithin bounds the handshake on clk. A socket deadline alone
+// would be measured on the wall clock, so the clock's timer ends a
+// handshake still blocked then by setting a deadline already past, which
+// fails the pending read at once. The socket's deadlines are cleared first
+// (one left by the last command could end the handshake early); the
+// caller's next read or write sets its own, so a past one set by a timer
+// firing just as the handshake completes does no harm, and none is set
+// once handshakeWithin has returned.
+func handshakeWithin(conn net.Conn, session *tls.Conn, clk clock.Clock, limit time.Duration) error {
+	conn.SetDeadline(time.Time{})
+	var mu sync.Mutex
+	done := false
+	timer := clk.AfterFunc(limit, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	err := session.Handshake()
+	timer.Stop()
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	return err
 }
 
 // Prepend is r with readAhead (bytes a buffered reader already took from
