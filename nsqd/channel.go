@@ -62,10 +62,7 @@ type Channel struct {
 	regionLocalCount atomic.Uint64
 	globalCount      atomic.Uint64
 
-	e2e *e2eLatency // FIN latencies (e2e.go); nil unless percentiles are set
-	// e2eHistogram is /metrics' cumulative FIN latency (metrics_histogram.go);
-	// nil with MetricsE2EHistogram off.
-	e2eHistogram *durationHistogram
+	latency finLatency // FIN's latency recorders (metrics_hooks.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -75,12 +72,9 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		ephemeral: protocol.IsEphemeral(name),
 		nsqd:      n,
 		clients:   map[int64]*client{},
-		e2e:       n.e2e.newLatency(),
+		latency:   n.newFinLatency(),
 
 		topologyAware: n.opts.topologyAware(),
-	}
-	if n.opts.MetricsE2EHistogram {
-		c.e2eHistogram = newDurationHistogram(e2eLatencyBounds)
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be

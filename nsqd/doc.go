@@ -72,6 +72,7 @@
 //	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn: client_auth.go)
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
+//	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
 //	nsqd/queue           the channel's queue
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //

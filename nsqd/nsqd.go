@@ -15,6 +15,7 @@ import (
 	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
+	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 )
 
 // Version is what nsqd reports: tools and nsqadmin parse it as semver.
@@ -57,9 +58,9 @@ type NSQD struct {
 	dataLock *dataDirLock
 	health   health
 
-	// e2e is the validated latency-percentile setting (e2e.go);
+	// e2e is the validated latency-percentile setting (nsqd/metrics/e2e);
 	// statsdPrefix is --statsd-prefix expanded at New (statsd.go).
-	e2e          *e2eConfig
+	e2e          *e2e.Config
 	statsdPrefix string
 
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
@@ -93,7 +94,7 @@ func New(opts *Options) (*NSQD, error) {
 	if opts.MaxDeflateLevel < 1 || opts.MaxDeflateLevel > 9 {
 		return nil, errors.New("--max-deflate-level must be [1,9]")
 	}
-	if err := validateE2EOptions(opts); err != nil {
+	if err := e2e.Validate(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime); err != nil {
 		return nil, err
 	}
 	if err := validateStatsdOptions(opts); err != nil {
@@ -125,7 +126,7 @@ func New(opts *Options) (*NSQD, error) {
 		topics:    map[string]*Topic{},
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),
-		e2e:       newE2EConfig(opts),
+		e2e:       e2e.NewConfig(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime),
 		tls:       tlsSetup,
 		// https:// auth servers are verified like every outgoing call.
 		auth: authclient.New(authClientConfig(opts, tlsSetup.client)),
