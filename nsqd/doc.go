@@ -73,6 +73,7 @@
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
+//	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/queue           the channel's queue
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //

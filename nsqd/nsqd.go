@@ -16,6 +16,7 @@ import (
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
+	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
 
 // Version is what nsqd reports: tools and nsqadmin parse it as semver.
@@ -59,7 +60,7 @@ type NSQD struct {
 	health   health
 
 	// e2e is the validated latency-percentile setting (nsqd/metrics/e2e);
-	// statsdPrefix is --statsd-prefix expanded at New (statsd.go).
+	// statsdPrefix is --statsd-prefix expanded at New (nsqd/metrics/statsd).
 	e2e          *e2e.Config
 	statsdPrefix string
 
@@ -97,7 +98,7 @@ func New(opts *Options) (*NSQD, error) {
 	if err := e2e.Validate(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime); err != nil {
 		return nil, err
 	}
-	if err := validateStatsdOptions(opts); err != nil {
+	if err := statsd.Validate(opts.StatsdAddress, opts.StatsdInterval, opts.StatsdUDPPacketSize); err != nil {
 		return nil, err
 	}
 	tlsSetup, tlsErr := resolveTLS(opts)
@@ -145,7 +146,7 @@ func New(opts *Options) (*NSQD, error) {
 		n.dataLock.release()
 		return nil, err
 	}
-	n.statsdPrefix = expandStatsdPrefix(opts.StatsdPrefix, opts.BroadcastAddress, n.statsdHTTPPort())
+	n.statsdPrefix = statsd.ExpandPrefix(opts.StatsdPrefix, opts.BroadcastAddress, n.statsdHTTPPort())
 	n.lookup = n.newLookupClient()
 	n.loading.Store(true)
 	err = n.loadMetadata()
