@@ -157,13 +157,17 @@ func authedConn(t testing.TB, n *NSQD, secret string) *testConn {
 }
 
 // withFakeClock gives the daemon a fake clock (Options.Clock), which is
-// also its auth clock, so that advanceAuthClock can run TTLs out.
-func withFakeClock(o *Options) { o.Clock = clock.NewFake(time.Now()) }
+// also its auth clock, so that advanceAuthClock can run TTLs out. It
+// allows heartbeat intervals of up to an hour (authedConnQuiet).
+func withFakeClock(o *Options) {
+	o.Clock = clock.NewFake(time.Now())
+	o.MaxHeartbeatInterval = time.Hour
+}
 
 // advanceAuthClock moves the fake clock of a daemon started withFakeClock
 // forward, so that TTLs run out without the test waiting for them. Timers
 // on that clock fire too: connections that must not see heartbeats in
-// between are made with authedConnWithoutHeartbeats.
+// between are made with authedConnQuiet.
 func advanceAuthClock(n *NSQD, d time.Duration) {
 	fake, ok := n.clock.(*clock.Fake)
 	if !ok {
@@ -172,12 +176,13 @@ func advanceAuthClock(n *NSQD, d time.Duration) {
 	fake.Advance(d)
 }
 
-// authedConnWithoutHeartbeats is authedConn after an IDENTIFY that turns
-// heartbeats off, so that advancing the clock sends the client nothing.
-func authedConnWithoutHeartbeats(t testing.TB, n *NSQD, secret string) *testConn {
+// authedConnQuiet is authedConn after an IDENTIFY that asks for hourly
+// heartbeats, so that advancing the clock by minutes sends the client
+// nothing. (Heartbeats cannot simply be turned off: SUB refuses that.)
+func authedConnQuiet(t testing.TB, n *NSQD, secret string) *testConn {
 	t.Helper()
 	c := dialV2(t, n)
-	c.identify(map[string]any{"heartbeat_interval": -1})
+	c.identify(map[string]any{"heartbeat_interval": time.Hour.Milliseconds()})
 	c.authenticate(secret)
 	return c
 }

@@ -189,7 +189,7 @@ func TestAnyOfSeveralAuthorizationsMayAllow(t *testing.T) {
 func TestExpiredAuthorizationIsQueriedAgainAtTheNextCheck(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
 	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
-	c := authedConnWithoutHeartbeats(t, n, "secret")
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	c.pub("t", "2")
 	require.Equal(t, int64(1), auth.hits.Load(), "a fresh answer is not asked again")
@@ -205,7 +205,7 @@ func TestExpiredAuthorizationIsQueriedAgainAtTheNextCheck(t *testing.T) {
 func TestFailedRenewalIsAuthFailed(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
 	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
-	c := authedConnWithoutHeartbeats(t, n, "secret")
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	auth.setReply(http.StatusInternalServerError, "down for maintenance")
 	advanceAuthClock(n, 61*time.Second)
@@ -218,7 +218,7 @@ func TestFailedRenewalIsAuthFailed(t *testing.T) {
 func TestRenewedAuthorizationReplacesCachedDecisions(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
 	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
-	c := authedConnWithoutHeartbeats(t, n, "secret")
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	auth.setReply(http.StatusOK, answer(60, "^other$", []string{".*"}, "publish"))
 	advanceAuthClock(n, 61*time.Second)
@@ -229,7 +229,7 @@ func TestRenewedAuthorizationReplacesCachedDecisions(t *testing.T) {
 func TestRenewalAppliesToSubscribe(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "subscribe"))
 	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
-	c := authedConnWithoutHeartbeats(t, n, "secret")
+	c := authedConnQuiet(t, n, "secret")
 	auth.setReply(http.StatusOK, `not json`)
 	advanceAuthClock(n, 61*time.Second)
 	c.send("SUB t c")
