@@ -229,9 +229,9 @@ type deadItem struct {
 
 // deadScan is what a scan of one segment's bytes found.
 type deadScan struct {
-	headerOK bool  // the 16-byte header is intact
-	newer    bool  // the header names a format version this build does not know
-	version  int   // when newer
+	headerOK bool // the 16-byte header is intact
+	newer    bool // the header names a format version this build does not know
+	version  int  // when newer
 	items    []deadItem
 	end      int64 // just past the last intact record (or the header)
 	// Damage before end: regions skipped, counted as records (a lower
