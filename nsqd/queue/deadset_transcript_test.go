@@ -24,7 +24,8 @@ import (
 // Commands (arguments are key=value):
 //
 //	open [max-depth=N] [segment-bytes=N] [max-body=N] [sync=1]  open the set (a fresh temp dir per file)
-//	reopen [same options]                               open again after close or crash
+//	reopen [options]                                    open again after close or crash, with the
+//	                                                    last open's options but those named
 //	add                                                 input: one message per line:
 //	    <id> <reason> [attempts=N] [ts=N] [died=N] [body=TEXT] [size=N]
 //	peek [after=SEQ] [n=N]                              list without consuming
@@ -174,15 +175,17 @@ func (h *deadHarness) run(st deadStep) string {
 		if h.d != nil {
 			h.t.Fatalf("line %d: %s while open", st.line, fields[0])
 		}
-		h.opts = DeadSetOptions{
-			Dir:             h.dir,
-			Name:            "topic:channel",
-			MaxDepth:        h.num(args, "max-depth", 0),
-			MaxSegmentBytes: h.num(args, "segment-bytes", 0),
-			MaxBodyBytes:    int(h.num(args, "max-body", 0)),
-			// A kill -9 is what the transcripts crash, which fsync does not
-			// change; "sync" runs the fsync path anyway.
-			NoSync: args["sync"] != "1",
+		// reopen keeps the options of the last open but those it names.
+		if fields[0] == "open" {
+			h.opts = DeadSetOptions{Dir: h.dir, Name: "topic:channel"}
+		}
+		h.opts.MaxDepth = h.num(args, "max-depth", h.opts.MaxDepth)
+		h.opts.MaxSegmentBytes = h.num(args, "segment-bytes", h.opts.MaxSegmentBytes)
+		h.opts.MaxBodyBytes = int(h.num(args, "max-body", int64(h.opts.MaxBodyBytes)))
+		// A kill -9 is what the transcripts crash, which fsync does not
+		// change; "sync=1" runs the fsync path anyway.
+		if v, ok := args["sync"]; ok || fields[0] == "open" {
+			h.opts.NoSync = v != "1"
 		}
 		d, err := OpenDeadSet(h.opts)
 		if err != nil {
@@ -265,7 +268,7 @@ func (h *deadHarness) run(st deadStep) string {
 		path := filepath.Join(h.dir, deadSegmentName("topic:channel", h.num(args, "seg", 0)))
 		data, err := os.ReadFile(path)
 		if err != nil {
-			h.t.Fatal(err)
+			return "error: " + err.Error()
 		}
 		off := h.num(args, "off", 0)
 		if off < 0 {
