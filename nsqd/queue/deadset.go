@@ -240,6 +240,9 @@ func (d *DeadSet) Add(msgs ...DeadMessage) (dropped int, err error) {
 		skipNew = excess - dropOld
 	}
 	keep := msgs[skipNew:]
+	if d.nextSeq+uint64(len(keep)) > deadMaxSeq {
+		return 0, fmt.Errorf("dead set %s: add: seqs exhausted (Empty does not restart them; Delete does)", d.opts.Name)
+	}
 	buf := d.buf[:0]
 	starts := make([]int, len(keep))
 	for i := range keep {

@@ -98,9 +98,7 @@ func (d *DeadSet) apply(seg *deadSegment, items []deadItem) {
 				for j := lo; j < len(d.entries) && d.entries[j].seq <= r.last; j++ {
 					d.remove(j)
 				}
-				if r.last < ^uint64(0) {
-					d.nextSeq = max(d.nextSeq, r.last+1)
-				}
+				d.nextSeq = max(d.nextSeq, r.last+1)
 			}
 		}
 	}

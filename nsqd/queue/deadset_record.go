@@ -25,6 +25,10 @@ const (
 	deadKindMessage    = 1
 	deadKindRemove     = 2
 	deadMaxRemoveRange = 1 << 20 // ranges per remove record accepted on read
+	// deadMaxSeq bounds seqs on read and write, so that arithmetic on them
+	// never wraps, whatever a (checksummed but wrong) record says. At a
+	// million messages a second it lasts 146,000 years.
+	deadMaxSeq = 1 << 62
 )
 
 // deadCastagnoli is the CRC32C table, written once at init and only read.
@@ -158,14 +162,15 @@ func decodeDeadMessage(payload []byte) (DeadMessage, error) {
 	m.Reason = DeadReason(payload[35])
 	m.DiedAt = int64(binary.BigEndian.Uint64(payload[36:44]))
 	m.Body = payload[44:len(payload):len(payload)]
-	if m.Seq == 0 || !m.Reason.valid() {
+	if m.Seq == 0 || m.Seq > deadMaxSeq || !m.Reason.valid() {
 		return DeadMessage{}, errDeadPayload
 	}
 	return m, nil
 }
 
 // decodeDeadRemove decodes a remove record's payload. Its ranges must be
-// non-empty, each first ≤ last, sorted and disjoint, and never name seq 0.
+// non-empty, each first ≤ last, sorted and disjoint, and within
+// [1, deadMaxSeq].
 func decodeDeadRemove(payload []byte) (deadRemoveCause, []deadRange, error) {
 	if len(payload) < deadRemoveMinSize || payload[0] != deadKindRemove {
 		return 0, nil, errDeadPayload
@@ -185,7 +190,7 @@ func decodeDeadRemove(payload []byte) (deadRemoveCause, []deadRange, error) {
 	for i := range ranges {
 		b := payload[6+i*deadRangeSize:]
 		r := deadRange{binary.BigEndian.Uint64(b[0:8]), binary.BigEndian.Uint64(b[8:16])}
-		if r.first == 0 || r.first > r.last || (i > 0 && r.first <= prev) {
+		if r.first == 0 || r.first > r.last || r.last > deadMaxSeq || (i > 0 && r.first <= prev) {
 			return 0, nil, errDeadPayload
 		}
 		prev = r.last
