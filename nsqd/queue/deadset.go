@@ -77,8 +77,11 @@ type DeadSet struct {
 	depth   int64
 	bytes   int64
 	taken   int64
-	stats   DeadSetStats
-	buf     []byte // write buffer, reused
+	// unsynced: with NoSync, the newest file has writes no fsync covers
+	// yet (older files were fsynced when the next one was started).
+	unsynced bool
+	stats    DeadSetStats
+	buf      []byte // write buffer, reused
 }
 
 type deadState uint8
@@ -244,11 +247,9 @@ func (d *DeadSet) Add(msgs ...DeadMessage) (dropped int, err error) {
 		return 0, fmt.Errorf("dead set %s: add: seqs exhausted (Empty does not restart them; Delete does)", d.opts.Name)
 	}
 	buf := d.buf[:0]
-	starts := make([]int, len(keep))
 	for i := range keep {
 		m := keep[i]
 		m.Seq = d.nextSeq + uint64(i)
-		starts[i] = len(buf)
 		buf = appendDeadMessage(buf, &m)
 	}
 	var drop []int
@@ -261,14 +262,16 @@ func (d *DeadSet) Add(msgs ...DeadMessage) (dropped int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("dead set %s: add: %w", d.opts.Name, err)
 	}
+	off := base
 	for i := range keep {
 		e := deadEntry{
 			seq:    d.nextSeq + uint64(i),
 			seg:    seg.num,
-			off:    base + int64(starts[i]),
+			off:    off,
 			length: uint32(deadRecordMinSize + len(keep[i].Body)),
 			body:   uint32(len(keep[i].Body)),
 		}
+		off += deadRecHeaderSize + int64(e.length)
 		d.entries = append(d.entries, e)
 		seg.live++
 		d.depth++
@@ -297,16 +300,19 @@ func (d *DeadSet) Peek(after uint64, n int) ([]DeadMessage, error) {
 	}
 	var out []DeadMessage
 	i := d.head + sort.Search(len(d.entries)-d.head, func(k int) bool { return d.entries[d.head+k].seq > after })
-	for ; i < len(d.entries) && len(out) < n; i++ {
-		if d.entries[i].state != deadAvailable {
-			continue
+	// Damaged records found on the way are dropped: select again until n
+	// messages are read or none is left.
+	for len(out) < n && i < len(d.entries) {
+		var idx []int
+		for ; i < len(d.entries) && len(out)+len(idx) < n; i++ {
+			if d.entries[i].state == deadAvailable {
+				idx = append(idx, i)
+			}
 		}
-		m, ok, err := d.read(i)
+		msgs, _, err := d.readMany(idx)
+		out = append(out, msgs...)
 		if err != nil {
 			return out, fmt.Errorf("dead set %s: peek: %w", d.opts.Name, err)
-		}
-		if ok {
-			out = append(out, m)
 		}
 	}
 	d.release()
@@ -326,22 +332,23 @@ func (d *DeadSet) Take(n int) ([]DeadMessage, error) {
 		return nil, ErrDeadSetClosed
 	}
 	var out []DeadMessage
-	var idx []int
-	for i := d.head; i < len(d.entries) && len(out) < n; i++ {
-		if d.entries[i].state != deadAvailable {
-			continue
+	var took []int
+	for i := d.head; len(out) < n && i < len(d.entries); {
+		var idx []int
+		for ; i < len(d.entries) && len(out)+len(idx) < n; i++ {
+			if d.entries[i].state == deadAvailable {
+				idx = append(idx, i)
+			}
 		}
-		m, ok, err := d.read(i)
+		msgs, kept, err := d.readMany(idx)
 		if err != nil {
 			// Nothing is marked yet: a failed Take takes nothing.
 			return nil, fmt.Errorf("dead set %s: take: %w", d.opts.Name, err)
 		}
-		if ok {
-			out = append(out, m)
-			idx = append(idx, i)
-		}
+		out = append(out, msgs...)
+		took = append(took, kept...)
 	}
-	for _, i := range idx {
+	for _, i := range took {
 		e := &d.entries[i]
 		e.state = deadTaken
 		d.depth--
@@ -469,6 +476,34 @@ func (d *DeadSet) enforceMaxDepth() (int, error) {
 	d.stats.Dropped += int64(len(drop))
 	d.release()
 	return len(drop), nil
+}
+
+// Sync fsyncs what was written since the last Sync. With NoSync unset it
+// has nothing to do (every write was fsynced before it returned); with
+// NoSync set it is how a caller with a timer of its own (nsqd's sync
+// interval) bounds what a power loss can take, as it does for the
+// channel's queue.
+func (d *DeadSet) Sync() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrDeadSetClosed
+	}
+	if !d.unsynced || len(d.segs) == 0 {
+		return nil
+	}
+	seg := &d.segs[len(d.segs)-1]
+	if seg.f == nil {
+		if err := d.openSegment(seg); err != nil {
+			return fmt.Errorf("dead set %s: sync: %w", d.opts.Name, err)
+		}
+	}
+	if err := seg.f.Sync(); err != nil {
+		d.stats.WriteErrors++
+		return fmt.Errorf("dead set %s: sync: %w", d.opts.Name, err)
+	}
+	d.unsynced = false
+	return nil
 }
 
 // Close releases the files. Every change was written when it was made, so

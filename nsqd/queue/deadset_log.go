@@ -170,6 +170,7 @@ func (d *DeadSet) write(buf []byte, fresh bool) (*deadSegment, int64, error) {
 		return nil, 0, err
 	}
 	seg.size += int64(len(buf))
+	d.unsynced = d.opts.NoSync
 	return seg, at, nil
 }
 
@@ -177,6 +178,14 @@ func (d *DeadSet) writeNewSegment(buf []byte) (*deadSegment, int64, error) {
 	num := int64(0)
 	if n := len(d.segs); n > 0 {
 		num = d.segs[n-1].num + 1
+		// Files are sealed fsynced, NoSync or not, so that only the
+		// newest can hold writes a Sync has yet to flush.
+		if last := &d.segs[n-1]; d.unsynced && last.f != nil {
+			if err := last.f.Sync(); err != nil {
+				d.stats.WriteErrors++
+				return nil, 0, err
+			}
+		}
 	}
 	path := d.segmentPath(num)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -201,6 +210,7 @@ func (d *DeadSet) writeNewSegment(buf []byte) (*deadSegment, int64, error) {
 	}
 	d.segs = append(d.segs, deadSegment{num: num, f: f, size: int64(len(data))})
 	d.wbroken = false
+	d.unsynced = d.opts.NoSync
 	return &d.segs[len(d.segs)-1], deadSegHeaderSize, nil
 }
 
@@ -216,24 +226,61 @@ func syncDeadDir(dir string) error {
 	return err
 }
 
-// read reads entry i's record from disk. ok is false when the record no
-// longer checks out: it is then dropped from the index and counted as
-// damage (a reopen would skip it the same way).
-func (d *DeadSet) read(i int) (DeadMessage, bool, error) {
-	e := &d.entries[i]
-	seg := d.segFor(e.seg)
-	if seg == nil {
-		return DeadMessage{}, false, fmt.Errorf("record %d: segment %d is gone", e.seq, e.seg)
-	}
-	if seg.f == nil {
-		if err := d.openSegment(seg); err != nil {
-			return DeadMessage{}, false, err
+// deadReadRun bounds the bytes one read call fetches for a run of
+// adjacent records (a single larger record is read alone).
+const deadReadRun = 1 << 20
+
+// readMany reads the records of the entries at the sorted indexes idx,
+// with one read call per run of records adjacent on disk. A record that no
+// longer checks out is dropped from the index and counted as damage (a
+// reopen would skip it the same way); kept lists the indexes of the
+// messages returned. Messages read by one run share one buffer.
+func (d *DeadSet) readMany(idx []int) (msgs []DeadMessage, kept []int, err error) {
+	msgs = make([]DeadMessage, 0, len(idx))
+	kept = make([]int, 0, len(idx))
+	for start := 0; start < len(idx); {
+		first := &d.entries[idx[start]]
+		total := deadRecHeaderSize + int64(first.length)
+		end := start + 1
+		for ; end < len(idx); end++ {
+			prev, e := &d.entries[idx[end-1]], &d.entries[idx[end]]
+			size := deadRecHeaderSize + int64(e.length)
+			if e.seg != first.seg || e.off != prev.off+deadRecHeaderSize+int64(prev.length) || total+size > deadReadRun {
+				break
+			}
+			total += size
 		}
+		seg := d.segFor(first.seg)
+		if seg == nil {
+			return msgs, kept, fmt.Errorf("record %d: segment %d is gone", first.seq, first.seg)
+		}
+		if seg.f == nil {
+			if err := d.openSegment(seg); err != nil {
+				return msgs, kept, err
+			}
+		}
+		buf := make([]byte, total)
+		if _, err := seg.f.ReadAt(buf, first.off); err != nil {
+			return msgs, kept, fmt.Errorf("read %s at %d: %w", deadSegmentName(d.opts.Name, seg.num), first.off, err)
+		}
+		for _, i := range idx[start:end] {
+			e := &d.entries[i]
+			n := deadRecHeaderSize + int(e.length)
+			if m, ok := d.check(i, buf[:n:n]); ok {
+				msgs = append(msgs, m)
+				kept = append(kept, i)
+			}
+			buf = buf[n:]
+		}
+		start = end
 	}
-	b := make([]byte, deadRecHeaderSize+int(e.length))
-	if _, err := seg.f.ReadAt(b, e.off); err != nil {
-		return DeadMessage{}, false, fmt.Errorf("read %s at %d: %w", deadSegmentName(d.opts.Name, seg.num), e.off, err)
-	}
+	return msgs, kept, nil
+}
+
+// check decodes the framed record b read for entry i, or drops the entry
+// as damage when b does not check out or is not that record.
+func (d *DeadSet) check(i int, b []byte) (DeadMessage, bool) {
+	e := &d.entries[i]
 	f, ok := parseDeadFrame(b, 0)
 	var m DeadMessage
 	var err error = errDeadPayload
@@ -241,13 +288,13 @@ func (d *DeadSet) read(i int) (DeadMessage, bool, error) {
 		m, err = decodeDeadMessage(b[deadRecHeaderSize:])
 	}
 	if err != nil || m.Seq != e.seq {
-		d.logf("%s: record %d at offset %d no longer checks out; skipped", deadSegmentName(d.opts.Name, seg.num), e.seq, e.off)
+		d.logf("%s: record %d at offset %d no longer checks out; skipped", deadSegmentName(d.opts.Name, e.seg), e.seq, e.off)
 		d.stats.SkippedRecords++
 		d.stats.SkippedBytes += int64(len(b))
 		d.remove(i)
-		return DeadMessage{}, false, nil
+		return DeadMessage{}, false
 	}
-	return m, true, nil
+	return m, true
 }
 
 // openSegment opens seg's file: read-write when it is the newest (which

@@ -111,9 +111,17 @@ func appendDeadFrame(dst, payload []byte) []byte {
 }
 
 // appendDeadMessage appends the framed record of m (with its Seq) to dst.
+// The payload is encoded in place and the header filled in after it, so
+// that adding a message allocates nothing once dst has room.
 func appendDeadMessage(dst []byte, m *DeadMessage) []byte {
-	payload := appendDeadMessagePayload(nil, m)
-	return appendDeadFrame(dst, payload)
+	start := len(dst)
+	dst = append(dst, make([]byte, deadRecHeaderSize)...)
+	dst = appendDeadMessagePayload(dst, m)
+	h := dst[start : start+deadRecHeaderSize]
+	binary.BigEndian.PutUint32(h[0:4], uint32(len(dst)-start-deadRecHeaderSize))
+	binary.BigEndian.PutUint32(h[4:8], deadChecksum(dst[start+deadRecHeaderSize:]))
+	binary.BigEndian.PutUint32(h[8:12], deadChecksum(h[0:8]))
+	return dst
 }
 
 func appendDeadMessagePayload(dst []byte, m *DeadMessage) []byte {

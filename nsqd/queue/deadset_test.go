@@ -156,6 +156,9 @@ func TestDeadSetClosed(t *testing.T) {
 	if _, err := d.Empty(); err != ErrDeadSetClosed {
 		t.Errorf("Empty: %v", err)
 	}
+	if err := d.Sync(); err != ErrDeadSetClosed {
+		t.Errorf("Sync: %v", err)
+	}
 	if err := d.Close(); err != ErrDeadSetClosed {
 		t.Errorf("second Close: %v", err)
 	}

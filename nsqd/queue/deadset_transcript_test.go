@@ -31,7 +31,7 @@ import (
 //	peek [after=SEQ] [n=N]                              list without consuming
 //	take n=N [as=NAME]                                  take for a redrive
 //	commit [NAME] / release [NAME]                      finish or undo a take
-//	empty / set-max-depth N / state / stats / files / close / delete
+//	empty / set-max-depth N / state / stats / files / sync / close / delete
 //	crash [truncate=N] [garbage=TEXT] [zeros=N]         drop the set without Close (as a kill -9
 //	                                                    leaves it), then damage the newest file's tail
 //	corrupt seg=N off=N                                 flip a byte of segment N at offset N (negative: from its end)
@@ -242,6 +242,11 @@ func (h *deadHarness) run(st deadStep) string {
 		fmt.Fprintf(&out, "dropped=%d\n%s", n, h.state())
 	case "state":
 		out.WriteString(h.state())
+	case "sync":
+		if err := h.d.Sync(); err != nil {
+			return "error: " + err.Error()
+		}
+		out.WriteString("ok")
 	case "stats":
 		s := h.d.Stats()
 		fmt.Fprintf(&out, "added=%d dropped=%d redriven=%d emptied=%d skipped=%d records/%d bytes truncated=%d write-errors=%d",

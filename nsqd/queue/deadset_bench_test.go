@@ -1,0 +1,159 @@
+package queue
+
+import (
+	"testing"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
+)
+
+// The dead set's costs, beside a diskqueue Put of the same record under the
+// same sync setting (the channel's own queue) for scale. Bodies are 100
+// bytes. Run:
+//
+//	go test ./nsqd/queue/ -run XXX -bench DeadSet -benchmem
+
+const deadBenchBody = 100
+
+func deadBenchSet(b *testing.B, noSync bool) *DeadSet {
+	b.Helper()
+	d, err := OpenDeadSet(DeadSetOptions{Dir: b.TempDir(), Name: "t:c", NoSync: noSync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+func deadBenchMessage() DeadMessage {
+	m := deadMsg("0123456789abcdef", string(make([]byte, deadBenchBody)))
+	m.Attempts, m.Timestamp = 5, 1
+	return m
+}
+
+func BenchmarkDeadSetAdd(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		noSync bool
+	}{{"nosync", true}, {"fsync", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			d := deadBenchSet(b, tc.noSync)
+			m := deadBenchMessage()
+			b.ReportAllocs()
+			b.SetBytes(deadBenchBody)
+			for b.Loop() {
+				if _, err := d.Add(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDeadSetAddAtBound is Add into a full set: every Add also drops
+// the oldest, in the same write.
+func BenchmarkDeadSetAddAtBound(b *testing.B) {
+	d := deadBenchSet(b, true)
+	if _, err := d.SetMaxDepth(1000); err != nil {
+		b.Fatal(err)
+	}
+	m := deadBenchMessage()
+	for range 1000 {
+		if _, err := d.Add(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := d.Add(m); err != nil || n != 1 {
+			b.Fatalf("dropped %d: %v", n, err)
+		}
+	}
+}
+
+func BenchmarkDeadSetDiskqueuePut(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		syncEvery int64
+	}{{"nosync", 1 << 40}, {"fsync", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			q, err := diskqueue.Open(diskqueue.Options{Dir: b.TempDir(), Name: "t:c", SyncEvery: tc.syncEvery})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			m := deadBenchMessage()
+			rec := [][]byte{appendDeadMessagePayload(nil, &m)}
+			b.ReportAllocs()
+			b.SetBytes(deadBenchBody)
+			for b.Loop() {
+				if err := q.Put(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDeadSetPeek pages 100 messages out of 10,000, from the oldest
+// and from the middle.
+func BenchmarkDeadSetPeek(b *testing.B) {
+	d := deadBenchSet(b, true)
+	m := deadBenchMessage()
+	batch := make([]DeadMessage, 100)
+	for i := range batch {
+		batch[i] = m
+	}
+	for range 100 {
+		if _, err := d.Add(batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, after := range []uint64{0, 5000} {
+		b.Run(map[uint64]string{0: "oldest", 5000: "middle"}[after], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := d.Peek(after, 100)
+				if err != nil || len(got) != 100 {
+					b.Fatalf("%d: %v", len(got), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDeadSetTakeCommit redrives 10 messages per op (one Take, one
+// Commit: one write), refilling the set outside the timer.
+func BenchmarkDeadSetTakeCommit(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		noSync bool
+	}{{"nosync", true}, {"fsync", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			d := deadBenchSet(b, true)
+			m := deadBenchMessage()
+			refill := make([]DeadMessage, 1000)
+			for i := range refill {
+				refill[i] = m
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if d.Depth() < 10 {
+					b.StopTimer()
+					d.opts.NoSync = true
+					if _, err := d.Add(refill...); err != nil {
+						b.Fatal(err)
+					}
+					d.opts.NoSync = tc.noSync
+					b.StartTimer()
+				}
+				taken, err := d.Take(10)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := d.Commit(taken); err != nil || n != 10 {
+					b.Fatalf("%d: %v", n, err)
+				}
+			}
+		})
+	}
+}
