@@ -260,6 +260,10 @@ func (d *DeadSet) Add(msgs ...DeadMessage) (dropped int, err error) {
 	d.buf = buf[:0]
 	seg, base, err := d.write(buf, false)
 	if err != nil {
+		// The seqs of a failed write are never given again: if its bytes
+		// could not be cut back, a reopen may find them intact, and a
+		// second message with the same seq would then be skipped.
+		d.nextSeq += uint64(len(keep))
 		return 0, fmt.Errorf("dead set %s: add: %w", d.opts.Name, err)
 	}
 	off := base

@@ -102,7 +102,8 @@ func TestDeadSetFileNamesAreExact(t *testing.T) {
 
 // A write that fails changes nothing: the set's view is as before, the
 // failure is counted, and the next write starts a new file when the
-// failed one cannot be cut back.
+// failed one cannot be cut back. If the failed write's bytes are on disk
+// whole after all, a reopen reads them, and loses nothing written later.
 func TestDeadSetFailedWriteChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	opts := DeadSetOptions{Dir: dir, Name: "t:c"}
@@ -124,6 +125,18 @@ func TestDeadSetFailedWriteChangesNothing(t *testing.T) {
 		t.Fatalf("after a failed write: %+v", s)
 	}
 	d.segs[len(d.segs)-1].f = nil // reopened on the next read
+	// The worst case of a failed write: it reached the file whole, and
+	// cutting it back failed. Its record is there with the seq Add chose.
+	stray := deadMsg("c", "c")
+	stray.Seq = 3
+	f, err := os.OpenFile(filepath.Join(dir, deadSegmentName("t:c", 0)), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(appendDeadMessage(nil, &stray)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	if _, err := d.Add(deadMsg("d", "d")); err != nil {
 		t.Fatalf("the write after a failure: %v", err)
 	}
@@ -133,9 +146,14 @@ func TestDeadSetFailedWriteChangesNothing(t *testing.T) {
 	d.Close()
 	d = openDeadForTest(t, opts)
 	defer d.Close()
+	// The stray message is back (a duplicate at worst), and the one added
+	// after the failure is not lost to a seq given twice.
 	got, err := d.Peek(0, 10)
-	if err != nil || !slices.Equal(deadIDs(got), []string{"a", "b", "d"}) {
+	if err != nil || !slices.Equal(deadIDs(got), []string{"a", "b", "c", "d"}) {
 		t.Fatalf("after reopen: %v %v", deadIDs(got), err)
+	}
+	if s := d.Stats(); s.SkippedRecords != 0 {
+		t.Fatalf("after reopen: %+v", s)
 	}
 }
 
