@@ -257,7 +257,7 @@ func (d *DeadSet) Add(msgs ...DeadMessage) (dropped int, err error) {
 		drop = d.oldestAvailable(int(dropOld))
 		buf = appendDeadRemove(buf, deadRemovedDropped, d.rangesFor(drop))
 	}
-	d.buf = buf[:0]
+	d.keepBuffer(buf)
 	seg, base, err := d.write(buf, false)
 	if err != nil {
 		// The seqs of a failed write are never given again: if its bytes
@@ -378,7 +378,7 @@ func (d *DeadSet) Commit(taken []DeadMessage) (int, error) {
 		return 0, nil
 	}
 	buf := appendDeadRemove(d.buf[:0], deadRemovedRedriven, d.rangesFor(idx))
-	d.buf = buf[:0]
+	d.keepBuffer(buf)
 	if _, _, err := d.write(buf, false); err != nil {
 		return 0, fmt.Errorf("dead set %s: commit: %w", d.opts.Name, err)
 	}
@@ -435,7 +435,7 @@ func (d *DeadSet) Empty() (int, error) {
 	// a reopened set even when no message record is left (DEADSET.md).
 	r := []deadRange{{d.entries[first].seq, d.nextSeq - 1}}
 	buf := appendDeadRemove(d.buf[:0], deadRemovedEmptied, r)
-	d.buf = buf[:0]
+	d.keepBuffer(buf)
 	if _, _, err := d.write(buf, true); err != nil {
 		return 0, fmt.Errorf("dead set %s: empty: %w", d.opts.Name, err)
 	}
@@ -470,7 +470,7 @@ func (d *DeadSet) enforceMaxDepth() (int, error) {
 	}
 	drop := d.oldestAvailable(int(d.depth - d.opts.MaxDepth))
 	buf := appendDeadRemove(d.buf[:0], deadRemovedDropped, d.rangesFor(drop))
-	d.buf = buf[:0]
+	d.keepBuffer(buf)
 	if _, _, err := d.write(buf, false); err != nil {
 		return 0, fmt.Errorf("dead set %s: drop beyond max depth: %w", d.opts.Name, err)
 	}
@@ -541,6 +541,15 @@ func (d *DeadSet) Delete() error {
 		return fmt.Errorf("dead set %s: delete: %w", d.opts.Name, err)
 	}
 	return nil
+}
+
+// keepBuffer keeps buf for the next write unless a large Add grew it: one
+// 64 MiB body must not stay allocated for the life of the set.
+func (d *DeadSet) keepBuffer(buf []byte) {
+	if cap(buf) > 1<<20 {
+		buf = nil
+	}
+	d.buf = buf[:0]
 }
 
 func (d *DeadSet) closeFiles() error {
