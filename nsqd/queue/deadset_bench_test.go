@@ -1,14 +1,13 @@
 package queue
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
-
-	"github.com/nsqgo/nsq/internal/diskqueue"
 )
 
-// The dead set's costs, beside a diskqueue Put of the same record under the
-// same sync setting (the channel's own queue) for scale. Bodies are 100
-// bytes. Run:
+// The dead set's costs, beside the bare write (and fsync) of the same
+// record for scale. Bodies are 100 bytes. Run:
 //
 //	go test ./nsqd/queue/ -run XXX -bench DeadSet -benchmem
 
@@ -70,25 +69,35 @@ func BenchmarkDeadSetAddAtBound(b *testing.B) {
 	}
 }
 
-func BenchmarkDeadSetDiskqueuePut(b *testing.B) {
+// BenchmarkDeadSetBaselineWrite is the floor for any durable append: one
+// pwrite of the same framed record at the end of a file (and one fsync),
+// nothing else.
+func BenchmarkDeadSetBaselineWrite(b *testing.B) {
 	for _, tc := range []struct {
-		name      string
-		syncEvery int64
-	}{{"nosync", 1 << 40}, {"fsync", 1}} {
+		name string
+		sync bool
+	}{{"nosync", false}, {"fsync", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			q, err := diskqueue.Open(diskqueue.Options{Dir: b.TempDir(), Name: "t:c", SyncEvery: tc.syncEvery})
+			f, err := os.Create(filepath.Join(b.TempDir(), "baseline"))
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer q.Close()
+			defer f.Close()
 			m := deadBenchMessage()
-			rec := [][]byte{appendDeadMessagePayload(nil, &m)}
+			rec := appendDeadMessage(nil, &m)
+			var off int64
 			b.ReportAllocs()
 			b.SetBytes(deadBenchBody)
 			for b.Loop() {
-				if err := q.Put(rec); err != nil {
+				if _, err := f.WriteAt(rec, off); err != nil {
 					b.Fatal(err)
 				}
+				if tc.sync {
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				off += int64(len(rec))
 			}
 		})
 	}
