@@ -353,7 +353,8 @@ func (h *deadHarness) state() string {
 	return fmt.Sprintf("depth=%d bytes=%d taken=%d files=%d", s.Depth, s.Bytes, s.Taken, s.Segments)
 }
 
-// files lists the directory: every file the set left, with its size.
+// files lists the directory: every file the set left, with its size and
+// checksum.
 func (h *deadHarness) files() string {
 	des, err := os.ReadDir(h.dir)
 	if err != nil {
@@ -364,11 +365,12 @@ func (h *deadHarness) files() string {
 	}
 	var lines []string
 	for _, de := range des {
-		fi, err := de.Info()
+		data, err := os.ReadFile(filepath.Join(h.dir, de.Name()))
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		lines = append(lines, fmt.Sprintf("%s %d", de.Name(), fi.Size()))
+		// The checksum shows whether a step changed a file's content.
+		lines = append(lines, fmt.Sprintf("%s %d crc=%08x", de.Name(), len(data), deadChecksum(data)))
 	}
 	return strings.Join(lines, "\n")
 }
