@@ -8,7 +8,7 @@ import (
 )
 
 // This file holds the dead set's log: recovery at Open, the write path, the
-// read of one record, and the in-memory index kept in step with them.
+// reads, and the in-memory index kept in step with them.
 // Callers hold DeadSet.mu.
 
 // recover loads every segment, oldest first, applying message and remove
