@@ -166,3 +166,32 @@ func BenchmarkDeadSetTakeCommit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeadSetOpen is the recovery of a set of 10,000 messages (one
+// 1.5 MB file): read, scan and index.
+func BenchmarkDeadSetOpen(b *testing.B) {
+	dir := b.TempDir()
+	opts := DeadSetOptions{Dir: dir, Name: "t:c", NoSync: true}
+	d, err := OpenDeadSet(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]DeadMessage, 100)
+	for i := range batch {
+		batch[i] = deadBenchMessage()
+	}
+	for range 100 {
+		if _, err := d.Add(batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := OpenDeadSet(opts)
+		if err != nil || d.Depth() != 10000 {
+			b.Fatalf("depth %d: %v", d.Depth(), err)
+		}
+		d.Close()
+	}
+}

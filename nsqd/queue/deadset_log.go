@@ -76,7 +76,7 @@ func (d *DeadSet) apply(seg *deadSegment, items []deadItem) {
 		it := &items[i]
 		switch it.kind {
 		case deadKindMessage:
-			seq := it.msg.Seq
+			seq := it.seq
 			if n := len(d.entries); n > 0 && seq <= d.entries[n-1].seq {
 				// Seqs only grow; an intact record that breaks the order
 				// cannot be placed and is counted as damage.
@@ -86,7 +86,7 @@ func (d *DeadSet) apply(seg *deadSegment, items []deadItem) {
 			}
 			d.entries = append(d.entries, deadEntry{
 				seq: seq, seg: seg.num, off: it.off,
-				length: it.length, body: uint32(it.bodyN),
+				length: it.length, body: it.bodyN,
 			})
 			seg.live++
 			d.depth++

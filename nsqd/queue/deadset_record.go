@@ -229,15 +229,15 @@ func parseDeadFrame(b []byte, off int) (deadFrame, bool) {
 	return f, true
 }
 
-// deadItem is one intact record found by a scan, decoded.
+// deadItem is one intact record found by a scan, decoded as far as the
+// index needs: a message's seq and body length, a removal's ranges.
 type deadItem struct {
 	off    int64 // start of the framed record
+	seq    uint64
+	ranges []deadRange
 	length uint32
+	bodyN  uint32
 	kind   byte
-	msg    DeadMessage // kind deadKindMessage; Body not kept (only its length)
-	bodyN  int
-	cause  deadRemoveCause
-	ranges []deadRange // kind deadKindRemove
 }
 
 // deadScan is what a scan of one segment's bytes found.
@@ -341,16 +341,14 @@ func decodeDeadItem(payload []byte) (deadItem, bool) {
 		if err != nil {
 			return it, false
 		}
-		it.bodyN = len(m.Body)
-		m.Body = nil
-		it.msg = m
+		it.seq, it.bodyN = m.Seq, uint32(len(m.Body))
 		return it, true
 	case deadKindRemove:
-		cause, ranges, err := decodeDeadRemove(payload)
+		_, ranges, err := decodeDeadRemove(payload)
 		if err != nil {
 			return it, false
 		}
-		it.cause, it.ranges = cause, ranges
+		it.ranges = ranges
 		return it, true
 	}
 	return it, false
