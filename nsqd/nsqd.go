@@ -108,6 +108,9 @@ func New(opts *Options) (*NSQD, error) {
 	if err := validateHTTPAuthOptions(opts); err != nil {
 		return nil, err
 	}
+	if err := validatePolicyOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
