@@ -359,6 +359,7 @@ func (n *NSQD) topicDeleted(t *Topic) {
 }
 
 func (n *NSQD) channelCreated(t *Topic, c *Channel) {
+	c.resolvePolicy(t) // with the topic's TTL (channel_policy.go)
 	n.lookup.Register(t.name, c.name)
 	if !t.ephemeral && !c.ephemeral {
 		n.metadataChanged()
