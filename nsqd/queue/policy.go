@@ -44,6 +44,12 @@ type Policy struct {
 // Bounded reports whether the queue has a depth or byte bound.
 func (p Policy) Bounded() bool { return p.MaxDepth > 0 || p.MaxBytes > 0 }
 
+// Enforces reports whether any rule is on (attempts limit, TTL or bound):
+// when it is false the queue behaves as upstream's and may skip every
+// check. MaxDeadDepth and DeadLetterTopic alone enforce nothing; they say
+// where messages go once a rule sends them away.
+func (p Policy) Enforces() bool { return p.MaxAttempts > 0 || p.MsgTTL > 0 || p.Bounded() }
+
 // Overflow says what a full queue does with a new message.
 type Overflow uint8
 

@@ -31,6 +31,12 @@ func TestZeroPolicyIsUpstreamBehaviour(t *testing.T) {
 	require.Zero(t, p.MaxAttempts)
 	require.Zero(t, p.MsgTTL)
 	require.False(t, p.Bounded())
+	require.False(t, p.Enforces())
+	require.False(t, Policy{MaxDeadDepth: 100000, DeadLetterTopic: "dead", Overflow: OverflowDropOldest}.Enforces())
+	for _, on := range []Policy{{MaxAttempts: 1}, {MsgTTL: time.Millisecond}, {MaxDepth: 1}, {MaxBytes: 1}} {
+		require.True(t, on.Enforces(), "%+v", on)
+	}
+	require.True(t, Policy{MaxBytes: 1}.Bounded())
 	require.Equal(t, OverflowRejectNew, p.Overflow, "a bound never drops by default")
 	require.Equal(t, Policy{}, ResolveChannel(Defaults{}, Settings{}, Settings{}).Policy)
 	require.Equal(t, Policy{}, ResolveTopic(Defaults{}, Settings{}).Policy)
