@@ -286,7 +286,7 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 		if c.readDeadline.IsZero() {
 			// Socket deadlines are read by the kernel against the wall
 			// clock, so they stay on time.Now, not the daemon's clock;
-			// so do the other SetDeadline calls (tcp.go, tls_upgrade.go).
+			// so does the magic's deadline (tcp.go).
 			c.readDeadline = time.Now().Add(2 * hb)
 		}
 		c.conn.SetReadDeadline(c.readDeadline)
