@@ -226,7 +226,7 @@ func TestAuthWithoutAuthServerIsDisabledAfterReadingBody(t *testing.T) {
 	c := dialV2(t, n)
 	c.sendRaw(append(binary.BigEndian.AppendUint32([]byte("AUTH\n"), 10), "12345"...))
 	// Half the secret: the daemon must still be reading, not answering.
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.sendRaw([]byte("67890"))
 	c.expectFatal("E_AUTH_DISABLED AUTH disabled")
 }

@@ -44,7 +44,7 @@ func TestBacklogGoesOnlyToChannelsPresentWhenReleased(t *testing.T) {
 	late.send("RDY 10")
 	publish(t, n, "t", "new")
 	require.Equal(t, "new", string(late.readMessage().Body))
-	late.expectNoFrame(200 * time.Millisecond)
+	late.expectNoFrame(100 * time.Millisecond)
 	first.send("RDY 10")
 	require.ElementsMatch(t, []string{"old", "new"}, bodiesOf(first.readMessages(2)))
 }
@@ -164,7 +164,7 @@ func TestRdyCapsMessagesInFlight(t *testing.T) {
 	c.subscribe("t", "c")
 	c.send("RDY 2")
 	first := c.readMessages(2)
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.fin(first[0].ID)
 	require.Equal(t, "3", string(c.readMessage().Body))
 }
@@ -176,14 +176,14 @@ func TestMessageStaysInFlightUntilFin(t *testing.T) {
 	other.subscribe("t", "c")
 	other.send("RDY 1")
 	ch := existingChannel(t, n, "t", "c")
-	other.expectNoFrame(300 * time.Millisecond)
+	other.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(1), ch.inFlightCount.Load())
 
 	holder.fin(msg.ID)
 	holder.pub("t2", "marker") // orders the FIN before the checks
 	require.Zero(t, ch.inFlightCount.Load())
 	require.Zero(t, ch.Depth())
-	other.expectNoFrame(300 * time.Millisecond)
+	other.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestReqZeroRedeliversWithAttemptsIncremented(t *testing.T) {
@@ -394,10 +394,10 @@ func TestLoweringRdyBelowInFlightHoldsDeliveriesUntilBelowIt(t *testing.T) {
 	// PUB's OK orders RDY and the FINs before the check: with 2 in flight
 	// and RDY 2 there is no credit.
 	c.pub("other", "barrier")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.fin(held[3].ID)
 	c.readMessage() // 1 in flight: one credit
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestMessageIsFlushedWithoutWaitingForOutputBufferTimeout(t *testing.T) {

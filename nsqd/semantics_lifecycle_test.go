@@ -86,7 +86,7 @@ func TestPausedChannelHoldsMessagesUntilUnpaused(t *testing.T) {
 	ch.Pause()
 	require.True(t, ch.IsPaused())
 	publish(t, n, "t", "a", "b")
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(2), ch.Depth())
 
 	ch.Unpause()
@@ -104,7 +104,7 @@ func TestPausingOneChannelLeavesOthersFlowing(t *testing.T) {
 	existingChannel(t, n, "t", "paused").Pause()
 	publish(t, n, "t", "m")
 	require.Equal(t, "m", string(flowing.readMessage().Body))
-	paused.expectNoFrame(200 * time.Millisecond)
+	paused.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
 	topic.Pause()
 	require.True(t, topic.IsPaused())
 	publish(t, n, "t", "a", "b")
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(2), topic.Depth(), "held on the topic")
 	require.Zero(t, existingChannel(t, n, "t", "c").Depth(), "not handed to channels")
 
@@ -165,7 +165,7 @@ func TestFullDurableChannelWithFailingDiskRefusesPublishAndKeepsWhatItAccepted(t
 
 	c.send("RDY 20")
 	require.ElementsMatch(t, bodies, bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestFullDurableChannelWithFailingDiskRefusesWholeMpub(t *testing.T) {
@@ -209,7 +209,7 @@ func TestFullEphemeralChannelDropsOverflow(t *testing.T) {
 	publish(t, n, "t", numbered("m", 15)...) // every PUB is answered OK
 	c.send("RDY 20")
 	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, uint64(5), existingChannel(t, n, "t", "c#ephemeral").droppedCount.Load())
 }
 
@@ -223,7 +223,7 @@ func TestFullEphemeralTopicDropsOverflow(t *testing.T) {
 	c.subscribe("t#ephemeral", "c")
 	c.send("RDY 20")
 	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestSampleRateDeliversOnlyAShare(t *testing.T) {
