@@ -237,14 +237,18 @@ func TestSampleRateDeliversOnlyAShare(t *testing.T) {
 	c.send("RDY 2500")
 	ch := existingChannel(t, n, "t", "c")
 	// Sampled-out messages are dropped, never delivered: once the channel
-	// is empty and the stream goes quiet, the client has had its share.
+	// is empty, the stream is quiet and every message counted in flight
+	// has arrived, the client has had its share.
 	waitFor(t, "channel drained", func() bool { return ch.Depth() == 0 })
 	delivered := 0
-	for {
-		frameType, data, err := c.readFrameErr(500 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		frameType, data, err := c.readFrameErr(100 * time.Millisecond)
 		if err != nil {
 			require.ErrorContains(t, err, "timeout")
-			break
+			if int64(delivered) == ch.inFlightCount.Load() {
+				break
+			}
+			continue
 		}
 		require.Equal(t, int32(2), frameType, "frame %q", data)
 		delivered++
