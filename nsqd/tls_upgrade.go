@@ -3,6 +3,7 @@ package nsqd
 import (
 	"crypto/tls"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -21,8 +22,7 @@ func (c *client) upgradeTLS(config *tls.Config) error {
 		raw = &prefixConn{Conn: c.conn, prefix: leftover}
 	}
 	session := tls.Server(raw, config)
-	session.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
-	if err := session.Handshake(); err != nil {
+	if err := c.handshakeWithin(session, tlsHandshakeTimeout); err != nil {
 		return err
 	}
 	c.transport = session
@@ -30,6 +30,34 @@ func (c *client) upgradeTLS(config *tls.Config) error {
 	state := session.ConnectionState()
 	c.tlsState.Store(&state)
 	return nil
+}
+
+// handshakeWithin runs the handshake, failing it with a timeout once limit
+// has passed on the daemon's clock. A socket deadline alone would be
+// measured on the wall clock (client.go), so the clock's timer ends a
+// handshake still blocked then by setting one already past, which fails
+// the pending read at once. The socket's deadlines are cleared first (the
+// one left by the last command could end the handshake early) and are set
+// again by the next read or write (deadlineConn), so the past one set by a
+// timer firing just as the handshake completes does no harm; none is set
+// once handshakeWithin has returned.
+func (c *client) handshakeWithin(session *tls.Conn, limit time.Duration) error {
+	c.conn.SetDeadline(time.Time{})
+	var mu sync.Mutex
+	done := false
+	timer := c.nsqd.clock.AfterFunc(limit, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			c.conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	err := session.Handshake()
+	timer.Stop()
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	return err
 }
 
 // prefixConn replays bytes read ahead of a layer switch before reading the
