@@ -63,6 +63,8 @@ type Channel struct {
 	globalCount      atomic.Uint64
 
 	latency finLatency // FIN's latency recorders (metrics_hooks.go)
+
+	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {

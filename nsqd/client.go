@@ -128,7 +128,7 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 		conn:       conn,
 		transport:  conn,
 		remoteAddr: remote,
-		connectTS:  time.Now(),
+		connectTS:  n.clock.Now(),
 		clientID:   host,
 		hostname:   host,
 		wake:       make(chan struct{}, 1),
@@ -285,6 +285,9 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	}
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
 		if c.readDeadline.IsZero() {
+			// Socket deadlines are read by the kernel against the wall
+			// clock, so they stay on time.Now, not the daemon's clock;
+			// so does the magic's deadline (tcp.go).
 			c.readDeadline = time.Now().Add(2 * hb)
 		}
 		c.conn.SetReadDeadline(c.readDeadline)

@@ -130,7 +130,7 @@ func (a *httpAuthorizer) wrap(next http.Handler) http.Handler {
 		if class == classPublish {
 			allowed = state.Allows(topic, "")
 		} else {
-			allowed = state.AllowsAdmin(topic, channel)
+			allowed = state.AllowsAdmin(topic, channel) && deadLetterTopicGranted(state, r)
 		}
 		if !allowed {
 			httpapi.RespondError(w, httpapi.Errorf(http.StatusForbidden, "FORBIDDEN"))

@@ -206,11 +206,11 @@ func TestGoNsqHandlerErrorRequeuesWithAttemptsIncremented(t *testing.T) {
 
 func TestGoNsqUnfinishedMessageTimesOutAndIsRedelivered(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
+	n, clk := startClockedDaemon(t, nil)
 	log := newGonsqLog(t)
 	type delivery struct {
 		msg *nsq.Message
-		at  time.Time
+		at  time.Time // on the daemon's clock
 	}
 	deliveries := make(chan delivery, 4)
 	gonsqConsumer(t, n, log, "t", "c", func(cfg *nsq.Config) {
@@ -219,22 +219,29 @@ func TestGoNsqUnfinishedMessageTimesOutAndIsRedelivered(t *testing.T) {
 		if m.Attempts == 1 {
 			m.DisableAutoResponse() // and never respond: let it time out
 		}
-		deliveries <- delivery{m, time.Now()}
+		deliveries <- delivery{m, clk.Now()}
 		return nil
 	})
 	publish(t, n, "t", "slow")
-	var first, second delivery
-	for _, d := range []*delivery{&first, &second} {
+	await := func() delivery {
 		select {
-		case *d = <-deliveries:
+		case d := <-deliveries:
+			return d
 		case <-time.After(10 * time.Second):
 			t.Fatal("delivery did not arrive")
+			return delivery{}
 		}
 	}
+	first := await() // its timeout was armed before it was written
+	ch := existingChannel(t, n, "t", "c")
+	clk.Advance(time.Second - time.Nanosecond)
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before go-nsq's msg_timeout")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(1), ch.timeoutCount.Load(), "go-nsq's msg_timeout was not applied")
+	second := await()
 	require.Equal(t, first.msg.ID, second.msg.ID)
 	require.Equal(t, uint16(2), second.msg.Attempts)
-	require.GreaterOrEqual(t, second.at.Sub(first.at), 900*time.Millisecond)
-	require.Equal(t, uint64(1), existingChannel(t, n, "t", "c").timeoutCount.Load())
+	require.Equal(t, time.Second, second.at.Sub(first.at))
 	// go-nsq waits for every delivery it handed out before it stops; the
 	// FIN of the stale copy is answered E_FIN_FAILED, which it ignores.
 	first.msg.Finish()
@@ -288,7 +295,7 @@ func TestGoNsqConsumersSharingAChannelGetEachMessageOnce(t *testing.T) {
 	waitFor(t, "FINs", func() bool { return ch.inFlightCount.Load() == 0 })
 	require.Zero(t, ch.requeueCount.Load())
 	require.Zero(t, ch.timeoutCount.Load())
-	time.Sleep(200 * time.Millisecond) // a window for a wrong redelivery to show
+	time.Sleep(100 * time.Millisecond) // a window for a wrong redelivery to show
 	shared.mu.Lock()
 	require.Len(t, shared.bodies, total, "no redelivery after FIN")
 	shared.mu.Unlock()

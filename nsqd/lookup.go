@@ -33,6 +33,7 @@ func (n *NSQD) newLookupClient() *lookupclient.Client {
 			TopologyZone:     n.opts.TopologyZone,
 			TopologyRegion:   n.opts.TopologyRegion,
 		},
+		Clock:                    n.clock,
 		HTTPClientConnectTimeout: n.opts.HTTPClientConnectTimeout,
 		HTTPClientTimeout:        n.opts.HTTPClientRequestTimeout,
 		MaxResponseSize:          n.opts.MaxBodySize,

@@ -70,12 +70,12 @@ type Options struct {
 	OutputBufferTimeout    time.Duration
 	MaxChannelConsumers    int
 
-	// Compression clients may negotiate in IDENTIFY (compress.go).
+	// Compression clients may negotiate in IDENTIFY (nsqd/connlayer).
 	DeflateEnabled  bool
 	MaxDeflateLevel int
 	SnappyEnabled   bool
 
-	// TLS (tls_config.go): with a certificate and key, IDENTIFY offers the
+	// TLS (nsqd/connlayer, tls_options.go): with a certificate and key, IDENTIFY offers the
 	// tls_v1 upgrade and HTTPSAddress serves the API over HTTPS. A client
 	// auth policy ("require" or "require-verify", checked against
 	// TLSRootCAFile) makes TLS required. TLSMinVersion defaults to TLS 1.2
@@ -88,8 +88,8 @@ type Options struct {
 	TLSMinVersion       TLSVersion
 	HTTPSAddress        string
 
-	// Metrics: statsd pushes (statsd.go; an empty address turns them off)
-	// and end-to-end latency percentiles (e2e.go; none means untracked).
+	// Metrics: statsd pushes (nsqd/metrics/statsd; an empty address turns them off)
+	// and end-to-end latency percentiles (nsqd/metrics/e2e; none means untracked).
 	// StatsdPrefix is expanded at New (%s → host key) without changing
 	// this struct.
 	StatsdAddress                   string
@@ -113,6 +113,16 @@ type Options struct {
 	EnableExperiments []string
 	TopologyRegion    string
 	TopologyZone      string
+
+	// Queue policy defaults (ours, issue 12; options_policy.go): every one
+	// off at its zero value, which is upstream's behaviour. Topics and
+	// channels may override them over HTTP (/topic/config, /channel/config).
+	MaxAttempts     int           // deliveries before a message is dead; 0: unlimited
+	MsgTTL          time.Duration // age (from publish) past which a message is never delivered; 0: none
+	MaxChannelDepth int64         // messages a channel may hold (memory + disk); 0: unbounded
+	MaxChannelBytes int64         // body bytes a channel may hold (memory + disk); 0: unbounded
+	Overflow        string        // what a full queue does: reject-new or drop-oldest
+	MaxDeadDepth    int64         // dead messages a channel keeps; 0: unbounded
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -173,6 +183,11 @@ func NewOptions() *Options {
 		StatsdUDPPacketSize:            508,
 		E2EProcessingLatencyWindowTime: 10 * time.Minute,
 		MetricsE2EHistogram:            true,
+
+		// Queue policy: all off; the dead set's bound only matters once
+		// something sends messages there.
+		Overflow:     defaultOverflow,
+		MaxDeadDepth: defaultMaxDeadDepth,
 	}
 }
 

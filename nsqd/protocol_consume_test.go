@@ -119,7 +119,7 @@ func TestRdyWithoutCountMeansOne(t *testing.T) {
 	c.subscribe("t", "c")
 	c.send("RDY")
 	c.readMessage()
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestRdyZeroStopsDeliveries(t *testing.T) {
@@ -130,7 +130,7 @@ func TestRdyZeroStopsDeliveries(t *testing.T) {
 	c.send("RDY 0")
 	c.pub("other", "barrier") // RDY has no reply; this OK orders it
 	publish(t, n, "t", "waits")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.send("RDY 1")
 	require.Equal(t, "waits", string(c.readMessage().Body))
 }
@@ -237,7 +237,7 @@ func TestClsStopsDeliveries(t *testing.T) {
 	c.send("CLS")
 	c.expectResponse("CLOSE_WAIT")
 	publish(t, n, "t", "not for a closing client")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestRdyIsIgnoredWhileClosing(t *testing.T) {
@@ -249,7 +249,7 @@ func TestRdyIsIgnoredWhileClosing(t *testing.T) {
 	c.send("RDY 5")
 	// No reply to RDY: the next frame is PUB's OK, and nothing is delivered.
 	c.pub("t", "m")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestFinAfterClsFinishesInFlightMessage(t *testing.T) {
@@ -307,7 +307,7 @@ func TestSubscriberStartsWithRdyZero(t *testing.T) {
 	c := dialV2(t, n)
 	c.subscribe("t", "c")
 	publish(t, n, "t", "not yet")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestRdyWithEmptyCountMeansZero(t *testing.T) {
@@ -318,7 +318,7 @@ func TestRdyWithEmptyCountMeansZero(t *testing.T) {
 	c.send("RDY ")
 	c.pub("other", "barrier") // RDY has no reply; this OK orders it
 	publish(t, n, "t", "waits")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestAckCommandsWorkWhileClosing(t *testing.T) {

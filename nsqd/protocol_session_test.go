@@ -137,25 +137,33 @@ func TestManyPipelinedPublishesGetOneOKEach(t *testing.T) {
 
 func TestHeartbeatsArriveAtNegotiatedInterval(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
+	n, clk := startClockedDaemon(t, nil)
 	c := dialV2(t, n)
 	c.identify(map[string]any{"heartbeat_interval": 1000})
-	start := time.Now()
+	start := clk.Now()
 	for i := 1; i <= 2; i++ {
+		// The pump's ticker is armed for exactly one interval on: not
+		// early, not late, and no heartbeat before the clock gets there.
+		due := start.Add(time.Duration(i) * time.Second)
+		awaitDeadline(t, clk, due)
+		clk.AdvanceTo(due)
 		c.expectHeartbeat()
 		c.send("NOP")
-		elapsed := time.Since(start)
-		require.Greater(t, elapsed, time.Duration(i)*time.Second-200*time.Millisecond, "heartbeat %d early", i)
-		require.Less(t, elapsed, time.Duration(i)*time.Second+time.Second, "heartbeat %d late", i)
 	}
 }
 
+// The idle limit is a socket read deadline, which the kernel measures on
+// the wall clock (client.go): these tests make --client-timeout short
+// (shortClientTimeout, 100 ms) rather than advance the daemon's clock.
+
 func TestSilentClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
-	c := dialV2(t, n)
-	c.identify(map[string]any{"heartbeat_interval": 1000})
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
 	start := time.Now()
+	c := dialV2(t, n)
+	hb := shortClientTimeout / 2 // the default heartbeat: half the client timeout
+	awaitDeadline(t, clk, clk.Now().Add(hb))
+	clk.Advance(hb)
 	heartbeats := 0
 	for {
 		frameType, data, err := c.readFrameErr(5 * time.Second)
@@ -167,39 +175,50 @@ func TestSilentClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
 		heartbeats++
 	}
 	elapsed := time.Since(start)
-	require.GreaterOrEqual(t, heartbeats, 1)
-	require.Greater(t, elapsed, 1900*time.Millisecond)
-	require.Less(t, elapsed, 4*time.Second)
+	require.Equal(t, 1, heartbeats)
+	require.GreaterOrEqual(t, elapsed, 2*hb, "closed before two heartbeat intervals")
+	require.Less(t, elapsed, 5*time.Second)
 }
 
 func TestClientAnsweringHeartbeatsStaysConnected(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
+	// Real heartbeats every 100 ms, idle limit 200 ms: the test runs past
+	// the limit twice over, which only answering every heartbeat survives.
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 2 * shortClientTimeout })
 	c := dialV2(t, n)
-	c.identify(map[string]any{"heartbeat_interval": 1000})
-	// Three intervals is past the two-interval idle limit.
-	for i := 0; i < 3; i++ {
+	start := time.Now()
+	for i := 0; i < 4; i++ {
 		c.expectHeartbeat()
 		c.send("NOP")
 	}
+	require.Greater(t, time.Since(start), 2*shortClientTimeout, "ran past the idle limit")
 	c.pub("t", "alive")
 }
 
 func TestHeartbeatsDisabledByMinusOne(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
+	n, clk := startClockedDaemon(t, nil)
 	c := dialV2(t, n)
+	start := clk.Now()
+	awaitDeadline(t, clk, start.Add(30*time.Second)) // the default: half of 60 s
 	c.identify(map[string]any{"heartbeat_interval": -1})
-	_, _, err := c.readFrameErr(1500 * time.Millisecond)
+	// The pump's ticker is the connection's only timer; stopping it arms
+	// nothing, so there is no event to await.
+	waitFor(t, "the pump to stop its heartbeat ticker", func() bool { return clk.Pending() == 0 })
+	clk.Advance(24 * time.Hour) // past any heartbeat the default would send
+	_, _, err := c.readFrameErr(100 * time.Millisecond)
 	require.ErrorContains(t, err, "timeout", "no heartbeat and no close")
 	c.pub("t", "still connected")
 }
 
 func TestPublisherGetsHeartbeatsBeforeIdentify(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 2 * time.Second })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = 2 * time.Second })
+	start := clk.Now()
 	c := dialV2(t, n)
 	// The default interval is half the client timeout, from the accept.
+	awaitDeadline(t, clk, start.Add(time.Second))
+	clk.Advance(time.Second)
 	c.expectHeartbeat()
 }
 
@@ -232,16 +251,17 @@ func TestExitClosesConnectionThatNeverSentMagic(t *testing.T) {
 }
 
 func TestClientTimeoutSetsDefaultHeartbeatAndIdleLimit(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 2 * time.Second })
-	c := dialV2(t, n)
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
 	start := time.Now()
-	frameType, data, err := c.readFrameErr(5 * time.Second)
-	require.NoError(t, err)
-	require.Equal(t, int32(0), frameType)
-	require.Equal(t, "_heartbeat_", string(data))
-	require.InDelta(t, time.Second.Seconds(), time.Since(start).Seconds(), 0.5, "heartbeat every half of --client-timeout")
+	c := dialV2(t, n)
+	// Heartbeats every half of --client-timeout, on the daemon's clock.
+	awaitDeadline(t, clk, clk.Now().Add(shortClientTimeout/2))
+	clk.Advance(shortClientTimeout / 2)
+	c.expectHeartbeat()
+	// Silence for --client-timeout of wall time closes it.
 	c.expectClosed()
-	require.Less(t, time.Since(start), 3*time.Second, "closed after --client-timeout of silence")
+	require.GreaterOrEqual(t, time.Since(start), shortClientTimeout, "closed before --client-timeout")
+	require.Less(t, time.Since(start), 5*time.Second, "not closed after --client-timeout of silence")
 }
 
 // The idle deadline runs per command, as upstream: a client that trickles a
@@ -249,15 +269,18 @@ func TestClientTimeoutSetsDefaultHeartbeatAndIdleLimit(t *testing.T) {
 // closed once the line has taken two heartbeat intervals.
 func TestTricklingClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
+	// A byte every 10 ms for at least 2 s, against a 100 ms deadline for
+	// the whole line: only a deadline per command closes it before the
+	// trickle ends.
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
 	c := dialV2(t, n)
-	c.identify(map[string]any{"heartbeat_interval": 1000})
 	stop := make(chan struct{})
 	defer close(stop)
+	start := time.Now()
 	go func() {
-		ticker := time.NewTicker(300 * time.Millisecond)
+		ticker := time.NewTicker(10 * time.Millisecond)
 		defer ticker.Stop()
-		for range 30 { // 9 s at most, well past the 2 s deadline
+		for range 200 {
 			select {
 			case <-stop:
 				return
@@ -268,7 +291,6 @@ func TestTricklingClientIsClosedAfterTwoHeartbeatIntervals(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
 	c.expectClosed()
-	require.Less(t, time.Since(start), 4*time.Second)
+	require.Less(t, time.Since(start), 1500*time.Millisecond)
 }

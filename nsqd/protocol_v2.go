@@ -268,7 +268,7 @@ func (s *v2Session) req() error {
 	ch.requeueCount.Add(1)
 	s.c.requeueCount.Add(1)
 	if delay > 0 {
-		msg.DeliverAt = time.Now().Add(delay).UnixNano()
+		msg.DeliverAt = s.n.clock.Now().Add(delay).UnixNano()
 		ch.deferMessage(msg)
 	} else {
 		msg.DeliverAt = 0
@@ -283,7 +283,7 @@ func (s *v2Session) touch() error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UnixNano()
+	now := s.n.clock.Now().UnixNano()
 	if !s.c.inFlight.touch(id, now, s.c.msgTimeout.Load(), int64(s.n.opts.MaxMsgTimeout)) {
 		return s.notOwnedErr("E_TOUCH_FAILED", "TOUCH", id)
 	}

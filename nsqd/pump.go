@@ -17,7 +17,7 @@ import (
 // many messages per write and an idle one gets each message at once. The
 // output_buffer_timeout a client negotiates is therefore always met.
 func (c *client) pump() {
-	heartbeat := time.NewTicker(time.Hour)
+	heartbeat := c.nsqd.clock.NewTicker(time.Hour)
 	defer heartbeat.Stop()
 	currentHeartbeat := time.Duration(0)
 	batch := make([]Message, 0, maxDeliveryBatch)
@@ -57,7 +57,7 @@ func (c *client) pump() {
 					select {
 					case <-c.exit:
 						return
-					case <-heartbeat.C:
+					case <-heartbeat.C():
 						if c.sendHeartbeat() != nil {
 							return
 						}
@@ -81,7 +81,7 @@ func (c *client) pump() {
 			return
 		case <-c.wake:
 		case <-messagesReady:
-		case <-heartbeat.C:
+		case <-heartbeat.C():
 			if c.sendHeartbeat() != nil {
 				return
 			}
@@ -108,10 +108,10 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 			return 0, nil
 		}
 	}
-	now := time.Now().UnixNano()
+	now := c.nsqd.clock.Now().UnixNano()
 	timeout := c.msgTimeout.Load()
 	for i := range batch {
-		batch[i].Attempts++
+		batch[i].Attempts = countAttempt(batch[i].Attempts)
 	}
 	tracked := c.inFlight.add(batch, now, timeout)
 	// Armed before the write, which may block: the timeout fires at its

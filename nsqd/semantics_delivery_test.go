@@ -44,7 +44,7 @@ func TestBacklogGoesOnlyToChannelsPresentWhenReleased(t *testing.T) {
 	late.send("RDY 10")
 	publish(t, n, "t", "new")
 	require.Equal(t, "new", string(late.readMessage().Body))
-	late.expectNoFrame(200 * time.Millisecond)
+	late.expectNoFrame(100 * time.Millisecond)
 	first.send("RDY 10")
 	require.ElementsMatch(t, []string{"old", "new"}, bodiesOf(first.readMessages(2)))
 }
@@ -164,7 +164,7 @@ func TestRdyCapsMessagesInFlight(t *testing.T) {
 	c.subscribe("t", "c")
 	c.send("RDY 2")
 	first := c.readMessages(2)
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.fin(first[0].ID)
 	require.Equal(t, "3", string(c.readMessage().Body))
 }
@@ -176,14 +176,14 @@ func TestMessageStaysInFlightUntilFin(t *testing.T) {
 	other.subscribe("t", "c")
 	other.send("RDY 1")
 	ch := existingChannel(t, n, "t", "c")
-	other.expectNoFrame(300 * time.Millisecond)
+	other.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(1), ch.inFlightCount.Load())
 
 	holder.fin(msg.ID)
 	holder.pub("t2", "marker") // orders the FIN before the checks
 	require.Zero(t, ch.inFlightCount.Load())
 	require.Zero(t, ch.Depth())
-	other.expectNoFrame(300 * time.Millisecond)
+	other.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestReqZeroRedeliversWithAttemptsIncremented(t *testing.T) {
@@ -222,50 +222,62 @@ func TestReqWithDelayFreesCreditAtOnce(t *testing.T) {
 
 func TestMsgTimeoutRedeliversWithAttemptsIncremented(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
-	c := timedConsumer(t, n, 1)
+	n, clk := startClockedDaemon(t, nil)
+	c := timedConsumer(t, n, 1) // 1 s msg_timeout
 	publish(t, n, "t", "slow")
-	msg := c.readMessage()
-	delivered := time.Now()
+	msg := c.readMessage() // its timeout is armed before it is written
+	ch := existingChannel(t, n, "t", "c")
+	clk.Advance(time.Second - time.Nanosecond)
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before msg_timeout")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(1), ch.timeoutCount.Load(), "not timed out at msg_timeout")
 	again := c.readMessage()
 	require.Equal(t, msg.ID, again.ID)
 	require.Equal(t, uint16(2), again.Attempts)
-	require.GreaterOrEqual(t, time.Since(delivered), 900*time.Millisecond)
 	c.fin(again.ID)
 	c.pub("t2", "marker")
-	require.Equal(t, uint64(1), existingChannel(t, n, "t", "c").timeoutCount.Load())
+	require.Equal(t, uint64(1), ch.timeoutCount.Load())
+	require.Zero(t, ch.inFlightCount.Load())
 }
 
 func TestTouchPostponesTheTimeout(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, nil)
-	c := timedConsumer(t, n, 1)
+	n, clk := startClockedDaemon(t, nil)
+	c := timedConsumer(t, n, 1) // 1 s msg_timeout
 	publish(t, n, "t", "touched")
 	msg := c.readMessage()
-	time.Sleep(600 * time.Millisecond) // part of the timeout elapses, by design
-	touched := time.Now()
+	ch := existingChannel(t, n, "t", "c")
+	clk.Advance(600 * time.Millisecond) // part of the timeout elapses
 	c.touch(msg.ID)
+	c.pub("t2", "marker") // orders the TOUCH before the clock moves on
+	clk.Advance(400 * time.Millisecond)
+	require.Zero(t, ch.timeoutCount.Load(), "timed out at the deadline TOUCH replaced")
+	clk.Advance(600*time.Millisecond - time.Nanosecond)
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before touch time + msg_timeout")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(1), ch.timeoutCount.Load(), "not timed out at touch time + msg_timeout")
 	again := c.readMessage()
 	require.Equal(t, msg.ID, again.ID)
-	require.GreaterOrEqual(t, time.Since(touched), 1000*time.Millisecond,
-		"redelivered before touch time + msg_timeout")
 }
 
 func TestTouchIsCappedAtMaxMsgTimeout(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1500 * time.Millisecond })
-	c := timedConsumer(t, n, 1)
+	n, clk := startClockedDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1500 * time.Millisecond })
+	c := timedConsumer(t, n, 1) // 1 s msg_timeout
 	publish(t, n, "t", "capped")
 	msg := c.readMessage()
-	delivered := time.Now()
-	time.Sleep(900 * time.Millisecond) // touch late in the timeout, by design
+	delivered := clk.Now()
+	ch := existingChannel(t, n, "t", "c")
+	clk.Advance(900 * time.Millisecond) // touch late in the timeout
 	c.touch(msg.ID)
+	c.pub("t2", "marker") // orders the TOUCH before the clock moves on
+	// Uncapped the deadline would be 1.9 s after delivery.
+	clk.AdvanceTo(delivered.Add(1500*time.Millisecond - time.Nanosecond))
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before the cap")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(1), ch.timeoutCount.Load(), "not timed out at delivery + max_msg_timeout")
 	again := c.readMessage()
-	elapsed := time.Since(delivered)
 	require.Equal(t, msg.ID, again.ID)
-	// Uncapped the deadline would be ~1.9s after delivery.
-	require.Less(t, elapsed, 1800*time.Millisecond)
-	require.GreaterOrEqual(t, elapsed, 1400*time.Millisecond)
 }
 
 func TestDpubIsDeliveredAtItsTimeNotBefore(t *testing.T) {
@@ -382,10 +394,10 @@ func TestLoweringRdyBelowInFlightHoldsDeliveriesUntilBelowIt(t *testing.T) {
 	// PUB's OK orders RDY and the FINs before the check: with 2 in flight
 	// and RDY 2 there is no credit.
 	c.pub("other", "barrier")
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	c.fin(held[3].ID)
 	c.readMessage() // 1 in flight: one credit
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestMessageIsFlushedWithoutWaitingForOutputBufferTimeout(t *testing.T) {
@@ -413,16 +425,21 @@ func TestUnbufferedClientReceivesMessages(t *testing.T) {
 
 func TestTouchCappedBelowALaterDeliveryStillExpiresAtTheCap(t *testing.T) {
 	t.Parallel()
-	n := startDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1200 * time.Millisecond })
-	c := timedConsumer(t, n, 2)
+	n, clk := startClockedDaemon(t, func(o *Options) { o.MaxMsgTimeout = 1200 * time.Millisecond })
+	c := timedConsumer(t, n, 2) // 1 s msg_timeout
 	publish(t, n, "t", "touched")
 	first := c.readMessage()
-	delivered := time.Now()
-	time.Sleep(900 * time.Millisecond) // deliver the next one late, by design
-	publish(t, n, "t", "later")        // its deadline: ~1.9s after the first
+	delivered := clk.Now()
+	ch := existingChannel(t, n, "t", "c")
+	clk.Advance(900 * time.Millisecond) // deliver the next one late
+	publish(t, n, "t", "later")         // its deadline: 1.9 s after the first
 	require.Equal(t, "later", string(c.readMessage().Body))
-	c.touch(first.ID) // capped at delivery + 1.2s, before "later" times out
+	c.touch(first.ID)     // capped at delivery + 1.2 s, before "later" times out
+	c.pub("t2", "marker") // orders the TOUCH before the clock moves on
+	clk.AdvanceTo(delivered.Add(1200*time.Millisecond - time.Nanosecond))
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before the cap")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(1), ch.timeoutCount.Load(), "the touched message did not time out at its cap")
 	again := c.readMessage()
 	require.Equal(t, first.ID, again.ID, "the touched message times out first")
-	require.Less(t, time.Since(delivered), 1700*time.Millisecond)
 }

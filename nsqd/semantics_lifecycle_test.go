@@ -86,7 +86,7 @@ func TestPausedChannelHoldsMessagesUntilUnpaused(t *testing.T) {
 	ch.Pause()
 	require.True(t, ch.IsPaused())
 	publish(t, n, "t", "a", "b")
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(2), ch.Depth())
 
 	ch.Unpause()
@@ -104,7 +104,7 @@ func TestPausingOneChannelLeavesOthersFlowing(t *testing.T) {
 	existingChannel(t, n, "t", "paused").Pause()
 	publish(t, n, "t", "m")
 	require.Equal(t, "m", string(flowing.readMessage().Body))
-	paused.expectNoFrame(200 * time.Millisecond)
+	paused.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
 	topic.Pause()
 	require.True(t, topic.IsPaused())
 	publish(t, n, "t", "a", "b")
-	c.expectNoFrame(300 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, int64(2), topic.Depth(), "held on the topic")
 	require.Zero(t, existingChannel(t, n, "t", "c").Depth(), "not handed to channels")
 
@@ -165,7 +165,7 @@ func TestFullDurableChannelWithFailingDiskRefusesPublishAndKeepsWhatItAccepted(t
 
 	c.send("RDY 20")
 	require.ElementsMatch(t, bodies, bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestFullDurableChannelWithFailingDiskRefusesWholeMpub(t *testing.T) {
@@ -209,7 +209,7 @@ func TestFullEphemeralChannelDropsOverflow(t *testing.T) {
 	publish(t, n, "t", numbered("m", 15)...) // every PUB is answered OK
 	c.send("RDY 20")
 	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 	require.Equal(t, uint64(5), existingChannel(t, n, "t", "c#ephemeral").droppedCount.Load())
 }
 
@@ -223,7 +223,7 @@ func TestFullEphemeralTopicDropsOverflow(t *testing.T) {
 	c.subscribe("t#ephemeral", "c")
 	c.send("RDY 20")
 	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
-	c.expectNoFrame(200 * time.Millisecond)
+	c.expectNoFrame(100 * time.Millisecond)
 }
 
 func TestSampleRateDeliversOnlyAShare(t *testing.T) {
@@ -237,14 +237,18 @@ func TestSampleRateDeliversOnlyAShare(t *testing.T) {
 	c.send("RDY 2500")
 	ch := existingChannel(t, n, "t", "c")
 	// Sampled-out messages are dropped, never delivered: once the channel
-	// is empty and the stream goes quiet, the client has had its share.
+	// is empty, the stream is quiet and every message counted in flight
+	// has arrived, the client has had its share.
 	waitFor(t, "channel drained", func() bool { return ch.Depth() == 0 })
 	delivered := 0
-	for {
-		frameType, data, err := c.readFrameErr(500 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		frameType, data, err := c.readFrameErr(100 * time.Millisecond)
 		if err != nil {
 			require.ErrorContains(t, err, "timeout")
-			break
+			if int64(delivered) == ch.inFlightCount.Load() {
+				break
+			}
+			continue
 		}
 		require.Equal(t, int32(2), frameType, "frame %q", data)
 		delivered++

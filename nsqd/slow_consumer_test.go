@@ -20,7 +20,7 @@ import (
 // consumer (before the fix they waited for the blocked write: 28 s with a
 // 2 s msg_timeout in the report).
 func TestTimeoutFiresWhileTheHoldersSocketIsFull(t *testing.T) {
-	n := startDaemon(t, nil)
+	n, clk := startClockedDaemon(t, nil)
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	_, err = topic.GetChannel("c")
@@ -55,26 +55,28 @@ func TestTimeoutFiresWhileTheHoldersSocketIsFull(t *testing.T) {
 		}
 		producer.mpub("t", bodies...)
 	}
-	// Every message is delivered after this instant, so none may time
-	// out before a second has passed since.
-	beforeDelivery := time.Now()
 	stalled.send(fmt.Sprintf("RDY %d", messages))
 	ch := existingChannel(t, n, "t", "c")
 	waitFor(t, "the stalled consumer to hold every message", func() bool {
 		return ch.inFlightCount.Load() == messages
 	})
 
-	// The stalled consumer never reads again; another one must get the
-	// messages once their 1 s timeout passes, long before the blocked
-	// write's deadline (60 s with the default heartbeat).
+	// The stalled consumer never reads again and its pump is blocked in a
+	// write; another consumer must get the messages once their 1 s timeout
+	// passes, long before the blocked write's deadline (60 s of wall time
+	// with the default heartbeat). The clock has not moved since every
+	// delivery, so every deadline is 1 s from now.
 	other := dialV2(t, n)
 	other.subscribe("t", "c")
 	other.send("RDY 1")
+	clk.Advance(time.Second - time.Nanosecond)
+	require.Zero(t, ch.timeoutCount.Load(), "timed out before msg_timeout")
+	clk.Advance(time.Nanosecond)
+	require.Equal(t, uint64(messages), ch.timeoutCount.Load(), "the timeouts waited for the blocked write")
 	frameType, data, err := other.readFrameErr(20 * time.Second)
 	require.NoError(t, err, "no message reached the other consumer")
 	require.Equal(t, protocol.FrameTypeMessage, frameType)
 	msg, err := protocol.DecodeMessage(data)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, msg.Attempts, "timed out once")
-	require.GreaterOrEqual(t, time.Since(beforeDelivery), 990*time.Millisecond, "not before the timeout")
 }

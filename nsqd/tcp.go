@@ -35,10 +35,12 @@ func (n *NSQD) serveTCP(listener net.Listener) error {
 			failures++
 			delay = min(max(2*delay, 5*time.Millisecond), acceptBackoffMax)
 			n.logf(warnLevel, "TCP: accept failed (%d in a row), retrying in %s: %s", failures, delay, err)
+			backoff := n.clock.NewTimer(delay)
 			select {
-			case <-time.After(delay):
+			case <-backoff.C():
 				continue
 			case <-n.exitCh:
+				backoff.Stop()
 				return nil
 			}
 		}

@@ -3,6 +3,8 @@ package nsqd
 import (
 	"sync"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
 // clientTimeouts fires the in-flight timeouts of one client on a timer of
@@ -13,8 +15,8 @@ import (
 // gets it.
 type clientTimeouts struct {
 	mu      sync.Mutex
-	timer   *time.Timer
-	next    int64 // when timer fires, ns since the epoch; 0 = not armed
+	timer   clock.Timer // on the daemon's clock
+	next    int64       // when timer fires, ns since the epoch; 0 = not armed
 	stopped bool
 	scratch []Message
 }
@@ -28,9 +30,9 @@ func (c *client) armTimeout(deadline int64) {
 		return
 	}
 	t.next = deadline
-	wait := time.Duration(deadline - time.Now().UnixNano())
+	wait := time.Duration(deadline - c.nsqd.clock.Now().UnixNano())
 	if t.timer == nil {
-		t.timer = time.AfterFunc(wait, c.fireTimeouts)
+		t.timer = c.nsqd.clock.AfterFunc(wait, c.fireTimeouts)
 		return
 	}
 	t.timer.Reset(wait)
@@ -46,7 +48,7 @@ func (c *client) fireTimeouts() {
 	if t.stopped {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := c.nsqd.clock.Now().UnixNano()
 	expired, next := c.inFlight.expire(now, t.scratch[:0])
 	if ch := c.channel.Load(); len(expired) > 0 && ch != nil {
 		ch.inFlightCount.Add(-int64(len(expired)))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/stretchr/testify/require"
 )
@@ -85,16 +86,19 @@ func TestTLSHandshakeOfGarbageFailsIdentifyAndOthersAreServed(t *testing.T) {
 
 func TestTLSHandshakeNotStartedFailsAfterFiveSeconds(t *testing.T) {
 	p := newTestPKI(t)
-	n := startTLSDaemon(t, p, nil)
+	clk := clock.NewFake(time.Now())
+	n := startTLSDaemon(t, p, func(o *Options) { o.Clock = clk })
 	c := dialV2(t, n)
+	asked := clk.Now()
 	c.identify(map[string]any{"feature_negotiation": true, "tls_v1": true})
-	asked := time.Now()
+	// The handshake's bound is armed on the daemon's clock, 5 s on.
+	awaitDeadline(t, clk, asked.Add(tlsHandshakeTimeout))
+	clk.Advance(tlsHandshakeTimeout)
 	frameType, data, err := c.readFrameErr(10 * time.Second)
 	require.NoError(t, err)
 	require.Equal(t, protocol.FrameTypeError, frameType)
 	require.True(t, strings.HasPrefix(string(data), "E_IDENTIFY_FAILED IDENTIFY failed "), "%q", data)
 	require.Contains(t, string(data), "timeout")
-	require.InDelta(t, tlsHandshakeTimeout.Seconds(), time.Since(asked).Seconds(), 1)
 	c.expectClosed()
 }
 
@@ -103,11 +107,17 @@ func TestTLSHandshakeNotStartedFailsAfterFiveSeconds(t *testing.T) {
 // and is then sent over TLS.
 func TestTLSUpgradeHoldsHeartbeatsUntilTheSessionIsUp(t *testing.T) {
 	p := newTestPKI(t)
-	n := startTLSDaemon(t, p, nil)
+	clk := clock.NewFake(time.Now())
+	n := startTLSDaemon(t, p, func(o *Options) { o.Clock = clk })
 	c := dialV2(t, n)
 	c.identify(map[string]any{"feature_negotiation": true, "tls_v1": true, "heartbeat_interval": 1000})
-	// Let a heartbeat fall due while the daemon waits for the handshake.
-	time.Sleep(1500 * time.Millisecond)
+	// Make a heartbeat fall due while the daemon waits for the handshake,
+	// then give a wrong plaintext write a moment to show (a window for
+	// something that must not happen, not synchronisation).
+	due := clk.Now().Add(time.Second)
+	awaitDeadline(t, clk, due)
+	clk.AdvanceTo(due)
+	time.Sleep(50 * time.Millisecond)
 	c.startTLS(p.clientConfig())
 	c.expectResponse("OK")
 	c.expectHeartbeat()

@@ -184,6 +184,7 @@ func TestTopologyAwareDeliveryDoesNotWaitForAStalledLocalConsumer(t *testing.T) 
 	localityConsumer(t, n, "far", "zone2", "", 5, got)
 	awaitIdle(t, n, 2)
 	local.send("RDY 0")
+	local.pub("other", "barrier") // RDY has no reply; this OK orders it before the PUB
 	producer := dialV2(t, n)
 	producer.pub("t", "m")
 	require.Equal(t, "far", receive(t, got))

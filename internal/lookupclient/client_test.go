@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -63,17 +64,24 @@ func TestWireSequenceMatchesUpstreamNsqd(t *testing.T) {
 
 func TestPingCadence(t *testing.T) {
 	f := startFake(t, nil)
-	newTestClient(t, Options{Addresses: []string{f.addr()}, PingInterval: 30 * time.Millisecond})
+	clk := clock.NewFake(time.Now())
+	start := clk.Now()
+	newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	f.expect("CONNECT", identifyLine)
-	pings := 0
 	timeout := time.After(testTimeout)
-	for pings < 3 {
+	for i := 1; i <= 3; i++ {
+		// The ticker, armed before the first connection, is the only timer:
+		// a PING every 15 s (upstream's interval) of the client's clock.
+		due := start.Add(time.Duration(i) * 15 * time.Second)
+		next, ok := clk.NextDeadline()
+		require.True(t, ok)
+		require.Equal(t, due, next, "PING %d", i)
+		clk.AdvanceTo(due)
 		select {
 		case line := <-f.lines:
 			require.Equal(t, "PING", line)
-			pings++
 		case <-timeout:
-			t.Fatal("no PINGs")
+			t.Fatalf("no PING %d", i)
 		}
 	}
 }
@@ -92,11 +100,38 @@ func TestRejectedIdentifyIsRetriedWithBackoff(t *testing.T) {
 		}
 		return ""
 	})
-	start := time.Now()
-	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	clk := clock.NewFake(time.Now())
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	c.Register("t", "")
-	f.expect("CONNECT", identifyLine, "CONNECT", identifyLine, "CONNECT", identifyLine, "REGISTER t")
-	require.GreaterOrEqual(t, time.Since(start), minBackoff+2*minBackoff, "backoff doubles between failures")
+	// Each rejection arms the reconnect timer, the earliest one (the PING
+	// ticker is 15 s out): minBackoff, then double that.
+	for _, backoff := range []time.Duration{minBackoff, 2 * minBackoff} {
+		f.expect("CONNECT", identifyLine)
+		due := clk.Now().Add(backoff)
+		awaitEarliestDeadline(t, clk, due)
+		clk.AdvanceTo(due)
+	}
+	f.expect("CONNECT", identifyLine, "REGISTER t")
+}
+
+// awaitEarliestDeadline waits, on the clock's Armed event, until its
+// earliest timer fires at due; the real-time bound only turns a missing
+// timer into a failure.
+func awaitEarliestDeadline(t *testing.T, clk *clock.Fake, due time.Time) {
+	t.Helper()
+	timeout := time.After(testTimeout)
+	for {
+		armed := clk.Armed()
+		if next, ok := clk.NextDeadline(); ok && next.Equal(due) {
+			return
+		}
+		select {
+		case <-armed:
+		case <-timeout:
+			next, _ := clk.NextDeadline()
+			t.Fatalf("earliest timer at %s, want %s", next, due)
+		}
+	}
 }
 
 func TestErrorReplyToRegisterReconnects(t *testing.T) {

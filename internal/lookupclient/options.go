@@ -1,6 +1,10 @@
 package lookupclient
 
-import "time"
+import (
+	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
+)
 
 // Identity is what nsqd tells each lookupd in IDENTIFY.
 type Identity struct {
@@ -22,6 +26,12 @@ type Options struct {
 	PingInterval   time.Duration // default 15s
 	DialTimeout    time.Duration // default 1s
 	CommandTimeout time.Duration // per write and per reply wait; default 1s
+
+	// Clock drives the PING interval and the reconnect backoff (nsqd
+	// passes its own, so a test can advance them); nil is the wall clock.
+	// Dial and per-command timeouts bound network I/O and stay on the
+	// wall clock.
+	Clock clock.Clock
 
 	HTTPClientConnectTimeout time.Duration // default 2s
 	HTTPClientTimeout        time.Duration // whole /channels request; default 5s
@@ -46,6 +56,9 @@ const (
 func (o Options) withDefaults() Options {
 	if o.PingInterval <= 0 {
 		o.PingInterval = 15 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real()
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = time.Second

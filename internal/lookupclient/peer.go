@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
 // batchSize bounds how many commands go out before their replies are read.
@@ -48,7 +50,7 @@ func (p *peer) logf(format string, args ...any) {
 func (p *peer) run() {
 	defer p.c.wg.Done()
 	// A fixed ticker, not reset by other traffic, as upstream.
-	ticker := time.NewTicker(p.c.opts.PingInterval)
+	ticker := p.c.opts.Clock.NewTicker(p.c.opts.PingInterval)
 	defer ticker.Stop()
 	backoff := minBackoff
 	for {
@@ -60,12 +62,12 @@ func (p *peer) run() {
 			backoff = minBackoff
 		}
 		p.c.warnf("LOOKUPD(%s): %s - reconnecting in %s", p.addr, err, backoff)
-		timer := time.NewTimer(backoff)
+		timer := p.c.opts.Clock.NewTimer(backoff)
 		select {
 		case <-p.ctx.Done():
 			timer.Stop()
 			return
-		case <-timer.C:
+		case <-timer.C():
 		}
 		if !registered {
 			backoff = min(2*backoff, maxBackoff)
@@ -75,7 +77,7 @@ func (p *peer) run() {
 
 // session runs one connection: IDENTIFY, the full registration, then queued
 // commands and PINGs until an error or cancellation.
-func (p *peer) session(ticker *time.Ticker) (registered bool, err error) {
+func (p *peer) session(ticker clock.Ticker) (registered bool, err error) {
 	dialer := net.Dialer{Timeout: p.c.opts.DialTimeout}
 	conn, err := dialer.DialContext(p.ctx, "tcp", p.addr)
 	if err != nil {
@@ -121,7 +123,7 @@ func (p *peer) session(ticker *time.Ticker) (registered bool, err error) {
 			if err := s.send(p.takePending(), p.logf); err != nil {
 				return true, err
 			}
-		case <-ticker.C:
+		case <-ticker.C():
 			if err := s.send([]command{pingCommand}, nil); err != nil {
 				return true, err
 			}

@@ -1,0 +1,48 @@
+package nsqd
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
+)
+
+// startClockedDaemon runs a daemon whose time comes from a fake clock
+// (internal/clock) that starts at the wall clock's now and moves only when
+// the test advances it: a test of a message timeout or a heartbeat moves
+// time to the deadline instead of waiting for it. The clock's timers fire
+// inside Advance, so when Advance returns what was due has run (a timed-out
+// message is back in its channel, a heartbeat is queued for the pump).
+func startClockedDaemon(t testing.TB, configure func(*Options)) (*NSQD, *clock.Fake) {
+	t.Helper()
+	fake := clock.NewFake(time.Now())
+	n := startDaemon(t, func(o *Options) {
+		o.Clock = fake
+		if configure != nil {
+			configure(o)
+		}
+	})
+	return n, fake
+}
+
+// awaitDeadline waits until the fake clock's earliest timer is armed to
+// fire at exactly at (the pump re-arms its heartbeat ticker in its own goroutine
+// after IDENTIFY, for instance). It waits on the clock's Armed event; the
+// real-time bound only turns a missing timer into a failure.
+func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
+	t.Helper()
+	bound := time.NewTimer(10 * time.Second)
+	defer bound.Stop()
+	for {
+		armed := fake.Armed()
+		if next, ok := fake.NextDeadline(); ok && next.Equal(at) {
+			return
+		}
+		select {
+		case <-armed:
+		case <-bound.C:
+			next, ok := fake.NextDeadline()
+			t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
+		}
+	}
+}
