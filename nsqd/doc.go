@@ -69,7 +69,8 @@
 // it). Where a part needs something of the daemon it asks through a small
 // interface that nsqd's types implement.
 //
-//	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn: client_auth.go)
+//	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn:
+//	                     client_auth.go), and the HTTP API's --http-auth guard (http_auth.go)
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)

@@ -290,7 +290,7 @@ func (s *httpServer) channelCreateConfigured(w http.ResponseWriter, r *http.Requ
 	return nil, s.applyChannelSettings(topic, channel, set, clear)
 }
 
-// deadLetterTopicGranted is the HTTP auth rule (http_auth.go) for a
+// deadLetterTopicGranted is the HTTP auth rule (http_auth.go, nsqd/auth) for a
 // dead_letter_topic parameter: the channel will publish there, so the
 // caller needs a publish grant on that topic as well as admin on the
 // channel.

@@ -15,6 +15,7 @@ import (
 	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
+	"github.com/nsqgo/nsq/nsqd/auth"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
@@ -65,7 +66,7 @@ type NSQD struct {
 	statsdPrefix string
 
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
-	httpAuth *httpAuthorizer    // nil unless --http-auth (http_auth.go)
+	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
 	metrics       *metrics      // the /metrics registry (metrics.go)
 	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
