@@ -52,7 +52,7 @@ func (d *diskBackend) Put(msgs []Message) error {
 		d.records = append(d.records, d.encoded[start:end:end])
 		start = end
 	}
-	err := d.queue.Put(d.records)
+	_, err := d.queue.Put(d.records)
 	clear(d.records)
 	d.nsqd.recordWrite(err)
 	return err
