@@ -407,3 +407,12 @@ func (q *Queue) shut(op func(Disk) error) error {
 	}
 	return err
 }
+
+// ReplaceBacklog wraps the backlog, for tests that make the disk fail
+// (a full disk) under a running channel. Call it under the caller's lock,
+// with no Pending outstanding.
+func (q *Queue) ReplaceBacklog(wrap func(Disk) Disk) {
+	if q.backlog != nil {
+		q.backlog = wrap(q.backlog)
+	}
+}
