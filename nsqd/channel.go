@@ -250,50 +250,99 @@ func (c *Channel) promoteDeferred() {
 // take moves up to max ready messages into dst. When it returns none, the
 // returned channel is closed as soon as there may be some.
 //
+// Memory is taken under the channel lock; the disk backlog is read with
+// the lock released (other consumers and publishers of the channel do not
+// wait for the read), and memory is topped up after it.
+//
 // taker is the consumer taking; with the topology experiment on, what it may
 // take and how it is counted depend on its locality (topology.go).
 func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan struct{}) {
-	c.mu.Lock()
-	taker.waiting = false
-	var p *queue.Pending
-	if !c.paused && !c.exiting {
+	start := len(dst)
+	// A read that finds nothing while more was spilled meanwhile tries
+	// again, a bounded number of times, before the consumer waits.
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		taker.waiting = false
+		if c.paused || c.exiting {
+			wait := c.waitLocked(taker)
+			c.mu.Unlock()
+			return dst, wait
+		}
+		want := max
 		if c.topologyAware {
-			max = c.preferLocalLocked(taker, max)
+			want = c.preferLocalLocked(taker, want)
 		}
-		if max > 0 {
-			var err error
-			dst, p, err = c.queue.Take(dst, max, c.now())
-			if err != nil {
-				c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
-				c.retryReadLocked()
+		fromBacklog := 0
+		if want > 0 {
+			dst, fromBacklog = c.queue.Take(dst, want)
+		}
+		if fromBacklog == 0 {
+			c.countTakenLocked(taker, len(dst)-start)
+			var wait <-chan struct{}
+			if len(dst) == start {
+				wait = c.waitLocked(taker)
 			}
+			c.mu.Unlock()
+			return dst, wait
 		}
-		if c.topologyAware && len(dst) > 0 {
-			c.countLocalityLocked(taker, len(dst))
-			if c.depthLocked() > 0 {
-				c.wakeLocked() // less local consumers may have held off
-			}
-		}
-	}
-	var wait <-chan struct{}
-	if len(dst) == 0 {
-		taker.waiting = true
-		if c.readyWait == nil {
-			c.readyWait = make(chan struct{})
-		}
-		wait = c.readyWait
-	}
-	if p == nil {
 		c.mu.Unlock()
-		return dst, wait
+
+		now := c.now()
+		var later []Message
+		var err error
+		dst, later, err = c.queue.ReadBacklog(dst, fromBacklog, now, nil)
+
+		c.mu.Lock()
+		if err != nil {
+			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
+			c.retryReadLocked()
+		}
+		if !c.exiting {
+			dst = c.queue.TakeReady(dst, want-(len(dst)-start))
+		}
+		c.countTakenLocked(taker, len(dst)-start)
+		var p *queue.Pending
+		if len(later) > 0 && !c.exiting {
+			// Not due yet: deferred, by way of the store. (Once the
+			// channel is closing, their records stay on disk instead.)
+			p = c.queue.Requeue(later, now)
+			c.armDeferTimerLocked()
+			c.writers.Add(1)
+		}
+		retry := len(dst) == start && err == nil && !c.exiting && c.queue.Depth() > 0 && attempt < 2
+		var wait <-chan struct{}
+		if len(dst) == start && !retry {
+			wait = c.waitLocked(taker)
+		}
+		c.mu.Unlock()
+		if p != nil {
+			c.commit(p)
+		}
+		if !retry {
+			return dst, wait
+		}
 	}
-	// Messages read from disk that are not due yet go to the deferred
-	// store: written now, without the lock.
-	c.armDeferTimerLocked()
-	c.writers.Add(1)
-	c.mu.Unlock()
-	c.commit(p)
-	return dst, wait
+}
+
+// countTakenLocked counts n messages taken by taker when the topology
+// experiment is on, and lets less local consumers look again.
+func (c *Channel) countTakenLocked(taker *client, n int) {
+	if c.topologyAware && n > 0 {
+		c.countLocalityLocked(taker, n)
+		if c.depthLocked() > 0 {
+			c.wakeLocked() // less local consumers may have held off
+		}
+	}
+}
+
+// waitLocked marks taker as waiting and returns the channel closed when
+// messages arrive.
+func (c *Channel) waitLocked(taker *client) <-chan struct{} {
+	taker.waiting = true
+	if c.readyWait == nil {
+		c.readyWait = make(chan struct{})
+	}
+	return c.readyWait
 }
 
 // addClient subscribes a consumer, enforcing --max-channel-consumers.

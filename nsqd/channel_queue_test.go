@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/diskqueue"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
@@ -60,4 +61,61 @@ func TestChannelWritesToDiskWithoutHoldingItsLock(t *testing.T) {
 	require.NoError(t, <-done)
 	require.EqualValues(t, 1, ch.Depth())
 	require.EqualValues(t, 1, ch.BackendDepth())
+}
+
+// blockingReadDisk holds every read of a channel's backlog until released.
+type blockingReadDisk struct {
+	queue.Disk
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (d *blockingReadDisk) Read(max int) ([]diskqueue.Record, error) {
+	d.entered <- struct{}{}
+	<-d.release
+	return d.Disk.Read(max)
+}
+
+// A consumer reading the channel's disk backlog does not hold the channel
+// lock: a publisher to the channel is not kept waiting by the read.
+func TestChannelReadsBacklogWithoutHoldingItsLock(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	msg := Message{Body: []byte("on disk"), Timestamp: time.Now().UnixNano()}
+	protocol.FormatID(1, &msg.ID)
+	require.NoError(t, ch.put([]Message{msg}))
+	disk := &blockingReadDisk{entered: make(chan struct{}), release: make(chan struct{})}
+	ch.mu.Lock()
+	ch.queue.ReplaceBacklog(func(d queue.Disk) queue.Disk { disk.Disk = d; return disk })
+	ch.mu.Unlock()
+
+	taken := make(chan []Message, 1)
+	go func() {
+		got, _ := ch.take(nil, 10, &client{})
+		taken <- got
+	}()
+	select {
+	case <-disk.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the take never reached the disk")
+	}
+	second := msg
+	protocol.FormatID(2, &second.ID)
+	published := make(chan error, 1)
+	go func() { published <- ch.put([]Message{second}) }()
+	// The publisher's own write does not read: it completes during the read.
+	select {
+	case err := <-published:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher waited for the consumer's disk read")
+	}
+
+	close(disk.release)
+	got := <-taken
+	require.NotEmpty(t, got)
+	require.Equal(t, msg.ID, got[0].ID)
 }

@@ -11,19 +11,22 @@
 //	Open(Config)                     backlog opened, store left by a crash loaded
 //	Put(msgs, now)                   new messages: ready, spilled, or deferred
 //	Requeue(msgs, now)               messages back from a consumer (DeliverAt > now: with a delay)
-//	Take(dst, max, now)              a batch for a consumer
+//	Take(dst, max), TakeReady        a batch for a consumer from memory, and how many
+//	ReadBacklog(dst, n, now, later)    to read from the backlog without the caller's lock
 //	PromoteDue(now), NextDeadline()  the deferral timer's work
 //	Finish(&m)                       FIN: releases the message's disk record
 //	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
 //	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
 //	Empty, Flush, Close, Delete
 //
-// Disk writes never run inside these calls. A call that needs one returns a
-// *Pending; the caller releases its lock, calls Commit (the writes, fsync
-// included), takes its lock again and calls Settle, which applies the
-// outcome and may return follow-up work (a store compaction). A write that
-// fails is never reported as stored: Settle returns its error, and keeps
-// in memory what already belonged to the channel (disk.go).
+// No disk I/O runs inside the calls made under the caller's lock, Empty
+// (an admin action) aside. ReadBacklog reads without it. A call that needs
+// a write returns a *Pending; the caller releases its lock, calls Commit
+// (the writes, fsync included), takes its lock again and calls Settle,
+// which applies the outcome and may return follow-up work (a store
+// compaction). A write that fails is never reported as stored: Settle
+// returns its error, and keeps in memory what already belonged to the
+// channel (disk.go).
 //
 // A Message carries one opaque word of the queue's (its receipt: which
 // disk record, if any, it holds), so Finish is a single lock-free

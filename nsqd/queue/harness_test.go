@@ -150,11 +150,19 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 		}
 		p = h.q.Put(msgs, h.now)
 	case "take":
-		var taken []Message
-		var err error
-		taken, p, err = h.q.Take(nil, h.atoi(args[0]), h.now)
-		if err != nil {
-			fmt.Fprintf(out, "error: %s\n", err)
+		// As the channel takes: memory under its lock, the backlog
+		// without it, then memory again for what the backlog lacked.
+		max := h.atoi(args[0])
+		taken, fromBacklog := h.q.Take(nil, max)
+		if fromBacklog > 0 {
+			var later []Message
+			var err error
+			taken, later, err = h.q.ReadBacklog(taken, fromBacklog, h.now, nil)
+			if err != nil {
+				fmt.Fprintf(out, "error: %s\n", err)
+			}
+			taken = h.q.TakeReady(taken, max-len(taken))
+			p = h.q.Requeue(later, h.now)
 		}
 		for i := range taken {
 			taken[i].Attempts++

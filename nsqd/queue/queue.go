@@ -16,8 +16,9 @@ import (
 // parameter, and NextDeadline tells the caller when to call PromoteDue.
 //
 // Concurrency. The caller serialises every method under its own lock,
-// except those documented otherwise: Commit (the disk writes), Finish,
-// Dropped, DiskStats, BacklogDepth, Close and Delete. A method that has
+// except those documented otherwise: Commit (the disk writes),
+// ReadBacklog (the disk reads), Finish, Dropped, DiskStats, BacklogDepth,
+// Close and Delete. A method that has
 // disk writes to do leaves them in a *Pending it returns: the caller
 // releases its lock, calls Commit, takes its lock again and calls Settle,
 // which applies the outcome (see disk.go). Nothing is acknowledged as
@@ -216,48 +217,62 @@ func (q *Queue) PromoteDue(now int64) *Pending {
 	return p
 }
 
-// Take moves up to max ready messages into dst, from memory and from the
-// backlog: while both hold some, it alternates which it serves first, so
-// neither starves the other (order across the two is not kept, as
-// upstream). A message read from the backlog that is not due yet is
-// deferred instead. The error is a failed backlog read: the caller retries
-// later.
-//
-// The backlog is read under the caller's lock (nsqd/LOCKS.md, "Known
-// exceptions").
-func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, error) {
-	diskFirst := q.preferDisk && q.backlog != nil
+// Take moves up to max ready messages from memory into dst, and says how
+// many more the caller should read from the backlog with ReadBacklog once
+// it has released its lock. While both hold messages, it alternates which
+// serves first, so neither starves the other (order across the two is not
+// kept, as upstream): when the backlog's turn comes, Take moves nothing
+// and asks for max, and the caller tops up from memory with TakeReady after
+// the read.
+func (q *Queue) Take(dst []Message, max int) ([]Message, int) {
+	if q.backlog == nil {
+		return q.ready.PopInto(dst, max), 0
+	}
+	diskFirst := q.preferDisk
 	q.preferDisk = !q.preferDisk
 	if !diskFirst {
 		dst = q.ready.PopInto(dst, max)
 	}
-	var p *Pending
-	var err error
-	if len(dst) < max && q.backlog != nil && q.backlog.Depth() > 0 {
-		var records []diskqueue.Record
-		records, err = q.backlog.Read(max - len(dst))
-		for _, r := range records {
-			m, decodeErr := DecodeRecord(r.Data, r.Legacy)
-			if decodeErr != nil {
-				q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
-				q.backlog.Ack(r.Seq)
-				continue
-			}
-			m.receipt = backlogReceipt(r.Seq)
-			if m.DeliverAt > now {
-				p = q.deferOne(m, true, p)
-				continue
-			}
-			dst = append(dst, m)
-		}
-		if err != nil {
-			err = fmt.Errorf("read from disk: %w", err)
-		}
+	taken := len(dst)
+	if taken < max && q.backlog.Depth() > 0 {
+		return dst, max - taken
 	}
-	if diskFirst && len(dst) < max {
-		dst = q.ready.PopInto(dst, max-len(dst))
+	if diskFirst {
+		dst = q.ready.PopInto(dst, max)
 	}
-	return dst, p, err
+	return dst, 0
+}
+
+// TakeReady moves up to max ready messages from memory into dst.
+func (q *Queue) TakeReady(dst []Message, max int) []Message {
+	return q.ready.PopInto(dst, max)
+}
+
+// ReadBacklog reads up to n messages from the backlog. Those due at now
+// are appended to dst; the others to later, which the caller hands to
+// Requeue under its lock (they are deferred, by way of the store). It needs
+// no lock of the caller's: the disk queue serialises its readers. The
+// error is a failed read: the caller retries later.
+func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
+	records, err := q.backlog.Read(n)
+	for _, r := range records {
+		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
+		if decodeErr != nil {
+			q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
+			q.backlog.Ack(r.Seq)
+			continue
+		}
+		m.receipt = backlogReceipt(r.Seq)
+		if m.DeliverAt > now {
+			later = append(later, m)
+			continue
+		}
+		dst = append(dst, m)
+	}
+	if err != nil {
+		err = fmt.Errorf("read from disk: %w", err)
+	}
+	return dst, later, err
 }
 
 // Finish releases the disk record of a message that leaves the queue for
