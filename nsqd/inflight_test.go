@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -71,4 +72,86 @@ func TestInFlightTracksOneCopyOfAnID(t *testing.T) {
 		require.True(t, ok)
 	}
 	require.Zero(t, f.count.Load(), "every tracked copy could be answered")
+}
+
+// The slot table and its open-addressed index against a plain map: random
+// deliveries (with IDs that repeat, so second copies occur), FINs of held
+// and unknown IDs, TOUCHes and timeouts, checked after every step.
+func TestInFlightMatchesAMapUnderRandomOperations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var f inFlight
+	model := map[protocol.MessageID]int64{} // ID -> deadline
+	id := func() protocol.MessageID {
+		var v protocol.MessageID
+		// Mostly a small space, so IDs come back while held and
+		// probe runs collide; sometimes arbitrary bytes, as from disk.
+		if rng.IntN(10) == 0 {
+			for i := range v {
+				v[i] = byte(rng.IntN(256))
+			}
+		} else {
+			protocol.FormatID(uint64(rng.IntN(3000)), &v)
+		}
+		return v
+	}
+	now := int64(0)
+	for step := 0; step < 20000; step++ {
+		now += int64(rng.IntN(3))
+		switch op := rng.IntN(10); {
+		case op < 4:
+			batch := make([]Message, 1+rng.IntN(20))
+			for i := range batch {
+				batch[i].ID = id()
+			}
+			want := 0
+			seen := map[protocol.MessageID]bool{}
+			for _, m := range batch {
+				if _, held := model[m.ID]; !held && !seen[m.ID] {
+					seen[m.ID] = true
+					want++
+				}
+			}
+			const timeout = 80 // one timeout per client: the FIFO relies on it
+			require.Equal(t, want, f.add(batch, now, timeout))
+			for _, m := range batch[:want] {
+				model[m.ID] = now + timeout
+			}
+		case op < 8:
+			v := id()
+			msg, ok := f.remove(v)
+			_, held := model[v]
+			require.Equal(t, held, ok)
+			if ok {
+				require.Equal(t, v, msg.ID)
+				delete(model, v)
+			}
+		case op < 9:
+			v := id()
+			_, held := model[v]
+			require.Equal(t, held, f.touch(v, now, 80, 1<<40))
+			if held {
+				model[v] = now + 80
+			}
+		default:
+			expired, _ := f.expire(now, nil)
+			var want []protocol.MessageID
+			for v, deadline := range model {
+				if deadline <= now {
+					want = append(want, v)
+					delete(model, v)
+				}
+			}
+			var got []protocol.MessageID
+			for _, m := range expired {
+				got = append(got, m.ID)
+			}
+			require.ElementsMatch(t, want, got)
+		}
+		require.Equal(t, int64(len(model)), f.count.Load())
+	}
+	for v := range model {
+		require.True(t, f.has(v))
+	}
+	require.Len(t, f.drain(), len(model))
+	require.Zero(t, f.count.Load())
 }
