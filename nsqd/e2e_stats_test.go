@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -125,9 +124,7 @@ func TestE2ETopicMergesItsChannels(t *testing.T) {
 // The window runs on the daemon's clock: the FIN is counted until the
 // clock has moved a whole window on, not a moment longer.
 func TestE2EStatsExpireAfterTheWindow(t *testing.T) {
-	fake := clock.NewFake(time.Now())
-	n := startDaemon(t, func(o *Options) {
-		o.Clock = fake
+	n, fake := startClockedDaemon(t, func(o *Options) {
 		o.E2EProcessingLatencyPercentiles = []float64{1}
 		o.E2EProcessingLatencyWindowTime = 2 * time.Minute
 	})
