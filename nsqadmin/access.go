@@ -50,9 +50,9 @@ func (n *NSQAdmin) accessOf(r *http.Request) access {
 	}
 	a.answer = answer
 	if a.User == "" {
-		a.User = answer.identity
+		a.User = answer.Identity
 	}
-	a.CanAdmin = a.CanAdmin && len(answer.grants) > 0
+	a.CanAdmin = a.CanAdmin && len(answer.Grants) > 0
 	return a
 }
 
@@ -97,7 +97,7 @@ func (n *NSQAdmin) requireGrant(r *http.Request, topic, channel string) error {
 	if a.answer == nil {
 		return httpapi.Errorf(http.StatusForbidden, "AUTH_REQUIRED")
 	}
-	if !a.answer.allows(topic, channel) {
+	if !allowsAction(a.answer, topic, channel) {
 		return httpapi.Errorf(http.StatusForbidden, "FORBIDDEN")
 	}
 	return nil
@@ -172,7 +172,7 @@ func (a access) authorizations() []Authorization {
 	if a.answer == nil {
 		return []Authorization{}
 	}
-	return nonNil(a.answer.authorizations)
+	return nonNil(a.answer.Authorizations)
 }
 
 // authLoginHandler is POST /api/auth {"secret":...}: the auth server is
@@ -192,7 +192,7 @@ func (n *NSQAdmin) authLoginHandler(w http.ResponseWriter, r *http.Request, _ ht
 		n.logf(logging.Warn, "auth for %s refused - %s", r.RemoteAddr, err)
 		return nil, httpapi.Errorf(http.StatusForbidden, "AUTH_FAILED")
 	}
-	if len(answer.grants) == 0 {
+	if len(answer.Grants) == 0 {
 		return nil, httpapi.Errorf(http.StatusForbidden, "AUTH_FAILED")
 	}
 	http.SetCookie(w, n.cookie(r, base64.RawURLEncoding.EncodeToString([]byte(body.Secret)), 0))

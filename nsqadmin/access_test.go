@@ -230,7 +230,7 @@ func TestAuthAnswerIsAskedAgainAfterItsTTL(t *testing.T) {
 	for range 3 {
 		answer, err := a.check(ctx, "good", "127.0.0.1", false)
 		require.NoError(t, err)
-		require.Equal(t, "ann", answer.identity)
+		require.Equal(t, "ann", answer.Identity)
 	}
 	require.EqualValues(t, 1, queries.Load(), "cached for its TTL")
 	clock = clock.Add(time.Hour + time.Second)
@@ -246,7 +246,7 @@ func TestAuthCacheIsBounded(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	a := newAuthChecker(NewOptions(), nil, func() time.Time { return clock })
 	defer a.close()
-	answer := &authAnswer{expires: clock.Add(time.Hour)}
+	answer := &authAnswer{Expires: clock.Add(time.Hour)}
 	var first [32]byte
 	for i := range maxAuthCache + 10 {
 		var key [32]byte
@@ -262,6 +262,6 @@ func TestAuthCacheIsBounded(t *testing.T) {
 	require.False(t, kept, "the oldest answer went first")
 
 	clock = clock.Add(2 * time.Hour) // every answer has expired
-	a.remember([32]byte{0xff, 0xff, 0xff}, &authAnswer{expires: clock.Add(time.Hour)})
+	a.remember([32]byte{0xff, 0xff, 0xff}, &authAnswer{Expires: clock.Add(time.Hour)})
 	require.Len(t, a.cache, 1, "expired answers are swept when the cache is full")
 }

@@ -25,11 +25,11 @@ func FuzzParseAuthAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !answer.expires.After(now) {
-			t.Fatalf("accepted answer already expired: %v", answer.expires)
+		if !answer.Expires.After(now) {
+			t.Fatalf("accepted answer already expired: %v", answer.Expires)
 		}
-		answer.allows("topic", "")
-		answer.allows("topic", "channel")
+		allowsAction(answer, "topic", "")
+		allowsAction(answer, "topic", "channel")
 	})
 }
 

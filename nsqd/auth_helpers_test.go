@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
-// Test auth servers (answering GET /auth as auth_client.go asks it) and the
+// Test auth servers (answering GET /auth as internal/authclient asks it) and the
 // helpers the auth tests share.
 
 // Answers the test auth server gives: alice may do anything; nobody has
@@ -155,6 +156,33 @@ func authedConn(t testing.TB, n *NSQD, secret string) *testConn {
 	return c
 }
 
-// advanceAuthClock moves the daemon's auth clock forward, so that TTLs run
-// out without the test waiting for them.
-func advanceAuthClock(n *NSQD, d time.Duration) { n.auth.skew.Add(int64(d)) }
+// withFakeClock gives the daemon a fake clock (Options.Clock), which is
+// also its auth clock, so that advanceAuthClock can run TTLs out. It
+// allows heartbeat intervals of up to an hour (authedConnQuiet).
+func withFakeClock(o *Options) {
+	o.Clock = clock.NewFake(time.Now())
+	o.MaxHeartbeatInterval = time.Hour
+}
+
+// advanceAuthClock moves the fake clock of a daemon started withFakeClock
+// forward, so that TTLs run out without the test waiting for them. Timers
+// on that clock fire too: connections that must not see heartbeats in
+// between are made with authedConnQuiet.
+func advanceAuthClock(n *NSQD, d time.Duration) {
+	fake, ok := n.clock.(*clock.Fake)
+	if !ok {
+		panic("advanceAuthClock needs a daemon started withFakeClock")
+	}
+	fake.Advance(d)
+}
+
+// authedConnQuiet is authedConn after an IDENTIFY that asks for hourly
+// heartbeats, so that advancing the clock by minutes sends the client
+// nothing. (Heartbeats cannot simply be turned off: SUB refuses that.)
+func authedConnQuiet(t testing.TB, n *NSQD, secret string) *testConn {
+	t.Helper()
+	c := dialV2(t, n)
+	c.identify(map[string]any{"heartbeat_interval": time.Hour.Milliseconds()})
+	c.authenticate(secret)
+	return c
+}

@@ -188,8 +188,8 @@ func TestAnyOfSeveralAuthorizationsMayAllow(t *testing.T) {
 
 func TestExpiredAuthorizationIsQueriedAgainAtTheNextCheck(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
-	n := startAuthDaemon(t, []string{auth.addr()}, nil)
-	c := authedConn(t, n, "secret")
+	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	c.pub("t", "2")
 	require.Equal(t, int64(1), auth.hits.Load(), "a fresh answer is not asked again")
@@ -204,8 +204,8 @@ func TestExpiredAuthorizationIsQueriedAgainAtTheNextCheck(t *testing.T) {
 
 func TestFailedRenewalIsAuthFailed(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
-	n := startAuthDaemon(t, []string{auth.addr()}, nil)
-	c := authedConn(t, n, "secret")
+	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	auth.setReply(http.StatusInternalServerError, "down for maintenance")
 	advanceAuthClock(n, 61*time.Second)
@@ -217,8 +217,8 @@ func TestFailedRenewalIsAuthFailed(t *testing.T) {
 // under the new one.
 func TestRenewedAuthorizationReplacesCachedDecisions(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
-	n := startAuthDaemon(t, []string{auth.addr()}, nil)
-	c := authedConn(t, n, "secret")
+	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
+	c := authedConnQuiet(t, n, "secret")
 	c.pub("t", "1")
 	auth.setReply(http.StatusOK, answer(60, "^other$", []string{".*"}, "publish"))
 	advanceAuthClock(n, 61*time.Second)
@@ -228,8 +228,8 @@ func TestRenewedAuthorizationReplacesCachedDecisions(t *testing.T) {
 
 func TestRenewalAppliesToSubscribe(t *testing.T) {
 	auth := newAuthServer(t, answer(60, ".*", []string{".*"}, "subscribe"))
-	n := startAuthDaemon(t, []string{auth.addr()}, nil)
-	c := authedConn(t, n, "secret")
+	n := startAuthDaemon(t, []string{auth.addr()}, withFakeClock)
+	c := authedConnQuiet(t, n, "secret")
 	auth.setReply(http.StatusOK, `not json`)
 	advanceAuthClock(n, 61*time.Second)
 	c.send("SUB t c")

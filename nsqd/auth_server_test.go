@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The exchange with the auth servers (auth_client.go) and what happens when
+// The exchange with the auth servers (internal/authclient) and what happens when
 // they are down, slow or wrong: E_AUTH_FAILED for that client, and the
 // daemon goes on serving everyone else.
 

@@ -56,10 +56,7 @@ type Channel struct {
 	regionLocalCount atomic.Uint64
 	globalCount      atomic.Uint64
 
-	e2e *e2eLatency // FIN latencies (e2e.go); nil unless percentiles are set
-	// e2eHistogram is /metrics' cumulative FIN latency (metrics_histogram.go);
-	// nil with MetricsE2EHistogram off.
-	e2eHistogram *durationHistogram
+	latency finLatency // FIN's latency recorders (metrics_hooks.go)
 
 	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
 }
@@ -71,12 +68,9 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		ephemeral: protocol.IsEphemeral(name),
 		nsqd:      n,
 		clients:   map[int64]*client{},
-		e2e:       n.e2e.newLatency(),
+		latency:   n.newFinLatency(),
 
 		topologyAware: n.opts.topologyAware(),
-	}
-	if n.opts.MetricsE2EHistogram {
-		c.e2eHistogram = newDurationHistogram(e2eLatencyBounds)
 	}
 	cfg := queue.Config{
 		Name:    c.queueName(),

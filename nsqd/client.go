@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
@@ -50,13 +51,13 @@ type client struct {
 	// which is conn or the TLS session over it; deadlined, which arms the
 	// heartbeat deadlines on conn around every transport read and write;
 	// then, once negotiated, a compressor; reader and writer buffer on top.
-	// IDENTIFY's upgrades (upgrade.go) swap layers in the reader goroutine
+	// IDENTIFY's upgrades (upgrade.go, client_conn.go) swap layers in the reader goroutine
 	// while holding writeMu, so transport needs no lock of its own: the
 	// reader goroutine reads it where it changes it, writers under writeMu.
 	transport  net.Conn
 	deadlined  *deadlineConn
-	compressor *compressWriter // under writeMu; nil while uncompressed
-	snappy     atomic.Bool     // negotiated, for stats
+	compressor flushWriter // under writeMu; nil while uncompressed (client_conn.go)
+	snappy     atomic.Bool // negotiated, for stats
 	deflate    atomic.Bool
 
 	// Settings negotiated by IDENTIFY; written by the reader before SUB.
@@ -109,10 +110,10 @@ type client struct {
 
 	// tlsState is the negotiated TLS state, stored by the IDENTIFY upgrade
 	// (nil while the connection is plain); AUTH tells the auth server
-	// about it (auth_session.go). authorization is the auth server's
+	// about it (client_auth.go). authorization is the auth server's
 	// latest answer (nil until AUTH succeeds), for stats.
 	tlsState      atomic.Pointer[tls.ConnectionState]
-	authorization atomic.Pointer[authState]
+	authorization atomic.Pointer[authclient.State]
 }
 
 func newClient(id int64, conn net.Conn, n *NSQD) *client {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/nsqd/connlayer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -73,11 +74,11 @@ func TestDeliveryThroughCompressorAllocatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	ch, err := topic.GetChannel("c")
 	require.NoError(t, err)
-	for name, comp := range map[string]compressor{
-		"plain": {}, "snappy": snappyCompressor(), "deflate": deflateCompressor(6),
+	for name, comp := range map[string]connlayer.Compression{
+		"plain": {}, "snappy": connlayer.Snappy(), "deflate": connlayer.Deflate(6),
 	} {
 		c := newClient(1, discardConn{}, n)
-		if comp.writer != nil {
+		if comp.NewWriter != nil {
 			c.writeMu.Lock()
 			require.NoError(t, c.upgradeCompression(comp))
 			c.writeMu.Unlock()

@@ -42,10 +42,11 @@
 //
 //	bufio reader/writer ─ [snappy | deflate] ─ deadlineConn ─ [TLS] ─ socket (TCP or unix)
 //
-// IDENTIFY may add TLS and then one compression (upgrade.go): the reply goes
-// out in the clear, then each layer is put in place in both directions by
-// the reader goroutine while it holds writeMu, and confirmed with an OK in
-// the new encoding. deadlineConn arms the heartbeat deadlines on the socket
+// IDENTIFY may add TLS and then one compression (upgrade.go; the layers
+// themselves are nsqd/connlayer's, put in place by client_conn.go): the
+// reply goes out in the clear, then each layer is put in place in both
+// directions by the reader goroutine while it holds writeMu, and confirmed
+// with an OK in the new encoding. deadlineConn arms the heartbeat deadlines on the socket
 // for every transport read and write, whatever sits above or below it.
 //
 // # Lock order
@@ -63,10 +64,26 @@
 // what, and the known exceptions (disk I/O under a channel or topic lock).
 // lockorder_test.go fails when a mutex is added without a row there.
 //
+// # Packages
+//
+// Parts with one job each sit in packages of their own beneath this one;
+// nsqd imports them and they never import nsqd (internal/docrules checks
+// it). Where a part needs something of the daemon it asks through a small
+// interface that nsqd's types implement.
+//
+//	nsqd/auth            a TCP connection's AUTH state, renewal and publish cache (auth.Conn:
+//	                     client_auth.go), and the HTTP API's --http-auth guard (http_auth.go)
+//	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
+//	                     TLS configurations (the client swaps the layers: client_conn.go)
+//	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
+//	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
+//	nsqd/queue           the channel's queue
+//	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
+//
 // # Imports
 //
-// nsqd uses the shared pieces under internal/ (diskqueue, httpapi,
-// logging, lookupclient, protocol, version). It must never import another
-// daemon (nsqlookupd, nsqadmin), a command under apps/, or a test helper
-// (internal/tooltest); internal/docrules checks this.
+// nsqd uses the shared pieces under internal/ (authclient, diskqueue,
+// httpapi, logging, lookupclient, protocol, version). It must never import
+// another daemon (nsqlookupd, nsqadmin), a command under apps/, or a test
+// helper (internal/tooltest); internal/docrules checks this.
 package nsqd

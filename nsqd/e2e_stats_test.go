@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -121,21 +122,26 @@ func TestE2ETopicMergesItsChannels(t *testing.T) {
 	require.Equal(t, 6, topicStats(t, filtered, "t").E2eProcessingLatency.Count)
 }
 
+// The window runs on the daemon's clock: the FIN is counted until the
+// clock has moved a whole window on, not a moment longer.
 func TestE2EStatsExpireAfterTheWindow(t *testing.T) {
+	fake := clock.NewFake(time.Now())
 	n := startDaemon(t, func(o *Options) {
+		o.Clock = fake
 		o.E2EProcessingLatencyPercentiles = []float64{1}
-		// Long enough that a loaded machine still reads /stats inside the
-		// window after the FIN; short enough to wait out.
-		o.E2EProcessingLatencyWindowTime = 2 * time.Second
+		o.E2EProcessingLatencyWindowTime = 2 * time.Minute
 	})
 	publish(t, n, "t", "m")
 	consumeAndFIN(t, n, "t", "c", 1, 0)
 	waitForStats(t, n, "the FIN counted", func(s statsResponse) bool {
 		return channelStats(t, s, "t", "c").E2eProcessingLatency.Count == 1
 	})
-	stats := waitForStats(t, n, "the FIN expired", func(s statsResponse) bool {
-		return channelStats(t, s, "t", "c").E2eProcessingLatency.Count == 0
-	})
+	fake.Advance(time.Minute)
+	require.Equal(t, 1, channelStats(t, getStats(t, n, ""), "t", "c").E2eProcessingLatency.Count,
+		"half a window on, the FIN's half is the previous one: still counted")
+	fake.Advance(time.Minute)
+	stats := getStats(t, n, "")
+	require.Equal(t, 0, channelStats(t, stats, "t", "c").E2eProcessingLatency.Count, "a whole window on")
 	require.Equal(t, []LatencyPercentile{{Quantile: 1, Value: 0}},
 		channelStats(t, stats, "t", "c").E2eProcessingLatency.Percentiles)
 }

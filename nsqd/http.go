@@ -26,7 +26,7 @@ func newHTTPServer(n *NSQD, requireTLS bool) *httpServer {
 	s.routes(router)
 	var handler http.Handler = router
 	if n.httpAuth != nil {
-		handler = n.httpAuth.wrap(router)
+		handler = n.httpAuth.Wrap(router)
 	}
 	if requireTLS {
 		handler = tlsRequiredHandler{n}

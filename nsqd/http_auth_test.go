@@ -169,7 +169,7 @@ func TestHTTPAuthServerDown(t *testing.T) {
 // changed answer takes effect.
 func TestHTTPAuthCachesForTTLThenAsksAgain(t *testing.T) {
 	a := newAuthServer(t, answer(60, ".*", []string{".*"}, "publish"))
-	n := startAuthDaemon(t, []string{a.addr()}, func(o *Options) { o.HTTPAuth = httpAuthPublish })
+	n := startAuthDaemon(t, []string{a.addr()}, func(o *Options) { o.HTTPAuth = httpAuthPublish; withFakeClock(o) })
 	for range 3 {
 		status, _, _ := httpAuthDo(t, n, "POST", "/pub?topic=t", "s3cret", "x")
 		require.Equal(t, http.StatusOK, status)

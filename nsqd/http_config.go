@@ -105,7 +105,7 @@ func (n *NSQD) liveConfigValue(name string) (any, bool) {
 		return n.statsdPrefix, true
 	case "e2e_processing_latency_percentiles":
 		// Sorted, and [] when latency is not tracked.
-		return n.e2e.configPercentiles(), true
+		return n.e2e.Percentiles(), true
 	}
 	return nil, false
 }

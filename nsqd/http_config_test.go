@@ -80,12 +80,12 @@ func configKeyOf() map[string]string {
 		"MaxChannelConsumers": "max_channel_consumers",
 		"DeflateEnabled":      "deflate", "MaxDeflateLevel": "max_deflate_level", "SnappyEnabled": "snappy",
 
-		// TLS (tls_config.go)
+		// TLS (tls_options.go)
 		"TLSCert": "tls_cert", "TLSKey": "tls_key", "TLSRootCAFile": "tls_root_ca_file",
 		"TLSClientAuthPolicy": "tls_client_auth_policy", "TLSRequired": "tls_required",
 		"TLSMinVersion": "tls_min_version", "HTTPSAddress": "https_address",
 
-		// metrics (statsd.go, e2e.go)
+		// metrics (nsqd/metrics/statsd, nsqd/metrics/e2e)
 		"StatsdAddress":                   "statsd_address",
 		"StatsdPrefix":                    "statsd_prefix",
 		"StatsdInterval":                  "statsd_interval",

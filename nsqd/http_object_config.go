@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
@@ -289,17 +290,17 @@ func (s *httpServer) channelCreateConfigured(w http.ResponseWriter, r *http.Requ
 	return nil, s.applyChannelSettings(topic, channel, set, clear)
 }
 
-// deadLetterTopicGranted is the HTTP auth rule (http_auth.go) for a
+// deadLetterTopicGranted is the HTTP auth rule (http_auth.go, nsqd/auth) for a
 // dead_letter_topic parameter: the channel will publish there, so the
 // caller needs a publish grant on that topic as well as admin on the
 // channel.
-func deadLetterTopicGranted(state *authState, r *http.Request) bool {
+func deadLetterTopicGranted(state *authclient.State, r *http.Request) bool {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return true // answered 400 INVALID_REQUEST by the handler
 	}
 	topic, ok := queryParam(q, queue.FieldDeadLetterTopic.Name())
-	return !ok || topic == "" || state.allows(topic, "")
+	return !ok || topic == "" || state.Allows(topic, "")
 }
 
 // settingsText renders settings for the log, as nsqd.dat has them.

@@ -161,8 +161,8 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)
 		counter(ch, channelGlobalDesc, float64(cs.GlobalMsgCount), t, name)
 	}
-	if c.e2eHistogram != nil {
-		if m, err := c.e2eHistogram.metric(channelE2EDesc, t, name); err == nil {
+	if c.latency.histogram != nil {
+		if m, err := c.latency.histogram.metric(channelE2EDesc, t, name); err == nil {
 			ch <- m
 		}
 	}

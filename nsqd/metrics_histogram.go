@@ -12,7 +12,7 @@ import (
 // adds (no lock, no allocation, no metric-library call) and read into a
 // const histogram only when /metrics is scraped.
 //
-// Unlike the e2e percentile recorder (e2e_window.go) it never forgets: a
+// Unlike the e2e percentile recorder (nsqd/metrics/e2e) it never forgets: a
 // Prometheus histogram must only grow so that rate() and
 // histogram_quantile() work across scrapes and nodes.
 type durationHistogram struct {

@@ -10,10 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
+	"github.com/nsqgo/nsq/nsqd/auth"
+	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
+	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
 
 // Version is what nsqd reports: tools and nsqadmin parse it as semver.
@@ -50,19 +54,19 @@ type NSQD struct {
 	httpServer    *httpServer
 	httpsListener net.Listener // nil without a TLS certificate
 	httpsServer   *httpServer
-	tls           tlsSetup // the TLS options as resolved at New (tls_config.go)
+	tls           tlsSetup // the TLS options as resolved at New (tls_options.go)
 
 	lookup   *lookupclient.Client
 	dataLock *dataDirLock
 	health   health
 
-	// e2e is the validated latency-percentile setting (e2e.go);
-	// statsdPrefix is --statsd-prefix expanded at New (statsd.go).
-	e2e          *e2eConfig
+	// e2e is the validated latency-percentile setting (nsqd/metrics/e2e);
+	// statsdPrefix is --statsd-prefix expanded at New (nsqd/metrics/statsd).
+	e2e          *e2e.Config
 	statsdPrefix string
 
-	auth     *authClient     // nil when no --auth-http-address (auth_client.go)
-	httpAuth *httpAuthorizer // nil unless --http-auth (http_auth.go)
+	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
+	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
 	metrics       *metrics      // the /metrics registry (metrics.go)
 	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
@@ -92,10 +96,10 @@ func New(opts *Options) (*NSQD, error) {
 	if opts.MaxDeflateLevel < 1 || opts.MaxDeflateLevel > 9 {
 		return nil, errors.New("--max-deflate-level must be [1,9]")
 	}
-	if err := validateE2EOptions(opts); err != nil {
+	if err := e2e.Validate(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime); err != nil {
 		return nil, err
 	}
-	if err := validateStatsdOptions(opts); err != nil {
+	if err := statsd.Validate(opts.StatsdAddress, opts.StatsdInterval, opts.StatsdUDPPacketSize); err != nil {
 		return nil, err
 	}
 	tlsSetup, tlsErr := resolveTLS(opts)
@@ -127,10 +131,10 @@ func New(opts *Options) (*NSQD, error) {
 		topics:    map[string]*Topic{},
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),
-		e2e:       newE2EConfig(opts),
+		e2e:       e2e.NewConfig(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime),
 		tls:       tlsSetup,
 		// https:// auth servers are verified like every outgoing call.
-		auth: newAuthClient(opts, tlsSetup.client),
+		auth: authclient.New(authClientConfig(opts, tlsSetup.client)),
 	}
 	// Upstream's start-up lines: who is running, and the node ID that is
 	// part of every message ID.
@@ -146,7 +150,7 @@ func New(opts *Options) (*NSQD, error) {
 		n.dataLock.release()
 		return nil, err
 	}
-	n.statsdPrefix = expandStatsdPrefix(opts.StatsdPrefix, opts.BroadcastAddress, n.statsdHTTPPort())
+	n.statsdPrefix = statsd.ExpandPrefix(opts.StatsdPrefix, opts.BroadcastAddress, n.statsdHTTPPort())
 	n.lookup = n.newLookupClient()
 	n.loading.Store(true)
 	err = n.loadMetadata()
@@ -228,7 +232,7 @@ func (n *NSQD) Exit() {
 		n.exiting.Store(true)
 		n.lifecycleMu.Unlock()
 		close(n.exitCh)
-		n.auth.close() // a client stuck in AUTH must not hold up the wait below
+		n.auth.Close() // a client stuck in AUTH must not hold up the wait below
 		n.closeListeners()
 		n.clientsMu.Lock()
 		for _, c := range n.clients {

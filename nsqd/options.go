@@ -70,12 +70,12 @@ type Options struct {
 	OutputBufferTimeout    time.Duration
 	MaxChannelConsumers    int
 
-	// Compression clients may negotiate in IDENTIFY (compress.go).
+	// Compression clients may negotiate in IDENTIFY (nsqd/connlayer).
 	DeflateEnabled  bool
 	MaxDeflateLevel int
 	SnappyEnabled   bool
 
-	// TLS (tls_config.go): with a certificate and key, IDENTIFY offers the
+	// TLS (nsqd/connlayer, tls_options.go): with a certificate and key, IDENTIFY offers the
 	// tls_v1 upgrade and HTTPSAddress serves the API over HTTPS. A client
 	// auth policy ("require" or "require-verify", checked against
 	// TLSRootCAFile) makes TLS required. TLSMinVersion defaults to TLS 1.2
@@ -88,8 +88,8 @@ type Options struct {
 	TLSMinVersion       TLSVersion
 	HTTPSAddress        string
 
-	// Metrics: statsd pushes (statsd.go; an empty address turns them off)
-	// and end-to-end latency percentiles (e2e.go; none means untracked).
+	// Metrics: statsd pushes (nsqd/metrics/statsd; an empty address turns them off)
+	// and end-to-end latency percentiles (nsqd/metrics/e2e; none means untracked).
 	// StatsdPrefix is expanded at New (%s → host key) without changing
 	// this struct.
 	StatsdAddress                   string

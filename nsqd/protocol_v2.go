@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/auth"
 )
 
 // protocolError is an error frame: "<code> <desc>". Fatal ones close the
@@ -49,7 +50,7 @@ type v2Session struct {
 	// so only IDENTIFY may run (cleared by the upgrade, upgrade.go).
 	tlsPending bool
 
-	authz sessionAuth // AUTH's answer and its checks (auth_session.go)
+	authz auth.Session // AUTH's answer and its checks (nsqd/auth, client_auth.go)
 }
 
 // run executes commands until the connection fails or a fatal error.

@@ -303,8 +303,8 @@ func (c *client) stats(topicFilter string) ClientStats {
 	stats.setTLSStats(c.tlsState.Load())
 	if auth := c.authorization.Load(); auth != nil {
 		stats.Authed = true
-		stats.AuthIdentity = auth.identity
-		stats.AuthIdentityURL = auth.identityURL
+		stats.AuthIdentity = auth.Identity
+		stats.AuthIdentityURL = auth.IdentityURL
 	}
 	return stats
 }

@@ -3,6 +3,8 @@ package nsqd
 import (
 	"strconv"
 	"strings"
+
+	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 )
 
 // LatencyStats is the end-to-end processing latency summary of a topic or
@@ -14,12 +16,9 @@ type LatencyStats struct {
 	Percentiles []LatencyPercentile `json:"percentiles"`
 }
 
-// LatencyPercentile is one percentile; Value is in nanoseconds. The key
-// order matches upstream, which encodes a map and so sorts the keys.
-type LatencyPercentile struct {
-	Quantile float64 `json:"quantile"`
-	Value    float64 `json:"value"`
-}
+// LatencyPercentile is one percentile; Value is in nanoseconds
+// (nsqd/metrics/e2e computes them).
+type LatencyPercentile = e2e.Percentile
 
 // String renders the values for the text /stats, as upstream: human
 // durations joined by ", ", empty when nothing is tracked.

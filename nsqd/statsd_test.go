@@ -280,24 +280,6 @@ func TestStatsdWithNobodyListeningLogsAndKeepsPushing(t *testing.T) {
 	}
 }
 
-func TestExpandStatsdPrefix(t *testing.T) {
-	for _, tc := range []struct {
-		prefix, host string
-		port         int
-		want         string
-	}{
-		{"nsq.%s", "host1", 4151, "nsq.host1_4151."},
-		{"nsq.%s", "host1.example.com", 4151, "nsq.host1_example_com_4151."},
-		{"nsq.%s", "::1", 4151, "nsq.[__1]_4151."},
-		{"%s.nsq.", "10.0.0.1", 80, "10_0_0_1_80.nsq."},
-		{"stats", "h", 1, "stats."},
-		{"a.%s.b.%s", "h", 1, "a.h_1.b.h_1."},
-		{"", "h", 1, ""},
-	} {
-		require.Equal(t, tc.want, expandStatsdPrefix(tc.prefix, tc.host, tc.port), "%+v", tc)
-	}
-}
-
 func TestStatsdConfigValues(t *testing.T) {
 	n := startDaemon(t, func(o *Options) {
 		o.BroadcastAddress = "host1.example"
@@ -343,34 +325,5 @@ func TestNewRejectsUnusableStatsdSettings(t *testing.T) {
 		tc.configure(opts)
 		_, err := New(opts)
 		require.EqualError(t, err, tc.err)
-	}
-}
-
-func TestStatsdSpreadLeavesTimeToGatherTheNextPush(t *testing.T) {
-	require.Equal(t, 59*time.Second, statsdSpread(time.Minute))
-	require.Equal(t, 25*time.Millisecond, statsdSpread(50*time.Millisecond))
-	require.Equal(t, time.Second, statsdSpread(2*time.Second))
-}
-
-// Exit during a long spread stops the waiting but still sends the rest.
-func TestStatsdSendFinishesQuicklyOnceExiting(t *testing.T) {
-	server := listenStatsd(t)
-	n := &NSQD{exitCh: make(chan struct{})} // statsdSend needs only exitCh
-	close(n.exitCh)
-	conn, err := net.Dial("udp", server.addr())
-	require.NoError(t, err)
-	defer conn.Close()
-	done := make(chan error, 1)
-	go func() {
-		done <- n.statsdSend(conn, [][]byte{[]byte("a:1|c\n"), []byte("b:2|c\n"), []byte("c:3|c\n")}, time.Hour)
-	}()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("statsdSend kept waiting after exit")
-	}
-	for _, want := range []string{"a:1|c\n", "b:2|c\n", "c:3|c\n"} {
-		require.Equal(t, want, string(server.datagram()))
 	}
 }

@@ -2,9 +2,12 @@ package nsqd
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nsqgo/nsq/nsqd/connlayer"
 )
 
 // TLSRequirement is --tls-required: whether clients must upgrade to TLS
@@ -113,3 +116,44 @@ func (v *TLSVersion) String() string {
 
 // Get implements flag.Getter.
 func (v *TLSVersion) Get() any { return *v }
+
+// tlsSetup is what the TLS options resolve to at New.
+type tlsSetup struct {
+	// server answers tls_v1 upgrades and serves HTTPS; nil without a
+	// certificate and key, and then TLS is never negotiated.
+	server *tls.Config
+	// client is for nsqd's own calls to https:// servers (auth): it trusts
+	// --tls-root-ca-file when given, the system roots otherwise.
+	client *tls.Config
+	// required is --tls-required as in force: a client auth policy raises
+	// "not required" to "required", as upstream.
+	required TLSRequirement
+}
+
+// resolveTLS validates the TLS options with upstream's fatal messages and
+// builds the configurations (nsqd/connlayer). It leaves opts untouched: the
+// effective requirement is returned instead.
+func resolveTLS(opts *Options) (tlsSetup, error) {
+	setup := tlsSetup{required: opts.TLSRequired}
+	if opts.TLSClientAuthPolicy != "" && setup.required == TLSNotRequired {
+		setup.required = TLSRequired
+	}
+	files := connlayer.TLSFiles{
+		Cert:             opts.TLSCert,
+		Key:              opts.TLSKey,
+		ClientAuthPolicy: opts.TLSClientAuthPolicy,
+		RootCAFile:       opts.TLSRootCAFile,
+		MinVersion:       uint16(opts.TLSMinVersion),
+	}
+	var err error
+	if setup.server, err = connlayer.ServerTLSConfig(files); err != nil {
+		return setup, fmt.Errorf("failed to build TLS config - %w", err)
+	}
+	if setup.server == nil && setup.required != TLSNotRequired {
+		return setup, errors.New("cannot require TLS client connections without TLS key and cert")
+	}
+	if setup.client, err = connlayer.ClientTLSConfig(files); err != nil {
+		return setup, fmt.Errorf("failed to build client TLS config - %w", err)
+	}
+	return setup, nil
+}

@@ -143,16 +143,6 @@ func TestTLSStatsReportTheSession(t *testing.T) {
 	require.False(t, stats.Deflate)
 }
 
-func TestTLSCipherAndVersionNamesFollowUpstream(t *testing.T) {
-	require.Equal(t, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cipherSuiteName(tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256))
-	require.Equal(t, "TLS_AES_128_GCM_SHA256", cipherSuiteName(tls.TLS_AES_128_GCM_SHA256))
-	require.Equal(t, "Unknown 4660", cipherSuiteName(0x1234))
-	require.Equal(t, "TLS1.0", tlsVersionName(tls.VersionTLS10))
-	require.Equal(t, "TLS1.2", tlsVersionName(tls.VersionTLS12))
-	require.Equal(t, "TLS1.3", tlsVersionName(tls.VersionTLS13))
-	require.Equal(t, "Unknown 768", tlsVersionName(0x0300))
-}
-
 func TestTLSMinVersionRefusesOlderClients(t *testing.T) {
 	p := newTestPKI(t)
 	n := startTLSDaemon(t, p, func(o *Options) { o.TLSMinVersion = tls.VersionTLS13 })

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/connlayer"
 )
 
 // upgrades are the connection changes an IDENTIFY negotiated.
@@ -63,12 +64,12 @@ func (s *v2Session) upgrade(reply []byte, up upgrades) error {
 			return fatalErr("E_IDENTIFY_FAILED", "IDENTIFY failed %s", err)
 		}
 	}
-	var comp compressor
+	var comp connlayer.Compression
 	switch {
 	case up.snappy:
-		comp = snappyCompressor()
+		comp = connlayer.Snappy()
 	case up.deflate:
-		comp = deflateCompressor(up.deflateLevel)
+		comp = connlayer.Deflate(up.deflateLevel)
 	default:
 		return nil
 	}

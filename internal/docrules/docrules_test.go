@@ -220,20 +220,23 @@ func under(dir, prefix string) bool { return dir == prefix || strings.HasPrefix(
 var leaves = []string{
 	"internal/logging", "internal/version", "internal/hostpool", "internal/timermetrics",
 	"internal/protocol", "internal/diskqueue", "internal/chaos", "bench/internal/benchutil",
-	"nsqadmin/ui", "internal/docrules",
+	"nsqadmin/ui", "internal/docrules", "internal/authclient",
 }
 
-// TestImportsPointOneWay: shared pieces never reach up into a daemon, the
-// daemons stay independent of each other, and the leaves stay leaves.
-func TestImportsPointOneWay(t *testing.T) {
-	root := repoRoot(t)
-	graph := imports(t, root)
-	require.Contains(t, graph, "nsqd", "the walk missed the daemon")
+// importProblems is what is wrong with an import graph (package directory
+// → the module's directories it imports): shared pieces never reach up
+// into a daemon, the daemons stay independent of each other, the leaves
+// stay leaves, and no package imports the package it sits under (nsqd/auth
+// never imports nsqd: the parent depends on its parts, through small
+// interfaces where a part needs something of the whole).
+func importProblems(graph map[string][]string) []string {
 	daemons := []string{"nsqd", "nsqlookupd", "nsqadmin"}
 	var problems []string
 	for dir, deps := range graph {
 		for _, dep := range deps {
 			switch {
+			case dir != dep && under(dir, dep):
+				problems = append(problems, dir+" imports "+dep+", the package it sits under: an import pointing back up")
 			case under(dep, "apps") || under(dep, "test"):
 				problems = append(problems, dir+" imports the command "+dep)
 			case under(dir, "internal") && dir != "internal/tooltest/daemons" && slices.ContainsFunc(daemons, func(d string) bool { return under(dep, d) }):
@@ -252,5 +255,27 @@ func TestImportsPointOneWay(t *testing.T) {
 		}
 	}
 	slices.Sort(problems)
-	require.Empty(t, problems)
+	return problems
+}
+
+func TestImportRulesCatchWhatTheyShould(t *testing.T) {
+	require.Empty(t, importProblems(map[string][]string{
+		"nsqd":                {"nsqd/auth", "nsqd/metrics/statsd", "internal/authclient"},
+		"nsqd/auth":           {"internal/authclient"},
+		"nsqd/metrics/statsd": {"nsqd/metrics/e2e", "internal/clock"},
+		"nsqadmin":            {"internal/authclient"},
+	}))
+	require.Len(t, importProblems(map[string][]string{"nsqd/auth": {"nsqd"}}), 1, "a part importing its parent")
+	require.Len(t, importProblems(map[string][]string{"nsqd/metrics/e2e": {"nsqd/metrics"}}), 1, "any level up")
+	require.Len(t, importProblems(map[string][]string{"internal/authclient": {"nsqd/auth"}}), 1, "a shared piece importing a daemon's part")
+	require.Len(t, importProblems(map[string][]string{"nsqadmin": {"nsqd/auth"}}), 1, "a daemon importing another's part")
+	require.Len(t, importProblems(map[string][]string{"internal/authclient": {"internal/clock"}}), 1, "a leaf importing")
+}
+
+// TestImportsPointOneWay applies importProblems to the repository.
+func TestImportsPointOneWay(t *testing.T) {
+	root := repoRoot(t)
+	graph := imports(t, root)
+	require.Contains(t, graph, "nsqd", "the walk missed the daemon")
+	require.Empty(t, importProblems(graph))
 }

@@ -1,4 +1,4 @@
-package nsqd
+package e2e
 
 import (
 	"math"
@@ -12,7 +12,7 @@ import (
 // The bucket of v must hold v (v above the previous bucket's upper edge,
 // at most its own) and be no wider than 1/32 of v, which is what bounds
 // the error of a reported percentile.
-func TestE2EBucketHoldsValueWithinOneThirtySecond(t *testing.T) {
+func TestBucketHoldsValueWithinOneThirtySecond(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	values := []int64{0, 1, 31, 32, 33, 63, 64, 65, 1000, 1 << 20, 1<<48 - 1}
 	for v := int64(0); v < 4096; v++ {
@@ -22,44 +22,44 @@ func TestE2EBucketHoldsValueWithinOneThirtySecond(t *testing.T) {
 		values = append(values, rng.Int64N(1<<48))
 	}
 	for _, v := range values {
-		b := e2eBucket(v)
-		require.Less(t, b, e2eBuckets-1, "v=%d is below the overflow bucket", v)
-		high := e2eBucketHigh(b)
+		b := bucket(v)
+		require.Less(t, b, buckets-1, "v=%d is below the overflow bucket", v)
+		high := bucketHigh(b)
 		require.LessOrEqual(t, v, high, "v=%d bucket %d", v, b)
 		if b > 0 {
-			require.Greater(t, v, e2eBucketHigh(b-1), "v=%d bucket %d", v, b)
+			require.Greater(t, v, bucketHigh(b-1), "v=%d bucket %d", v, b)
 		}
 		require.LessOrEqual(t, high-v, v/32, "v=%d bucket %d is too wide", v, b)
 	}
 }
 
-func TestE2EBucketsGrowWithTheValue(t *testing.T) {
+func TestBucketsGrowWithTheValue(t *testing.T) {
 	prev := 0
 	for v := int64(0); v < 1<<20; v += 7 {
-		b := e2eBucket(v)
+		b := bucket(v)
 		require.GreaterOrEqual(t, b, prev, "v=%d", v)
 		prev = b
 	}
 }
 
-func TestE2EHugeLatenciesShareTheOverflowBucket(t *testing.T) {
-	require.Equal(t, e2eBuckets-2, e2eBucket(1<<48-1))
-	require.Equal(t, e2eBuckets-1, e2eBucket(1<<48))
-	require.Equal(t, e2eBuckets-1, e2eBucket(math.MaxInt64))
-	require.Equal(t, int64(math.MaxInt64), e2eBucketHigh(e2eBuckets-1))
+func TestHugeLatenciesShareTheOverflowBucket(t *testing.T) {
+	require.Equal(t, buckets-2, bucket(1<<48-1))
+	require.Equal(t, buckets-1, bucket(1<<48))
+	require.Equal(t, buckets-1, bucket(math.MaxInt64))
+	require.Equal(t, int64(math.MaxInt64), bucketHigh(buckets-1))
 }
 
 // Against the exact nearest-rank percentile of the same samples, the
 // reported value is never lower and at most 1/32 higher.
-func TestE2EQuantileIsNearestRankWithinOneThirtySecond(t *testing.T) {
+func TestQuantileIsNearestRankWithinOneThirtySecond(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{1, 2, 7, 100, 1000, 25000} {
-		h := new(e2eHistogram)
+		h := new(histogram)
 		samples := make([]int64, n)
 		for i := range samples {
 			// Log-normal around 1ms: the shape of real latencies.
 			samples[i] = int64(math.Exp(rng.NormFloat64()*1.5 + math.Log(1e6)))
-			h.counts[e2eBucket(samples[i])]++
+			h.counts[bucket(samples[i])]++
 			h.total++
 			h.max = max(h.max, samples[i])
 		}
@@ -74,10 +74,10 @@ func TestE2EQuantileIsNearestRankWithinOneThirtySecond(t *testing.T) {
 	}
 }
 
-func TestE2EQuantileOfOneIsTheExactMaximum(t *testing.T) {
-	h := new(e2eHistogram)
+func TestQuantileOfOneIsTheExactMaximum(t *testing.T) {
+	h := new(histogram)
 	for _, v := range []int64{5_000_000, 123_456_789} {
-		h.counts[e2eBucket(v)]++
+		h.counts[bucket(v)]++
 		h.total++
 		h.max = max(h.max, v)
 	}
@@ -86,10 +86,10 @@ func TestE2EQuantileOfOneIsTheExactMaximum(t *testing.T) {
 
 // 0.99 × 100 is 98.99999... in floating point; the rank must still be 99,
 // so the 100th (largest) sample is not reported as the 99th percentile.
-func TestE2EQuantileRankSurvivesFloatRounding(t *testing.T) {
-	h := new(e2eHistogram)
+func TestQuantileRankSurvivesFloatRounding(t *testing.T) {
+	h := new(histogram)
 	for v := int64(1); v <= 100; v++ {
-		h.counts[e2eBucket(v)]++
+		h.counts[bucket(v)]++
 		h.total++
 		h.max = v
 	}
@@ -97,9 +97,9 @@ func TestE2EQuantileRankSurvivesFloatRounding(t *testing.T) {
 	require.Equal(t, 50.0, h.quantile(0.5))
 }
 
-func TestE2EStatsOfEmptyHistogramAreZeroPerPercentile(t *testing.T) {
-	got := new(e2eHistogram).stats([]float64{1, 0.5})
-	require.Equal(t, LatencyStats{Count: 0, Percentiles: []LatencyPercentile{
+func TestStatsOfEmptyHistogramAreZeroPerPercentile(t *testing.T) {
+	got := new(histogram).stats([]float64{1, 0.5})
+	require.Equal(t, Summary{Count: 0, Percentiles: []Percentile{
 		{Quantile: 1, Value: 0}, {Quantile: 0.5, Value: 0},
 	}}, got)
 }

@@ -1,4 +1,4 @@
-package nsqd
+package statsd
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStatsdPackerFillsDatagramsWithWholeLines(t *testing.T) {
+func TestPackerFillsDatagramsWithWholeLines(t *testing.T) {
 	const size = 50
-	p := newStatsdPacker(size)
+	p := newPacker(size)
 	var lines []string
 	for i := range 40 {
 		line := fmt.Sprintf("nsq.topic.t%d.depth:%d|g\n", i, i*i)
@@ -33,16 +33,16 @@ func TestStatsdPackerFillsDatagramsWithWholeLines(t *testing.T) {
 	require.Equal(t, strings.Join(lines, ""), joined.String(), "every line, in order")
 }
 
-func TestStatsdPackerLineOfExactlyThePacketSizeFits(t *testing.T) {
-	p := newStatsdPacker(10)
+func TestPackerLineOfExactlyThePacketSizeFits(t *testing.T) {
+	p := newPacker(10)
 	p.add([]byte("a:1|c\n"))
 	p.add([]byte("abcde:1|c\n"))
 	require.Equal(t, [][]byte{[]byte("a:1|c\n"), []byte("abcde:1|c\n")}, p.finish())
 	require.Zero(t, p.dropped)
 }
 
-func TestStatsdPackerDropsLineLongerThanAPacket(t *testing.T) {
-	p := newStatsdPacker(12)
+func TestPackerDropsLineLongerThanAPacket(t *testing.T) {
+	p := newPacker(12)
 	p.add([]byte("a:1|c\n"))
 	p.add([]byte("abcdefgh:1|c\n"))
 	p.add([]byte("b:2|g\n"))
@@ -50,6 +50,6 @@ func TestStatsdPackerDropsLineLongerThanAPacket(t *testing.T) {
 	require.Equal(t, 1, p.dropped)
 }
 
-func TestStatsdPackerWithNothingGivesNoDatagram(t *testing.T) {
-	require.Empty(t, newStatsdPacker(10).finish())
+func TestPackerWithNothingGivesNoDatagram(t *testing.T) {
+	require.Empty(t, newPacker(10).finish())
 }

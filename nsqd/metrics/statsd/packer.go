@@ -1,23 +1,23 @@
-package nsqd
+package statsd
 
-// statsdPacker packs newline-terminated statsd lines into datagrams of at
+// packer packs newline-terminated statsd lines into datagrams of at
 // most size bytes, never splitting a line, as upstream's boundary-buffered
 // writer does. Unlike upstream, a line longer than a whole datagram is
 // dropped and counted instead of being sent as an oversized datagram that
 // the network may fragment or refuse.
-type statsdPacker struct {
+type packer struct {
 	size    int
 	packets [][]byte
 	current []byte
 	dropped int
 }
 
-func newStatsdPacker(size int) *statsdPacker {
-	return &statsdPacker{size: size}
+func newPacker(size int) *packer {
+	return &packer{size: size}
 }
 
 // add appends one line (including its trailing newline).
-func (p *statsdPacker) add(line []byte) {
+func (p *packer) add(line []byte) {
 	if len(line) > p.size {
 		p.dropped++
 		return
@@ -31,7 +31,7 @@ func (p *statsdPacker) add(line []byte) {
 	p.current = append(p.current, line...)
 }
 
-func (p *statsdPacker) flush() {
+func (p *packer) flush() {
 	if len(p.current) > 0 {
 		p.packets = append(p.packets, p.current)
 	}
@@ -39,7 +39,7 @@ func (p *statsdPacker) flush() {
 }
 
 // finish returns every datagram, the last partial one included.
-func (p *statsdPacker) finish() [][]byte {
+func (p *packer) finish() [][]byte {
 	p.flush()
 	return p.packets
 }

@@ -3,11 +3,17 @@ package nsqd
 import (
 	"testing"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
+	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 )
 
 // benchChannel is a channel with only what FIN's latency hook touches.
 func benchChannel() *Channel {
-	return &Channel{e2e: newE2ELatency(int64(5 * time.Minute))}
+	return &Channel{
+		nsqd:    &NSQD{clock: clock.Real()},
+		latency: finLatency{window: e2e.NewRecorder(int64(5 * time.Minute))},
+	}
 }
 
 // BenchmarkE2ERecord is the per-FIN cost of latency tracking: a clock

@@ -1,11 +1,11 @@
-package nsqd
+package e2e
 
 import (
 	"sync"
 	"sync/atomic"
 )
 
-// e2eLatency records one channel's end-to-end processing latencies (FIN
+// Recorder records one channel's end-to-end processing latencies (FIN
 // time minus publish time) over a sliding window, as upstream's quantile
 // package does: two half-window buckets, the older one dropped as a new
 // one starts, so a query sees between half and all of the window.
@@ -20,27 +20,27 @@ import (
 // clear the counters it reuses. Memory is fixed (two histograms, about
 // 22 KiB) whatever the traffic, and is only spent when percentiles are
 // configured.
-type e2eLatency struct {
+type Recorder struct {
 	half    int64 // ns; at least 1
 	resetMu sync.Mutex
-	windows [2]e2eWindow
+	windows [2]window
 }
 
-// e2eWindow is one half of the sliding window.
-type e2eWindow struct {
+// window is one half of the sliding window.
+type window struct {
 	epoch  atomic.Int64 // half-window number the counts belong to
 	max    atomic.Int64
-	counts [e2eBuckets]atomic.Uint64
+	counts [buckets]atomic.Uint64
 }
 
-func newE2ELatency(half int64) *e2eLatency {
-	return &e2eLatency{half: max(half, 1)}
+func NewRecorder(half int64) *Recorder {
+	return &Recorder{half: max(half, 1)}
 }
 
 // record counts one latency. now and publishedAt are ns since the epoch;
 // a negative difference (clocks that disagree, say after messages moved
 // hosts) counts as zero rather than corrupting the histogram.
-func (l *e2eLatency) record(now, publishedAt int64) {
+func (l *Recorder) Record(now, publishedAt int64) {
 	v := max(now-publishedAt, 0)
 	epoch := now / l.half
 	w := &l.windows[epoch&1]
@@ -52,7 +52,7 @@ func (l *e2eLatency) record(now, publishedAt int64) {
 		}
 		l.rotate(w, epoch)
 	}
-	w.counts[e2eBucket(v)].Add(1)
+	w.counts[bucket(v)].Add(1)
 	for {
 		m := w.max.Load()
 		if v <= m || w.max.CompareAndSwap(m, v) {
@@ -64,7 +64,7 @@ func (l *e2eLatency) record(now, publishedAt int64) {
 // rotate clears a half for reuse by a later half-window. The epoch is
 // published last, so a concurrent record for the same half-window waits
 // on the mutex rather than adding to counters about to be cleared.
-func (l *e2eLatency) rotate(w *e2eWindow, epoch int64) {
+func (l *Recorder) rotate(w *window, epoch int64) {
 	l.resetMu.Lock()
 	defer l.resetMu.Unlock()
 	if w.epoch.Load() >= epoch {
@@ -79,7 +79,7 @@ func (l *e2eLatency) rotate(w *e2eWindow, epoch int64) {
 
 // addTo adds the halves that are still inside the window at now to h. A
 // nil recorder (percentiles not configured) adds nothing.
-func (l *e2eLatency) addTo(h *e2eHistogram, now int64) {
+func (l *Recorder) addTo(h *histogram, now int64) {
 	if l == nil {
 		return
 	}

@@ -1,42 +1,39 @@
-package nsqd
+package statsd
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 	"github.com/stretchr/testify/require"
 )
 
 // renderStatsd runs one push into a single large datagram and returns its
 // lines (without newlines) and the counters for the next push.
-func renderStatsd(stats Stats, mem *MemStats, last statsdCounters, excludeEphemeral bool) ([]string, statsdCounters) {
-	m := statsdMetrics{prefix: "p.", excludeEphemeral: excludeEphemeral, packer: newStatsdPacker(1 << 20)}
-	next := m.push(stats, mem, last)
+func renderStatsd(snap Snapshot, mem *Mem, last Counters, excludeEphemeral bool) ([]string, Counters) {
+	snap.Mem = mem
+	packets, _, next := Render(snap, "p.", excludeEphemeral, 1<<20, last)
 	var lines []string
-	for _, packet := range m.packer.finish() {
+	for _, packet := range packets {
 		lines = append(lines, strings.Split(strings.TrimSuffix(string(packet), "\n"), "\n")...)
 	}
 	return lines, next
 }
 
-func sampleStatsdStats() Stats {
-	return Stats{Topics: []TopicStats{{
-		TopicName: "t", Depth: 4, BackendDepth: 1, MessageCount: 10, MessageBytes: 100,
-		E2eProcessingLatency: LatencyStats{Count: 3, Percentiles: []LatencyPercentile{
-			{Quantile: 1, Value: 9000.7}, {Quantile: 0.99, Value: 8000},
-		}},
-		Channels: []ChannelStats{{
-			ChannelName: "c", Depth: 2, BackendDepth: 1, InFlightCount: 3, DeferredCount: 5,
+func sampleStatsdStats() Snapshot {
+	return Snapshot{Topics: []Topic{{
+		Name: "t", Depth: 4, BackendDepth: 1, MessageCount: 10, MessageBytes: 100,
+		Latency: []e2e.Percentile{{Quantile: 1, Value: 9000.7}, {Quantile: 0.99, Value: 8000}},
+		Channels: []Channel{{
+			Name: "c", Depth: 2, BackendDepth: 1, InFlightCount: 3, DeferredCount: 5,
 			MessageCount: 7, RequeueCount: 2, TimeoutCount: 1, ClientCount: 6,
-			E2eProcessingLatency: LatencyStats{Count: 3, Percentiles: []LatencyPercentile{
-				{Quantile: 1, Value: 9000}, {Quantile: 0.99, Value: 8000},
-			}},
+			Latency: []e2e.Percentile{{Quantile: 1, Value: 9000}, {Quantile: 0.99, Value: 8000}},
 		}},
 	}}}
 }
 
-func TestStatsdFirstPushSendsUpstreamNamesTypesAndOrder(t *testing.T) {
-	lines, _ := renderStatsd(sampleStatsdStats(), nil, statsdCounters{}, false)
+func TestFirstPushSendsUpstreamNamesTypesAndOrder(t *testing.T) {
+	lines, _ := renderStatsd(sampleStatsdStats(), nil, Counters{}, false)
 	require.Equal(t, []string{
 		"p.topic.t.message_count:10|c",
 		"p.topic.t.message_bytes:100|c",
@@ -57,9 +54,9 @@ func TestStatsdFirstPushSendsUpstreamNamesTypesAndOrder(t *testing.T) {
 	}, lines)
 }
 
-func TestStatsdCountersAreDeltasSinceTheLastPush(t *testing.T) {
+func TestCountersAreDeltasSinceTheLastPush(t *testing.T) {
 	stats := sampleStatsdStats()
-	_, last := renderStatsd(stats, nil, statsdCounters{}, false)
+	_, last := renderStatsd(stats, nil, Counters{}, false)
 
 	lines, last := renderStatsd(stats, nil, last, false)
 	require.Contains(t, lines, "p.topic.t.message_count:0|c")
@@ -83,8 +80,8 @@ func TestStatsdCountersAreDeltasSinceTheLastPush(t *testing.T) {
 
 // A topic deleted and created again between pushes restarts its counters;
 // everything it counted since is new, never a negative delta.
-func TestStatsdCounterBelowItsLastValueIsSentWhole(t *testing.T) {
-	_, last := renderStatsd(sampleStatsdStats(), nil, statsdCounters{}, false)
+func TestCounterBelowItsLastValueIsSentWhole(t *testing.T) {
+	_, last := renderStatsd(sampleStatsdStats(), nil, Counters{}, false)
 	stats := sampleStatsdStats()
 	stats.Topics[0].MessageCount = 2
 	lines, _ := renderStatsd(stats, nil, last, false)
@@ -93,38 +90,38 @@ func TestStatsdCounterBelowItsLastValueIsSentWhole(t *testing.T) {
 
 // A topic that went away is forgotten: if it comes back, its first push
 // counts from zero.
-func TestStatsdForgetsTopicsThatAreGone(t *testing.T) {
-	_, last := renderStatsd(sampleStatsdStats(), nil, statsdCounters{}, false)
-	_, last = renderStatsd(Stats{}, nil, last, false)
+func TestForgetsTopicsThatAreGone(t *testing.T) {
+	_, last := renderStatsd(sampleStatsdStats(), nil, Counters{}, false)
+	_, last = renderStatsd(Snapshot{}, nil, last, false)
 	require.Empty(t, last.topics)
 	require.Empty(t, last.channels)
 	lines, _ := renderStatsd(sampleStatsdStats(), nil, last, false)
 	require.Contains(t, lines, "p.topic.t.message_count:10|c")
 }
 
-func TestStatsdExcludeEphemeralSkipsEphemeralTopicsAndChannels(t *testing.T) {
-	stats := Stats{Topics: []TopicStats{
-		{TopicName: "e#ephemeral", Channels: []ChannelStats{{ChannelName: "c"}}},
-		{TopicName: "t", Channels: []ChannelStats{{ChannelName: "c#ephemeral"}, {ChannelName: "d"}}},
+func TestExcludeEphemeralSkipsEphemeralTopicsAndChannels(t *testing.T) {
+	stats := Snapshot{Topics: []Topic{
+		{Name: "e#ephemeral", Channels: []Channel{{Name: "c"}}},
+		{Name: "t", Channels: []Channel{{Name: "c#ephemeral"}, {Name: "d"}}},
 	}}
-	lines, _ := renderStatsd(stats, nil, statsdCounters{}, true)
+	lines, _ := renderStatsd(stats, nil, Counters{}, true)
 	joined := strings.Join(lines, "\n")
 	require.NotContains(t, joined, "#ephemeral")
 	require.Contains(t, lines, "p.topic.t.message_count:0|c")
 	require.Contains(t, lines, "p.topic.t.channel.d.clients:0|g")
 
-	lines, _ = renderStatsd(stats, nil, statsdCounters{}, false)
+	lines, _ = renderStatsd(stats, nil, Counters{}, false)
 	require.Contains(t, lines, "p.topic.e#ephemeral.message_count:0|c")
 	require.Contains(t, lines, "p.topic.e#ephemeral.channel.c.clients:0|g")
 	require.Contains(t, lines, "p.topic.t.channel.c#ephemeral.clients:0|g")
 }
 
-func TestStatsdMemStatsAreGaugesWithGCRunsAsDelta(t *testing.T) {
-	mem := &MemStats{
+func TestMemStatsAreGaugesWithGCRunsAsDelta(t *testing.T) {
+	mem := &Mem{
 		HeapObjects: 1, HeapIdleBytes: 2, HeapInUseBytes: 3, HeapReleasedBytes: 4,
 		GCPauseUsec100: 5, GCPauseUsec99: 6, GCPauseUsec95: 7, NextGCBytes: 8, GCTotalRuns: 9,
 	}
-	lines, last := renderStatsd(Stats{}, mem, statsdCounters{}, false)
+	lines, last := renderStatsd(Snapshot{}, mem, Counters{}, false)
 	require.Equal(t, []string{
 		"p.mem.heap_objects:1|g",
 		"p.mem.heap_idle_bytes:2|g",
@@ -138,11 +135,11 @@ func TestStatsdMemStatsAreGaugesWithGCRunsAsDelta(t *testing.T) {
 	}, lines)
 
 	mem.GCTotalRuns = 12
-	lines, _ = renderStatsd(Stats{}, mem, last, false)
+	lines, _ = renderStatsd(Snapshot{}, mem, last, false)
 	require.Contains(t, lines, "p.mem.gc_runs:3|c")
 }
 
-func TestStatsdPercentileSuffixIsQuantileTimesHundredRounded(t *testing.T) {
+func TestPercentileSuffixIsQuantileTimesHundredRounded(t *testing.T) {
 	for q, want := range map[float64]string{1: "100", 0.99: "99", 0.95: "95", 0.5: "50", 0.999: "100", 0.125: "12"} {
 		require.Equal(t, want, percentileSuffix(q), "q=%v", q)
 	}

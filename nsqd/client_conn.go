@@ -1,0 +1,78 @@
+package nsqd
+
+import (
+	"crypto/tls"
+	"io"
+	"time"
+
+	"github.com/nsqgo/nsq/nsqd/connlayer"
+)
+
+// The client's ties to its connection layers: IDENTIFY's TLS and
+// compression upgrades put nsqd/connlayer's pieces in place (the order and
+// framing are upgrade.go's), and /stats names the TLS session as upstream.
+
+// tlsHandshakeTimeout bounds the handshake after IDENTIFY, as upstream.
+const tlsHandshakeTimeout = 5 * time.Second
+
+// flushWriter is what the client's output buffer writes into once a
+// compression is negotiated (client.compressor): a connlayer.CompressWriter,
+// known to the client only as a writer it must flush.
+type flushWriter interface {
+	io.Writer
+	Flush() error
+}
+
+// upgradeTLS runs the server side of the handshake on the socket and makes
+// the TLS session the transport. The caller is the reader goroutine holding
+// writeMu with the output buffer flushed: nothing else touches the socket
+// while the handshake owns it. On failure the layers are unchanged, so the
+// error frame goes out in the clear, as upstream sends it.
+func (c *client) upgradeTLS(config *tls.Config) error {
+	// Bytes already buffered past IDENTIFY are the start of the handshake.
+	session, err := connlayer.ServerHandshake(c.conn, c.takeBuffered(), config, c.nsqd.clock, tlsHandshakeTimeout)
+	if err != nil {
+		return err
+	}
+	c.transport = session
+	c.reader.Reset(c.deadlined)
+	state := session.ConnectionState()
+	c.tlsState.Store(&state)
+	return nil
+}
+
+// upgradeCompression puts comp between the buffers and the deadline layer,
+// in both directions. The caller is the reader goroutine, holding writeMu
+// with the output buffer flushed, so neither side has bytes in flight.
+func (c *client) upgradeCompression(comp connlayer.Compression) error {
+	fw, err := comp.NewWriter(c.deadlined)
+	if err != nil {
+		return err
+	}
+	// Whatever the client sent after IDENTIFY is already compressed: it
+	// goes through the decompressor ahead of what the socket still holds.
+	c.reader.Reset(comp.NewReader(connlayer.Prepend(c.takeBuffered(), c.deadlined)))
+	c.compressor = connlayer.NewCompressWriter(fw)
+	c.writer.Reset(c.compressor)
+	switch comp.Name {
+	case "snappy":
+		c.snappy.Store(true)
+	case "deflate":
+		c.deflate.Store(true)
+	}
+	return nil
+}
+
+// setTLSStats fills a client's TLS fields in /stats the way upstream
+// renders them; a plain connection leaves them at their zero values.
+func (s *ClientStats) setTLSStats(state *tls.ConnectionState) {
+	if state == nil {
+		return
+	}
+	s.TLS = true
+	s.CipherSuite = connlayer.CipherSuiteName(state.CipherSuite)
+	s.TLSVersion = connlayer.VersionName(state.Version)
+	s.TLSNegotiatedProtocol = state.NegotiatedProtocol
+	// Deprecated in crypto/tls (always true now), but upstream reports it.
+	s.TLSNegotiatedProtocolIsMutual = state.NegotiatedProtocolIsMutual
+}
