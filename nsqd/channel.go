@@ -7,51 +7,45 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
 var errExiting = errors.New("exiting")
 
 // Channel hands each message of its topic to exactly one of its consumers.
-// Ready messages wait in a memory ring (overflow to the backend); deferred
-// ones (DPUB, REQ with a delay) wait in a heap until their time. In-flight
+// Where its messages wait (memory ring, disk backlog, deferred heap and
+// store) is its queue's business (nsqd/queue); the channel keeps the lock
+// that serialises the queue, its consumers and their wake-ups, one timer
+// for the queue's next deferred deadline, pause, and counters. In-flight
 // messages are tracked by the client that holds them, not here, so that a
 // FIN touches only its own client's state.
+//
+// Disk writes never happen under mu: a queue method that needs one returns
+// a *queue.Pending, which commit writes with mu released and settles under
+// it again. writers counts those in progress, so close waits for them.
 type Channel struct {
 	topicName string
 	name      string
 	ephemeral bool
 	nsqd      *NSQD
 
-	mu         sync.Mutex
-	ready      ring[Message]
-	deferred   deferredHeap
-	deferTimer *time.Timer
-	readRetry  *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
-	readyWait  chan struct{} // closed (and replaced) when messages arrive
-	clients    map[int64]*client
-	paused     bool
-	exiting    bool
-	backend    BackendQueue
-	// deferredStore holds the durable deferred messages (channel_deferred.go);
-	// nil until first needed. Set under mu before any message names a
-	// record in it, and never replaced.
-	deferredStore  BackendQueue
-	scratch        []Message // reused by timer promotions
-	deferBatch     []Message // deferred messages gathered for deferLocked
-	storeBatch     []Message // the durable part of a deferLocked batch
-	loaded         []Message // records read back from the deferred store
-	compacting     []Message // the store's live messages, written again
-	storeWrites    int       // records written to the store since its last compaction
-	storeWritten   int64     // and their bytes
-	storeWritesDue int       // storeWrites before live records are counted again
-	deleteCalled   bool
-	preferDisk     bool // alternates memory and disk in takeLocked
+	mu           sync.Mutex
+	queue        *queue.Queue
+	deferTimer   clock.Timer   // fires at deferAt, the queue's next deadline
+	deferAt      int64         // 0: the timer is not armed
+	readRetry    *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
+	readyWait    chan struct{} // closed (and replaced) when messages arrive
+	clients      map[int64]*client
+	paused       bool
+	exiting      bool
+	writers      sync.WaitGroup // commits in progress; Add under mu while !exiting
+	deleteCalled bool
 
 	messageCount  atomic.Uint64
 	requeueCount  atomic.Uint64
 	timeoutCount  atomic.Uint64
-	droppedCount  atomic.Uint64
 	inFlightCount atomic.Int64
 	finishCount   atomic.Uint64
 
@@ -82,18 +76,30 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 	if n.opts.MetricsE2EHistogram {
 		c.e2eHistogram = newDurationHistogram(e2eLatencyBounds)
 	}
+	cfg := queue.Config{
+		Name:    c.queueName(),
+		MemSize: int(n.opts.MemQueueSize),
+		Logf: func(format string, args ...any) {
+			n.logf(errorLevel, format, args...)
+		},
+		Wrote: n.recordWrite,
+		// Called under c.mu by the queue.
+		Room: c.consumerCreditLocked,
+	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be
 	// orphaned at the next start (upstream leaves them behind).
-	memoryOnly := c.ephemeral || protocol.IsEphemeral(topicName)
+	if !c.ephemeral && !protocol.IsEphemeral(topicName) {
+		opts := n.diskQueueOptions()
+		cfg.Disk = &opts
+	}
 	var err error
-	if c.backend, err = n.newBackend(c.queueName(), memoryOnly); err != nil {
+	if c.queue, err = queue.Open(cfg); err != nil {
 		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
 	}
-	if err = c.openDeferredStoreIfPresent(); err != nil {
-		c.backend.Close()
-		return nil, fmt.Errorf("channel %s:%s: deferred messages: %w", topicName, name, err)
-	}
+	c.mu.Lock()
+	c.armDeferTimerLocked() // deferred messages an earlier run left
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -103,94 +109,96 @@ func (c *Channel) queueName() string { return c.topicName + ":" + c.name }
 // Name returns the channel name.
 func (c *Channel) Name() string { return c.name }
 
-// put queues a batch fanned out from the topic.
+func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
+
+// put queues a batch fanned out from the topic. A disk write it needs is
+// done after the channel lock is released; an error means none of the
+// batch was queued.
 func (c *Channel) put(msgs []Message) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.exiting {
+		c.mu.Unlock()
 		return errExiting
 	}
-	return c.putLocked(msgs, false)
-}
-
-// putLocked counts new messages and queues them: due ones become ready,
-// others wait in the deferred heap. With keep set (backlog the topic already
-// accepted), a disk refusal keeps them in memory instead of dropping them,
-// and is still returned: the topic must keep its own record of them.
-func (c *Channel) putLocked(msgs []Message, keep bool) error {
 	c.messageCount.Add(uint64(len(msgs)))
-	now := time.Now().UnixNano()
-	queue := c.enqueueReadyLocked
-	if keep {
-		queue = c.keepLocked
-	}
-	deferred := c.deferBatch[:0]
-	var err error
-	start := 0
-	for i := range msgs {
-		if msgs[i].DeliverAt > now {
-			if queueErr := queue(msgs[start:i]); queueErr != nil {
-				if err == nil {
-					err = queueErr
-				}
-				if !keep {
-					break
-				}
-			}
-			start = i + 1
-			deferred = append(deferred, msgs[i])
-		}
-	}
-	if err == nil || keep {
-		if queueErr := queue(msgs[start:]); err == nil {
-			err = queueErr
-		}
-	}
-	if len(deferred) > 0 {
-		if deferErr := c.deferLocked(deferred, keep); err == nil {
-			err = deferErr
-		}
-		clear(deferred)
-	}
-	c.deferBatch = deferred[:0]
-	return err
+	p := c.queue.Put(msgs, c.now())
+	return c.finishLocked(p)
 }
 
-// enqueueReadyLocked appends to the memory ring up to its bound and sends
-// the rest to the backend (dropped when ephemeral). A backend failure is
-// returned and the overflow is not queued: the publisher is told.
-func (c *Channel) enqueueReadyLocked(msgs []Message) error {
-	if len(msgs) == 0 {
+// putBacklog queues a batch the topic had accepted already (its memory or
+// disk backlog): a disk refusal keeps the messages in memory instead of
+// dropping them, and is still returned, for the topic must then keep its
+// own record of them.
+func (c *Channel) putBacklog(msgs []Message) error {
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return errExiting
+	}
+	c.messageCount.Add(uint64(len(msgs)))
+	p := c.queue.Requeue(msgs, c.now())
+	return c.finishLocked(p)
+}
+
+// requeue puts messages that left a client back: ready at the end of the
+// queue (REQ 0, timeout, disconnect), or deferred until their DeliverAt
+// (REQ with a delay, a second copy held back). A disk refusal keeps them
+// in memory: their disk records, if any, stay held until then.
+func (c *Channel) requeue(msgs []Message) {
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return
+	}
+	p := c.queue.Requeue(msgs, c.now())
+	c.finishLocked(p)
+}
+
+// deferMessage holds a message until its DeliverAt (REQ with a delay).
+func (c *Channel) deferMessage(m Message) { c.requeue([]Message{m}) }
+
+// deferAll holds messages until their DeliverAt.
+func (c *Channel) deferAll(msgs []Message) { c.requeue(msgs) }
+
+// finishLocked ends a change of the queue: consumers are woken, the timer
+// follows the next deadline, and c.mu is released; then the change's disk
+// writes, if any, are committed without the lock.
+func (c *Channel) finishLocked(p *queue.Pending) error {
+	c.changedLocked()
+	if p == nil {
+		c.mu.Unlock()
 		return nil
 	}
-	bound := int(c.nsqd.opts.MemQueueSize)
-	if bound == 0 && c.backend == nil {
-		// An ephemeral channel has no disk to send everything through:
-		// as upstream's unbuffered queue hands a message to a consumer
-		// that is waiting for one, the room is what its consumers can
-		// take now.
-		bound = c.consumerCreditLocked()
-	}
-	room := bound - c.ready.Len()
-	if room < 0 {
-		room = 0
-	}
-	if room > len(msgs) {
-		room = len(msgs)
-	}
-	var err error
-	if overflow := msgs[room:]; len(overflow) > 0 {
-		if c.backend == nil {
-			c.droppedCount.Add(uint64(len(overflow)))
-		} else if err = c.putBackendLocked(overflow); err != nil {
-			err = fmt.Errorf("write to disk: %w", err)
+	c.writers.Add(1)
+	c.mu.Unlock()
+	return c.commit(p)
+}
+
+// commit writes a Pending with c.mu released and settles it under c.mu,
+// then any follow-up work the queue returns (a store compaction). It
+// returns the first error Settle reported.
+func (c *Channel) commit(p *queue.Pending) error {
+	defer c.writers.Done()
+	var first error
+	for p != nil {
+		c.queue.Commit(p)
+		c.mu.Lock()
+		var err error
+		p, err = c.queue.Settle(p)
+		c.changedLocked()
+		c.mu.Unlock()
+		if err != nil && first == nil {
+			first = err
 		}
 	}
-	if err == nil {
-		c.ready.Push(msgs[:room]...)
-	}
+	return first
+}
+
+// changedLocked wakes the consumers and re-arms the timer for the queue's
+// next deferred deadline.
+func (c *Channel) changedLocked() {
 	c.wakeLocked()
-	return err
+	c.armDeferTimerLocked()
 }
 
 // consumerCreditLocked is how many messages the channel's consumers would
@@ -203,36 +211,40 @@ func (c *Channel) consumerCreditLocked() int {
 	return credit
 }
 
-// keepLocked queues messages that already belong to the channel (requeued,
-// timed out, deferred and now due): to disk past the memory bound, but kept
-// in memory rather than lost if the disk refuses them. The refusal is
-// returned for a caller whose own record must then stay (the topic's
-// hand-off); the others have their disk record held already.
-func (c *Channel) keepLocked(msgs []Message) error {
-	err := c.enqueueReadyLocked(msgs)
-	if err != nil {
-		c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): keeping %d messages in memory: %s", c.topicName, c.name, len(msgs), err)
-		c.ready.Push(msgs...)
-	}
-	return err
-}
-
-// putBackendLocked writes messages to the channel's queue, then releases
-// the records they were read from.
-func (c *Channel) putBackendLocked(msgs []Message) error {
-	if err := c.backend.Put(msgs); err != nil {
-		return err
-	}
-	c.releaseAllLocked(msgs)
-	return nil
-}
-
 // wakeLocked releases every consumer waiting for messages.
 func (c *Channel) wakeLocked() {
 	if c.readyWait != nil {
 		close(c.readyWait)
 		c.readyWait = nil
 	}
+}
+
+// armDeferTimerLocked points the one deferral timer at the queue's next
+// deadline.
+func (c *Channel) armDeferTimerLocked() {
+	next := c.queue.NextDeadline()
+	if next == 0 || next == c.deferAt || c.exiting {
+		return
+	}
+	c.deferAt = next
+	wait := time.Duration(next - c.now())
+	if c.deferTimer == nil {
+		c.deferTimer = c.nsqd.clock.AfterFunc(wait, c.promoteDeferred)
+		return
+	}
+	c.deferTimer.Reset(wait)
+}
+
+// promoteDeferred runs on the deferral timer: due messages become ready.
+func (c *Channel) promoteDeferred() {
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return
+	}
+	c.deferAt = 0
+	p := c.queue.PromoteDue(c.now())
+	c.finishLocked(p)
 }
 
 // take moves up to max ready messages into dst. When it returns none, the
@@ -242,14 +254,19 @@ func (c *Channel) wakeLocked() {
 // take and how it is counted depend on its locality (topology.go).
 func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan struct{}) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	taker.waiting = false
+	var p *queue.Pending
 	if !c.paused && !c.exiting {
 		if c.topologyAware {
 			max = c.preferLocalLocked(taker, max)
 		}
 		if max > 0 {
-			dst = c.takeLocked(dst, max)
+			var err error
+			dst, p, err = c.queue.Take(dst, max, c.now())
+			if err != nil {
+				c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
+				c.retryReadLocked()
+			}
 		}
 		if c.topologyAware && len(dst) > 0 {
 			c.countLocalityLocked(taker, len(dst))
@@ -258,69 +275,25 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 			}
 		}
 	}
-	if len(dst) > 0 {
-		return dst, nil
-	}
-	taker.waiting = true
-	if c.readyWait == nil {
-		c.readyWait = make(chan struct{})
-	}
-	return dst, c.readyWait
-}
-
-// takeLocked takes from memory and from disk. While both hold messages it
-// alternates which it serves first, so neither starves the other (delivery
-// order across the two is not guaranteed, as upstream). Messages read from
-// disk that are still deferred go to the deferred heap.
-func (c *Channel) takeLocked(dst []Message, max int) []Message {
-	diskFirst := c.preferDisk && c.backend != nil
-	c.preferDisk = !c.preferDisk
-	if !diskFirst {
-		dst = c.ready.PopInto(dst, max)
-	}
-	if len(dst) < max && c.backend != nil && c.backend.Depth() > 0 {
-		start := len(dst)
-		var err error
-		dst, err = c.backend.ReadInto(dst, max-len(dst))
-		if err != nil {
-			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): read from disk: %s", c.topicName, c.name, err)
-			c.retryReadLocked()
+	var wait <-chan struct{}
+	if len(dst) == 0 {
+		taker.waiting = true
+		if c.readyWait == nil {
+			c.readyWait = make(chan struct{})
 		}
-		now := time.Now().UnixNano()
-		kept := start
-		deferred := c.deferBatch[:0]
-		for _, m := range dst[start:] {
-			if m.DeliverAt > now {
-				deferred = append(deferred, m)
-				continue
-			}
-			dst[kept] = m
-			kept++
-		}
-		clear(dst[kept:])
-		dst = dst[:kept]
-		if len(deferred) > 0 {
-			// Read from disk: each keeps its record if the store refuses.
-			c.deferLocked(deferred, true)
-			clear(deferred)
-		}
-		c.deferBatch = deferred[:0]
+		wait = c.readyWait
 	}
-	if diskFirst && len(dst) < max {
-		dst = c.ready.PopInto(dst, max-len(dst))
+	if p == nil {
+		c.mu.Unlock()
+		return dst, wait
 	}
-	return dst
-}
-
-// requeue puts messages that left a client (REQ 0, timeout, disconnect)
-// back at the end of the ready queue.
-func (c *Channel) requeue(msgs []Message) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.exiting {
-		return
-	}
-	c.keepLocked(msgs)
+	// Messages read from disk that are not due yet go to the deferred
+	// store: written now, without the lock.
+	c.armDeferTimerLocked()
+	c.writers.Add(1)
+	c.mu.Unlock()
+	c.commit(p)
+	return dst, wait
 }
 
 // addClient subscribes a consumer, enforcing --max-channel-consumers.
@@ -406,16 +379,8 @@ func (c *Channel) IsPaused() bool {
 // Empty drops ready, deferred and in-flight messages.
 func (c *Channel) Empty() error {
 	c.mu.Lock()
-	c.ready.Clear()
-	c.deferred = nil
+	err := c.queue.Empty()
 	clients := c.clientListLocked()
-	var err error
-	if c.backend != nil {
-		err = c.backend.Empty()
-	}
-	if c.deferredStore != nil {
-		err = errors.Join(err, c.deferredStore.Empty())
-	}
 	c.mu.Unlock()
 	for _, cl := range clients {
 		cl.dropInFlight(c)
@@ -431,8 +396,12 @@ func (c *Channel) clientListLocked() []*client {
 	return list
 }
 
-// close stops the channel; delete also removes what its backend holds and
-// closes its consumers' connections.
+// close stops the channel; delete also removes what its queue holds and
+// closes its consumers' connections. A graceful close writes what the
+// channel holds in memory to disk so that a restart delivers it again:
+// ready messages to the backlog, deferred ones (keeping their time) to the
+// deferred store. In-flight messages are already back in the queue: a
+// closing connection requeues what it held.
 func (c *Channel) close(deleted bool) error {
 	c.mu.Lock()
 	if c.exiting {
@@ -448,50 +417,32 @@ func (c *Channel) close(deleted bool) error {
 	}
 	c.wakeLocked()
 	clients := c.clientListLocked()
-	if !deleted {
-		c.flushLocked()
-	}
 	c.mu.Unlock()
+	// No commit starts once exiting is set; those under way settle first.
+	c.writers.Wait()
 	if deleted {
 		for _, cl := range clients {
 			cl.closeConn()
 		}
+		return c.queue.Delete()
 	}
-	var err error
-	for _, queue := range []BackendQueue{c.backend, c.deferredStore} {
-		switch {
-		case queue == nil:
-		case deleted:
-			err = errors.Join(err, queue.Delete())
-		default:
-			err = errors.Join(err, queue.Close())
+	c.mu.Lock()
+	p := c.queue.Flush()
+	c.mu.Unlock()
+	if p != nil {
+		c.nsqd.logf(infoLevel, "CHANNEL(%s:%s): flushing memory and deferred messages to backend", c.topicName, c.name)
+		for p != nil {
+			c.queue.Commit(p)
+			c.mu.Lock()
+			var err error
+			p, err = c.queue.Settle(p)
+			c.mu.Unlock()
+			if err != nil {
+				c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush messages to disk: %s", c.topicName, c.name, err)
+			}
 		}
 	}
-	return err
-}
-
-// flushLocked writes what the channel holds in memory to disk so that a
-// restart delivers it again: ready messages to the queue, deferred ones
-// (keeping their time) to the deferred store. In-flight messages are
-// already back in the ready ring: a closing connection requeues what it
-// held.
-func (c *Channel) flushLocked() {
-	if c.backend == nil {
-		return
-	}
-	ready := c.ready.PopInto(make([]Message, 0, c.ready.Len()), c.ready.Len())
-	c.ready.Clear()
-	if len(ready)+c.deferred.Len() == 0 {
-		return
-	}
-	c.nsqd.logf(infoLevel, "CHANNEL(%s:%s): flushing %d memory %d deferred messages to backend",
-		c.topicName, c.name, len(ready), c.deferred.Len())
-	if len(ready) > 0 {
-		if err := c.putBackendLocked(ready); err != nil {
-			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): failed to flush %d messages to disk: %s", c.topicName, c.name, len(ready), err)
-		}
-	}
-	c.flushDeferredLocked()
+	return c.queue.Close()
 }
 
 // Depth is the number of ready messages, memory and backend.
@@ -501,51 +452,20 @@ func (c *Channel) Depth() int64 {
 	return c.depthLocked()
 }
 
-func (c *Channel) depthLocked() int64 {
-	depth := int64(c.ready.Len())
-	if c.backend != nil {
-		depth += c.backend.Depth()
-	}
-	return depth
-}
+func (c *Channel) depthLocked() int64 { return c.queue.Depth() }
 
 // BackendDepth is the part of Depth on disk.
-func (c *Channel) BackendDepth() int64 {
-	if c.backend == nil {
-		return 0
-	}
-	return c.backend.Depth()
-}
+func (c *Channel) BackendDepth() int64 { return c.queue.BacklogDepth() }
 
 // finished is FIN's hook: it records the latency and releases the disk
 // record the message came from.
 func (c *Channel) finished(m *Message) {
 	c.finishCount.Add(1)
 	c.recordE2E(m.Timestamp)
-	c.release(m)
+	c.queue.Finish(m)
 }
 
-// release acknowledges the disk record of a message that leaves the channel
-// for good (FIN'd, or dropped by sampling). It runs without the channel
-// lock: deferredStore is set before any message can name a record in it.
-func (c *Channel) release(m *Message) {
-	switch {
-	case m.diskSeq == 0:
-	case m.deferredRecord:
-		c.deferredStore.Ack(m.diskSeq)
-	case c.backend != nil:
-		c.backend.Ack(m.diskSeq)
-	}
-}
-
-// releaseAllLocked acknowledges the records of messages that now have new
-// ones, and forgets them.
-func (c *Channel) releaseAllLocked(msgs []Message) {
-	for i := range msgs {
-		if msgs[i].diskSeq != 0 {
-			c.release(&msgs[i])
-			msgs[i].diskSeq = 0
-			msgs[i].deferredRecord = false
-		}
-	}
-}
+// release lets go of the disk record of a message that leaves the channel
+// for good without a FIN (dropped by sampling). It runs without the
+// channel lock.
+func (c *Channel) release(m *Message) { c.queue.Finish(m) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,7 +17,7 @@ import (
 // disk would refuse its writes.
 func blockDeferredStore(t *testing.T, n *NSQD, topic, channel string) (unblock func()) {
 	t.Helper()
-	path := filepath.Join(n.opts.DataPath, topic+":"+channel+deferredStoreSuffix+".diskqueue.meta.dat")
+	path := filepath.Join(n.opts.DataPath, topic+":"+channel+queue.StoreSuffix+".diskqueue.meta.dat")
 	require.NoError(t, os.Mkdir(path, 0o700))
 	return func() { require.NoError(t, os.Remove(path)) }
 }
@@ -24,7 +25,7 @@ func blockDeferredStore(t *testing.T, n *NSQD, topic, channel string) (unblock f
 func deferredLen(c *Channel) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.deferred.Len()
+	return c.queue.DeferredCount()
 }
 
 // Through disk (--mem-queue-size=0) a DPUB's message is durable only in the

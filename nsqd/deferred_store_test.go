@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
-// The deferred store (channel_deferred.go): durable deferred messages get a
+// The deferred store (nsqd/queue/store.go): durable deferred messages get a
 // disk queue of their own, so they survive crashes and restarts without
 // holding the channel's queue on disk.
 
@@ -36,7 +37,7 @@ func deferredCount(t *testing.T, n *NSQD, topic, channel string) int {
 	ch := existingChannel(t, n, topic, channel)
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.deferred.Len()
+	return ch.queue.DeferredCount()
 }
 
 // requeuedFromDisk publishes body to t, consumes it from c (off disk) and
@@ -74,7 +75,7 @@ func TestLongDeferralDoesNotHoldTheChannelQueueOnDisk(t *testing.T) {
 		return len(queueSegments(t, n, "t:c")) <= 1
 	})
 	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
-	require.Len(t, queueSegments(t, n, "t:c"+deferredStoreSuffix), 1)
+	require.Len(t, queueSegments(t, n, "t:c"+queue.StoreSuffix), 1)
 }
 
 func TestDeferredMessageRequeuedFromDiskIsDeliveredOnceAfterRestart(t *testing.T) {
@@ -114,7 +115,7 @@ func TestDeferredPublishThroughDiskIsStoredAtOnce(t *testing.T) {
 	p.expectResponse("OK")
 	// On disk before the publisher hears OK, not only in memory: the store's
 	// segment holds the body.
-	segments := queueSegments(t, n, "t:c"+deferredStoreSuffix)
+	segments := queueSegments(t, n, "t:c"+queue.StoreSuffix)
 	require.Len(t, segments, 1)
 	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
 }
@@ -138,7 +139,7 @@ func TestDeletingChannelRemovesItsDeferredStore(t *testing.T) {
 	p := dialV2(t, n)
 	p.send("DPUB t 3600000", []byte("next hour"))
 	p.expectResponse("OK")
-	require.NotEmpty(t, queueSegments(t, n, "t:c"+deferredStoreSuffix))
+	require.NotEmpty(t, queueSegments(t, n, "t:c"+queue.StoreSuffix))
 
 	topic, err := n.GetExistingTopic("t")
 	require.NoError(t, err)
@@ -180,7 +181,7 @@ func TestShortDelaysChurningPastALongOneDoNotPileUpInTheStore(t *testing.T) {
 	// two segments' worth plus the live record and the one being written
 	// remain.
 	waitFor(t, "the store's dead segments to be removed", func() bool {
-		return len(queueSegments(t, n, "t:c"+deferredStoreSuffix)) <= 8
+		return len(queueSegments(t, n, "t:c"+queue.StoreSuffix)) <= 8
 	})
 	require.Equal(t, 1, deferredCount(t, n, "t", "c"))
 }

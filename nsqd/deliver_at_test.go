@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
@@ -25,7 +26,7 @@ func TestDeferredMessageIsDueExactlyDelayAfterItsTimestamp(t *testing.T) {
 
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	for _, m := range ch.deferred {
+	for _, m := range ch.queue.Peek(nil, queue.Deferred, 10) {
 		require.Equal(t, (60 * time.Second).Nanoseconds(), m.DeliverAt-m.Timestamp, "message %q", m.Body)
 	}
 }

@@ -261,8 +261,8 @@ func TestSecondCopyOfAHeldMessageWaitsForTheHeldOnesDeadline(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(delivered), 900*time.Millisecond, "held back until the first copy's deadline")
 	c.fin(second.ID)
 	waitFor(t, "nothing in flight and nothing unacknowledged on disk", func() bool {
-		return ch.inFlightCount.Load() == 0 && ch.backend.(*diskBackend).Stats().Unacked == 0 &&
-			ch.deferredStore.(*diskBackend).Stats().Unacked == 0
+		backlog, store := ch.queue.DiskStats()
+		return ch.inFlightCount.Load() == 0 && backlog.Unacked == 0 && store.Unacked == 0
 	})
 }
 
@@ -282,7 +282,7 @@ func TestEphemeralChannelWithoutMemoryQueueFeedsReadyConsumers(t *testing.T) {
 	})
 	dialV2(t, n).mpub("t", numbered("m", 5)...)
 	require.Equal(t, numbered("m", 2), bodiesOf(c.readMessages(2)))
-	require.Equal(t, uint64(3), ch.droppedCount.Load())
+	require.Equal(t, uint64(3), ch.queue.Dropped())
 }
 
 // A durable-named channel of an ephemeral topic never touches disk either:
@@ -292,7 +292,7 @@ func TestChannelOfEphemeralTopicNeverTouchesDisk(t *testing.T) {
 	ch := existingChannelOf(t, n, "e#ephemeral", "c")
 	dialV2(t, n).mpub("e#ephemeral", numbered("m", 5)...)
 	require.Equal(t, int64(2), ch.Depth())
-	require.Equal(t, uint64(3), ch.droppedCount.Load())
+	require.Equal(t, uint64(3), ch.queue.Dropped())
 	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, "e#ephemeral*"))
 	require.NoError(t, err)
 	require.Empty(t, files)

@@ -12,7 +12,9 @@
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
 //	  │            (durable ones also in the deferred store on disk)   │
-//	  │  memory ring up to --mem-queue-size (→ backend)                │
+//	  │  memory ring up to --mem-queue-size (→ backlog on disk)        │
+//	  │  (all in the channel's queue, nsqd/queue; disk writes done     │
+//	  │   after Channel.mu is released)                                │
 //	  ▼                                                                ▼
 //	Channel.take ◀── client pump, while credit = RDY − in flight > 0
 //	  │  a batch moves to the client's in-flight set (per client, with a
@@ -32,8 +34,8 @@
 //
 // Per connection: a reader that executes commands (protocol_v2.go) and a
 // pump that delivers, heartbeats and expires in-flight messages (pump.go).
-// Topics and channels have no goroutine; a channel's deferred heap uses a
-// timer callback. NSQD owns the listener goroutines and waits for every
+// Topics and channels have no goroutine; a channel arms one timer (from
+// the injectable clock) for its queue's next deferred deadline. NSQD owns the listener goroutines and waits for every
 // connection in Exit.
 //
 // # Connection layers

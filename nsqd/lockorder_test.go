@@ -18,7 +18,7 @@ import (
 // packages whose mutexes it must account for.
 var (
 	lockDocument         = "LOCKS.md"
-	lockDocumentPackages = []string{".", filepath.Join("..", "internal", "diskqueue")}
+	lockDocumentPackages = []string{".", "queue", filepath.Join("..", "internal", "diskqueue")}
 )
 
 // mutexFields lists every sync.Mutex or sync.RWMutex field of a named

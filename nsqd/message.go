@@ -1,24 +1,15 @@
 package nsqd
 
-import "github.com/nsqgo/nsq/internal/protocol"
+import "github.com/nsqgo/nsq/nsqd/queue"
 
-// Message is one published message as a topic or channel holds it. It is a
-// value, copied into each channel's queue, so fanning out costs no
-// allocation; Body is shared by every copy and never modified after publish.
-type Message struct {
-	ID        protocol.MessageID
-	Body      []byte
-	Timestamp int64 // publish time, ns since the epoch; survives requeues
-	DeliverAt int64 // ns since the epoch before which it is deferred; 0 = now
-	Attempts  uint16
+// Message is one published message as a topic or channel holds it
+// (nsqd/queue/message.go). The disk bookkeeping of a channel's copy is the
+// queue's own.
+type Message = queue.Message
 
-	// deferredRecord says which queue diskSeq belongs to: the channel's
-	// deferred store rather than its queue (channel_deferred.go).
-	deferredRecord bool
+// ring is the block FIFO of nsqd/queue/ring.go, used by the topic's held
+// messages and the clients' in-flight deadlines.
+type ring[T any] = queue.Ring[T]
 
-	// diskSeq is the disk-queue record this copy was read from (0: none).
-	// The record is acknowledged once the message is FIN'd or written to
-	// disk again, so a crash before that delivers it again instead of
-	// losing it.
-	diskSeq uint64
-}
+// diskRecordHeader is the part of a disk record before upstream's payload.
+const diskRecordHeader = queue.RecordHeader

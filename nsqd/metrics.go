@@ -138,8 +138,8 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 	cs := c.stats("", false)
 	var oldest float64
 	c.mu.Lock()
-	if c.ready.Len() > 0 {
-		oldest = max(now.Sub(time.Unix(0, c.ready.Front().Timestamp)).Seconds(), 0)
+	if m, ok := c.queue.OldestReady(); ok {
+		oldest = max(now.Sub(time.Unix(0, m.Timestamp)).Seconds(), 0)
 	}
 	c.mu.Unlock()
 	t, name := c.topicName, c.name

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
@@ -133,8 +134,8 @@ func memBound10(o *Options) { o.MemQueueSize = 10 }
 type failingDisk struct{}
 
 func (failingDisk) Put([]Message) error { return errors.New("disk full") }
-func (failingDisk) ReadInto(dst []Message, _ int) ([]Message, error) {
-	return dst, nil
+func (failingDisk) ReadInto(dst []Message, seqs []uint64, _ int) ([]Message, []uint64, error) {
+	return dst, seqs, nil
 }
 func (failingDisk) Ack(...uint64) {}
 func (failingDisk) Depth() int64  { return 0 }
@@ -142,13 +143,16 @@ func (failingDisk) Empty() error  { return nil }
 func (failingDisk) Close() error  { return nil }
 func (failingDisk) Delete() error { return nil }
 
-// breakChannelDisk swaps a channel's disk queue for a failing one.
+// failingQueueDisk is failingDisk for a channel's queue (nsqd/queue).
+type failingQueueDisk struct{ queue.Disk }
+
+func (failingQueueDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk full") }
+
+// breakChannelDisk makes every write to a channel's backlog fail.
 func breakChannelDisk(t *testing.T, ch *Channel) {
 	ch.mu.Lock()
-	disk := ch.backend
-	ch.backend = failingDisk{}
-	ch.mu.Unlock()
-	require.NoError(t, disk.Close())
+	defer ch.mu.Unlock()
+	ch.queue.ReplaceBacklog(func(d queue.Disk) queue.Disk { return failingQueueDisk{d} })
 }
 
 func TestFullDurableChannelWithFailingDiskRefusesPublishAndKeepsWhatItAccepted(t *testing.T) {
@@ -210,7 +214,7 @@ func TestFullEphemeralChannelDropsOverflow(t *testing.T) {
 	c.send("RDY 20")
 	require.ElementsMatch(t, numbered("m", 10), bodiesOf(c.readMessages(10)))
 	c.expectNoFrame(200 * time.Millisecond)
-	require.Equal(t, uint64(5), existingChannel(t, n, "t", "c#ephemeral").droppedCount.Load())
+	require.Equal(t, uint64(5), existingChannel(t, n, "t", "c#ephemeral").queue.Dropped())
 }
 
 func TestFullEphemeralTopicDropsOverflow(t *testing.T) {

@@ -62,7 +62,7 @@ type QueueHealth struct {
 }
 
 // queueHealth reads the drop counter and the damage counters of the disk
-// queues behind a topic or channel (a channel's queue and deferred store).
+// queue behind a topic.
 func queueHealth(dropped uint64, backends ...BackendQueue) QueueHealth {
 	health := QueueHealth{DroppedCount: dropped}
 	for _, backend := range backends {
@@ -73,6 +73,17 @@ func queueHealth(dropped uint64, backends ...BackendQueue) QueueHealth {
 		}
 	}
 	return health
+}
+
+// queueHealth is queueHealth for a channel: its queue's drop counter and
+// the damage counters of its backlog and deferred store.
+func (c *Channel) queueHealth() QueueHealth {
+	backlog, store := c.queue.DiskStats()
+	return QueueHealth{
+		DroppedCount:       c.queue.Dropped(),
+		DiskSkippedRecords: backlog.SkippedRecords + store.SkippedRecords,
+		DiskSkippedBytes:   backlog.SkippedBytes + store.SkippedBytes,
+	}
 }
 
 // ClientStats describes one TCP connection, as a channel subscriber or in
@@ -195,21 +206,17 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 // under it.
 func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 	c.mu.Lock()
-	ready := int64(c.ready.Len())
-	deferred := int64(c.deferred.Len())
+	ready := int64(c.queue.ReadyInMemory())
+	deferred := int64(c.queue.DeferredCount())
 	paused := c.paused
 	clientCount := len(c.clients)
 	var clients []*client
 	if includeClients {
 		clients = c.clientListLocked()
 	}
-	backend, deferredStore := c.backend, c.deferredStore
 	c.mu.Unlock()
 
-	var backendDepth int64
-	if backend != nil {
-		backendDepth = backend.Depth()
-	}
+	backendDepth := c.queue.BacklogDepth()
 	var clientStats []ClientStats
 	if includeClients {
 		clientStats = make([]ClientStats, 0, len(clients))
@@ -233,7 +240,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		Clients:              clientStats,
 		Paused:               paused,
 		E2eProcessingLatency: c.e2eStats(),
-		QueueHealth:          queueHealth(c.droppedCount.Load(), backend, deferredStore),
+		QueueHealth:          c.queueHealth(),
 	}
 }
 

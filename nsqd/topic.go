@@ -188,11 +188,9 @@ func (t *Topic) releaseHeldLocked() {
 	backlog := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
 	t.held.Clear()
 	for _, c := range t.channels {
-		c.mu.Lock()
 		// Memory backlog has no record to keep: a refusal is logged by
 		// the channel, which holds the messages in memory.
-		c.putLocked(backlog, true)
-		c.mu.Unlock()
+		c.putBacklog(backlog)
 	}
 }
 
@@ -397,7 +395,7 @@ func (t *Topic) drain() {
 			return
 		}
 		var err error
-		batch, err = t.backend.ReadInto(batch[:0], maxDeliveryBatch)
+		batch, seqs, err = t.backend.ReadInto(batch[:0], seqs[:0], maxDeliveryBatch)
 		if err != nil {
 			t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
 		}
@@ -411,21 +409,14 @@ func (t *Topic) drain() {
 		}
 		// The channels keep their own copies: the topic's records are
 		// released once every channel has queued the batch.
-		seqs = seqs[:0]
-		for i := range batch {
-			seqs = append(seqs, batch[i].diskSeq)
-			batch[i].diskSeq = 0
-		}
 		// A channel whose disk refused its copies keeps them in memory;
 		// the topic then keeps its records, so a crash delivers them
 		// again rather than losing them (and a restart, as duplicates).
 		var refused error
 		for _, c := range t.channels {
-			c.mu.Lock()
-			if err := c.putLocked(batch, true); err != nil && refused == nil {
+			if err := c.putBacklog(batch); err != nil && refused == nil {
 				refused = err
 			}
-			c.mu.Unlock()
 		}
 		if refused == nil {
 			t.backend.Ack(seqs...)

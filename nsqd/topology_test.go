@@ -143,9 +143,8 @@ func TestTopologyAwareDeliveryFromDisk(t *testing.T) {
 		byZone[name[:len(name)-2]]++
 	}
 	require.Equal(t, map[string]int{"zone": 20, "zone2": 1}, byZone)
-	disk, ok := ch.backend.(*diskBackend)
-	require.True(t, ok)
-	require.Positive(t, disk.Stats().WritePos, "the messages went through the disk queue")
+	backlog, _ := ch.queue.DiskStats()
+	require.Positive(t, backlog.WritePos, "the messages went through the disk queue")
 	stats := channelStats(t, getStats(t, n, ""), "t", "c")
 	require.Equal(t, uint64(20), stats.ZoneLocalMsgCount)
 	require.Equal(t, uint64(1), stats.GlobalMsgCount)

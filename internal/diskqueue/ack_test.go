@@ -397,7 +397,7 @@ func TestConcurrentPutReadAck(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; i < perWriter; i += 3 {
 				recs := [][]byte{payload(w*perWriter+i, 24), payload(w*perWriter+i+1, 24), payload(w*perWriter+i+2, 24)}
-				if err := q.Put(recs); err != nil {
+				if err := putErr(q.Put(recs)); err != nil {
 					t.Error(err)
 					return
 				}

@@ -46,7 +46,7 @@ func BenchmarkPut(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := q.Put(recs); err != nil {
+		if err := putErr(q.Put(recs)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func BenchmarkPutParallelSync1(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := q.Put(rec); err != nil {
+			if err := putErr(q.Put(rec)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -99,7 +99,7 @@ func BenchmarkRead(b *testing.B) {
 		if i%refill == 0 {
 			b.StopTimer()
 			for range refill {
-				if err := q.Put(recs); err != nil {
+				if err := putErr(q.Put(recs)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -167,7 +167,7 @@ func BenchmarkAck(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			seqs := make([]uint64, 0, ackBatch)
 			refill := func() {
-				if err := q.Put(recs); err != nil {
+				if err := putErr(q.Put(recs)); err != nil {
 					b.Fatal(err)
 				}
 				seqs = seqs[:0]

@@ -42,7 +42,7 @@ func TestConcurrentPutAndReadKeepEveryRecordOnceInOrder(t *testing.T) {
 					recs = append(recs, rec(w, i))
 					i++
 				}
-				if err := q.Put(recs); err != nil {
+				if err := putErr(q.Put(recs)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -96,7 +96,7 @@ func TestConcurrentPutsAreGroupCommitted(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range puts {
-				if err := q.Put([][]byte{payload(w*puts+i, 32)}); err != nil {
+				if err := putErr(q.Put([][]byte{payload(w*puts+i, 32)})); err != nil {
 					t.Error(err)
 				}
 			}
@@ -124,7 +124,7 @@ func TestCloseWhilePutting(t *testing.T) {
 		wg.Go(func() {
 			for i := range 100 {
 				n := w*100 + i
-				err := q.Put([][]byte{payload(n, 20)})
+				err := putErr(q.Put([][]byte{payload(n, 20)}))
 				if err != nil {
 					if !errors.Is(err, ErrClosed) {
 						t.Error(err)

@@ -63,7 +63,7 @@ func TestWriteAfterDescriptorExhaustionSucceeds(t *testing.T) {
 		for j := i; j < i+4; j++ {
 			recs = append(recs, payload(j, 300))
 		}
-		if err := q.Put(recs); err != nil {
+		if err := putErr(q.Put(recs)); err != nil {
 			require.True(t, errors.Is(err, syscall.EMFILE), "put: %s", err)
 			failed++
 		} else {

@@ -23,6 +23,14 @@ type Options struct {
 	// success or failure). It runs once per fsync, never per record, on the
 	// writing goroutine, so it must be quick (nsqd adds to a histogram).
 	SyncObserver func(time.Duration)
+	// ReadOnWrite makes every record count as read the moment Put writes
+	// it: Put returns the records' Seqs, they never enter Depth and Read
+	// never returns them, and each stays on disk until acknowledged (and
+	// comes back from Read after a crash or Close until it is). Read then
+	// returns only what an earlier run left, and every record left must be
+	// read before the first Put, or Put fails with ErrUnread. nsqd's
+	// deferred store keeps its records this way (nsqd/queue/store.go).
+	ReadOnWrite bool
 }
 
 const (
@@ -93,6 +101,10 @@ type Stats struct {
 
 // ErrClosed is returned by operations on a closed queue.
 var ErrClosed = errors.New("diskqueue: closed")
+
+// ErrUnread is returned by Put on a ReadOnWrite queue that still holds
+// records not yet read.
+var ErrUnread = errors.New("diskqueue: records left unread before a read-on-write put")
 
 // ErrRecordSize is wrapped by Put's error for a record outside
 // [MinMsgSize, MaxMsgSize].

@@ -29,7 +29,7 @@ func TestRandomDamageNeverDeliversGarbage(t *testing.T) {
 						i++
 					}
 				}
-				require.NoError(t, q.Put(batch))
+				require.NoError(t, putErr(q.Put(batch)))
 			}
 			if rng.IntN(2) == 0 {
 				require.NoError(t, q.Close())

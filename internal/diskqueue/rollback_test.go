@@ -32,7 +32,7 @@ func TestBatchRefusedAcrossASegmentBoundaryIsNotDelivered(t *testing.T) {
 			for i := 100; i < 104; i++ { // 4 x 300 bytes: more than one 1024-byte segment
 				batch = append(batch, payload(i, 300))
 			}
-			require.Error(t, q.Put(batch))
+			require.Error(t, putErr(q.Put(batch)))
 			require.Equal(t, int64(tc.first), q.Depth(), "a refused batch counted")
 
 			require.NoError(t, os.Remove(blocker))

@@ -21,7 +21,7 @@ func TestSyncObserverCalledOncePerFsync(t *testing.T) {
 	}
 	q := mustOpen(t, o)
 	for i := range 6 {
-		require.NoError(t, q.Put([][]byte{payload(i, 16)}))
+		require.NoError(t, putErr(q.Put([][]byte{payload(i, 16)})))
 	}
 	require.Equal(t, int64(2), calls.Load())
 	require.Equal(t, q.Stats().Syncs, calls.Load())

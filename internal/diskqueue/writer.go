@@ -14,6 +14,9 @@ type writer struct {
 	unsynced int64    // records written since the last fsync
 	broken   bool     // the segment may hold bytes past pos: start a new one
 	buf      []byte   // encoding buffer, reused across groups
+	// starts is where each record of the group being committed begins, in
+	// order; kept only with ReadOnWrite, reused across groups.
+	starts []ackEntry
 }
 
 // maxKeptBuf bounds the encoding buffer kept between groups.
@@ -26,6 +29,7 @@ type putReq struct {
 	records [][]byte
 	done    bool
 	err     error
+	first   uint64 // Seq of the first record, with ReadOnWrite
 }
 
 // Put appends records with one write call for the whole batch (two when the
@@ -35,18 +39,23 @@ type putReq struct {
 // before anything is written. Put keeps no reference to records or their
 // bytes once it returns, so the caller may reuse them.
 //
+// With Options.ReadOnWrite the records count as read once written, and
+// first is the Seq of the first of them: the batch holds Seqs first to
+// first+len(records)-1, to pass to Ack. Otherwise first is 0: a record gets
+// its Seq when Read returns it.
+//
 // Concurrent Puts are committed together (group commit): each caller queues
 // its batch, then takes the writer role; the first to get it writes every
 // queued batch with one write and at most one fsync, and the others find
 // their batch done when their turn comes.
-func (q *Queue) Put(records [][]byte) error {
+func (q *Queue) Put(records [][]byte) (first uint64, err error) {
 	if len(records) == 0 {
-		return nil
+		return 0, nil
 	}
 	lo, hi := int64(q.opts.MinMsgSize), int64(q.opts.MaxMsgSize)
 	for i, r := range records {
 		if n := int64(len(r)); n < lo || n > hi {
-			return fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
+			return 0, fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
 				q.opts.Name, i+1, len(records), n, lo, hi, ErrRecordSize)
 		}
 	}
@@ -54,7 +63,7 @@ func (q *Queue) Put(records [][]byte) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	q.pending = append(q.pending, req)
 	q.mu.Unlock()
@@ -62,18 +71,29 @@ func (q *Queue) Put(records [][]byte) error {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 	if req.done {
-		return req.err
+		return req.first, req.err
 	}
 	q.mu.Lock()
 	group := q.pending
 	q.pending = q.spare
 	closed := q.closed
+	unread := q.readFile != q.writeFile || q.readPos != q.writePos
 	q.mu.Unlock()
 
-	var err error
-	if closed {
+	switch {
+	case closed:
 		err = ErrClosed
-	} else {
+	case q.opts.ReadOnWrite && unread:
+		err = fmt.Errorf("diskqueue %s: put: %w", q.opts.Name, ErrUnread)
+	case q.opts.ReadOnWrite:
+		// Holding the reader role across the commit: no Read may see the
+		// records between their publication and markRead.
+		q.rmu.Lock()
+		if err = q.commit(group); err == nil {
+			q.markRead(group)
+		}
+		q.rmu.Unlock()
+	default:
 		err = q.commit(group)
 	}
 	for _, g := range group {
@@ -81,7 +101,50 @@ func (q *Queue) Put(records [][]byte) error {
 	}
 	clear(group)
 	q.spare = group[:0]
-	return err
+	return req.first, err
+}
+
+// markRead hands out the Seqs of a ReadOnWrite group just committed and
+// moves the reader past it, as if Read had returned every record. Put
+// checked before writing that the reader was at the end, so the records are
+// exactly those between its position and the new end. Caller holds wmu and
+// rmu.
+func (q *Queue) markRead(group []*putReq) {
+	w := &q.w
+	r := &q.r
+	if r.file != w.file {
+		r.close()
+		r.file = w.file
+	}
+	r.seg.seek(w.pos)
+	r.seg.setLimit(w.pos)
+	q.mu.Lock()
+	q.readFile, q.readPos = r.file, w.pos
+	q.amu.Lock()
+	i := 0
+	for _, g := range group {
+		for range g.records {
+			seq := q.acks.push(w.starts[i])
+			if g.first == 0 {
+				g.first = seq
+			}
+			i++
+		}
+	}
+	keepFrom := q.readFile
+	if _, e, ok := q.acks.frontier(); ok {
+		keepFrom = e.file
+	}
+	q.amu.Unlock()
+	release := q.removeFrom < keepFrom
+	q.mu.Unlock()
+	clear(w.starts)
+	w.starts = w.starts[:0]
+	if release {
+		// Segments whose records were all acknowledged since the last
+		// write: nothing reads this queue to remove them.
+		q.removeAcked()
+	}
 }
 
 // commit writes every record of group and publishes the new write position.
@@ -121,6 +184,9 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			}
 			if end == 0 {
 				buf = appendSegmentHeader(buf)
+			}
+			if q.opts.ReadOnWrite {
+				w.starts = append(w.starts, ackEntry{file: w.file, pos: w.pos + int64(len(buf))})
 			}
 			buf = appendRecord(buf, rec)
 			inBuf++
@@ -328,6 +394,14 @@ func (q *Queue) syncWriteFile() error {
 // publishWrite makes the records of a commit visible to readers and updates
 // health. Caller holds wmu.
 func (q *Queue) publishWrite(written int64, err error) {
+	if q.opts.ReadOnWrite {
+		// The records are read already (markRead), not waiting in depth.
+		if err != nil {
+			clear(q.w.starts)
+			q.w.starts = q.w.starts[:0]
+		}
+		written = 0
+	}
 	q.mu.Lock()
 	q.writeFile, q.writePos = q.w.file, q.w.pos
 	q.depth += written

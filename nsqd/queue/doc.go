@@ -1,6 +1,36 @@
-// Package queue owns where a channel keeps its messages: the ready ring,
-// the deferred heap, the disk backlog, the deferred store and the dead set,
-// behind one small API with no goroutines, no locks callers must know
-// about and no wall clock (time comes in as a parameter). The nsqd package
-// keeps the channel's lock, its consumers and their wake-ups.
+// Package queue owns where a channel keeps its messages: the ready ring
+// (ring.go), the deferred heap (heap.go), the disk backlog and the deferred
+// store (store.go), behind one small API with no goroutines, no locks
+// callers must know about and no wall clock: time comes in as a parameter,
+// and NextDeadline tells the caller when to come back. The nsqd package
+// keeps the channel's lock, its consumers and their wake-ups, and the one
+// timer that follows NextDeadline.
+//
+// The API (queue.go):
+//
+//	Open(Config)                     backlog opened, store left by a crash loaded
+//	Put(msgs, now)                   new messages: ready, spilled, or deferred
+//	Requeue(msgs, now)               messages back from a consumer (DeliverAt > now: with a delay)
+//	Take(dst, max, now)              a batch for a consumer
+//	PromoteDue(now), NextDeadline()  the deferral timer's work
+//	Finish(&m)                       FIN: releases the message's disk record
+//	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
+//	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
+//	Empty, Flush, Close, Delete
+//
+// Disk writes never run inside these calls. A call that needs one returns a
+// *Pending; the caller releases its lock, calls Commit (the writes, fsync
+// included), takes its lock again and calls Settle, which applies the
+// outcome and may return follow-up work (a store compaction). A write that
+// fails is never reported as stored: Settle returns its error, and keeps
+// in memory what already belonged to the channel (disk.go).
+//
+// A Message carries one opaque word of the queue's (its receipt: which
+// disk record, if any, it holds), so Finish is a single lock-free
+// acknowledgement of the disk queue with no lookup and no allocation.
+//
+// The transcripts under testdata/ are the queue's scenario tests, on real
+// files: deferral order, requeue with a delay, spill to disk and back,
+// crash and reopen, the store's compaction, duplicates after a crash, and
+// disk failures (transcript_test.go, harness_test.go).
 package queue

@@ -1,4 +1,4 @@
-package nsqd
+package queue
 
 import (
 	"math/rand/v2"
@@ -15,7 +15,7 @@ type bigItem struct {
 // The ring behaves as a slice-backed FIFO under any mix of operations.
 func TestRingMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var r ring[bigItem]
+	var r Ring[bigItem]
 	var model []int
 	next := 0
 	check := func(op string) {
@@ -95,7 +95,7 @@ func TestRingMatchesModel(t *testing.T) {
 
 // Popped slots are zeroed, so the ring holds no references to what left.
 func TestRingClearsPoppedItems(t *testing.T) {
-	var r ring[Message]
+	var r Ring[Message]
 	body := []byte("x")
 	for i := 0; i < 3*r.blockLenFor(); i++ {
 		r.Push(Message{Body: body})
@@ -111,7 +111,7 @@ func TestRingClearsPoppedItems(t *testing.T) {
 }
 
 // blockLenFor is the block length a ring of Message uses.
-func (r *ring[T]) blockLenFor() int {
+func (r *Ring[T]) blockLenFor() int {
 	if r.blockLen == 0 {
 		r.blocks = append(r.blocks, r.newBlock())
 	}
@@ -120,7 +120,7 @@ func (r *ring[T]) blockLenFor() int {
 
 // Steady push/pop reuses blocks: no allocation per message.
 func TestRingSteadyStateAllocatesNothing(t *testing.T) {
-	var r ring[Message]
+	var r Ring[Message]
 	batch := make([]Message, 200)
 	dst := make([]Message, 0, 256)
 	for i := 0; i < 100; i++ { // warm up to the steady backlog
@@ -137,7 +137,7 @@ func TestRingSteadyStateAllocatesNothing(t *testing.T) {
 }
 
 func BenchmarkRingPushPop(b *testing.B) {
-	var r ring[Message]
+	var r Ring[Message]
 	batch := make([]Message, 200)
 	dst := make([]Message, 0, 256)
 	b.ReportAllocs()
@@ -152,7 +152,7 @@ func BenchmarkRingFill(b *testing.B) {
 	batch := make([]Message, 200)
 	b.ReportAllocs()
 	for b.Loop() {
-		var r ring[Message]
+		var r Ring[Message]
 		for range 5000 {
 			r.Push(batch...)
 		}

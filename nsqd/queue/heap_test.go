@@ -1,4 +1,4 @@
-package nsqd
+package queue
 
 import (
 	"math/rand/v2"

@@ -1,8 +1,8 @@
-package nsqd
+package queue
 
 import "unsafe"
 
-// ring is a FIFO of values kept in fixed-size blocks. It is not safe for
+// Ring is a FIFO of values kept in fixed-size blocks. It is not safe for
 // concurrent use: its owner guards it with its own mutex. Storing values
 // rather than pointers keeps a queued message free of per-message garbage.
 //
@@ -11,7 +11,7 @@ import "unsafe"
 // touched again, at every doubling, while the owner's lock is held), a
 // queue holds at most one partly used block more than it needs, and a
 // drained block is kept for the next pushes instead of becoming garbage.
-type ring[T any] struct {
+type Ring[T any] struct {
 	blocks   [][]T // blocks[0][head:] is the front; every block has blockLen items
 	head     int   // index of the first item in blocks[0]
 	size     int
@@ -26,10 +26,10 @@ const (
 	maxSpareBlocks = 2
 )
 
-func (r *ring[T]) Len() int { return r.size }
+func (r *Ring[T]) Len() int { return r.size }
 
 // Push appends items.
-func (r *ring[T]) Push(items ...T) {
+func (r *Ring[T]) Push(items ...T) {
 	for len(items) > 0 {
 		end := r.head + r.size
 		if r.blocks == nil || end == len(r.blocks)*r.blockLen {
@@ -41,7 +41,7 @@ func (r *ring[T]) Push(items ...T) {
 	}
 }
 
-func (r *ring[T]) newBlock() []T {
+func (r *Ring[T]) newBlock() []T {
 	if n := len(r.spare); n > 0 {
 		b := r.spare[n-1]
 		r.spare[n-1] = nil
@@ -56,10 +56,10 @@ func (r *ring[T]) newBlock() []T {
 }
 
 // Front returns the first item; the ring must not be empty.
-func (r *ring[T]) Front() *T { return &r.blocks[0][r.head] }
+func (r *Ring[T]) Front() *T { return &r.blocks[0][r.head] }
 
 // PopInto moves up to max items from the front into dst.
-func (r *ring[T]) PopInto(dst []T, max int) []T {
+func (r *Ring[T]) PopInto(dst []T, max int) []T {
 	for max > 0 && r.size > 0 {
 		front := r.blocks[0]
 		end := min(r.head+r.size, r.blockLen, r.head+max)
@@ -75,7 +75,7 @@ func (r *ring[T]) PopInto(dst []T, max int) []T {
 }
 
 // DropFront removes the first item; the ring must not be empty.
-func (r *ring[T]) DropFront() {
+func (r *Ring[T]) DropFront() {
 	var zero T
 	r.blocks[0][r.head] = zero
 	r.head++
@@ -85,7 +85,7 @@ func (r *ring[T]) DropFront() {
 
 // frontConsumed retires the front block once its last item is gone, and
 // rewinds an empty ring to the start of its one block.
-func (r *ring[T]) frontConsumed() {
+func (r *Ring[T]) frontConsumed() {
 	if r.size == 0 {
 		r.head = 0
 		r.trimBlocks()
@@ -100,7 +100,7 @@ func (r *ring[T]) frontConsumed() {
 }
 
 // trimBlocks retires the blocks past the last item (all already cleared).
-func (r *ring[T]) trimBlocks() {
+func (r *Ring[T]) trimBlocks() {
 	if len(r.blocks) == 0 {
 		return
 	}
@@ -115,20 +115,20 @@ func (r *ring[T]) trimBlocks() {
 	r.blocks = r.blocks[:used]
 }
 
-func (r *ring[T]) retire(b []T) {
+func (r *Ring[T]) retire(b []T) {
 	if len(r.spare) < maxSpareBlocks {
 		r.spare = append(r.spare, b)
 	}
 }
 
 // at returns the i-th item from the front.
-func (r *ring[T]) at(i int) *T {
+func (r *Ring[T]) at(i int) *T {
 	i += r.head
 	return &r.blocks[i/r.blockLen][i%r.blockLen]
 }
 
 // Filter keeps, in order, only the items for which keep returns true.
-func (r *ring[T]) Filter(keep func(*T) bool) {
+func (r *Ring[T]) Filter(keep func(*T) bool) {
 	var zero T
 	kept := 0
 	for i := 0; i < r.size; i++ {
@@ -149,10 +149,10 @@ func (r *ring[T]) Filter(keep func(*T) bool) {
 }
 
 // Clear drops everything and releases the blocks.
-func (r *ring[T]) Clear() { *r = ring[T]{} }
+func (r *Ring[T]) Clear() { *r = Ring[T]{} }
 
 // Each calls fn for every item in order.
-func (r *ring[T]) Each(fn func(*T)) {
+func (r *Ring[T]) Each(fn func(*T)) {
 	for i := 0; i < r.size; i++ {
 		fn(r.at(i))
 	}

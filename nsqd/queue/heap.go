@@ -1,4 +1,9 @@
-package nsqd
+package queue
+
+import (
+	"cmp"
+	"slices"
+)
 
 // deferredHeap is a min-heap of messages ordered by DeliverAt. It is
 // hand-rolled on a value slice because container/heap boxes every pushed
@@ -97,4 +102,12 @@ func (h deferredHeap) down(i int) {
 		h[i], h[smallest] = h[smallest], h[i]
 		i = smallest
 	}
+}
+
+// Earliest appends up to n messages in DeliverAt order to dst without
+// removing them (a copy of the heap is sorted: Peek is rare).
+func (h deferredHeap) Earliest(dst []Message, n int) []Message {
+	sorted := slices.Clone(h)
+	slices.SortStableFunc(sorted, func(a, b Message) int { return cmp.Compare(a.DeliverAt, b.DeliverAt) })
+	return append(dst, sorted[:min(n, len(sorted))]...)
 }

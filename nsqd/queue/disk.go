@@ -1,0 +1,159 @@
+package queue
+
+import "fmt"
+
+// Pending is the disk work a call under the caller's lock left to do: the
+// caller releases its lock, calls Commit, takes the lock again and calls
+// Settle. Until Settle, the messages it carries are in no part of the
+// queue (nor counted by Depth); they are the Pending's alone. This keeps
+// disk writes, fsync included, out of the caller's lock: publishers and
+// consumers of a channel never wait on another's write.
+//
+// Ordering: the ring and the heap are changed only under the caller's
+// lock, and a Pending's messages enter them in Settle. Two Pendings
+// committed concurrently may reach the backlog in either order; messages
+// of one Pending keep theirs.
+type Pending struct {
+	keep  bool // the messages already belong to the channel (Requeue)
+	flush bool // a graceful stop's Flush
+	// ready is Put's memory part, queued only once the backlog took the
+	// rest of the batch.
+	ready   []Message
+	backlog []Message // to append to the backlog
+	store   []Message // to write to the deferred store
+
+	backlogErr, storeErr error
+	storeFirst           uint64 // Seq of the first record written to the store
+
+	encoded []byte
+	records [][]byte
+}
+
+// maxKeptPending bounds the Pendings kept for reuse.
+const maxKeptPending = 4
+
+// pending returns p, or a clean Pending when p is nil.
+func (q *Queue) pending(p *Pending, keep bool) *Pending {
+	if p != nil {
+		return p
+	}
+	if n := len(q.free); n > 0 {
+		p = q.free[n-1]
+		q.free[n-1] = nil
+		q.free = q.free[:n-1]
+	} else {
+		p = &Pending{}
+	}
+	p.keep = keep
+	return p
+}
+
+func (q *Queue) recycle(p *Pending) {
+	clear(p.ready)
+	clear(p.backlog)
+	clear(p.store)
+	clear(p.records)
+	*p = Pending{
+		ready: p.ready[:0], backlog: p.backlog[:0], store: p.store[:0],
+		encoded: p.encoded[:0], records: p.records[:0],
+	}
+	if cap(p.encoded) > 4<<20 {
+		p.encoded = nil
+	}
+	if len(q.free) < maxKeptPending {
+		q.free = append(q.free, p)
+	}
+}
+
+// Commit does a Pending's disk writes. It runs without the caller's lock
+// and touches only the Pending and the disk queues, which have their own
+// (internal/diskqueue/doc.go).
+func (q *Queue) Commit(p *Pending) {
+	if len(p.store) > 0 {
+		store, err := q.openStore()
+		switch {
+		case err == nil:
+			p.storeFirst, p.storeErr = q.write(store, p.store, p)
+		case p.flush:
+			// The backlog keeps DeliverAt too: a restart defers them again.
+			q.cfg.Logf("CHANNEL(%s): open deferred store: %s; flushing deferred messages to the queue", q.cfg.Name, err)
+			p.backlog = append(p.backlog, p.store...)
+			clear(p.store)
+			p.store = p.store[:0]
+		default:
+			p.storeErr = err
+		}
+	}
+	if len(p.backlog) > 0 {
+		_, p.backlogErr = q.write(q.backlog, p.backlog, p)
+	}
+}
+
+// write encodes msgs into p's buffer and puts them with one grouped write.
+func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
+	p.encoded = p.encoded[:0]
+	for i := range msgs {
+		p.encoded = AppendRecord(p.encoded, &msgs[i])
+	}
+	// Sliced only now: appending may have moved the buffer.
+	p.records = p.records[:0]
+	start := 0
+	for i := range msgs {
+		end := start + RecordSize(&msgs[i])
+		p.records = append(p.records, p.encoded[start:end:end])
+		start = end
+	}
+	first, err := d.Put(p.records)
+	clear(p.records)
+	if q.cfg.Wrote != nil {
+		q.cfg.Wrote(err)
+	}
+	return first, err
+}
+
+// Settle applies the outcome of a committed Pending under the caller's
+// lock: stored messages release the records they had, store records join
+// the heap; what could not be stored is kept in memory when it already
+// belonged to the channel, and refused otherwise (the error says so). p
+// must not be used afterwards. The returned Pending, when not nil, is more
+// work the same way: a compaction of the store that this write made due.
+func (q *Queue) Settle(p *Pending) (*Pending, error) {
+	var err error
+	if len(p.backlog) > 0 {
+		switch {
+		case p.backlogErr == nil:
+			q.ready.Push(p.ready...)
+			q.releaseAll(p.backlog)
+		case p.keep:
+			q.cfg.Logf("CHANNEL(%s): keeping %d messages in memory: write to disk: %s", q.cfg.Name, len(p.backlog), p.backlogErr)
+			if !p.flush {
+				q.ready.Push(p.backlog...)
+			}
+			err = fmt.Errorf("write to disk: %w", p.backlogErr)
+		default:
+			err = fmt.Errorf("write to disk: %w", p.backlogErr)
+		}
+	} else {
+		q.ready.Push(p.ready...)
+	}
+	var more *Pending
+	if len(p.store) > 0 {
+		if storeErr := q.settleStore(p); storeErr != nil && err == nil {
+			err = storeErr
+		}
+		if p.storeErr == nil && !p.flush {
+			more = q.compactionDue()
+		}
+	}
+	q.recycle(p)
+	return more, err
+}
+
+// releaseAll acknowledges the old records of messages that now have new
+// ones, and forgets them.
+func (q *Queue) releaseAll(msgs []Message) {
+	for i := range msgs {
+		q.release(msgs[i].receipt)
+		msgs[i].receipt = 0
+	}
+}

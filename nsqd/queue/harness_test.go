@@ -1,0 +1,304 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// harness runs transcript commands against a Queue on real files in a
+// temporary directory. Time is a number of milliseconds that only advance
+// moves; a message's name is its body and its ID.
+//
+//	open mem=N [disk] [segment=BYTES] [fail=backlog|store]
+//	put NAME[@DELAY] ...   publish; @DELAY defers by DELAY ms
+//	take N                 a consumer takes up to N (they are in flight)
+//	fin NAME ...           finish in-flight messages
+//	req NAME [after=MS]    requeue an in-flight message, with a delay
+//	advance MS             move time; due deferred messages become ready
+//	close                  graceful stop: in-flight requeued, memory flushed
+//	crash                  the process dies: memory is lost, files stay
+//	crash-after-commit CMD run CMD, do its disk writes, die before Settle
+//	sync                   the disk queues' periodic metadata write (FIN progress)
+//	segments               count the backlog's and the store's segment files
+type harness struct {
+	t        *testing.T
+	dir      string
+	now      int64
+	cfg      Config
+	q        *Queue
+	inFlight []Message
+	log      []string
+	disks    []*diskqueue.Queue // of the open queue, for sync
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{t: t, dir: t.TempDir(), now: 1000}
+}
+
+func (h *harness) run(line string) string {
+	fields := strings.Fields(line)
+	cmd, args := fields[0], fields[1:]
+	if cmd != "open" && h.q == nil {
+		return "error: no queue open"
+	}
+	var out strings.Builder
+	switch cmd {
+	case "open":
+		if err := h.open(args); err != nil {
+			return "error: " + err.Error()
+		}
+	case "put", "take", "fin", "req", "advance":
+		h.apply(&out, cmd, args, false)
+	case "crash-after-commit":
+		h.apply(&out, args[0], args[1:], true)
+		h.crash()
+		out.WriteString("crashed\n")
+		return out.String()
+	case "close":
+		h.close(&out)
+		return out.String() + "closed\n"
+	case "crash":
+		h.crash()
+		return "crashed\n"
+	case "sync":
+		for _, d := range h.disks {
+			if err := d.Sync(); err != nil {
+				fmt.Fprintf(&out, "error: %s\n", err)
+			}
+		}
+		return out.String() + "synced\n"
+	case "segments":
+		fmt.Fprintf(&out, "backlog=%d store=%d\n", h.segments(h.cfg.Name), h.segments(h.cfg.Name+StoreSuffix))
+		return out.String()
+	default:
+		h.t.Fatalf("unknown command %q", cmd)
+	}
+	out.WriteString(h.state())
+	return out.String()
+}
+
+func (h *harness) open(args []string) error {
+	h.cfg = Config{Name: "t:c", Logf: func(format string, a ...any) { h.log = append(h.log, fmt.Sprintf(format, a...)) }}
+	var fail string
+	for _, a := range args {
+		key, value, _ := strings.Cut(a, "=")
+		switch key {
+		case "mem":
+			h.cfg.MemSize = h.atoi(value)
+		case "disk":
+			h.cfg.Disk = &diskqueue.Options{
+				Dir: h.dir, MaxBytesPerFile: 1 << 20,
+				MinMsgSize: protocol.MessageHeaderLength, MaxMsgSize: 1 << 16,
+				SyncEvery: 1, SyncTimeout: time.Hour, // no periodic metadata write: crashes are exact
+			}
+		case "segment":
+			h.cfg.Disk.MaxBytesPerFile = int64(h.atoi(value))
+		case "fail":
+			fail = value
+		default:
+			h.t.Fatalf("open: unknown argument %q", a)
+		}
+	}
+	h.disks = nil
+	h.cfg.OpenDisk = func(o diskqueue.Options) (Disk, error) {
+		d, err := diskqueue.Open(o)
+		if err != nil {
+			return nil, err
+		}
+		h.disks = append(h.disks, d)
+		if fail != "" && (fail == "store") == o.ReadOnWrite {
+			return failingDisk{d}, nil
+		}
+		return d, nil
+	}
+	q, err := Open(h.cfg)
+	if err != nil {
+		return err
+	}
+	h.q = q
+	return nil
+}
+
+// failingDisk refuses every write, as a full disk would.
+type failingDisk struct{ Disk }
+
+func (failingDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk full") }
+
+func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBeforeSettle bool) {
+	var p *Pending
+	switch cmd {
+	case "put":
+		msgs := make([]Message, 0, len(args))
+		for _, a := range args {
+			name, delay, deferred := strings.Cut(a, "@")
+			m := Message{Body: []byte(name), Timestamp: h.now}
+			copy(m.ID[:], name)
+			if deferred {
+				m.DeliverAt = h.now + int64(h.atoi(delay))
+			}
+			msgs = append(msgs, m)
+		}
+		p = h.q.Put(msgs, h.now)
+	case "take":
+		var taken []Message
+		var err error
+		taken, p, err = h.q.Take(nil, h.atoi(args[0]), h.now)
+		if err != nil {
+			fmt.Fprintf(out, "error: %s\n", err)
+		}
+		for i := range taken {
+			taken[i].Attempts++
+		}
+		took := make([]string, 0, len(taken))
+		for _, m := range taken {
+			took = append(took, fmt.Sprintf("%s(attempt %d)", m.Body, m.Attempts))
+		}
+		if len(took) == 0 {
+			took = append(took, "none")
+		}
+		fmt.Fprintf(out, "took: %s\n", strings.Join(took, " "))
+		h.inFlight = append(h.inFlight, taken...)
+	case "fin":
+		for _, name := range args {
+			m, ok := h.takeInFlight(out, name)
+			if ok {
+				h.q.Finish(&m)
+			}
+		}
+	case "req":
+		m, ok := h.takeInFlight(out, args[0])
+		if !ok {
+			return
+		}
+		m.DeliverAt = 0
+		if len(args) > 1 {
+			after, ok := strings.CutPrefix(args[1], "after=")
+			if !ok {
+				h.t.Fatalf("req: unknown argument %q", args[1])
+			}
+			m.DeliverAt = h.now + int64(h.atoi(after))
+		}
+		p = h.q.Requeue([]Message{m}, h.now)
+	case "advance":
+		h.now += int64(h.atoi(args[0]))
+		// What the channel's one timer does when it fires.
+		if next := h.q.NextDeadline(); next != 0 && next <= h.now {
+			p = h.q.PromoteDue(h.now)
+		}
+	default:
+		h.t.Fatalf("unknown command %q", cmd)
+	}
+	for p != nil {
+		h.q.Commit(p)
+		if crashBeforeSettle {
+			return
+		}
+		var err error
+		if p, err = h.q.Settle(p); err != nil {
+			fmt.Fprintf(out, "error: %s\n", err)
+		}
+	}
+}
+
+func (h *harness) takeInFlight(out *strings.Builder, name string) (Message, bool) {
+	i := slices.IndexFunc(h.inFlight, func(m Message) bool { return string(m.Body) == name })
+	if i < 0 {
+		fmt.Fprintf(out, "error: %s is not in flight\n", name)
+		return Message{}, false
+	}
+	m := h.inFlight[i]
+	h.inFlight = slices.Delete(h.inFlight, i, i+1)
+	return m, true
+}
+
+// close stops as the channel does: departing consumers requeue what they
+// held, then the memory is flushed to disk and the files closed.
+func (h *harness) close(out *strings.Builder) {
+	if len(h.inFlight) > 0 {
+		p := h.q.Requeue(h.inFlight, h.now)
+		h.inFlight = nil
+		h.settleAll(out, p)
+	}
+	h.settleAll(out, h.q.Flush())
+	if err := h.q.Close(); err != nil {
+		fmt.Fprintf(out, "error: %s\n", err)
+	}
+	h.q = nil
+}
+
+func (h *harness) settleAll(out *strings.Builder, p *Pending) {
+	for p != nil {
+		h.q.Commit(p)
+		var err error
+		if p, err = h.q.Settle(p); err != nil {
+			fmt.Fprintf(out, "error: %s\n", err)
+		}
+	}
+}
+
+// crash abandons the queue: nothing in memory survives and no metadata is
+// written. Its files are released at the end of the test.
+func (h *harness) crash() {
+	q := h.q
+	h.t.Cleanup(func() { q.Close() })
+	h.q, h.inFlight = nil, nil
+}
+
+func (h *harness) state() string {
+	q := h.q
+	ready := names(q.Peek(nil, Ready, 1000))
+	var deferred []string
+	for _, m := range q.Peek(nil, Deferred, 1000) {
+		deferred = append(deferred, fmt.Sprintf("%s@%d", m.Body, m.DeliverAt))
+	}
+	s := fmt.Sprintf("ready=[%s] deferred=[%s] inflight=[%s] depth=%d", ready, strings.Join(deferred, " "), names(h.inFlight), q.Depth())
+	if q.Durable() {
+		backlog, store := q.DiskStats()
+		s += fmt.Sprintf(" backlog=%d unacked=%d/%d", backlog.Depth, backlog.Unacked, store.Unacked)
+	} else {
+		s += fmt.Sprintf(" dropped=%d", q.Dropped())
+	}
+	return s + "\n"
+}
+
+func (h *harness) segments(name string) int {
+	matches, err := filepath.Glob(filepath.Join(h.dir, name+".diskqueue.*.dat"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	n := 0
+	for _, m := range matches {
+		if !strings.HasSuffix(m, ".meta.dat") {
+			if _, err := os.Stat(m); err == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (h *harness) atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		h.t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
+
+func names(msgs []Message) string {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, string(m.Body))
+	}
+	return strings.Join(out, " ")
+}

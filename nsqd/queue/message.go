@@ -1,0 +1,82 @@
+package queue
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/nsqgo/nsq/internal/protocol"
+)
+
+// Message is one published message as a topic or channel holds it. It is a
+// value, copied into each channel's queue, so fanning out costs no
+// allocation; Body is shared by every copy and never modified after publish.
+type Message struct {
+	ID        protocol.MessageID
+	Body      []byte
+	Timestamp int64 // publish time, ns since the epoch; survives requeues
+	DeliverAt int64 // ns since the epoch before which it is deferred; 0 = now
+	Attempts  uint16
+
+	// receipt names the disk record this copy holds, if any: the queue's
+	// own bookkeeping, opaque outside this package. It travels with the
+	// copy (into a consumer's in-flight set and back) so that Finish
+	// acknowledges the record with no lookup, lock or allocation.
+	receipt receipt
+}
+
+// receipt is a disk record a message holds: 0 for none, else the record's
+// sequence number in the backlog, or in the deferred store with storeBit
+// set. A record is acknowledged once its message is finished or has a newer
+// record, so that a crash in between delivers it again instead of losing
+// it.
+type receipt uint64
+
+const storeBit receipt = 1 << 63
+
+func backlogReceipt(seq uint64) receipt { return receipt(seq) }
+func storeReceipt(seq uint64) receipt   { return receipt(seq) | storeBit }
+
+func (r receipt) inStore() bool { return r&storeBit != 0 }
+func (r receipt) seq() uint64   { return uint64(r &^ storeBit) }
+
+// RecordHeader is the part of a disk record before upstream's message
+// payload: the time the message is deferred until, so a deferred message
+// keeps its delay across a spill to disk and a restart (upstream's record
+// has no such field and loses it).
+const RecordHeader = 8
+
+// RecordSize is the encoded size of m's record.
+func RecordSize(m *Message) int {
+	return RecordHeader + protocol.MessageHeaderLength + len(m.Body)
+}
+
+// AppendRecord appends m's record: DeliverAt, then upstream's payload
+// (timestamp, attempts, id, body).
+func AppendRecord(dst []byte, m *Message) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(m.DeliverAt))
+	return protocol.AppendMessage(dst, m.Timestamp, m.Attempts, &m.ID, m.Body)
+}
+
+// DecodeRecord parses a record; legacy records (read from an upstream
+// segment) are upstream's payload alone. The body aliases data.
+func DecodeRecord(data []byte, legacy bool) (Message, error) {
+	var deliverAt int64
+	if !legacy {
+		if len(data) < RecordHeader {
+			return Message{}, fmt.Errorf("decode disk record of %d bytes: too short", len(data))
+		}
+		deliverAt = int64(binary.BigEndian.Uint64(data))
+		data = data[RecordHeader:]
+	}
+	decoded, err := protocol.DecodeMessage(data)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{
+		ID:        decoded.ID,
+		Body:      decoded.Body,
+		Timestamp: decoded.Timestamp,
+		DeliverAt: deliverAt,
+		Attempts:  decoded.Attempts,
+	}, nil
+}

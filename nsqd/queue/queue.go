@@ -1,0 +1,418 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
+)
+
+// Queue is where a channel keeps its messages: ready ones in a memory ring
+// up to a bound and past it in the disk backlog; deferred ones in a heap
+// ordered by DeliverAt, the durable among them also in the deferred store
+// (store.go). It has no goroutine and reads no clock: now comes in as a
+// parameter, and NextDeadline tells the caller when to call PromoteDue.
+//
+// Concurrency. The caller serialises every method under its own lock,
+// except those documented otherwise: Commit (the disk writes), Finish,
+// Dropped, DiskStats, BacklogDepth, Close and Delete. A method that has
+// disk writes to do leaves them in a *Pending it returns: the caller
+// releases its lock, calls Commit, takes its lock again and calls Settle,
+// which applies the outcome (see disk.go). Nothing is acknowledged as
+// stored before its write succeeded.
+type Queue struct {
+	cfg      Config
+	ready    Ring[Message]
+	deferred deferredHeap
+	backlog  Disk // nil: memory only
+	// store holds the durable deferred messages; opened on first use by
+	// Commit, outside the caller's lock (openStore).
+	store   atomic.Pointer[diskRef]
+	storeMu sync.Mutex // serialises opening the store
+
+	preferDisk bool // alternates memory and disk in Take
+	free       []*Pending
+	scratch    []Message
+	dropped    atomic.Uint64
+
+	// Deferred-store compaction bookkeeping (store.go).
+	storeWrites    int   // records written to the store since its last compaction
+	storeWritten   int64 // and their bytes
+	storeWritesDue int   // storeWrites before live records are counted again
+}
+
+// Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
+// Tests substitute a failing one.
+type Disk interface {
+	Put(records [][]byte) (first uint64, err error)
+	Read(max int) ([]diskqueue.Record, error)
+	Ack(seqs ...uint64)
+	Depth() int64
+	Stats() diskqueue.Stats
+	Empty() error
+	Close() error
+	Delete() error
+}
+
+type diskRef struct{ Disk }
+
+// StoreSuffix turns a channel's queue name into its deferred store's name
+// (':' cannot occur in a topic or channel name, so it never meets a real
+// queue).
+const StoreSuffix = ":deferred"
+
+// Config describes a queue.
+type Config struct {
+	// Name is the backlog's name ("<topic>:<channel>", as upstream names
+	// it); the deferred store is Name+StoreSuffix.
+	Name string
+	// MemSize is how many ready messages stay in memory before the
+	// backlog takes the rest (--mem-queue-size). At 0 every message goes
+	// through disk, deferred ones included.
+	MemSize int
+	// Disk is the template for the backlog and the store (Dir, sizes,
+	// sync policy, logging); Name and ReadOnWrite are set per queue. Nil
+	// for a memory-only queue (ephemeral channels): what does not fit is
+	// dropped and counted.
+	Disk *diskqueue.Options
+	// OpenDisk opens a disk queue; nil opens a *diskqueue.Queue.
+	OpenDisk func(diskqueue.Options) (Disk, error)
+	// Room, for a memory-only queue with MemSize 0, says how many messages
+	// may be queued now (the consumers' credit, as upstream's unbuffered
+	// queue hands a message only to a consumer waiting for one). It is
+	// called under the caller's lock.
+	Room func() int
+	// Logf logs the queue's errors; may be nil.
+	Logf func(format string, args ...any)
+	// Wrote is told the outcome of every disk write; may be nil.
+	Wrote func(error)
+}
+
+// loadBatch is how many store records Open reads at a time.
+const loadBatch = 256
+
+// Open opens the backlog, and the deferred store when an earlier run left
+// one, whose every message goes back to the heap.
+func Open(cfg Config) (*Queue, error) {
+	q := &Queue{cfg: cfg}
+	if cfg.Logf == nil {
+		q.cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Disk == nil {
+		return q, nil
+	}
+	var err error
+	if q.backlog, err = q.openDisk(cfg.Name, false); err != nil {
+		return nil, err
+	}
+	exists, err := diskqueue.Exists(cfg.Disk.Dir, cfg.Name+StoreSuffix)
+	if err == nil && exists {
+		_, err = q.openStore()
+	}
+	if err != nil {
+		q.backlog.Close()
+		return nil, fmt.Errorf("deferred messages: %w", err)
+	}
+	return q, nil
+}
+
+func (q *Queue) openDisk(name string, readOnWrite bool) (Disk, error) {
+	o := *q.cfg.Disk
+	o.Name, o.ReadOnWrite = name, readOnWrite
+	if q.cfg.OpenDisk != nil {
+		return q.cfg.OpenDisk(o)
+	}
+	d, err := diskqueue.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Put queues messages new to the channel (published): due ones become
+// ready, others are deferred. If a disk write they need fails, Settle
+// returns the error and none of the batch's ready messages is queued; the
+// publisher must be told.
+func (q *Queue) Put(msgs []Message, now int64) *Pending {
+	return q.put(msgs, now, false)
+}
+
+// Requeue queues messages that already belong to the channel (REQ,
+// timeouts, a departing consumer's, a topic's disk backlog): each ready
+// again, or deferred until its DeliverAt when that is later than now. A
+// failed disk write keeps them in memory rather than losing them; Settle
+// still returns it, for a caller whose own record must then stay.
+func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
+	return q.put(msgs, now, true)
+}
+
+func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
+	var p *Pending
+	start := 0
+	for i := range msgs {
+		if msgs[i].DeliverAt > now {
+			p = q.enqueue(msgs[start:i], keep, p)
+			p = q.deferOne(msgs[i], keep, p)
+			start = i + 1
+		}
+	}
+	return q.enqueue(msgs[start:], keep, p)
+}
+
+// enqueue appends to the ring up to its bound and leaves the rest for the
+// backlog (dropped when there is none).
+func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
+	if len(msgs) == 0 {
+		return p
+	}
+	bound := q.cfg.MemSize
+	if bound == 0 && q.backlog == nil && q.cfg.Room != nil {
+		bound = q.cfg.Room()
+	}
+	room := min(max(bound-q.ready.Len(), 0), len(msgs))
+	if overflow := msgs[room:]; len(overflow) > 0 {
+		if q.backlog == nil {
+			q.dropped.Add(uint64(len(overflow)))
+		} else {
+			p = q.pending(p, keep)
+			p.backlog = append(p.backlog, overflow...)
+			if !keep {
+				// Queued only if the overflow is stored: a publisher
+				// told of a failure must find none of its batch queued.
+				p.ready = append(p.ready, msgs[:room]...)
+				return p
+			}
+		}
+	}
+	q.ready.Push(msgs[:room]...)
+	return p
+}
+
+// deferOne holds a message until its DeliverAt: a durable one (it has a
+// disk record, or the channel sends everything through disk) by way of the
+// store, others in the heap only.
+func (q *Queue) deferOne(m Message, keep bool, p *Pending) *Pending {
+	if q.backlog != nil && (m.receipt != 0 || q.cfg.MemSize == 0) {
+		p = q.pending(p, keep)
+		p.store = append(p.store, m)
+		return p
+	}
+	q.deferred.Push(m)
+	return p
+}
+
+// NextDeadline is the earliest DeliverAt of a deferred message, 0 when
+// none is deferred: when the caller should call PromoteDue.
+func (q *Queue) NextDeadline() int64 { return q.deferred.Next() }
+
+// PromoteDue makes every deferred message due at now ready. One from the
+// store keeps its record there until it is finished or stored anew.
+func (q *Queue) PromoteDue(now int64) *Pending {
+	q.scratch = q.deferred.PopDue(now, q.scratch[:0])
+	p := q.enqueue(q.scratch, true, nil)
+	clear(q.scratch)
+	return p
+}
+
+// Take moves up to max ready messages into dst, from memory and from the
+// backlog: while both hold some, it alternates which it serves first, so
+// neither starves the other (order across the two is not kept, as
+// upstream). A message read from the backlog that is not due yet is
+// deferred instead. The error is a failed backlog read: the caller retries
+// later.
+//
+// The backlog is read under the caller's lock (nsqd/LOCKS.md, "Known
+// exceptions").
+func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, error) {
+	diskFirst := q.preferDisk && q.backlog != nil
+	q.preferDisk = !q.preferDisk
+	if !diskFirst {
+		dst = q.ready.PopInto(dst, max)
+	}
+	var p *Pending
+	var err error
+	if len(dst) < max && q.backlog != nil && q.backlog.Depth() > 0 {
+		var records []diskqueue.Record
+		records, err = q.backlog.Read(max - len(dst))
+		for _, r := range records {
+			m, decodeErr := DecodeRecord(r.Data, r.Legacy)
+			if decodeErr != nil {
+				q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
+				q.backlog.Ack(r.Seq)
+				continue
+			}
+			m.receipt = backlogReceipt(r.Seq)
+			if m.DeliverAt > now {
+				p = q.deferOne(m, true, p)
+				continue
+			}
+			dst = append(dst, m)
+		}
+		if err != nil {
+			err = fmt.Errorf("read from disk: %w", err)
+		}
+	}
+	if diskFirst && len(dst) < max {
+		dst = q.ready.PopInto(dst, max-len(dst))
+	}
+	return dst, p, err
+}
+
+// Finish releases the disk record of a message that leaves the queue for
+// good (FIN'd, or dropped by sampling). It needs no lock of the caller's
+// and allocates nothing.
+func (q *Queue) Finish(m *Message) {
+	q.release(m.receipt)
+	m.receipt = 0
+}
+
+func (q *Queue) release(r receipt) {
+	switch {
+	case r == 0:
+	case r.inStore():
+		if store := q.store.Load(); store != nil {
+			store.Ack(r.seq())
+		}
+	case q.backlog != nil:
+		q.backlog.Ack(r.seq())
+	}
+}
+
+// Depth is the number of ready messages, memory and backlog.
+func (q *Queue) Depth() int64 { return int64(q.ready.Len()) + q.BacklogDepth() }
+
+// BacklogDepth is the part of Depth on disk. It needs no lock of the
+// caller's.
+func (q *Queue) BacklogDepth() int64 {
+	if q.backlog == nil {
+		return 0
+	}
+	return q.backlog.Depth()
+}
+
+// ReadyInMemory is the number of ready messages in memory.
+func (q *Queue) ReadyInMemory() int { return q.ready.Len() }
+
+// DeferredCount is the number of deferred messages.
+func (q *Queue) DeferredCount() int { return q.deferred.Len() }
+
+// Dropped is how many messages a memory-only queue had no room for. It
+// needs no lock of the caller's.
+func (q *Queue) Dropped() uint64 { return q.dropped.Load() }
+
+// Durable reports whether the queue has a disk.
+func (q *Queue) Durable() bool { return q.backlog != nil }
+
+// OldestReady is the first ready message in memory, if any.
+func (q *Queue) OldestReady() (Message, bool) {
+	if q.ready.Len() == 0 {
+		return Message{}, false
+	}
+	return *q.ready.Front(), true
+}
+
+// State names a part of the queue for Peek.
+type State int
+
+const (
+	Ready    State = iota // ready messages in memory, in delivery order
+	Deferred              // deferred messages, earliest DeliverAt first
+)
+
+// Peek copies up to n messages of a part of the queue into dst without
+// taking them: ready ones in memory in the order Take would hand them out,
+// deferred ones by DeliverAt. The backlog is not read.
+func (q *Queue) Peek(dst []Message, state State, n int) []Message {
+	switch state {
+	case Ready:
+		q.ready.Each(func(m *Message) {
+			if n > 0 {
+				dst = append(dst, *m)
+				n--
+			}
+		})
+	case Deferred:
+		dst = q.deferred.Earliest(dst, n)
+	}
+	for i := range dst {
+		dst[i].receipt = 0 // a copy must not release the record
+	}
+	return dst
+}
+
+// DiskStats reads the counters of the backlog and the store (zero values
+// for what does not exist). It needs no lock of the caller's.
+func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
+	if q.backlog != nil {
+		backlog = q.backlog.Stats()
+	}
+	if s := q.store.Load(); s != nil {
+		store = s.Stats()
+	}
+	return backlog, store
+}
+
+// Empty drops every ready and deferred message, on disk too. The files are
+// emptied under the caller's lock (an admin action; nsqd/LOCKS.md).
+func (q *Queue) Empty() error {
+	q.ready.Clear()
+	q.deferred = nil
+	var err error
+	if q.backlog != nil {
+		err = q.backlog.Empty()
+	}
+	if s := q.store.Load(); s != nil {
+		err = errors.Join(err, s.Empty())
+	}
+	q.storeWrites, q.storeWritten, q.storeWritesDue = 0, 0, 0
+	return err
+}
+
+// Flush takes everything the queue holds in memory for writing to disk at
+// a graceful stop: ready messages to the backlog, deferred ones (keeping
+// their time) to the store, so that a restart delivers each once. Commit
+// and Settle it as any other Pending; nil for a memory-only queue or when
+// there is nothing to write.
+func (q *Queue) Flush() *Pending {
+	if q.backlog == nil || q.ready.Len()+q.deferred.Len() == 0 {
+		return nil
+	}
+	p := q.pending(nil, true)
+	p.flush = true
+	p.backlog = q.ready.PopInto(p.backlog, q.ready.Len())
+	q.ready.Clear()
+	p.store = append(p.store, q.deferred...)
+	q.deferred = nil
+	return p
+}
+
+// Close releases the disk queues, keeping what they hold. Call it once
+// every Pending is settled; it needs no lock of the caller's.
+func (q *Queue) Close() error { return q.shut(Disk.Close) }
+
+// Delete releases the disk queues and removes what they hold.
+func (q *Queue) Delete() error { return q.shut(Disk.Delete) }
+
+func (q *Queue) shut(op func(Disk) error) error {
+	var err error
+	if q.backlog != nil {
+		err = op(q.backlog)
+	}
+	q.storeMu.Lock()
+	defer q.storeMu.Unlock()
+	if s := q.store.Load(); s != nil {
+		err = errors.Join(err, op(s.Disk))
+	}
+	return err
+}
+
+// ReplaceBacklog wraps the backlog, for tests that make the disk fail
+// (a full disk) under a running channel. Call it under the caller's lock,
+// with no Pending outstanding.
+func (q *Queue) ReplaceBacklog(wrap func(Disk) Disk) {
+	if q.backlog != nil {
+		q.backlog = wrap(q.backlog)
+	}
+}
