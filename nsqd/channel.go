@@ -60,6 +60,8 @@ type Channel struct {
 	// e2eHistogram is /metrics' cumulative FIN latency (metrics_histogram.go);
 	// nil with MetricsE2EHistogram off.
 	e2eHistogram *durationHistogram
+
+	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {

@@ -133,7 +133,7 @@ func (a *httpAuthorizer) wrap(next http.Handler) http.Handler {
 		if class == classPublish {
 			allowed = state.allows(topic, "")
 		} else {
-			allowed = state.allowsAdmin(topic, channel)
+			allowed = state.allowsAdmin(topic, channel) && deadLetterTopicGranted(state, r)
 		}
 		if !allowed {
 			httpapi.RespondError(w, httpapi.Errorf(http.StatusForbidden, "FORBIDDEN"))

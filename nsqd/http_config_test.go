@@ -102,6 +102,10 @@ func configKeyOf() map[string]string {
 		"EnableExperiments":       "enable_experiment",
 		"TopologyRegion":          "topology_region",
 		"TopologyZone":            "topology_zone",
+
+		// queue policy (options_policy.go)
+		"MaxAttempts": "max_attempts", "MsgTTL": "msg_ttl", "MaxChannelDepth": "max_channel_depth",
+		"MaxChannelBytes": "max_channel_bytes", "Overflow": "overflow", "MaxDeadDepth": "max_dead_depth",
 	}
 }
 

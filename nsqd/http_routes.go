@@ -23,16 +23,17 @@ func (s *httpServer) routes(router *httprouter.Router) {
 	// Ours, beyond upstream's table (metrics.go).
 	router.Handler("GET", "/metrics", s.nsqd.metrics.handler)
 
-	router.POST("/topic/create", httpapi.V1(s.topicCreate))
+	router.POST("/topic/create", httpapi.V1(s.topicCreateConfigured))
 	router.POST("/topic/delete", httpapi.V1(s.topicDelete))
 	router.POST("/topic/empty", httpapi.V1(s.topicEmpty))
 	router.POST("/topic/pause", httpapi.V1(s.topicPause))
 	router.POST("/topic/unpause", httpapi.V1(s.topicUnpause))
-	router.POST("/channel/create", httpapi.V1(s.channelCreate))
+	router.POST("/channel/create", httpapi.V1(s.channelCreateConfigured))
 	router.POST("/channel/delete", httpapi.V1(s.channelDelete))
 	router.POST("/channel/empty", httpapi.V1(s.channelEmpty))
 	router.POST("/channel/pause", httpapi.V1(s.channelPause))
 	router.POST("/channel/unpause", httpapi.V1(s.channelUnpause))
+	s.objectConfigRoutes(router) // ours: /topic/config, /channel/config (http_object_config.go)
 
 	router.GET("/config/:opt", httpapi.V1(s.configGet))
 	router.PUT("/config/:opt", httpapi.V1(s.configPut))

@@ -47,6 +47,10 @@ type identifyResponse struct {
 	// upstream master; omitted while unset so a 1.3 client sees 1.3's reply
 	TopologyRegion string `json:"topology_region,omitempty"`
 	TopologyZone   string `json:"topology_zone,omitempty"`
+	// ours (options_policy.go): the flags' attempts limit and TTL (ms),
+	// omitted while off; a channel may override them after SUB.
+	MaxAttempts int   `json:"max_attempts,omitempty"`
+	MsgTTL      int64 `json:"msg_ttl,omitempty"`
 }
 
 // negotiated is what IDENTIFY settles on, before it is applied.
@@ -119,6 +123,8 @@ func (s *v2Session) identify() ([]byte, error) {
 		OutputBufferTimeout: settings.outputBufferTimeout.Milliseconds(),
 		TopologyRegion:      s.n.opts.TopologyRegion,
 		TopologyZone:        s.n.opts.TopologyZone,
+		MaxAttempts:         s.n.opts.MaxAttempts,
+		MsgTTL:              s.n.opts.MsgTTL.Milliseconds(),
 	})
 	if err != nil {
 		return nil, fatalErr("E_IDENTIFY_FAILED", "IDENTIFY failed %s", err)

@@ -23,11 +23,17 @@ type topicMetadata struct {
 	Name     string            `json:"name"`
 	Paused   bool              `json:"paused"`
 	Channels []channelMetadata `json:"channels"`
+	// Config (ours) is the object's own queue settings (queue.Settings,
+	// topic_policy.go), absent when it has none, so a daemon with no
+	// settings writes upstream's bytes. Upstream's loader ignores keys it
+	// does not know. Raw, so that a bad value costs only the settings.
+	Config json.RawMessage `json:"config,omitempty"`
 }
 
 type channelMetadata struct {
-	Name   string `json:"name"`
-	Paused bool   `json:"paused"`
+	Name   string          `json:"name"`
+	Paused bool            `json:"paused"`
+	Config json.RawMessage `json:"config,omitempty"`
 }
 
 func (n *NSQD) metadataPath() string { return filepath.Join(n.dataPath(), metadataFile) }
@@ -47,12 +53,12 @@ func (n *NSQD) snapshotMetadata() metadata {
 		if t.ephemeral {
 			continue
 		}
-		tm := topicMetadata{Name: t.name, Paused: t.IsPaused()}
+		tm := topicMetadata{Name: t.name, Paused: t.IsPaused(), Config: settingsMetadata(t.settings())}
 		for _, c := range t.Channels() {
 			if c.ephemeral {
 				continue
 			}
-			tm.Channels = append(tm.Channels, channelMetadata{Name: c.name, Paused: c.IsPaused()})
+			tm.Channels = append(tm.Channels, channelMetadata{Name: c.name, Paused: c.IsPaused(), Config: settingsMetadata(c.settings())})
 		}
 		md.Topics = append(md.Topics, tm)
 	}
@@ -123,6 +129,7 @@ func (n *NSQD) loadMetadata() error {
 		if tm.Paused {
 			t.Pause()
 		}
+		n.restoreTopicSettings(t, tm.Config)
 		for _, cm := range tm.Channels {
 			if !protocol.ValidName(cm.Name) {
 				n.logf(warnLevel, "skipping creation of invalid channel %s", cm.Name)
@@ -136,6 +143,7 @@ func (n *NSQD) loadMetadata() error {
 			if cm.Paused {
 				c.Pause()
 			}
+			n.restoreChannelSettings(t, c, cm.Config)
 		}
 	}
 	return nil

@@ -108,6 +108,9 @@ func New(opts *Options) (*NSQD, error) {
 	if err := validateHTTPAuthOptions(opts); err != nil {
 		return nil, err
 	}
+	if err := validatePolicyOptions(opts); err != nil {
+		return nil, err
+	}
 	logOut := opts.Logger
 	if logOut == nil {
 		logOut = os.Stderr
@@ -356,6 +359,7 @@ func (n *NSQD) topicDeleted(t *Topic) {
 }
 
 func (n *NSQD) channelCreated(t *Topic, c *Channel) {
+	c.resolvePolicy(t) // with the topic's TTL (channel_policy.go)
 	n.lookup.Register(t.name, c.name)
 	if !t.ephemeral && !c.ephemeral {
 		n.metadataChanged()

@@ -113,6 +113,16 @@ type Options struct {
 	EnableExperiments []string
 	TopologyRegion    string
 	TopologyZone      string
+
+	// Queue policy defaults (ours, issue 12; options_policy.go): every one
+	// off at its zero value, which is upstream's behaviour. Topics and
+	// channels may override them over HTTP (/topic/config, /channel/config).
+	MaxAttempts     int           // deliveries before a message is dead; 0: unlimited
+	MsgTTL          time.Duration // age (from publish) past which a message is never delivered; 0: none
+	MaxChannelDepth int64         // messages a channel may hold (memory + disk); 0: unbounded
+	MaxChannelBytes int64         // body bytes a channel may hold (memory + disk); 0: unbounded
+	Overflow        string        // what a full queue does: reject-new or drop-oldest
+	MaxDeadDepth    int64         // dead messages a channel keeps; 0: unbounded
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -173,6 +183,11 @@ func NewOptions() *Options {
 		StatsdUDPPacketSize:            508,
 		E2EProcessingLatencyWindowTime: 10 * time.Minute,
 		MetricsE2EHistogram:            true,
+
+		// Queue policy: all off; the dead set's bound only matters once
+		// something sends messages there.
+		Overflow:     defaultOverflow,
+		MaxDeadDepth: defaultMaxDeadDepth,
 	}
 }
 

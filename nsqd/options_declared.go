@@ -89,5 +89,14 @@ func (o *Options) Declarations() []config.Option {
 		{Flag: "enable-experiment", Field: &o.EnableExperiments, Help: "enable an experimental feature (may be given multiple times): topology-aware-consumption"},
 		{Flag: "topology-region", Field: &o.TopologyRegion, Help: "this node's region, for topology-aware consumption"},
 		{Flag: "topology-zone", Field: &o.TopologyZone, Help: "this node's zone, for topology-aware consumption"},
+
+		// ours: queue policy defaults (options_policy.go); topics and
+		// channels override them with POST /topic/config, /channel/config
+		{Flag: "max-attempts", Field: &o.MaxAttempts, Help: "deliveries a message gets before it goes to its channel's dead set (0 = unlimited, as upstream)"},
+		{Flag: "msg-ttl", Field: &o.MsgTTL, Help: "age, from its publish time, after which a message is no longer delivered (0 = none, as upstream)"},
+		{Flag: "max-channel-depth", Field: &o.MaxChannelDepth, Help: "messages a channel may hold, memory and disk together (0 = unbounded, as upstream)"},
+		{Flag: "max-channel-bytes", Field: &o.MaxChannelBytes, Help: "message body bytes a channel may hold, memory and disk together (0 = unbounded, as upstream)"},
+		{Flag: "overflow", Field: &o.Overflow, Help: "what a full channel or topic does with a new message: reject-new (the publish fails) or drop-oldest (the oldest goes to the dead set)"},
+		{Flag: "max-dead-depth", Field: &o.MaxDeadDepth, Help: "dead messages a channel keeps; beyond it the oldest is dropped and counted (0 = unbounded)"},
 	}
 }

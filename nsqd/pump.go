@@ -111,7 +111,7 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 	now := time.Now().UnixNano()
 	timeout := c.msgTimeout.Load()
 	for i := range batch {
-		batch[i].Attempts++
+		batch[i].Attempts = countAttempt(batch[i].Attempts)
 	}
 	tracked := c.inFlight.add(batch, now, timeout)
 	// Armed before the write, which may block: the timeout fires at its

@@ -40,6 +40,8 @@ type Topic struct {
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
 	droppedCount atomic.Uint64
+
+	queuePolicy objectPolicy // its own queue settings and effective policy (topic_policy.go)
 }
 
 func newTopic(name string, n *NSQD) (*Topic, error) {

@@ -115,6 +115,13 @@ func roundTripCases(t *testing.T, dataPath, cert, key string) map[string]optionC
 		"enable_experiment": {flag: "topology-aware-consumption", toml: `["topology-aware-consumption"]`, set: `["topology-aware-consumption"]`, byDefault: "[]"},
 		"topology_region":   {flag: "eu", toml: `"eu"`, set: "eu", byDefault: ""},
 		"topology_zone":     {flag: "eu-1", toml: `"eu-1"`, set: "eu-1", byDefault: ""},
+
+		"max_attempts":      {flag: "5", toml: "5", set: "5", byDefault: "0"},
+		"msg_ttl":           {flag: "90s", toml: "90000", set: "90000000000", byDefault: "0"},
+		"max_channel_depth": {flag: "1000", toml: "1000", set: "1000", byDefault: "0"},
+		"max_channel_bytes": {flag: "65536", toml: "65536", set: "65536", byDefault: "0"},
+		"overflow":          {flag: "drop-oldest", toml: `"drop-oldest"`, set: "drop-oldest", byDefault: "reject-new"},
+		"max_dead_depth":    {flag: "50", toml: "50", set: "50", byDefault: "100000"},
 	}
 }
 
