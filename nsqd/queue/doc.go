@@ -34,5 +34,6 @@
 // The transcripts under testdata/ are the queue's scenario tests, on real
 // files: deferral order, requeue with a delay, spill to disk and back,
 // crash and reopen, the store's compaction, duplicates after a crash, disk
-// failures, the attempts limit, TTL, and crashes around a death (transcript_test.go, harness_test.go).
+// failures, the attempts limit, TTL, and crashes around a death
+// (transcript_test.go, harness_test.go).
 package queue
