@@ -64,13 +64,26 @@ func (q *Queue) kill(p *Pending, m Message, reason DeadReason, now int64) *Pendi
 // expire moves the expired messages of msgs into p and returns the others,
 // compacted in place at the front of msgs.
 func (q *Queue) expire(msgs []Message, now int64, ttl time.Duration, p *Pending) ([]Message, *Pending) {
-	live := msgs[:0]
-	for _, m := range msgs {
-		if expired(&m, now, ttl) {
-			p = q.kill(p, m, DeadExpired, now)
+	// The common case, nothing expired, reads each message once and
+	// copies none (a copy of a Message is a pointer write, with its
+	// barrier).
+	first := -1
+	for i := range msgs {
+		if expired(&msgs[i], now, ttl) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return msgs, p
+	}
+	live := msgs[:first]
+	for i := first; i < len(msgs); i++ {
+		if expired(&msgs[i], now, ttl) {
+			p = q.kill(p, msgs[i], DeadExpired, now)
 			continue
 		}
-		live = append(live, m)
+		live = append(live, msgs[i])
 	}
 	return live, p
 }
