@@ -299,3 +299,24 @@ func TestDeadLetterOffByDefault(t *testing.T) {
 		require.NotContains(t, e.Name(), "deadset")
 	}
 }
+
+// statsd gets the dead-path keys of a channel whose dead path is on, as
+// deltas (dead_count a gauge), and nothing more for one where it is off.
+func TestDeadLetterStatsdLines(t *testing.T) {
+	stats := sampleStatsdStats()
+	off, _ := renderStatsd(stats, nil, statsdCounters{}, false)
+	for _, line := range off {
+		require.False(t, strings.Contains(line, "dead") || strings.Contains(line, "expired"), line)
+	}
+
+	depth := int64(3)
+	stats.Topics[0].Channels[0].DeadStats = DeadStats{DeadCount: &depth, DeadLetteredMaxAttempts: 4, ExpiredCount: 2, DeadLetteredExpired: 2}
+	lines, last := renderStatsd(stats, nil, statsdCounters{}, false)
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_count:3|g")
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:4|c")
+	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:2|c")
+	stats.Topics[0].Channels[0].DeadLetteredMaxAttempts = 9
+	lines, _ = renderStatsd(stats, nil, last, false)
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:5|c")
+	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:0|c")
+}
