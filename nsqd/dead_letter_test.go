@@ -2,15 +2,18 @@ package nsqd
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/nsqd/queue"
+	"github.com/nsqio/go-nsq"
 	"github.com/stretchr/testify/require"
 )
 
@@ -319,4 +322,44 @@ func TestDeadLetterStatsdLines(t *testing.T) {
 	lines, _ = renderStatsd(stats, nil, last, false)
 	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:5|c")
 	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:0|c")
+}
+
+// An unmodified go-nsq consumer whose handler always fails: with
+// --max-attempts 3 (below go-nsq's own limit of 5) its third failure sends
+// the message to the dead set; the handler never sees a fourth delivery.
+func TestDeadLetterMaxAttemptsWithGoNSQ(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MaxAttempts = 3 })
+	log := newGonsqLog(t)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	sawNext := make(chan struct{})
+	gonsqConsumer(t, n, log, "t", "c", func(cfg *nsq.Config) {
+		cfg.DefaultRequeueDelay = 0
+		cfg.MaxBackoffDuration = 0
+	}, func(m *nsq.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[string(m.Body)]++
+		if string(m.Body) == "next" {
+			close(sawNext)
+			return nil
+		}
+		return errors.New("poison")
+	})
+	producer := gonsqProducer(t, n, log)
+	require.NoError(t, producer.Publish("t", []byte("poison")))
+	ch := awaitSubscribers(t, n, "t", "c", 1)
+	waitFor(t, "the poison message in the dead set", func() bool { return ch.deadDepth() == 1 })
+	require.NoError(t, producer.Publish("t", []byte("next")))
+	select {
+	case <-sawNext:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next message was not delivered")
+	}
+	mu.Lock()
+	require.Equal(t, 3, calls["poison"])
+	mu.Unlock()
+	dead := deadMessages(t, ch)
+	require.Len(t, dead, 1)
+	require.Equal(t, uint16(3), dead[0].Attempts)
 }
