@@ -126,8 +126,18 @@ func (c *Channel) closeDeadSet(deleted bool) error {
 // dead_letter_topic when it has one, else added to its dead set, else
 // (no disk) dropped and counted. It runs without Channel.mu (it writes and
 // fsyncs). nil means the messages are stored as durably as a publish
-// would store them: only then may the caller release their queue records.
-// On an error nothing was stored and the caller keeps them.
+// would store them: only then may the caller release their queue records
+// (Queue.Finish). On an error nothing was stored and the caller keeps them.
+//
+// Deaths decided inside the queue need none of this by hand: a queue
+// method that adds them to its Pending (Queue.kill, nsqd/queue/dying.go)
+// gets Kill called from Commit and the records released in Settle.
+//
+// Locks: with a dead_letter_topic, kill takes that topic's lock and its
+// channels' (a publish). It must not run under a Topic.mu: two channels
+// whose dead-letter topics are each other's topics would then wait on each
+// other (a Put's commit runs under the publishing topic's read lock, so a
+// death decided in Put must be killed after it).
 func (c *Channel) kill(msgs []Message, reason queue.DeadReason, now int64) error {
 	if len(msgs) == 0 {
 		return nil
