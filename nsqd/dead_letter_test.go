@@ -301,6 +301,11 @@ func TestDeadLetterOffByDefault(t *testing.T) {
 	for _, e := range entries {
 		require.NotContains(t, e.Name(), "deadset")
 	}
+	status, body, _ := httpDo(t, "GET", httpURL(n, "/metrics"), nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, string(body), `nsq_channel_depth{channel="c",topic="t"}`)
+	require.NotContains(t, string(body), `nsq_channel_dead_depth{`)
+	require.NotContains(t, string(body), `nsq_channel_expired_total{`)
 }
 
 // statsd gets the dead-path keys of a channel whose dead path is on, as
