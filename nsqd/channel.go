@@ -59,6 +59,8 @@ type Channel struct {
 	latency finLatency // FIN's latency recorders (metrics_hooks.go)
 
 	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
+
+	dead channelDead // dead set and dead-letter counters (channel_dead.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -81,6 +83,10 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		Wrote: n.recordWrite,
 		// Called under c.mu by the queue.
 		Room: c.consumerCreditLocked,
+		// The dead path (channel_dead.go): the policy is read under c.mu,
+		// Kill runs in commit, without it.
+		Policy: c.policy,
+		Kill:   c.killDying,
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be
@@ -92,6 +98,10 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 	var err error
 	if c.queue, err = queue.Open(cfg); err != nil {
 		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
+	}
+	if err = c.openExistingDeadSet(); err != nil {
+		c.queue.Close()
+		return nil, err
 	}
 	c.mu.Lock()
 	c.armDeferTimerLocked() // deferred messages an earlier run left
@@ -269,8 +279,10 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 			want = c.preferLocalLocked(taker, want)
 		}
 		fromBacklog := 0
+		now := c.now()
+		var p *queue.Pending
 		if want > 0 {
-			dst, fromBacklog = c.queue.Take(dst, want)
+			dst, fromBacklog, p = c.queue.Take(dst, want, now)
 		}
 		if fromBacklog == 0 {
 			c.countTakenLocked(taker, len(dst)-start)
@@ -278,12 +290,11 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 			if len(dst) == start {
 				wait = c.waitLocked(taker)
 			}
-			c.mu.Unlock()
+			c.unlockCommitting(p)
 			return dst, wait
 		}
 		c.mu.Unlock()
 
-		now := c.now()
 		var later []Message
 		var err error
 		dst, later, err = c.queue.ReadBacklog(dst, fromBacklog, now, nil)
@@ -294,30 +305,38 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 			c.retryReadLocked()
 		}
 		if !c.exiting {
-			dst = c.queue.TakeReady(dst, want-(len(dst)-start))
+			dst, p = c.queue.TakeReady(dst, want-(len(dst)-start), now, p)
 		}
 		c.countTakenLocked(taker, len(dst)-start)
-		var p *queue.Pending
 		if len(later) > 0 && !c.exiting {
-			// Not due yet: deferred, by way of the store. (Once the
-			// channel is closing, their records stay on disk instead.)
-			p = c.queue.Requeue(later, now)
-			c.armDeferTimerLocked()
-			c.writers.Add(1)
+			// Not due yet: deferred, by way of the store; expired: to
+			// the dead path. (Once the channel is closing, their
+			// records stay on disk instead.)
+			p = c.queue.Defer(later, now, p)
 		}
 		retry := len(dst) == start && err == nil && !c.exiting && c.queue.Depth() > 0 && attempt < 2
 		var wait <-chan struct{}
 		if len(dst) == start && !retry {
 			wait = c.waitLocked(taker)
 		}
-		c.mu.Unlock()
-		if p != nil {
-			c.commit(p)
-		}
+		c.unlockCommitting(p)
 		if !retry {
 			return dst, wait
 		}
 	}
+}
+
+// unlockCommitting releases c.mu and then writes p (deferred messages
+// going to the store, deaths going to the dead path), if any.
+func (c *Channel) unlockCommitting(p *queue.Pending) {
+	if p == nil {
+		c.mu.Unlock()
+		return
+	}
+	c.armDeferTimerLocked()
+	c.writers.Add(1)
+	c.mu.Unlock()
+	c.commit(p)
 }
 
 // countTakenLocked counts n messages taken by taker when the topology
@@ -469,7 +488,7 @@ func (c *Channel) close(deleted bool) error {
 		for _, cl := range clients {
 			cl.closeConn()
 		}
-		return c.queue.Delete()
+		return errors.Join(c.queue.Delete(), c.closeDeadSet(true))
 	}
 	c.mu.Lock()
 	p := c.queue.Flush()
@@ -487,7 +506,7 @@ func (c *Channel) close(deleted bool) error {
 			}
 		}
 	}
-	return c.queue.Close()
+	return errors.Join(c.queue.Close(), c.closeDeadSet(false))
 }
 
 // Depth is the number of ready messages, memory and backend.

@@ -96,6 +96,9 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range deadDescs { // metrics_dead.go
+		ch <- d
+	}
 }
 
 func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
@@ -161,6 +164,7 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)
 		counter(ch, channelGlobalDesc, float64(cs.GlobalMsgCount), t, name)
 	}
+	c.collectDead(ch) // metrics_dead.go
 	if c.latency.histogram != nil {
 		if m, err := c.latency.histogram.metric(channelE2EDesc, t, name); err == nil {
 			ch <- m

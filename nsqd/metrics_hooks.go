@@ -118,6 +118,7 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 				DeferredCount: c.DeferredCount,
 				ClientCount:   c.ClientCount,
 				Latency:       c.E2eProcessingLatency.Percentiles,
+				Dead:          statsdDead(c.DeadStats),
 			}
 		}
 		snap.Topics[i] = topic

@@ -50,6 +50,7 @@ type ChannelStats struct {
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
 
 	QueueHealth
+	DeadStats // issue 12's dead path (channel_dead.go); absent when off
 }
 
 // QueueHealth is what we report beyond upstream: messages an ephemeral
@@ -241,6 +242,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		Paused:               paused,
 		E2eProcessingLatency: c.e2eStats(),
 		QueueHealth:          c.queueHealth(),
+		DeadStats:            c.deadStats(),
 	}
 }
 

@@ -18,6 +18,8 @@
 //	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
 //	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
 //	Empty, Flush, Close, Delete
+//	Config.Policy, Config.Kill       the dead path: attempts limit (Requeue) and TTL (Take,
+//	                                 PromoteDue) hand dying messages to Kill from Commit (dying.go)
 //
 // No disk I/O runs inside the calls made under the caller's lock, Empty
 // (an admin action) aside. ReadBacklog reads without it. A call that needs
@@ -34,6 +36,7 @@
 //
 // The transcripts under testdata/ are the queue's scenario tests, on real
 // files: deferral order, requeue with a delay, spill to disk and back,
-// crash and reopen, the store's compaction, duplicates after a crash, and
-// disk failures (transcript_test.go, harness_test.go).
+// crash and reopen, the store's compaction, duplicates after a crash, disk
+// failures, the attempts limit, TTL, and crashes around a death
+// (transcript_test.go, harness_test.go).
 package queue

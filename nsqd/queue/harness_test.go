@@ -30,6 +30,10 @@ import (
 //	crash-after-commit CMD run CMD, do its disk writes, die before Settle
 //	sync                   the disk queues' periodic metadata write (FIN progress)
 //	segments               count the backlog's and the store's segment files
+//	policy [max_attempts=N] [ttl=T] [kill=ok|fail]
+//	                       set the policy (T in the transcript's time units);
+//	                       the state then shows the dead set: a real one on
+//	                       disk for a disk queue, a list for a memory one
 type harness struct {
 	t        *testing.T
 	dir      string
@@ -39,6 +43,12 @@ type harness struct {
 	inFlight []Message
 	log      []string
 	disks    []*diskqueue.Queue // of the open queue, for sync
+
+	policy   Policy
+	deadOn   bool     // a policy command ran: show the dead set
+	killFail bool     // Kill refuses, as a full disk would
+	dead     *DeadSet // a disk queue's dead set, opened on first use
+	memDead  []string // a memory queue's dead messages
 }
 
 func newHarness(t *testing.T) *harness {
@@ -77,6 +87,8 @@ func (h *harness) run(line string) string {
 			}
 		}
 		return out.String() + "synced\n"
+	case "policy":
+		h.setPolicy(args)
 	case "segments":
 		fmt.Fprintf(&out, "backlog=%d store=%d\n", h.segments(h.cfg.Name), h.segments(h.cfg.Name+StoreSuffix))
 		return out.String()
@@ -121,12 +133,100 @@ func (h *harness) open(args []string) error {
 		}
 		return d, nil
 	}
+	h.cfg.Policy = func() Policy { return h.policy }
+	h.cfg.Kill = h.kill
 	q, err := Open(h.cfg)
 	if err != nil {
 		return err
 	}
 	h.q = q
 	return nil
+}
+
+// kill is the queue's Config.Kill, as the channel's: a disk queue's dead
+// messages go to a dead set in the same directory.
+func (h *harness) kill(dying []Dying, now int64) error {
+	if h.killFail {
+		return errors.New("dead set: disk full")
+	}
+	if h.cfg.Disk == nil {
+		for _, d := range dying {
+			h.memDead = append(h.memDead, fmt.Sprintf("%s:%s@%d", d.Body, d.Reason, now))
+		}
+		return nil
+	}
+	ds, err := h.deadSet()
+	if err != nil {
+		return err
+	}
+	msgs := make([]DeadMessage, len(dying))
+	for i, d := range dying {
+		msgs[i] = DeadMessage{ID: d.ID, Body: d.Body, Timestamp: d.Timestamp, Attempts: d.Attempts, Reason: d.Reason, DiedAt: now}
+	}
+	_, err = ds.Add(msgs...)
+	return err
+}
+
+func (h *harness) deadSet() (*DeadSet, error) {
+	if h.dead == nil {
+		ds, err := OpenDeadSet(DeadSetOptions{Dir: h.dir, Name: h.cfg.Name})
+		if err != nil {
+			return nil, err
+		}
+		h.dead = ds
+	}
+	return h.dead, nil
+}
+
+func (h *harness) setPolicy(args []string) {
+	h.deadOn = true
+	for _, a := range args {
+		key, value, _ := strings.Cut(a, "=")
+		switch key {
+		case "max_attempts":
+			h.policy.MaxAttempts = uint16(h.atoi(value))
+		case "ttl":
+			h.policy.MsgTTL = time.Duration(h.atoi(value))
+		case "kill":
+			h.killFail = value == "fail"
+		default:
+			h.t.Fatalf("policy: unknown argument %q", a)
+		}
+	}
+}
+
+// deadState lists the dead set: NAME:REASON@DIEDAT(attempts N).
+func (h *harness) deadState() string {
+	if h.cfg.Disk == nil {
+		return strings.Join(h.memDead, " ")
+	}
+	if h.dead == nil {
+		if exists, err := DeadSetExists(h.dir, h.cfg.Name); err != nil || !exists {
+			return ""
+		}
+	}
+	ds, err := h.deadSet()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	msgs, err := ds.Peek(0, 1000)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, fmt.Sprintf("%s:%s@%d(attempts %d)", m.Body, m.Reason, m.DiedAt, m.Attempts))
+	}
+	return strings.Join(out, " ")
+}
+
+// closeDead closes the dead set with the queue: every Add was written when
+// it returned, so a crash and a close leave the same files.
+func (h *harness) closeDead() {
+	if h.dead != nil {
+		h.dead.Close()
+		h.dead = nil
+	}
 }
 
 // failingDisk refuses every write, as a full disk would.
@@ -153,7 +253,9 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 		// As the channel takes: memory under its lock, the backlog
 		// without it, then memory again for what the backlog lacked.
 		max := h.atoi(args[0])
-		taken, fromBacklog := h.q.Take(nil, max)
+		var taken []Message
+		var fromBacklog int
+		taken, fromBacklog, p = h.q.Take(nil, max, h.now)
 		if fromBacklog > 0 {
 			var later []Message
 			var err error
@@ -161,8 +263,8 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 			if err != nil {
 				fmt.Fprintf(out, "error: %s\n", err)
 			}
-			taken = h.q.TakeReady(taken, max-len(taken))
-			p = h.q.Requeue(later, h.now)
+			taken, p = h.q.TakeReady(taken, max-len(taken), h.now, p)
+			p = h.q.Defer(later, h.now, p)
 		}
 		for i := range taken {
 			taken[i].Attempts++
@@ -242,6 +344,7 @@ func (h *harness) close(out *strings.Builder) {
 		fmt.Fprintf(out, "error: %s\n", err)
 	}
 	h.q = nil
+	h.closeDead()
 }
 
 func (h *harness) settleAll(out *strings.Builder, p *Pending) {
@@ -260,6 +363,7 @@ func (h *harness) crash() {
 	q := h.q
 	h.t.Cleanup(func() { q.Close() })
 	h.q, h.inFlight = nil, nil
+	h.closeDead()
 }
 
 func (h *harness) state() string {
@@ -275,6 +379,9 @@ func (h *harness) state() string {
 		s += fmt.Sprintf(" backlog=%d unacked=%d/%d", backlog.Depth, backlog.Unacked, store.Unacked)
 	} else {
 		s += fmt.Sprintf(" dropped=%d", q.Dropped())
+	}
+	if h.deadOn {
+		s += fmt.Sprintf("\ndead=[%s]", h.deadState())
 	}
 	return s + "\n"
 }

@@ -89,6 +89,16 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Wrote is told the outcome of every disk write; may be nil.
 	Wrote func(error)
+	// Policy is the queue's current policy (attempts limit, TTL), read
+	// once per Requeue, Take and PromoteDue under the caller's lock; nil
+	// is the zero Policy (upstream's behaviour).
+	Policy func() Policy
+	// Kill takes the messages the policy sends away (dying.go). It is
+	// called by Commit, without the caller's lock, and must return nil
+	// only once they are stored elsewhere (dead set, dead-letter topic)
+	// or deliberately dropped: only then are their disk records released.
+	// Nil drops them.
+	Kill func(dying []Dying, now int64) error
 }
 
 // loadBatch is how many store records Open reads at a time.
@@ -145,7 +155,14 @@ func (q *Queue) Put(msgs []Message, now int64) *Pending {
 // again, or deferred until its DeliverAt when that is later than now. A
 // failed disk write keeps them in memory rather than losing them; Settle
 // still returns it, for a caller whose own record must then stay.
+//
+// With the policy's MaxAttempts set, a message that has had MaxAttempts
+// deliveries dies instead (reason max_attempts): it is in the returned
+// Pending, to Kill, and keeps its disk record until Kill succeeded.
 func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
+	if max := q.policy().MaxAttempts; max > 0 {
+		return q.requeueLimited(msgs, now, max)
+	}
 	return q.put(msgs, now, true)
 }
 
@@ -210,9 +227,17 @@ func (q *Queue) NextDeadline() int64 { return q.deferred.Next() }
 
 // PromoteDue makes every deferred message due at now ready. One from the
 // store keeps its record there until it is finished or stored anew.
+//
+// With the policy's MsgTTL set, a due message older than it dies instead
+// (reason expired).
 func (q *Queue) PromoteDue(now int64) *Pending {
 	q.scratch = q.deferred.PopDue(now, q.scratch[:0])
-	p := q.enqueue(q.scratch, true, nil)
+	var p *Pending
+	due := q.scratch
+	if ttl := q.policy().MsgTTL; ttl > 0 {
+		due, p = q.expire(due, now, ttl, p)
+	}
+	p = q.enqueue(due, true, p)
 	clear(q.scratch)
 	return p
 }
@@ -224,36 +249,66 @@ func (q *Queue) PromoteDue(now int64) *Pending {
 // kept, as upstream): when the backlog's turn comes, Take moves nothing
 // and asks for max, and the caller tops up from memory with TakeReady after
 // the read.
-func (q *Queue) Take(dst []Message, max int) ([]Message, int) {
+//
+// With the policy's MsgTTL set, a message older than it is never handed
+// out: it dies (reason expired) in the returned Pending, and Take takes
+// others from memory in its place, a few rounds at most (the rest wait for
+// the next Take).
+func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, int, *Pending) {
 	if q.backlog == nil {
-		return q.ready.PopInto(dst, max), 0
+		dst, p := q.popReady(dst, max, now, nil)
+		return dst, 0, p
 	}
 	diskFirst := q.preferDisk
 	q.preferDisk = !q.preferDisk
+	var p *Pending
+	start := len(dst)
 	if !diskFirst {
-		dst = q.ready.PopInto(dst, max)
+		dst, p = q.popReady(dst, max, now, p)
 	}
-	taken := len(dst)
-	if taken < max && q.backlog.Depth() > 0 {
-		return dst, max - taken
+	if taken := len(dst) - start; taken < max && q.backlog.Depth() > 0 {
+		return dst, max - taken, p
 	}
 	if diskFirst {
-		dst = q.ready.PopInto(dst, max)
+		dst, p = q.popReady(dst, max, now, p)
 	}
-	return dst, 0
+	return dst, 0, p
 }
 
-// TakeReady moves up to max ready messages from memory into dst.
-func (q *Queue) TakeReady(dst []Message, max int) []Message {
-	return q.ready.PopInto(dst, max)
+// TakeReady moves up to max ready messages from memory into dst, as Take
+// does when the backlog is empty; deaths (expired) are added to p.
+func (q *Queue) TakeReady(dst []Message, max int, now int64, p *Pending) ([]Message, *Pending) {
+	return q.popReady(dst, max, now, p)
+}
+
+// popReady pops up to max messages from the ready ring, replacing expired
+// ones (killed into p) for up to takeRounds rounds.
+func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Message, *Pending) {
+	ttl := q.policy().MsgTTL
+	if ttl <= 0 {
+		return q.ready.PopInto(dst, max), p
+	}
+	want := len(dst) + max
+	for round := 0; round < takeRounds && len(dst) < want && q.ready.Len() > 0; round++ {
+		start := len(dst)
+		dst = q.ready.PopInto(dst, want-len(dst))
+		var live []Message
+		live, p = q.expire(dst[start:], now, ttl, p)
+		clear(dst[start+len(live):])
+		dst = dst[:start+len(live)]
+	}
+	return dst, p
 }
 
 // ReadBacklog reads up to n messages from the backlog. Those due at now
 // are appended to dst; the others to later, which the caller hands to
-// Requeue under its lock (they are deferred, by way of the store). It needs
-// no lock of the caller's: the disk queue serialises its readers. The
-// error is a failed read: the caller retries later.
+// Defer under its lock (they are deferred, by way of the store; with the
+// policy's MsgTTL set, messages already expired are in later too, and
+// Defer kills them). It needs no lock of the caller's: the disk queue
+// serialises its readers. The error is a failed read: the caller retries
+// later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
+	ttl := q.policy().MsgTTL
 	records, err := q.backlog.Read(n)
 	for _, r := range records {
 		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
@@ -263,7 +318,7 @@ func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([
 			continue
 		}
 		m.receipt = backlogReceipt(r.Seq)
-		if m.DeliverAt > now {
+		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
 			continue
 		}
@@ -273,6 +328,20 @@ func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([
 		err = fmt.Errorf("read from disk: %w", err)
 	}
 	return dst, later, err
+}
+
+// Defer takes back what ReadBacklog could not hand out: messages not due
+// yet wait until their DeliverAt (by way of the store), expired ones die
+// (reason expired). It applies no attempts limit: these were not
+// delivered. Deaths and writes are added to p.
+func (q *Queue) Defer(later []Message, now int64, p *Pending) *Pending {
+	if ttl := q.policy().MsgTTL; ttl > 0 {
+		later, p = q.expire(later, now, ttl, p)
+	}
+	if len(later) == 0 {
+		return p
+	}
+	return q.merge(p, q.put(later, now, true))
 }
 
 // Finish releases the disk record of a message that leaves the queue for

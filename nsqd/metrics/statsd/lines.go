@@ -32,6 +32,16 @@ type Channel struct {
 	InFlightCount, DeferredCount             int64
 	ClientCount                              int
 	Latency                                  []e2e.Percentile
+	// Dead is the channel's dead path (nsqd's channel_dead.go); nil
+	// while it is off, so that the packets are then upstream's.
+	Dead *Dead
+}
+
+// Dead is a channel's dead-path figures, named as in /stats.
+type Dead struct {
+	Count                                                  int64 // in the dead set now: a gauge
+	LetteredMaxAttempts, LetteredExpired, LetteredOverflow uint64
+	Expired, Dropped                                       uint64
 }
 
 // Mem is the memory section: Go runtime figures, in upstream's names.
@@ -54,7 +64,10 @@ type Counters struct {
 
 type topicCounters struct{ messages, bytes uint64 }
 
-type channelCounters struct{ messages, requeues, timeouts uint64 }
+type channelCounters struct {
+	messages, requeues, timeouts uint64
+	dead                         Dead
+}
 
 type channelKey struct{ topic, channel string }
 
@@ -159,6 +172,11 @@ func (m *lineWriter) topic(t Topic, last, next Counters) {
 		next.channels[key] = channelCounters{
 			messages: c.MessageCount, requeues: c.RequeueCount, timeouts: c.TimeoutCount,
 		}
+		if c.Dead != nil {
+			counters := next.channels[key]
+			counters.dead = *c.Dead
+			next.channels[key] = counters
+		}
 		base := "topic." + name + ".channel." + c.Name
 		m.counter(counterDelta(c.MessageCount, prev.messages), base, ".message_count")
 		m.gauge(c.Depth, base, ".depth")
@@ -171,5 +189,19 @@ func (m *lineWriter) topic(t Topic, last, next Counters) {
 		for _, p := range c.Latency {
 			m.gauge(int64(p.Value), base, ".e2e_processing_latency_", percentileSuffix(p.Quantile))
 		}
+		if c.Dead != nil {
+			m.dead(base, *c.Dead, prev.dead)
+		}
 	}
+}
+
+// dead sends a channel's dead-path keys: dead_count a gauge, the rest
+// counters sent as deltas.
+func (m *lineWriter) dead(base string, now, last Dead) {
+	m.gauge(now.Count, base, ".dead_count")
+	m.counter(counterDelta(now.LetteredMaxAttempts, last.LetteredMaxAttempts), base, ".dead_lettered_max_attempts_count")
+	m.counter(counterDelta(now.LetteredExpired, last.LetteredExpired), base, ".dead_lettered_expired_count")
+	m.counter(counterDelta(now.LetteredOverflow, last.LetteredOverflow), base, ".dead_lettered_overflow_count")
+	m.counter(counterDelta(now.Expired, last.Expired), base, ".expired_count")
+	m.counter(counterDelta(now.Dropped, last.Dropped), base, ".dead_dropped_count")
 }

@@ -144,3 +144,23 @@ func TestPercentileSuffixIsQuantileTimesHundredRounded(t *testing.T) {
 		require.Equal(t, want, percentileSuffix(q), "q=%v", q)
 	}
 }
+
+// A channel's dead path (issue 12) adds its keys only where it is on:
+// dead_count a gauge, the rest counters sent as deltas.
+func TestDeadPathLinesOnlyWhereItIsOn(t *testing.T) {
+	stats := sampleStatsdStats()
+	off, _ := renderStatsd(stats, nil, Counters{}, false)
+	for _, line := range off {
+		require.False(t, strings.Contains(line, "dead") || strings.Contains(line, "expired"), line)
+	}
+
+	stats.Topics[0].Channels[0].Dead = &Dead{Count: 3, LetteredMaxAttempts: 4, Expired: 2, LetteredExpired: 2}
+	lines, last := renderStatsd(stats, nil, Counters{}, false)
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_count:3|g")
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:4|c")
+	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:2|c")
+	stats.Topics[0].Channels[0].Dead = &Dead{Count: 3, LetteredMaxAttempts: 9, Expired: 2, LetteredExpired: 2}
+	lines, _ = renderStatsd(stats, nil, last, false)
+	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:5|c")
+	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:0|c")
+}
