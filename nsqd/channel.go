@@ -31,17 +31,20 @@ type Channel struct {
 	ephemeral bool
 	nsqd      *NSQD
 
-	mu           sync.Mutex
-	queue        *queue.Queue
-	deferTimer   clock.Timer   // fires at deferAt, the queue's next deadline
-	deferAt      int64         // 0: the timer is not armed
-	readRetry    *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
-	readyWait    chan struct{} // closed (and replaced) when messages arrive
-	clients      map[int64]*client
-	paused       bool
-	exiting      bool
-	writers      sync.WaitGroup // commits in progress; Add under mu while !exiting
-	deleteCalled bool
+	mu         sync.Mutex
+	queue      *queue.Queue
+	deferTimer clock.Timer   // fires at deferAt, the queue's next deadline
+	deferAt    int64         // 0: the timer is not armed
+	readRetry  *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
+	readyWait  chan struct{} // closed (and replaced) when messages arrive
+	// backlogClaimed is how many backlog messages consumers are reading
+	// with the lock released (take): still in Depth, but spoken for.
+	backlogClaimed int64
+	clients        map[int64]*client
+	paused         bool
+	exiting        bool
+	writers        sync.WaitGroup // commits in progress; Add under mu while !exiting
+	deleteCalled   bool
 
 	messageCount  atomic.Uint64
 	requeueCount  atomic.Uint64
@@ -293,6 +296,10 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 			c.unlockCommitting(p)
 			return dst, wait
 		}
+		// A more local consumer reading the backlog still holds back
+		// less local ones, as when it waits (topology.go).
+		taker.readingBacklog = true
+		c.backlogClaimed += int64(fromBacklog)
 		c.mu.Unlock()
 
 		var later []Message
@@ -300,6 +307,8 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 		dst, later, err = c.queue.ReadBacklog(dst, fromBacklog, now, nil)
 
 		c.mu.Lock()
+		taker.readingBacklog = false
+		c.backlogClaimed -= int64(fromBacklog)
 		if err != nil {
 			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
 			c.retryReadLocked()

@@ -74,9 +74,12 @@ type client struct {
 	// the pump flushes as soon as nothing more is ready (pump.go).
 
 	// Guarded by the subscribed channel's mu (topology.go): how local the
-	// consumer is, fixed at SUB, and whether its pump waits for messages.
-	locality int
-	waiting  bool
+	// consumer is, fixed at SUB, whether its pump waits for messages, and
+	// whether it is reading the channel's backlog with the lock released
+	// (it keeps its claim on the messages meanwhile: preferLocalLocked).
+	locality       int
+	waiting        bool
+	readingBacklog bool
 
 	state      atomic.Int32
 	readyCount atomic.Int64

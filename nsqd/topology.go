@@ -58,14 +58,16 @@ func (c *Channel) preferLocalLocked(taker *client, limit int) int {
 	}
 	reserved := int64(0)
 	for _, cl := range c.clients {
-		if cl.waiting && cl.locality > taker.locality {
+		if (cl.waiting || cl.readingBacklog) && cl.locality > taker.locality {
 			reserved += cl.credit()
 		}
 	}
 	if reserved <= 0 {
 		return limit
 	}
-	return int(min(int64(limit), max(c.depthLocked()-reserved, 0)))
+	// What other consumers are reading from the backlog right now is
+	// spoken for already.
+	return int(min(int64(limit), max(c.depthLocked()-c.backlogClaimed-reserved, 0)))
 }
 
 // countLocalityLocked counts n messages taken by taker, as upstream's
