@@ -1,0 +1,129 @@
+package nsqd
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// slowReads is a topic backend whose reads take readDelay longer: a cold
+// page cache or a busy device. Writes go straight through.
+type slowReads struct {
+	BackendQueue
+	readDelay time.Duration
+}
+
+func (s slowReads) ReadInto(dst []Message, max int) ([]Message, error) {
+	time.Sleep(s.readDelay)
+	return s.BackendQueue.ReadInto(dst, max)
+}
+
+// BenchmarkPublisherWhileTopicDrains measures what a topic's disk backlog
+// being handed to its channel costs a publisher of the same topic. Each
+// iteration builds a topic with a disk backlog and no channel, then creates
+// a channel (which starts the drain) and publishes batches for as long as
+// the drain reads; then it publishes as many batches again with the drain
+// finished. The consumer of the channel takes nothing: the drain is the
+// only reader of the topic's disk. Reported, over all iterations:
+// draining-msgs/s, idle-msgs/s and their ratio (1.0: the publisher does
+// not notice the drain).
+//
+// "disk" reads the real disk queue (page cache); "slowdisk" adds 1 ms to
+// every read of the topic's backend, as a cold cache or a busy device would.
+//
+//	go test -run '^$' -bench PublisherWhileTopicDrains -benchtime 3x ./nsqd/
+func BenchmarkPublisherWhileTopicDrains(b *testing.B) {
+	for _, shape := range []struct {
+		name      string
+		readDelay time.Duration
+	}{{"disk", 0}, {"slowdisk", time.Millisecond}} {
+		b.Run(shape.name, func(b *testing.B) {
+			benchPublisherWhileTopicDrains(b, shape.readDelay)
+		})
+	}
+}
+
+func benchPublisherWhileTopicDrains(b *testing.B, readDelay time.Duration) {
+	const (
+		backlog   = 300_000
+		fillBatch = 1000
+		pubBatch  = 100
+	)
+	n := startDaemon(b, func(o *Options) {
+		o.Logger = io.Discard
+		o.MemQueueSize = 0
+	})
+	body := make([]byte, 64)
+	fill := make([]Message, fillBatch)
+	msgs := make([]Message, pubBatch)
+	for i := range fill {
+		fill[i].Body = body
+	}
+	for i := range msgs {
+		msgs[i].Body = body
+	}
+	var drainingMsgs, idleMsgs int
+	var drainingTime, idleTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		// Nothing runs on this daemon between iterations, so the bound
+		// can be set directly: zero while the backlog is written (all of
+		// it goes to the topic's disk), then high enough that the
+		// channel keeps everything in memory and the drain's only disk
+		// I/O is its read.
+		n.opts.MemQueueSize = 0
+		topic, err := n.GetTopic(fmt.Sprintf("a%d", i))
+		require.NoError(b, err)
+		if readDelay > 0 {
+			wrapTopicBackend(topic, func(q BackendQueue) BackendQueue { return slowReads{q, readDelay} })
+		}
+		for j := 0; j < backlog/fillBatch; j++ {
+			require.NoError(b, topic.PutMessages(fill))
+		}
+		require.EqualValues(b, backlog, topic.BackendDepth())
+		n.opts.MemQueueSize = 1 << 30
+		b.StartTimer()
+
+		_, err = topic.GetChannel("slow")
+		require.NoError(b, err)
+		start := time.Now()
+		batches := 0
+		for topic.BackendDepth() > 0 {
+			require.NoError(b, topic.PutMessages(msgs))
+			batches++
+		}
+		drainingTime += time.Since(start)
+		drainingMsgs += batches * pubBatch
+		if batches < 10 {
+			b.Fatalf("the drain ended after %d batches: the backlog is too small to measure", batches)
+		}
+
+		start = time.Now()
+		for j := 0; j < batches; j++ {
+			require.NoError(b, topic.PutMessages(msgs))
+		}
+		idleTime += time.Since(start)
+		idleMsgs += batches * pubBatch
+
+		b.StopTimer()
+		require.NoError(b, n.DeleteExistingTopic(topic.Name()))
+		b.StartTimer()
+	}
+	draining := float64(drainingMsgs) / drainingTime.Seconds()
+	idle := float64(idleMsgs) / idleTime.Seconds()
+	b.ReportMetric(draining, "draining-msgs/s")
+	b.ReportMetric(idle, "idle-msgs/s")
+	b.ReportMetric(draining/idle, "ratio")
+}
+
+// wrapTopicBackend replaces the topic's backend with wrap(backend); the
+// topic must be idle (no drain, no publisher).
+func wrapTopicBackend(topic *Topic, wrap func(BackendQueue) BackendQueue) {
+	topic.mu.Lock()
+	topic.backend = wrap(topic.backend)
+	topic.mu.Unlock()
+}
