@@ -461,18 +461,14 @@ func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, 
 	if !run {
 		return batch, seqs, t.endDrain(nil)
 	}
-	batch, err := t.held.readDisk(batch, maxDeliveryBatch)
+	// The channels keep their own copies: the topic's records (seqs) are
+	// released once every channel has queued the batch.
+	batch, seqs, err := t.held.readDisk(batch, seqs, maxDeliveryBatch)
 	if err != nil {
 		t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
 	}
 	if len(batch) == 0 {
 		return batch, seqs, t.endDrain(err)
-	}
-	// The channels keep their own copies: the topic's records are
-	// released once every channel has queued the batch.
-	for i := range batch {
-		seqs = append(seqs, batch[i].diskSeq)
-		batch[i].diskSeq = 0
 	}
 	t.mu.RLock()
 	if t.exiting {

@@ -114,13 +114,21 @@ func (h *heldMessages) clearMemory() {
 	h.mu.Unlock()
 }
 
-// readDisk moves up to max messages from the backend into dst. Their
-// records stay on disk until passed to ack. One reader at a time.
-func (h *heldMessages) readDisk(dst []Message, max int) ([]Message, error) {
+// readDisk moves up to max messages from the backend into dst, and their
+// records' sequence numbers into seqs: the records stay on disk until
+// passed to ack. The messages carry no disk bookkeeping of the topic's (a
+// channel that stores them keeps records of its own). One reader at a time.
+func (h *heldMessages) readDisk(dst []Message, seqs []uint64, max int) ([]Message, []uint64, error) {
 	if h.backend == nil {
-		return dst, nil
+		return dst, seqs, nil
 	}
-	return h.backend.ReadInto(dst, max)
+	start := len(dst)
+	dst, err := h.backend.ReadInto(dst, max)
+	for i := start; i < len(dst); i++ {
+		seqs = append(seqs, dst[i].diskSeq)
+		dst[i].diskSeq = 0
+	}
+	return dst, seqs, err
 }
 
 // ack releases the records of messages read from disk that every channel
