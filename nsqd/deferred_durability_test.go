@@ -74,14 +74,14 @@ func TestTopicKeepsRecordsAChannelCouldNotStore(t *testing.T) {
 	producer := dialV2(t, n)
 	producer.send("DPUB t 200", []byte("deferred"))
 	producer.expectResponse("OK")
-	queue := topic.backend.(*diskBackend).queue
+	queue := topic.held.backend.(*diskBackend).queue
 	require.EqualValues(t, 1, topic.Depth())
 
 	topic.Unpause()
 	waitFor(t, "the hand-off", func() bool {
 		topic.mu.RLock()
 		defer topic.mu.RUnlock()
-		return topic.backend.Depth() == 0 && !topic.draining
+		return topic.held.diskDepth() == 0 && !topic.draining
 	})
 	require.Equal(t, 1, deferredLen(ch), "the channel holds the deferred message in memory")
 	require.EqualValues(t, 1, queue.Unacked(), "the topic keeps the record its channel could not store")

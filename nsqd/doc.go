@@ -7,7 +7,7 @@
 //	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
 //	  │  body read into one slab per batch; IDs and timestamp stamped per batch
 //	  ▼
-//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held ring (→ backend)
+//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (ring → backend)
 //	  │  under the topic's read lock, one append per channel per batch
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
@@ -34,8 +34,10 @@
 //
 // Per connection: a reader that executes commands (protocol_v2.go) and a
 // pump that delivers, heartbeats and expires in-flight messages (pump.go).
-// Topics and channels have no goroutine; a channel arms one timer (from
-// the injectable clock) for its queue's next deferred deadline. NSQD owns the listener goroutines and waits for every
+// Channels have no goroutine; a channel arms one timer (from the
+// injectable clock) for its queue's next deferred deadline. A topic runs
+// one only while it hands its disk backlog to its channels (Topic.drain),
+// reading the disk with the topic lock released. NSQD owns the listener goroutines and waits for every
 // connection in Exit.
 //
 // # Connection layers

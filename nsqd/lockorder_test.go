@@ -107,3 +107,30 @@ func TestLockDocumentIsLinkedFromThePackageDoc(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(doc), lockDocument)
 }
+
+// TestLockOrderNamesOnlyDocumentedLocks: every lock the "Order" section
+// puts in a chain has a row in the table, so an order line cannot outlive
+// its mutex or name one the table does not explain.
+func TestLockOrderNamesOnlyDocumentedLocks(t *testing.T) {
+	doc, err := os.ReadFile(lockDocument)
+	require.NoError(t, err)
+	text := string(doc)
+	start := strings.Index(text, "\n## Order\n")
+	require.NotEqual(t, -1, start, "no Order section")
+	end := strings.Index(text[start+1:], "\n## ")
+	require.NotEqual(t, -1, end, "the Order section has no end")
+	section := text[start : start+1+end]
+	documented := documentedLocks(t)
+	lock := regexp.MustCompile(`\b[A-Za-z]+\.[A-Za-z]+\b`)
+	var named int
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			continue // only the indented chains, not the prose
+		}
+		for _, name := range lock.FindAllString(line, -1) {
+			named++
+			require.Contains(t, documented, name, "the Order section names %s, which has no row in the table", name)
+		}
+	}
+	require.Greater(t, named, 10, "no chain found: the parser is looking in the wrong place")
+}

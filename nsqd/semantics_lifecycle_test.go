@@ -190,10 +190,8 @@ func TestFullDurableTopicWithFailingDiskRefusesPublish(t *testing.T) {
 	publish(t, n, "t", numbered("m", 10)...)
 	topic, err := n.GetExistingTopic("t")
 	require.NoError(t, err)
-	topic.mu.Lock()
-	disk := topic.backend
-	topic.backend = failingDisk{}
-	topic.mu.Unlock()
+	var disk BackendQueue
+	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { disk = q; return failingDisk{} })
 	require.NoError(t, disk.Close())
 
 	p := dialV2(t, n)

@@ -180,14 +180,11 @@ func (n *NSQD) GetStats(topic, channel string, includeClients bool) Stats {
 // so that filters apply.
 func (t *Topic) stats(channels []ChannelStats) TopicStats {
 	t.mu.RLock()
-	depth := int64(t.held.Len())
 	paused := t.paused
-	backend := t.backend
 	t.mu.RUnlock()
-	var backendDepth int64
-	if backend != nil {
-		backendDepth = backend.Depth()
-	}
+	depth := t.held.memoryLen()
+	backend := t.held.backend
+	backendDepth := t.held.diskDepth()
 	return TopicStats{
 		TopicName:    t.name,
 		Channels:     channels,

@@ -11,29 +11,53 @@ import (
 )
 
 // Topic fans every published message out to each of its channels. While it
-// has no channel, or is paused, it holds messages itself (memory, then its
-// backend) and hands the backlog over when a channel appears or it resumes.
+// has no channel, or is paused, it holds messages itself (topic_held.go:
+// memory, then its backend) and hands the backlog over when a channel
+// appears or it resumes.
 //
 // Publishing is synchronous: the publisher's goroutine appends the batch to
 // every channel under the topic's read lock, so a topic needs no goroutine
 // of its own and a batch costs one lock per channel, not one per message.
+// The only goroutine is the drain, which moves the disk backlog to the
+// channels while the topic distributes.
+//
+// No disk I/O of the topic happens under mu (LOCKS.md): a held batch's disk
+// part is written with mu released, and the drain reads with mu released
+// and takes the read lock, as a publisher does, only to hand the batch over.
 type Topic struct {
 	name      string
 	ephemeral bool
 	nsqd      *NSQD
 	ids       *protocol.IDGenerator
+	held      *heldMessages // set at creation, never replaced
+
+	// drainMu makes one drain step (read a batch from disk, hand it to the
+	// channels, release its records) indivisible for the operations that
+	// must not land inside one: Pause, DeleteExistingChannel and Empty
+	// take it first, so once they return no batch read before them is
+	// handed over after them. Publishers never take it.
+	drainMu sync.Mutex
+	// createMu serialises channel creation, so that a channel's queues are
+	// opened with mu released and never twice.
+	createMu sync.Mutex
 
 	mu       sync.RWMutex
 	channels map[string]*Channel
-	held     ring[Message]
 	paused   bool
 	exiting  bool
-	backend  BackendQueue
 	// starting holds messages on a new topic until the channels lookupd
 	// knows of are created, so each of them gets the first messages too.
 	starting bool
-	draining bool           // a drain goroutine is moving disk backlog
-	drainers sync.WaitGroup // waited for by close
+	draining bool // a drain goroutine is moving disk backlog
+	// drainAgain: more backlog may have reached the disk while a drain ran
+	// (a held batch's write that ended after the topic resumed); the drain
+	// reads again before it stops.
+	drainAgain bool
+	drainers   sync.WaitGroup // waited for by close
+	// holdWrites counts held puts writing to disk with mu released; close
+	// waits for them before it flushes and closes the backend. Added to
+	// only under mu's read lock while not exiting.
+	holdWrites sync.WaitGroup
 	// drainRetry restarts a drain whose disk read failed (disk_retry.go).
 	drainRetry *time.Timer
 
@@ -55,8 +79,8 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 		ephemeral: ephemeral,
 		nsqd:      n,
 		ids:       protocol.NewIDGenerator(n.opts.ID),
+		held:      newHeldMessages(int(n.opts.MemQueueSize), backend),
 		channels:  map[string]*Channel{},
-		backend:   backend,
 		starting:  true,
 	}, nil
 }
@@ -88,7 +112,7 @@ func (t *Topic) PutMessages(msgs []Message) error {
 // time: DeliverAt comes from the clock reading that stamps Timestamp, so a
 // message is never due before Timestamp+delay (DPUB, /pub?defer).
 func (t *Topic) PutDeferred(msgs []Message, delay time.Duration) error {
-	now := t.nsqd.clock.Now() // DeliverAt and the TTL count on the daemon's clock (channel_dead.go)
+	now := t.nsqd.clock.Now()
 	deliverAt := now.Add(delay).UnixNano()
 	for i := range msgs {
 		msgs[i].DeliverAt = deliverAt
@@ -118,21 +142,40 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 		}
 		return err
 	}
-	t.mu.RUnlock()
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.exiting {
-		return errExiting
-	}
-	var err error
-	if t.distributingLocked() {
-		err = t.fanOutLocked(msgs)
-	} else {
-		err = t.holdLocked(msgs)
-	}
-	if err == nil {
+	// Held. Under the read lock, so that no hand-off (which takes the
+	// write lock) runs between the decision and the memory append.
+	room, overflow, dropped := t.held.reserve(msgs)
+	if !overflow {
+		t.mu.RUnlock()
+		t.droppedCount.Add(uint64(dropped))
 		t.count(len(msgs), bytes)
+		return nil
+	}
+	t.holdWrites.Add(1)
+	t.mu.RUnlock()
+	if err := t.holdOverflow(msgs, room); err != nil {
+		return err
+	}
+	t.count(len(msgs), bytes)
+	return nil
+}
+
+// holdOverflow finishes a held batch that does not fit in memory: it writes
+// msgs[room:] to the backend with no topic lock held, so other publishers,
+// readers of the topic's state and a channel being created do not wait for
+// the write, then fills the reserved memory room. The topic may have begun
+// to distribute meanwhile; the hand-off then runs again for this batch.
+func (t *Topic) holdOverflow(msgs []Message, room int) error {
+	defer t.holdWrites.Done()
+	err := t.held.writeOverflow(msgs[room:])
+	t.mu.RLock()
+	t.held.settle(msgs[:room], err == nil)
+	release := err == nil && !t.exiting && t.distributingLocked()
+	t.mu.RUnlock()
+	if release {
+		t.mu.Lock()
+		t.releaseHeldLocked()
+		t.mu.Unlock()
 	}
 	return err
 }
@@ -155,80 +198,90 @@ func (t *Topic) fanOutLocked(msgs []Message) error {
 	return firstErr
 }
 
-// holdLocked keeps messages on the topic until a channel can take them.
-func (t *Topic) holdLocked(msgs []Message) error {
-	room := int(t.nsqd.opts.MemQueueSize) - t.held.Len()
-	if room < 0 {
-		room = 0
+// handOverLocked queues backlog the topic has accepted in every channel. A
+// channel whose disk refuses its copies keeps them in memory; the first
+// refusal is returned, so the topic can keep its own records of them.
+// Caller holds mu (read or write).
+func (t *Topic) handOverLocked(backlog []Message) error {
+	var refused error
+	for _, c := range t.channels {
+		if err := c.putBacklog(backlog); err != nil && refused == nil {
+			refused = err
+		}
 	}
-	if room >= len(msgs) {
-		t.held.Push(msgs...)
-		return nil
-	}
-	if t.backend == nil {
-		t.held.Push(msgs[:room]...)
-		t.droppedCount.Add(uint64(len(msgs) - room))
-		return nil
-	}
-	if err := t.backend.Put(msgs[room:]); err != nil {
-		return fmt.Errorf("write to disk: %w", err)
-	}
-	t.held.Push(msgs[:room]...)
-	return nil
+	return refused
 }
 
 // releaseHeldLocked hands the backlog to the channels present now: the
-// memory part at once, the disk part through the drain goroutine.
+// memory part at once, so it keeps its place before later publishes, the
+// disk part through the drain goroutine. Caller holds mu for writing.
 func (t *Topic) releaseHeldLocked() {
-	if !t.distributingLocked() {
+	if t.exiting || !t.distributingLocked() {
 		return
 	}
 	t.startDrainLocked()
-	if t.held.Len() == 0 {
+	backlog := t.held.takeMemory(nil)
+	if len(backlog) == 0 {
 		return
 	}
-	backlog := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
-	t.held.Clear()
-	for _, c := range t.channels {
-		// Memory backlog has no record to keep: a refusal is logged by
-		// the channel, which holds the messages in memory.
-		c.putBacklog(backlog)
-	}
+	// Memory backlog has no record to keep: a refusal is logged by the
+	// channel, which holds the messages in memory.
+	t.handOverLocked(backlog)
 }
 
-// GetChannel returns the named channel, creating it if needed.
+// GetChannel returns the named channel, creating it if needed. A new
+// channel's queues are opened with mu released (createMu keeps two callers
+// from opening the same ones), so publishers do not wait for the files.
 func (t *Topic) GetChannel(name string) (*Channel, error) {
-	t.mu.RLock()
-	c, ok := t.channels[name]
-	exiting := t.exiting
-	t.mu.RUnlock()
-	if ok {
-		return c, nil
+	if c, err := t.existingChannel(name); c != nil || err != nil {
+		return c, err
 	}
-	if exiting {
-		return nil, errExiting
+	c, created, err := t.createChannel(name)
+	if !created || err != nil {
+		return c, err
+	}
+	// The hooks run with no lock of the topic held (LOCKS.md).
+	t.nsqd.logf(infoLevel, "TOPIC(%s): new channel(%s)", t.name, name)
+	t.nsqd.channelCreated(t, c)
+	return c, nil
+}
+
+// createChannel opens the named channel and adds it, unless another caller
+// did first: then it returns that channel and a nil error, with created
+// false.
+func (t *Topic) createChannel(name string) (c *Channel, created bool, err error) {
+	t.createMu.Lock()
+	defer t.createMu.Unlock()
+	if c, err := t.existingChannel(name); c != nil || err != nil {
+		return c, false, err
+	}
+	if c, err = newChannel(t.name, name, t.nsqd); err != nil {
+		return nil, false, err
 	}
 	t.mu.Lock()
 	if t.exiting {
 		t.mu.Unlock()
+		c.close(false)
+		return nil, false, errExiting
+	}
+	t.channels[name] = c
+	t.releaseHeldLocked()
+	t.mu.Unlock()
+	return c, true, nil
+}
+
+// existingChannel returns the channel if it exists, errExiting once the
+// topic is closing, or neither.
+func (t *Topic) existingChannel(name string) (*Channel, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if c, ok := t.channels[name]; ok {
+		return c, nil
+	}
+	if t.exiting {
 		return nil, errExiting
 	}
-	c, ok = t.channels[name]
-	if !ok {
-		var err error
-		if c, err = newChannel(t.name, name, t.nsqd); err != nil {
-			t.mu.Unlock()
-			return nil, err
-		}
-		t.channels[name] = c
-		t.releaseHeldLocked()
-	}
-	t.mu.Unlock()
-	if !ok {
-		t.nsqd.logf(infoLevel, "TOPIC(%s): new channel(%s)", t.name, name)
-		t.nsqd.channelCreated(t, c)
-	}
-	return c, nil
+	return nil, nil
 }
 
 // GetExistingChannel returns the channel or errChannelNotFound.
@@ -257,15 +310,20 @@ func (t *Topic) Channels() []*Channel {
 // DeleteExistingChannel removes a channel, its data and its consumers'
 // connections. An ephemeral topic goes with its last channel.
 func (t *Topic) DeleteExistingChannel(name string) error {
+	// Not inside a drain step: a batch read for the channel set that
+	// included it is handed over, or not yet read.
+	t.drainMu.Lock()
 	t.mu.Lock()
 	c, ok := t.channels[name]
 	if !ok {
 		t.mu.Unlock()
+		t.drainMu.Unlock()
 		return errChannelNotFound
 	}
 	delete(t.channels, name)
 	remaining := len(t.channels)
 	t.mu.Unlock()
+	t.drainMu.Unlock()
 
 	t.nsqd.logf(infoLevel, "TOPIC(%s): deleting channel %s", t.name, name)
 	err := c.close(true)
@@ -284,10 +342,14 @@ func (t *Topic) Pause() { t.setPaused(true) }
 func (t *Topic) Unpause() { t.setPaused(false) }
 
 func (t *Topic) setPaused(paused bool) {
+	// Not inside a drain step: once Pause returns, no more of the disk
+	// backlog reaches the channels.
+	t.drainMu.Lock()
 	t.mu.Lock()
 	t.paused = paused
 	t.releaseHeldLocked()
 	t.mu.Unlock()
+	t.drainMu.Unlock()
 	t.nsqd.metadataChanged()
 }
 
@@ -299,34 +361,20 @@ func (t *Topic) IsPaused() bool {
 }
 
 // Empty drops the messages held on the topic itself (not its channels').
+// The disk part is removed with mu released; drainMu keeps a batch read
+// before from being handed over after.
 func (t *Topic) Empty() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.held.Clear()
-	if t.backend != nil {
-		return t.backend.Empty()
-	}
-	return nil
+	t.drainMu.Lock()
+	defer t.drainMu.Unlock()
+	t.held.clearMemory()
+	return t.held.emptyDisk()
 }
 
 // Depth is the number of messages held on the topic itself.
-func (t *Topic) Depth() int64 {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	depth := int64(t.held.Len())
-	if t.backend != nil {
-		depth += t.backend.Depth()
-	}
-	return depth
-}
+func (t *Topic) Depth() int64 { return t.held.depth() }
 
 // BackendDepth is the part of Depth on disk.
-func (t *Topic) BackendDepth() int64 {
-	if t.backend == nil {
-		return 0
-	}
-	return t.backend.Depth()
-}
+func (t *Topic) BackendDepth() int64 { return t.held.diskDepth() }
 
 // close stops the topic and its channels; delete also removes their data.
 func (t *Topic) close(deleted bool) error {
@@ -347,6 +395,9 @@ func (t *Topic) close(deleted bool) error {
 		t.channels = map[string]*Channel{}
 	}
 	t.mu.Unlock()
+	// Publishers writing held batches finish first: what they were told
+	// was accepted is then in memory or on disk, and flushHeld keeps it.
+	t.holdWrites.Wait()
 	t.drainers.Wait()
 	if !deleted {
 		t.flushHeld()
@@ -358,24 +409,22 @@ func (t *Topic) close(deleted bool) error {
 			firstErr = err
 		}
 	}
-	if t.backend != nil {
-		var err error
-		if deleted {
-			err = t.backend.Delete()
-		} else {
-			err = t.backend.Close()
-		}
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
+	if err := t.held.close(deleted); err != nil && firstErr == nil {
+		firstErr = err
 	}
 	return firstErr
 }
 
 // startDrainLocked starts moving the topic's disk backlog to its channels,
-// unless that is already under way or there is nothing to move.
+// unless there is nothing to move; when a drain is under way already, it
+// tells that drain to read again before it stops. Caller holds mu for
+// writing.
 func (t *Topic) startDrainLocked() {
-	if t.draining || t.exiting || t.backend == nil || t.backend.Depth() == 0 {
+	if t.exiting || t.held.diskDepth() == 0 {
+		return
+	}
+	if t.draining {
+		t.drainAgain = true
 		return
 	}
 	t.draining = true
@@ -390,57 +439,86 @@ func (t *Topic) drain() {
 	batch := make([]Message, 0, maxDeliveryBatch)
 	seqs := make([]uint64, 0, maxDeliveryBatch)
 	for {
-		t.mu.Lock()
-		if t.exiting || !t.distributingLocked() {
-			t.draining = false
-			t.mu.Unlock()
-			return
-		}
-		var err error
-		batch, seqs, err = t.backend.ReadInto(batch[:0], seqs[:0], maxDeliveryBatch)
-		if err != nil {
-			t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
-		}
-		if len(batch) == 0 {
-			t.draining = false
-			if err != nil {
-				t.retryDrainLocked()
-			}
-			t.mu.Unlock()
-			return
-		}
-		// The channels keep their own copies: the topic's records are
-		// released once every channel has queued the batch.
-		// A channel whose disk refused its copies keeps them in memory;
-		// the topic then keeps its records, so a crash delivers them
-		// again rather than losing them (and a restart, as duplicates).
-		var refused error
-		for _, c := range t.channels {
-			if err := c.putBacklog(batch); err != nil && refused == nil {
-				refused = err
-			}
-		}
-		if refused == nil {
-			t.backend.Ack(seqs...)
-		} else {
-			t.nsqd.logf(errorLevel, "TOPIC(%s): keeping %d records on disk: a channel could not store them: %s", t.name, len(seqs), refused)
-		}
-		t.mu.Unlock()
+		var more bool
+		batch, seqs, more = t.drainStep(batch[:0], seqs[:0])
 		clear(batch)
+		if !more {
+			return
+		}
 	}
 }
 
-// flushHeld writes the topic's memory backlog to disk at shutdown.
-func (t *Topic) flushHeld() {
+// drainStep reads one batch from disk and hands it to the channels. The
+// read runs with mu released, so publishers never wait for it; the
+// hand-off takes the read lock, as a publisher's fan-out does. It reports
+// false once the drain has ended (draining is then false).
+func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, bool) {
+	t.drainMu.Lock()
+	defer t.drainMu.Unlock()
+	t.mu.RLock()
+	run := !t.exiting && t.distributingLocked()
+	t.mu.RUnlock()
+	if !run {
+		return batch, seqs, t.endDrain(nil)
+	}
+	// The channels keep their own copies: the topic's records (seqs) are
+	// released once every channel has queued the batch.
+	batch, seqs, err := t.held.readDisk(batch, seqs, maxDeliveryBatch)
+	if err != nil {
+		t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
+	}
+	if len(batch) == 0 {
+		return batch, seqs, t.endDrain(err)
+	}
+	t.mu.RLock()
+	if t.exiting {
+		// Closing: the records stay unacknowledged, and the disk queue
+		// delivers them again after the restart.
+		t.mu.RUnlock()
+		return batch, seqs, t.endDrain(nil)
+	}
+	// Still distributing: everything that stops it but close takes
+	// drainMu, held here since the check above.
+	refused := t.handOverLocked(batch)
+	t.mu.RUnlock()
+	if refused == nil {
+		t.held.ack(seqs)
+	} else {
+		// A channel whose disk refused its copies keeps them in memory;
+		// the topic then keeps its records, so a crash delivers them
+		// again rather than losing them (and a restart, as duplicates).
+		t.nsqd.logf(errorLevel, "TOPIC(%s): keeping %d records on disk: a channel could not store them: %s", t.name, len(seqs), refused)
+	}
+	return batch, seqs, true
+}
+
+// endDrain stops the drain, unless more backlog was written while it ran
+// and the topic still distributes. A drain whose read failed tries again
+// after a delay.
+func (t *Topic) endDrain(readErr error) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.backend == nil || t.held.Len() == 0 {
+	again := t.drainAgain && readErr == nil && !t.exiting && t.distributingLocked()
+	t.drainAgain = false
+	if again {
+		return true
+	}
+	t.draining = false
+	if readErr != nil && !t.exiting {
+		t.retryDrainLocked()
+	}
+	return false
+}
+
+// flushHeld writes the topic's memory backlog to disk at shutdown, after
+// every publisher and the drain have stopped.
+func (t *Topic) flushHeld() {
+	n, err := t.held.flushMemory()
+	if n == 0 {
 		return
 	}
-	held := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
-	t.held.Clear()
-	t.nsqd.logf(infoLevel, "TOPIC(%s): flushing %d memory messages to backend", t.name, len(held))
-	if err := t.backend.Put(held); err != nil {
-		t.nsqd.logf(errorLevel, "TOPIC(%s): failed to flush %d messages to disk: %s", t.name, len(held), err)
+	t.nsqd.logf(infoLevel, "TOPIC(%s): flushing %d memory messages to backend", t.name, n)
+	if err != nil {
+		t.nsqd.logf(errorLevel, "TOPIC(%s): failed to flush %d messages to disk: %s", t.name, n, err)
 	}
 }
