@@ -62,6 +62,8 @@ type Channel struct {
 	e2eHistogram *durationHistogram
 
 	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
+
+	dead channelDead // dead set and dead-letter counters (channel_dead.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -98,6 +100,10 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 	var err error
 	if c.queue, err = queue.Open(cfg); err != nil {
 		return nil, fmt.Errorf("channel %s:%s: %w", topicName, name, err)
+	}
+	if err = c.openExistingDeadSet(); err != nil {
+		c.queue.Close()
+		return nil, err
 	}
 	c.mu.Lock()
 	c.armDeferTimerLocked() // deferred messages an earlier run left
@@ -426,7 +432,7 @@ func (c *Channel) close(deleted bool) error {
 		for _, cl := range clients {
 			cl.closeConn()
 		}
-		return c.queue.Delete()
+		return errors.Join(c.queue.Delete(), c.closeDeadSet(true))
 	}
 	c.mu.Lock()
 	p := c.queue.Flush()
@@ -444,7 +450,7 @@ func (c *Channel) close(deleted bool) error {
 			}
 		}
 	}
-	return c.queue.Close()
+	return errors.Join(c.queue.Close(), c.closeDeadSet(false))
 }
 
 // Depth is the number of ready messages, memory and backend.
