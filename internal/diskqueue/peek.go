@@ -22,21 +22,32 @@ func (q *Queue) Peek(maxRecords int) ([]Record, error) {
 	if maxRecords <= 0 {
 		return nil, nil
 	}
+	var out []Record
+	err := q.Scan(func(data []byte, legacy bool) bool {
+		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
+		return len(out) < maxRecords
+	})
+	return out, err
+}
+
+// Scan is Peek without copies: fn is called with each record Read would
+// return next, in order, until it returns false or the records end. data
+// aliases a buffer and is valid only during the call.
+func (q *Queue) Scan(fn func(data []byte, legacy bool) bool) error {
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
 	q.mu.Lock()
 	closed, wf, wp := q.closed, q.writeFile, q.writePos
 	q.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	file, pos := q.r.file, q.r.seg.pos
 	replay := q.r.replay // a copy: finished only reslices (progress.go)
 
-	var out []Record
 	var seg segReader
 	seg.chunk = 64 << 10
-	for len(out) < maxRecords && (file < wf || (file == wf && pos < wp)) {
+	for more := true; more && (file < wf || (file == wf && pos < wp)); {
 		path := segmentPath(q.opts.Dir, q.opts.Name, file)
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -45,48 +56,49 @@ func (q *Queue) Peek(maxRecords int) ([]Record, error) {
 			continue
 		}
 		if err != nil {
-			return out, fmt.Errorf("peek: open %s: %w", path, err)
+			return fmt.Errorf("peek: open %s: %w", path, err)
 		}
-		out, err = q.peekSegment(f, file, pos, wf, wp, &seg, &replay, out, maxRecords)
+		more, err = q.scanSegment(f, file, pos, wf, wp, &seg, &replay, fn)
 		f.Close()
 		if err != nil {
-			return out, err
+			return err
 		}
 		file, pos = file+1, 0
 	}
-	return out, nil
+	return nil
 }
 
-// peekSegment appends the records of one segment from pos on.
-func (q *Queue) peekSegment(f *os.File, file, pos, wf, wp int64, seg *segReader, replay *replay, out []Record, maxRecords int) ([]Record, error) {
+// scanSegment passes the records of one segment from pos on to fn; more is
+// false once fn asked to stop.
+func (q *Queue) scanSegment(f *os.File, file, pos, wf, wp int64, seg *segReader, replay *replay, fn func([]byte, bool) bool) (more bool, err error) {
 	fm, err := sniffFormat(f, file < q.legacyEnd)
 	if err != nil {
-		return out, fmt.Errorf("peek: read header of %s: %w", f.Name(), err)
+		return false, fmt.Errorf("peek: read header of %s: %w", f.Name(), err)
 	}
 	limit := wp
 	if file < wf {
 		fi, err := f.Stat()
 		if err != nil {
-			return out, fmt.Errorf("peek: stat %s: %w", f.Name(), err)
+			return false, fmt.Errorf("peek: stat %s: %w", f.Name(), err)
 		}
 		limit = fi.Size()
 	}
 	seg.reset(f, fm, q.bounds, pos, limit)
-	for len(out) < maxRecords {
+	for {
 		it, err := seg.next()
 		if err != nil {
-			return out, fmt.Errorf("peek %s: %w", f.Name(), err)
+			return false, fmt.Errorf("peek %s: %w", f.Name(), err)
 		}
 		switch it.kind {
 		case itemEnd:
-			return out, nil
+			return true, nil
 		case itemRecord:
 			if replay.finished(position{file, it.start}) {
 				continue
 			}
-			data := append([]byte(nil), it.data...)
-			out = append(out, Record{Data: data, Legacy: fm == formatLegacy})
+			if !fn(it.data, fm == formatLegacy) {
+				return false, nil
+			}
 		}
 	}
-	return out, nil
 }

@@ -30,6 +30,11 @@ import (
 //	crash-after-commit CMD run CMD, do its disk writes, die before Settle
 //	sync                   the disk queues' periodic metadata write (FIN progress)
 //	segments               count the backlog's and the store's segment files
+//	bound [depth=N] [bytes=N] [overflow=reject-new|drop-oldest]
+//	                       later puts go through PutBounded (bound.go);
+//	                       dropped messages are finished, as once dead
+//	reserve NAME ...       Reserve a batch under the bound
+//	put-reserved NAME ...  PutBounded with the reservation
 type harness struct {
 	t        *testing.T
 	dir      string
@@ -39,6 +44,7 @@ type harness struct {
 	inFlight []Message
 	log      []string
 	disks    []*diskqueue.Queue // of the open queue, for sync
+	bound    Bound
 }
 
 func newHarness(t *testing.T) *harness {
@@ -57,7 +63,30 @@ func (h *harness) run(line string) string {
 		if err := h.open(args); err != nil {
 			return "error: " + err.Error()
 		}
-	case "put", "take", "fin", "req", "advance":
+	case "bound":
+		h.bound = Bound{}
+		for _, a := range args {
+			key, value, _ := strings.Cut(a, "=")
+			switch key {
+			case "depth":
+				h.bound.MaxDepth = int64(h.atoi(value))
+			case "bytes":
+				h.bound.MaxBytes = int64(h.atoi(value))
+			case "overflow":
+				o, err := ParseOverflow(value)
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				h.bound.Overflow = o
+			default:
+				h.t.Fatalf("bound: unknown argument %q", a)
+			}
+		}
+	case "reserve":
+		if _, err := h.q.Reserve(h.messages(args), h.bound); err != nil {
+			fmt.Fprintf(&out, "refused: %s\n", err)
+		}
+	case "put", "put-reserved", "take", "fin", "req", "advance":
 		h.apply(&out, cmd, args, false)
 	case "crash-after-commit":
 		h.apply(&out, args[0], args[1:], true)
@@ -137,18 +166,24 @@ func (failingDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk fu
 func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBeforeSettle bool) {
 	var p *Pending
 	switch cmd {
-	case "put":
-		msgs := make([]Message, 0, len(args))
-		for _, a := range args {
-			name, delay, deferred := strings.Cut(a, "@")
-			m := Message{Body: []byte(name), Timestamp: h.now}
-			copy(m.ID[:], name)
-			if deferred {
-				m.DeliverAt = h.now + int64(h.atoi(delay))
-			}
-			msgs = append(msgs, m)
+	case "put", "put-reserved":
+		msgs := h.messages(args)
+		if !h.bound.On() && cmd == "put" {
+			p = h.q.Put(msgs, h.now)
+			break
 		}
-		p = h.q.Put(msgs, h.now)
+		var dropped []Message
+		var err error
+		p, dropped, err = h.q.PutBounded(msgs, h.now, h.bound, cmd == "put-reserved", nil)
+		if len(dropped) > 0 {
+			fmt.Fprintf(out, "dropped: %s\n", names(dropped))
+		}
+		for i := range dropped {
+			h.q.Finish(&dropped[i])
+		}
+		if err != nil {
+			fmt.Fprintf(out, "refused: %s\n", err)
+		}
 	case "take":
 		var taken []Message
 		var err error
@@ -210,6 +245,20 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 	}
 }
 
+func (h *harness) messages(args []string) []Message {
+	msgs := make([]Message, 0, len(args))
+	for _, a := range args {
+		name, delay, deferred := strings.Cut(a, "@")
+		m := Message{Body: []byte(name), Timestamp: h.now}
+		copy(m.ID[:], name)
+		if deferred {
+			m.DeliverAt = h.now + int64(h.atoi(delay))
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
 func (h *harness) takeInFlight(out *strings.Builder, name string) (Message, bool) {
 	i := slices.IndexFunc(h.inFlight, func(m Message) bool { return string(m.Body) == name })
 	if i < 0 {
@@ -267,6 +316,9 @@ func (h *harness) state() string {
 		s += fmt.Sprintf(" backlog=%d unacked=%d/%d", backlog.Depth, backlog.Unacked, store.Unacked)
 	} else {
 		s += fmt.Sprintf(" dropped=%d", q.Dropped())
+	}
+	if h.bound.On() {
+		s += fmt.Sprintf(" held=%d/%dB", q.HeldDepth(), q.HeldBytes())
 	}
 	return s + "\n"
 }

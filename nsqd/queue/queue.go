@@ -36,6 +36,7 @@ type Queue struct {
 	free       []*Pending
 	scratch    []Message
 	dropped    atomic.Uint64
+	bound      boundState // bound.go
 
 	// Deferred-store compaction bookkeeping (store.go).
 	storeWrites    int   // records written to the store since its last compaction
@@ -171,6 +172,9 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 	if bound == 0 && q.backlog == nil && q.cfg.Room != nil {
 		bound = q.cfg.Room()
 	}
+	if q.bound.keepOrder && !keep && q.backlog != nil && q.backlog.Depth() > 0 {
+		bound = 0 // behind the backlog, not ahead of it (bound.go)
+	}
 	room := min(max(bound-q.ready.Len(), 0), len(msgs))
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if q.backlog == nil {
@@ -186,7 +190,7 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 			}
 		}
 	}
-	q.ready.Push(msgs[:room]...)
+	q.pushReady(msgs[:room])
 	return p
 }
 
@@ -229,7 +233,7 @@ func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, er
 	diskFirst := q.preferDisk && q.backlog != nil
 	q.preferDisk = !q.preferDisk
 	if !diskFirst {
-		dst = q.ready.PopInto(dst, max)
+		dst = q.popReady(dst, max)
 	}
 	var p *Pending
 	var err error
@@ -244,6 +248,7 @@ func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, er
 				continue
 			}
 			m.receipt = backlogReceipt(r.Seq)
+			q.backlogRead(&m)
 			if m.DeliverAt > now {
 				p = q.deferOne(m, true, p)
 				continue
@@ -255,7 +260,7 @@ func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, er
 		}
 	}
 	if diskFirst && len(dst) < max {
-		dst = q.ready.PopInto(dst, max-len(dst))
+		dst = q.popReady(dst, max-len(dst))
 	}
 	return dst, p, err
 }
@@ -359,6 +364,7 @@ func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
 func (q *Queue) Empty() error {
 	q.ready.Clear()
 	q.deferred = nil
+	q.bound.readyBytes, q.bound.backlogBytes, q.bound.backlogCounted = 0, 0, true
 	var err error
 	if q.backlog != nil {
 		err = q.backlog.Empty()
@@ -381,7 +387,7 @@ func (q *Queue) Flush() *Pending {
 	}
 	p := q.pending(nil, true)
 	p.flush = true
-	p.backlog = q.ready.PopInto(p.backlog, q.ready.Len())
+	p.backlog = q.popReady(p.backlog, q.ready.Len())
 	q.ready.Clear()
 	p.store = append(p.store, q.deferred...)
 	q.deferred = nil
