@@ -146,9 +146,13 @@ func (t *Topic) count(n int, bytes uint64) {
 // refused the overflow) does not stop the others; the first error is
 // returned so the publisher is told, and may publish again (at least once).
 func (t *Topic) fanOutLocked(msgs []Message) error {
+	reserved, err := t.reserveLocked(msgs) // a batch is refused whole (topic_bound.go)
+	if err != nil {
+		return err
+	}
 	var firstErr error
 	for _, c := range t.channels {
-		if err := c.put(msgs); err != nil && firstErr == nil {
+		if err := reserved.put(c, msgs); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
