@@ -141,3 +141,44 @@ func getRawStats(t *testing.T, n *NSQD) []byte {
 }
 
 var _ = time.Second
+
+// A topic with no channel holds messages itself, bounded by its own
+// settings.
+func TestBoundTopicRejectNew(t *testing.T) {
+	n := startDaemon(t, nil)
+	adminPost(t, n, "/topic/create?topic=orders")
+	postOK(t, n, "/topic/config?topic=orders&max_depth=2&overflow=reject-new")
+	producer := dialV2(t, n)
+	producer.pub("orders", "a")
+	producer.pub("orders", "b")
+	producer.send("PUB orders", []byte("c"))
+	producer.expectError("E_PUB_FAILED PUB failed topic orders: queue is full (depth 2 + 1 > max_depth 2)")
+	status, body := httpPost(t, n, "/pub?topic=orders", "c")
+	requireAPIError(t, http.StatusServiceUnavailable, "QUEUE_FULL", status, body)
+	tp, err := n.GetExistingTopic("orders")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, tp.Depth())
+	require.EqualValues(t, 2, tp.bound.rejected.Load())
+}
+
+// drop-oldest on a topic drops its oldest held messages, memory and disk,
+// and counts them; a channel created later gets the newest in order.
+func TestBoundTopicDropOldestAcrossMemoryAndDisk(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 1 })
+	adminPost(t, n, "/topic/create?topic=orders")
+	postOK(t, n, "/topic/config?topic=orders&max_depth=3&overflow=drop-oldest")
+	publish(t, n, "orders", numbered("m", 7)...)
+	tp, err := n.GetExistingTopic("orders")
+	require.NoError(t, err)
+	require.EqualValues(t, 3, tp.Depth())
+	require.EqualValues(t, 4, tp.bound.dropped.Load())
+
+	consumer := dialV2(t, n)
+	consumer.subscribe("orders", "work")
+	consumer.send("RDY 3")
+	var got []string
+	for _, m := range consumer.readMessages(3) {
+		got = append(got, string(m.Body))
+	}
+	require.ElementsMatch(t, []string{"m4", "m5", "m6"}, got)
+}

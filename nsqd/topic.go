@@ -42,6 +42,8 @@ type Topic struct {
 	droppedCount atomic.Uint64
 
 	queuePolicy objectPolicy // its own queue settings and effective policy (topic_policy.go)
+
+	bound topicBound // max_depth/max_bytes of the held messages (topic_bound.go)
 }
 
 func newTopic(name string, n *NSQD) (*Topic, error) {
@@ -161,7 +163,14 @@ func (t *Topic) fanOutLocked(msgs []Message) error {
 
 // holdLocked keeps messages on the topic until a channel can take them.
 func (t *Topic) holdLocked(msgs []Message) error {
+	msgs, err := t.admitHeldLocked(msgs) // the topic's bound (topic_bound.go)
+	if err != nil || len(msgs) == 0 {
+		return err
+	}
 	room := int(t.nsqd.opts.MemQueueSize) - t.held.Len()
+	if t.bound.keepOrder {
+		room = 0 // behind the disk backlog, not ahead of it (topic_bound.go)
+	}
 	if room < 0 {
 		room = 0
 	}
@@ -193,6 +202,7 @@ func (t *Topic) releaseHeldLocked() {
 	}
 	backlog := t.held.PopInto(make([]Message, 0, t.held.Len()), t.held.Len())
 	t.held.Clear()
+	t.bound.released(backlog)
 	for _, c := range t.channels {
 		// Memory backlog has no record to keep: a refusal is logged by
 		// the channel, which holds the messages in memory.
@@ -307,6 +317,7 @@ func (t *Topic) Empty() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.held.Clear()
+	t.bound.bytes = 0
 	if t.backend != nil {
 		return t.backend.Empty()
 	}
@@ -424,6 +435,7 @@ func (t *Topic) drain() {
 				refused = err
 			}
 		}
+		t.bound.released(batch)
 		if refused == nil {
 			t.backend.Ack(seqs...)
 		} else {

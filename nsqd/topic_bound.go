@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
@@ -67,3 +68,117 @@ func publishFailed(code, cmd string, err error) *protocolError {
 	}
 	return fatalErr(code, "%s failed %s", cmd, err)
 }
+
+// topicBound is the bookkeeping of a topic's own bound: the messages it
+// holds while it has no channel or is paused. Guarded by Topic.mu held for
+// writing (holdLocked, releaseHeldLocked, drain, Empty), except the
+// counters.
+//
+// A topic has no dead set: drop-oldest drops its oldest held messages and
+// counts them (README, "Bounded queues").
+type topicBound struct {
+	// bytes: the bodies held, memory and disk, counted from this process's
+	// start: what an earlier run left on the topic's disk is counted in the
+	// depth but not in bytes (the topic's backend has no non-consuming scan).
+	bytes int64
+	// keepOrder: a drop-oldest hold is in progress and the disk part is not
+	// empty; new messages follow it to disk, so that memory's front stays
+	// the oldest.
+	keepOrder bool
+
+	rejected atomic.Uint64 // messages refused by reject-new
+	dropped  atomic.Uint64 // messages drop-oldest dropped
+}
+
+// released counts held messages handed to the channels.
+func (b *topicBound) released(msgs []Message) {
+	b.bytes = max(b.bytes-queueBodyBytes(msgs), 0)
+}
+
+func queueBodyBytes(msgs []Message) int64 {
+	var n int64
+	for i := range msgs {
+		n += int64(len(msgs[i].Body))
+	}
+	return n
+}
+
+// heldDepthLocked is the number of messages the topic holds.
+func (t *Topic) heldDepthLocked() int64 {
+	depth := int64(t.held.Len())
+	if t.backend != nil {
+		depth += t.backend.Depth()
+	}
+	if depth == 0 {
+		t.bound.bytes = 0 // drift (a failed disk write) ends when the topic is empty
+	}
+	return depth
+}
+
+// admitHeldLocked applies the topic's bound to a batch it is about to hold
+// (t.mu held for writing): nil error and the messages to hold (all of them,
+// or for drop-oldest the newest that fit once the oldest held ones are
+// dropped), or a refusal for reject-new.
+func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
+	b := t.policy().Bound()
+	t.bound.keepOrder = false
+	if !b.On() {
+		t.bound.bytes += queueBodyBytes(msgs)
+		return msgs, nil
+	}
+	batchDepth, batchBytes := int64(len(msgs)), queueBodyBytes(msgs)
+	over := func() bool {
+		depth := t.heldDepthLocked()
+		return (b.MaxDepth > 0 && depth+batchDepth > b.MaxDepth) ||
+			(b.MaxBytes > 0 && t.bound.bytes+batchBytes > b.MaxBytes)
+	}
+	if over() {
+		if b.Overflow == queue.OverflowRejectNew {
+			t.bound.rejected.Add(uint64(len(msgs)))
+			return nil, &fullError{object: "topic " + t.name, err: &queue.FullError{
+				Depth: t.heldDepthLocked(), Bytes: t.bound.bytes,
+				BatchDepth: batchDepth, BatchBytes: batchBytes, Bound: b,
+			}}
+		}
+		for over() && t.dropOldestHeldLocked() {
+		}
+		for len(msgs) > 0 && over() {
+			t.bound.dropped.Add(1)
+			batchDepth--
+			batchBytes -= int64(len(msgs[0].Body))
+			msgs = msgs[1:]
+		}
+	}
+	if b.Overflow == queue.OverflowDropOldest && t.backend != nil && t.backend.Depth() > 0 {
+		t.bound.keepOrder = true
+	}
+	t.bound.bytes += batchBytes
+	return msgs, nil
+}
+
+// dropOldestHeldLocked drops the oldest held message: memory's front, else
+// the disk backlog's head. false when nothing could be dropped.
+func (t *Topic) dropOldestHeldLocked() bool {
+	if t.held.Len() > 0 {
+		m := t.held.PopInto(t.bound.scratch(), 1)
+		t.bound.released(m)
+		t.bound.dropped.Add(1)
+		return true
+	}
+	if t.backend == nil || t.backend.Depth() == 0 {
+		return false
+	}
+	msgs, seqs, err := t.backend.ReadInto(nil, nil, 1)
+	if err != nil || len(msgs) == 0 {
+		if err != nil {
+			t.nsqd.logf(errorLevel, "TOPIC(%s): drop oldest: read from disk: %s", t.name, err)
+		}
+		return false
+	}
+	t.backend.Ack(seqs...)
+	t.bound.released(msgs)
+	t.bound.dropped.Add(uint64(len(msgs)))
+	return true
+}
+
+func (b *topicBound) scratch() []Message { return make([]Message, 0, 1) }
