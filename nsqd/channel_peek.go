@@ -28,9 +28,8 @@ func (s peekState) String() string { return peekStateNames[s] }
 // peeked is one message as peek shows it.
 type peeked struct {
 	Message
-	TimeoutAt int64            // in flight: when it times out
-	ClientID  int64            // in flight: who holds it
-	Dead      queue.DeadMessage // dead: why and when it died
+	TimeoutAt int64 // in flight: when it times out
+	ClientID  int64 // in flight: who holds it
 }
 
 // peekReady returns up to n ready messages: the memory part in the order

@@ -19,6 +19,12 @@ const (
 	peekMaxN     = 1000
 )
 
+// peekRoutes adds the peeks and the dead set's admin endpoints.
+func (s *httpServer) peekRoutes(router *httprouter.Router) {
+	router.GET("/channel/peek", httpapi.V1(s.channelPeek))
+	router.GET("/topic/peek", httpapi.V1(s.topicPeek))
+}
+
 // peekParams are a peek's query parameters beyond topic and channel.
 type peekParams struct {
 	state peekState
