@@ -13,10 +13,13 @@ import (
 // drop-oldest pushed out to its dead path (kill, channel_dead.go) and
 // counts.
 
-// channelBound is what a channel counts about its bound.
+// channelBound is what a channel counts about its bound, and the dead set
+// admin's moves (channel_redrive.go).
 type channelBound struct {
 	rejected atomic.Uint64 // messages refused by reject-new
 	dropped  atomic.Uint64 // messages drop-oldest pushed out
+	redriven atomic.Uint64 // dead messages moved back to the queue
+	emptied  atomic.Uint64 // dead messages removed by /channel/dead/empty
 }
 
 // fullError is a refusal by a channel's or topic's bound: the publisher is

@@ -23,6 +23,8 @@ const (
 func (s *httpServer) peekRoutes(router *httprouter.Router) {
 	router.GET("/channel/peek", httpapi.V1(s.channelPeek))
 	router.GET("/topic/peek", httpapi.V1(s.topicPeek))
+	router.POST("/channel/dead/redrive", httpapi.V1(s.channelDeadRedrive))
+	router.POST("/channel/dead/empty", httpapi.V1(s.channelDeadEmpty))
 }
 
 // peekParams are a peek's query parameters beyond topic and channel.

@@ -78,6 +78,9 @@ type boundState struct {
 	// that memory always holds the oldest ready messages and dropping from
 	// its front drops the oldest.
 	keepOrder bool
+	// toDisk: a PutToDisk is in progress; every ready message goes to the
+	// backlog (redrive.go).
+	toDisk bool
 }
 
 // bodyBytes is the sum of the bodies' lengths.

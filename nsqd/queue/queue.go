@@ -172,7 +172,7 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 	if bound == 0 && q.backlog == nil && q.cfg.Room != nil {
 		bound = q.cfg.Room()
 	}
-	if q.bound.keepOrder && !keep && q.backlog != nil && q.backlog.Depth() > 0 {
+	if q.bound.toDisk || q.bound.keepOrder && !keep && q.backlog != nil && q.backlog.Depth() > 0 {
 		bound = 0 // behind the backlog, not ahead of it (bound.go)
 	}
 	room := min(max(bound-q.ready.Len(), 0), len(msgs))
