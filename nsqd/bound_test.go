@@ -182,3 +182,42 @@ func TestBoundTopicDropOldestAcrossMemoryAndDisk(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"m4", "m5", "m6"}, got)
 }
+
+// Refusals and drops are counted in /stats (new keys, present only when
+// non-zero) and /metrics (nsq_publish_errors_total gets reason QUEUE_FULL).
+func TestBoundCounters(t *testing.T) {
+	n := startDaemon(t, nil)
+	boundedChannel(t, n, "orders", "work", "max_depth=1&overflow=reject-new")
+	adminPost(t, n, "/channel/create?topic=orders&channel=dropper")
+	postOK(t, n, "/channel/config?topic=orders&channel=dropper&max_bytes=1&overflow=drop-oldest")
+	producer := dialV2(t, n)
+	producer.pub("orders", "a")
+	producer.send("PUB orders", []byte("b"))
+	producer.expectError("E_PUB_FAILED PUB failed channel orders:work: queue is full (depth 1 + 1 > max_depth 1)")
+	status, body := httpPost(t, n, "/pub?topic=orders", "b")
+	requireAPIError(t, http.StatusServiceUnavailable, "QUEUE_FULL", status, body)
+	postOK(t, n, "/channel/config?topic=orders&channel=work&max_depth=5&max_bytes=2")
+	producer.pub("orders", "b") // fits in work; pushes "a" out of dropper
+	producer.send("PUB orders", []byte("cc"))
+	producer.expectError("E_PUB_FAILED PUB failed channel orders:work: queue is full (bytes 2 + 2 > max_bytes 2)")
+
+	stats := getStats(t, n, "")
+	work := channelStats(t, stats, "orders", "work")
+	require.EqualValues(t, 2, work.RejectedMaxDepthCount) // "b" over TCP and HTTP
+	require.EqualValues(t, 1, work.RejectedMaxBytesCount)
+	dropper := channelStats(t, stats, "orders", "dropper")
+	require.EqualValues(t, 1, dropper.OverflowDroppedCount)
+	require.Zero(t, dropper.RejectedMaxDepthCount+dropper.RejectedMaxBytesCount)
+
+	status, metrics := httpGet(t, n, "/metrics")
+	require.Equal(t, http.StatusOK, status)
+	for _, want := range []string{
+		`nsq_publish_errors_total{protocol="tcp",reason="QUEUE_FULL"} 2`,
+		`nsq_publish_errors_total{protocol="http",reason="QUEUE_FULL"} 1`,
+		`nsq_channel_messages_rejected_total{channel="work",limit="max_depth",topic="orders"} 2`,
+		`nsq_channel_messages_rejected_total{channel="work",limit="max_bytes",topic="orders"} 1`,
+		`nsq_channel_messages_overflow_dropped_total{channel="dropper",topic="orders"} 1`,
+	} {
+		require.Contains(t, string(metrics), want)
+	}
+}

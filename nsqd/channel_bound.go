@@ -16,11 +16,29 @@ import (
 // channelBound is what a channel counts about its bound, and the dead set
 // admin's moves (channel_redrive.go).
 type channelBound struct {
-	rejected atomic.Uint64 // messages refused by reject-new
-	dropped  atomic.Uint64 // messages drop-oldest pushed out
-	redriven atomic.Uint64 // dead messages moved back to the queue
-	emptied  atomic.Uint64 // dead messages removed by /channel/dead/empty
+	rejected boundRejections // messages refused by reject-new, by limit
+	dropped  atomic.Uint64   // messages drop-oldest pushed out
+	redriven atomic.Uint64   // dead messages moved back to the queue
+	emptied  atomic.Uint64   // dead messages removed by /channel/dead/empty
 }
+
+// boundRejections counts refused messages by the limit that refused them.
+type boundRejections struct {
+	depth, bytes atomic.Uint64
+}
+
+// add counts n messages refused by err (a *queue.FullError inside).
+func (r *boundRejections) add(err error, n int) {
+	var full *queue.FullError
+	if errors.As(err, &full) && !full.ByDepth() {
+		r.bytes.Add(uint64(n))
+		return
+	}
+	r.depth.Add(uint64(n))
+}
+
+// Load is the total.
+func (r *boundRejections) Load() uint64 { return r.depth.Load() + r.bytes.Load() }
 
 // fullError is a refusal by a channel's or topic's bound: the publisher is
 // told "<object> is full (...)" (TCP E_PUB_FAILED and its siblings, HTTP
@@ -43,7 +61,7 @@ func (c *Channel) putBoundedLocked(msgs []Message, b queue.Bound, reserved bool)
 		c.mu.Unlock()
 		c.dropOverflow(dropped, now)
 		if errors.Is(err, queue.ErrFull) {
-			c.bound.rejected.Add(uint64(len(msgs)))
+			c.bound.rejected.add(err, len(msgs))
 			return &fullError{object: fmt.Sprintf("channel %s:%s", c.topicName, c.name), err: err}
 		}
 		return fmt.Errorf("channel %s:%s: %w", c.topicName, c.name, err)
@@ -75,7 +93,7 @@ func (c *Channel) reserve(msgs []Message, b queue.Bound) (reserved bool, err err
 	}
 	reserved, err = c.queue.Reserve(msgs, b)
 	if errors.Is(err, queue.ErrFull) {
-		c.bound.rejected.Add(uint64(len(msgs)))
+		c.bound.rejected.add(err, len(msgs))
 		err = &fullError{object: fmt.Sprintf("channel %s:%s", c.topicName, c.name), err: err}
 	}
 	return reserved, err

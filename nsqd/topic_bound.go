@@ -62,11 +62,27 @@ func (t *Topic) reserveLocked(msgs []Message) (reservations, error) {
 // <reason>" as upstream). It is fatal as upstream's, except for a full
 // queue: that refusal is not the connection's fault, so it stays open and
 // the publisher may retry on it (README, "Bounded queues").
-func publishFailed(code, cmd string, err error) *protocolError {
+func publishFailed(code, cmd string, err error) error {
 	if errors.Is(err, queue.ErrFull) {
-		return clientErr(code, "%s failed %s", cmd, err)
+		return fullRefusal{clientErr(code, "%s failed %s", cmd, err)}
 	}
 	return fatalErr(code, "%s failed %s", cmd, err)
+}
+
+// fullRefusal marks the error frame of a full queue, so that
+// nsq_publish_errors_total counts it under its own reason (QUEUE_FULL, as
+// HTTP's 503 says) rather than with disk failures under E_PUB_FAILED.
+type fullRefusal struct{ *protocolError }
+
+func (r fullRefusal) Unwrap() error { return r.protocolError }
+
+// publishErrorReason is the reason label of a refused TCP publish: the
+// error code, or QUEUE_FULL for a bound's refusal.
+func publishErrorReason(err error, code string) string {
+	if errors.As(err, new(fullRefusal)) {
+		return "QUEUE_FULL"
+	}
+	return code
 }
 
 // topicBound is the bookkeeping of a topic's own bound: the messages it
@@ -86,8 +102,8 @@ type topicBound struct {
 	// the oldest.
 	keepOrder bool
 
-	rejected atomic.Uint64 // messages refused by reject-new
-	dropped  atomic.Uint64 // messages drop-oldest dropped
+	rejected boundRejections // messages refused by reject-new, by limit
+	dropped  atomic.Uint64   // messages drop-oldest dropped
 }
 
 // released counts held messages handed to the channels.
@@ -134,11 +150,12 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 	}
 	if over() {
 		if b.Overflow == queue.OverflowRejectNew {
-			t.bound.rejected.Add(uint64(len(msgs)))
-			return nil, &fullError{object: "topic " + t.name, err: &queue.FullError{
+			full := &queue.FullError{
 				Depth: t.heldDepthLocked(), Bytes: t.bound.bytes,
 				BatchDepth: batchDepth, BatchBytes: batchBytes, Bound: b,
-			}}
+			}
+			t.bound.rejected.add(full, len(msgs))
+			return nil, &fullError{object: "topic " + t.name, err: full}
 		}
 		for over() && t.dropOldestHeldLocked() {
 		}

@@ -51,10 +51,16 @@ type FullError struct {
 }
 
 func (e *FullError) Error() string {
-	if e.Bound.MaxDepth > 0 && e.Depth+e.BatchDepth > e.Bound.MaxDepth {
+	if e.ByDepth() {
 		return fmt.Sprintf("queue is full (depth %d + %d > max_depth %d)", e.Depth, e.BatchDepth, e.Bound.MaxDepth)
 	}
 	return fmt.Sprintf("queue is full (bytes %d + %d > max_bytes %d)", e.Bytes, e.BatchBytes, e.Bound.MaxBytes)
+}
+
+// ByDepth reports whether the depth limit refused the batch (else the
+// byte limit did).
+func (e *FullError) ByDepth() bool {
+	return e.Bound.MaxDepth > 0 && e.Depth+e.BatchDepth > e.Bound.MaxDepth
 }
 
 func (e *FullError) Is(target error) bool { return target == ErrFull }
