@@ -91,6 +91,10 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		Wrote: n.recordWrite,
 		// Called under c.mu by the queue.
 		Room: c.consumerCreditLocked,
+		// The dead path (channel_dead.go): the policy is read under c.mu,
+		// Kill runs in commit, without it.
+		Policy: c.policy,
+		Kill:   c.killDying,
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be

@@ -23,15 +23,21 @@ type channelDead struct {
 	closed bool
 	set    atomic.Pointer[queue.DeadSet]
 
-	// lettered counts messages the channel sent away (to its dead set or
-	// its dead_letter_topic), by reason (index: queue.DeadReason).
+	// lettered counts messages the channel sent away and stored (in its
+	// dead set or its dead_letter_topic), by reason (index:
+	// queue.DeadReason).
 	lettered [queue.DeadOverflow + 1]atomic.Uint64
-	// dropped counts dead messages lost on purpose: dropped by the dead
-	// set's bound (--max-dead-depth), or dying on a channel with no dead
-	// set and no dead_letter_topic.
-	dropped atomic.Uint64
-	// failed counts messages that could not be sent away (dead set write or
-	// dead_letter_topic publish failed): the queue kept them.
+	// expired counts messages that expired, whatever became of them.
+	expired atomic.Uint64
+	// droppedBound counts dead messages the dead set dropped, oldest
+	// first, to stay within --max-dead-depth.
+	droppedBound atomic.Uint64
+	// droppedNoSet counts messages that died on a channel with no dead
+	// set (no disk) and no dead_letter_topic: dropped.
+	droppedNoSet atomic.Uint64
+	// failed counts deaths that could not be stored (dead set write or
+	// dead_letter_topic publish failed): the queue kept those messages
+	// and tries again (nsqd/queue/dying.go).
 	failed atomic.Uint64
 }
 
@@ -120,8 +126,18 @@ func (c *Channel) closeDeadSet(deleted bool) error {
 // dead_letter_topic when it has one, else added to its dead set, else
 // (no disk) dropped and counted. It runs without Channel.mu (it writes and
 // fsyncs). nil means the messages are stored as durably as a publish
-// would store them: only then may the caller release their queue records.
-// On an error nothing was stored and the caller keeps them.
+// would store them: only then may the caller release their queue records
+// (Queue.Finish). On an error nothing was stored and the caller keeps them.
+//
+// Deaths decided inside the queue need none of this by hand: a queue
+// method that adds them to its Pending (Queue.kill, nsqd/queue/dying.go)
+// gets Kill called from Commit and the records released in Settle.
+//
+// Locks: with a dead_letter_topic, kill takes that topic's lock and its
+// channels' (a publish). It must not run under a Topic.mu: two channels
+// whose dead-letter topics are each other's topics would then wait on each
+// other (a Put's commit runs under the publishing topic's read lock, so a
+// death decided in Put must be killed after it).
 func (c *Channel) kill(msgs []Message, reason queue.DeadReason, now int64) error {
 	if len(msgs) == 0 {
 		return nil
@@ -145,7 +161,8 @@ func (c *Channel) killDying(dying []queue.Dying, now int64) error {
 	}
 	ds, err := c.deadSet()
 	if errors.Is(err, errNoDeadSet) {
-		c.dead.dropped.Add(uint64(len(dying)))
+		c.dead.droppedNoSet.Add(uint64(len(dying)))
+		c.countExpired(dying)
 		return nil
 	}
 	if err != nil {
@@ -154,7 +171,7 @@ func (c *Channel) killDying(dying []queue.Dying, now int64) error {
 	}
 	if pol.MaxDeadDepth != ds.MaxDepth() {
 		dropped, err := ds.SetMaxDepth(pol.MaxDeadDepth)
-		c.dead.dropped.Add(uint64(dropped))
+		c.dead.droppedBound.Add(uint64(dropped))
 		if err != nil {
 			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
 		}
@@ -172,7 +189,7 @@ func (c *Channel) killDying(dying []queue.Dying, now int64) error {
 		c.dead.failed.Add(uint64(len(dying)))
 		return fmt.Errorf("channel %s:%s: %w", c.topicName, c.name, err)
 	}
-	c.dead.dropped.Add(uint64(dropped))
+	c.dead.droppedBound.Add(uint64(dropped))
 	c.countLettered(dying)
 	return nil
 }
@@ -204,6 +221,15 @@ func (c *Channel) countLettered(dying []queue.Dying) {
 			c.dead.lettered[r].Add(1)
 		}
 	}
+	c.countExpired(dying)
+}
+
+func (c *Channel) countExpired(dying []queue.Dying) {
+	for i := range dying {
+		if dying[i].Reason == queue.DeadExpired {
+			c.dead.expired.Add(1)
+		}
+	}
 }
 
 // deadLettered is how many messages died for reason (to the dead set or
@@ -222,4 +248,52 @@ func (c *Channel) deadDepth() int64 {
 		return ds.Depth()
 	}
 	return 0
+}
+
+// DeadStats are a channel's dead-letter keys in /stats (README, "Dead
+// set"). They appear only on a channel whose dead path is on (an attempts
+// limit, a TTL, a bound or a dead_letter_topic set, or a dead set left on
+// disk), so that with every rule off /stats is upstream's byte for byte;
+// the counters appear only when non-zero.
+type DeadStats struct {
+	DeadCount *int64 `json:"dead_count,omitempty"` // in the dead set now
+	DeadBytes int64  `json:"dead_bytes,omitempty"` // their body bytes
+
+	DeadLetteredMaxAttempts uint64 `json:"dead_lettered_max_attempts_count,omitempty"`
+	DeadLetteredExpired     uint64 `json:"dead_lettered_expired_count,omitempty"`
+	DeadLetteredOverflow    uint64 `json:"dead_lettered_overflow_count,omitempty"`
+	ExpiredCount            uint64 `json:"expired_count,omitempty"`
+	// DeadDroppedCount: dropped by the dead set's bound, or dying where
+	// there is no dead set (ephemeral) and no dead_letter_topic.
+	DeadDroppedCount uint64 `json:"dead_dropped_count,omitempty"`
+	DeadErrorCount   uint64 `json:"dead_error_count,omitempty"` // deaths postponed by a failed write
+}
+
+// deadPathOn reports whether the channel shows its dead-letter stats.
+func (c *Channel) deadPathOn() bool {
+	pol := c.policy()
+	return pol.Enforces() || pol.DeadLetterTopic != "" || c.dead.set.Load() != nil ||
+		c.dead.droppedNoSet.Load() > 0 || c.dead.failed.Load() > 0
+}
+
+// deadStats reads the dead-letter counters (zero value when the dead path
+// is off).
+func (c *Channel) deadStats() DeadStats {
+	if !c.deadPathOn() {
+		return DeadStats{}
+	}
+	var depth, bytes int64
+	if ds := c.dead.set.Load(); ds != nil {
+		depth, bytes = ds.Depth(), ds.Bytes()
+	}
+	return DeadStats{
+		DeadCount:               &depth,
+		DeadBytes:               bytes,
+		DeadLetteredMaxAttempts: c.dead.lettered[queue.DeadMaxAttempts].Load(),
+		DeadLetteredExpired:     c.dead.lettered[queue.DeadExpired].Load(),
+		DeadLetteredOverflow:    c.dead.lettered[queue.DeadOverflow].Load(),
+		ExpiredCount:            c.dead.expired.Load(),
+		DeadDroppedCount:        c.dead.droppedBound.Load() + c.dead.droppedNoSet.Load(),
+		DeadErrorCount:          c.dead.failed.Load(),
+	}
 }

@@ -99,6 +99,9 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range boundDescs { // metrics_bound.go
 		ch <- d
 	}
+	for _, d := range deadDescs { // metrics_dead.go
+		ch <- d
+	}
 }
 
 func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
@@ -166,6 +169,7 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)
 		counter(ch, channelGlobalDesc, float64(cs.GlobalMsgCount), t, name)
 	}
+	c.collectDead(ch) // metrics_dead.go
 	if c.e2eHistogram != nil {
 		if m, err := c.e2eHistogram.metric(channelE2EDesc, t, name); err == nil {
 			ch <- m

@@ -51,6 +51,8 @@ type ChannelStats struct {
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
 
 	QueueHealth
+	DeadStats // issue 12's dead path (channel_dead.go); absent when off
+
 	QueueBounds // stats_bound.go
 }
 
@@ -245,6 +247,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		E2eProcessingLatency: c.e2eStats(),
 		QueueHealth:          c.queueHealth(),
 		QueueBounds:          c.boundStats(),
+		DeadStats:            c.deadStats(),
 	}
 }
 

@@ -17,7 +17,10 @@ type statsdCounters struct {
 
 type statsdTopicCounters struct{ messages, bytes uint64 }
 
-type statsdChannelCounters struct{ messages, requeues, timeouts uint64 }
+type statsdChannelCounters struct {
+	messages, requeues, timeouts uint64
+	dead                         DeadStats // statsd_dead.go
+}
 
 type statsdChannelKey struct{ topic, channel string }
 
@@ -114,6 +117,7 @@ func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 		prev := last.channels[key]
 		next.channels[key] = statsdChannelCounters{
 			messages: c.MessageCount, requeues: c.RequeueCount, timeouts: c.TimeoutCount,
+			dead: c.DeadStats,
 		}
 		base := "topic." + name + ".channel." + c.ChannelName
 		m.counter(counterDelta(c.MessageCount, prev.messages), base, ".message_count")
@@ -127,5 +131,6 @@ func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 		for _, p := range c.E2eProcessingLatency.Percentiles {
 			m.gauge(int64(p.Value), base, ".e2e_processing_latency_", percentileSuffix(p.Quantile))
 		}
+		m.deadStatsd(base, c.DeadStats, prev.dead)
 	}
 }

@@ -83,14 +83,14 @@ func (t *Topic) Name() string { return t.name }
 // either fans the batch out or holds it. Either every message is accepted
 // or none is.
 func (t *Topic) PutMessages(msgs []Message) error {
-	return t.putMessagesAt(msgs, time.Now())
+	return t.putMessagesAt(msgs, t.nsqd.clock.Now())
 }
 
 // PutDeferred publishes msgs to be delivered delay after their publish
 // time: DeliverAt comes from the clock reading that stamps Timestamp, so a
 // message is never due before Timestamp+delay (DPUB, /pub?defer).
 func (t *Topic) PutDeferred(msgs []Message, delay time.Duration) error {
-	now := time.Now()
+	now := t.nsqd.clock.Now() // DeliverAt and the TTL count on the daemon's clock (channel_dead.go)
 	deliverAt := now.Add(delay).UnixNano()
 	for i := range msgs {
 		msgs[i].DeliverAt = deliverAt

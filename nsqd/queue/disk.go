@@ -21,6 +21,12 @@ type Pending struct {
 	ready   []Message
 	backlog []Message // to append to the backlog
 	store   []Message // to write to the deferred store
+	// dead are messages the policy sends away: Commit hands them to
+	// Config.Kill, and Settle releases their records, or keeps them when
+	// Kill failed (dying.go).
+	dead    []Dying
+	deadErr error
+	now     int64 // when they died
 
 	backlogErr, storeErr error
 	storeFirst           uint64 // Seq of the first record written to the store
@@ -56,9 +62,10 @@ func (q *Queue) recycle(p *Pending) {
 	clear(p.ready)
 	clear(p.backlog)
 	clear(p.store)
+	clear(p.dead)
 	clear(p.records)
 	*p = Pending{
-		ready: p.ready[:0], backlog: p.backlog[:0], store: p.store[:0],
+		ready: p.ready[:0], backlog: p.backlog[:0], store: p.store[:0], dead: p.dead[:0],
 		encoded: p.encoded[:0], records: p.records[:0],
 	}
 	if cap(p.encoded) > 4<<20 {
@@ -73,6 +80,9 @@ func (q *Queue) recycle(p *Pending) {
 // and touches only the Pending and the disk queues, which have their own
 // (internal/diskqueue/doc.go).
 func (q *Queue) Commit(p *Pending) {
+	if len(p.dead) > 0 && q.cfg.Kill != nil {
+		p.deadErr = q.cfg.Kill(p.dead, p.now)
+	}
 	if len(p.store) > 0 {
 		store, err := q.openStore()
 		switch {
@@ -124,6 +134,7 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 func (q *Queue) Settle(p *Pending) (*Pending, error) {
 	q.bound.pendingDepth -= p.boundDepth
 	q.bound.pendingBytes -= p.boundBytes
+	q.settleDead(p)
 	var err error
 	if len(p.backlog) > 0 {
 		switch {

@@ -17,6 +17,8 @@
 //	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
 //	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
 //	Empty, Flush, Close, Delete
+//	Config.Policy, Config.Kill       the dead path: attempts limit (Requeue) and TTL (Take,
+//	                                 PromoteDue) hand dying messages to Kill from Commit (dying.go)
 //
 // Disk writes never run inside these calls. A call that needs one returns a
 // *Pending; the caller releases its lock, calls Commit (the writes, fsync
@@ -31,6 +33,7 @@
 //
 // The transcripts under testdata/ are the queue's scenario tests, on real
 // files: deferral order, requeue with a delay, spill to disk and back,
-// crash and reopen, the store's compaction, duplicates after a crash, and
-// disk failures (transcript_test.go, harness_test.go).
+// crash and reopen, the store's compaction, duplicates after a crash, disk
+// failures, the attempts limit, TTL, and crashes around a death
+// (transcript_test.go, harness_test.go).
 package queue

@@ -35,6 +35,10 @@ import (
 //	                       dropped messages are finished, as once dead
 //	reserve NAME ...       Reserve a batch under the bound
 //	put-reserved NAME ...  PutBounded with the reservation
+//	policy [max_attempts=N] [ttl=T] [kill=ok|fail]
+//	                       set the policy (T in the transcript's time units);
+//	                       the state then shows the dead set: a real one on
+//	                       disk for a disk queue, a list for a memory one
 type harness struct {
 	t        *testing.T
 	dir      string
@@ -45,6 +49,12 @@ type harness struct {
 	log      []string
 	disks    []*diskqueue.Queue // of the open queue, for sync
 	bound    Bound
+
+	policy   Policy
+	deadOn   bool     // a policy command ran: show the dead set
+	killFail bool     // Kill refuses, as a full disk would
+	dead     *DeadSet // a disk queue's dead set, opened on first use
+	memDead  []string // a memory queue's dead messages
 }
 
 func newHarness(t *testing.T) *harness {
@@ -106,6 +116,8 @@ func (h *harness) run(line string) string {
 			}
 		}
 		return out.String() + "synced\n"
+	case "policy":
+		h.setPolicy(args)
 	case "segments":
 		fmt.Fprintf(&out, "backlog=%d store=%d\n", h.segments(h.cfg.Name), h.segments(h.cfg.Name+StoreSuffix))
 		return out.String()
@@ -150,12 +162,100 @@ func (h *harness) open(args []string) error {
 		}
 		return d, nil
 	}
+	h.cfg.Policy = func() Policy { return h.policy }
+	h.cfg.Kill = h.kill
 	q, err := Open(h.cfg)
 	if err != nil {
 		return err
 	}
 	h.q = q
 	return nil
+}
+
+// kill is the queue's Config.Kill, as the channel's: a disk queue's dead
+// messages go to a dead set in the same directory.
+func (h *harness) kill(dying []Dying, now int64) error {
+	if h.killFail {
+		return errors.New("dead set: disk full")
+	}
+	if h.cfg.Disk == nil {
+		for _, d := range dying {
+			h.memDead = append(h.memDead, fmt.Sprintf("%s:%s@%d", d.Body, d.Reason, now))
+		}
+		return nil
+	}
+	ds, err := h.deadSet()
+	if err != nil {
+		return err
+	}
+	msgs := make([]DeadMessage, len(dying))
+	for i, d := range dying {
+		msgs[i] = DeadMessage{ID: d.ID, Body: d.Body, Timestamp: d.Timestamp, Attempts: d.Attempts, Reason: d.Reason, DiedAt: now}
+	}
+	_, err = ds.Add(msgs...)
+	return err
+}
+
+func (h *harness) deadSet() (*DeadSet, error) {
+	if h.dead == nil {
+		ds, err := OpenDeadSet(DeadSetOptions{Dir: h.dir, Name: h.cfg.Name})
+		if err != nil {
+			return nil, err
+		}
+		h.dead = ds
+	}
+	return h.dead, nil
+}
+
+func (h *harness) setPolicy(args []string) {
+	h.deadOn = true
+	for _, a := range args {
+		key, value, _ := strings.Cut(a, "=")
+		switch key {
+		case "max_attempts":
+			h.policy.MaxAttempts = uint16(h.atoi(value))
+		case "ttl":
+			h.policy.MsgTTL = time.Duration(h.atoi(value))
+		case "kill":
+			h.killFail = value == "fail"
+		default:
+			h.t.Fatalf("policy: unknown argument %q", a)
+		}
+	}
+}
+
+// deadState lists the dead set: NAME:REASON@DIEDAT(attempts N).
+func (h *harness) deadState() string {
+	if h.cfg.Disk == nil {
+		return strings.Join(h.memDead, " ")
+	}
+	if h.dead == nil {
+		if exists, err := DeadSetExists(h.dir, h.cfg.Name); err != nil || !exists {
+			return ""
+		}
+	}
+	ds, err := h.deadSet()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	msgs, err := ds.Peek(0, 1000)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, fmt.Sprintf("%s:%s@%d(attempts %d)", m.Body, m.Reason, m.DiedAt, m.Attempts))
+	}
+	return strings.Join(out, " ")
+}
+
+// closeDead closes the dead set with the queue: every Add was written when
+// it returned, so a crash and a close leave the same files.
+func (h *harness) closeDead() {
+	if h.dead != nil {
+		h.dead.Close()
+		h.dead = nil
+	}
 }
 
 // failingDisk refuses every write, as a full disk would.
@@ -283,6 +383,7 @@ func (h *harness) close(out *strings.Builder) {
 		fmt.Fprintf(out, "error: %s\n", err)
 	}
 	h.q = nil
+	h.closeDead()
 }
 
 func (h *harness) settleAll(out *strings.Builder, p *Pending) {
@@ -301,6 +402,7 @@ func (h *harness) crash() {
 	q := h.q
 	h.t.Cleanup(func() { q.Close() })
 	h.q, h.inFlight = nil, nil
+	h.closeDead()
 }
 
 func (h *harness) state() string {
@@ -319,6 +421,9 @@ func (h *harness) state() string {
 	}
 	if h.bound.On() {
 		s += fmt.Sprintf(" held=%d/%dB", q.HeldDepth(), q.HeldBytes())
+	}
+	if h.deadOn {
+		s += fmt.Sprintf("\ndead=[%s]", h.deadState())
 	}
 	return s + "\n"
 }

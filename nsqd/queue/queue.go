@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
 )
@@ -89,6 +90,16 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Wrote is told the outcome of every disk write; may be nil.
 	Wrote func(error)
+	// Policy is the queue's current policy (attempts limit, TTL), read
+	// once per Requeue, Take and PromoteDue under the caller's lock; nil
+	// is the zero Policy (upstream's behaviour).
+	Policy func() Policy
+	// Kill takes the messages the policy sends away (dying.go). It is
+	// called by Commit, without the caller's lock, and must return nil
+	// only once they are stored elsewhere (dead set, dead-letter topic)
+	// or deliberately dropped: only then are their disk records released.
+	// Nil drops them.
+	Kill func(dying []Dying, now int64) error
 }
 
 // loadBatch is how many store records Open reads at a time.
@@ -145,7 +156,14 @@ func (q *Queue) Put(msgs []Message, now int64) *Pending {
 // again, or deferred until its DeliverAt when that is later than now. A
 // failed disk write keeps them in memory rather than losing them; Settle
 // still returns it, for a caller whose own record must then stay.
+//
+// With the policy's MaxAttempts set, a message that has had MaxAttempts
+// deliveries dies instead (reason max_attempts): it is in the returned
+// Pending, to Kill, and keeps its disk record until Kill succeeded.
 func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
+	if max := q.policy().MaxAttempts; max > 0 {
+		return q.requeueLimited(msgs, now, max)
+	}
 	return q.put(msgs, now, true)
 }
 
@@ -213,9 +231,17 @@ func (q *Queue) NextDeadline() int64 { return q.deferred.Next() }
 
 // PromoteDue makes every deferred message due at now ready. One from the
 // store keeps its record there until it is finished or stored anew.
+//
+// With the policy's MsgTTL set, a due message older than it dies instead
+// (reason expired).
 func (q *Queue) PromoteDue(now int64) *Pending {
 	q.scratch = q.deferred.PopDue(now, q.scratch[:0])
-	p := q.enqueue(q.scratch, true, nil)
+	var p *Pending
+	due := q.scratch
+	if ttl := q.policy().MsgTTL; ttl > 0 {
+		due, p = q.expire(due, now, ttl, p)
+	}
+	p = q.enqueue(due, true, p)
 	clear(q.scratch)
 	return p
 }
@@ -229,13 +255,39 @@ func (q *Queue) PromoteDue(now int64) *Pending {
 //
 // The backlog is read under the caller's lock (nsqd/LOCKS.md, "Known
 // exceptions").
+//
+// With the policy's MsgTTL set, a message older than it is never handed
+// out: it dies (reason expired) in the returned Pending, and Take takes
+// others in its place, a few rounds at most (the rest wait for the next
+// Take).
 func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, error) {
+	ttl := q.policy().MsgTTL
+	if ttl <= 0 {
+		return q.take(dst, max, now, 0, nil)
+	}
+	var p *Pending
+	var err error
+	for round := 0; round < takeRounds && len(dst) < max && err == nil; round++ {
+		start := len(dst)
+		if dst, p, err = q.take(dst, max, now, ttl, p); len(dst) == start {
+			break // nothing left to take
+		}
+		var live []Message
+		live, p = q.expire(dst[start:], now, ttl, p)
+		clear(dst[start+len(live):])
+		dst = dst[:start+len(live)]
+	}
+	return dst, p, err
+}
+
+// take is one round of Take; ttl > 0 kills (rather than defers) a backlog
+// message that is not due yet but already expired.
+func (q *Queue) take(dst []Message, max int, now int64, ttl time.Duration, p *Pending) ([]Message, *Pending, error) {
 	diskFirst := q.preferDisk && q.backlog != nil
 	q.preferDisk = !q.preferDisk
 	if !diskFirst {
 		dst = q.popReady(dst, max)
 	}
-	var p *Pending
 	var err error
 	if len(dst) < max && q.backlog != nil && q.backlog.Depth() > 0 {
 		var records []diskqueue.Record
@@ -250,6 +302,10 @@ func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, *Pending, er
 			m.receipt = backlogReceipt(r.Seq)
 			q.backlogRead(&m)
 			if m.DeliverAt > now {
+				if ttl > 0 && expired(&m, now, ttl) {
+					p = q.kill(p, m, DeadExpired, now)
+					continue
+				}
 				p = q.deferOne(m, true, p)
 				continue
 			}
