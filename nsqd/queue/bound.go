@@ -198,7 +198,12 @@ func (q *Queue) Unreserve(msgs []Message) {
 }
 
 func (q *Queue) full(depth, bytes int64, b Bound) error {
-	return &FullError{Depth: q.HeldDepth(), Bytes: q.HeldBytes(), BatchDepth: depth, BatchBytes: bytes, Bound: b}
+	e := &FullError{Depth: q.HeldDepth(), BatchDepth: depth, BatchBytes: bytes, Bound: b}
+	if b.MaxBytes > 0 {
+		// Only then: counting bytes may scan the backlog once.
+		e.Bytes = q.HeldBytes()
+	}
+	return e
 }
 
 // PutBounded is Put under b. With room for the batch it is Put. When the

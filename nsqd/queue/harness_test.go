@@ -35,6 +35,8 @@ import (
 //	                       dropped messages are finished, as once dead
 //	reserve NAME ...       Reserve a batch under the bound
 //	put-reserved NAME ...  PutBounded with the reservation
+//	put-to-disk NAME ...   PutToDisk (a redrive): every message via the backlog
+//	peek-backlog N         PeekBacklog: what the disk backlog holds, unconsumed
 //	policy [max_attempts=N] [ttl=T] [kill=ok|fail]
 //	                       set the policy (T in the transcript's time units);
 //	                       the state then shows the dead set: a real one on
@@ -92,11 +94,17 @@ func (h *harness) run(line string) string {
 				h.t.Fatalf("bound: unknown argument %q", a)
 			}
 		}
+	case "peek-backlog":
+		peeked, err := h.q.PeekBacklog(nil, h.atoi(args[0]))
+		if err != nil {
+			fmt.Fprintf(&out, "error: %s\n", err)
+		}
+		fmt.Fprintf(&out, "backlog: [%s]\n", names(peeked))
 	case "reserve":
 		if _, err := h.q.Reserve(h.messages(args), h.bound); err != nil {
 			fmt.Fprintf(&out, "refused: %s\n", err)
 		}
-	case "put", "put-reserved", "take", "fin", "req", "advance":
+	case "put", "put-reserved", "put-to-disk", "take", "fin", "req", "advance":
 		h.apply(&out, cmd, args, false)
 	case "crash-after-commit":
 		h.apply(&out, args[0], args[1:], true)
@@ -266,6 +274,8 @@ func (failingDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk fu
 func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBeforeSettle bool) {
 	var p *Pending
 	switch cmd {
+	case "put-to-disk":
+		p = h.q.PutToDisk(h.messages(args), h.now)
 	case "put", "put-reserved":
 		msgs := h.messages(args)
 		if !h.bound.On() && cmd == "put" {
