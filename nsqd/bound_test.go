@@ -221,3 +221,17 @@ func TestBoundCounters(t *testing.T) {
 		require.Contains(t, string(metrics), want)
 	}
 }
+
+// A topic's byte limit counts what an earlier run left on its disk (one
+// scan at the first byte check), not only what this run held.
+func TestBoundTopicBytesCountedAfterRestart(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	adminPost(t, n, "/topic/create?topic=orders")
+	publish(t, n, "orders", "aaaa", "bbbb", "cccc")
+	n = restartDaemon(t, n, func(o *Options) { o.MemQueueSize = 0 })
+	postOK(t, n, "/topic/config?topic=orders&max_bytes=14&overflow=reject-new")
+	producer := dialV2(t, n)
+	producer.pub("orders", "dd")
+	producer.send("PUB orders", []byte("e"))
+	producer.expectError("E_PUB_FAILED PUB failed topic orders: queue is full (bytes 14 + 1 > max_bytes 14)")
+}

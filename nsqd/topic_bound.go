@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
@@ -93,10 +94,11 @@ func publishErrorReason(err error, code string) string {
 // A topic has no dead set: drop-oldest drops its oldest held messages and
 // counts them (README, "Bounded queues").
 type topicBound struct {
-	// bytes: the bodies held, memory and disk, counted from this process's
-	// start: what an earlier run left on the topic's disk is counted in the
-	// depth but not in bytes (the topic's backend has no non-consuming scan).
-	bytes int64
+	// bytes: the bodies held, memory and disk; exact once counted (one
+	// non-consuming scan of the disk part the first time a byte limit is
+	// checked, for what an earlier run left there).
+	bytes   int64
+	counted bool
 	// keepOrder: a drop-oldest hold is in progress and the disk part is not
 	// empty; new messages follow it to disk, so that memory's front stays
 	// the oldest.
@@ -143,6 +145,9 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 		return msgs, nil
 	}
 	batchDepth, batchBytes := int64(len(msgs)), queueBodyBytes(msgs)
+	if b.MaxBytes > 0 {
+		t.countHeldBytesLocked()
+	}
 	over := func() bool {
 		depth := t.heldDepthLocked()
 		return (b.MaxDepth > 0 && depth+batchDepth > b.MaxDepth) ||
@@ -199,3 +204,28 @@ func (t *Topic) dropOldestHeldLocked() bool {
 }
 
 func (b *topicBound) scratch() []Message { return make([]Message, 0, 1) }
+
+// countHeldBytesLocked counts, once, the bodies the topic holds, its disk
+// part with a non-consuming scan (nsqd/LOCKS.md, "Known exceptions", 10).
+func (t *Topic) countHeldBytesLocked() {
+	if t.bound.counted {
+		return
+	}
+	t.bound.counted = true
+	var total int64
+	t.held.Each(func(m *Message) { total += int64(len(m.Body)) })
+	if disk, ok := t.backend.(*diskBackend); ok && disk.Depth() > 0 {
+		err := disk.queue.Scan(func(data []byte, legacy bool) bool {
+			size := int64(len(data)) - protocol.MessageHeaderLength
+			if !legacy {
+				size -= queue.RecordHeader
+			}
+			total += max(size, 0)
+			return true
+		})
+		if err != nil {
+			t.nsqd.logf(errorLevel, "TOPIC(%s): counting the disk backlog's bytes: %s", t.name, err)
+		}
+	}
+	t.bound.bytes = total
+}
