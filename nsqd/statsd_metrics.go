@@ -15,11 +15,16 @@ type statsdCounters struct {
 	gcRuns   uint32
 }
 
-type statsdTopicCounters struct{ messages, bytes uint64 }
+type statsdTopicCounters struct {
+	messages, bytes uint64
+	bounds          QueueBounds // statsd_bound.go
+}
 
 type statsdChannelCounters struct {
 	messages, requeues, timeouts uint64
 	dead                         DeadStats // statsd_dead.go
+
+	bounds QueueBounds // statsd_bound.go
 }
 
 type statsdChannelKey struct{ topic, channel string }
@@ -99,7 +104,7 @@ func (m *statsdMetrics) push(stats Stats, mem *MemStats, last statsdCounters) st
 func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 	name := t.TopicName
 	prev := last.topics[name]
-	next.topics[name] = statsdTopicCounters{messages: t.MessageCount, bytes: t.MessageBytes}
+	next.topics[name] = statsdTopicCounters{messages: t.MessageCount, bytes: t.MessageBytes, bounds: t.QueueBounds}
 
 	m.counter(counterDelta(t.MessageCount, prev.messages), "topic.", name, ".message_count")
 	m.counter(counterDelta(t.MessageBytes, prev.bytes), "topic.", name, ".message_bytes")
@@ -108,6 +113,7 @@ func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 	for _, p := range t.E2eProcessingLatency.Percentiles {
 		m.gauge(int64(p.Value), "topic.", name, ".e2e_processing_latency_", percentileSuffix(p.Quantile))
 	}
+	m.boundStatsd("topic."+name, t.QueueBounds, prev.bounds)
 
 	for _, c := range t.Channels {
 		if m.excludeEphemeral && protocol.IsEphemeral(c.ChannelName) {
@@ -117,7 +123,7 @@ func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 		prev := last.channels[key]
 		next.channels[key] = statsdChannelCounters{
 			messages: c.MessageCount, requeues: c.RequeueCount, timeouts: c.TimeoutCount,
-			dead: c.DeadStats,
+			dead: c.DeadStats, bounds: c.QueueBounds,
 		}
 		base := "topic." + name + ".channel." + c.ChannelName
 		m.counter(counterDelta(c.MessageCount, prev.messages), base, ".message_count")
@@ -132,5 +138,6 @@ func (m *statsdMetrics) topic(t TopicStats, last, next statsdCounters) {
 			m.gauge(int64(p.Value), base, ".e2e_processing_latency_", percentileSuffix(p.Quantile))
 		}
 		m.deadStatsd(base, c.DeadStats, prev.dead)
+		m.boundStatsd(base, c.QueueBounds, prev.bounds)
 	}
 }
