@@ -301,6 +301,11 @@ func TestDeadLetterOffByDefault(t *testing.T) {
 	for _, e := range entries {
 		require.NotContains(t, e.Name(), "deadset")
 	}
+	status, body, _ := httpDo(t, "GET", httpURL(n, "/metrics"), nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, string(body), `nsq_channel_depth{channel="c",topic="t"}`)
+	require.NotContains(t, string(body), `nsq_channel_dead_depth{`)
+	require.NotContains(t, string(body), `nsq_channel_expired_total{`)
 }
 
 // statsd gets the dead-path keys of a channel whose dead path is on, as
@@ -362,4 +367,24 @@ func TestDeadLetterMaxAttemptsWithGoNSQ(t *testing.T) {
 	dead := deadMessages(t, ch)
 	require.Len(t, dead, 1)
 	require.Equal(t, uint16(3), dead[0].Attempts)
+}
+
+// /channel/empty empties the channel's queue, not its dead set (which has
+// its own endpoint).
+func TestDeadLetterChannelEmptyKeepsTheDeadSet(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MaxAttempts = 1 })
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "c")
+	consumer.send("RDY 1")
+	publish(t, n, "t", "poison")
+	consumer.req(consumer.readMessage().ID, 0)
+	ch := existingChannel(t, n, "t", "c")
+	waitFor(t, "the death", func() bool { return ch.deadDepth() == 1 })
+	consumer.conn.Close()
+	publish(t, n, "t", "queued")
+	waitFor(t, "the message queued, no consumer left", func() bool { return ch.Depth() == 1 })
+	status, body, _ := httpDo(t, "POST", httpURL(n, "/channel/empty?topic=t&channel=c"), nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.Equal(t, int64(0), ch.Depth())
+	require.Equal(t, int64(1), ch.deadDepth())
 }
