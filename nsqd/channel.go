@@ -64,6 +64,8 @@ type Channel struct {
 	queuePolicy objectPolicy // its own queue settings and effective policy (channel_policy.go)
 
 	dead channelDead // dead set and dead-letter counters (channel_dead.go)
+
+	bound channelBound // max_depth/max_bytes counters (channel_bound.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
@@ -128,6 +130,9 @@ func (c *Channel) put(msgs []Message) error {
 	if c.exiting {
 		c.mu.Unlock()
 		return errExiting
+	}
+	if b := c.policy().Bound(); b.On() {
+		return c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
 	p := c.queue.Put(msgs, c.now())

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/nsqgo/nsq/internal/httpapi"
+	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
 // queryParam returns the first value of key and whether key is present at
@@ -75,6 +76,9 @@ func (s *httpServer) topicChannelFromQuery(r *http.Request) (*Topic, string, err
 func (s *httpServer) publishError(what string, err error) error {
 	if errors.Is(err, errExiting) {
 		return httpapi.Errorf(http.StatusServiceUnavailable, "EXITING")
+	}
+	if errors.Is(err, queue.ErrFull) {
+		return httpapi.Errorf(http.StatusServiceUnavailable, "QUEUE_FULL") // bound.go; README, "Bounded queues"
 	}
 	s.nsqd.logf(errorLevel, "HTTP: %s failed - %s", what, err)
 	return httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")

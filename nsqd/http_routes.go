@@ -35,6 +35,8 @@ func (s *httpServer) routes(router *httprouter.Router) {
 	router.POST("/channel/unpause", httpapi.V1(s.channelUnpause))
 	s.objectConfigRoutes(router) // ours: /topic/config, /channel/config (http_object_config.go)
 
+	s.peekRoutes(router) // ours: peek and the dead set's admin (http_peek.go, http_dead.go)
+
 	router.GET("/config/:opt", httpapi.V1(s.configGet))
 	router.PUT("/config/:opt", httpapi.V1(s.configPut))
 

@@ -96,6 +96,9 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range boundDescs { // metrics_bound.go
+		ch <- d
+	}
 	for _, d := range deadDescs { // metrics_dead.go
 		ch <- d
 	}
@@ -117,6 +120,7 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, topicMessageBytesDesc, float64(ts.MessageBytes), t.name)
 		counter(ch, topicDroppedDesc, float64(ts.DroppedCount), t.name)
 		counter(ch, topicDiskSkippedDesc, float64(ts.DiskSkippedRecords), t.name)
+		t.collectBound(ch)
 		for _, channel := range t.Channels() {
 			if n.opts.MetricsExcludeEphemeral && channel.ephemeral {
 				continue
@@ -159,6 +163,7 @@ func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
 	counter(ch, channelFinishedDesc, float64(c.finishCount.Load()), t, name)
 	counter(ch, channelDroppedDesc, float64(cs.DroppedCount), t, name)
 	counter(ch, channelDiskSkippedDesc, float64(cs.DiskSkippedRecords), t, name)
+	c.collectBound(ch)
 	if c.topologyAware {
 		counter(ch, channelZoneLocalDesc, float64(cs.ZoneLocalMsgCount), t, name)
 		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)

@@ -105,6 +105,7 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 			BackendDepth: t.BackendDepth,
 			Latency:      t.E2eProcessingLatency.Percentiles,
 			Channels:     make([]statsd.Channel, len(t.Channels)),
+			Bounds:       statsdBounds(t.QueueBounds),
 		}
 		for j, c := range t.Channels {
 			topic.Channels[j] = statsd.Channel{
@@ -119,6 +120,7 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 				ClientCount:   c.ClientCount,
 				Latency:       c.E2eProcessingLatency.Percentiles,
 				Dead:          statsdDead(c.DeadStats),
+				Bounds:        statsdBounds(c.QueueBounds),
 			}
 		}
 		snap.Topics[i] = topic

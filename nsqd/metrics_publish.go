@@ -57,7 +57,7 @@ func (s *v2Session) countTCPPublish(response []byte, err error) ([]byte, error) 
 		reason := "other"
 		var perr *protocolError
 		if errors.As(err, &perr) {
-			reason = perr.code
+			reason = publishErrorReason(err, perr.code) // topic_bound.go
 		}
 		s.n.publishErrors.add("tcp", reason)
 	}

@@ -426,7 +426,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	}
 	s.batch = append(s.batch[:0], Message{Body: body})
 	if topic, err = s.putMessages(topic, delay); err != nil {
-		return nil, fatalErr(failCode, "%s failed %s", name, err)
+		return nil, publishFailed(failCode, name, err)
 	}
 	s.c.addPubCount(topic.name, 1)
 	return protocol.OK, nil
@@ -497,7 +497,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 	}
 	s.bodies.shrink(s.batch)
 	if topic, err = s.putMessages(topic, 0); err != nil {
-		return nil, fatalErr("E_MPUB_FAILED", "MPUB failed %s", err)
+		return nil, publishFailed("E_MPUB_FAILED", "MPUB", err)
 	}
 	s.c.addPubCount(topic.name, int(count))
 	return protocol.OK, nil

@@ -26,6 +26,7 @@ type TopicStats struct {
 	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
 
 	QueueHealth
+	QueueBounds // stats_bound.go
 }
 
 // ChannelStats describes one channel. Clients is nil (JSON null) when the
@@ -51,6 +52,8 @@ type ChannelStats struct {
 
 	QueueHealth
 	DeadStats // issue 12's dead path (channel_dead.go); absent when off
+
+	QueueBounds // stats_bound.go
 }
 
 // QueueHealth is what we report beyond upstream: messages an ephemeral
@@ -196,6 +199,7 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 		// Every channel of the topic, whatever the channel filter.
 		E2eProcessingLatency: t.e2eStats(),
 		QueueHealth:          queueHealth(t.droppedCount.Load(), backend),
+		QueueBounds:          t.boundStats(),
 	}
 }
 
@@ -239,6 +243,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		Paused:               paused,
 		E2eProcessingLatency: c.e2eStats(),
 		QueueHealth:          c.queueHealth(),
+		QueueBounds:          c.boundStats(),
 		DeadStats:            c.deadStats(),
 	}
 }

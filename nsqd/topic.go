@@ -66,6 +66,8 @@ type Topic struct {
 	droppedCount atomic.Uint64
 
 	queuePolicy objectPolicy // its own queue settings and effective policy (topic_policy.go)
+
+	bound topicBound // max_depth/max_bytes of the held messages (topic_bound.go)
 }
 
 func newTopic(name string, n *NSQD) (*Topic, error) {
@@ -142,8 +144,15 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 		}
 		return err
 	}
+	if t.policy().Bound().On() {
+		// A bound judges what is held: holdBounded takes the locks
+		// that keep it still (topic_bound.go).
+		t.mu.RUnlock()
+		return t.holdBounded(msgs, bytes)
+	}
 	// Held. Under the read lock, so that no hand-off (which takes the
 	// write lock) runs between the decision and the memory append.
+	t.bound.held(int64(bytes))
 	room, overflow, dropped := t.held.reserve(msgs)
 	if !overflow {
 		t.mu.RUnlock()
@@ -154,6 +163,7 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	t.holdWrites.Add(1)
 	t.mu.RUnlock()
 	if err := t.holdOverflow(msgs, room); err != nil {
+		t.bound.bytes.Add(-int64(bytes))
 		return err
 	}
 	t.count(len(msgs), bytes)
@@ -189,9 +199,13 @@ func (t *Topic) count(n int, bytes uint64) {
 // refused the overflow) does not stop the others; the first error is
 // returned so the publisher is told, and may publish again (at least once).
 func (t *Topic) fanOutLocked(msgs []Message) error {
+	reserved, err := t.reserveLocked(msgs) // a batch is refused whole (topic_bound.go)
+	if err != nil {
+		return err
+	}
 	var firstErr error
 	for _, c := range t.channels {
-		if err := c.put(msgs); err != nil && firstErr == nil {
+		if err := reserved.put(c, msgs); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -224,6 +238,7 @@ func (t *Topic) releaseHeldLocked() {
 	if len(backlog) == 0 {
 		return
 	}
+	t.bound.released(backlog)
 	// Memory backlog has no record to keep: a refusal is logged by the
 	// channel, which holds the messages in memory.
 	t.handOverLocked(backlog)
@@ -367,6 +382,7 @@ func (t *Topic) Empty() error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
 	t.held.clearMemory()
+	t.bound.bytes.Store(0)
 	return t.held.emptyDisk()
 }
 
@@ -481,6 +497,7 @@ func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, 
 	// drainMu, held here since the check above.
 	refused := t.handOverLocked(batch)
 	t.mu.RUnlock()
+	t.bound.released(batch)
 	if refused == nil {
 		t.held.ack(seqs)
 	} else {

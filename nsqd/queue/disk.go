@@ -31,6 +31,10 @@ type Pending struct {
 	backlogErr, storeErr error
 	storeFirst           uint64 // Seq of the first record written to the store
 
+	// boundDepth and boundBytes: what a PutBounded counted as pending for
+	// this Pending (bound.go), given back at Settle.
+	boundDepth, boundBytes int64
+
 	encoded []byte
 	records [][]byte
 }
@@ -128,24 +132,27 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 // must not be used afterwards. The returned Pending, when not nil, is more
 // work the same way: a compaction of the store that this write made due.
 func (q *Queue) Settle(p *Pending) (*Pending, error) {
+	q.bound.pendingDepth -= p.boundDepth
+	q.bound.pendingBytes -= p.boundBytes
 	q.settleDead(p)
 	var err error
 	if len(p.backlog) > 0 {
 		switch {
 		case p.backlogErr == nil:
-			q.ready.Push(p.ready...)
+			q.pushReady(p.ready)
+			q.bound.backlogBytes.Add(bodyBytes(p.backlog))
 			q.releaseAll(p.backlog)
 		case p.keep:
 			q.cfg.Logf("CHANNEL(%s): keeping %d messages in memory: write to disk: %s", q.cfg.Name, len(p.backlog), p.backlogErr)
 			if !p.flush {
-				q.ready.Push(p.backlog...)
+				q.pushReady(p.backlog)
 			}
 			err = fmt.Errorf("write to disk: %w", p.backlogErr)
 		default:
 			err = fmt.Errorf("write to disk: %w", p.backlogErr)
 		}
 	} else {
-		q.ready.Push(p.ready...)
+		q.pushReady(p.ready)
 	}
 	var more *Pending
 	if len(p.store) > 0 {

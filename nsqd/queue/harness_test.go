@@ -30,6 +30,13 @@ import (
 //	crash-after-commit CMD run CMD, do its disk writes, die before Settle
 //	sync                   the disk queues' periodic metadata write (FIN progress)
 //	segments               count the backlog's and the store's segment files
+//	bound [depth=N] [bytes=N] [overflow=reject-new|drop-oldest]
+//	                       later puts go through PutBounded (bound.go);
+//	                       dropped messages are finished, as once dead
+//	reserve NAME ...       Reserve a batch under the bound
+//	put-reserved NAME ...  PutBounded with the reservation
+//	put-to-disk NAME ...   PutToDisk (a redrive): every message via the backlog
+//	peek-backlog N         PeekBacklog: what the disk backlog holds, unconsumed
 //	policy [max_attempts=N] [ttl=T] [kill=ok|fail]
 //	                       set the policy (T in the transcript's time units);
 //	                       the state then shows the dead set: a real one on
@@ -43,6 +50,7 @@ type harness struct {
 	inFlight []Message
 	log      []string
 	disks    []*diskqueue.Queue // of the open queue, for sync
+	bound    Bound
 
 	policy   Policy
 	deadOn   bool     // a policy command ran: show the dead set
@@ -67,7 +75,36 @@ func (h *harness) run(line string) string {
 		if err := h.open(args); err != nil {
 			return "error: " + err.Error()
 		}
-	case "put", "take", "fin", "req", "advance":
+	case "bound":
+		h.bound = Bound{}
+		for _, a := range args {
+			key, value, _ := strings.Cut(a, "=")
+			switch key {
+			case "depth":
+				h.bound.MaxDepth = int64(h.atoi(value))
+			case "bytes":
+				h.bound.MaxBytes = int64(h.atoi(value))
+			case "overflow":
+				o, err := ParseOverflow(value)
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				h.bound.Overflow = o
+			default:
+				h.t.Fatalf("bound: unknown argument %q", a)
+			}
+		}
+	case "peek-backlog":
+		peeked, err := h.q.PeekBacklog(nil, h.atoi(args[0]))
+		if err != nil {
+			fmt.Fprintf(&out, "error: %s\n", err)
+		}
+		fmt.Fprintf(&out, "backlog: [%s]\n", names(peeked))
+	case "reserve":
+		if _, err := h.q.Reserve(h.messages(args), h.bound); err != nil {
+			fmt.Fprintf(&out, "refused: %s\n", err)
+		}
+	case "put", "put-reserved", "put-to-disk", "take", "fin", "req", "advance":
 		h.apply(&out, cmd, args, false)
 	case "crash-after-commit":
 		h.apply(&out, args[0], args[1:], true)
@@ -237,18 +274,26 @@ func (failingDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk fu
 func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBeforeSettle bool) {
 	var p *Pending
 	switch cmd {
-	case "put":
-		msgs := make([]Message, 0, len(args))
-		for _, a := range args {
-			name, delay, deferred := strings.Cut(a, "@")
-			m := Message{Body: []byte(name), Timestamp: h.now}
-			copy(m.ID[:], name)
-			if deferred {
-				m.DeliverAt = h.now + int64(h.atoi(delay))
-			}
-			msgs = append(msgs, m)
+	case "put-to-disk":
+		p = h.q.PutToDisk(h.messages(args), h.now)
+	case "put", "put-reserved":
+		msgs := h.messages(args)
+		if !h.bound.On() && cmd == "put" {
+			p = h.q.Put(msgs, h.now)
+			break
 		}
-		p = h.q.Put(msgs, h.now)
+		var dropped []Message
+		var err error
+		p, dropped, err = h.q.PutBounded(msgs, h.now, h.bound, cmd == "put-reserved", nil)
+		if len(dropped) > 0 {
+			fmt.Fprintf(out, "dropped: %s\n", names(dropped))
+		}
+		for i := range dropped {
+			h.q.Finish(&dropped[i])
+		}
+		if err != nil {
+			fmt.Fprintf(out, "refused: %s\n", err)
+		}
 	case "take":
 		// As the channel takes: memory under its lock, the backlog
 		// without it, then memory again for what the backlog lacked.
@@ -320,6 +365,20 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 	}
 }
 
+func (h *harness) messages(args []string) []Message {
+	msgs := make([]Message, 0, len(args))
+	for _, a := range args {
+		name, delay, deferred := strings.Cut(a, "@")
+		m := Message{Body: []byte(name), Timestamp: h.now}
+		copy(m.ID[:], name)
+		if deferred {
+			m.DeliverAt = h.now + int64(h.atoi(delay))
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
 func (h *harness) takeInFlight(out *strings.Builder, name string) (Message, bool) {
 	i := slices.IndexFunc(h.inFlight, func(m Message) bool { return string(m.Body) == name })
 	if i < 0 {
@@ -379,6 +438,9 @@ func (h *harness) state() string {
 		s += fmt.Sprintf(" backlog=%d unacked=%d/%d", backlog.Depth, backlog.Unacked, store.Unacked)
 	} else {
 		s += fmt.Sprintf(" dropped=%d", q.Dropped())
+	}
+	if h.bound.On() {
+		s += fmt.Sprintf(" held=%d/%dB", q.HeldDepth(), q.HeldBytes())
 	}
 	if h.deadOn {
 		s += fmt.Sprintf("\ndead=[%s]", h.deadState())

@@ -37,6 +37,7 @@ type Queue struct {
 	free       []*Pending
 	scratch    []Message
 	dropped    atomic.Uint64
+	bound      boundState // bound.go
 
 	// Deferred-store compaction bookkeeping (store.go).
 	storeWrites    int   // records written to the store since its last compaction
@@ -189,6 +190,9 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 	if bound == 0 && q.backlog == nil && q.cfg.Room != nil {
 		bound = q.cfg.Room()
 	}
+	if q.bound.toDisk || q.bound.keepOrder && !keep && q.backlog != nil && q.backlog.Depth() > 0 {
+		bound = 0 // behind the backlog, not ahead of it (bound.go)
+	}
 	room := min(max(bound-q.ready.Len(), 0), len(msgs))
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if q.backlog == nil {
@@ -204,7 +208,7 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 			}
 		}
 	}
-	q.ready.Push(msgs[:room]...)
+	q.pushReady(msgs[:room])
 	return p
 }
 
@@ -286,12 +290,12 @@ func (q *Queue) TakeReady(dst []Message, max int, now int64, p *Pending) ([]Mess
 func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Message, *Pending) {
 	ttl := q.policy().MsgTTL
 	if ttl <= 0 {
-		return q.ready.PopInto(dst, max), p
+		return q.popRing(dst, max), p
 	}
 	want := len(dst) + max
 	for round := 0; round < takeRounds && len(dst) < want && q.ready.Len() > 0; round++ {
 		start := len(dst)
-		dst = q.ready.PopInto(dst, want-len(dst))
+		dst = q.popRing(dst, want-len(dst))
 		var live []Message
 		live, p = q.expire(dst[start:], now, ttl, p)
 		clear(dst[start+len(live):])
@@ -318,6 +322,7 @@ func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([
 			continue
 		}
 		m.receipt = backlogReceipt(r.Seq)
+		q.backlogRead(&m)
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
 			continue
@@ -443,6 +448,8 @@ func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
 func (q *Queue) Empty() error {
 	q.ready.Clear()
 	q.deferred = nil
+	q.bound.readyBytes, q.bound.backlogCounted = 0, true
+	q.bound.backlogBytes.Store(0)
 	var err error
 	if q.backlog != nil {
 		err = q.backlog.Empty()
@@ -465,7 +472,7 @@ func (q *Queue) Flush() *Pending {
 	}
 	p := q.pending(nil, true)
 	p.flush = true
-	p.backlog = q.ready.PopInto(p.backlog, q.ready.Len())
+	p.backlog = q.popRing(p.backlog, q.ready.Len())
 	q.ready.Clear()
 	p.store = append(p.store, q.deferred...)
 	q.deferred = nil

@@ -22,6 +22,7 @@ type Topic struct {
 	Depth, BackendDepth        int64
 	Latency                    []e2e.Percentile
 	Channels                   []Channel
+	Bounds                     Bounds // the topic's own bound (issue 12)
 }
 
 // Channel is one channel's figures.
@@ -35,6 +36,15 @@ type Channel struct {
 	// Dead is the channel's dead path (nsqd's channel_dead.go); nil
 	// while it is off, so that the packets are then upstream's.
 	Dead *Dead
+	// Bounds is the channel's bound counters; all zero while no bound
+	// ever refused or dropped anything, and then nothing is sent.
+	Bounds Bounds
+}
+
+// Bounds is a topic's or channel's bound counters, named as in /stats.
+type Bounds struct {
+	RejectedMaxDepth, RejectedMaxBytes, OverflowDropped uint64
+	Redriven, DeadEmptied                               uint64
 }
 
 // Dead is a channel's dead-path figures, named as in /stats.
@@ -62,11 +72,15 @@ type Counters struct {
 	gcRuns   uint32
 }
 
-type topicCounters struct{ messages, bytes uint64 }
+type topicCounters struct {
+	messages, bytes uint64
+	bounds          Bounds
+}
 
 type channelCounters struct {
 	messages, requeues, timeouts uint64
 	dead                         Dead
+	bounds                       Bounds
 }
 
 type channelKey struct{ topic, channel string }
@@ -153,7 +167,7 @@ func (m *lineWriter) push(snap Snapshot, last Counters) Counters {
 func (m *lineWriter) topic(t Topic, last, next Counters) {
 	name := t.Name
 	prev := last.topics[name]
-	next.topics[name] = topicCounters{messages: t.MessageCount, bytes: t.MessageBytes}
+	next.topics[name] = topicCounters{messages: t.MessageCount, bytes: t.MessageBytes, bounds: t.Bounds}
 
 	m.counter(counterDelta(t.MessageCount, prev.messages), "topic.", name, ".message_count")
 	m.counter(counterDelta(t.MessageBytes, prev.bytes), "topic.", name, ".message_bytes")
@@ -162,6 +176,7 @@ func (m *lineWriter) topic(t Topic, last, next Counters) {
 	for _, p := range t.Latency {
 		m.gauge(int64(p.Value), "topic.", name, ".e2e_processing_latency_", percentileSuffix(p.Quantile))
 	}
+	m.bounds("topic."+name, t.Bounds, prev.bounds)
 
 	for _, c := range t.Channels {
 		if m.excludeEphemeral && protocol.IsEphemeral(c.Name) {
@@ -171,6 +186,7 @@ func (m *lineWriter) topic(t Topic, last, next Counters) {
 		prev := last.channels[key]
 		next.channels[key] = channelCounters{
 			messages: c.MessageCount, requeues: c.RequeueCount, timeouts: c.TimeoutCount,
+			bounds: c.Bounds,
 		}
 		if c.Dead != nil {
 			counters := next.channels[key]
@@ -192,6 +208,7 @@ func (m *lineWriter) topic(t Topic, last, next Counters) {
 		if c.Dead != nil {
 			m.dead(base, *c.Dead, prev.dead)
 		}
+		m.bounds(base, c.Bounds, prev.bounds)
 	}
 }
 
@@ -204,4 +221,20 @@ func (m *lineWriter) dead(base string, now, last Dead) {
 	m.counter(counterDelta(now.LetteredOverflow, last.LetteredOverflow), base, ".dead_lettered_overflow_count")
 	m.counter(counterDelta(now.Expired, last.Expired), base, ".expired_count")
 	m.counter(counterDelta(now.Dropped, last.Dropped), base, ".dead_dropped_count")
+}
+
+// bounds sends a topic's or channel's bound counters as deltas, only once
+// one of them is non-zero, so that with every bound off the packets are
+// upstream's.
+func (m *lineWriter) bounds(base string, now, last Bounds) {
+	if now == (Bounds{}) {
+		return
+	}
+	m.counter(counterDelta(now.RejectedMaxDepth, last.RejectedMaxDepth), base, ".rejected_max_depth_count")
+	m.counter(counterDelta(now.RejectedMaxBytes, last.RejectedMaxBytes), base, ".rejected_max_bytes_count")
+	m.counter(counterDelta(now.OverflowDropped, last.OverflowDropped), base, ".overflow_dropped_count")
+	if now.Redriven+now.DeadEmptied+last.Redriven+last.DeadEmptied > 0 {
+		m.counter(counterDelta(now.Redriven, last.Redriven), base, ".redriven_count")
+		m.counter(counterDelta(now.DeadEmptied, last.DeadEmptied), base, ".dead_emptied_count")
+	}
 }

@@ -164,3 +164,30 @@ func TestDeadPathLinesOnlyWhereItIsOn(t *testing.T) {
 	require.Contains(t, lines, "p.topic.t.channel.c.dead_lettered_max_attempts_count:5|c")
 	require.Contains(t, lines, "p.topic.t.channel.c.expired_count:0|c")
 }
+
+// The bound counters (issue 12) go as deltas, and not at all while zero.
+func TestBoundCountersAreDeltasAndAbsentWhenOff(t *testing.T) {
+	stats := sampleStatsdStats()
+	off, _ := renderStatsd(stats, nil, Counters{}, false)
+	for _, line := range off {
+		require.NotContains(t, line, "rejected")
+		require.NotContains(t, line, "overflow")
+	}
+
+	stats.Topics[0].Bounds = Bounds{RejectedMaxDepth: 3}
+	stats.Topics[0].Channels[0].Bounds = Bounds{RejectedMaxBytes: 2, OverflowDropped: 5, Redriven: 4}
+	first, next := renderStatsd(stats, nil, Counters{}, false)
+	for _, want := range []string{
+		"p.topic.t.rejected_max_depth_count:3|c",
+		"p.topic.t.overflow_dropped_count:0|c",
+		"p.topic.t.channel.c.rejected_max_bytes_count:2|c",
+		"p.topic.t.channel.c.overflow_dropped_count:5|c",
+		"p.topic.t.channel.c.redriven_count:4|c",
+	} {
+		require.Contains(t, first, want)
+	}
+	stats.Topics[0].Channels[0].Bounds.OverflowDropped = 7
+	second, _ := renderStatsd(stats, nil, next, false)
+	require.Contains(t, second, "p.topic.t.channel.c.overflow_dropped_count:2|c")
+	require.Contains(t, second, "p.topic.t.rejected_max_depth_count:0|c")
+}

@@ -1,0 +1,104 @@
+package diskqueue
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// Peek returns up to maxRecords of the records Read would return next, in
+// the same order, without consuming them: the read position, the depth,
+// the acknowledgement tracker and the metadata are left as they are, and
+// the records carry Seq 0 (there is nothing to acknowledge). It is the
+// non-consuming cursor behind GET /channel/peek (nsqd/http_peek.go).
+//
+// Records finished before the last reopen are skipped as Read skips them.
+// Damaged regions are skipped silently: only Read copies them to side
+// files, logs and counts them, so a peek changes no file and no counter.
+// Peek holds the reader role while it scans (it serialises with Read),
+// reading through its own file handles and buffer.
+func (q *Queue) Peek(maxRecords int) ([]Record, error) {
+	if maxRecords <= 0 {
+		return nil, nil
+	}
+	var out []Record
+	err := q.Scan(func(data []byte, legacy bool) bool {
+		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
+		return len(out) < maxRecords
+	})
+	return out, err
+}
+
+// Scan is Peek without copies: fn is called with each record Read would
+// return next, in order, until it returns false or the records end. data
+// aliases a buffer and is valid only during the call.
+func (q *Queue) Scan(fn func(data []byte, legacy bool) bool) error {
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	q.mu.Lock()
+	closed, wf, wp := q.closed, q.writeFile, q.writePos
+	q.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	file, pos := q.r.file, q.r.seg.pos
+	replay := q.r.replay // a copy: finished only reslices (progress.go)
+
+	var seg segReader
+	seg.chunk = 64 << 10
+	for more := true; more && (file < wf || (file == wf && pos < wp)); {
+		path := segmentPath(q.opts.Dir, q.opts.Name, file)
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			// As Read: a missing segment below the writer's is skipped.
+			file, pos = file+1, 0
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("peek: open %s: %w", path, err)
+		}
+		more, err = q.scanSegment(f, file, pos, wf, wp, &seg, &replay, fn)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		file, pos = file+1, 0
+	}
+	return nil
+}
+
+// scanSegment passes the records of one segment from pos on to fn; more is
+// false once fn asked to stop.
+func (q *Queue) scanSegment(f *os.File, file, pos, wf, wp int64, seg *segReader, replay *replay, fn func([]byte, bool) bool) (more bool, err error) {
+	fm, err := sniffFormat(f, file < q.legacyEnd)
+	if err != nil {
+		return false, fmt.Errorf("peek: read header of %s: %w", f.Name(), err)
+	}
+	limit := wp
+	if file < wf {
+		fi, err := f.Stat()
+		if err != nil {
+			return false, fmt.Errorf("peek: stat %s: %w", f.Name(), err)
+		}
+		limit = fi.Size()
+	}
+	seg.reset(f, fm, q.bounds, pos, limit)
+	for {
+		it, err := seg.next()
+		if err != nil {
+			return false, fmt.Errorf("peek %s: %w", f.Name(), err)
+		}
+		switch it.kind {
+		case itemEnd:
+			return true, nil
+		case itemRecord:
+			if replay.finished(position{file, it.start}) {
+				continue
+			}
+			if !fn(it.data, fm == formatLegacy) {
+				return false, nil
+			}
+		}
+	}
+}
