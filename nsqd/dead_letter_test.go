@@ -160,7 +160,12 @@ func TestDeadLetterTTLDeferredCountsFromPublish(t *testing.T) {
 	consumer.send("DPUB t 30000", []byte("early"))
 	consumer.expectResponse("OK")
 	fake.Advance(30 * time.Second)
-	require.Equal(t, "early", string(consumer.readMessage().Body))
+	early := consumer.readMessage()
+	require.Equal(t, "early", string(early.Body))
+	// FIN'd, so that its message timeout (on the same clock) does not
+	// bring it back to expire too.
+	consumer.fin(early.ID)
+	waitFor(t, "the FIN", func() bool { return existingChannel(t, n, "t", "c").finishCount.Load() == 1 })
 	// The deferral timer fires inside Advance: the death is done when it
 	// returns.
 	fake.Advance(90 * time.Second)
@@ -382,6 +387,14 @@ func TestDeadLetterChannelEmptyKeepsTheDeadSet(t *testing.T) {
 	ch := existingChannel(t, n, "t", "c")
 	waitFor(t, "the death", func() bool { return ch.deadDepth() == 1 })
 	consumer.conn.Close()
+	// Published only once the consumer is gone: one still subscribed
+	// would be handed it, and its disconnect would requeue it past the
+	// limit, into the dead set.
+	waitFor(t, "the consumer gone", func() bool {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return len(ch.clients) == 0
+	})
 	publish(t, n, "t", "queued")
 	waitFor(t, "the message queued, no consumer left", func() bool { return ch.Depth() == 1 })
 	status, body, _ := httpDo(t, "POST", httpURL(n, "/channel/empty?topic=t&channel=c"), nil)
