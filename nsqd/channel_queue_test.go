@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,4 +120,102 @@ func TestChannelReadsBacklogWithoutHoldingItsLock(t *testing.T) {
 	got := <-taken
 	require.NotEmpty(t, got)
 	require.Equal(t, msg.ID, got[0].ID)
+}
+
+// Publishers, consumers, requeues and deferrals racing on one channel, with
+// the disk writes and reads done outside the channel lock: every message is
+// delivered and finished exactly once, none is lost or left behind.
+func TestChannelConcurrentPutTakeLosesNothing(t *testing.T) {
+	for _, mem := range []int64{5, 0} {
+		t.Run(fmt.Sprintf("mem-queue-size=%d", mem), func(t *testing.T) {
+			n := startDaemon(t, func(o *Options) { o.MemQueueSize = mem })
+			topic, err := n.GetTopic("t")
+			require.NoError(t, err)
+			ch, err := topic.GetChannel("c")
+			require.NoError(t, err)
+
+			const publishers, batches, batch = 4, 25, 20
+			const total = publishers * batches * batch
+			var wg sync.WaitGroup
+			for p := range publishers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for b := range batches {
+						msgs := make([]Message, batch)
+						now := time.Now().UnixNano()
+						for i := range msgs {
+							id := uint64((p*batches+b)*batch + i)
+							msgs[i] = Message{Body: []byte(fmt.Sprint(id)), Timestamp: now}
+							protocol.FormatID(id, &msgs[i].ID)
+							if id%7 == 0 {
+								msgs[i].DeliverAt = now + int64(time.Duration(id%5+1)*time.Millisecond)
+							}
+						}
+						if err := ch.put(msgs); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+
+			var mu sync.Mutex
+			finished := map[protocol.MessageID]int{}
+			count := 0
+			deadline := time.Now().Add(60 * time.Second)
+			for c := range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					taker := &client{}
+					var dst []Message
+					for time.Now().Before(deadline) {
+						mu.Lock()
+						done := count == total
+						mu.Unlock()
+						if done {
+							return
+						}
+						var wait <-chan struct{}
+						dst, wait = ch.take(dst[:0], 16, taker)
+						if len(dst) == 0 {
+							select {
+							case <-wait:
+							case <-time.After(50 * time.Millisecond):
+							}
+							continue
+						}
+						for i := range dst {
+							m := dst[i]
+							m.Attempts++
+							// The first delivery of every third message is
+							// requeued, some with a delay.
+							if m.Attempts == 1 && m.ID[15]%3 == byte(c)%3 {
+								if m.ID[14]%2 == 0 {
+									m.DeliverAt = time.Now().Add(2 * time.Millisecond).UnixNano()
+								} else {
+									m.DeliverAt = 0
+								}
+								ch.requeue([]Message{m})
+								continue
+							}
+							ch.finished(&m)
+							mu.Lock()
+							finished[m.ID]++
+							count++
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			require.Equal(t, total, count, "every message finished")
+			require.Len(t, finished, total, "each ID once")
+			require.Zero(t, ch.Depth())
+			backlog, store := ch.queue.DiskStats()
+			require.Zero(t, backlog.Depth)
+			require.Zero(t, backlog.Unacked, "every backlog record released")
+			require.Zero(t, store.Unacked, "every store record released")
+		})
+	}
 }
