@@ -219,3 +219,69 @@ func TestChannelConcurrentPutTakeLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A channel closing while a publisher's disk write is under way waits for
+// it: a put answered without an error is on disk for the next start. (The
+// part of a batch kept in memory joins the queue only once the rest is
+// stored, so the close must not write memory to disk before that.)
+func TestChannelCloseWaitsForWritesUnderWay(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 2 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	disk := &blockingDisk{entered: make(chan struct{}), release: make(chan struct{})}
+	ch.mu.Lock()
+	ch.queue.ReplaceBacklog(func(d queue.Disk) queue.Disk { disk.Disk = d; return disk })
+	ch.mu.Unlock()
+
+	msgs := make([]Message, 3)
+	for i := range msgs {
+		msgs[i] = Message{Body: []byte("m"), Timestamp: time.Now().UnixNano()}
+		protocol.FormatID(uint64(i), &msgs[i].ID)
+	}
+	published := make(chan error, 1)
+	go func() { published <- ch.put(msgs) }()
+	select {
+	case <-disk.entered: // two for memory, one on its way to disk
+	case <-time.After(10 * time.Second):
+		t.Fatal("the put never reached the disk")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- ch.close(false) }()
+	// close flushes memory with a write of its own once the put's is done.
+	go func() {
+		<-disk.entered
+		<-disk.release
+	}()
+	select {
+	case err := <-closed:
+		t.Fatalf("close returned (%v) while a write was under way", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(disk.release)
+	require.NoError(t, <-published)
+	require.NoError(t, <-closed)
+
+	// The same channel opened again, as at the next start.
+	reopened, err := newChannel("t", "c", n)
+	require.NoError(t, err)
+	defer reopened.close(false)
+	var got []Message
+	for {
+		batch, _ := reopened.take(nil, 10, &client{})
+		if len(batch) == 0 {
+			break
+		}
+		got = append(got, batch...)
+	}
+	require.ElementsMatch(t, idsOf(msgs), idsOf(got))
+}
+
+func idsOf(msgs []Message) []protocol.MessageID {
+	ids := make([]protocol.MessageID, 0, len(msgs))
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
