@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +175,20 @@ var chromium struct {
 	err     error
 }
 
+// pageParallelism is how many tests run at once unless -test.parallel says
+// otherwise. A test spends its time waiting for the page's next poll
+// (every 3 s) and nsqadmin's next history point, not on the CPU, so more
+// of them at once than the default (GOMAXPROCS) shortens the package's run
+// several times over; each has its own cluster, tab and browser context.
+const pageParallelism = 6
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(pageParallelism))
+	}
 	code := m.Run()
 	if chromium.stop != nil {
 		chromium.stop()
