@@ -317,10 +317,17 @@ func (b *browser) text(sel string) string {
 	return eval[string](b, fmt.Sprintf(`(function(){var e=document.querySelector(%s);return e?e.textContent.replace(/\s+/g,' ').trim():'<missing>';})()`, jsString(sel)))
 }
 
-// click clicks the element matched by sel.
+// click clicks the element matched by sel, once it is visible. The click
+// is dispatched on the element itself, in the page, rather than as mouse
+// events at where the element was: the page moves under a pointer (a flash
+// message above the content is removed 6 s after it appeared), and on a
+// loaded machine a mouse click aimed at a button's old place landed on the
+// figures beside it and was lost.
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.run(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	b.run(chromedp.WaitVisible(chromedp.CSS(sel)))
+	require.True(b.t, eval[bool](b, fmt.Sprintf(`(function(){var e=document.querySelector(%s);if(!e)return false;e.click();return true;})()`, jsString(sel))),
+		"%s vanished before it could be clicked", sel)
 }
 
 // confirm clicks sel, checks the confirmation dialog appears and names
