@@ -54,7 +54,7 @@ test: vet build
 	@mkdir -p $(BUILD)/race
 	@race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
-	  NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race $(GO) test -count=1 -race -timeout 10m $(RACE_PKGS); } >"$$race_log" 2>&1 & race_pid=$$!; \
+	  NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race $(GO) test -count=1 -race -p $(TEST_P) -timeout 10m $(RACE_PKGS); } >"$$race_log" 2>&1 & race_pid=$$!; \
 	echo "race pass running alongside (go test -race on RACE_PKGS); its output comes after this pass's"; \
 	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -p $(TEST_P) -timeout 10m $(TEST_FIRST) ./...; plain=$$?; \
 	wait $$race_pid; race=$$?; \
@@ -73,9 +73,9 @@ FIND_CHROMIUM = (if [ -n "$$CHROMIUM" ]; then command -v "$$CHROMIUM"; else \
 # a slot behind the quick ones.
 TEST_FIRST := ./nsqd ./nsqadmin/browsertest ./internal/chaos ./apps/nsqd ./internal/diskqueue ./internal/nsqclient
 
-# Packages the plain pass runs at once: at least 4, since its packages
-# mostly wait (on sockets, timers, child processes and the browser) rather
-# than compute, and nsqd's alone takes one slot for most of the run.
+# Packages each pass runs at once: at least 4, since the packages mostly
+# wait (on sockets, timers, child processes and the browser) rather than
+# compute, and nsqd's alone takes one slot for most of the run.
 TEST_P ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -lt 4 ] && n=4; echo $$n)
 
 # The race pass: every package under these trees except those without
