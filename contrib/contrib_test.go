@@ -23,7 +23,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
+
+// commandsUsed is the nsqadmin checked against its sample config: make
+// test's build when it made one, else built for this test binary.
+var commandsUsed commands.Set
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	commandsUsed.Remove()
+	os.Exit(code)
+}
 
 var units = []string{"nsqd", "nsqlookupd", "nsqadmin"}
 
@@ -101,13 +112,9 @@ func TestNSQAdminSampleConfigListsEveryKeyAndStarts(t *testing.T) {
 	if _, err := os.Stat("../apps/nsqadmin"); err != nil {
 		t.Skip("apps/nsqadmin is not in this tree: contrib/nsqadmin.toml is not checked")
 	}
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "nsqadmin")
+	bin := commandsUsed.Path(t, "nsqadmin")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "../apps/nsqadmin").CombinedOutput()
-	require.NoError(t, err, "%s", out)
 
 	help, _ := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
 	known := map[string]bool{}

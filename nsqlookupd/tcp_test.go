@@ -271,6 +271,13 @@ func TestTombstoneHidesTheNodeForItsLifetime(t *testing.T) {
 	require.Contains(t, httpGet(t, l, "/nodes").body, `"tombstones":[false,false],"topics":["t","u"]`)
 }
 
+// TestConcurrentProducers: registrants and HTTP readers at once, as a
+// cluster's nsqds and its tools are; every registration lands and every
+// disconnect is cleaned up. Each round trip has its own deadline, not the
+// whole conversation: under -race on a loaded machine the 1800 round trips
+// take longer than any one bound, but none of them waits long. The readers
+// reuse their connections, so that they do not run the loopback out of
+// ports, and go on while the disconnects are cleaned up.
 func TestConcurrentProducers(t *testing.T) {
 	l := startLookupd(t, nil)
 	const producers, topics = 20, 30
@@ -279,6 +286,11 @@ func TestConcurrentProducers(t *testing.T) {
 	for i := range producers {
 		clients[i] = dialV1(t, l)
 	}
+	readerClient := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4},
+		Timeout:   testTimeout,
+	}
+	defer readerClient.CloseIdleConnections()
 	stopReaders := make(chan struct{})
 	var readers sync.WaitGroup
 	for range 4 {
@@ -290,7 +302,7 @@ func TestConcurrentProducers(t *testing.T) {
 				default:
 				}
 				for _, path := range []string{"/nodes", "/lookup?topic=t1", "/topics", "/debug", "/channels?topic=t2"} {
-					resp, err := http.Get(l.url(path))
+					resp, err := readerClient.Get(l.url(path))
 					if err != nil {
 						t.Error(err)
 						return
@@ -304,17 +316,24 @@ func TestConcurrentProducers(t *testing.T) {
 			}
 		})
 	}
+	roundTrip := func(c *v1Client, raw string) (string, error) {
+		if err := c.conn.SetDeadline(time.Now().Add(testTimeout)); err != nil {
+			return "", err
+		}
+		if _, err := c.conn.Write([]byte(raw)); err != nil {
+			return "", err
+		}
+		return readV1Response(c.r)
+	}
 	for i, c := range clients {
 		wg.Go(func() {
-			c.send(identifyCommand(nsqdIdentity(fmt.Sprintf("10.0.1.%d", i), 4150, 4151)))
-			if _, err := readV1Response(c.r); err != nil {
+			if _, err := roundTrip(c, identifyCommand(nsqdIdentity(fmt.Sprintf("10.0.1.%d", i), 4150, 4151))); err != nil {
 				t.Error(err)
 				return
 			}
 			for j := range topics {
 				for _, line := range []string{fmt.Sprintf("REGISTER t%d c%d", j, i%3), "PING", fmt.Sprintf("UNREGISTER t%d c%d", j, i%3)} {
-					c.send(line + "\n")
-					if resp, err := readV1Response(c.r); err != nil || resp != "OK" {
+					if resp, err := roundTrip(c, line+"\n"); err != nil || resp != "OK" {
 						t.Errorf("%s: %q %v", line, resp, err)
 						return
 					}

@@ -2,8 +2,6 @@
 package scripts
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
 
 const scriptTimeout = 90 * time.Second
@@ -25,44 +25,23 @@ const scriptTimeout = 90 * time.Second
 // TestMain removes the binaries built for the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builtDir != "" {
-		os.RemoveAll(builtDir)
-	}
+	commandsUsed.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	builtDir  string
-	builtErr  error
-	withAdmin bool
-)
+// commandsUsed is what run.sh starts: make test's build when it made one,
+// else built once per test binary.
+var commandsUsed commands.Set
 
-// buildApps builds what run.sh starts (nsqadmin when this tree has it)
-// once per test binary into run.sh's $BUILD, and returns that directory.
+// buildApps returns a directory (run.sh's $BUILD) holding what run.sh
+// starts, nsqadmin included when this tree has it.
 func buildApps(t *testing.T) (dir string, admin bool) {
 	t.Helper()
-	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			builtErr = err
-			return
-		}
-		if builtDir, builtErr = os.MkdirTemp("", "run-sh-test-"); builtErr != nil {
-			return
-		}
-		args := []string{"build", "-o", builtDir + "/", "../apps/nsqd", "../apps/nsqlookupd", "../apps/nsq_to_file"}
-		if _, err := os.Stat("../apps/nsqadmin"); err == nil {
-			args, withAdmin = append(args, "../apps/nsqadmin"), true
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput(); err != nil {
-			builtErr = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	require.NoError(t, builtErr)
-	return builtDir, withAdmin
+	names := []string{"nsqd", "nsqlookupd", "nsq_to_file"}
+	if _, err := os.Stat("../apps/nsqadmin"); err == nil {
+		names, admin = append(names, "nsqadmin"), true
+	}
+	return commandsUsed.Dir(t, names...), admin
 }
 
 // portEnv gives every port variable of run.sh a free port, except those in

@@ -73,17 +73,29 @@ func (n *testNSQD) finishedBy(topic, channel string) uint64 {
 	return fin
 }
 
+// deliveredTo is how many messages of topic/channel nsqd has handed to
+// its subscribers so far: those in flight and those finished.
+func (n *testNSQD) deliveredTo(topic, channel string) uint64 {
+	stats := n.GetStats(topic, channel, true)
+	if len(stats.Topics) != 1 || len(stats.Topics[0].Channels) != 1 {
+		return 0
+	}
+	return n.finishedBy(topic, channel) + uint64(stats.Topics[0].Channels[0].InFlightCount)
+}
+
 func TestSIGKILLLosesNoFinishedMessage(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	want := messages("crash", 3000)
 	n.publish(t, "crash", want)
 	out, work := t.TempDir(), t.TempDir()
 	args := []string{"--nsqd-tcp-address=" + n.TCPAddr(), "--topic=crash", "--output-dir=" + out,
-		"--work-dir=" + work, "--rotate-size=4000", "--sync-interval=100ms", "--max-in-flight=20",
-		// A short timeout brings back what the killed process held.
-		"--consumer-opt=msg_timeout,1s", fixedName}
+		"--work-dir=" + work, "--rotate-size=4000", "--sync-interval=100ms", "--max-in-flight=20", fixedName}
 
-	first := startProcess(t, args...)
+	// A short timeout brings back what the killed process held. Only the
+	// killed one has it: the second run keeps the default, or on a loaded
+	// machine its own messages would time out between write and sync and
+	// go round again.
+	first := startProcess(t, append(args, "--consumer-opt=msg_timeout,1s")...)
 	eventually(t, "part of the stream finished", func() bool {
 		fin := n.finishedBy("crash", "nsq_to_file")
 		return fin >= 500 && len(listFiles(t, out)) > 0
@@ -116,7 +128,13 @@ func TestSIGTERMMovesEveryFileOutOfTheWorkDir(t *testing.T) {
 	out, work := t.TempDir(), t.TempDir()
 	p := startProcess(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=term", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=100000", "--sync-interval=1h", fixedName)
-	eventually(t, "a file in progress", func() bool { return len(listFiles(t, work)) == 1 })
+	// The file is opened before the first message arrives: wait for nsqd to
+	// have handed the process messages too, so that the stop has something
+	// to archive (a message delivered is written and finished during the
+	// stop, whenever the signal comes).
+	eventually(t, "a file in progress holding messages", func() bool {
+		return len(listFiles(t, work)) == 1 && n.deliveredTo("term", "nsq_to_file") > 0
+	})
 
 	require.Zero(t, p.signal(syscall.SIGTERM))
 	require.Empty(t, listFiles(t, work))

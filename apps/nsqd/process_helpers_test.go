@@ -1,87 +1,49 @@
 package main
 
-// Helpers for the process-level tests: they build this command once per
-// test binary and run it as a real subprocess, so that what is tested is what
+// Helpers for the process-level tests: they run this command, built once
+// (see commandsUsed), as a real subprocess, so that what is tested is what
 // ships (flag parsing, signal handling, exit codes, the data-path lock) and so
 // that a crash can be a real SIGKILL rather than a simulated one.
 
 import (
 	"bufio"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
 
 const (
-	// buildTimeout bounds `go build`; a cold cache with -race is the slow case.
-	buildTimeout = 5 * time.Minute
 	// startTimeout bounds the wait for both "listening on" lines.
 	startTimeout = 20 * time.Second
 	// stopTimeout bounds a graceful stop before the process is killed.
 	stopTimeout = 20 * time.Second
 )
 
-var (
-	nsqdBuildOnce sync.Once
-	nsqdBuildDir  string
-	nsqdBinPath   string
-	nsqdBuildErr  error
-)
+// commandsUsed is the nsqd these tests run: make test's build when it made
+// one, else built once per test binary (with -race under -race, so that a
+// data race in the daemon under crash and restart scenarios fails them).
+var commandsUsed commands.Set
 
 // TestMain exists only to remove the binary built for the process tests:
 // it is shared by every test, so no single test's TempDir can own it.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if nsqdBuildDir != "" {
-		os.RemoveAll(nsqdBuildDir)
-	}
+	commandsUsed.Remove()
 	os.Exit(code)
 }
 
-// nsqdBinary builds this package once per test binary run and returns the
-// path of the executable. Under -race the daemon is built with -race too.
+// nsqdBinary returns the path of this command's executable.
 func nsqdBinary(t *testing.T) string {
 	t.Helper()
-	nsqdBuildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			nsqdBuildErr = fmt.Errorf("go tool not found: %w", err)
-			return
-		}
-		nsqdBuildDir, err = os.MkdirTemp("", "nsqd-process-test-")
-		if err != nil {
-			nsqdBuildErr = err
-			return
-		}
-		bin := filepath.Join(nsqdBuildDir, "nsqd")
-		args := []string{"build", "-o", bin}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		args = append(args, ".")
-		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-		defer cancel()
-		// The test runs in the package directory, so "." is this command.
-		out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput()
-		if err != nil {
-			nsqdBuildErr = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-			return
-		}
-		nsqdBinPath = bin
-	})
-	if nsqdBuildErr != nil {
-		t.Fatalf("building nsqd: %s", nsqdBuildErr)
-	}
-	return nsqdBinPath
+	return commandsUsed.Path(t, "nsqd")
 }
 
 // nsqdProcess is one running nsqd. Its stderr is kept whole so that a

@@ -1,56 +1,34 @@
 package chaos
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
+// commandsUsed is the nsqd the harness runs: make test's build when it
+// made one, else built once per test binary.
+var commandsUsed commands.Set
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	commandsUsed.Remove()
 	os.Exit(code)
 }
 
-// nsqdBinary builds apps/nsqd once per test binary: the harness tests the
-// daemon as it ships, as a separate process it can kill.
+// nsqdBinary is apps/nsqd's executable: the harness tests the daemon as it
+// ships, as a separate process it can kill.
 func nsqdBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "chaos-nsqd-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "nsqd")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", buildBin, "../../apps/nsqd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return commandsUsed.Path(t, "nsqd")
 }
 
 // testLog sends the harness's progress lines to t.Log.

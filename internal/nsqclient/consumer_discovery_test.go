@@ -112,6 +112,7 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 }
 
 func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
+	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	lookupd := startLookupd(t)
 	var nodes []*testNSQD
 	var want []string

@@ -64,17 +64,21 @@ func (c *Consumer) runTarget(t *target) {
 	failures := 0
 	for t.ctx.Err() == nil {
 		cc, err := c.connectTarget(t)
-		if t.firstResult != nil {
-			t.firstResult <- err
+		if result := t.firstResult; result != nil {
 			t.firstResult = nil
 			if err != nil {
+				// Dropped before the caller hears of the failure, so that
+				// once ConnectToNSQDNow returns the address is no longer a
+				// target (and may be tried again).
 				c.mu.Lock()
 				if c.targets[t.addr] == t {
 					c.dropTargetLocked(t)
 				}
 				c.mu.Unlock()
+				result <- err
 				return
 			}
+			result <- nil
 		}
 		if err != nil {
 			if t.ctx.Err() != nil {

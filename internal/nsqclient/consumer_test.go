@@ -108,6 +108,7 @@ func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestConsumerBacksOffAfterAFailure(t *testing.T) {
+	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
@@ -281,6 +282,7 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 }
 
 func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
+	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
@@ -306,6 +308,7 @@ func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
 }
 
 func TestTouchExtendsTheTimeout(t *testing.T) {
+	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("touch", []byte("slow")))

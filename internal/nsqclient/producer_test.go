@@ -103,6 +103,7 @@ func TestProducerSurvivesNSQDRestart(t *testing.T) {
 }
 
 func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
+	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second

@@ -17,6 +17,7 @@ import (
 )
 
 func TestEveryPageFitsAPhoneScreen(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	b.phone = &[2]int64{375, 740}
 	c := startCluster(t, nil)
@@ -44,6 +45,7 @@ func TestEveryPageFitsAPhoneScreen(t *testing.T) {
 }
 
 func TestPagesWorkWithNSQDAddressesOnly(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	var started atomic.Pointer[cluster]
 	c := startCluster(t, func(o *nsqadmin.Options) {
@@ -106,6 +108,7 @@ func lateNSQDAddress(t *testing.T, started *atomic.Pointer[cluster]) string {
 }
 
 func TestFailuresAreShown(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	var started atomic.Pointer[cluster]
 	c := startCluster(t, func(o *nsqadmin.Options) {
@@ -131,6 +134,7 @@ func TestFailuresAreShown(t *testing.T) {
 }
 
 func TestAdminUserOnlyMayAct(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	c := startCluster(t, func(o *nsqadmin.Options) {
 		o.ACLHTTPHeader = "X-Forwarded-User"
@@ -171,6 +175,7 @@ func authServer(t *testing.T) string {
 }
 
 func TestSignInWithTheAuthServerGatesActions(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	auth := authServer(t)
 	c := startCluster(t, func(o *nsqadmin.Options) { o.AuthHTTPAddresses = []string{auth} })

@@ -60,6 +60,7 @@ func (g *fakeGraphite) asked(substr string) bool {
 }
 
 func TestGraphiteGraphsWithGraphiteURL(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	for _, proxy := range []bool{false, true} {
 		g := startGraphite(t)

@@ -16,6 +16,7 @@ func chartJS(series, attr string) string {
 }
 
 func TestGraphsDrawNSQAdminsHistory(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	c := startCluster(t, nil) // history every second
 	c.populate(t)

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +175,20 @@ var chromium struct {
 	err     error
 }
 
+// pageParallelism is how many tests run at once unless -test.parallel says
+// otherwise. A test spends its time waiting for the page's next poll
+// (every 3 s) and nsqadmin's next history point, not on the CPU, so more
+// of them at once than the default (GOMAXPROCS) shortens the package's run
+// several times over; each has its own cluster, tab and browser context.
+const pageParallelism = 6
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(pageParallelism))
+	}
 	code := m.Run()
 	if chromium.stop != nil {
 		chromium.stop()
@@ -302,10 +317,17 @@ func (b *browser) text(sel string) string {
 	return eval[string](b, fmt.Sprintf(`(function(){var e=document.querySelector(%s);return e?e.textContent.replace(/\s+/g,' ').trim():'<missing>';})()`, jsString(sel)))
 }
 
-// click clicks the element matched by sel.
+// click clicks the element matched by sel, once it is visible. The click
+// is dispatched on the element itself, in the page, rather than as mouse
+// events at where the element was: the page moves under a pointer (a flash
+// message above the content is removed 6 s after it appeared), and on a
+// loaded machine a mouse click aimed at a button's old place landed on the
+// figures beside it and was lost.
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.run(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	b.run(chromedp.WaitVisible(chromedp.CSS(sel)))
+	require.True(b.t, eval[bool](b, fmt.Sprintf(`(function(){var e=document.querySelector(%s);if(!e)return false;e.click();return true;})()`, jsString(sel))),
+		"%s vanished before it could be clicked", sel)
 }
 
 // confirm clicks sel, checks the confirmation dialog appears and names

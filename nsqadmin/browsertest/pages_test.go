@@ -24,6 +24,7 @@ func row(table, kind, key string) string {
 }
 
 func TestTopicsPageShowsEachTopicsFiguresFromStats(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -52,6 +53,7 @@ func TestTopicsPageShowsEachTopicsFiguresFromStats(t *testing.T) {
 }
 
 func TestTopicPageShowsNodesAndChannelsFromStats(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -79,6 +81,7 @@ func TestTopicPageShowsNodesAndChannelsFromStats(t *testing.T) {
 }
 
 func TestTopicActionsAskFirstAndReachNSQD(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -122,6 +125,7 @@ func TestTopicActionsAskFirstAndReachNSQD(t *testing.T) {
 }
 
 func TestChannelPageShowsClientsFromStats(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -167,6 +171,7 @@ func TestChannelPageShowsClientsFromStats(t *testing.T) {
 }
 
 func TestChannelActionsAskFirstAndReachNSQD(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -208,6 +213,7 @@ func TestChannelActionsAskFirstAndReachNSQD(t *testing.T) {
 }
 
 func TestNodesAndNodePagesShowTheNSQD(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -235,6 +241,7 @@ func TestNodesAndNodePagesShowTheNSQD(t *testing.T) {
 }
 
 func TestCounterPageSumsEveryChannel(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -254,6 +261,7 @@ func TestCounterPageSumsEveryChannel(t *testing.T) {
 }
 
 func TestLookupPageCreatesTopicAndChannelInLookupd(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t) // first: it skips when there is no Chromium
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -278,6 +286,7 @@ func TestLookupPageCreatesTopicAndChannelInLookupd(t *testing.T) {
 }
 
 func TestTwoNodesAreSummedAndListed(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	c := startCluster(t, nil)
 	c.populate(t)
@@ -314,6 +323,7 @@ func TestTwoNodesAreSummedAndListed(t *testing.T) {
 }
 
 func TestPagesWorkUnderABasePathWithTheBackButton(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	c := startCluster(t, func(o *nsqadmin.Options) { o.BasePath = "/ops/nsq" })
 	c.populate(t)

@@ -1,6 +1,0 @@
-//go:build !race
-
-package main
-
-// raceEnabled is false: the nsqd binary is built without -race.
-const raceEnabled = false
