@@ -235,3 +235,35 @@ func TestBoundTopicBytesCountedAfterRestart(t *testing.T) {
 	producer.send("PUB orders", []byte("e"))
 	producer.expectError("E_PUB_FAILED PUB failed topic orders: queue is full (bytes 14 + 1 > max_bytes 14)")
 }
+
+// drop-oldest's victims of a channel with a dead_letter_topic are published
+// there after the publisher's topic lock is released (channel_bound.go,
+// killLate): the dead-letter topic's channel gets them, in order, and a
+// pause of the dead-letter topic racing the publishes (a writer of its
+// Topic.mu) cannot wedge them.
+func TestBoundDropOldestToDeadLetterTopic(t *testing.T) {
+	n := startDaemon(t, nil)
+	adminPost(t, n, "/topic/create?topic=dl")
+	adminPost(t, n, "/channel/create?topic=dl&channel=c")
+	c := boundedChannel(t, n, "orders", "work", "max_depth=2&overflow=drop-oldest&dead_letter_topic=dl")
+	dl := existingChannel(t, n, "dl", "c")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		topic, err := n.GetExistingTopic("dl")
+		if err != nil {
+			return
+		}
+		for i := 0; i < 50; i++ {
+			topic.Pause()
+			topic.Unpause()
+		}
+	}()
+	for _, body := range numbered("m", 40) {
+		publish(t, n, "orders", body)
+	}
+	<-done
+	require.EqualValues(t, 2, c.Depth())
+	waitFor(t, "38 dead letters", func() bool { return dl.Depth() == 38 })
+	require.EqualValues(t, 38, c.bound.dropped.Load())
+}

@@ -3,6 +3,7 @@ package nsqd
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nsqgo/nsq/nsqd/queue"
@@ -20,7 +21,55 @@ type channelBound struct {
 	dropped  atomic.Uint64   // messages drop-oldest pushed out
 	redriven atomic.Uint64   // dead messages moved back to the queue
 	emptied  atomic.Uint64   // dead messages removed by /channel/dead/empty
+
+	// late: drop-oldest's victims bound for the dead_letter_topic, kept
+	// until the publisher's topic lock is released (killLate): publishing
+	// them under it would take NSQD.mu and another topic's lock inside
+	// Topic.mu, against the lock order (nsqd/LOCKS.md).
+	lateMu    sync.Mutex
+	late      []lateKill
+	lateCount atomic.Int32 // len(late), read without lateMu by the fan-out
 }
+
+type lateKill struct {
+	msgs []Message
+	now  int64
+}
+
+// dropOverflowOrLater is dropOverflow, unless the channel publishes its dead
+// letters to a topic: then the victims wait in late for killLate, and it
+// reports true (the caller, under a topic lock, must call killLate after).
+func (c *Channel) dropOverflowOrLater(dropped []Message, now int64) bool {
+	if len(dropped) == 0 {
+		return false
+	}
+	if c.policy().DeadLetterTopic == "" {
+		c.dropOverflow(dropped, now)
+		return false
+	}
+	c.bound.lateMu.Lock()
+	c.bound.late = append(c.bound.late, lateKill{msgs: dropped, now: now})
+	c.bound.lateCount.Store(int32(len(c.bound.late)))
+	c.bound.lateMu.Unlock()
+	return true
+}
+
+// killLate sends the victims kept by dropOverflowOrLater to the dead path;
+// called with no topic lock held.
+func (c *Channel) killLate() {
+	c.bound.lateMu.Lock()
+	late := c.bound.late
+	c.bound.late = nil
+	c.bound.lateCount.Store(0)
+	c.bound.lateMu.Unlock()
+	for _, k := range late {
+		c.dropOverflow(k.msgs, k.now)
+	}
+}
+
+// latePending reports whether killLate has work (one atomic load: it is
+// asked on every fan-out).
+func (c *Channel) latePending() bool { return c.bound.lateCount.Load() > 0 }
 
 // boundRejections counts refused messages by the limit that refused them.
 type boundRejections struct {
@@ -59,7 +108,7 @@ func (c *Channel) putBoundedLocked(msgs []Message, b queue.Bound, reserved bool)
 	p, dropped, err := c.queue.PutBounded(msgs, now, b, reserved, nil)
 	if err != nil {
 		c.mu.Unlock()
-		c.dropOverflow(dropped, now)
+		c.dropOverflowOrLater(dropped, now)
 		if errors.Is(err, queue.ErrFull) {
 			c.bound.rejected.add(err, len(msgs))
 			return &fullError{object: fmt.Sprintf("channel %s:%s", c.topicName, c.name), err: err}
@@ -68,7 +117,7 @@ func (c *Channel) putBoundedLocked(msgs []Message, b queue.Bound, reserved bool)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
 	putErr := c.finishLocked(p)
-	c.dropOverflow(dropped, now)
+	c.dropOverflowOrLater(dropped, now)
 	return putErr
 }
 

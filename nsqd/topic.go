@@ -137,8 +137,9 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 		return errExiting
 	}
 	if t.distributingLocked() {
-		err := t.fanOutLocked(msgs)
+		late, err := t.fanOutLocked(msgs)
 		t.mu.RUnlock()
+		killLate(late)
 		if err == nil {
 			t.count(len(msgs), bytes)
 		}
@@ -198,18 +199,33 @@ func (t *Topic) count(n int, bytes uint64) {
 // fanOutLocked gives every channel its copy. A channel that fails (its disk
 // refused the overflow) does not stop the others; the first error is
 // returned so the publisher is told, and may publish again (at least once).
-func (t *Topic) fanOutLocked(msgs []Message) error {
+//
+// late lists the channels whose drop-oldest victims wait to be published
+// to their dead_letter_topic: the caller calls killLate on each once it
+// has released t.mu (nil, without allocating, in the common case).
+func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, err error) {
 	reserved, err := t.reserveLocked(msgs) // a batch is refused whole (topic_bound.go)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var firstErr error
 	for _, c := range t.channels {
 		if err := reserved.put(c, msgs); err != nil && firstErr == nil {
 			firstErr = err
 		}
+		if c.latePending() {
+			late = append(late, c)
+		}
 	}
-	return firstErr
+	return late, firstErr
+}
+
+// killLate runs the dead-letter publishes fanOutLocked left (no topic
+// lock held).
+func killLate(late []*Channel) {
+	for _, c := range late {
+		c.killLate()
+	}
 }
 
 // handOverLocked queues backlog the topic has accepted in every channel. A

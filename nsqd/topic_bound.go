@@ -135,16 +135,18 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.exiting {
-		return errExiting
-	}
-	if t.distributingLocked() {
-		err := t.fanOutLocked(msgs)
+	if t.distributingLocked() && !t.exiting {
+		late, err := t.fanOutLocked(msgs)
+		t.mu.Unlock()
+		killLate(late)
 		if err == nil {
 			t.count(len(msgs), bytes)
 		}
 		return err
+	}
+	defer t.mu.Unlock()
+	if t.exiting {
+		return errExiting
 	}
 	kept, err := t.admitHeldLocked(msgs)
 	if err != nil {
