@@ -34,7 +34,7 @@ func BenchmarkChannelPutTake(b *testing.B) {
 		for got := 0; got < batch; {
 			dst, _ = ch.take(dst[:0], maxDeliveryBatch, taker)
 			for i := range dst {
-				ch.finished(&dst[i])
+				ch.finished(&dst[i], ch.now())
 			}
 			got += len(dst)
 			clear(dst)

@@ -535,11 +535,11 @@ func (c *Channel) depthLocked() int64 { return c.queue.Depth() }
 // BackendDepth is the part of Depth on disk.
 func (c *Channel) BackendDepth() int64 { return c.queue.BacklogDepth() }
 
-// finished is FIN's hook: it records the latency and releases the disk
-// record the message came from.
-func (c *Channel) finished(m *Message) {
+// finished is FIN's hook: it records the latency up to now (the FIN's time,
+// see recordE2E) and releases the disk record the message came from.
+func (c *Channel) finished(m *Message, now int64) {
 	c.finishCount.Add(1)
-	c.recordE2E(m.Timestamp)
+	c.recordE2E(m.Timestamp, now)
 	c.queue.Finish(m)
 }
 

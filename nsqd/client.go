@@ -102,7 +102,11 @@ type client struct {
 	// so a client trickling bytes cannot hold the connection open past
 	// two heartbeat intervals, as upstream. Only the reader touches it.
 	readDeadline time.Time
-	exit         chan struct{}
+	// finTime is the FIN time of the commands from the latest socket read,
+	// valid while finTimeRead (v2Session.finTime). Only the reader touches it.
+	finTime     int64
+	finTimeRead bool
+	exit        chan struct{}
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64
@@ -279,6 +283,7 @@ type deadlineConn struct {
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
 	c := d.client
+	c.finTimeRead = false // the commands after this read are FIN'd later
 	if c.creditPending {
 		c.creditPending = false
 		c.creditFreed()

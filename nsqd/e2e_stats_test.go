@@ -143,6 +143,40 @@ func TestE2EStatsExpireAfterTheWindow(t *testing.T) {
 		channelStats(t, stats, "t", "c").E2eProcessingLatency.Percentiles)
 }
 
+// A FIN's time is read once per socket read (v2Session.finTime): a FIN that
+// arrives in a later read than the previous FIN gets a fresh time, not the
+// previous read's.
+func TestE2EFINInALaterReadGetsAFreshTime(t *testing.T) {
+	fake := clock.NewFake(time.Now())
+	n := startDaemon(t, func(o *Options) {
+		o.Clock = fake
+		o.E2EProcessingLatencyPercentiles = []float64{1}
+	})
+	publish(t, n, "t", "a", "b")
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "c")
+	consumer.send("RDY 2")
+	msgs := consumer.readMessages(2)
+
+	fake.Advance(time.Second)
+	consumer.fin(msgs[0].ID)
+	first := waitForStats(t, n, "the first FIN counted", func(s statsResponse) bool {
+		return channelStats(t, s, "t", "c").E2eProcessingLatency.Count == 1
+	})
+	// Bounds, not equality: the percentiles are estimates (nsqd/metrics/e2e),
+	// and the test's clock started a moment before the messages' timestamps.
+	require.Less(t, channelStats(t, first, "t", "c").E2eProcessingLatency.Percentiles[0].Value, float64(2*time.Second))
+
+	// The first FIN's read is over (it was counted), so this one needs
+	// another read and must not reuse the first one's time.
+	fake.Advance(10 * time.Second)
+	consumer.fin(msgs[1].ID)
+	second := waitForStats(t, n, "the second FIN counted", func(s statsResponse) bool {
+		return channelStats(t, s, "t", "c").E2eProcessingLatency.Count == 2
+	})
+	require.Greater(t, channelStats(t, second, "t", "c").E2eProcessingLatency.Percentiles[0].Value, float64(9*time.Second))
+}
+
 // Configured but not yet measured: zeros per percentile, as upstream's
 // output shows. A topic without channels has nothing to merge
 // and reports null percentiles, as upstream.
