@@ -199,7 +199,7 @@ func TestChannelConcurrentPutTakeLosesNothing(t *testing.T) {
 								ch.requeue([]Message{m})
 								continue
 							}
-							ch.finished(&m)
+							ch.finished(&m, time.Now().UnixNano())
 							mu.Lock()
 							finished[m.ID]++
 							count++
