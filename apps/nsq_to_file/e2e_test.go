@@ -76,15 +76,24 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out, work := t.TempDir(), t.TempDir()
+	// The clock moves only when the test says: writing the first batch may
+	// take any time, and the interval still passes only between batches.
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
+	clk := newManualClock(start)
 	// Each message starves the consumer, so it is synced at once; the sync
 	// interval is far away, so only the rotation deadline can move the file.
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=ivl", "--output-dir="+out,
+	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=ivl", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-interval=300ms", "--sync-interval=1h", "--max-in-flight=1",
 		"--skip-empty-files", fixedName)
 
 	first, second := messages("first", 10), messages("second", 10)
 	n.publish(t, "ivl", first)
+	eventually(t, "first batch finished", func() bool { return n.settled("ivl", "nsq_to_file") })
+	eventually(t, "rotation armed for the interval after the file opened", func() bool {
+		return containsTime(clk.Deadlines(), start.Add(300*time.Millisecond))
+	})
 	// The interval passes: the file is closed and moved when it is due.
+	clk.Advance(300 * time.Millisecond)
 	eventually(t, "first file rotated out", func() bool { return len(listFiles(t, out)) == 1 })
 	n.publish(t, "ivl", second)
 	eventually(t, "all finished", func() bool { return n.settled("ivl", "nsq_to_file") })

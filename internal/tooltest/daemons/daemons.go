@@ -73,6 +73,9 @@ func StartNSQD(t testing.TB, lookupdTCP []string, configure func(*nsqd.Options))
 	opts := nsqd.NewOptions()
 	opts.TCPAddress = "127.0.0.1:0"
 	opts.HTTPAddress = "127.0.0.1:0"
+	// Served only when a test configures TLS, and then on a free port too:
+	// the default 0.0.0.0:4152 is taken by whichever test got there first.
+	opts.HTTPSAddress = "127.0.0.1:0"
 	opts.BroadcastAddress = "127.0.0.1"
 	opts.DataPath = t.TempDir()
 	opts.Logger = testLog{t}
