@@ -35,7 +35,7 @@ type Channel struct {
 	queue      *queue.Queue
 	deferTimer clock.Timer   // fires at deferAt, the queue's next deadline
 	deferAt    int64         // 0: the timer is not armed
-	readRetry  *time.Timer   // wakes consumers after a failed disk read (disk_retry.go)
+	readRetry  clock.Timer   // wakes consumers after a failed disk read (disk_retry.go)
 	readyWait  chan struct{} // closed (and replaced) when messages arrive
 	// backlogClaimed is how many backlog messages consumers are reading
 	// with the lock released (take): still in Depth, but spoken for.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/clock"
+	"github.com/stretchr/testify/require"
 )
 
 // startClockedDaemon runs a daemon whose time comes from a fake clock
@@ -45,4 +46,20 @@ func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 			t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
 		}
 	}
+}
+
+// expectDeferredUntil checks that a deferred message on topic/channel is
+// held until due and no longer: it waits for the channel to arm its
+// deferral timer for due, moves the fake clock to just before it and
+// checks the message is still deferred and nothing reached c, then moves
+// the clock to due. Timers fire inside Advance, so after the last step the
+// message is back in the channel and the caller reads it from c.
+func expectDeferredUntil(t *testing.T, n *NSQD, fake *clock.Fake, c *testConn, topic, channel string, due time.Time) {
+	t.Helper()
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	require.Equal(t, 1, deferredCount(t, n, topic, channel), "released before its time")
+	c.expectNoFrame(50 * time.Millisecond)
+	fake.AdvanceTo(due)
+	require.Zero(t, deferredCount(t, n, topic, channel), "not released at its time")
 }

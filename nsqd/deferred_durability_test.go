@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/nsqd/queue"
@@ -64,7 +65,8 @@ func TestDeferredPublishRefusedByStoreIsNotAcknowledged(t *testing.T) {
 // keeps its records, so a crash cannot lose them (before the fix the
 // topic released them: only memory held the messages).
 func TestTopicKeepsRecordsAChannelCouldNotStore(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	due := clk.Now().Add(200 * time.Millisecond)
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	ch, err := topic.GetChannel("c")
@@ -89,5 +91,7 @@ func TestTopicKeepsRecordsAChannelCouldNotStore(t *testing.T) {
 	consumer := dialV2(t, n)
 	consumer.subscribe("t", "c")
 	consumer.send("RDY 5")
+	awaitDeadline(t, clk, due)
+	clk.AdvanceTo(due)
 	require.Equal(t, "deferred", string(consumer.readMessage().Body))
 }

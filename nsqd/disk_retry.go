@@ -12,7 +12,7 @@ const diskReadRetryDelay = 250 * time.Millisecond
 // has passed. Caller holds c.mu.
 func (c *Channel) retryReadLocked() {
 	if c.readRetry == nil {
-		c.readRetry = time.AfterFunc(diskReadRetryDelay, func() {
+		c.readRetry = c.nsqd.clock.AfterFunc(diskReadRetryDelay, func() {
 			c.mu.Lock()
 			c.wakeLocked()
 			c.mu.Unlock()
@@ -27,7 +27,7 @@ func (c *Channel) retryReadLocked() {
 // holds t.mu.
 func (t *Topic) retryDrainLocked() {
 	if t.drainRetry == nil {
-		t.drainRetry = time.AfterFunc(diskReadRetryDelay, func() {
+		t.drainRetry = t.nsqd.clock.AfterFunc(diskReadRetryDelay, func() {
 			t.mu.Lock()
 			t.startDrainLocked()
 			t.mu.Unlock()

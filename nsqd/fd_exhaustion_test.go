@@ -128,7 +128,7 @@ func TestDiskReadIsRetriedAfterDescriptorExhaustion(t *testing.T) {
 		return
 	}
 	logs := &lockedBuffer{}
-	n := startDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0; o.MaxBytesPerFile = 512 })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0; o.MaxBytesPerFile = 512 })
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	_, err = topic.GetChannel("c")
@@ -147,6 +147,12 @@ func TestDiskReadIsRetriedAfterDescriptorExhaustion(t *testing.T) {
 	for _, f := range hogs {
 		f.Close()
 	}
+	// Only the retry timer can make the channel read again: nothing else
+	// arrives. The fake clock has not moved, so it is due one retry delay
+	// from now.
+	retryAt := clk.Now().Add(diskReadRetryDelay)
+	awaitDeadline(t, clk, retryAt)
+	clk.AdvanceTo(retryAt)
 	got := []string{}
 	for _, m := range consumer.readMessages(len(bodies)) {
 		got = append(got, string(m.Body))

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
@@ -59,7 +60,7 @@ type Topic struct {
 	// only under mu's read lock while not exiting.
 	holdWrites sync.WaitGroup
 	// drainRetry restarts a drain whose disk read failed (disk_retry.go).
-	drainRetry *time.Timer
+	drainRetry clock.Timer
 
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
