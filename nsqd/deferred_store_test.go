@@ -163,8 +163,17 @@ func existingChannelAfterSub(t *testing.T, n *NSQD) *Channel {
 }
 
 func TestShortDelaysChurningPastALongOneDoNotPileUpInTheStore(t *testing.T) {
-	n := startDaemon(t, throughDisk)
+	// On the daemon's fake clock, one message at a time: how many are
+	// deferred at once (which decides when compaction is due) is then the
+	// test's, not the scheduler's.
+	n, fake := startClockedDaemon(t, throughDisk)
 	c, _ := requeuedFromDisk(t, n, "held for an hour", time.Hour)
+	ch := existingChannel(t, n, "t", "c")
+	deferred := func() int {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return ch.queue.DeferredCount()
+	}
 	const churn = 300
 	bodies := make([]string, churn)
 	for i := range bodies {
@@ -174,11 +183,12 @@ func TestShortDelaysChurningPastALongOneDoNotPileUpInTheStore(t *testing.T) {
 	// Each message is requeued once with a 1 ms delay, through the store,
 	// then finished: some 45 KB pass through a store whose 2 KB segments
 	// would all stay behind the hour-long record without compaction.
-	c.send("RDY 20")
 	for finished := 0; finished < churn; {
 		m := c.readMessage()
 		if m.Attempts == 1 {
 			c.req(m.ID, time.Millisecond)
+			waitFor(t, "the REQ's deferral", func() bool { return deferred() == 2 })
+			fake.Advance(time.Millisecond)
 			continue
 		}
 		c.fin(m.ID)
