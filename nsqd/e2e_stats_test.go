@@ -106,8 +106,13 @@ func TestE2ETopicMergesItsChannels(t *testing.T) {
 	consumeAndFIN(t, n, "t", "fast", 3, 0)
 	consumeAndFIN(t, n, "t", "slow", 3, delay)
 
+	// Each channel is read at its own moment within one /stats answer: a
+	// FIN landing between the reads is in the topic's merge but not yet
+	// in its channel's figure, so all three are awaited.
 	stats := waitForStats(t, n, "6 FINs counted", func(s statsResponse) bool {
-		return topicStats(t, s, "t").E2eProcessingLatency.Count == 6
+		return topicStats(t, s, "t").E2eProcessingLatency.Count == 6 &&
+			channelStats(t, s, "t", "slow").E2eProcessingLatency.Count == 3 &&
+			channelStats(t, s, "t", "fast").E2eProcessingLatency.Count == 3
 	})
 	slow := channelStats(t, stats, "t", "slow").E2eProcessingLatency
 	fast := channelStats(t, stats, "t", "fast").E2eProcessingLatency
