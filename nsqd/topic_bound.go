@@ -115,15 +115,7 @@ type topicBound struct {
 func (b *topicBound) held(bytes int64) { b.bytes.Add(bytes) }
 
 // released counts held messages handed to the channels.
-func (b *topicBound) released(msgs []Message) { b.bytes.Add(-queueBodyBytes(msgs)) }
-
-func queueBodyBytes(msgs []Message) int64 {
-	var n int64
-	for i := range msgs {
-		n += int64(len(msgs[i].Body))
-	}
-	return n
-}
+func (b *topicBound) released(msgs []Message) { b.bytes.Add(-queue.BodyBytes(msgs)) }
 
 // holdBounded holds a batch on a topic with a bound. The bound is judged,
 // and the oldest held messages dropped, with drainMu and Topic.mu held for
@@ -161,7 +153,7 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 			t.droppedCount.Add(uint64(dropped))
 		}
 		if err != nil {
-			t.bound.bytes.Add(-queueBodyBytes(kept))
+			t.bound.bytes.Add(-queue.BodyBytes(kept))
 			return err
 		}
 	}
@@ -188,7 +180,7 @@ func (t *Topic) heldBytes() int64 { return max(t.bound.bytes.Load(), 0) }
 func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 	b := t.policy().Bound()
 	t.bound.keepOrder = false
-	batchDepth, batchBytes := int64(len(msgs)), queueBodyBytes(msgs)
+	batchDepth, batchBytes := int64(len(msgs)), queue.BodyBytes(msgs)
 	if b.MaxBytes > 0 {
 		t.countHeldBytesLocked()
 	}

@@ -93,8 +93,8 @@ type boundState struct {
 	toDisk bool
 }
 
-// bodyBytes is the sum of the bodies' lengths.
-func bodyBytes(msgs []Message) int64 {
+// BodyBytes is the sum of the bodies' lengths: what a byte bound counts.
+func BodyBytes(msgs []Message) int64 {
 	var n int64
 	for i := range msgs {
 		n += int64(len(msgs[i].Body))
@@ -105,14 +105,14 @@ func bodyBytes(msgs []Message) int64 {
 // pushReady appends to the ring, counting the bodies.
 func (q *Queue) pushReady(msgs []Message) {
 	q.ready.Push(msgs...)
-	q.bound.readyBytes += bodyBytes(msgs)
+	q.bound.readyBytes += BodyBytes(msgs)
 }
 
 // popRing moves up to max messages from the ring's front into dst.
 func (q *Queue) popRing(dst []Message, max int) []Message {
 	start := len(dst)
 	dst = q.ready.PopInto(dst, max)
-	q.bound.readyBytes -= bodyBytes(dst[start:])
+	q.bound.readyBytes -= BodyBytes(dst[start:])
 	return dst
 }
 
@@ -186,7 +186,7 @@ func (q *Queue) Reserve(msgs []Message, b Bound) (reserved bool, err error) {
 	if !b.On() || b.Overflow != OverflowRejectNew {
 		return false, nil
 	}
-	depth, bytes := int64(len(msgs)), bodyBytes(msgs)
+	depth, bytes := int64(len(msgs)), BodyBytes(msgs)
 	if d, by := q.over(depth, bytes, b); d > 0 || by > 0 {
 		return false, q.full(depth, bytes, b)
 	}
@@ -198,7 +198,7 @@ func (q *Queue) Reserve(msgs []Message, b Bound) (reserved bool, err error) {
 // Unreserve gives back a reservation that will not be used.
 func (q *Queue) Unreserve(msgs []Message) {
 	q.bound.reservedDepth -= int64(len(msgs))
-	q.bound.reservedBytes -= bodyBytes(msgs)
+	q.bound.reservedBytes -= BodyBytes(msgs)
 }
 
 func (q *Queue) full(depth, bytes int64, b Bound) error {
@@ -226,7 +226,7 @@ func (q *Queue) full(depth, bytes int64, b Bound) error {
 // reserved says the batch was admitted by Reserve; it is then queued
 // whatever the queue holds now.
 func (q *Queue) PutBounded(msgs []Message, now int64, b Bound, reserved bool, dropped []Message) (*Pending, []Message, error) {
-	depth, bytes := int64(len(msgs)), bodyBytes(msgs)
+	depth, bytes := int64(len(msgs)), BodyBytes(msgs)
 	if reserved {
 		q.bound.reservedDepth -= depth
 		q.bound.reservedBytes -= bytes
@@ -248,7 +248,7 @@ func (q *Queue) PutBounded(msgs []Message, now int64, b Bound, reserved bool, dr
 	q.bound.keepOrder = false
 	if p != nil {
 		p.boundDepth = int64(len(p.ready) + len(p.backlog))
-		p.boundBytes = bodyBytes(p.ready) + bodyBytes(p.backlog)
+		p.boundBytes = BodyBytes(p.ready) + BodyBytes(p.backlog)
 		q.bound.pendingDepth += p.boundDepth
 		q.bound.pendingBytes += p.boundBytes
 	}
@@ -302,7 +302,7 @@ func (q *Queue) dropOldest(dropped []Message, depth, bytes int64, b Bound, now i
 // fit an empty queue.
 func (q *Queue) dropFromBatch(msgs, dropped []Message, b Bound) ([]Message, []Message) {
 	heldDepth, heldBytes := q.HeldDepth(), q.HeldBytes()
-	depth, bytes := int64(len(msgs)), bodyBytes(msgs)
+	depth, bytes := int64(len(msgs)), BodyBytes(msgs)
 	for len(msgs) > 0 && ((b.MaxDepth > 0 && heldDepth+depth > b.MaxDepth) || (b.MaxBytes > 0 && heldBytes+bytes > b.MaxBytes)) {
 		dropped = append(dropped, msgs[0])
 		depth--

@@ -140,7 +140,7 @@ func (q *Queue) Settle(p *Pending) (*Pending, error) {
 		switch {
 		case p.backlogErr == nil:
 			q.pushReady(p.ready)
-			q.bound.backlogBytes.Add(bodyBytes(p.backlog))
+			q.bound.backlogBytes.Add(BodyBytes(p.backlog))
 			q.releaseAll(p.backlog)
 		case p.keep:
 			q.cfg.Logf("CHANNEL(%s): keeping %d messages in memory: write to disk: %s", q.cfg.Name, len(p.backlog), p.backlogErr)

@@ -314,6 +314,7 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
 	records, err := q.backlog.Read(n)
+	var read int64 // body bytes out of the backlog: one atomic add per batch
 	for _, r := range records {
 		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
 		if decodeErr != nil {
@@ -322,13 +323,14 @@ func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([
 			continue
 		}
 		m.receipt = backlogReceipt(r.Seq)
-		q.backlogRead(&m)
+		read += int64(len(m.Body))
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
 			continue
 		}
 		dst = append(dst, m)
 	}
+	q.bound.backlogBytes.Add(-read)
 	if err != nil {
 		err = fmt.Errorf("read from disk: %w", err)
 	}
