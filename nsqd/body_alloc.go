@@ -1,6 +1,10 @@
 package nsqd
 
-import "io"
+import (
+	"io"
+
+	"github.com/nsqgo/nsq/internal/hugepage"
+)
 
 // Memory a publisher controls is allocated as its bytes arrive and is held
 // only by message bodies (README, "Memory a client controls").
@@ -15,6 +19,9 @@ import "io"
 //     A held message therefore keeps alive at most its own body or one slab,
 //     whatever batch it came in, while an honest batch of small messages
 //     still costs one allocation per 64 KiB rather than one per message.
+//   - Fresh body memory is shown to the daemon's huge page advisor
+//     (internal/hugepage) before the first byte is written into it, so that
+//     a heap that grows by holding messages is faulted in 2 MB at a time.
 
 // bodyChunk is the most a body read allocates ahead of the bytes received,
 // and the size of a batch's shared slabs.
@@ -30,12 +37,19 @@ const slabMaxBody = 8 << 10
 // keep coming. It returns io.ErrUnexpectedEOF (or r's error) when the
 // bytes stop short.
 func readAppend(r io.Reader, dst []byte, n, sizeHint int) ([]byte, error) {
+	return readAppendFresh(nil, r, dst, n, sizeHint)
+}
+
+// readAppendFresh is readAppend showing each allocation to fresh before
+// writing into it; a nil fresh advises nothing.
+func readAppendFresh(fresh *hugepage.Advisor, r io.Reader, dst []byte, n, sizeHint int) ([]byte, error) {
 	end := len(dst) + n
 	for len(dst) < end {
 		if len(dst) == cap(dst) {
 			room := len(dst) + max(len(dst), bodyChunk)
 			room = min(room, max(sizeHint, end))
 			grown := make([]byte, len(dst), room)
+			hugepage.Fresh(fresh, grown)
 			copy(grown, dst)
 			dst = grown
 		}
@@ -54,7 +68,8 @@ func readAppend(r io.Reader, dst []byte, n, sizeHint int) ([]byte, error) {
 
 // slabAllocator hands out message bodies for one batch from shared slabs.
 type slabAllocator struct {
-	slab []byte
+	fresh *hugepage.Advisor // shown each new slab; nil: none
+	slab  []byte
 	// members are the bodies cut from slab so far, as batch indexes, so
 	// that an underused last slab can be given back (shrink).
 	members []int
@@ -73,6 +88,7 @@ func (a *slabAllocator) reset() {
 func (a *slabAllocator) alloc(i, n, remaining int) []byte {
 	if cap(a.slab)-len(a.slab) < n {
 		a.slab = make([]byte, 0, min(max(remaining, n), bodyChunk))
+		hugepage.Fresh(a.fresh, a.slab)
 		a.members = a.members[:0]
 	}
 	start := len(a.slab)

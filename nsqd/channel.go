@@ -92,6 +92,8 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		// Kill runs in commit, without it.
 		Policy: c.policy,
 		Kill:   c.killDying,
+		// Fresh ring blocks get huge pages (hugepages.go).
+		HugePages: n.hugePages,
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/authclient"
+	"github.com/nsqgo/nsq/internal/hugepage"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -68,8 +69,9 @@ type NSQD struct {
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
 	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
-	metrics       *metrics      // the /metrics registry (metrics.go)
-	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
+	metrics       *metrics          // the /metrics registry (metrics.go)
+	hugePages     *hugepage.Advisor // fresh message memory's huge pages (hugepages.go)
+	publishErrors publishErrors     // refused publishes by code (metrics_publish.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
@@ -133,6 +135,7 @@ func New(opts *Options) (*NSQD, error) {
 		exitCh:    make(chan struct{}),
 		e2e:       e2e.NewConfig(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime),
 		tls:       tlsSetup,
+		hugePages: newHugePageAdvisor(opts),
 		// https:// auth servers are verified like every outgoing call.
 		auth: authclient.New(authClientConfig(opts, tlsSetup.client)),
 	}

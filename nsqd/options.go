@@ -123,6 +123,10 @@ type Options struct {
 	MaxChannelBytes int64         // body bytes a channel may hold (memory + disk); 0: unbounded
 	Overflow        string        // what a full queue does: reject-new or drop-oldest
 	MaxDeadDepth    int64         // dead messages a channel keeps; 0: unbounded
+
+	// HugePages (ours, hugepages.go): ask the kernel for 2 MB pages for the
+	// heap memory that holds queued messages, where THP is "madvise".
+	HugePages bool
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.
@@ -188,6 +192,8 @@ func NewOptions() *Options {
 		// something sends messages there.
 		Overflow:     defaultOverflow,
 		MaxDeadDepth: defaultMaxDeadDepth,
+
+		HugePages: true,
 	}
 }
 

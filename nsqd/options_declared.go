@@ -98,5 +98,8 @@ func (o *Options) Declarations() []config.Option {
 		{Flag: "max-channel-bytes", Field: &o.MaxChannelBytes, Help: "message body bytes a channel may hold, memory and disk together (0 = unbounded, as upstream)"},
 		{Flag: "overflow", Field: &o.Overflow, Help: "what a full channel or topic does with a new message: reject-new (the publish fails) or drop-oldest (the oldest goes to the dead set)"},
 		{Flag: "max-dead-depth", Field: &o.MaxDeadDepth, Help: "dead messages a channel keeps; beyond it the oldest is dropped and counted (0 = unbounded)"},
+
+		// ours: transparent huge pages for queued messages' memory (hugepages.go)
+		{Flag: "huge-pages", Field: &o.HugePages, Help: "ask the kernel for 2 MB pages for the memory of queued messages once the heap passes 64 MB (only acts where transparent huge pages are 'madvise')"},
 	}
 }

@@ -435,7 +435,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if int64(size) > s.n.opts.MaxMsgSize {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
 	}
-	body, err := readAppend(s.c.reader, nil, int(size), int(size))
+	body, err := readAppendFresh(s.n.hugePages, s.c.reader, nil, int(size), int(size))
 	if err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
@@ -509,7 +509,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 			body = s.bodies.alloc(i, int(size), remaining)
 			_, err = io.ReadFull(s.c.reader, body)
 		} else {
-			body, err = readAppend(s.c.reader, nil, int(size), int(size))
+			body, err = readAppendFresh(s.n.hugePages, s.c.reader, nil, int(size), int(size))
 		}
 		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")

@@ -122,6 +122,8 @@ func roundTripCases(t *testing.T, dataPath, cert, key string) map[string]optionC
 		"max_channel_bytes": {flag: "65536", toml: "65536", set: "65536", byDefault: "0"},
 		"overflow":          {flag: "drop-oldest", toml: `"drop-oldest"`, set: "drop-oldest", byDefault: "reject-new"},
 		"max_dead_depth":    {flag: "50", toml: "50", set: "50", byDefault: "100000"},
+
+		"huge_pages": {flag: "false", toml: "false", set: "false", byDefault: "true"},
 	}
 }
 

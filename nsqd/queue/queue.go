@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/internal/hugepage"
 )
 
 // Queue is where a channel keeps its messages: ready ones in a memory ring
@@ -100,6 +101,8 @@ type Config struct {
 	// or deliberately dropped: only then are their disk records released.
 	// Nil drops them.
 	Kill func(dying []Dying, now int64) error
+	// HugePages is shown the ready ring's new blocks (ring.go); may be nil.
+	HugePages *hugepage.Advisor
 }
 
 // loadBatch is how many store records Open reads at a time.
@@ -109,6 +112,7 @@ const loadBatch = 256
 // one, whose every message goes back to the heap.
 func Open(cfg Config) (*Queue, error) {
 	q := &Queue{cfg: cfg}
+	q.ready.AdviseFresh(cfg.HugePages)
 	if cfg.Logf == nil {
 		q.cfg.Logf = func(string, ...any) {}
 	}

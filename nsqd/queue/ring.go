@@ -1,6 +1,10 @@
 package queue
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/hugepage"
+)
 
 // Ring is a FIFO of values kept in fixed-size blocks. It is not safe for
 // concurrent use: its owner guards it with its own mutex. Storing values
@@ -17,7 +21,14 @@ type Ring[T any] struct {
 	size     int
 	blockLen int   // set with the first block
 	spare    [][]T // emptied blocks kept for reuse, at most maxSpareBlocks
+	// fresh is shown every newly allocated block before it is written, so
+	// that a ring growing into fresh heap gets huge pages (internal/hugepage);
+	// nil: none.
+	fresh *hugepage.Advisor
 }
+
+// AdviseFresh makes the ring show its new blocks to a (kept by Clear).
+func (r *Ring[T]) AdviseFresh(a *hugepage.Advisor) { r.fresh = a }
 
 const (
 	// ringBlockBytes sizes a block: big enough that block bookkeeping is
@@ -52,7 +63,9 @@ func (r *Ring[T]) newBlock() []T {
 		var zero T
 		r.blockLen = max(16, ringBlockBytes/max(int(unsafe.Sizeof(zero)), 1))
 	}
-	return make([]T, r.blockLen)
+	b := make([]T, r.blockLen)
+	hugepage.Fresh(r.fresh, b)
+	return b
 }
 
 // Front returns the first item; the ring must not be empty.
@@ -149,7 +162,7 @@ func (r *Ring[T]) Filter(keep func(*T) bool) {
 }
 
 // Clear drops everything and releases the blocks.
-func (r *Ring[T]) Clear() { *r = Ring[T]{} }
+func (r *Ring[T]) Clear() { *r = Ring[T]{fresh: r.fresh} }
 
 // Each calls fn for every item in order.
 func (r *Ring[T]) Each(fn func(*T)) {

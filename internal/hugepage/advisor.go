@@ -1,0 +1,139 @@
+package hugepage
+
+import (
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// WindowBytes is the span advised at a time: the Go runtime's heap mapping
+// step and alignment (runtime/mheap.go: pallocChunkBytes), see doc.go.
+const WindowBytes = 4 << 20
+
+// DefaultMinHeapBytes is the memory the runtime must have mapped before
+// windows are advised: below it the daemon's footprint is small and
+// rounding parts of it up to 2 MB pages would cost more than the faults.
+const DefaultMinHeapBytes = 64 << 20
+
+// recentSlots is the size of the lock-free cache of decided windows.
+const recentSlots = 64
+
+// Config configures an Advisor.
+type Config struct {
+	// Enabled turns advice on (where the kernel supports it).
+	Enabled bool
+	// MinHeapBytes: windows first seen while the runtime has mapped less
+	// than this in all are left alone; 0 means DefaultMinHeapBytes.
+	MinHeapBytes uint64
+}
+
+// Advisor marks the windows holding fresh message memory MADV_HUGEPAGE,
+// each once. It is safe for concurrent use; the nil *Advisor is inactive.
+type Advisor struct {
+	active atomic.Bool
+
+	// recent caches window numbers already decided, direct-mapped by the
+	// number; 0 is empty (no heap address lies in the first window).
+	recent [recentSlots]atomic.Uintptr
+
+	mu      sync.Mutex
+	decided map[uintptr]bool // window number -> advised
+	advised int              // windows advised
+	minHeap uint64
+	sample  []metrics.Sample
+
+	// Injected by tests; the OS's in production.
+	madvise    func(start, length uintptr) error
+	heapMapped func() uint64
+}
+
+// New returns an Advisor, inactive unless cfg.Enabled and the kernel
+// wants huge pages asked for (see Mode).
+func New(cfg Config) *Advisor {
+	a := newAdvisor(cfg, madviseHuge)
+	a.active.Store(cfg.Enabled && Mode() == ModeMadvise)
+	return a
+}
+
+func newAdvisor(cfg Config, madvise func(start, length uintptr) error) *Advisor {
+	a := &Advisor{
+		decided: make(map[uintptr]bool),
+		minHeap: cfg.MinHeapBytes,
+		madvise: madvise,
+		sample:  []metrics.Sample{{Name: "/memory/classes/total:bytes"}},
+	}
+	if a.minHeap == 0 {
+		a.minHeap = DefaultMinHeapBytes
+	}
+	a.heapMapped = a.runtimeMapped
+	return a
+}
+
+// Active reports whether the Advisor advises anything.
+func (a *Advisor) Active() bool { return a != nil && a.active.Load() }
+
+// Windows returns how many windows have been advised.
+func (a *Advisor) Windows() int {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.advised
+}
+
+// Fresh is called with memory just allocated and not yet written: it
+// advises the window holding its first byte unless that window was
+// decided before. An allocation crossing into the next window (only big
+// bodies do) is advised there too.
+func Fresh[T any](a *Advisor, s []T) {
+	if !a.Active() || cap(s) == 0 {
+		return
+	}
+	var zero T
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
+	a.fresh(start, start+uintptr(cap(s))*unsafe.Sizeof(zero))
+}
+
+// fresh decides every window of [start, end), end > start.
+func (a *Advisor) fresh(start, end uintptr) {
+	for w := start / WindowBytes; w <= (end-1)/WindowBytes; w++ {
+		a.window(w)
+	}
+}
+
+// window decides window number w once.
+func (a *Advisor) window(w uintptr) {
+	slot := &a.recent[w%recentSlots]
+	if slot.Load() == w {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.decided[w]; !ok {
+		advise := a.heapMapped() >= a.minHeap
+		if advise {
+			if err := a.madvise(w*WindowBytes, WindowBytes); err != nil {
+				if errUnsupported(err) {
+					a.active.Store(false)
+				}
+				advise = false
+			} else {
+				a.advised++
+			}
+		}
+		a.decided[w] = advise
+	}
+	slot.Store(w)
+}
+
+// runtimeMapped is how much memory the Go runtime has mapped; called under
+// mu, which guards sample.
+func (a *Advisor) runtimeMapped() uint64 {
+	metrics.Read(a.sample)
+	if a.sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return a.sample[0].Value.Uint64()
+}
