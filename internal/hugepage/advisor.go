@@ -1,7 +1,9 @@
 package hugepage
 
 import (
+	"os"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -52,8 +54,22 @@ type Advisor struct {
 // wants huge pages asked for (see Mode).
 func New(cfg Config) *Advisor {
 	a := newAdvisor(cfg, madviseHuge)
-	a.active.Store(cfg.Enabled && Mode() == ModeMadvise)
+	a.active.Store(cfg.Enabled && Mode() == ModeMadvise && !godebugDisablesTHP(os.Getenv("GODEBUG")))
 	return a
+}
+
+// godebugDisablesTHP reports whether GODEBUG asks the runtime to keep its
+// heap off huge pages (disablethp=1, runtime/mem_linux.go sysMapOS): the
+// user's choice then stands for our windows too. The last setting wins,
+// as in the runtime.
+func godebugDisablesTHP(godebug string) bool {
+	disabled := false
+	for _, setting := range strings.Split(godebug, ",") {
+		if value, ok := strings.CutPrefix(strings.TrimSpace(setting), "disablethp="); ok {
+			disabled = value == "1"
+		}
+	}
+	return disabled
 }
 
 func newAdvisor(cfg Config, madvise func(start, length uintptr) error) *Advisor {

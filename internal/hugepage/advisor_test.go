@@ -180,6 +180,26 @@ func TestFreshConcurrently(t *testing.T) {
 	}
 }
 
+func TestGodebugDisablethpTurnsAdviceOff(t *testing.T) {
+	for godebug, want := range map[string]bool{
+		"":                            false,
+		"disablethp=1":                true,
+		"madvdontneed=1,disablethp=1": true,
+		"disablethp=1,disablethp=0":   false,
+		"disablethp=0":                false,
+		"gctrace=1, disablethp=1":     true,
+		"notdisablethp=1,gctrace=1":   false,
+	} {
+		if got := godebugDisablesTHP(godebug); got != want {
+			t.Errorf("godebugDisablesTHP(%q) = %v, want %v", godebug, got, want)
+		}
+	}
+	t.Setenv("GODEBUG", "disablethp=1")
+	if New(Config{Enabled: true}).Active() {
+		t.Fatal("active with GODEBUG=disablethp=1")
+	}
+}
+
 func TestParseMode(t *testing.T) {
 	for content, want := range map[string]THPMode{
 		"always [madvise] never\n": ModeMadvise,

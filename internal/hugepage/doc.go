@@ -38,7 +38,8 @@
 //
 // Where it does nothing. On other operating systems (build tags), when the
 // kernel has no transparent huge pages, when they are "never", or when
-// they are "always" (every anonymous mapping gets them already), an
+// they are "always" (every anonymous mapping gets them already), with
+// GODEBUG=disablethp=1 (the user asked the runtime for no huge pages), an
 // Advisor is inactive and costs one branch per call. A nil *Advisor is a
 // valid inactive one.
 package hugepage
