@@ -106,6 +106,9 @@ func configKeyOf() map[string]string {
 		// queue policy (options_policy.go)
 		"MaxAttempts": "max_attempts", "MsgTTL": "msg_ttl", "MaxChannelDepth": "max_channel_depth",
 		"MaxChannelBytes": "max_channel_bytes", "Overflow": "overflow", "MaxDeadDepth": "max_dead_depth",
+
+		// huge pages (hugepages.go)
+		"HugePages": "huge_pages",
 	}
 }
 
