@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 )
 
-func getProbe(t testing.TB, n *NSQD, path string) (int, probeResponse) {
+func getProbe(t testing.TB, n *NSQD, path string) (int, httpserver.ProbeAnswer) {
 	t.Helper()
 	status, body, header := httpDo(t, http.MethodGet, httpURL(n, path), nil)
 	require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"))
-	var resp probeResponse
+	var resp httpserver.ProbeAnswer
 	require.NoError(t, json.Unmarshal(body, &resp), "%s", body)
 	return status, resp
 }

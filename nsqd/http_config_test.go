@@ -117,7 +117,7 @@ func TestHTTPConfigExposesEveryFlagOption(t *testing.T) {
 		field := fields.Field(i)
 		key, known := keys[field.Name]
 		if !known {
-			t.Errorf("Options.%s is new: expose it in http_config.go configValue and list it in configKeyOf", field.Name)
+			t.Errorf("Options.%s is new: expose it in options_live.go configValue and list it in configKeyOf", field.Name)
 			continue
 		}
 		if key == "" {

@@ -12,23 +12,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/nsqd/httpserver"
+
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
-func getChannelConfig(t *testing.T, n *NSQD, topic, channel string) channelConfig {
+func getChannelConfig(t *testing.T, n *NSQD, topic, channel string) httpserver.ChannelConfig {
 	t.Helper()
 	status, body := httpGet(t, n, "/channel/config?topic="+topic+"&channel="+channel)
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	var cfg channelConfig
+	var cfg httpserver.ChannelConfig
 	require.NoError(t, json.Unmarshal(body, &cfg))
 	return cfg
 }
 
-func getTopicConfig(t *testing.T, n *NSQD, topic string) topicConfig {
+func getTopicConfig(t *testing.T, n *NSQD, topic string) httpserver.TopicConfig {
 	t.Helper()
 	status, body := httpGet(t, n, "/topic/config?topic="+topic)
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	var cfg topicConfig
+	var cfg httpserver.TopicConfig
 	require.NoError(t, json.Unmarshal(body, &cfg))
 	return cfg
 }
@@ -88,7 +90,7 @@ func TestChannelConfigResolvesChannelTopicAndFlags(t *testing.T) {
 	require.Equal(t, queue.SourceDefault, cfg.Source.MaxAttempts)
 
 	body := postOK(t, n, "/channel/config?topic=orders&channel=work&max_attempts=3&max_bytes=4096&overflow=reject-new&dead_letter_topic=orders-dead")
-	var posted channelConfig
+	var posted httpserver.ChannelConfig
 	require.NoError(t, json.Unmarshal(body, &posted))
 	require.Equal(t, uint16(3), posted.MaxAttempts, "POST answers the new effective values")
 	require.Equal(t, queue.SourceChannel, posted.Source.MaxAttempts)

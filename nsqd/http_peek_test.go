@@ -7,18 +7,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 )
 
-func peekJSONOf(t *testing.T, n *NSQD, path string) peekJSON {
+func peekJSONOf(t *testing.T, n *NSQD, path string) httpserver.PeekAnswer {
 	t.Helper()
 	status, body := httpGet(t, n, path)
 	require.Equal(t, http.StatusOK, status, "%s: %s", path, body)
-	var answer peekJSON
+	var answer httpserver.PeekAnswer
 	require.NoError(t, json.Unmarshal(body, &answer))
 	return answer
 }
 
-func peekBodies(answer peekJSON) []string {
+func peekBodies(answer httpserver.PeekAnswer) []string {
 	out := []string{}
 	for _, m := range answer.Messages {
 		out = append(out, string(m.Body))
@@ -150,33 +152,4 @@ func TestTopicPeekChangesNothing(t *testing.T) {
 		got = append(got, string(m.Body))
 	}
 	require.ElementsMatch(t, []string{"a", "b", "c"}, got)
-}
-
-func FuzzPeekParams(f *testing.F) {
-	for _, seed := range []string{
-		"", "state=ready", "state=dead&after=5&n=10", "n=0", "n=-1", "n=99999999999999999999",
-		"state=in_flight&n=1000", "after=1", "state=deferred&state=dead", "n=%zz", "state=",
-	} {
-		f.Add(seed, true)
-		f.Add(seed, false)
-	}
-	f.Fuzz(func(t *testing.T, rawQuery string, channel bool) {
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			return
-		}
-		p, err := parsePeekParams(q, channel)
-		if err != nil {
-			return
-		}
-		require.GreaterOrEqual(t, p.n, 1)
-		require.LessOrEqual(t, p.n, peekMaxN)
-		require.Less(t, int(p.state), len(peekStateNames))
-		if !channel {
-			require.Equal(t, peekReady, p.state)
-		}
-		if p.after != 0 {
-			require.Equal(t, peekDead, p.state)
-		}
-	})
 }

@@ -1,14 +1,12 @@
 package nsqd
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/stretchr/testify/require"
 )
 
@@ -102,12 +100,4 @@ func TestHTTPPubWithDeferIsDeliveredOnlyWhenDue(t *testing.T) {
 
 	msg := consumer.readMessage()
 	require.Equal(t, "later", string(msg.Body))
-}
-
-func TestHTTPPublishErrorMapsExitingTo503AndOtherFailuresTo500(t *testing.T) {
-	s := &httpServer{nsqd: &NSQD{}} // the mapping needs no running daemon
-	require.Equal(t, httpapi.Errorf(http.StatusServiceUnavailable, "EXITING"),
-		s.publishError("test", fmt.Errorf("topic t: %w", errExiting)))
-	require.Equal(t, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR"),
-		s.publishError("test", errors.New("write to disk: no space left on device")))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd/auth"
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
@@ -51,9 +52,9 @@ type NSQD struct {
 
 	tcpListener   net.Listener
 	httpListener  net.Listener
-	httpServer    *httpServer
-	httpsListener net.Listener // nil without a TLS certificate
-	httpsServer   *httpServer
+	httpServer    *httpserver.Server // http_daemon.go
+	httpsListener net.Listener       // nil without a TLS certificate
+	httpsServer   *httpserver.Server
 	tls           tlsSetup // the TLS options as resolved at New (tls_options.go)
 
 	lookup   *lookupclient.Client
@@ -187,14 +188,14 @@ func (n *NSQD) Main() error {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			errs <- n.httpServer.serve(n.httpListener)
+			errs <- n.httpServer.Serve(n.httpListener)
 		}()
 	}
 	if n.httpsListener != nil {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			errs <- n.httpsServer.serve(n.httpsListener)
+			errs <- n.httpsServer.Serve(n.httpsListener)
 		}()
 	}
 	if n.opts.StatsdAddress != "" {

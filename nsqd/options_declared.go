@@ -7,7 +7,7 @@ import (
 
 // Declarations lists every option a user can set, bound to o's fields:
 // apps/nsqd registers the flags from it, the config file is loaded by its
-// keys and GET /config/:opt (http_config.go) answers from it.
+// keys and GET /config/:opt (options_live.go) answers from it.
 // Fields absent here (Logger, Clock, QueueScanInterval, QueueScanRefreshInterval)
 // have no flag, as upstream.
 func (o *Options) Declarations() []config.Option {

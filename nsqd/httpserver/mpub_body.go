@@ -1,4 +1,4 @@
-package nsqd
+package httpserver
 
 import (
 	"bytes"
@@ -28,13 +28,13 @@ func badMPUB(token, format string, args ...any) *mpubError {
 // them. Trailing bytes after the last message are ignored, as upstream
 // never reads them.
 //
-// The messages alias body (the caller copies them out, repackBodies);
-// each Body is capped at its own length so nothing can append into its
+// The messages alias body (the daemon copies them out as it publishes);
+// each is capped at its own length so nothing can append into its
 // neighbour.
 //
 // The checks and their tokens are the TCP MPUB's with "E_" removed:
 // BAD_BODY for the count, BAD_MESSAGE for a message.
-func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, error) {
+func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([][]byte, error) {
 	if len(body) < 4 {
 		return nil, badMPUB("BAD_BODY", "MPUB failed to read message count")
 	}
@@ -45,7 +45,7 @@ func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, err
 	}
 	// The slice grows with the messages found, not with the count the
 	// body claims.
-	var msgs []Message
+	var msgs [][]byte
 	off := 4
 	for i := 0; i < int(count); i++ {
 		if len(body)-off < 4 {
@@ -63,7 +63,7 @@ func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, err
 		if end > len(body) {
 			return nil, badMPUB("BAD_MESSAGE", "MPUB failed to read message body")
 		}
-		msgs = append(msgs, Message{Body: body[off:end:end]})
+		msgs = append(msgs, body[off:end:end])
 		off = end
 	}
 	return msgs, nil
@@ -76,11 +76,11 @@ func parseMPUBBinary(body []byte, maxMsgSize, maxBodySize int64) ([]Message, err
 // the checks run line by line in upstream's order: a line that brings the
 // running total to readMax means the body was too big (BODY_TOO_BIG), but
 // an earlier line over --max-msg-size is reported first (MSG_TOO_BIG).
-// Messages alias body (the caller copies them out, repackBodies). The
+// Messages alias body (the daemon copies them out as it publishes). The
 // slice grows with the messages found: sizing it by the count of newlines
 // would let a flood of empty lines cost 72 bytes each.
-func parseMPUBText(body []byte, readMax, maxMsgSize int64) ([]Message, error) {
-	var msgs []Message
+func parseMPUBText(body []byte, readMax, maxMsgSize int64) ([][]byte, error) {
+	var msgs [][]byte
 	var total int64
 	for rest := body; ; {
 		line := rest
@@ -97,7 +97,7 @@ func parseMPUBText(body []byte, readMax, maxMsgSize int64) ([]Message, error) {
 			if int64(len(line)) > maxMsgSize {
 				return nil, badMPUB("MSG_TOO_BIG", "MPUB message too big %d > %d", len(line), maxMsgSize)
 			}
-			msgs = append(msgs, Message{Body: line[:len(line):len(line)]})
+			msgs = append(msgs, line[:len(line):len(line)])
 		}
 		if last {
 			return msgs, nil

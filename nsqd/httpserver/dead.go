@@ -1,7 +1,6 @@
-package nsqd
+package httpserver
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -46,12 +45,13 @@ func positiveParam(q url.Values, name, token string, limit int64) (int, error) {
 	return int(min(v, limit)), nil
 }
 
-type redriveJSON struct {
+// RedriveAnswer is the answer of /channel/dead/redrive.
+type RedriveAnswer struct {
 	Redriven  int   `json:"redriven"`
 	DeadCount int64 `json:"dead_count"`
 }
 
-func (s *httpServer) channelDeadRedrive(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+func (s *Server) channelDeadRedrive(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
 	q, err := httpapi.Query(r)
 	if err != nil {
 		return nil, err
@@ -60,26 +60,30 @@ func (s *httpServer) channelDeadRedrive(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return nil, err
 	}
-	channel, err := s.existingChannel(r)
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	moved, err := channel.redrive(r.Context(), p.n, p.rate)
-	if err != nil && !errors.Is(err, errNoDeadSet) {
-		s.nsqd.logf(errorLevel, "HTTP /channel/dead/redrive %s/%s: moved %d, then: %s", channel.topicName, channel.name, moved, err)
-		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+	moved, deadCount, err := s.daemon.RedriveDead(r.Context(), topic, channel, p.n, p.rate)
+	if err != nil {
+		if answer, ok := notFound(err); ok {
+			return nil, answer
+		}
+		return nil, s.internalError("HTTP /channel/dead/redrive %s/%s: moved %d, then: %s", topic, channel, moved, err)
 	}
-	return redriveJSON{Redriven: moved, DeadCount: channel.deadDepth()}, nil
+	return RedriveAnswer{Redriven: moved, DeadCount: deadCount}, nil
 }
 
-func (s *httpServer) channelDeadEmpty(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
-	channel, err := s.existingChannel(r)
+func (s *Server) channelDeadEmpty(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := channel.emptyDead(); err != nil && !errors.Is(err, errNoDeadSet) {
-		s.nsqd.logf(errorLevel, "HTTP /channel/dead/empty %s/%s: %s", channel.topicName, channel.name, err)
-		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+	if err := s.daemon.EmptyDead(topic, channel); err != nil {
+		if answer, ok := notFound(err); ok {
+			return nil, answer
+		}
+		return nil, s.internalError("HTTP /channel/dead/empty %s/%s: %s", topic, channel, err)
 	}
 	return nil, nil
 }

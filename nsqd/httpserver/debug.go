@@ -1,4 +1,4 @@
-package nsqd
+package httpserver
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 
 // setBlockRate sets the block profile rate for /debug/pprof/block. The
 // rate may come from the query or a form body, as upstream reads it.
-func (s *httpServer) setBlockRate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (s *Server) setBlockRate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	rate, err := strconv.Atoi(r.FormValue("rate"))
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
@@ -29,7 +29,7 @@ func (s *httpServer) setBlockRate(w http.ResponseWriter, r *http.Request, _ http
 }
 
 // freeMemory forces a GC and returns freed memory to the OS.
-func (s *httpServer) freeMemory(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (s *Server) freeMemory(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	debug.FreeOSMemory()
 	w.WriteHeader(http.StatusOK)
 }

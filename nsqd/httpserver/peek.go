@@ -1,4 +1,4 @@
-package nsqd
+package httpserver
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/nsqgo/nsq/internal/httpapi"
-	"github.com/nsqgo/nsq/nsqd/queue"
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // GET /channel/peek and GET /topic/peek (ours, issue 12; README, "Looking
@@ -20,16 +20,30 @@ const (
 )
 
 // peekRoutes adds the peeks and the dead set's admin endpoints.
-func (s *httpServer) peekRoutes(router *httprouter.Router) {
+func (s *Server) peekRoutes(router *httprouter.Router) {
 	router.GET("/channel/peek", httpapi.V1(s.channelPeek))
 	router.GET("/topic/peek", httpapi.V1(s.topicPeek))
 	router.POST("/channel/dead/redrive", httpapi.V1(s.channelDeadRedrive))
 	router.POST("/channel/dead/empty", httpapi.V1(s.channelDeadEmpty))
 }
 
+// PeekState names a part of a channel for peek.
+type PeekState uint8
+
+const (
+	PeekReady PeekState = iota
+	PeekDeferred
+	PeekInFlight
+	PeekDead
+)
+
+var peekStateNames = [...]string{"ready", "deferred", "in_flight", "dead"}
+
+func (s PeekState) String() string { return peekStateNames[s] }
+
 // peekParams are a peek's query parameters beyond topic and channel.
 type peekParams struct {
-	state peekState
+	state PeekState
 	n     int
 	after uint64 // dead: page after this seq
 }
@@ -38,12 +52,12 @@ type peekParams struct {
 // (default 100, at most 1000: larger values are capped) and after (dead
 // only: the last seq of the previous page). Errors are V1 400s.
 func parsePeekParams(q url.Values, channel bool) (peekParams, error) {
-	p := peekParams{state: peekReady, n: peekDefaultN}
+	p := peekParams{state: PeekReady, n: peekDefaultN}
 	if raw, ok := queryParam(q, "state"); ok && channel {
 		found := false
 		for i, name := range peekStateNames {
 			if raw == name {
-				p.state, found = peekState(i), true
+				p.state, found = PeekState(i), true
 			}
 		}
 		if !found {
@@ -59,7 +73,7 @@ func parsePeekParams(q url.Values, channel bool) (peekParams, error) {
 	}
 	if raw, ok := queryParam(q, "after"); ok {
 		after, err := strconv.ParseUint(raw, 10, 64)
-		if err != nil || p.state != peekDead {
+		if err != nil || p.state != PeekDead {
 			return p, httpapi.Errorf(http.StatusBadRequest, "INVALID_AFTER")
 		}
 		p.after = after
@@ -67,9 +81,9 @@ func parsePeekParams(q url.Values, channel bool) (peekParams, error) {
 	return p, nil
 }
 
-// peekedJSON is one message in a peek's answer. Times are ns since the
+// PeekedMessage is one message in a peek's answer. Times are ns since the
 // epoch, as the message's timestamp is on the wire; body is base64.
-type peekedJSON struct {
+type PeekedMessage struct {
 	ID        string `json:"id"`
 	Timestamp int64  `json:"timestamp"`
 	Attempts  uint16 `json:"attempts"`
@@ -82,18 +96,15 @@ type peekedJSON struct {
 	Body      []byte `json:"body"`
 }
 
-type peekJSON struct {
-	Topic    string       `json:"topic"`
-	Channel  string       `json:"channel,omitempty"`
-	State    string       `json:"state"`
-	Messages []peekedJSON `json:"messages"`
+// PeekAnswer is the answer of /channel/peek and /topic/peek.
+type PeekAnswer struct {
+	Topic    string          `json:"topic"`
+	Channel  string          `json:"channel,omitempty"`
+	State    string          `json:"state"`
+	Messages []PeekedMessage `json:"messages"`
 }
 
-func messageJSON(m *Message) peekedJSON {
-	return peekedJSON{ID: string(m.ID[:]), Timestamp: m.Timestamp, Attempts: m.Attempts, DeliverAt: m.DeliverAt, Body: m.Body}
-}
-
-func (s *httpServer) channelPeek(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+func (s *Server) channelPeek(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
 	q, err := httpapi.Query(r)
 	if err != nil {
 		return nil, err
@@ -102,46 +113,24 @@ func (s *httpServer) channelPeek(w http.ResponseWriter, r *http.Request, _ httpr
 	if err != nil {
 		return nil, err
 	}
-	channel, err := s.existingChannel(r)
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	answer := peekJSON{Topic: channel.topicName, Channel: channel.name, State: p.state.String(), Messages: []peekedJSON{}}
-	switch p.state {
-	case peekReady, peekDeferred:
-		var msgs []Message
-		if p.state == peekReady {
-			msgs, err = channel.peekReady(p.n)
-		} else {
-			msgs = channel.peekDeferred(p.n)
-		}
-		for i := range msgs {
-			answer.Messages = append(answer.Messages, messageJSON(&msgs[i]))
-		}
-	case peekInFlight:
-		for _, m := range channel.peekInFlight(p.n) {
-			j := messageJSON(&m.Message)
-			j.TimeoutAt, j.ClientID = m.TimeoutAt, m.ClientID
-			answer.Messages = append(answer.Messages, j)
-		}
-	case peekDead:
-		var dead []queue.DeadMessage
-		dead, err = channel.peekDead(p.after, p.n)
-		for _, d := range dead {
-			answer.Messages = append(answer.Messages, peekedJSON{
-				ID: string(d.ID[:]), Timestamp: d.Timestamp, Attempts: d.Attempts,
-				Seq: d.Seq, Reason: d.Reason.String(), DiedAt: d.DiedAt, Body: d.Body,
-			})
-		}
-	}
+	msgs, err := s.daemon.PeekChannel(topic, channel, p.state, p.n, p.after)
 	if err != nil {
-		s.nsqd.logf(errorLevel, "HTTP /channel/peek %s/%s: %s", channel.topicName, channel.name, err)
-		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+		if answer, ok := notFound(err); ok {
+			return nil, answer
+		}
+		return nil, s.internalError("HTTP /channel/peek %s/%s: %s", topic, channel, err)
 	}
-	return answer, nil
+	if msgs == nil {
+		msgs = []PeekedMessage{}
+	}
+	return PeekAnswer{Topic: topic, Channel: channel, State: p.state.String(), Messages: msgs}, nil
 }
 
-func (s *httpServer) topicPeek(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+func (s *Server) topicPeek(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
 	q, err := httpapi.Query(r)
 	if err != nil {
 		return nil, err
@@ -154,21 +143,18 @@ func (s *httpServer) topicPeek(w http.ResponseWriter, r *http.Request, _ httprou
 	if !ok {
 		return nil, httpapi.Errorf(http.StatusBadRequest, "MISSING_ARG_TOPIC")
 	}
-	if !ValidName(name) {
+	if !protocol.ValidName(name) {
 		return nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_TOPIC")
 	}
-	topic, err := s.nsqd.GetExistingTopic(name)
+	msgs, err := s.daemon.PeekTopic(name, p.n)
 	if err != nil {
-		return nil, httpapi.Errorf(http.StatusNotFound, "TOPIC_NOT_FOUND")
+		if answer, ok := notFound(err); ok {
+			return nil, answer
+		}
+		return nil, s.internalError("HTTP /topic/peek %s: %s", name, err)
 	}
-	msgs, err := topic.peekHeld(p.n)
-	if err != nil {
-		s.nsqd.logf(errorLevel, "HTTP /topic/peek %s: %s", name, err)
-		return nil, httpapi.Errorf(http.StatusInternalServerError, "INTERNAL_ERROR")
+	if msgs == nil {
+		msgs = []PeekedMessage{}
 	}
-	answer := peekJSON{Topic: name, State: peekReady.String(), Messages: make([]peekedJSON, 0, len(msgs))}
-	for i := range msgs {
-		answer.Messages = append(answer.Messages, messageJSON(&msgs[i]))
-	}
-	return answer, nil
+	return PeekAnswer{Topic: name, State: PeekReady.String(), Messages: msgs}, nil
 }

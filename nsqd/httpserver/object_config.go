@@ -1,4 +1,4 @@
-package nsqd
+package httpserver
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/nsqgo/nsq/internal/authclient"
 	"github.com/nsqgo/nsq/internal/httpapi"
+	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
@@ -19,38 +20,39 @@ import (
 // the same parameters. A parameter given empty ("max_depth=") removes the
 // object's own value, so it inherits again. A bad value is 400
 // INVALID_ARG_<PARAMETER>; the topic and channel checks come first, with
-// the tokens of the endpoints they extend (http_admin.go).
+// the tokens of the endpoints they extend (admin.go).
 
 // objectConfigRoutes adds /topic/config and /channel/config.
-func (s *httpServer) objectConfigRoutes(router *httprouter.Router) {
+func (s *Server) objectConfigRoutes(router *httprouter.Router) {
 	router.GET("/topic/config", httpapi.V1(s.topicConfigGet))
 	router.POST("/topic/config", httpapi.V1(s.topicConfigPost))
 	router.GET("/channel/config", httpapi.V1(s.channelConfigGet))
 	router.POST("/channel/config", httpapi.V1(s.channelConfigPost))
 }
 
-// topicConfig is the answer of /topic/config: the effective values (msg_ttl
+// TopicConfig is the answer of /topic/config: the effective values (msg_ttl
 // in milliseconds, as it is given) and their sources.
-type topicConfig struct {
+type TopicConfig struct {
 	Topic    string         `json:"topic"`
 	MsgTTL   int64          `json:"msg_ttl"`
 	MaxDepth int64          `json:"max_depth"`
 	MaxBytes int64          `json:"max_bytes"`
 	Overflow queue.Overflow `json:"overflow"`
-	Source   topicSources   `json:"source"`
+	Source   TopicSources   `json:"source"`
 }
 
-type topicSources struct {
+// TopicSources says where each of a topic's effective values comes from.
+type TopicSources struct {
 	MsgTTL   queue.Source `json:"msg_ttl"`
 	MaxDepth queue.Source `json:"max_depth"`
 	MaxBytes queue.Source `json:"max_bytes"`
 	Overflow queue.Source `json:"overflow"`
 }
 
-// channelConfig is the answer of /channel/config. dead_letter_topic ""
+// ChannelConfig is the answer of /channel/config. dead_letter_topic ""
 // means dead messages stay in the channel's dead set; max_dead_depth is
 // the flag's (it has no per-channel setting).
-type channelConfig struct {
+type ChannelConfig struct {
 	Topic           string         `json:"topic"`
 	Channel         string         `json:"channel"`
 	MaxAttempts     uint16         `json:"max_attempts"`
@@ -60,10 +62,12 @@ type channelConfig struct {
 	Overflow        queue.Overflow `json:"overflow"`
 	DeadLetterTopic string         `json:"dead_letter_topic"`
 	MaxDeadDepth    int64          `json:"max_dead_depth"`
-	Source          channelSources `json:"source"`
+	Source          ChannelSources `json:"source"`
 }
 
-type channelSources struct {
+// ChannelSources says where each of a channel's effective values comes
+// from.
+type ChannelSources struct {
 	MaxAttempts     queue.Source `json:"max_attempts"`
 	MsgTTL          queue.Source `json:"msg_ttl"`
 	MaxDepth        queue.Source `json:"max_depth"`
@@ -71,28 +75,6 @@ type channelSources struct {
 	Overflow        queue.Source `json:"overflow"`
 	DeadLetterTopic queue.Source `json:"dead_letter_topic"`
 	MaxDeadDepth    queue.Source `json:"max_dead_depth"`
-}
-
-func newTopicConfig(t *Topic) topicConfig {
-	e := t.effectivePolicy()
-	return topicConfig{
-		Topic: t.name, MsgTTL: e.MsgTTL.Milliseconds(), MaxDepth: e.MaxDepth, MaxBytes: e.MaxBytes, Overflow: e.Overflow,
-		Source: topicSources{MsgTTL: e.Sources.MsgTTL, MaxDepth: e.Sources.MaxDepth, MaxBytes: e.Sources.MaxBytes, Overflow: e.Sources.Overflow},
-	}
-}
-
-func newChannelConfig(c *Channel) channelConfig {
-	e := c.effectivePolicy()
-	return channelConfig{
-		Topic: c.topicName, Channel: c.name,
-		MaxAttempts: e.MaxAttempts, MsgTTL: e.MsgTTL.Milliseconds(), MaxDepth: e.MaxDepth, MaxBytes: e.MaxBytes,
-		Overflow: e.Overflow, DeadLetterTopic: e.DeadLetterTopic, MaxDeadDepth: e.MaxDeadDepth,
-		Source: channelSources{
-			MaxAttempts: e.Sources.MaxAttempts, MsgTTL: e.Sources.MsgTTL, MaxDepth: e.Sources.MaxDepth,
-			MaxBytes: e.Sources.MaxBytes, Overflow: e.Sources.Overflow, DeadLetterTopic: e.Sources.DeadLetterTopic,
-			MaxDeadDepth: e.Sources.MaxDeadDepth,
-		},
-	}
 }
 
 // settingsParams reads the settings parameters of q. A topic refuses the
@@ -128,32 +110,50 @@ func fieldToken(f queue.Field) error {
 
 // existingTopic resolves the topic of /topic/config, checked as
 // /topic/empty checks it.
-func (s *httpServer) existingTopic(r *http.Request) (*Topic, url.Values, error) {
+func (s *Server) existingTopic(r *http.Request) (string, url.Values, error) {
 	name, err := topicNameParam(r)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	if !ValidName(name) {
-		return nil, nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_TOPIC")
+	if !protocol.ValidName(name) {
+		return "", nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_TOPIC")
 	}
-	topic, err := s.nsqd.GetExistingTopic(name)
-	if err != nil {
-		return nil, nil, httpapi.Errorf(http.StatusNotFound, "TOPIC_NOT_FOUND")
+	if !s.daemon.TopicExists(name) {
+		return "", nil, errTopicNotFound
 	}
 	q, err := httpapi.Query(r)
-	return topic, q, err
+	return name, q, err
 }
 
-func (s *httpServer) topicConfigGet(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+// topicConfig answers the topic's settings, 404 once it is gone.
+func (s *Server) topicConfig(topic string) (any, error) {
+	cfg, err := s.daemon.TopicConfig(topic)
+	if answer, ok := notFound(err); ok {
+		return nil, answer
+	}
+	return cfg, err
+}
+
+// channelConfig answers the channel's settings, 404 when it or its topic
+// is missing.
+func (s *Server) channelConfig(topic, channel string) (any, error) {
+	cfg, err := s.daemon.ChannelConfig(topic, channel)
+	if answer, ok := notFound(err); ok {
+		return nil, answer
+	}
+	return cfg, err
+}
+
+func (s *Server) topicConfigGet(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
 	topic, _, err := s.existingTopic(r)
 	if err != nil {
 		return nil, err
 	}
-	return newTopicConfig(topic), nil
+	return s.topicConfig(topic)
 }
 
 // topicConfigPost changes the topic's settings and answers the result.
-func (s *httpServer) topicConfigPost(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+func (s *Server) topicConfigPost(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
 	topic, q, err := s.existingTopic(r)
 	if err != nil {
 		return nil, err
@@ -165,38 +165,45 @@ func (s *httpServer) topicConfigPost(w http.ResponseWriter, r *http.Request, _ h
 	if err := s.applyTopicSettings(topic, set, clear); err != nil {
 		return nil, err
 	}
-	return newTopicConfig(topic), nil
+	return s.topicConfig(topic)
 }
 
-func (s *httpServer) applyTopicSettings(topic *Topic, set queue.Settings, clear []queue.Field) error {
+func (s *Server) applyTopicSettings(topic string, set queue.Settings, clear []queue.Field) error {
 	if set.IsZero() && len(clear) == 0 {
 		return nil
 	}
-	if err := topic.updateSettings(set, clear); err != nil {
-		return settingsError(err)
-	}
-	s.nsqd.logf(infoLevel, "TOPIC(%s): settings now %s", topic.name, settingsText(topic.settings()))
-	s.nsqd.metadataChanged()
-	return nil
+	return s.settingsRefused(s.daemon.ConfigureTopic(topic, set, clear))
 }
 
-func (s *httpServer) channelConfigGet(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
-	channel, err := s.existingChannel(r)
+// settingsRefused answers a Configure error: 404 for a missing object,
+// 400 INVALID_ARG_<PARAMETER> for a refused value.
+func (s *Server) settingsRefused(err error) error {
+	if err == nil {
+		return nil
+	}
+	if answer, ok := notFound(err); ok {
+		return answer
+	}
+	return settingsError(err)
+}
+
+func (s *Server) channelConfigGet(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	return newChannelConfig(channel), nil
+	return s.channelConfig(topic, channel)
 }
 
 // channelConfigPost changes the channel's settings and answers the result.
-func (s *httpServer) channelConfigPost(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
-	topic, channelName, err := s.topicChannelFromQuery(r)
+func (s *Server) channelConfigPost(w http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	channel, err := topic.GetExistingChannel(channelName)
-	if err != nil {
-		return nil, httpapi.Errorf(http.StatusNotFound, "CHANNEL_NOT_FOUND")
+	// A missing channel is answered before its parameters are read.
+	if _, err := s.channelConfig(topic, channel); err != nil {
+		return nil, err
 	}
 	q, err := httpapi.Query(r)
 	if err != nil {
@@ -209,25 +216,20 @@ func (s *httpServer) channelConfigPost(w http.ResponseWriter, r *http.Request, _
 	if err := s.applyChannelSettings(topic, channel, set, clear); err != nil {
 		return nil, err
 	}
-	return newChannelConfig(channel), nil
+	return s.channelConfig(topic, channel)
 }
 
-func (s *httpServer) applyChannelSettings(topic *Topic, channel *Channel, set queue.Settings, clear []queue.Field) error {
+func (s *Server) applyChannelSettings(topic, channel string, set queue.Settings, clear []queue.Field) error {
 	if set.IsZero() && len(clear) == 0 {
 		return nil
 	}
-	if err := channel.updateSettings(topic, set, clear); err != nil {
-		return settingsError(err)
-	}
-	s.nsqd.logf(infoLevel, "TOPIC(%s): channel(%s) settings now %s", topic.name, channel.name, settingsText(channel.settings()))
-	s.nsqd.metadataChanged()
-	return nil
+	return s.settingsRefused(s.daemon.ConfigureChannel(topic, channel, set, clear))
 }
 
 // topicCreateConfigured is /topic/create with optional settings. Without
 // any it is upstream's /topic/create exactly; with a bad one, the topic's
 // own checks answer first and nothing is created.
-func (s *httpServer) topicCreateConfigured(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (any, error) {
+func (s *Server) topicCreateConfigured(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (any, error) {
 	q, err := httpapi.Query(r)
 	if err != nil {
 		return nil, err
@@ -238,7 +240,7 @@ func (s *httpServer) topicCreateConfigured(w http.ResponseWriter, r *http.Reques
 		if err != nil {
 			return nil, err
 		}
-		if !ValidName(name) {
+		if !protocol.ValidName(name) {
 			return nil, httpapi.Errorf(http.StatusBadRequest, "INVALID_TOPIC")
 		}
 		return nil, settingsErr
@@ -246,18 +248,14 @@ func (s *httpServer) topicCreateConfigured(w http.ResponseWriter, r *http.Reques
 	if _, err := s.topicCreate(w, r, ps); err != nil || set.IsZero() && len(clear) == 0 {
 		return nil, err
 	}
+	// A topic deleted again between its creation and now is not found.
 	name, _ := queryParam(q, "topic")
-	topic, err := s.nsqd.GetExistingTopic(name)
-	if err != nil {
-		// Deleted again between its creation and now.
-		return nil, httpapi.Errorf(http.StatusNotFound, "TOPIC_NOT_FOUND")
-	}
-	return nil, s.applyTopicSettings(topic, set, clear)
+	return nil, s.applyTopicSettings(name, set, clear)
 }
 
 // channelCreateConfigured is /channel/create with optional settings, as
 // topicCreateConfigured is /topic/create's.
-func (s *httpServer) channelCreateConfigured(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (any, error) {
+func (s *Server) channelCreateConfigured(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (any, error) {
 	q, err := httpapi.Query(r)
 	if err != nil {
 		return nil, err
@@ -279,35 +277,22 @@ func (s *httpServer) channelCreateConfigured(w http.ResponseWriter, r *http.Requ
 	if _, err := s.channelCreate(w, r, ps); err != nil || set.IsZero() && len(clear) == 0 {
 		return nil, err
 	}
-	topic, channelName, err := s.topicChannelFromQuery(r)
+	topic, channel, err := s.topicChannelFromQuery(r)
 	if err != nil {
 		return nil, err
-	}
-	channel, err := topic.GetExistingChannel(channelName)
-	if err != nil {
-		return nil, httpapi.Errorf(http.StatusNotFound, "CHANNEL_NOT_FOUND")
 	}
 	return nil, s.applyChannelSettings(topic, channel, set, clear)
 }
 
-// deadLetterTopicGranted is the HTTP auth rule (http_auth.go, nsqd/auth) for a
-// dead_letter_topic parameter: the channel will publish there, so the
-// caller needs a publish grant on that topic as well as admin on the
-// channel.
-func deadLetterTopicGranted(state *authclient.State, r *http.Request) bool {
+// DeadLetterTopicGranted is the --http-auth rule (nsqd/auth's HTTPGuard,
+// given it by nsqd/http_auth.go) for a dead_letter_topic parameter: the
+// channel will publish there, so the caller needs a publish grant on that
+// topic as well as admin on the channel.
+func DeadLetterTopicGranted(state *authclient.State, r *http.Request) bool {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return true // answered 400 INVALID_REQUEST by the handler
 	}
 	topic, ok := queryParam(q, queue.FieldDeadLetterTopic.Name())
 	return !ok || topic == "" || state.Allows(topic, "")
-}
-
-// settingsText renders settings for the log, as nsqd.dat has them.
-func settingsText(s queue.Settings) string {
-	data, err := s.MarshalJSON()
-	if err != nil {
-		return err.Error()
-	}
-	return string(data)
 }
