@@ -72,14 +72,22 @@ func httpError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, errTopicNotFound):
-		return httpserver.ErrTopicNotFound
+		return translatedError{err, httpserver.ErrTopicNotFound}
 	case errors.Is(err, errChannelNotFound):
-		return httpserver.ErrChannelNotFound
+		return translatedError{err, httpserver.ErrChannelNotFound}
 	case errors.Is(err, errExiting):
-		return httpserver.ErrExiting
+		return translatedError{err, httpserver.ErrExiting}
 	}
 	return err
 }
+
+// translatedError is a daemon error that is also one of httpserver's,
+// keeping its own text for the log.
+type translatedError struct{ err, is error }
+
+func (e translatedError) Error() string        { return e.err.Error() }
+func (e translatedError) Unwrap() error        { return e.err }
+func (e translatedError) Is(target error) bool { return target == e.is }
 
 func (d httpDaemon) topic(name string) (*Topic, error) {
 	t, err := d.nsqd.GetExistingTopic(name)
