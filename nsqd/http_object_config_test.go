@@ -180,48 +180,6 @@ func TestObjectConfigErrors(t *testing.T) {
 	require.Equal(t, queue.Settings{}, tp.settings())
 }
 
-func TestCreateEndpointsTakeSettings(t *testing.T) {
-	n := startDaemon(t, nil)
-	// Without settings: upstream's answer, an empty 200.
-	adminPost(t, n, "/topic/create?topic=plain")
-
-	adminPost(t, n, "/topic/create?topic=orders&max_depth=10&overflow=drop-oldest")
-	topicCfg := getTopicConfig(t, n, "orders")
-	require.Equal(t, int64(10), topicCfg.MaxDepth)
-	require.Equal(t, queue.OverflowDropOldest, topicCfg.Overflow)
-
-	adminPost(t, n, "/channel/create?topic=orders&channel=work&max_attempts=2&dead_letter_topic=orders-dead")
-	cfg := getChannelConfig(t, n, "orders", "work")
-	require.Equal(t, uint16(2), cfg.MaxAttempts)
-	require.Equal(t, "orders-dead", cfg.DeadLetterTopic)
-	// Creating what exists updates its settings.
-	adminPost(t, n, "/channel/create?topic=orders&channel=work&max_attempts=4")
-	require.Equal(t, uint16(4), getChannelConfig(t, n, "orders", "work").MaxAttempts)
-
-	// A bad setting creates nothing; upstream's own checks answer first.
-	status, body := httpPost(t, n, "/topic/create?topic=fresh&overflow=sideways", "")
-	requireAPIError(t, 400, "INVALID_ARG_OVERFLOW", status, body)
-	_, err := n.GetExistingTopic("fresh")
-	require.ErrorIs(t, err, errTopicNotFound)
-	status, body = httpPost(t, n, "/topic/create?topic=fresh&max_attempts=3", "")
-	requireAPIError(t, 400, "INVALID_ARG_MAX_ATTEMPTS", status, body)
-	status, body = httpPost(t, n, "/topic/create?overflow=sideways", "")
-	requireAPIError(t, 400, "MISSING_ARG_TOPIC", status, body)
-	status, body = httpPost(t, n, "/topic/create?topic=a%20b&overflow=sideways", "")
-	requireAPIError(t, 400, "INVALID_TOPIC", status, body)
-
-	status, body = httpPost(t, n, "/channel/create?topic=orders&channel=fresh&max_depth=-4", "")
-	requireAPIError(t, 400, "INVALID_ARG_MAX_DEPTH", status, body)
-	status, body = httpPost(t, n, "/channel/create?topic=orders&channel=fresh&dead_letter_topic=orders", "")
-	requireAPIError(t, 400, "INVALID_ARG_DEAD_LETTER_TOPIC", status, body)
-	tp, err := n.GetExistingTopic("orders")
-	require.NoError(t, err)
-	_, err = tp.GetExistingChannel("fresh")
-	require.ErrorIs(t, err, errChannelNotFound)
-	status, body = httpPost(t, n, "/channel/create?topic=missing&channel=fresh&max_depth=-4", "")
-	requireAPIError(t, 404, "TOPIC_NOT_FOUND", status, body)
-}
-
 // Settings are written to nsqd.dat at once and come back after a restart,
 // with their sources.
 func TestObjectSettingsSurviveRestart(t *testing.T) {

@@ -1,27 +1,27 @@
-package httpserver
+package httpserver_test
 
 import (
-	"net/url"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-func FuzzRedriveParams(f *testing.F) {
-	for _, seed := range []string{"", "n=1", "rate=10&n=5", "n=0", "rate=-1", "n=99999999999999999999", "rate=1e3", "n=&rate="} {
-		f.Add(seed)
+func TestDeadAdminErrors(t *testing.T) {
+	n := startDaemon(t, nil)
+	adminPost(t, n, "/topic/create?topic=orders")
+	adminPost(t, n, "/channel/create?topic=orders&channel=work")
+	for path, want := range map[string]string{
+		"/channel/dead/redrive?topic=orders&channel=work&n=0":    "INVALID_N",
+		"/channel/dead/redrive?topic=orders&channel=work&rate=x": "INVALID_RATE",
+		"/channel/dead/redrive?topic=orders":                     "MISSING_ARG_CHANNEL",
+		"/channel/dead/empty?channel=work":                       "MISSING_ARG_TOPIC",
+	} {
+		status, body := httpPost(t, n, path, "")
+		requireAPIError(t, http.StatusBadRequest, want, status, body)
 	}
-	f.Fuzz(func(t *testing.T, rawQuery string) {
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			return
-		}
-		p, err := parseRedriveParams(q)
-		if err != nil {
-			return
-		}
-		require.GreaterOrEqual(t, p.n, 0)
-		require.GreaterOrEqual(t, p.rate, 0)
-		require.LessOrEqual(t, p.rate, redriveMaxRate)
-	})
+	status, body := httpPost(t, n, "/channel/dead/empty?topic=orders&channel=nope", "")
+	requireAPIError(t, http.StatusNotFound, "CHANNEL_NOT_FOUND", status, body)
+	status, body = httpGet(t, n, "/channel/dead/empty?topic=orders&channel=work")
+	require.Equal(t, http.StatusMethodNotAllowed, status, "%s", body)
 }

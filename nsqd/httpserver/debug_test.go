@@ -1,4 +1,4 @@
-package nsqd
+package httpserver_test
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package nsqd
+package httpserver_test
 
 import (
 	"net/http"
@@ -29,8 +29,7 @@ func TestHTTPPreV1AliasesAreNotRouted(t *testing.T) {
 			requireAPIError(t, http.StatusNotFound, "NOT_FOUND", status, body)
 		}
 	}
-	_, err := n.GetExistingTopic("t")
-	require.ErrorIs(t, err, errTopicNotFound, "an alias must not have created the topic")
+	requireNoTopic(t, n, "t") // an alias must not have created the topic
 }
 
 func TestHTTPWrongMethodIs405WithAllow(t *testing.T) {
@@ -51,8 +50,7 @@ func TestHTTPMutatingEndpointsRefuseGET(t *testing.T) {
 		status, body := httpGet(t, n, path+"?topic=t&channel=c")
 		requireAPIError(t, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", status, body)
 	}
-	_, err := n.GetExistingTopic("t")
-	require.ErrorIs(t, err, errTopicNotFound)
+	requireNoTopic(t, n, "t")
 }
 
 func TestHTTPOptionsListsAllowedMethods(t *testing.T) {
