@@ -1,6 +1,7 @@
 // Package nsqd is the message daemon as a library: New(opts) binds the
 // listeners, Main serves, Exit stops. It owns topics, channels, the V2 TCP
-// protocol, the HTTP API and the clients' connections.
+// protocol and the clients' connections; the HTTP API is nsqd/httpserver's,
+// served over the daemon's operations (http_daemon.go).
 //
 // # Data path
 //
@@ -77,6 +78,10 @@
 //	                     client_auth.go), and the HTTP API's --http-auth guard (http_auth.go)
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
+//	nsqd/httpserver      the HTTP API: routes, parameters, error tokens, answers, one listener's
+//	                     server; it asks the daemon through httpserver.Daemon, which
+//	                     http_daemon.go implements by topic and channel name (/stats and
+//	                     /metrics are rendered here and handed over as a value and a handler)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/queue           the channel's queue
