@@ -59,8 +59,9 @@ func listenerPort(l net.Listener) int {
 // httpDaemon is nsqd's side of httpserver.Daemon.
 type httpDaemon struct{ nsqd *NSQD }
 
-// httpServer is the name metrics_publish.go's countHTTPPublish still
-// hangs on; the counting is httpserver's now (routes.go, PublishRefused).
+// httpServer is the name metrics_publish.go's countHTTPPublish hangs on.
+// Nothing calls that method any more: refused publishes are counted by
+// nsqd/httpserver/routes.go through PublishRefused. Delete both together.
 type httpServer = httpDaemon
 
 var _ httpserver.Daemon = httpDaemon{}
