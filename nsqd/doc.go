@@ -80,6 +80,8 @@
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/queue           the channel's queue
+//	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
+//	                     daemon fills them under its locks (stats.go)
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //
 // # Imports

@@ -120,7 +120,7 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 				DeferredCount: c.DeferredCount,
 				ClientCount:   c.ClientCount,
 				Latency:       c.E2eProcessingLatency.Percentiles,
-				Dead:          statsdDead(c.DeadStats),
+				Dead:          statsdDead(c.Dead),
 				Bounds:        statsdBounds(c.QueueBounds),
 			}
 		}
