@@ -79,6 +79,9 @@
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
+//	nsqd/metrics/prometheus
+//	                     the /metrics collector, its histograms and the refused-publish counts,
+//	                     fed a snapshot per scrape (metrics_hooks.go builds it, MetricsHandler serves it)
 //	nsqd/queue           the channel's queue
 //	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
 //	                     daemon fills them under its locks (stats.go)

@@ -1,29 +1,37 @@
 package nsqd
 
 import (
+	"errors"
+	"net/http"
 	"time"
 
+	"github.com/julienschmidt/httprouter"
+	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
+	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
+	"github.com/nsqgo/nsq/nsqd/stats"
 )
 
-// The daemon's ties to its metrics packages: a channel's FIN hook feeds the
-// e2e percentile window (nsqd/metrics/e2e) and /metrics' histogram
-// (metrics_histogram.go), /stats reads the percentiles back, and the statsd
-// pusher (nsqd/metrics/statsd) is given a snapshot of /stats each round.
-// Time comes from the daemon's clock.
+// The daemon's ties to its metrics packages, all in this file: a channel's
+// FIN hook feeds the e2e percentile window (nsqd/metrics/e2e) and /metrics'
+// latency histogram (nsqd/metrics/prometheus), /stats reads the
+// percentiles back, the statsd pusher (nsqd/metrics/statsd) is given a
+// snapshot of /stats each round, and the Prometheus collector one of /stats
+// and the counters /stats does not show each scrape. Refused publishes are
+// counted here for both protocols. Time comes from the daemon's clock.
 
 // finLatency is what a channel records each FIN's publish-to-FIN latency
 // into; either recorder is nil when its option is off.
 type finLatency struct {
-	window    *e2e.Recorder      // --e2e-processing-latency-percentile
-	histogram *durationHistogram // --metrics-e2e-histogram
+	window    *e2e.Recorder         // --e2e-processing-latency-percentile
+	histogram *prometheus.Histogram // --metrics-e2e-histogram
 }
 
 func (n *NSQD) newFinLatency() finLatency {
 	l := finLatency{window: n.e2e.NewRecorder()}
 	if n.opts.MetricsE2EHistogram {
-		l.histogram = newDurationHistogram(e2eLatencyBounds)
+		l.histogram = prometheus.NewHistogram(prometheus.E2ELatencyBounds)
 	}
 	return l
 }
@@ -43,7 +51,7 @@ func (c *Channel) recordE2E(publishedAt, now int64) {
 		l.window.Record(now, publishedAt)
 	}
 	if l.histogram != nil {
-		l.histogram.observe(time.Duration(now - publishedAt))
+		l.histogram.Observe(time.Duration(now - publishedAt))
 	}
 }
 
@@ -74,7 +82,7 @@ func (t *Topic) e2eStats() LatencyStats {
 }
 
 func latencyStats(s e2e.Summary) LatencyStats {
-	return LatencyStats{Count: s.Count, Percentiles: s.Percentiles}
+	return stats.Latency{Count: s.Count, Percentiles: s.Percentiles}
 }
 
 // statsdLoop pushes the metrics every --statsd-interval until Exit. Main
@@ -95,9 +103,9 @@ func (n *NSQD) statsdLoop() {
 // statsdSnapshot is one push's figures: /stats without clients, and the
 // memory section with --statsd-mem-stats.
 func (n *NSQD) statsdSnapshot() statsd.Snapshot {
-	stats := n.GetStats("", "", false)
-	snap := statsd.Snapshot{Topics: make([]statsd.Topic, len(stats.Topics))}
-	for i, t := range stats.Topics {
+	current := n.GetStats("", "", false)
+	snap := statsd.Snapshot{Topics: make([]statsd.Topic, len(current.Topics))}
+	for i, t := range current.Topics {
 		topic := statsd.Topic{
 			Name:         t.TopicName,
 			MessageCount: t.MessageCount,
@@ -127,7 +135,7 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 		snap.Topics[i] = topic
 	}
 	if n.opts.StatsdMemStats {
-		ms := readMemStats()
+		ms := stats.ReadMemory()
 		snap.Mem = &statsd.Mem{
 			HeapObjects:       ms.HeapObjects,
 			HeapIdleBytes:     ms.HeapIdleBytes,
@@ -143,6 +151,35 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 	return snap
 }
 
+// statsdBounds is a topic's or channel's bound counters (nsqd/stats/queue.go)
+// for the statsd push, which sends them only once one is non-zero.
+func statsdBounds(b QueueBounds) statsd.Bounds {
+	return statsd.Bounds{
+		RejectedMaxDepth: b.RejectedMaxDepthCount,
+		RejectedMaxBytes: b.RejectedMaxBytesCount,
+		OverflowDropped:  b.OverflowDroppedCount,
+		Redriven:         b.RedrivenCount,
+		DeadEmptied:      b.DeadEmptiedCount,
+	}
+}
+
+// statsdDead is a channel's dead-path figures (channel_dead.go) for the
+// statsd push; nil for a channel whose dead path is off (DeadCount unset),
+// so that with every rule off the packets are upstream's.
+func statsdDead(d DeadStats) *statsd.Dead {
+	if d.DeadCount == nil {
+		return nil
+	}
+	return &statsd.Dead{
+		Count:               *d.DeadCount,
+		LetteredMaxAttempts: d.DeadLetteredMaxAttempts,
+		LetteredExpired:     d.DeadLetteredExpired,
+		LetteredOverflow:    d.DeadLetteredOverflow,
+		Expired:             d.ExpiredCount,
+		Dropped:             d.DeadDroppedCount,
+	}
+}
+
 // statsdHTTPPort is the port in the statsd prefix's host key:
 // --broadcast-http-port, else the bound HTTP port (upstream parses
 // --http-address, which gives 0 for an ephemeral port), else 0 when HTTP
@@ -155,4 +192,115 @@ func (n *NSQD) statsdHTTPPort() int {
 		return addr.Port
 	}
 	return 0
+}
+
+// metrics is the daemon's /metrics: the handler (the Prometheus collector
+// and the Go, process and build-info collectors) and the fsync histogram
+// the disk queues record into (backend_disk.go).
+type metrics struct {
+	handler http.Handler
+	fsync   *prometheus.Histogram
+}
+
+func newMetrics(n *NSQD) *metrics {
+	m := &metrics{fsync: prometheus.NewHistogram(prometheus.FsyncBounds)}
+	m.handler = prometheus.Handler(func(format string, args ...any) { n.logf(errorLevel, format, args...) },
+		prometheus.Config{Snapshot: n.metricsSnapshot, ExcludeEphemeral: n.opts.MetricsExcludeEphemeral})
+	return m
+}
+
+// MetricsHandler serves GET /metrics in the Prometheus text format.
+func (n *NSQD) MetricsHandler() http.Handler { return n.metrics.handler }
+
+// metricsSnapshot is one scrape's figures: every topic's and channel's
+// /stats (without clients) and what /stats does not show.
+func (n *NSQD) metricsSnapshot() prometheus.Snapshot {
+	now := n.clock.Now()
+	topics := n.Topics()
+	snap := prometheus.Snapshot{
+		Topics:        make([]prometheus.Topic, len(topics)),
+		PublishErrors: n.publishErrors.Snapshot(),
+		Fsync:         n.metrics.fsync,
+		Healthy:       n.healthError() == nil,
+		Clients:       n.clientCount(),
+	}
+	for i, t := range topics {
+		channels := t.Channels()
+		pt := prometheus.Topic{
+			Stats:    t.stats(nil),
+			Bounded:  t.policy().Bounded(),
+			Channels: make([]prometheus.Channel, len(channels)),
+		}
+		for j, c := range channels {
+			pt.Channels[j] = c.metricsSnapshot(now)
+		}
+		snap.Topics[i] = pt
+	}
+	return snap
+}
+
+// metricsSnapshot is one channel's share of a scrape: its /stats and the
+// head's age, each read under Channel.mu once, and lock-free counters.
+func (c *Channel) metricsSnapshot(now time.Time) prometheus.Channel {
+	pc := prometheus.Channel{
+		Stats:         c.stats("", false),
+		FinishCount:   c.finishCount.Load(),
+		TopologyAware: c.topologyAware,
+		Bounded:       c.policy().Bounded(),
+		DeadDropped: prometheus.DeadDropped{
+			MaxDeadDepth: c.dead.droppedBound.Load(),
+			NoDeadSet:    c.dead.droppedNoSet.Load(),
+		},
+		Latency: c.latency.histogram,
+	}
+	c.mu.Lock()
+	if m, ok := c.queue.OldestReady(); ok {
+		pc.OldestReadyAge = now.Sub(time.Unix(0, m.Timestamp))
+	}
+	c.mu.Unlock()
+	return pc
+}
+
+// clientCount is the number of TCP connections.
+func (n *NSQD) clientCount() int {
+	n.clientsMu.Lock()
+	defer n.clientsMu.Unlock()
+	return len(n.clients)
+}
+
+// countTCPPublish passes a PUB, MPUB or DPUB result through, counting a
+// refusal by its error code.
+func (s *v2Session) countTCPPublish(response []byte, err error) ([]byte, error) {
+	if err != nil {
+		reason := "other"
+		var perr *protocolError
+		if errors.As(err, &perr) {
+			reason = publishErrorReason(err, perr.code) // topic_bound.go
+		}
+		s.n.publishErrors.Add("tcp", reason)
+	}
+	return response, err
+}
+
+// CountPublishError counts a publish refused with reason (the error code
+// or V1 error message the publisher saw) on protocol ("tcp" or "http") in
+// nsq_publish_errors_total.
+func (n *NSQD) CountPublishError(protocol, reason string) { n.publishErrors.Add(protocol, reason) }
+
+// countHTTPPublish wraps /pub and /mpub, counting a refusal by the message
+// of its V1 error ("MSG_TOO_BIG", "BAD_TOPIC", ...). It is the HTTP API's
+// tie (http_routes.go), and moves with it.
+func (s *httpServer) countHTTPPublish(h httpapi.Handler) httpapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (any, error) {
+		data, err := h(w, r, ps)
+		if err != nil {
+			reason := "INTERNAL_ERROR"
+			var apiErr httpapi.Error
+			if errors.As(err, &apiErr) {
+				reason = apiErr.Message
+			}
+			s.nsqd.CountPublishError("http", reason)
+		}
+		return data, err
+	}
 }
