@@ -1,6 +1,7 @@
-// Package stats owns the shapes of nsqd's /stats answer: the snapshot of
-// topics, channels and clients (snapshot.go) with upstream's JSON keys in
-// upstream's order and our additions omitted while zero (queue.go), the
+// Package stats owns the shapes of nsqd's /stats answer: the JSON document
+// and the snapshot of topics, channels and clients in it (snapshot.go),
+// with upstream's keys in upstream's order and our additions omitted while
+// zero (queue.go), the
 // end-to-end latency summary (latency.go), the memory section
 // (memory.go), and the text rendering of /stats?format=text (text.go).
 //

@@ -7,6 +7,18 @@ type Snapshot struct {
 	Producers []Client
 }
 
+// Document is the whole /stats?format=json answer in upstream's key
+// order. Memory is nil, and its key absent, when the caller asked for no
+// memory section (include_mem=false).
+type Document struct {
+	Version   string   `json:"version"`
+	Health    string   `json:"health"`
+	StartTime int64    `json:"start_time"`
+	Topics    []Topic  `json:"topics"`
+	Memory    *Memory  `json:"memory,omitempty"`
+	Producers []Client `json:"producers"`
+}
+
 // Topic describes one topic.
 type Topic struct {
 	TopicName    string    `json:"topic_name"`
