@@ -81,7 +81,7 @@
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/metrics/prometheus
 //	                     the /metrics collector, its histograms and the refused-publish counts,
-//	                     fed a snapshot per scrape (metrics_hooks.go builds it, MetricsHandler serves it)
+//	                     fed a snapshot per scrape (metrics_hooks.go builds it and keeps the handler)
 //	nsqd/queue           the channel's queue
 //	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
 //	                     daemon fills them under its locks (stats.go)

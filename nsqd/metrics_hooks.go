@@ -209,9 +209,6 @@ func newMetrics(n *NSQD) *metrics {
 	return m
 }
 
-// MetricsHandler serves GET /metrics in the Prometheus text format.
-func (n *NSQD) MetricsHandler() http.Handler { return n.metrics.handler }
-
 // metricsSnapshot is one scrape's figures: every topic's and channel's
 // /stats (without clients) and what /stats does not show.
 func (n *NSQD) metricsSnapshot() prometheus.Snapshot {
@@ -277,15 +274,18 @@ func (s *v2Session) countTCPPublish(response []byte, err error) ([]byte, error) 
 		if errors.As(err, &perr) {
 			reason = publishErrorReason(err, perr.code) // topic_bound.go
 		}
-		s.n.publishErrors.Add("tcp", reason)
+		s.n.publishErrors.add("tcp", reason)
 	}
 	return response, err
 }
 
-// CountPublishError counts a publish refused with reason (the error code
-// or V1 error message the publisher saw) on protocol ("tcp" or "http") in
-// nsq_publish_errors_total.
-func (n *NSQD) CountPublishError(protocol, reason string) { n.publishErrors.Add(protocol, reason) }
+// publishErrors is the daemon's count of refused publishes
+// (nsq_publish_errors_total) by protocol and error code.
+type publishErrors struct{ prometheus.PublishErrors }
+
+// add counts a publish refused with reason (the error code or V1 error
+// message the publisher saw) on protocol ("tcp" or "http").
+func (p *publishErrors) add(protocol, reason string) { p.Add(protocol, reason) }
 
 // countHTTPPublish wraps /pub and /mpub, counting a refusal by the message
 // of its V1 error ("MSG_TOO_BIG", "BAD_TOPIC", ...). It is the HTTP API's
@@ -299,7 +299,7 @@ func (s *httpServer) countHTTPPublish(h httpapi.Handler) httpapi.Handler {
 			if errors.As(err, &apiErr) {
 				reason = apiErr.Message
 			}
-			s.nsqd.CountPublishError("http", reason)
+			s.nsqd.publishErrors.add("http", reason)
 		}
 		return data, err
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd/auth"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
-	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
 
@@ -69,8 +68,8 @@ type NSQD struct {
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
 	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
-	metrics       *metrics                 // the /metrics handler and fsync histogram (metrics_hooks.go)
-	publishErrors prometheus.PublishErrors // refused publishes by code (metrics_hooks.go)
+	metrics       *metrics      // the /metrics handler and fsync histogram (metrics_hooks.go)
+	publishErrors publishErrors // refused publishes by code (metrics_hooks.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
