@@ -40,7 +40,7 @@ func (n *NSQD) diskQueueOptions() diskqueue.Options {
 		MaxMsgSize:      int32(n.opts.MaxMsgSize) + protocol.MessageHeaderLength + diskRecordHeader,
 		SyncEvery:       n.opts.SyncEvery,
 		SyncTimeout:     n.opts.SyncTimeout,
-		SyncObserver:    n.metrics.fsync.Observe,
+		SyncObserver:    n.metrics.fsync.observe,
 		Logf: func(format string, args ...any) {
 			n.logf(warnLevel, format, args...)
 		},

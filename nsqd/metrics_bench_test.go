@@ -109,7 +109,7 @@ func BenchmarkChannelCollect(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if snap := c.metricsSnapshot(now); snap.Stats.MessageCount != 100 {
+		if snap := c.collect(now); snap.Stats.MessageCount != 100 {
 			b.Fatalf("the channel counted %d messages, want 100", snap.Stats.MessageCount)
 		}
 	}

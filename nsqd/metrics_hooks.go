@@ -199,11 +199,17 @@ func (n *NSQD) statsdHTTPPort() int {
 // the disk queues record into (backend_disk.go).
 type metrics struct {
 	handler http.Handler
-	fsync   *prometheus.Histogram
+	fsync   fsyncHistogram
 }
 
+// fsyncHistogram is nsq_disk_queue_fsync_duration_seconds; observe is the
+// disk queues' SyncObserver.
+type fsyncHistogram struct{ *prometheus.Histogram }
+
+func (h fsyncHistogram) observe(d time.Duration) { h.Observe(d) }
+
 func newMetrics(n *NSQD) *metrics {
-	m := &metrics{fsync: prometheus.NewHistogram(prometheus.FsyncBounds)}
+	m := &metrics{fsync: fsyncHistogram{prometheus.NewHistogram(prometheus.FsyncBounds)}}
 	m.handler = prometheus.Handler(func(format string, args ...any) { n.logf(errorLevel, format, args...) },
 		prometheus.Config{Snapshot: n.metricsSnapshot, ExcludeEphemeral: n.opts.MetricsExcludeEphemeral})
 	return m
@@ -217,7 +223,7 @@ func (n *NSQD) metricsSnapshot() prometheus.Snapshot {
 	snap := prometheus.Snapshot{
 		Topics:        make([]prometheus.Topic, len(topics)),
 		PublishErrors: n.publishErrors.Snapshot(),
-		Fsync:         n.metrics.fsync,
+		Fsync:         n.metrics.fsync.Histogram,
 		Healthy:       n.healthError() == nil,
 		Clients:       n.clientCount(),
 	}
@@ -229,16 +235,16 @@ func (n *NSQD) metricsSnapshot() prometheus.Snapshot {
 			Channels: make([]prometheus.Channel, len(channels)),
 		}
 		for j, c := range channels {
-			pt.Channels[j] = c.metricsSnapshot(now)
+			pt.Channels[j] = c.collect(now)
 		}
 		snap.Topics[i] = pt
 	}
 	return snap
 }
 
-// metricsSnapshot is one channel's share of a scrape: its /stats and the
-// head's age, each read under Channel.mu once, and lock-free counters.
-func (c *Channel) metricsSnapshot(now time.Time) prometheus.Channel {
+// collect is one channel's share of a scrape: its /stats and the head's
+// age, each read under Channel.mu once, and lock-free counters.
+func (c *Channel) collect(now time.Time) prometheus.Channel {
 	pc := prometheus.Channel{
 		Stats:         c.stats("", false),
 		FinishCount:   c.finishCount.Load(),
