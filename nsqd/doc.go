@@ -77,14 +77,14 @@
 //	                     client_auth.go), and the HTTP API's --http-auth guard (http_auth.go)
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
+//	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
+//	                     daemon fills them under its locks (stats.go, names in stats_shapes.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
 //	nsqd/metrics/prometheus
 //	                     the /metrics collector, its histograms and the refused-publish counts,
 //	                     fed a snapshot per scrape (metrics_hooks.go builds it and keeps the handler)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/queue           the channel's queue
-//	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
-//	                     daemon fills them under its locks (stats.go)
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //
 // # Imports

@@ -2,35 +2,7 @@ package nsqd
 
 import (
 	"sort"
-	"time"
-
-	"github.com/nsqgo/nsq/nsqd/stats"
 )
-
-// The /stats shapes live in nsqd/stats; these names keep the daemon's
-// API (GetStats and the tools and tests that read its answer) as it was.
-type (
-	Stats             = stats.Snapshot
-	TopicStats        = stats.Topic
-	ChannelStats      = stats.Channel
-	ClientStats       = stats.Client
-	PubCount          = stats.PubCount
-	QueueHealth       = stats.QueueHealth
-	QueueBounds       = stats.QueueBounds
-	DeadStats         = stats.Dead
-	LatencyStats      = stats.Latency
-	LatencyPercentile = stats.Percentile
-	MemStats          = stats.Memory
-)
-
-// statsText renders the text /stats with this daemon's version
-// (nsqd/stats/text.go).
-func statsText(s Stats, mem *MemStats, health string, startTime, now time.Time) []byte {
-	return stats.Text(Version, s, mem, health, startTime, now)
-}
-
-// readMemStats is the memory section of /stats (nsqd/stats/memory.go).
-func readMemStats() MemStats { return stats.ReadMemory() }
 
 // queueHealth reads the drop counter and the damage counters of the disk
 // queue behind a topic.
@@ -76,8 +48,8 @@ func (n *NSQD) GetStats(topic, channel string, includeClients bool) Stats {
 		topics = []*Topic{t}
 	}
 
-	var snap Stats
-	snap.Topics = make([]TopicStats, 0, len(topics))
+	var stats Stats
+	stats.Topics = make([]TopicStats, 0, len(topics))
 	for _, t := range topics {
 		var channels []*Channel
 		if channel == "" {
@@ -93,17 +65,17 @@ func (n *NSQD) GetStats(topic, channel string, includeClients bool) Stats {
 		for _, c := range channels {
 			channelStats = append(channelStats, c.stats(topic, includeClients))
 		}
-		snap.Topics = append(snap.Topics, t.stats(channelStats))
+		stats.Topics = append(stats.Topics, t.stats(channelStats))
 	}
 
 	if includeClients {
 		for _, cl := range sortClients(n.clientList()) {
 			if cl.hasPublished() {
-				snap.Producers = append(snap.Producers, cl.stats(topic))
+				stats.Producers = append(stats.Producers, cl.stats(topic))
 			}
 		}
 	}
-	return snap
+	return stats
 }
 
 // stats reads the topic's counters; channels are collected by the caller
@@ -212,7 +184,7 @@ func (c *client) stats(topicFilter string) ClientStats {
 	}
 	c.pubMu.Unlock()
 
-	s := ClientStats{
+	stats := ClientStats{
 		ClientID:      clientID,
 		Hostname:      hostname,
 		Version:       "V2",
@@ -230,12 +202,12 @@ func (c *client) stats(topicFilter string) ClientStats {
 		Deflate:       c.deflate.Load(),
 		Snappy:        c.snappy.Load(),
 	}
-	s.TopologyZone, s.TopologyRegion = zone, region
-	setTLSStats(&s, c.tlsState.Load())
+	stats.TopologyZone, stats.TopologyRegion = zone, region
+	setTLSStats(&stats, c.tlsState.Load())
 	if auth := c.authorization.Load(); auth != nil {
-		s.Authed = true
-		s.AuthIdentity = auth.Identity
-		s.AuthIdentityURL = auth.IdentityURL
+		stats.Authed = true
+		stats.AuthIdentity = auth.Identity
+		stats.AuthIdentityURL = auth.IdentityURL
 	}
-	return s
+	return stats
 }
