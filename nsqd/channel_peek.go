@@ -8,22 +8,8 @@ import (
 )
 
 // Looking at a channel's messages without consuming them (GET
-// /channel/peek, http_peek.go). Every read here copies: no message leaves
+// /channel/peek, nsqd/httpserver/peek.go). Every read here copies: no message leaves
 // its place, no attempt is counted, no order or timer changes.
-
-// peekState names a part of a channel for peek.
-type peekState uint8
-
-const (
-	peekReady peekState = iota
-	peekDeferred
-	peekInFlight
-	peekDead
-)
-
-var peekStateNames = [...]string{"ready", "deferred", "in_flight", "dead"}
-
-func (s peekState) String() string { return peekStateNames[s] }
 
 // peeked is one message as peek shows it.
 type peeked struct {

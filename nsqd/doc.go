@@ -82,7 +82,12 @@
 //	                     server; it asks the daemon through httpserver.Daemon, which
 //	                     http_daemon.go implements by topic and channel name (/stats and
 //	                     /metrics are rendered here and handed over as a value and a handler)
+//	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
+//	                     daemon fills them under its locks (stats.go, names in stats_shapes.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
+//	nsqd/metrics/prometheus
+//	                     the /metrics collector, its histograms and the refused-publish counts,
+//	                     fed a snapshot per scrape (metrics_hooks.go builds it and keeps the handler)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
 //	nsqd/queue           the channel's queue
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)

@@ -10,6 +10,7 @@ import (
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/nsqd/httpserver"
 	"github.com/nsqgo/nsq/nsqd/queue"
+	"github.com/nsqgo/nsq/nsqd/stats"
 )
 
 // The HTTP API's tie to the daemon: nsqd/httpserver serves the routes and
@@ -58,11 +59,6 @@ func listenerPort(l net.Listener) int {
 
 // httpDaemon is nsqd's side of httpserver.Daemon.
 type httpDaemon struct{ nsqd *NSQD }
-
-// httpServer is the name metrics_publish.go's countHTTPPublish hangs on.
-// Nothing calls that method any more: refused publishes are counted by
-// nsqd/httpserver/routes.go through PublishRefused. Delete both together.
-type httpServer = httpDaemon
 
 var _ httpserver.Daemon = httpDaemon{}
 
@@ -396,14 +392,7 @@ func (d httpDaemon) Info() httpserver.Info {
 }
 
 // statsResponse is the JSON /stats document in upstream's key order.
-type statsResponse struct {
-	Version   string        `json:"version"`
-	Health    string        `json:"health"`
-	StartTime int64         `json:"start_time"`
-	Topics    []TopicStats  `json:"topics"`
-	Memory    *MemStats     `json:"memory,omitempty"`
-	Producers []ClientStats `json:"producers"`
-}
+type statsResponse = stats.Document
 
 // statsSnapshot reads what /stats shows, health first, as upstream.
 func (d httpDaemon) statsSnapshot(q httpserver.StatsQuery) (string, Stats, *MemStats) {

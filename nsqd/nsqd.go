@@ -69,8 +69,8 @@ type NSQD struct {
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
 	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
-	metrics       *metrics      // the /metrics registry (metrics.go)
-	publishErrors publishErrors // refused publishes by code (metrics_publish.go)
+	metrics       *metrics      // the /metrics handler and fsync histogram (metrics_hooks.go)
+	publishErrors publishErrors // refused publishes by code (metrics_hooks.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.

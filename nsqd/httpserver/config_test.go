@@ -98,7 +98,7 @@ func configKeyOf() map[string]string {
 		"E2EProcessingLatencyPercentiles": "e2e_processing_latency_percentiles",
 		"E2EProcessingLatencyWindowTime":  "e2e_processing_latency_window_time",
 
-		// ours (metrics.go)
+		// ours (nsqd/metrics/prometheus)
 		"MetricsExcludeEphemeral": "metrics_exclude_ephemeral",
 		"MetricsE2EHistogram":     "metrics_e2e_histogram",
 		"HTTPAuth":                "http_auth",

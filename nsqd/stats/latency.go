@@ -1,4 +1,4 @@
-package nsqd
+package stats
 
 import (
 	"strconv"
@@ -7,22 +7,22 @@ import (
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 )
 
-// LatencyStats is the end-to-end processing latency summary of a topic or
+// Latency is the end-to-end processing latency summary of a topic or
 // channel: how many samples the window holds and the configured
 // percentiles. Without --e2e-processing-latency-percentile upstream reports
 // {"count":0,"percentiles":null}, which is the zero value.
-type LatencyStats struct {
-	Count       int                 `json:"count"`
-	Percentiles []LatencyPercentile `json:"percentiles"`
+type Latency struct {
+	Count       int          `json:"count"`
+	Percentiles []Percentile `json:"percentiles"`
 }
 
-// LatencyPercentile is one percentile; Value is in nanoseconds
+// Percentile is one percentile; Value is in nanoseconds
 // (nsqd/metrics/e2e computes them).
-type LatencyPercentile = e2e.Percentile
+type Percentile = e2e.Percentile
 
 // String renders the values for the text /stats, as upstream: human
 // durations joined by ", ", empty when nothing is tracked.
-func (l LatencyStats) String() string {
+func (l Latency) String() string {
 	parts := make([]string, 0, len(l.Percentiles))
 	for _, p := range l.Percentiles {
 		parts = append(parts, nanosecondsToHuman(p.Value))

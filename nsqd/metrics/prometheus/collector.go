@@ -1,29 +1,26 @@
-package nsqd
+package prometheus
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/nsqgo/nsq/internal/metricsutil"
+	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The Prometheus exposition (GET /metrics). Every value is read at scrape
-// time from the counters /stats reads (stats.go); nothing on the publish or
-// delivery path calls the metrics library. Gauge names are those of
-// lovoo/nsq_exporter so existing dashboards keep working; counters that
-// the exporter reported as gauges are true counters here, named *_total.
+// Gauge names are those of lovoo/nsq_exporter so existing dashboards keep
+// working; counters that the exporter reported as gauges are true counters
+// here, named *_total.
 //
 // Labels are topic and channel only (publish errors add protocol and a
 // bounded reason), so the series count is bounded by the topology:
-// metricsSeriesPerTopic per topic and metricsSeriesPerChannel per channel,
-// plus the fixed process, Go and daemon series (README "Prometheus
-// metrics").
+// SeriesPerTopic per topic and SeriesPerChannel per channel, plus the fixed
+// process, Go and daemon series (README "Prometheus metrics").
 const (
-	metricsSeriesPerTopic = 7
+	SeriesPerTopic = 7
 	// 13 gauges and counters, then the latency histogram: a bucket per
 	// bound and +Inf, _sum and _count.
-	metricsSeriesPerChannel = 13 + 18 + 1 + 2
+	SeriesPerChannel = 13 + 18 + 1 + 2
 )
 
 var (
@@ -67,24 +64,29 @@ var (
 	topicsDesc             = newDesc("nsq_topics", "Topics, including ephemeral ones.", nil)
 )
 
-// metrics is the daemon's registry: its own collector, and the Go, process
-// and build-info collectors every daemon serves (internal/metricsutil).
-type metrics struct {
-	handler http.Handler
-	fsync   *durationHistogram
+// Config is what the collector reads.
+type Config struct {
+	// Snapshot is called once per scrape.
+	Snapshot func() Snapshot
+	// ExcludeEphemeral leaves #ephemeral topics and channels out
+	// (--metrics-exclude-ephemeral).
+	ExcludeEphemeral bool
 }
 
-func newMetrics(n *NSQD) *metrics {
-	return &metrics{
-		handler: metricsutil.Handler(func(format string, args ...any) { n.logf(errorLevel, format, args...) }, daemonCollector{n}),
-		fsync:   newDurationHistogram(fsyncBounds),
-	}
+// Handler serves /metrics: the daemon's series, and the Go, process and
+// build-info collectors every daemon serves. A failing collector is logged
+// through logf.
+func Handler(logf func(format string, args ...any), cfg Config) http.Handler {
+	return metricsutil.Handler(logf, NewCollector(cfg))
 }
 
-// daemonCollector walks the topics and channels at scrape time.
-type daemonCollector struct{ n *NSQD }
+// NewCollector is the daemon's own collector, for a registry of the
+// caller's.
+func NewCollector(cfg Config) prometheus.Collector { return collector{cfg} }
 
-func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
+type collector struct{ cfg Config }
+
+func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		topicDepthDesc, topicBackendDepthDesc, topicPausedDesc, topicMessagesDesc, topicMessageBytesDesc,
 		topicDroppedDesc, topicDiskSkippedDesc,
@@ -96,82 +98,77 @@ func (daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
-	for _, d := range boundDescs { // metrics_bound.go
+	for _, d := range boundDescs { // bounds.go
 		ch <- d
 	}
-	for _, d := range deadDescs { // metrics_dead.go
+	for _, d := range deadDescs { // dead.go
 		ch <- d
 	}
 }
 
-func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
-	n := c.n
-	now := time.Now()
-	topics := n.Topics()
-	for _, t := range topics {
-		if n.opts.MetricsExcludeEphemeral && t.ephemeral {
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.cfg.Snapshot()
+	for _, t := range snap.Topics {
+		name := t.Stats.TopicName
+		if c.cfg.ExcludeEphemeral && protocol.IsEphemeral(name) {
 			continue
 		}
-		ts := t.stats(nil)
-		gauge(ch, topicDepthDesc, float64(ts.Depth), t.name)
-		gauge(ch, topicBackendDepthDesc, float64(ts.BackendDepth), t.name)
-		gauge(ch, topicPausedDesc, boolValue(ts.Paused), t.name)
-		counter(ch, topicMessagesDesc, float64(ts.MessageCount), t.name)
-		counter(ch, topicMessageBytesDesc, float64(ts.MessageBytes), t.name)
-		counter(ch, topicDroppedDesc, float64(ts.DroppedCount), t.name)
-		counter(ch, topicDiskSkippedDesc, float64(ts.DiskSkippedRecords), t.name)
-		t.collectBound(ch)
-		for _, channel := range t.Channels() {
-			if n.opts.MetricsExcludeEphemeral && channel.ephemeral {
+		ts := &t.Stats
+		gauge(ch, topicDepthDesc, float64(ts.Depth), name)
+		gauge(ch, topicBackendDepthDesc, float64(ts.BackendDepth), name)
+		gauge(ch, topicPausedDesc, boolValue(ts.Paused), name)
+		counter(ch, topicMessagesDesc, float64(ts.MessageCount), name)
+		counter(ch, topicMessageBytesDesc, float64(ts.MessageBytes), name)
+		counter(ch, topicDroppedDesc, float64(ts.DroppedCount), name)
+		counter(ch, topicDiskSkippedDesc, float64(ts.DiskSkippedRecords), name)
+		collectTopicBound(ch, t)
+		for i := range t.Channels {
+			if c.cfg.ExcludeEphemeral && protocol.IsEphemeral(t.Channels[i].Stats.ChannelName) {
 				continue
 			}
-			channel.collect(ch, now)
+			collectChannel(ch, name, &t.Channels[i])
 		}
 	}
-	for key, count := range n.publishErrors.snapshot() {
-		counter(ch, publishErrorsDesc, float64(count), key.protocol, key.reason)
+	for key, count := range snap.PublishErrors {
+		counter(ch, publishErrorsDesc, float64(count), key.Protocol, key.Reason)
 	}
-	if m, err := n.metrics.fsync.metric(fsyncDesc); err == nil {
-		ch <- m
+	if snap.Fsync != nil {
+		if m, err := snap.Fsync.metric(fsyncDesc); err == nil {
+			ch <- m
+		}
 	}
-	gauge(ch, healthyDesc, boolValue(n.healthError() == nil))
-	gauge(ch, clientsDesc, float64(n.clientCount()))
-	gauge(ch, topicsDesc, float64(len(topics)))
+	gauge(ch, healthyDesc, boolValue(snap.Healthy))
+	gauge(ch, clientsDesc, float64(snap.Clients))
+	gauge(ch, topicsDesc, float64(len(snap.Topics)))
 }
 
-// collect reports one channel: the /stats snapshot plus what /stats does
-// not show (finish count, the head's age, the latency histogram).
-func (c *Channel) collect(ch chan<- prometheus.Metric, now time.Time) {
-	cs := c.stats("", false)
-	var oldest float64
-	c.mu.Lock()
-	if m, ok := c.queue.OldestReady(); ok {
-		oldest = max(now.Sub(time.Unix(0, m.Timestamp)).Seconds(), 0)
-	}
-	c.mu.Unlock()
-	t, name := c.topicName, c.name
+// collectChannel reports one channel: the /stats snapshot plus what /stats
+// does not show (finish count, the head's age, the latency histogram).
+func collectChannel(ch chan<- prometheus.Metric, topic string, c *Channel) {
+	cs := &c.Stats
+	t, name := topic, cs.ChannelName
 	gauge(ch, channelDepthDesc, float64(cs.Depth), t, name)
 	gauge(ch, channelBackendDesc, float64(cs.BackendDepth), t, name)
 	gauge(ch, channelInFlightDesc, float64(cs.InFlightCount), t, name)
 	gauge(ch, channelDeferredDesc, float64(cs.DeferredCount), t, name)
 	gauge(ch, channelClientsDesc, float64(cs.ClientCount), t, name)
 	gauge(ch, channelPausedDesc, boolValue(cs.Paused), t, name)
-	gauge(ch, channelOldestAgeDesc, oldest, t, name)
+	gauge(ch, channelOldestAgeDesc, max(c.OldestReadyAge.Seconds(), 0), t, name)
 	counter(ch, channelMessagesDesc, float64(cs.MessageCount), t, name)
 	counter(ch, channelRequeuedDesc, float64(cs.RequeueCount), t, name)
 	counter(ch, channelTimedOutDesc, float64(cs.TimeoutCount), t, name)
-	counter(ch, channelFinishedDesc, float64(c.finishCount.Load()), t, name)
+	counter(ch, channelFinishedDesc, float64(c.FinishCount), t, name)
 	counter(ch, channelDroppedDesc, float64(cs.DroppedCount), t, name)
 	counter(ch, channelDiskSkippedDesc, float64(cs.DiskSkippedRecords), t, name)
-	c.collectBound(ch)
-	if c.topologyAware {
+	collectChannelBound(ch, t, c)
+	if c.TopologyAware {
 		counter(ch, channelZoneLocalDesc, float64(cs.ZoneLocalMsgCount), t, name)
 		counter(ch, channelRegionLocalDesc, float64(cs.RegionLocalMsgCount), t, name)
 		counter(ch, channelGlobalDesc, float64(cs.GlobalMsgCount), t, name)
 	}
-	c.collectDead(ch) // metrics_dead.go
-	if c.latency.histogram != nil {
-		if m, err := c.latency.histogram.metric(channelE2EDesc, t, name); err == nil {
+	collectDead(ch, t, c) // dead.go
+	if c.Latency != nil {
+		if m, err := c.Latency.metric(channelE2EDesc, t, name); err == nil {
 			ch <- m
 		}
 	}
@@ -190,11 +187,4 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// clientCount is the number of TCP connections.
-func (n *NSQD) clientCount() int {
-	n.clientsMu.Lock()
-	defer n.clientsMu.Unlock()
-	return len(n.clients)
 }

@@ -1,15 +1,12 @@
-package nsqd
+package prometheus
 
-import (
-	"github.com/nsqgo/nsq/nsqd/queue"
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // The dead path's series (issue 12), reported only for a channel whose dead
-// path is on (channel_dead.go, deadPathOn): with every rule off, /metrics
-// is what it was. They add metricsSeriesDeadPerChannel series to such a
-// channel.
-const metricsSeriesDeadPerChannel = 1 + 3 + 1 + 2 + 1
+// path is on (the daemon leaves Stats.Dead.DeadCount nil otherwise:
+// nsqd/channel_dead.go, deadPathOn), so that with every rule off /metrics
+// is what it was. They add SeriesDeadPerChannel series to such a channel.
+const SeriesDeadPerChannel = 1 + 3 + 1 + 2 + 1
 
 var (
 	channelDeadDepthDesc    = newDesc("nsq_channel_dead_depth", "Messages in the channel's dead set.", channelLabels)
@@ -26,17 +23,19 @@ var (
 )
 
 // collectDead reports the channel's dead path, when it is on.
-func (c *Channel) collectDead(ch chan<- prometheus.Metric) {
-	if !c.deadPathOn() {
+func collectDead(ch chan<- prometheus.Metric, topic string, c *Channel) {
+	d := &c.Stats.Dead
+	if d.DeadCount == nil {
 		return
 	}
-	t, name := c.topicName, c.name
-	gauge(ch, channelDeadDepthDesc, float64(c.deadDepth()), t, name)
-	for _, r := range []queue.DeadReason{queue.DeadMaxAttempts, queue.DeadExpired, queue.DeadOverflow} {
-		counter(ch, channelDeadLetteredDesc, float64(c.deadLettered(r)), t, name, r.String())
-	}
-	counter(ch, channelExpiredDesc, float64(c.dead.expired.Load()), t, name)
-	counter(ch, channelDeadDroppedDesc, float64(c.dead.droppedBound.Load()), t, name, "max_dead_depth")
-	counter(ch, channelDeadDroppedDesc, float64(c.dead.droppedNoSet.Load()), t, name, "no_dead_set")
-	counter(ch, channelDeadErrorsDesc, float64(c.dead.failed.Load()), t, name)
+	t, name := topic, c.Stats.ChannelName
+	gauge(ch, channelDeadDepthDesc, float64(*d.DeadCount), t, name)
+	// The reason labels are nsqd/queue's DeadReason names.
+	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredMaxAttempts), t, name, "max_attempts")
+	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredExpired), t, name, "expired")
+	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredOverflow), t, name, "overflow")
+	counter(ch, channelExpiredDesc, float64(d.ExpiredCount), t, name)
+	counter(ch, channelDeadDroppedDesc, float64(c.DeadDropped.MaxDeadDepth), t, name, "max_dead_depth")
+	counter(ch, channelDeadDroppedDesc, float64(c.DeadDropped.NoDeadSet), t, name, "no_dead_set")
+	counter(ch, channelDeadErrorsDesc, float64(d.DeadErrorCount), t, name)
 }

@@ -1,4 +1,4 @@
-package nsqd
+package stats
 
 import (
 	"math"
@@ -6,9 +6,9 @@ import (
 	"slices"
 )
 
-// MemStats is the memory section of /stats: Go runtime figures and
+// Memory is the memory section of /stats: Go runtime figures and
 // percentiles of the recent GC pauses in microseconds.
-type MemStats struct {
+type Memory struct {
 	HeapObjects       uint64 `json:"heap_objects"`
 	HeapIdleBytes     uint64 `json:"heap_idle_bytes"`
 	HeapInUseBytes    uint64 `json:"heap_in_use_bytes"`
@@ -20,9 +20,9 @@ type MemStats struct {
 	GCTotalRuns       uint32 `json:"gc_total_runs"`
 }
 
-// readMemStats samples the runtime. ReadMemStats stops the world briefly,
+// ReadMemory samples the runtime. ReadMemStats stops the world briefly,
 // which is why /stats lets a caller skip it with include_mem=false.
-func readMemStats() MemStats {
+func ReadMemory() Memory {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 
@@ -32,7 +32,7 @@ func readMemStats() MemStats {
 	sorted := slices.Clone(pauses)
 	slices.Sort(sorted)
 
-	return MemStats{
+	return Memory{
 		HeapObjects:       ms.HeapObjects,
 		HeapIdleBytes:     ms.HeapIdle,
 		HeapInUseBytes:    ms.HeapInuse,

@@ -1,4 +1,4 @@
-package nsqd
+package stats
 
 import (
 	"bytes"
@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
-// statsText renders the human-readable /stats, byte for byte in upstream's
+// Text renders the human-readable /stats, byte for byte in upstream's
 // layout (widths, the tab in memory lines, the "*P " paused markers and the
 // blank lines). No tool parses it, but operators diff it against upstream.
-// now is passed in so that uptimes are computed against one instant.
-func statsText(stats Stats, mem *MemStats, health string, startTime, now time.Time) []byte {
+// version is the daemon's ("1.3.0"); mem is nil when the caller skipped the
+// memory section; now is passed in so that uptimes are computed against
+// one instant.
+func Text(version string, s Snapshot, mem *Memory, health string, startTime, now time.Time) []byte {
 	var w bytes.Buffer
-	fmt.Fprintf(&w, "nsqd v%s (built w/%s)\n", Version, runtime.Version())
+	fmt.Fprintf(&w, "nsqd v%s (built w/%s)\n", version, runtime.Version())
 	fmt.Fprintf(&w, "start_time %v\n", startTime.Format(time.RFC3339))
 	fmt.Fprintf(&w, "uptime %s\n", now.Sub(startTime))
 	fmt.Fprintf(&w, "\nHealth: %s\n", health)
@@ -40,14 +42,14 @@ func statsText(stats Stats, mem *MemStats, health string, startTime, now time.Ti
 		}
 	}
 
-	if len(stats.Topics) == 0 {
+	if len(s.Topics) == 0 {
 		w.WriteString("\nTopics: None\n")
 	} else {
 		// No newline here: each topic starts with one, so the first topic
 		// follows directly and later ones get a blank line before them.
 		w.WriteString("\nTopics:")
 	}
-	for _, t := range stats.Topics {
+	for _, t := range s.Topics {
 		prefix := "   "
 		if t.Paused {
 			prefix = "*P "
@@ -68,11 +70,11 @@ func statsText(stats Stats, mem *MemStats, health string, startTime, now time.Ti
 		}
 	}
 
-	if len(stats.Producers) == 0 {
+	if len(s.Producers) == 0 {
 		w.WriteString("\nProducers: None\n")
 	} else {
 		w.WriteString("\nProducers:\n")
-		for _, cl := range stats.Producers {
+		for _, cl := range s.Producers {
 			fmt.Fprintf(&w, "   %s\n", cl.textLine(now))
 		}
 	}
@@ -81,21 +83,21 @@ func statsText(stats Stats, mem *MemStats, health string, startTime, now time.Ti
 
 // textLine is a client's line in the text /stats. As upstream, a client
 // with pub counts is shown as a producer even in a channel's client list.
-func (s ClientStats) textLine(now time.Time) string {
-	connected := now.Sub(time.Unix(s.ConnectTime, 0)).Truncate(time.Second)
-	_, port, _ := net.SplitHostPort(s.RemoteAddress)
-	id := fmt.Sprintf("%s:%s %s", s.Hostname, port, s.UserAgent)
+func (c Client) textLine(now time.Time) string {
+	connected := now.Sub(time.Unix(c.ConnectTime, 0)).Truncate(time.Second)
+	_, port, _ := net.SplitHostPort(c.RemoteAddress)
+	id := fmt.Sprintf("%s:%s %s", c.Hostname, port, c.UserAgent)
 
-	if len(s.PubCounts) > 0 {
+	if len(c.PubCounts) > 0 {
 		var total uint64
-		topics := make([]string, 0, len(s.PubCounts))
-		for _, pc := range s.PubCounts {
+		topics := make([]string, 0, len(c.PubCounts))
+		for _, pc := range c.PubCounts {
 			total += pc.Count
 			topics = append(topics, fmt.Sprintf("%s=%d", pc.Topic, pc.Count))
 		}
 		return fmt.Sprintf("[%s %-21s] msgs: %-8d topics: %s connected: %s",
-			s.Version, id, total, strings.Join(topics, ","), connected)
+			c.Version, id, total, strings.Join(topics, ","), connected)
 	}
 	return fmt.Sprintf("[%s %-21s] state: %d inflt: %-4d rdy: %-4d fin: %-8d re-q: %-8d msgs: %-8d connected: %s",
-		s.Version, id, s.State, s.InFlightCount, s.ReadyCount, s.FinishCount, s.RequeueCount, s.MessageCount, connected)
+		c.Version, id, c.State, c.InFlightCount, c.ReadyCount, c.FinishCount, c.RequeueCount, c.MessageCount, connected)
 }

@@ -1,9 +1,12 @@
-package nsqd
+package prometheus
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/nsqgo/nsq/nsqd/stats"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // The bounds' series in /metrics (issue 12), from the counters /stats reads
-// (stats_bound.go). An object reports them once it has a bound or has
+// (nsqd/stats/queue.go). An object reports them once it has a bound or has
 // counted something, so a node with every bound off exposes no new series.
 var (
 	topicRejectedDesc = newDesc("nsq_topic_messages_rejected_total",
@@ -22,22 +25,23 @@ var boundDescs = []*prometheus.Desc{
 	topicRejectedDesc, topicOverflowDroppedDesc, channelRejectedDesc, channelOverflowDroppedDesc, channelRedrivenDesc,
 }
 
-func (t *Topic) collectBound(ch chan<- prometheus.Metric) {
-	b := t.boundStats()
-	if !t.policy().Bounded() && b == (QueueBounds{}) {
+func collectTopicBound(ch chan<- prometheus.Metric, t Topic) {
+	b := t.Stats.QueueBounds
+	if !t.Bounded && b == (stats.QueueBounds{}) {
 		return
 	}
-	counter(ch, topicRejectedDesc, float64(b.RejectedMaxDepthCount), t.name, "max_depth")
-	counter(ch, topicRejectedDesc, float64(b.RejectedMaxBytesCount), t.name, "max_bytes")
-	counter(ch, topicOverflowDroppedDesc, float64(b.OverflowDroppedCount), t.name)
+	name := t.Stats.TopicName
+	counter(ch, topicRejectedDesc, float64(b.RejectedMaxDepthCount), name, "max_depth")
+	counter(ch, topicRejectedDesc, float64(b.RejectedMaxBytesCount), name, "max_bytes")
+	counter(ch, topicOverflowDroppedDesc, float64(b.OverflowDroppedCount), name)
 }
 
-func (c *Channel) collectBound(ch chan<- prometheus.Metric) {
-	b := c.boundStats()
-	if !c.policy().Bounded() && b == (QueueBounds{}) {
+func collectChannelBound(ch chan<- prometheus.Metric, topic string, c *Channel) {
+	b := c.Stats.QueueBounds
+	if !c.Bounded && b == (stats.QueueBounds{}) {
 		return
 	}
-	t, name := c.topicName, c.name
+	t, name := topic, c.Stats.ChannelName
 	counter(ch, channelRejectedDesc, float64(b.RejectedMaxDepthCount), t, name, "max_depth")
 	counter(ch, channelRejectedDesc, float64(b.RejectedMaxBytesCount), t, name, "max_bytes")
 	counter(ch, channelOverflowDroppedDesc, float64(b.OverflowDroppedCount), t, name)

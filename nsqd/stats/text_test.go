@@ -1,4 +1,4 @@
-package nsqd
+package stats
 
 import (
 	"runtime"
@@ -14,31 +14,31 @@ func TestStatsTextLayoutMatchesUpstream(t *testing.T) {
 	now := start.Add(2*time.Minute + 32*time.Second + 480*time.Millisecond)
 	// connect_ts has whole seconds: 1.48s before now, shown truncated as 1s.
 	connected := now.Add(-time.Second).Unix()
-	stats := Stats{
-		Topics: []TopicStats{
+	stats := Snapshot{
+		Topics: []Topic{
 			{
 				TopicName: "t7", MessageCount: 3,
-				Channels: []ChannelStats{{
+				Channels: []Channel{{
 					ChannelName: "c", InFlightCount: 2, DeferredCount: 1, MessageCount: 3, RequeueCount: 2,
-					Clients: []ClientStats{{
+					Clients: []Client{{
 						Hostname: "host.example", Version: "V2", RemoteAddress: "127.0.0.1:36504", State: 3,
 						ReadyCount: 3, InFlightCount: 1, MessageCount: 1, ConnectTime: connected, UserAgent: "test/1.0",
 					}},
 				}, {
 					ChannelName: "stopped", Paused: true, Depth: 12345, BackendDepth: 7,
-					E2eProcessingLatency: LatencyStats{Count: 2, Percentiles: []LatencyPercentile{
+					E2eProcessingLatency: Latency{Count: 2, Percentiles: []Percentile{
 						{Quantile: 1, Value: 1500}, {Quantile: 0.99, Value: 2.5e9},
 					}},
 				}},
 			},
-			{TopicName: "paused_topic", Paused: true, Channels: []ChannelStats{}},
+			{TopicName: "paused_topic", Paused: true, Channels: []Channel{}},
 		},
-		Producers: []ClientStats{{
+		Producers: []Client{{
 			Hostname: "ph", Version: "V2", RemoteAddress: "127.0.0.1:36510", ConnectTime: connected,
 			UserAgent: "pub/1.0", PubCounts: []PubCount{{Topic: "t7", Count: 1}},
 		}},
 	}
-	mem := &MemStats{
+	mem := &Memory{
 		HeapObjects: 3962, HeapIdleBytes: 10330112, HeapInUseBytes: 10117120, HeapReleasedBytes: 6881280,
 		GCPauseUsec100: 4089, GCPauseUsec99: 4089, GCPauseUsec95: 4089, NextGCBytes: 13799810, GCTotalRuns: 5,
 	}
@@ -70,51 +70,16 @@ func TestStatsTextLayoutMatchesUpstream(t *testing.T) {
 		"\n" +
 		"Producers:\n" +
 		"   [V2 ph:36510 pub/1.0     ] msgs: 1        topics: t7=1 connected: 1s\n"
-	require.Equal(t, want, string(statsText(stats, mem, "OK", start.Local(), now)))
+	require.Equal(t, want, string(Text("1.3.0", stats, mem, "OK", start.Local(), now)))
 }
 
 func TestStatsTextWithNothingSaysNone(t *testing.T) {
 	start := time.Unix(1795628726, 0)
-	text := string(statsText(Stats{}, nil, "NOK - disk full", start, start.Add(time.Second)))
+	text := string(Text("1.3.0", Snapshot{}, nil, "NOK - disk full", start, start.Add(time.Second)))
 	require.Equal(t, "nsqd v1.3.0 (built w/"+runtime.Version()+")\n"+
 		"start_time "+start.Format(time.RFC3339)+"\n"+
 		"uptime 1s\n"+
 		"\nHealth: NOK - disk full\n"+
 		"\nTopics: None\n"+
 		"\nProducers: None\n", text)
-}
-
-func TestNanosecondsToHumanUsesUpstreamThresholds(t *testing.T) {
-	for v, want := range map[float64]string{
-		0:      "0.0ns",
-		999:    "999.0ns",
-		1000:   "1000.0ns",
-		1001:   "1.0us",
-		1500:   "1.5us",
-		1e6:    "1000.0us",
-		2.25e6: "2.2ms",
-		1e9:    "1000.0ms",
-		2.5e9:  "2.5s",
-	} {
-		require.Equal(t, want, nanosecondsToHuman(v), "value %v", v)
-	}
-}
-
-func TestPercentileUsesNearestRankRoundedHalfUp(t *testing.T) {
-	require.Zero(t, percentile(99, nil))
-	sorted := []uint64{10, 20, 30, 40}
-	require.EqualValues(t, 40, percentile(100, sorted), "clamped to the last")
-	require.EqualValues(t, 40, percentile(95, sorted), "index floor(3.8+0.5)=4 clamps to 3")
-	require.EqualValues(t, 30, percentile(50, sorted), "index floor(2+0.5)=2")
-	require.EqualValues(t, 20, percentile(30, sorted), "index floor(1.2+0.5)=1")
-}
-
-func TestReadMemStatsReportsRuntimeFigures(t *testing.T) {
-	runtime.GC()
-	mem := readMemStats()
-	require.NotZero(t, mem.HeapObjects)
-	require.NotZero(t, mem.HeapInUseBytes)
-	require.NotZero(t, mem.GCTotalRuns)
-	require.GreaterOrEqual(t, mem.GCPauseUsec100, mem.GCPauseUsec99)
-	require.GreaterOrEqual(t, mem.GCPauseUsec99, mem.GCPauseUsec95)
 }
