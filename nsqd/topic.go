@@ -73,6 +73,9 @@ type Topic struct {
 
 func newTopic(name string, n *NSQD) (*Topic, error) {
 	ephemeral := protocol.IsEphemeral(name)
+	if hook := n.diskOpenHook; hook != nil && !ephemeral {
+		hook(name)
+	}
 	backend, err := n.newBackend(name, ephemeral)
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: %w", name, err)

@@ -14,7 +14,10 @@ import "fmt"
 // committed concurrently may reach the backlog in either order; messages
 // of one Pending keep theirs.
 type Pending struct {
-	keep  bool // the messages already belong to the channel (Requeue)
+	keep bool // the messages already belong to the channel (Requeue)
+	// epoch is the queue's Empty count when the Pending was begun: one
+	// begun before an Empty is emptied with the rest (empty.go).
+	epoch uint64
 	flush bool // a graceful stop's Flush
 	// ready is Put's memory part, queued only once the backlog took the
 	// rest of the batch.
@@ -55,6 +58,7 @@ func (q *Queue) pending(p *Pending, keep bool) *Pending {
 		p = &Pending{}
 	}
 	p.keep = keep
+	p.epoch = q.epoch.Load()
 	return p
 }
 
@@ -82,6 +86,17 @@ func (q *Queue) recycle(p *Pending) {
 func (q *Queue) Commit(p *Pending) {
 	if len(p.dead) > 0 && q.cfg.Kill != nil {
 		p.deadErr = q.cfg.Kill(p.dead, p.now)
+	}
+	if len(p.store)+len(p.backlog) == 0 {
+		return
+	}
+	// Not inside an Empty's disk part: each write lands wholly before it
+	// (and is emptied) or after it (and is kept, unless the Pending was
+	// begun before the Empty: then it is not written at all).
+	q.emptyMu.RLock()
+	defer q.emptyMu.RUnlock()
+	if p.epoch != q.epoch.Load() {
+		return
 	}
 	if len(p.store) > 0 {
 		store, err := q.openStore()
@@ -135,6 +150,10 @@ func (q *Queue) Settle(p *Pending) (*Pending, error) {
 	q.bound.pendingDepth -= p.boundDepth
 	q.bound.pendingBytes -= p.boundBytes
 	q.settleDead(p)
+	if p.epoch != q.epoch.Load() {
+		q.settleEmptied(p)
+		return nil, nil
+	}
 	var err error
 	if len(p.backlog) > 0 {
 		switch {

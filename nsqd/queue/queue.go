@@ -33,6 +33,13 @@ type Queue struct {
 	store   atomic.Pointer[diskRef]
 	storeMu sync.Mutex // serialises opening the store
 
+	// emptyMu orders an Empty's disk part against Commit's writes (empty.go):
+	// Commit writes under its read lock, an Empty holds it exclusively from
+	// before its memory part until its files are emptied. epoch counts the
+	// Empties; a Pending begun in an earlier epoch is emptied, not settled.
+	emptyMu sync.RWMutex
+	epoch   atomic.Uint64
+
 	preferDisk bool // alternates memory and disk in Take
 	free       []*Pending
 	scratch    []Message
@@ -443,24 +450,6 @@ func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
 		store = s.Stats()
 	}
 	return backlog, store
-}
-
-// Empty drops every ready and deferred message, on disk too. The files are
-// emptied under the caller's lock (an admin action; nsqd/LOCKS.md).
-func (q *Queue) Empty() error {
-	q.ready.Clear()
-	q.deferred = nil
-	q.bound.readyBytes, q.bound.backlogCounted = 0, true
-	q.bound.backlogBytes.Store(0)
-	var err error
-	if q.backlog != nil {
-		err = q.backlog.Empty()
-	}
-	if s := q.store.Load(); s != nil {
-		err = errors.Join(err, s.Empty())
-	}
-	q.storeWrites, q.storeWritten, q.storeWritesDue = 0, 0, 0
-	return err
 }
 
 // Flush takes everything the queue holds in memory for writing to disk at
