@@ -5,13 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
-// gatedBackend holds a backend's reads (or writes) until release is
+// gatedBackend holds a topic's disk reads (or writes) until release is
 // closed; entered receives when a held call starts.
 type gatedBackend struct {
-	BackendQueue
+	queue.Disk
 	gateReads, gatePuts bool
 	entered             chan struct{}
 	release             chan struct{}
@@ -40,18 +42,18 @@ func (g *gatedBackend) hold() {
 	<-g.release
 }
 
-func (g *gatedBackend) ReadInto(dst []Message, seqs []uint64, max int) ([]Message, []uint64, error) {
+func (g *gatedBackend) Read(max int) ([]diskqueue.Record, error) {
 	if g.gateReads {
 		g.hold()
 	}
-	return g.BackendQueue.ReadInto(dst, seqs, max)
+	return g.Disk.Read(max)
 }
 
-func (g *gatedBackend) Put(msgs []Message) error {
+func (g *gatedBackend) Put(records [][]byte) (uint64, error) {
 	if g.gatePuts {
 		g.hold()
 	}
-	return g.BackendQueue.Put(msgs)
+	return g.Disk.Put(records)
 }
 
 // awaitSignal fails the test when ch does not deliver within a bound that
@@ -90,7 +92,7 @@ func TestPublisherDoesNotWaitForTheTopicsDiskRead(t *testing.T) {
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("held", 10)...)))
 	require.EqualValues(t, 8, topic.BackendDepth())
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	ch, err := topic.GetChannel("c") // starts the drain
 	require.NoError(t, err)
@@ -116,7 +118,7 @@ func TestPauseStopsTheDrainBetweenBatches(t *testing.T) {
 	const total = 3 * maxDeliveryBatch
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("m", total)...)))
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 	ch, err := topic.GetChannel("c")
 	require.NoError(t, err)
 	awaitSignal(t, gate.entered, "the drain's read")
@@ -146,7 +148,7 @@ func TestHeldBatchWrittenWhileTheTopicResumesIsHandedOver(t *testing.T) {
 	require.NoError(t, err)
 	topic.Pause()
 	gate := newGatedBackend(t, false, true)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	published := make(chan error, 1)
 	go func() { published <- topic.PutMessages(messagesOf(numbered("m", 5)...)) }()
@@ -177,7 +179,7 @@ func TestCloseKeepsAHeldBatchWrittenDuringShutdown(t *testing.T) {
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	gate := newGatedBackend(t, false, true)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	published := make(chan error, 1)
 	go func() { published <- topic.PutMessages(messagesOf(numbered("m", 5)...)) }()
@@ -203,7 +205,7 @@ func TestEmptyDuringADrainLeavesNothingBehind(t *testing.T) {
 	const total = 3 * maxDeliveryBatch
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("m", total)...)))
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 	ch, err := topic.GetChannel("c")
 	require.NoError(t, err)
 	awaitSignal(t, gate.entered, "the drain's read")

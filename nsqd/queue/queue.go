@@ -33,12 +33,7 @@ type Queue struct {
 	store   atomic.Pointer[diskRef]
 	storeMu sync.Mutex // serialises opening the store
 
-	// emptyMu orders an Empty's disk part against Commit's writes (empty.go):
-	// Commit writes under its read lock, an Empty holds it exclusively from
-	// before its memory part until its files are emptied. epoch counts the
-	// Empties; a Pending begun in an earlier epoch is emptied, not settled.
-	emptyMu sync.RWMutex
-	epoch   atomic.Uint64
+	empties emptyGate // orders an Empty against Commit's writes (empty.go)
 
 	preferDisk bool // alternates memory and disk in Take
 	free       []*Pending
@@ -138,10 +133,15 @@ func Open(cfg Config) (*Queue, error) {
 }
 
 func (q *Queue) openDisk(name string, readOnWrite bool) (Disk, error) {
-	o := *q.cfg.Disk
+	return q.cfg.openDisk(name, readOnWrite)
+}
+
+// openDisk opens the disk queue name with the template's settings.
+func (cfg *Config) openDisk(name string, readOnWrite bool) (Disk, error) {
+	o := *cfg.Disk
 	o.Name, o.ReadOnWrite = name, readOnWrite
-	if q.cfg.OpenDisk != nil {
-		return q.cfg.OpenDisk(o)
+	if cfg.OpenDisk != nil {
+		return cfg.OpenDisk(o)
 	}
 	d, err := diskqueue.Open(o)
 	if err != nil {
