@@ -158,20 +158,10 @@ func (h *Held) ReadBacklog(dst []Message, seqs []uint64, n int) ([]Message, []ui
 	if h.backlog == nil {
 		return dst, seqs, nil
 	}
-	records, err := h.backlog.Read(n)
-	for _, r := range records {
-		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
-		if decodeErr != nil {
-			h.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", h.cfg.Name, decodeErr)
-			h.backlog.Ack(r.Seq)
-			continue
-		}
+	err := readRecords(h.backlog, n, &h.cfg, func(m Message, seq uint64) {
 		dst = append(dst, m)
-		seqs = append(seqs, r.Seq)
-	}
-	if err != nil {
-		err = fmt.Errorf("read from disk: %w", err)
-	}
+		seqs = append(seqs, seq)
+	})
 	return dst, seqs, err
 }
 

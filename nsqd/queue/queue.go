@@ -320,28 +320,39 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 // later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
-	records, err := q.backlog.Read(n)
 	var read int64 // body bytes out of the backlog: one atomic add per batch
-	for _, r := range records {
-		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
-		if decodeErr != nil {
-			q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
-			q.backlog.Ack(r.Seq)
-			continue
-		}
-		m.receipt = backlogReceipt(r.Seq)
+	err := readRecords(q.backlog, n, &q.cfg, func(m Message, seq uint64) {
+		m.receipt = backlogReceipt(seq)
 		read += int64(len(m.Body))
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
-			continue
+			return
 		}
 		dst = append(dst, m)
-	}
+	})
 	q.bound.backlogBytes.Add(-read)
-	if err != nil {
-		err = fmt.Errorf("read from disk: %w", err)
-	}
 	return dst, later, err
+}
+
+// readRecords reads up to n records of a backlog and hands each decoded
+// message, with its record's Seq, to fn, oldest first: the one backlog
+// read of the channel's queue and the topic's held messages (held.go). A
+// record that does not decode is logged, acknowledged and skipped.
+func readRecords(d Disk, n int, cfg *Config, fn func(m Message, seq uint64)) error {
+	records, err := d.Read(n)
+	for _, r := range records {
+		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
+		if decodeErr != nil {
+			cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", cfg.Name, decodeErr)
+			d.Ack(r.Seq)
+			continue
+		}
+		fn(m, r.Seq)
+	}
+	if err != nil {
+		return fmt.Errorf("read from disk: %w", err)
+	}
+	return nil
 }
 
 // Defer takes back what ReadBacklog could not hand out: messages not due
