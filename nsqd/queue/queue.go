@@ -18,7 +18,8 @@ import (
 // Concurrency. The caller serialises every method under its own lock,
 // except those documented otherwise: Commit (the disk writes),
 // ReadBacklog (the disk reads), Finish, Dropped, DiskStats, BacklogDepth,
-// Close and Delete. A method that has
+// BeginEmpty and DropDisk (an Empty's files, empty.go), Epoch, Close and
+// Delete. A method that has
 // disk writes to do leaves them in a *Pending it returns: the caller
 // releases its lock, calls Commit, takes its lock again and calls Settle,
 // which applies the outcome (see disk.go). Nothing is acknowledged as
