@@ -317,9 +317,11 @@ func (n *NSQD) GetTopic(name string) (*Topic, error) {
 	n.opening[name] = o
 	n.openers.Add(1)
 	n.mu.Unlock()
-	defer n.openers.Done()
 
 	t, err := n.openTopic(name, o)
+	// Exit waits for the files only: once the topic is in the map,
+	// closeTopics closes it, and what follows finds it closing.
+	n.openers.Done()
 	if err != nil {
 		return nil, err
 	}
