@@ -8,7 +8,7 @@
 //	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
 //	  │  body read into one slab per batch; IDs and timestamp stamped per batch
 //	  ▼
-//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (ring → backend)
+//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (queue.Held: ring → disk)
 //	  │  under the topic's read lock, one append per channel per batch
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
@@ -89,7 +89,7 @@
 //	                     the /metrics collector, its histograms and the refused-publish counts,
 //	                     fed a snapshot per scrape (metrics_hooks.go builds it and keeps the handler)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
-//	nsqd/queue           the channel's queue
+//	nsqd/queue           the channel's queue (Queue) and the topic's held messages (Held)
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //
 // # Imports

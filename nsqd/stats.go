@@ -2,20 +2,18 @@ package nsqd
 
 import (
 	"sort"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
 )
 
 // queueHealth reads the drop counter and the damage counters of the disk
-// queue behind a topic.
-func queueHealth(dropped uint64, backends ...BackendQueue) QueueHealth {
-	health := QueueHealth{DroppedCount: dropped}
-	for _, backend := range backends {
-		if disk, ok := backend.(*diskBackend); ok {
-			s := disk.Stats()
-			health.DiskSkippedRecords += s.SkippedRecords
-			health.DiskSkippedBytes += s.SkippedBytes
-		}
+// queue behind a topic (its held messages).
+func queueHealth(dropped uint64, disk diskqueue.Stats) QueueHealth {
+	return QueueHealth{
+		DroppedCount:       dropped,
+		DiskSkippedRecords: disk.SkippedRecords,
+		DiskSkippedBytes:   disk.SkippedBytes,
 	}
-	return health
 }
 
 // queueHealth is queueHealth for a channel: its queue's drop counter and
@@ -84,9 +82,8 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 	t.mu.RLock()
 	paused := t.paused
 	t.mu.RUnlock()
-	depth := t.held.memoryLen()
-	backend := t.held.backend
-	backendDepth := t.held.diskDepth()
+	depth := t.held.MemoryLen()
+	backendDepth := t.held.BacklogDepth()
 	return TopicStats{
 		TopicName:    t.name,
 		Channels:     channels,
@@ -97,7 +94,7 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 		Paused:       paused,
 		// Every channel of the topic, whatever the channel filter.
 		E2eProcessingLatency: t.e2eStats(),
-		QueueHealth:          queueHealth(t.droppedCount.Load(), backend),
+		QueueHealth:          queueHealth(t.droppedCount.Load(), t.held.DiskStats()),
 		QueueBounds:          t.boundStats(),
 	}
 }

@@ -14,7 +14,10 @@ import "fmt"
 // committed concurrently may reach the backlog in either order; messages
 // of one Pending keep theirs.
 type Pending struct {
-	keep  bool // the messages already belong to the channel (Requeue)
+	keep bool // the messages already belong to the channel (Requeue)
+	// epoch is the queue's Empty count when the Pending was begun: one
+	// begun before an Empty is emptied with the rest (empty.go).
+	epoch uint64
 	flush bool // a graceful stop's Flush
 	// ready is Put's memory part, queued only once the backlog took the
 	// rest of the batch.
@@ -55,10 +58,19 @@ func (q *Queue) pending(p *Pending, keep bool) *Pending {
 		p = &Pending{}
 	}
 	p.keep = keep
+	p.epoch = q.empties.epoch.Load()
 	return p
 }
 
 func (q *Queue) recycle(p *Pending) {
+	p.reset()
+	if len(q.free) < maxKeptPending {
+		q.free = append(q.free, p)
+	}
+}
+
+// reset clears p for reuse, keeping its buffers.
+func (p *Pending) reset() {
 	clear(p.ready)
 	clear(p.backlog)
 	clear(p.store)
@@ -71,9 +83,6 @@ func (q *Queue) recycle(p *Pending) {
 	if cap(p.encoded) > 4<<20 {
 		p.encoded = nil
 	}
-	if len(q.free) < maxKeptPending {
-		q.free = append(q.free, p)
-	}
 }
 
 // Commit does a Pending's disk writes. It runs without the caller's lock
@@ -83,6 +92,16 @@ func (q *Queue) Commit(p *Pending) {
 	if len(p.dead) > 0 && q.cfg.Kill != nil {
 		p.deadErr = q.cfg.Kill(p.dead, p.now)
 	}
+	if len(p.store)+len(p.backlog) == 0 {
+		return
+	}
+	// Not inside an Empty's disk part: each write lands wholly before it
+	// (and is emptied) or after it (and is kept, unless the Pending was
+	// begun before the Empty: then it is not written at all).
+	if !q.empties.enter(p) {
+		return
+	}
+	defer q.empties.leave()
 	if len(p.store) > 0 {
 		store, err := q.openStore()
 		switch {
@@ -105,6 +124,13 @@ func (q *Queue) Commit(p *Pending) {
 
 // write encodes msgs into p's buffer and puts them with one grouped write.
 func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
+	return p.write(d, msgs, q.cfg.Wrote)
+}
+
+// write encodes msgs into p's buffer and puts them into d with one grouped
+// write, telling wrote (when set) the outcome: the one disk write of both
+// the channel's queue and the topic's held messages (held.go).
+func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, error) {
 	p.encoded = p.encoded[:0]
 	for i := range msgs {
 		p.encoded = AppendRecord(p.encoded, &msgs[i])
@@ -119,8 +145,8 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 	}
 	first, err := d.Put(p.records)
 	clear(p.records)
-	if q.cfg.Wrote != nil {
-		q.cfg.Wrote(err)
+	if wrote != nil {
+		wrote(err)
 	}
 	return first, err
 }
@@ -135,6 +161,10 @@ func (q *Queue) Settle(p *Pending) (*Pending, error) {
 	q.bound.pendingDepth -= p.boundDepth
 	q.bound.pendingBytes -= p.boundBytes
 	q.settleDead(p)
+	if q.empties.emptied(p) {
+		q.settleEmptied(p)
+		return nil, nil
+	}
 	var err error
 	if len(p.backlog) > 0 {
 		switch {

@@ -18,7 +18,8 @@ import (
 // Concurrency. The caller serialises every method under its own lock,
 // except those documented otherwise: Commit (the disk writes),
 // ReadBacklog (the disk reads), Finish, Dropped, DiskStats, BacklogDepth,
-// Close and Delete. A method that has
+// BeginEmpty and DropDisk (an Empty's files, empty.go), Epoch, Close and
+// Delete. A method that has
 // disk writes to do leaves them in a *Pending it returns: the caller
 // releases its lock, calls Commit, takes its lock again and calls Settle,
 // which applies the outcome (see disk.go). Nothing is acknowledged as
@@ -32,6 +33,8 @@ type Queue struct {
 	// Commit, outside the caller's lock (openStore).
 	store   atomic.Pointer[diskRef]
 	storeMu sync.Mutex // serialises opening the store
+
+	empties emptyGate // orders an Empty against Commit's writes (empty.go)
 
 	preferDisk bool // alternates memory and disk in Take
 	free       []*Pending
@@ -131,10 +134,15 @@ func Open(cfg Config) (*Queue, error) {
 }
 
 func (q *Queue) openDisk(name string, readOnWrite bool) (Disk, error) {
-	o := *q.cfg.Disk
+	return q.cfg.openDisk(name, readOnWrite)
+}
+
+// openDisk opens the disk queue name with the template's settings.
+func (cfg *Config) openDisk(name string, readOnWrite bool) (Disk, error) {
+	o := *cfg.Disk
 	o.Name, o.ReadOnWrite = name, readOnWrite
-	if q.cfg.OpenDisk != nil {
-		return q.cfg.OpenDisk(o)
+	if cfg.OpenDisk != nil {
+		return cfg.OpenDisk(o)
 	}
 	d, err := diskqueue.Open(o)
 	if err != nil {
@@ -313,28 +321,39 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 // later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
-	records, err := q.backlog.Read(n)
 	var read int64 // body bytes out of the backlog: one atomic add per batch
-	for _, r := range records {
-		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
-		if decodeErr != nil {
-			q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
-			q.backlog.Ack(r.Seq)
-			continue
-		}
-		m.receipt = backlogReceipt(r.Seq)
+	err := readRecords(q.backlog, n, &q.cfg, func(m Message, seq uint64) {
+		m.receipt = backlogReceipt(seq)
 		read += int64(len(m.Body))
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
-			continue
+			return
 		}
 		dst = append(dst, m)
-	}
+	})
 	q.bound.backlogBytes.Add(-read)
-	if err != nil {
-		err = fmt.Errorf("read from disk: %w", err)
-	}
 	return dst, later, err
+}
+
+// readRecords reads up to n records of a backlog and hands each decoded
+// message, with its record's Seq, to fn, oldest first: the one backlog
+// read of the channel's queue and the topic's held messages (held.go). A
+// record that does not decode is logged, acknowledged and skipped.
+func readRecords(d Disk, n int, cfg *Config, fn func(m Message, seq uint64)) error {
+	records, err := d.Read(n)
+	for _, r := range records {
+		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
+		if decodeErr != nil {
+			cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", cfg.Name, decodeErr)
+			d.Ack(r.Seq)
+			continue
+		}
+		fn(m, r.Seq)
+	}
+	if err != nil {
+		return fmt.Errorf("read from disk: %w", err)
+	}
+	return nil
 }
 
 // Defer takes back what ReadBacklog could not hand out: messages not due
@@ -443,24 +462,6 @@ func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
 		store = s.Stats()
 	}
 	return backlog, store
-}
-
-// Empty drops every ready and deferred message, on disk too. The files are
-// emptied under the caller's lock (an admin action; nsqd/LOCKS.md).
-func (q *Queue) Empty() error {
-	q.ready.Clear()
-	q.deferred = nil
-	q.bound.readyBytes, q.bound.backlogCounted = 0, true
-	q.bound.backlogBytes.Store(0)
-	var err error
-	if q.backlog != nil {
-		err = q.backlog.Empty()
-	}
-	if s := q.store.Load(); s != nil {
-		err = errors.Join(err, s.Empty())
-	}
-	q.storeWrites, q.storeWritten, q.storeWritesDue = 0, 0, 0
-	return err
 }
 
 // Flush takes everything the queue holds in memory for writing to disk at
