@@ -47,6 +47,7 @@ func TestDiskChannelDeliversIntactBodiesWhileReusingReadMemory(t *testing.T) {
 
 	finished := make(map[int]bool, total)
 	requeued := map[int]int{}
+	first := map[string]string{} // each ID's body when first delivered
 	for len(finished) < total {
 		if published < total && published-len(finished) < 400 {
 			publishBatch()
@@ -54,6 +55,13 @@ func TestDiskChannelDeliversIntactBodiesWhileReusingReadMemory(t *testing.T) {
 		m := consumer.readMessage()
 		i, intact := reuseBodyIndex(m.Body)
 		require.True(t, intact, "message %s (attempt %d) arrived as %q", m.ID[:], m.Attempts, m.Body)
+		// A reused slab holds other whole messages, each intact in itself:
+		// a redelivery must bring the body its ID first came with.
+		if was, ok := first[string(m.ID[:])]; ok {
+			require.Equal(t, was, string(m.Body), "message %s redelivered (attempt %d)", m.ID[:], m.Attempts)
+		} else {
+			first[string(m.ID[:])] = string(m.Body)
+		}
 		switch {
 		case i%7 == 0 && requeued[i] == 0:
 			requeued[i]++
@@ -127,5 +135,48 @@ func TestTopicHandOffToAMemoryChannelKeepsBodies(t *testing.T) {
 			seen[i] = true
 		}
 		memory.fin(m.ID)
+	}
+}
+
+// A peek at the messages in flight outlives the FINs that follow it (the
+// HTTP answer is written after the locks are released): its bodies are
+// copies, intact while the channel reuses the finished messages' memory.
+func TestPeekInFlightKeepsBodiesPastFin(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	producer := dialV2(t, n)
+	published := 0
+	publishBatch := func() {
+		bodies := make([]string, 0, 100)
+		for range 100 {
+			bodies = append(bodies, reuseBody(published))
+			published++
+		}
+		producer.mpub("t", bodies...)
+	}
+	publishBatch()
+	consumer := dialV2(t, n)
+	consumer.subscribe("t", "c")
+	consumer.send("RDY 100")
+	held := consumer.readMessages(100)
+	ch := existingChannel(t, n, "t", "c")
+	peeked := ch.peekInFlight(100)
+	require.Len(t, peeked, 100)
+	for _, m := range held {
+		consumer.fin(m.ID)
+	}
+	for range 10 { // more reads, into the memory the FINs freed
+		publishBatch()
+		for _, m := range consumer.readMessages(100) {
+			consumer.fin(m.ID)
+		}
+	}
+	sent := map[string]string{} // what the consumer was sent, by ID
+	for _, m := range held {
+		sent[string(m.ID[:])] = string(m.Body)
+	}
+	for _, p := range peeked {
+		// Compared with what was sent: a reused slab holds other whole
+		// messages, each one intact in itself.
+		require.Equal(t, sent[string(p.ID[:])], string(p.Body), "peeked %s", p.ID[:])
 	}
 }
