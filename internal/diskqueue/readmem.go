@@ -16,7 +16,7 @@ import "math/bits"
 // no such promise: the slab is never reused (the collector reclaims it as
 // before), so a caller that keeps a body past its acknowledgement (a
 // message that moves to memory, or to another queue) stays correct without
-// copying. nsqd/queue/queue.go (Finish, Requeue) is the caller.
+// copying. nsqd/queue/reuse.go is the caller, and says when it uses which.
 //
 // Everything here is guarded by Queue.amu, as the tracker is: an entry
 // names its record's slab by a small id kept in what was ackEntry's
@@ -38,8 +38,9 @@ type slab struct {
 // maxSlab slabs one after the other, a record that does not fit the rest
 // of one starting the next, and puts what remains once it is less than
 // maxSlab in one slab of the smallest size that holds it: every slab but a
-// Read's last is nearly full, and its last is at least half full. A record
-// larger than maxSlab gets memory of its own, never reused.
+// Read's last is nearly full, and its last is at least half full (or
+// minSlab). A record larger than maxSlab gets memory of its own, never
+// reused.
 const (
 	minSlabShift = 8
 	maxSlabShift = 13
