@@ -92,6 +92,9 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		// Kill runs in commit, without it.
 		Policy: c.policy,
 		Kill:   c.killDying,
+		// A finished message's body is read no more: FIN comes from the
+		// consumer it was written to, sampling drops it unwritten.
+		ReuseReads: true,
 	}
 	// A channel of an ephemeral topic keeps to memory too: the topic is
 	// never recorded in nsqd.dat, so files of its channels would be

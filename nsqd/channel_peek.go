@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 
@@ -82,7 +83,10 @@ func (f *inFlight) peek(dst []peeked, clientID int64) []peeked {
 		if !e.live {
 			continue
 		}
-		m := Message{ID: e.msg.ID, Body: e.msg.Body, Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
+		// The body is copied: the answer is written after the lock is
+		// released, and a FIN meanwhile lets a disk channel reuse the
+		// body's memory (nsqd/queue/reuse.go).
+		m := Message{ID: e.msg.ID, Body: bytes.Clone(e.msg.Body), Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
 		dst = append(dst, peeked{Message: m, TimeoutAt: e.deadline, ClientID: clientID})
 	}
 	return dst

@@ -43,6 +43,12 @@
 // left it and all its records are acknowledged. FORMAT.md, "Acknowledgements
 // and redelivery", has the details.
 //
+// Read memory. Each Read copies its records out of the segment buffer. With
+// Options.ReuseReads the copies go into slabs that are reused once every
+// record in them was acknowledged with Done, the caller's word that nothing
+// reads the record any more; Ack and Keep leave a record's bytes to the
+// caller for good (readmem.go).
+//
 // It is a leaf: it imports nothing of this module. The lock order of the
 // queue together with nsqd's locks above it is in nsqd/LOCKS.md.
 package diskqueue

@@ -44,6 +44,7 @@ type Queue struct {
 
 	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
 	acks tracker
+	mem  readMemory // the slabs records were read into (readmem.go); under amu
 
 	saved meta // the metadata last written; guarded by wmu
 }
@@ -171,12 +172,15 @@ func (q *Queue) tick() {
 	q.amu.Lock()
 	q.acks.shrink()
 	q.amu.Unlock()
-	// An idle reader gives its buffer back; a busy one keeps it. TryLock:
-	// never wait for a Read in progress.
+	// An idle reader gives its buffers back; a busy one keeps them.
+	// TryLock: never wait for a Read in progress.
 	if q.rmu.TryLock() {
 		if !q.r.used {
 			q.r.seg.release()
 		}
+		q.amu.Lock()
+		q.mem.trim(!q.r.used)
+		q.amu.Unlock()
 		q.r.used = false
 		q.rmu.Unlock()
 	}
@@ -335,6 +339,7 @@ func (q *Queue) Empty() error {
 	q.replay = replay{}
 	q.amu.Lock()
 	q.acks.reset()
+	q.mem.forget()
 	q.amu.Unlock()
 	q.mu.Unlock()
 

@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -165,7 +166,16 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			written = 0
 		}
 	}()
-	buf := w.buf[:0]
+	// Grown once to what the group needs (up to a segment's worth, the
+	// most one chunk holds): a large group would otherwise leave a trail
+	// of doubled buffers.
+	size := int64(segHeaderSize)
+	for _, req := range group {
+		for _, rec := range req.records {
+			size += int64(recHeaderSize + len(rec))
+		}
+	}
+	buf := slices.Grow(w.buf[:0], int(min(size, q.opts.MaxBytesPerFile)))
 	var inBuf int64
 	for _, req := range group {
 		for _, rec := range req.records {

@@ -1,6 +1,9 @@
 package queue
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Pending is the disk work a call under the caller's lock left to do: the
 // caller releases its lock, calls Commit, takes the lock again and calls
@@ -131,7 +134,13 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 // write, telling wrote (when set) the outcome: the one disk write of both
 // the channel's queue and the topic's held messages (held.go).
 func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, error) {
-	p.encoded = p.encoded[:0]
+	size := 0
+	for i := range msgs {
+		size += RecordSize(&msgs[i])
+	}
+	// Grown once to its size: a large batch (a departing consumer's
+	// messages) would otherwise leave a trail of doubled buffers.
+	p.encoded = slices.Grow(p.encoded[:0], size)
 	for i := range msgs {
 		p.encoded = AppendRecord(p.encoded, &msgs[i])
 	}

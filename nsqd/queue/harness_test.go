@@ -180,6 +180,9 @@ func (h *harness) run(line string) string {
 
 func (h *harness) open(args []string) error {
 	h.cfg = Config{Name: "t:c", Logf: func(format string, a ...any) { h.log = append(h.log, fmt.Sprintf(format, a...)) }}
+	// As a channel opens its queue: a body must read the same whenever
+	// the transcript shows it, reuse or not (reuse.go).
+	h.cfg.ReuseReads = true
 	var fail string
 	for _, a := range args {
 		key, value, _ := strings.Cut(a, "=")

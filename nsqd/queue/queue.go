@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -46,6 +47,9 @@ type Queue struct {
 	storeWrites    int   // records written to the store since its last compaction
 	storeWritten   int64 // and their bytes
 	storeWritesDue int   // storeWrites before live records are counted again
+
+	keepScratch []uint64  // the seqs Requeue keeps from reuse (reuse.go)
+	records     sync.Pool // *[]diskqueue.Record for readBacklog (reuse.go)
 }
 
 // Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
@@ -103,6 +107,12 @@ type Config struct {
 	// or deliberately dropped: only then are their disk records released.
 	// Nil drops them.
 	Kill func(dying []Dying, now int64) error
+	// ReuseReads lets the backlog reuse the memory of the messages it read
+	// once they are finished (diskqueue's ReuseReads; reuse.go): the
+	// caller promises that nothing reads a message's Body after Finish.
+	// The queue itself keeps every body it holds on to past a release
+	// (requeued, deferred, dying, peeked) out of reuse.
+	ReuseReads bool
 }
 
 // loadBatch is how many store records Open reads at a time.
@@ -141,6 +151,8 @@ func (q *Queue) openDisk(name string, readOnWrite bool) (Disk, error) {
 func (cfg *Config) openDisk(name string, readOnWrite bool) (Disk, error) {
 	o := *cfg.Disk
 	o.Name, o.ReadOnWrite = name, readOnWrite
+	// The store is read only at Open; its messages live in the heap.
+	o.ReuseReads = cfg.ReuseReads && !readOnWrite
 	if cfg.OpenDisk != nil {
 		return cfg.OpenDisk(o)
 	}
@@ -169,6 +181,9 @@ func (q *Queue) Put(msgs []Message, now int64) *Pending {
 // deliveries dies instead (reason max_attempts): it is in the returned
 // Pending, to Kill, and keeps its disk record until Kill succeeded.
 func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
+	// They were delivered: a consumer's write of their bodies may still
+	// be under way, whatever becomes of them here (reuse.go).
+	q.keepBodies(msgs)
 	if max := q.policy().MaxAttempts; max > 0 {
 		return q.requeueLimited(msgs, now, max)
 	}
@@ -321,8 +336,9 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 // later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
+	box, err := q.readBacklog(n)
 	var read int64 // body bytes out of the backlog: one atomic add per batch
-	err := readRecords(q.backlog, n, &q.cfg, func(m Message, seq uint64) {
+	decodeRecords(q.backlog, *box, &q.cfg, func(m Message, seq uint64) {
 		m.receipt = backlogReceipt(seq)
 		read += int64(len(m.Body))
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
@@ -331,16 +347,31 @@ func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([
 		}
 		dst = append(dst, m)
 	})
+	q.recycleRecords(box)
 	q.bound.backlogBytes.Add(-read)
+	if err != nil {
+		err = fmt.Errorf("read from disk: %w", err)
+	}
 	return dst, later, err
 }
 
 // readRecords reads up to n records of a backlog and hands each decoded
-// message, with its record's Seq, to fn, oldest first: the one backlog
-// read of the channel's queue and the topic's held messages (held.go). A
-// record that does not decode is logged, acknowledged and skipped.
+// message, with its record's Seq, to fn, oldest first (the topic's held
+// messages, held.go; the channel's queue reads through readBacklog, which
+// can reuse its record slices, and decodes the same way).
 func readRecords(d Disk, n int, cfg *Config, fn func(m Message, seq uint64)) error {
 	records, err := d.Read(n)
+	decodeRecords(d, records, cfg, fn)
+	if err != nil {
+		return fmt.Errorf("read from disk: %w", err)
+	}
+	return nil
+}
+
+// decodeRecords hands each record's message and Seq to fn: the one decode
+// loop of every backlog read. A record that does not decode is logged,
+// acknowledged and skipped.
+func decodeRecords(d Disk, records []diskqueue.Record, cfg *Config, fn func(m Message, seq uint64)) {
 	for _, r := range records {
 		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
 		if decodeErr != nil {
@@ -350,10 +381,6 @@ func readRecords(d Disk, n int, cfg *Config, fn func(m Message, seq uint64)) err
 		}
 		fn(m, r.Seq)
 	}
-	if err != nil {
-		return fmt.Errorf("read from disk: %w", err)
-	}
-	return nil
 }
 
 // Defer takes back what ReadBacklog could not hand out: messages not due
@@ -372,12 +399,15 @@ func (q *Queue) Defer(later []Message, now int64, p *Pending) *Pending {
 
 // Finish releases the disk record of a message that leaves the queue for
 // good (FIN'd, or dropped by sampling). It needs no lock of the caller's
-// and allocates nothing.
+// and allocates nothing. With Config.ReuseReads nothing may read m.Body
+// afterwards: the backlog may reuse its memory (reuse.go).
 func (q *Queue) Finish(m *Message) {
-	q.release(m.receipt)
+	q.finish(m.receipt)
 	m.receipt = 0
 }
 
+// release acknowledges a record whose message's body may still be in use
+// (it moved elsewhere): its memory is never reused.
 func (q *Queue) release(r receipt) {
 	switch {
 	case r == 0:
@@ -448,6 +478,9 @@ func (q *Queue) Peek(dst []Message, state State, n int) []Message {
 	}
 	for i := range dst {
 		dst[i].receipt = 0 // a copy must not release the record
+		// The copy outlives the caller's lock, and the original may be
+		// finished meanwhile and its memory reused (reuse.go).
+		dst[i].Body = bytes.Clone(dst[i].Body)
 	}
 	return dst
 }
