@@ -21,9 +21,12 @@ type Queue struct {
 	// legacyEnd is fixed at Open: segments below it may be upstream's.
 	legacyEnd int64
 
-	wmu   sync.Mutex // writer role; see the lock order in doc.go
-	w     writer
-	spare []*putReq // recycled pending slice; guarded by wmu
+	wmu sync.Mutex // writer role; see the lock order in doc.go
+	w   writer
+	// writePiece is the bytes a commit encodes before writing them
+	// (writer.go's writePiece; a test sets it smaller).
+	writePiece int64
+	spare      []*putReq // recycled pending slice; guarded by wmu
 
 	rmu sync.Mutex // reader role
 	r   reader
@@ -65,6 +68,8 @@ func Open(opts Options) (*Queue, error) {
 		ready:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		acks:     tracker{base: firstSeq},
+
+		writePiece: writePiece,
 	}
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()

@@ -20,8 +20,18 @@ type writer struct {
 	starts []ackEntry
 }
 
-// maxKeptBuf bounds the encoding buffer kept between groups.
-const maxKeptBuf = 4 << 20
+// writePiece is how many bytes of a group the writer encodes before it
+// writes them out: a large group (a departing consumer's thousands of
+// messages going back to disk) is written with several write calls from one
+// small buffer instead of being copied whole into a buffer of its size. The
+// group's records still become visible to readers only once all of it is
+// written (publishWrite), and a failure cuts the segment back to where the
+// group began in it, so a failed Put stores nothing either way.
+const writePiece = 256 << 10
+
+// maxKeptBuf bounds the encoding buffer kept between groups: one that a
+// single large record grew past it is dropped after the group.
+const maxKeptBuf = 2 * writePiece
 
 // putReq is one Put call waiting for the writer. done and err are written by
 // the goroutine that commits the request and read by its owner, both under
@@ -166,31 +176,47 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			written = 0
 		}
 	}()
-	// Grown once to what the group needs (up to a segment's worth, the
-	// most one chunk holds): a large group would otherwise leave a trail
-	// of doubled buffers.
+	// Grown once to what the group needs, up to a piece: a large group
+	// would otherwise leave a trail of doubled buffers.
 	size := int64(segHeaderSize)
 	for _, req := range group {
 		for _, rec := range req.records {
 			size += int64(recHeaderSize + len(rec))
 		}
 	}
-	buf := slices.Grow(w.buf[:0], int(min(size, q.opts.MaxBytesPerFile)))
-	var inBuf int64
+	piece := q.writePiece
+	buf := slices.Grow(w.buf[:0], int(min(size, piece, q.opts.MaxBytesPerFile)))
+	defer func() {
+		if cap(buf) <= maxKeptBuf {
+			w.buf = buf[:0]
+		} else {
+			w.buf = nil
+		}
+	}()
+	segStart := w.pos // where this group began in the write segment
+	var inSeg int64   // records of this group in the write segment
 	for _, req := range group {
 		for _, rec := range req.records {
 			size := int64(recHeaderSize + len(rec))
 			end := w.pos + int64(len(buf))
-			if end > segHeaderSize && end+size > q.opts.MaxBytesPerFile {
+			switch {
+			case end > segHeaderSize && end+size > q.opts.MaxBytesPerFile:
 				// Records never straddle segments: finish this one (synced,
 				// so that every sealed segment is durable) and roll over.
-				if err = q.flushChunk(buf, inBuf, true); err != nil {
+				if err = q.flushChunk(buf, segStart, inSeg, true); err != nil {
 					return err
 				}
-				written += inBuf
-				buf, inBuf = buf[:0], 0
+				written += inSeg
+				buf, inSeg = buf[:0], 0
 				q.advanceWriteFile()
-				end = 0
+				end, segStart = 0, 0
+			case len(buf) > 0 && int64(len(buf))+size > piece:
+				// A piece is full: out it goes, unsynced and not yet
+				// visible to readers.
+				if err = q.flushChunk(buf, segStart, 0, false); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 			if end == 0 {
 				buf = appendSegmentHeader(buf)
@@ -199,27 +225,24 @@ func (q *Queue) commit(group []*putReq) (err error) {
 				w.starts = append(w.starts, ackEntry{file: w.file, pos: w.pos + int64(len(buf))})
 			}
 			buf = appendRecord(buf, rec)
-			inBuf++
+			inSeg++
 		}
 	}
-	sync := w.unsynced+inBuf >= q.opts.SyncEvery
-	err = q.flushChunk(buf, inBuf, sync)
-	if cap(buf) <= maxKeptBuf {
-		w.buf = buf[:0]
-	} else {
-		w.buf = nil
-	}
-	if err != nil {
+	sync := w.unsynced+inSeg >= q.opts.SyncEvery
+	if err = q.flushChunk(buf, segStart, inSeg, sync); err != nil {
 		return err
 	}
-	written += inBuf
+	written += inSeg
 	return nil
 }
 
-// flushChunk writes buf (holding n records) at the end of the write segment
-// with one call, then fsyncs if sync is set. On failure the chunk is taken
-// back out of the file, so that records whose Put failed are not delivered.
-func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
+// flushChunk writes buf at the end of the write segment with one call,
+// counts n more unsynced records (those of the group written into this
+// segment so far, once its last piece is out), then fsyncs if sync is set.
+// On failure the segment is cut back to from, where the group began in it
+// (its earlier pieces were written too), so that records whose Put failed
+// are not delivered.
+func (q *Queue) flushChunk(buf []byte, from, n int64, sync bool) error {
 	w := &q.w
 	if len(buf) == 0 {
 		if sync && w.unsynced > 0 {
@@ -232,9 +255,8 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 			return err
 		}
 	}
-	start := w.pos
-	if _, err := w.f.WriteAt(buf, start); err != nil {
-		q.unwrite(start)
+	if _, err := w.f.WriteAt(buf, w.pos); err != nil {
+		q.unwrite(from)
 		return err // an *os.PathError: it names the file already
 	}
 	w.pos += int64(len(buf))
@@ -244,7 +266,7 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 			// After a failed fsync the kernel may already have dropped the
 			// dirty pages: the chunk's fate is unknown, so remove it.
 			w.unsynced -= n
-			q.unwrite(start)
+			q.unwrite(from)
 			return err
 		}
 	}
