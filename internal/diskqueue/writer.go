@@ -38,6 +38,7 @@ const maxKeptBuf = 2 * writePiece
 // wmu.
 type putReq struct {
 	records [][]byte
+	batch   Batch // instead of records, from PutBatch
 	done    bool
 	err     error
 	first   uint64 // Seq of the first record, with ReadOnWrite
@@ -60,17 +61,62 @@ type putReq struct {
 // queued batch with one write and at most one fsync, and the others find
 // their batch done when their turn comes.
 func (q *Queue) Put(records [][]byte) (first uint64, err error) {
-	if len(records) == 0 {
+	return q.put(&putReq{records: records})
+}
+
+// Batch is a batch of records that PutBatch encodes straight into the
+// writer's buffer: the caller need not gather them into byte slices first
+// (for a large batch, a second copy of all of it).
+type Batch interface {
+	// Len is the number of records.
+	Len() int
+	// Size is the length of record i.
+	Size(i int) int
+	// Append appends record i, exactly Size(i) bytes, to dst.
+	Append(dst []byte, i int) []byte
+}
+
+// PutBatch is Put for a Batch: the same group commit, sync policy, size
+// checks and all-or-nothing outcome. The writer calls b's methods, from the
+// caller's or another putter's goroutine, only until PutBatch returns.
+func (q *Queue) PutBatch(b Batch) (first uint64, err error) {
+	return q.put(&putReq{batch: b})
+}
+
+// len, size and appendTo read a request's records, given either way.
+func (r *putReq) len() int {
+	if r.batch != nil {
+		return r.batch.Len()
+	}
+	return len(r.records)
+}
+
+func (r *putReq) size(i int) int {
+	if r.batch != nil {
+		return r.batch.Size(i)
+	}
+	return len(r.records[i])
+}
+
+func (r *putReq) appendTo(dst []byte, i int) []byte {
+	if r.batch != nil {
+		return r.batch.Append(dst, i)
+	}
+	return append(dst, r.records[i]...)
+}
+
+func (q *Queue) put(req *putReq) (first uint64, err error) {
+	n := req.len()
+	if n == 0 {
 		return 0, nil
 	}
 	lo, hi := int64(q.opts.MinMsgSize), int64(q.opts.MaxMsgSize)
-	for i, r := range records {
-		if n := int64(len(r)); n < lo || n > hi {
+	for i := range n {
+		if size := int64(req.size(i)); size < lo || size > hi {
 			return 0, fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
-				q.opts.Name, i+1, len(records), n, lo, hi, ErrRecordSize)
+				q.opts.Name, i+1, n, size, lo, hi, ErrRecordSize)
 		}
 	}
-	req := &putReq{records: records}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -134,7 +180,7 @@ func (q *Queue) markRead(group []*putReq) {
 	q.amu.Lock()
 	i := 0
 	for _, g := range group {
-		for range g.records {
+		for range g.len() {
 			seq := q.acks.push(w.starts[i])
 			if g.first == 0 {
 				g.first = seq
@@ -180,8 +226,8 @@ func (q *Queue) commit(group []*putReq) (err error) {
 	// would otherwise leave a trail of doubled buffers.
 	size := int64(segHeaderSize)
 	for _, req := range group {
-		for _, rec := range req.records {
-			size += int64(recHeaderSize + len(rec))
+		for i := range req.len() {
+			size += int64(recHeaderSize + req.size(i))
 		}
 	}
 	piece := q.writePiece
@@ -196,8 +242,8 @@ func (q *Queue) commit(group []*putReq) (err error) {
 	segStart := w.pos // where this group began in the write segment
 	var inSeg int64   // records of this group in the write segment
 	for _, req := range group {
-		for _, rec := range req.records {
-			size := int64(recHeaderSize + len(rec))
+		for i := range req.len() {
+			size := int64(recHeaderSize + req.size(i))
 			end := w.pos + int64(len(buf))
 			switch {
 			case end > segHeaderSize && end+size > q.opts.MaxBytesPerFile:
@@ -224,7 +270,12 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			if q.opts.ReadOnWrite {
 				w.starts = append(w.starts, ackEntry{file: w.file, pos: w.pos + int64(len(buf))})
 			}
-			buf = appendRecord(buf, rec)
+			if buf, err = appendRecordOf(buf, req, i); err != nil {
+				if w.pos != segStart {
+					q.unwrite(segStart) // the group's pieces written so far
+				}
+				return fmt.Errorf("diskqueue %s: %w", q.opts.Name, err)
+			}
 			inSeg++
 		}
 	}

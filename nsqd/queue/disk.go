@@ -3,6 +3,9 @@ package queue
 import (
 	"fmt"
 	"slices"
+	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
 )
 
 // Pending is the disk work a call under the caller's lock left to do: the
@@ -41,12 +44,16 @@ type Pending struct {
 	// this Pending (bound.go), given back at Settle.
 	boundDepth, boundBytes int64
 
-	encoded []byte
+	batch   messageBatch // what PutBatch encodes, during a write only
+	encoded []byte       // encode's buffer, for a Disk without PutBatch
 	records [][]byte
 }
 
 // maxKeptPending bounds the Pendings kept for reuse.
 const maxKeptPending = 4
+
+// maxKeptBytes bounds each slice a kept Pending holds on to.
+const maxKeptBytes = 256 << 10
 
 // pending returns p, or a clean Pending when p is nil.
 func (q *Queue) pending(p *Pending, keep bool) *Pending {
@@ -80,12 +87,19 @@ func (p *Pending) reset() {
 	clear(p.dead)
 	clear(p.records)
 	*p = Pending{
-		ready: p.ready[:0], backlog: p.backlog[:0], store: p.store[:0], dead: p.dead[:0],
-		encoded: p.encoded[:0], records: p.records[:0],
+		ready: keepSmall(p.ready), backlog: keepSmall(p.backlog), store: keepSmall(p.store),
+		dead: keepSmall(p.dead), records: keepSmall(p.records), encoded: keepSmall(p.encoded),
 	}
-	if cap(p.encoded) > 4<<20 {
-		p.encoded = nil
+}
+
+// keepSmall returns s emptied for reuse, or nil when it is large: a kept
+// Pending holds on to what one ordinary batch needs, not what a rare large
+// one (a departing consumer's thousands of in-flight messages) grew it to.
+func keepSmall[T any](s []T) []T {
+	if cap(s)*int(unsafe.Sizeof(*new(T))) > maxKeptBytes {
+		return nil
 	}
+	return s[:0]
 }
 
 // Commit does a Pending's disk writes. It runs without the caller's lock
@@ -130,16 +144,50 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 	return p.write(d, msgs, q.cfg.Wrote)
 }
 
-// write encodes msgs into p's buffer and puts them into d with one grouped
-// write, telling wrote (when set) the outcome: the one disk write of both
-// the channel's queue and the topic's held messages (held.go).
+// write puts msgs into d with one grouped write, telling wrote (when set)
+// the outcome: the one disk write of both the channel's queue and the
+// topic's held messages (held.go). A diskqueue encodes the messages straight
+// into its writer's buffer (PutBatch), so a large batch (a departing
+// consumer's thousands of in-flight messages) is not copied whole first;
+// another Disk (a test's wrapper) gets them encoded into p's buffer.
 func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, error) {
+	var first uint64
+	var err error
+	if b, ok := d.(batchPutter); ok {
+		p.batch.msgs = msgs
+		first, err = b.PutBatch(&p.batch)
+		p.batch.msgs = nil
+	} else {
+		first, err = d.Put(p.encode(msgs))
+		clear(p.records)
+	}
+	if wrote != nil {
+		wrote(err)
+	}
+	return first, err
+}
+
+// batchPutter is a Disk that encodes a batch itself (*diskqueue.Queue).
+type batchPutter interface {
+	PutBatch(b diskqueue.Batch) (first uint64, err error)
+}
+
+// messageBatch gives messages to diskqueue.PutBatch as records.
+type messageBatch struct{ msgs []Message }
+
+func (b *messageBatch) Len() int                        { return len(b.msgs) }
+func (b *messageBatch) Size(i int) int                  { return RecordSize(&b.msgs[i]) }
+func (b *messageBatch) Append(dst []byte, i int) []byte { return AppendRecord(dst, &b.msgs[i]) }
+
+// encode encodes msgs into p's buffer and returns their records, slices of
+// it.
+func (p *Pending) encode(msgs []Message) [][]byte {
 	size := 0
 	for i := range msgs {
 		size += RecordSize(&msgs[i])
 	}
-	// Grown once to its size: a large batch (a departing consumer's
-	// messages) would otherwise leave a trail of doubled buffers.
+	// Grown once to its size: a large batch would otherwise leave a trail
+	// of doubled buffers.
 	p.encoded = slices.Grow(p.encoded[:0], size)
 	for i := range msgs {
 		p.encoded = AppendRecord(p.encoded, &msgs[i])
@@ -152,12 +200,7 @@ func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, erro
 		p.records = append(p.records, p.encoded[start:end:end])
 		start = end
 	}
-	first, err := d.Put(p.records)
-	clear(p.records)
-	if wrote != nil {
-		wrote(err)
-	}
-	return first, err
+	return p.records
 }
 
 // Settle applies the outcome of a committed Pending under the caller's
