@@ -13,7 +13,8 @@
 // Concurrency. Put may be called from any number of goroutines: callers
 // queue their batches and whichever caller holds the writer role writes every
 // waiting batch with one write call and, if the sync policy asks for it, one
-// fsync (group commit). Read may run concurrently with Put; concurrent Reads
+// fsync (group commit), in pieces of 256 KB for a large group; PutBatch
+// does the same for records the writer encodes itself. Read may run concurrently with Put; concurrent Reads
 // are serialised. Ack may be called from any number of goroutines, at any
 // time. Lock order, outermost first:
 //
