@@ -92,6 +92,9 @@ func newChannel(topicName, name string, n *NSQD) (*Channel, error) {
 		// Kill runs in commit, without it.
 		Policy: c.policy,
 		Kill:   c.killDying,
+		// A finished message's body is read no more: FIN comes from the
+		// consumer it was written to, sampling drops it unwritten.
+		ReuseReads: true,
 		// Fresh ring blocks get huge pages (hugepages.go).
 		HugePages: n.hugePages,
 	}
@@ -307,6 +310,7 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 		// less local ones, as when it waits (topology.go).
 		taker.readingBacklog = true
 		c.backlogClaimed += int64(fromBacklog)
+		epoch := c.queue.Epoch()
 		c.mu.Unlock()
 
 		var later []Message
@@ -319,6 +323,14 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 		if err != nil {
 			c.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", c.topicName, c.name, err)
 			c.retryReadLocked()
+		}
+		if c.queue.Epoch() != epoch {
+			// Emptied while this consumer read: what it took and read
+			// was published before the Empty, so it is dropped too.
+			clear(dst[start:])
+			dst = dst[:start]
+			clear(later)
+			later = later[:0]
 		}
 		if !c.exiting {
 			dst, p = c.queue.TakeReady(dst, want-(len(dst)-start), now, p)
@@ -456,12 +468,19 @@ func (c *Channel) IsPaused() bool {
 	return c.paused
 }
 
-// Empty drops ready, deferred and in-flight messages.
+// Empty drops ready, deferred and in-flight messages. The queue's memory
+// is cleared under c.mu, its files with c.mu released (nsqd/queue's
+// empty.go): consumers, publishers and stats of the channel do not wait
+// for the file removal. A publish or requeue that runs meanwhile is
+// emptied or kept whole; a consumer reading the backlog meanwhile drops
+// what it read (take compares the queue's epoch).
 func (c *Channel) Empty() error {
+	e := c.queue.BeginEmpty()
 	c.mu.Lock()
-	err := c.queue.Empty()
+	e.DropMemory()
 	clients := c.clientListLocked()
 	c.mu.Unlock()
+	err := e.DropDisk()
 	for _, cl := range clients {
 		cl.dropInFlight(c)
 	}

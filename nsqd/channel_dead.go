@@ -250,25 +250,6 @@ func (c *Channel) deadDepth() int64 {
 	return 0
 }
 
-// DeadStats are a channel's dead-letter keys in /stats (README, "Dead
-// set"). They appear only on a channel whose dead path is on (an attempts
-// limit, a TTL, a bound or a dead_letter_topic set, or a dead set left on
-// disk), so that with every rule off /stats is upstream's byte for byte;
-// the counters appear only when non-zero.
-type DeadStats struct {
-	DeadCount *int64 `json:"dead_count,omitempty"` // in the dead set now
-	DeadBytes int64  `json:"dead_bytes,omitempty"` // their body bytes
-
-	DeadLetteredMaxAttempts uint64 `json:"dead_lettered_max_attempts_count,omitempty"`
-	DeadLetteredExpired     uint64 `json:"dead_lettered_expired_count,omitempty"`
-	DeadLetteredOverflow    uint64 `json:"dead_lettered_overflow_count,omitempty"`
-	ExpiredCount            uint64 `json:"expired_count,omitempty"`
-	// DeadDroppedCount: dropped by the dead set's bound, or dying where
-	// there is no dead set (ephemeral) and no dead_letter_topic.
-	DeadDroppedCount uint64 `json:"dead_dropped_count,omitempty"`
-	DeadErrorCount   uint64 `json:"dead_error_count,omitempty"` // deaths postponed by a failed write
-}
-
 // deadPathOn reports whether the channel shows its dead-letter stats.
 func (c *Channel) deadPathOn() bool {
 	pol := c.policy()
@@ -276,8 +257,9 @@ func (c *Channel) deadPathOn() bool {
 		c.dead.droppedNoSet.Load() > 0 || c.dead.failed.Load() > 0
 }
 
-// deadStats reads the dead-letter counters (zero value when the dead path
-// is off).
+// deadStats reads the dead-letter counters for /stats (DeadStats, the keys
+// of nsqd/stats/queue.go): the zero value, no key at all, when the dead
+// path is off, so that with every rule off /stats is upstream's.
 func (c *Channel) deadStats() DeadStats {
 	if !c.deadPathOn() {
 		return DeadStats{}

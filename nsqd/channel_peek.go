@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 
@@ -8,22 +9,8 @@ import (
 )
 
 // Looking at a channel's messages without consuming them (GET
-// /channel/peek, http_peek.go). Every read here copies: no message leaves
+// /channel/peek, nsqd/httpserver/peek.go). Every read here copies: no message leaves
 // its place, no attempt is counted, no order or timer changes.
-
-// peekState names a part of a channel for peek.
-type peekState uint8
-
-const (
-	peekReady peekState = iota
-	peekDeferred
-	peekInFlight
-	peekDead
-)
-
-var peekStateNames = [...]string{"ready", "deferred", "in_flight", "dead"}
-
-func (s peekState) String() string { return peekStateNames[s] }
 
 // peeked is one message as peek shows it.
 type peeked struct {
@@ -96,7 +83,10 @@ func (f *inFlight) peek(dst []peeked, clientID int64) []peeked {
 		if !e.live {
 			continue
 		}
-		m := Message{ID: e.msg.ID, Body: e.msg.Body, Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
+		// The body is copied: the answer is written after the lock is
+		// released, and a FIN meanwhile lets a disk channel reuse the
+		// body's memory (nsqd/queue/reuse.go).
+		m := Message{ID: e.msg.ID, Body: bytes.Clone(e.msg.Body), Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
 		dst = append(dst, peeked{Message: m, TimeoutAt: e.deadline, ClientID: clientID})
 	}
 	return dst

@@ -65,7 +65,7 @@ func (c *client) upgradeCompression(comp connlayer.Compression) error {
 
 // setTLSStats fills a client's TLS fields in /stats the way upstream
 // renders them; a plain connection leaves them at their zero values.
-func (s *ClientStats) setTLSStats(state *tls.ConnectionState) {
+func setTLSStats(s *ClientStats, state *tls.ConnectionState) {
 	if state == nil {
 		return
 	}

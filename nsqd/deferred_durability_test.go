@@ -76,17 +76,16 @@ func TestTopicKeepsRecordsAChannelCouldNotStore(t *testing.T) {
 	producer := dialV2(t, n)
 	producer.send("DPUB t 200", []byte("deferred"))
 	producer.expectResponse("OK")
-	queue := topic.held.backend.(*diskBackend).queue
 	require.EqualValues(t, 1, topic.Depth())
 
 	topic.Unpause()
 	waitFor(t, "the hand-off", func() bool {
 		topic.mu.RLock()
 		defer topic.mu.RUnlock()
-		return topic.held.diskDepth() == 0 && !topic.draining
+		return topic.held.BacklogDepth() == 0 && !topic.draining
 	})
 	require.Equal(t, 1, deferredLen(ch), "the channel holds the deferred message in memory")
-	require.EqualValues(t, 1, queue.Unacked(), "the topic keeps the record its channel could not store")
+	require.EqualValues(t, 1, topic.held.DiskStats().Unacked, "the topic keeps the record its channel could not store")
 
 	consumer := dialV2(t, n)
 	consumer.subscribe("t", "c")

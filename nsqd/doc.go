@@ -1,13 +1,14 @@
 // Package nsqd is the message daemon as a library: New(opts) binds the
 // listeners, Main serves, Exit stops. It owns topics, channels, the V2 TCP
-// protocol, the HTTP API and the clients' connections.
+// protocol and the clients' connections; the HTTP API is nsqd/httpserver's,
+// served over the daemon's operations (http_daemon.go).
 //
 // # Data path
 //
 //	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
 //	  │  body read into one slab per batch; IDs and timestamp stamped per batch
 //	  ▼
-//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (ring → backend)
+//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (queue.Held: ring → disk)
 //	  │  under the topic's read lock, one append per channel per batch
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
@@ -77,9 +78,18 @@
 //	                     client_auth.go), and the HTTP API's --http-auth guard (http_auth.go)
 //	nsqd/connlayer       snappy, deflate and the TLS handshake under a connection's buffers, the
 //	                     TLS configurations (the client swaps the layers: client_conn.go)
+//	nsqd/httpserver      the HTTP API: routes, parameters, error tokens, answers, one listener's
+//	                     server; it asks the daemon through httpserver.Daemon, which
+//	                     http_daemon.go implements by topic and channel name (/stats and
+//	                     /metrics are rendered here and handed over as a value and a handler)
+//	nsqd/stats           the /stats shapes (JSON keys, text rendering, memory section); the
+//	                     daemon fills them under its locks (stats.go, names in stats_shapes.go)
 //	nsqd/metrics/e2e     the e2e latency percentile windows a channel's FIN feeds (metrics_hooks.go)
+//	nsqd/metrics/prometheus
+//	                     the /metrics collector, its histograms and the refused-publish counts,
+//	                     fed a snapshot per scrape (metrics_hooks.go builds it and keeps the handler)
 //	nsqd/metrics/statsd  the statsd lines, datagrams and push loop, fed a snapshot of /stats
-//	nsqd/queue           the channel's queue
+//	nsqd/queue           the channel's queue (Queue) and the topic's held messages (Held)
 //	internal/authclient  the auth server client and answer rules (shared with nsqadmin)
 //
 // # Imports

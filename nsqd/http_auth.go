@@ -1,11 +1,15 @@
 package nsqd
 
-import "github.com/nsqgo/nsq/nsqd/auth"
+import (
+	"github.com/nsqgo/nsq/nsqd/auth"
+	"github.com/nsqgo/nsq/nsqd/httpserver"
+)
 
 // The HTTP API's tie to authorization: the guard in front of both HTTP
 // listeners is nsqd/auth's (auth.HTTPGuard, its http.go), asking the
-// daemon's auth servers; nsqd adds the dead-letter rule of its settings
-// endpoints (http_object_config.go).
+// daemon's auth servers, with the dead-letter rule of the settings
+// endpoints (nsqd/httpserver's object_config.go). newHTTPServer
+// (http_daemon.go) puts it in front of the routes.
 
 // --http-auth values (auth.HTTPOff, ...), as options.go and the tests name
 // them.
@@ -24,5 +28,5 @@ func validateHTTPAuthOptions(opts *Options) error {
 func newHTTPAuthorizer(n *NSQD) *auth.HTTPGuard {
 	return auth.NewHTTPGuard(n.auth, n.opts.HTTPAuth,
 		func(format string, args ...any) { n.logf(warnLevel, format, args...) },
-		deadLetterTopicGranted)
+		httpserver.DeadLetterTopicGranted)
 }

@@ -3,11 +3,12 @@ package nsqd
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 
 	"github.com/nsqgo/nsq/internal/clock"
 )
@@ -24,11 +25,11 @@ func deadChannel(t *testing.T, n *NSQD, bodies ...string) *Channel {
 	return c
 }
 
-func redriveJSONOf(t *testing.T, n *NSQD, path string) redriveJSON {
+func redriveJSONOf(t *testing.T, n *NSQD, path string) httpserver.RedriveAnswer {
 	t.Helper()
 	status, body := httpPost(t, n, path, "")
 	require.Equal(t, http.StatusOK, status, "%s: %s", path, body)
-	var answer redriveJSON
+	var answer httpserver.RedriveAnswer
 	require.NoError(t, json.Unmarshal(body, &answer))
 	return answer
 }
@@ -40,7 +41,7 @@ func TestDeadRedriveResetsAttempts(t *testing.T) {
 	c := deadChannel(t, n, "d0", "d1", "d2", "d3", "d4")
 
 	answer := redriveJSONOf(t, n, "/channel/dead/redrive?topic=orders&channel=work&n=2")
-	require.Equal(t, redriveJSON{Redriven: 2, DeadCount: 2}, answer)
+	require.Equal(t, httpserver.RedriveAnswer{Redriven: 2, DeadCount: 2}, answer)
 	require.EqualValues(t, 3, c.Depth())
 	require.EqualValues(t, 2, c.BackendDepth(), "redriven messages are stored on disk")
 	require.Equal(t, []string{"d2", "d3"}, peekBodies(peekJSONOf(t, n, "/channel/peek?topic=orders&channel=work&state=dead")))
@@ -61,7 +62,7 @@ func TestDeadRedriveResetsAttempts(t *testing.T) {
 	require.ElementsMatch(t, []string{"d4", "d0", "d1"}, got)
 
 	// Without n, everything left.
-	require.Equal(t, redriveJSON{Redriven: 2, DeadCount: 0}, redriveJSONOf(t, n, "/channel/dead/redrive?topic=orders&channel=work"))
+	require.Equal(t, httpserver.RedriveAnswer{Redriven: 2, DeadCount: 0}, redriveJSONOf(t, n, "/channel/dead/redrive?topic=orders&channel=work"))
 	require.EqualValues(t, 4, c.bound.redriven.Load())
 }
 
@@ -73,7 +74,7 @@ func TestDeadEmpty(t *testing.T) {
 	require.Empty(t, peekJSONOf(t, n, "/channel/peek?topic=orders&channel=work&state=dead").Messages)
 	require.EqualValues(t, 1, c.Depth(), "the queue is not the dead set's")
 	require.EqualValues(t, 2, c.bound.emptied.Load())
-	require.Equal(t, redriveJSON{}, redriveJSONOf(t, n, "/channel/dead/redrive?topic=orders&channel=work"))
+	require.Equal(t, httpserver.RedriveAnswer{}, redriveJSONOf(t, n, "/channel/dead/redrive?topic=orders&channel=work"))
 }
 
 // rate paces a redrive by the daemon's clock: a second batch waits until
@@ -83,10 +84,10 @@ func TestDeadRedriveRateFollowsTheClock(t *testing.T) {
 	n := startDaemon(t, func(o *Options) { o.Clock = fake })
 	c := deadChannel(t, n, "d0", "d1", "d2")
 
-	done := make(chan redriveJSON, 1)
+	done := make(chan httpserver.RedriveAnswer, 1)
 	go func() {
 		status, body := httpPost(t, n, "/channel/dead/redrive?topic=orders&channel=work&rate=1", "")
-		var answer redriveJSON
+		var answer httpserver.RedriveAnswer
 		if status == http.StatusOK && json.Unmarshal(body, &answer) == nil {
 			done <- answer
 		}
@@ -106,46 +107,8 @@ func TestDeadRedriveRateFollowsTheClock(t *testing.T) {
 	select {
 	case answer, ok := <-done:
 		require.True(t, ok, "redrive failed")
-		require.Equal(t, redriveJSON{Redriven: 2, DeadCount: 0}, answer)
+		require.Equal(t, httpserver.RedriveAnswer{Redriven: 2, DeadCount: 0}, answer)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the redrive did not finish")
 	}
-}
-
-func TestDeadAdminErrors(t *testing.T) {
-	n := startDaemon(t, nil)
-	adminPost(t, n, "/topic/create?topic=orders")
-	adminPost(t, n, "/channel/create?topic=orders&channel=work")
-	for path, want := range map[string]string{
-		"/channel/dead/redrive?topic=orders&channel=work&n=0":    "INVALID_N",
-		"/channel/dead/redrive?topic=orders&channel=work&rate=x": "INVALID_RATE",
-		"/channel/dead/redrive?topic=orders":                     "MISSING_ARG_CHANNEL",
-		"/channel/dead/empty?channel=work":                       "MISSING_ARG_TOPIC",
-	} {
-		status, body := httpPost(t, n, path, "")
-		requireAPIError(t, http.StatusBadRequest, want, status, body)
-	}
-	status, body := httpPost(t, n, "/channel/dead/empty?topic=orders&channel=nope", "")
-	requireAPIError(t, http.StatusNotFound, "CHANNEL_NOT_FOUND", status, body)
-	status, body = httpGet(t, n, "/channel/dead/empty?topic=orders&channel=work")
-	require.Equal(t, http.StatusMethodNotAllowed, status, "%s", body)
-}
-
-func FuzzRedriveParams(f *testing.F) {
-	for _, seed := range []string{"", "n=1", "rate=10&n=5", "n=0", "rate=-1", "n=99999999999999999999", "rate=1e3", "n=&rate="} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, rawQuery string) {
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			return
-		}
-		p, err := parseRedriveParams(q)
-		if err != nil {
-			return
-		}
-		require.GreaterOrEqual(t, p.n, 0)
-		require.GreaterOrEqual(t, p.rate, 0)
-		require.LessOrEqual(t, p.rate, redriveMaxRate)
-	})
 }

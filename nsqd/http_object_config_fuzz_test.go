@@ -36,7 +36,7 @@ func FuzzObjectConfigQuery(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	handler := n.httpServer.server.Handler
+	handler := n.httpServer.Handler()
 	f.Fuzz(func(t *testing.T, extra string) {
 		for _, target := range []struct{ path, query string }{
 			{"/channel/config", "topic=orders&channel=work&"},

@@ -12,23 +12,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/nsqd/httpserver"
+
 	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
-func getChannelConfig(t *testing.T, n *NSQD, topic, channel string) channelConfig {
+func getChannelConfig(t *testing.T, n *NSQD, topic, channel string) httpserver.ChannelConfig {
 	t.Helper()
 	status, body := httpGet(t, n, "/channel/config?topic="+topic+"&channel="+channel)
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	var cfg channelConfig
+	var cfg httpserver.ChannelConfig
 	require.NoError(t, json.Unmarshal(body, &cfg))
 	return cfg
 }
 
-func getTopicConfig(t *testing.T, n *NSQD, topic string) topicConfig {
+func getTopicConfig(t *testing.T, n *NSQD, topic string) httpserver.TopicConfig {
 	t.Helper()
 	status, body := httpGet(t, n, "/topic/config?topic="+topic)
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	var cfg topicConfig
+	var cfg httpserver.TopicConfig
 	require.NoError(t, json.Unmarshal(body, &cfg))
 	return cfg
 }
@@ -88,7 +90,7 @@ func TestChannelConfigResolvesChannelTopicAndFlags(t *testing.T) {
 	require.Equal(t, queue.SourceDefault, cfg.Source.MaxAttempts)
 
 	body := postOK(t, n, "/channel/config?topic=orders&channel=work&max_attempts=3&max_bytes=4096&overflow=reject-new&dead_letter_topic=orders-dead")
-	var posted channelConfig
+	var posted httpserver.ChannelConfig
 	require.NoError(t, json.Unmarshal(body, &posted))
 	require.Equal(t, uint16(3), posted.MaxAttempts, "POST answers the new effective values")
 	require.Equal(t, queue.SourceChannel, posted.Source.MaxAttempts)
@@ -176,48 +178,6 @@ func TestObjectConfigErrors(t *testing.T) {
 	tp, err := n.GetExistingTopic("orders")
 	require.NoError(t, err)
 	require.Equal(t, queue.Settings{}, tp.settings())
-}
-
-func TestCreateEndpointsTakeSettings(t *testing.T) {
-	n := startDaemon(t, nil)
-	// Without settings: upstream's answer, an empty 200.
-	adminPost(t, n, "/topic/create?topic=plain")
-
-	adminPost(t, n, "/topic/create?topic=orders&max_depth=10&overflow=drop-oldest")
-	topicCfg := getTopicConfig(t, n, "orders")
-	require.Equal(t, int64(10), topicCfg.MaxDepth)
-	require.Equal(t, queue.OverflowDropOldest, topicCfg.Overflow)
-
-	adminPost(t, n, "/channel/create?topic=orders&channel=work&max_attempts=2&dead_letter_topic=orders-dead")
-	cfg := getChannelConfig(t, n, "orders", "work")
-	require.Equal(t, uint16(2), cfg.MaxAttempts)
-	require.Equal(t, "orders-dead", cfg.DeadLetterTopic)
-	// Creating what exists updates its settings.
-	adminPost(t, n, "/channel/create?topic=orders&channel=work&max_attempts=4")
-	require.Equal(t, uint16(4), getChannelConfig(t, n, "orders", "work").MaxAttempts)
-
-	// A bad setting creates nothing; upstream's own checks answer first.
-	status, body := httpPost(t, n, "/topic/create?topic=fresh&overflow=sideways", "")
-	requireAPIError(t, 400, "INVALID_ARG_OVERFLOW", status, body)
-	_, err := n.GetExistingTopic("fresh")
-	require.ErrorIs(t, err, errTopicNotFound)
-	status, body = httpPost(t, n, "/topic/create?topic=fresh&max_attempts=3", "")
-	requireAPIError(t, 400, "INVALID_ARG_MAX_ATTEMPTS", status, body)
-	status, body = httpPost(t, n, "/topic/create?overflow=sideways", "")
-	requireAPIError(t, 400, "MISSING_ARG_TOPIC", status, body)
-	status, body = httpPost(t, n, "/topic/create?topic=a%20b&overflow=sideways", "")
-	requireAPIError(t, 400, "INVALID_TOPIC", status, body)
-
-	status, body = httpPost(t, n, "/channel/create?topic=orders&channel=fresh&max_depth=-4", "")
-	requireAPIError(t, 400, "INVALID_ARG_MAX_DEPTH", status, body)
-	status, body = httpPost(t, n, "/channel/create?topic=orders&channel=fresh&dead_letter_topic=orders", "")
-	requireAPIError(t, 400, "INVALID_ARG_DEAD_LETTER_TOPIC", status, body)
-	tp, err := n.GetExistingTopic("orders")
-	require.NoError(t, err)
-	_, err = tp.GetExistingChannel("fresh")
-	require.ErrorIs(t, err, errChannelNotFound)
-	status, body = httpPost(t, n, "/channel/create?topic=missing&channel=fresh&max_depth=-4", "")
-	requireAPIError(t, 404, "TOPIC_NOT_FOUND", status, body)
 }
 
 // Settings are written to nsqd.dat at once and come back after a restart,

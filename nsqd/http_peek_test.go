@@ -7,18 +7,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 )
 
-func peekJSONOf(t *testing.T, n *NSQD, path string) peekJSON {
+func peekJSONOf(t *testing.T, n *NSQD, path string) httpserver.PeekAnswer {
 	t.Helper()
 	status, body := httpGet(t, n, path)
 	require.Equal(t, http.StatusOK, status, "%s: %s", path, body)
-	var answer peekJSON
+	var answer httpserver.PeekAnswer
 	require.NoError(t, json.Unmarshal(body, &answer))
 	return answer
 }
 
-func peekBodies(answer peekJSON) []string {
+func peekBodies(answer httpserver.PeekAnswer) []string {
 	out := []string{}
 	for _, m := range answer.Messages {
 		out = append(out, string(m.Body))
@@ -105,78 +107,3 @@ func TestChannelPeekDeferredAndDead(t *testing.T) {
 }
 
 func formatUint(v uint64) string { b, _ := json.Marshal(v); return string(b) }
-
-func TestChannelPeekErrors(t *testing.T) {
-	n := startDaemon(t, nil)
-	adminPost(t, n, "/topic/create?topic=orders")
-	adminPost(t, n, "/channel/create?topic=orders&channel=work")
-	for path, want := range map[string]string{
-		"/channel/peek?topic=orders&channel=work&state=bogus":         "INVALID_STATE",
-		"/channel/peek?topic=orders&channel=work&n=0":                 "INVALID_N",
-		"/channel/peek?topic=orders&channel=work&n=x":                 "INVALID_N",
-		"/channel/peek?topic=orders&channel=work&after=1":             "INVALID_AFTER",
-		"/channel/peek?channel=work":                                  "MISSING_ARG_TOPIC",
-		"/channel/peek?topic=orders":                                  "MISSING_ARG_CHANNEL",
-		"/topic/peek?topic=b@d":                                       "INVALID_TOPIC",
-		"/channel/peek?topic=orders&channel=work&state=dead&after=-1": "INVALID_AFTER",
-	} {
-		status, body := httpGet(t, n, path)
-		requireAPIError(t, http.StatusBadRequest, want, status, body)
-	}
-	status, body := httpGet(t, n, "/channel/peek?topic=orders&channel=nope")
-	requireAPIError(t, http.StatusNotFound, "CHANNEL_NOT_FOUND", status, body)
-	status, body = httpGet(t, n, "/topic/peek?topic=nope")
-	requireAPIError(t, http.StatusNotFound, "TOPIC_NOT_FOUND", status, body)
-	// n is capped, not refused.
-	require.Empty(t, peekJSONOf(t, n, "/channel/peek?topic=orders&channel=work&n=1000000").Messages)
-}
-
-// A topic with no channel holds its messages; /topic/peek shows them
-// (memory, then disk) and the channel created afterwards still gets all.
-func TestTopicPeekChangesNothing(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 1 })
-	adminPost(t, n, "/topic/create?topic=orders")
-	publish(t, n, "orders", "a", "b", "c")
-	answer := peekJSONOf(t, n, "/topic/peek?topic=orders")
-	require.Equal(t, []string{"a", "b", "c"}, peekBodies(answer))
-	require.Equal(t, answer, peekJSONOf(t, n, "/topic/peek?topic=orders"))
-	require.Equal(t, []string{"a"}, peekBodies(peekJSONOf(t, n, "/topic/peek?topic=orders&n=1")))
-
-	consumer := dialV2(t, n)
-	consumer.subscribe("orders", "work")
-	consumer.send("RDY 3")
-	var got []string
-	for _, m := range consumer.readMessages(3) {
-		got = append(got, string(m.Body))
-	}
-	require.ElementsMatch(t, []string{"a", "b", "c"}, got)
-}
-
-func FuzzPeekParams(f *testing.F) {
-	for _, seed := range []string{
-		"", "state=ready", "state=dead&after=5&n=10", "n=0", "n=-1", "n=99999999999999999999",
-		"state=in_flight&n=1000", "after=1", "state=deferred&state=dead", "n=%zz", "state=",
-	} {
-		f.Add(seed, true)
-		f.Add(seed, false)
-	}
-	f.Fuzz(func(t *testing.T, rawQuery string, channel bool) {
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			return
-		}
-		p, err := parsePeekParams(q, channel)
-		if err != nil {
-			return
-		}
-		require.GreaterOrEqual(t, p.n, 1)
-		require.LessOrEqual(t, p.n, peekMaxN)
-		require.Less(t, int(p.state), len(peekStateNames))
-		if !channel {
-			require.Equal(t, peekReady, p.state)
-		}
-		if p.after != 0 {
-			require.Equal(t, peekDead, p.state)
-		}
-	})
-}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 )
 
 // listenAddr binds addr the way upstream decides: host:port is TCP and
@@ -56,11 +58,11 @@ func (n *NSQD) closeListeners() {
 		n.tcpListener.Close()
 	}
 	for _, s := range []struct {
-		server   *httpServer
+		server   *httpserver.Server
 		listener net.Listener
 	}{{n.httpServer, n.httpListener}, {n.httpsServer, n.httpsListener}} {
 		if s.server != nil {
-			s.server.close()
+			s.server.Close()
 		}
 		if s.listener != nil {
 			s.listener.Close()

@@ -18,7 +18,7 @@ import (
 // packages whose mutexes it must account for.
 var (
 	lockDocument         = "LOCKS.md"
-	lockDocumentPackages = []string{".", "queue", filepath.Join("..", "internal", "diskqueue"), filepath.Join("metrics", "e2e"), "auth"}
+	lockDocumentPackages = []string{".", "queue", filepath.Join("..", "internal", "diskqueue"), filepath.Join("metrics", "e2e"), filepath.Join("metrics", "prometheus"), "auth"}
 )
 
 // mutexFields lists every sync.Mutex or sync.RWMutex field of a named

@@ -1,29 +1,35 @@
 package nsqd
 
 import (
+	"errors"
+	"net/http"
 	"time"
 
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
+	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
+	"github.com/nsqgo/nsq/nsqd/stats"
 )
 
-// The daemon's ties to its metrics packages: a channel's FIN hook feeds the
-// e2e percentile window (nsqd/metrics/e2e) and /metrics' histogram
-// (metrics_histogram.go), /stats reads the percentiles back, and the statsd
-// pusher (nsqd/metrics/statsd) is given a snapshot of /stats each round.
-// Time comes from the daemon's clock.
+// The daemon's ties to its metrics packages, all in this file: a channel's
+// FIN hook feeds the e2e percentile window (nsqd/metrics/e2e) and /metrics'
+// latency histogram (nsqd/metrics/prometheus), /stats reads the
+// percentiles back, the statsd pusher (nsqd/metrics/statsd) is given a
+// snapshot of /stats each round, and the Prometheus collector one of /stats
+// and the counters /stats does not show each scrape. Refused publishes are
+// counted here for both protocols. Time comes from the daemon's clock.
 
 // finLatency is what a channel records each FIN's publish-to-FIN latency
 // into; either recorder is nil when its option is off.
 type finLatency struct {
-	window    *e2e.Recorder      // --e2e-processing-latency-percentile
-	histogram *durationHistogram // --metrics-e2e-histogram
+	window    *e2e.Recorder         // --e2e-processing-latency-percentile
+	histogram *prometheus.Histogram // --metrics-e2e-histogram
 }
 
 func (n *NSQD) newFinLatency() finLatency {
 	l := finLatency{window: n.e2e.NewRecorder()}
 	if n.opts.MetricsE2EHistogram {
-		l.histogram = newDurationHistogram(e2eLatencyBounds)
+		l.histogram = prometheus.NewHistogram(prometheus.E2ELatencyBounds)
 	}
 	return l
 }
@@ -43,7 +49,7 @@ func (c *Channel) recordE2E(publishedAt, now int64) {
 		l.window.Record(now, publishedAt)
 	}
 	if l.histogram != nil {
-		l.histogram.observe(time.Duration(now - publishedAt))
+		l.histogram.Observe(time.Duration(now - publishedAt))
 	}
 }
 
@@ -74,7 +80,7 @@ func (t *Topic) e2eStats() LatencyStats {
 }
 
 func latencyStats(s e2e.Summary) LatencyStats {
-	return LatencyStats{Count: s.Count, Percentiles: s.Percentiles}
+	return stats.Latency{Count: s.Count, Percentiles: s.Percentiles}
 }
 
 // statsdLoop pushes the metrics every --statsd-interval until Exit. Main
@@ -95,9 +101,9 @@ func (n *NSQD) statsdLoop() {
 // statsdSnapshot is one push's figures: /stats without clients, and the
 // memory section with --statsd-mem-stats.
 func (n *NSQD) statsdSnapshot() statsd.Snapshot {
-	stats := n.GetStats("", "", false)
-	snap := statsd.Snapshot{Topics: make([]statsd.Topic, len(stats.Topics))}
-	for i, t := range stats.Topics {
+	current := n.GetStats("", "", false)
+	snap := statsd.Snapshot{Topics: make([]statsd.Topic, len(current.Topics))}
+	for i, t := range current.Topics {
 		topic := statsd.Topic{
 			Name:         t.TopicName,
 			MessageCount: t.MessageCount,
@@ -120,14 +126,14 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 				DeferredCount: c.DeferredCount,
 				ClientCount:   c.ClientCount,
 				Latency:       c.E2eProcessingLatency.Percentiles,
-				Dead:          statsdDead(c.DeadStats),
+				Dead:          statsdDead(c.Dead),
 				Bounds:        statsdBounds(c.QueueBounds),
 			}
 		}
 		snap.Topics[i] = topic
 	}
 	if n.opts.StatsdMemStats {
-		ms := readMemStats()
+		ms := stats.ReadMemory()
 		snap.Mem = &statsd.Mem{
 			HeapObjects:       ms.HeapObjects,
 			HeapIdleBytes:     ms.HeapIdleBytes,
@@ -143,6 +149,35 @@ func (n *NSQD) statsdSnapshot() statsd.Snapshot {
 	return snap
 }
 
+// statsdBounds is a topic's or channel's bound counters (nsqd/stats/queue.go)
+// for the statsd push, which sends them only once one is non-zero.
+func statsdBounds(b QueueBounds) statsd.Bounds {
+	return statsd.Bounds{
+		RejectedMaxDepth: b.RejectedMaxDepthCount,
+		RejectedMaxBytes: b.RejectedMaxBytesCount,
+		OverflowDropped:  b.OverflowDroppedCount,
+		Redriven:         b.RedrivenCount,
+		DeadEmptied:      b.DeadEmptiedCount,
+	}
+}
+
+// statsdDead is a channel's dead-path figures (channel_dead.go) for the
+// statsd push; nil for a channel whose dead path is off (DeadCount unset),
+// so that with every rule off the packets are upstream's.
+func statsdDead(d DeadStats) *statsd.Dead {
+	if d.DeadCount == nil {
+		return nil
+	}
+	return &statsd.Dead{
+		Count:               *d.DeadCount,
+		LetteredMaxAttempts: d.DeadLetteredMaxAttempts,
+		LetteredExpired:     d.DeadLetteredExpired,
+		LetteredOverflow:    d.DeadLetteredOverflow,
+		Expired:             d.ExpiredCount,
+		Dropped:             d.DeadDroppedCount,
+	}
+}
+
 // statsdHTTPPort is the port in the statsd prefix's host key:
 // --broadcast-http-port, else the bound HTTP port (upstream parses
 // --http-address, which gives 0 for an ephemeral port), else 0 when HTTP
@@ -156,3 +191,102 @@ func (n *NSQD) statsdHTTPPort() int {
 	}
 	return 0
 }
+
+// metrics is the daemon's /metrics: the handler (the Prometheus collector
+// and the Go, process and build-info collectors) and the fsync histogram
+// the disk queues record into (backend_disk.go).
+type metrics struct {
+	handler http.Handler
+	fsync   fsyncHistogram
+}
+
+// fsyncHistogram is nsq_disk_queue_fsync_duration_seconds; observe is the
+// disk queues' SyncObserver.
+type fsyncHistogram struct{ *prometheus.Histogram }
+
+func (h fsyncHistogram) observe(d time.Duration) { h.Observe(d) }
+
+func newMetrics(n *NSQD) *metrics {
+	m := &metrics{fsync: fsyncHistogram{prometheus.NewHistogram(prometheus.FsyncBounds)}}
+	m.handler = prometheus.Handler(func(format string, args ...any) { n.logf(errorLevel, format, args...) },
+		prometheus.Config{Snapshot: n.metricsSnapshot, ExcludeEphemeral: n.opts.MetricsExcludeEphemeral})
+	return m
+}
+
+// metricsSnapshot is one scrape's figures: every topic's and channel's
+// /stats (without clients) and what /stats does not show.
+func (n *NSQD) metricsSnapshot() prometheus.Snapshot {
+	now := n.clock.Now()
+	topics := n.Topics()
+	snap := prometheus.Snapshot{
+		Topics:        make([]prometheus.Topic, len(topics)),
+		PublishErrors: n.publishErrors.Snapshot(),
+		Fsync:         n.metrics.fsync.Histogram,
+		Healthy:       n.healthError() == nil,
+		Clients:       n.clientCount(),
+	}
+	for i, t := range topics {
+		channels := t.Channels()
+		pt := prometheus.Topic{
+			Stats:    t.stats(nil),
+			Bounded:  t.policy().Bounded(),
+			Channels: make([]prometheus.Channel, len(channels)),
+		}
+		for j, c := range channels {
+			pt.Channels[j] = c.collect(now)
+		}
+		snap.Topics[i] = pt
+	}
+	return snap
+}
+
+// collect is one channel's share of a scrape: its /stats and the head's
+// age, each read under Channel.mu once, and lock-free counters.
+func (c *Channel) collect(now time.Time) prometheus.Channel {
+	pc := prometheus.Channel{
+		Stats:         c.stats("", false),
+		FinishCount:   c.finishCount.Load(),
+		TopologyAware: c.topologyAware,
+		Bounded:       c.policy().Bounded(),
+		DeadDropped: prometheus.DeadDropped{
+			MaxDeadDepth: c.dead.droppedBound.Load(),
+			NoDeadSet:    c.dead.droppedNoSet.Load(),
+		},
+		Latency: c.latency.histogram,
+	}
+	c.mu.Lock()
+	if m, ok := c.queue.OldestReady(); ok {
+		pc.OldestReadyAge = now.Sub(time.Unix(0, m.Timestamp))
+	}
+	c.mu.Unlock()
+	return pc
+}
+
+// clientCount is the number of TCP connections.
+func (n *NSQD) clientCount() int {
+	n.clientsMu.Lock()
+	defer n.clientsMu.Unlock()
+	return len(n.clients)
+}
+
+// countTCPPublish passes a PUB, MPUB or DPUB result through, counting a
+// refusal by its error code.
+func (s *v2Session) countTCPPublish(response []byte, err error) ([]byte, error) {
+	if err != nil {
+		reason := "other"
+		var perr *protocolError
+		if errors.As(err, &perr) {
+			reason = publishErrorReason(err, perr.code) // topic_bound.go
+		}
+		s.n.publishErrors.add("tcp", reason)
+	}
+	return response, err
+}
+
+// publishErrors is the daemon's count of refused publishes
+// (nsq_publish_errors_total) by protocol and error code.
+type publishErrors struct{ prometheus.PublishErrors }
+
+// add counts a publish refused with reason (the error code or V1 error
+// message the publisher saw) on protocol ("tcp" or "http").
+func (p *publishErrors) add(protocol, reason string) { p.Add(protocol, reason) }

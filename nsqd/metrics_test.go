@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -247,18 +247,6 @@ func TestMetricsSeriesPerTopicAndChannelAsDocumented(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, metricsSeriesPerTopic, perTopic)
-	require.Equal(t, metricsSeriesPerChannel, perChannel)
-}
-
-// The histogram buckets are cumulative and in seconds.
-func TestDurationHistogramIsCumulativeInSeconds(t *testing.T) {
-	h := newDurationHistogram(secondsBounds(0.001, 0.01, 1))
-	for _, d := range []time.Duration{500 * time.Microsecond, time.Millisecond, 5 * time.Millisecond, 2 * time.Second, -time.Second} {
-		h.observe(d)
-	}
-	buckets, count, sum := h.snapshot()
-	require.Equal(t, map[float64]uint64{0.001: 3, 0.01: 4, 1: 4}, buckets)
-	require.Equal(t, uint64(5), count)
-	require.InDelta(t, 2.0065, sum, 1e-9)
+	require.Equal(t, prometheus.SeriesPerTopic, perTopic)
+	require.Equal(t, prometheus.SeriesPerChannel, perChannel)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nsqgo/nsq/internal/protocol"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd/auth"
+	"github.com/nsqgo/nsq/nsqd/httpserver"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
 	"github.com/nsqgo/nsq/nsqd/metrics/statsd"
 )
@@ -45,6 +46,13 @@ type NSQD struct {
 
 	mu     sync.RWMutex
 	topics map[string]*Topic
+	// opening: topics whose files their first GetTopic opens with mu
+	// released; later callers for the same name wait for it.
+	opening map[string]*topicOpening
+	openers sync.WaitGroup // GetTopic calls opening files; closeTopics waits for them
+	// diskOpenHook, when set (tests only), runs before a topic's disk
+	// queue is opened, as a slow disk would.
+	diskOpenHook func(name string)
 
 	clientsMu    sync.Mutex
 	clients      map[int64]*client
@@ -52,9 +60,9 @@ type NSQD struct {
 
 	tcpListener   net.Listener
 	httpListener  net.Listener
-	httpServer    *httpServer
-	httpsListener net.Listener // nil without a TLS certificate
-	httpsServer   *httpServer
+	httpServer    *httpserver.Server // http_daemon.go
+	httpsListener net.Listener       // nil without a TLS certificate
+	httpsServer   *httpserver.Server
 	tls           tlsSetup // the TLS options as resolved at New (tls_options.go)
 
 	lookup   *lookupclient.Client
@@ -69,9 +77,9 @@ type NSQD struct {
 	auth     *authclient.Client // nil when no --auth-http-address (client_auth.go)
 	httpAuth *auth.HTTPGuard    // nil unless --http-auth (http_auth.go)
 
-	metrics       *metrics          // the /metrics registry (metrics.go)
+	metrics       *metrics          // the /metrics handler and fsync histogram (metrics_hooks.go)
 	hugePages     *hugepage.Advisor // fresh message memory's huge pages (hugepages.go)
-	publishErrors publishErrors     // refused publishes by code (metrics_publish.go)
+	publishErrors publishErrors     // refused publishes by code (metrics_hooks.go)
 
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
@@ -131,6 +139,7 @@ func New(opts *Options) (*NSQD, error) {
 		clock:     clk,
 		startTime: clk.Now(),
 		topics:    map[string]*Topic{},
+		opening:   map[string]*topicOpening{},
 		clients:   map[int64]*client{},
 		exitCh:    make(chan struct{}),
 		e2e:       e2e.NewConfig(opts.E2EProcessingLatencyPercentiles, opts.E2EProcessingLatencyWindowTime),
@@ -190,14 +199,14 @@ func (n *NSQD) Main() error {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			errs <- n.httpServer.serve(n.httpListener)
+			errs <- n.httpServer.Serve(n.httpListener)
 		}()
 	}
 	if n.httpsListener != nil {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			errs <- n.httpsServer.serve(n.httpsListener)
+			errs <- n.httpsServer.Serve(n.httpsListener)
 		}()
 	}
 	if n.opts.StatsdAddress != "" {
@@ -258,6 +267,13 @@ func (n *NSQD) Exit() {
 
 // closeTopics closes every topic, keeping what their backends hold.
 func (n *NSQD) closeTopics() {
+	// Topics being opened are added (or closed) first. exiting is set
+	// already, and GetTopic reads it under mu before it starts an
+	// opening: after this barrier none starts, and openers.Add of those
+	// under way happened before it.
+	n.mu.Lock()
+	n.mu.Unlock()
+	n.openers.Wait()
 	for _, t := range n.Topics() {
 		if err := t.close(false); err != nil {
 			n.logf(errorLevel, "closing topic %s: %s", t.name, err)
@@ -269,7 +285,12 @@ func (n *NSQD) logf(level logging.Level, format string, args ...any) {
 	n.logger.Logf(level, format, args...)
 }
 
-// GetTopic returns the named topic, creating it if needed.
+// GetTopic returns the named topic, creating it if needed. A new topic's
+// disk queue is opened (recovery included) with n.mu released, so that
+// lookups and creations of other topics do not wait for the files; the
+// first caller for a name opens it, and concurrent callers for the same
+// name wait for that one (topicOpening) instead of opening the files
+// twice.
 func (n *NSQD) GetTopic(name string) (*Topic, error) {
 	n.mu.RLock()
 	t, ok := n.topics[name]
@@ -281,26 +302,76 @@ func (n *NSQD) GetTopic(name string) (*Topic, error) {
 		return nil, errExiting
 	}
 	n.mu.Lock()
-	t, ok = n.topics[name]
-	if !ok {
-		var err error
-		if t, err = newTopic(name, n); err != nil {
-			n.mu.Unlock()
-			return nil, err
-		}
+	if t, ok := n.topics[name]; ok {
+		n.mu.Unlock()
+		return t, nil
+	}
+	if o, ok := n.opening[name]; ok {
+		o.waiters++
+		n.mu.Unlock()
+		<-o.done
+		return o.topic, o.err
+	}
+	// Under mu, so that closeTopics' barrier orders this against Exit.
+	if n.exiting.Load() {
+		n.mu.Unlock()
+		return nil, errExiting
+	}
+	o := &topicOpening{done: make(chan struct{})}
+	n.opening[name] = o
+	n.openers.Add(1)
+	n.mu.Unlock()
+
+	t, err := n.openTopic(name, o)
+	// Exit waits for the files only: once the topic is in the map,
+	// closeTopics closes it, and what follows finds it closing.
+	n.openers.Done()
+	if err != nil {
+		return nil, err
+	}
+	n.logf(infoLevel, "TOPIC(%s): created", name)
+	n.topicCreated(t)
+	// A topic loaded from nsqd.dat already knows its channels.
+	if !n.loading.Load() {
+		n.precreateChannels(t)
+	}
+	t.startDistributing()
+	return t, nil
+}
+
+// topicOpening is a topic being created by its first GetTopic; done is
+// closed once topic or err is set (both under NSQD.mu).
+type topicOpening struct {
+	done    chan struct{}
+	topic   *Topic
+	err     error
+	waiters int // callers waiting on done (read by tests)
+}
+
+// openTopic opens the topic's files with no lock held, then adds it,
+// unless the daemon began to exit meanwhile: then the files are closed
+// again (closeTopics waits for this, so none is left open past Exit).
+func (n *NSQD) openTopic(name string, o *topicOpening) (*Topic, error) {
+	t, err := newTopic(name, n)
+	n.mu.Lock()
+	delete(n.opening, name)
+	exiting := err == nil && n.exiting.Load()
+	if exiting {
+		err = errExiting
+	} else if err == nil {
 		n.topics[name] = t
 	}
-	n.mu.Unlock()
-	if !ok {
-		n.logf(infoLevel, "TOPIC(%s): created", name)
-		n.topicCreated(t)
-		// A topic loaded from nsqd.dat already knows its channels.
-		if !n.loading.Load() {
-			n.precreateChannels(t)
-		}
-		t.startDistributing()
+	o.err = err
+	if err == nil {
+		o.topic = t
 	}
-	return t, nil
+	close(o.done)
+	n.mu.Unlock()
+	if exiting {
+		t.close(false)
+		return nil, errExiting
+	}
+	return t, err
 }
 
 // GetExistingTopic returns the topic or errTopicNotFound.

@@ -101,9 +101,9 @@ type Options struct {
 	E2EProcessingLatencyPercentiles []float64
 	E2EProcessingLatencyWindowTime  time.Duration
 
-	// Prometheus /metrics (metrics.go): leave ephemeral topics and
-	// channels out; record the publish-to-FIN histogram (one clock read
-	// and two atomic adds per FIN).
+	// Prometheus /metrics (nsqd/metrics/prometheus): leave ephemeral
+	// topics and channels out; record the publish-to-FIN histogram (one
+	// clock read and two atomic adds per FIN).
 	MetricsExcludeEphemeral bool
 	MetricsE2EHistogram     bool
 

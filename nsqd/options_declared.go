@@ -7,7 +7,7 @@ import (
 
 // Declarations lists every option a user can set, bound to o's fields:
 // apps/nsqd registers the flags from it, the config file is loaded by its
-// keys and GET /config/:opt (http_config.go) answers from it.
+// keys and GET /config/:opt (options_live.go) answers from it.
 // Fields absent here (Logger, Clock, QueueScanInterval, QueueScanRefreshInterval)
 // have no flag, as upstream.
 func (o *Options) Declarations() []config.Option {
@@ -80,7 +80,7 @@ func (o *Options) Declarations() []config.Option {
 		{Flag: "e2e-processing-latency-percentile", Key: "e2e_processing_latency_percentiles", Field: &o.E2EProcessingLatencyPercentiles, Help: "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)"},
 		{Flag: "e2e-processing-latency-window-time", Field: &o.E2EProcessingLatencyWindowTime, Help: "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)"},
 
-		// ours: Prometheus /metrics (metrics.go)
+		// ours: Prometheus /metrics (nsqd/metrics/prometheus)
 		{Flag: "metrics-exclude-ephemeral", Field: &o.MetricsExcludeEphemeral, Help: "leave ephemeral topics and channels out of /metrics"},
 		{Flag: "metrics-e2e-histogram", Field: &o.MetricsE2EHistogram, Help: "record each FIN's publish-to-FIN latency in the /metrics histogram"},
 

@@ -253,8 +253,9 @@ func (s *v2Session) fin() error {
 // arrival of the bytes that carried the FIN; a later FIN of the same read
 // is stamped earlier than its turn by at most the time spent on the FINs
 // before it in that buffer (tens of microseconds for a full 16 KB buffer,
-// well inside the smallest 1 ms bucket, metrics_histogram.go). A channel
-// that records no latency costs no clock read.
+// well inside the smallest 1 ms bucket of
+// nsqd/metrics/prometheus/histogram.go). A channel that records no latency
+// costs no clock read.
 func (s *v2Session) finTime(ch *Channel) int64 {
 	if !ch.latency.recording() {
 		return 0

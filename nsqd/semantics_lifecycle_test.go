@@ -129,21 +129,8 @@ func TestPausedTopicHoldsMessagesUntilUnpaused(t *testing.T) {
 // memBound10 is --mem-queue-size=10.
 func memBound10(o *Options) { o.MemQueueSize = 10 }
 
-// failingDisk stands for a disk queue whose every write fails (a full or
-// broken disk): durable overflow then has nowhere to go.
-type failingDisk struct{}
-
-func (failingDisk) Put([]Message) error { return errors.New("disk full") }
-func (failingDisk) ReadInto(dst []Message, seqs []uint64, _ int) ([]Message, []uint64, error) {
-	return dst, seqs, nil
-}
-func (failingDisk) Ack(...uint64) {}
-func (failingDisk) Depth() int64  { return 0 }
-func (failingDisk) Empty() error  { return nil }
-func (failingDisk) Close() error  { return nil }
-func (failingDisk) Delete() error { return nil }
-
-// failingQueueDisk is failingDisk for a channel's queue (nsqd/queue).
+// failingQueueDisk stands for a disk queue whose every write fails (a full
+// or broken disk): durable overflow then has nowhere to go.
 type failingQueueDisk struct{ queue.Disk }
 
 func (failingQueueDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk full") }
@@ -190,9 +177,7 @@ func TestFullDurableTopicWithFailingDiskRefusesPublish(t *testing.T) {
 	publish(t, n, "t", numbered("m", 10)...)
 	topic, err := n.GetExistingTopic("t")
 	require.NoError(t, err)
-	var disk BackendQueue
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { disk = q; return failingDisk{} })
-	require.NoError(t, disk.Close())
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { return failingQueueDisk{q} })
 
 	p := dialV2(t, n)
 	p.send("PUB t", []byte("one too many"))

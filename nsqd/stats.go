@@ -2,81 +2,18 @@ package nsqd
 
 import (
 	"sort"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
 )
 
-// Stats is a point-in-time snapshot of the daemon's topics, channels and
-// clients. The types below are plain data with upstream's JSON keys in
-// upstream's order: /stats serves them as they are, and statsd and nsq_stat
-// read the same shapes, so a field must never be renamed or reordered.
-type Stats struct {
-	Topics    []TopicStats
-	Producers []ClientStats
-}
-
-// TopicStats describes one topic.
-type TopicStats struct {
-	TopicName    string         `json:"topic_name"`
-	Channels     []ChannelStats `json:"channels"`
-	Depth        int64          `json:"depth"`
-	BackendDepth int64          `json:"backend_depth"`
-	MessageCount uint64         `json:"message_count"`
-	MessageBytes uint64         `json:"message_bytes"`
-	Paused       bool           `json:"paused"`
-
-	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
-
-	QueueHealth
-	QueueBounds // stats_bound.go
-}
-
-// ChannelStats describes one channel. Clients is nil (JSON null) when the
-// caller asked for no clients; ClientCount is filled either way.
-type ChannelStats struct {
-	ChannelName   string `json:"channel_name"`
-	Depth         int64  `json:"depth"`
-	BackendDepth  int64  `json:"backend_depth"`
-	InFlightCount int64  `json:"in_flight_count"`
-	DeferredCount int64  `json:"deferred_count"`
-	MessageCount  uint64 `json:"message_count"`
-	// upstream master's topology counters (topology.go), omitted when zero
-	ZoneLocalMsgCount   uint64        `json:"zone_local_msg_count,omitempty"`
-	RegionLocalMsgCount uint64        `json:"region_local_msg_count,omitempty"`
-	GlobalMsgCount      uint64        `json:"global_msg_count,omitempty"`
-	RequeueCount        uint64        `json:"requeue_count"`
-	TimeoutCount        uint64        `json:"timeout_count"`
-	ClientCount         int           `json:"client_count"`
-	Clients             []ClientStats `json:"clients"`
-	Paused              bool          `json:"paused"`
-
-	E2eProcessingLatency LatencyStats `json:"e2e_processing_latency"`
-
-	QueueHealth
-	DeadStats // issue 12's dead path (channel_dead.go); absent when off
-
-	QueueBounds // stats_bound.go
-}
-
-// QueueHealth is what we report beyond upstream: messages an ephemeral
-// queue dropped on overflow, and damaged disk data skipped. Each key is
-// present only when non-zero, so a healthy node's /stats is upstream's.
-type QueueHealth struct {
-	DroppedCount       uint64 `json:"dropped_count,omitempty"`
-	DiskSkippedRecords int64  `json:"disk_skipped_records,omitempty"`
-	DiskSkippedBytes   int64  `json:"disk_skipped_bytes,omitempty"`
-}
-
 // queueHealth reads the drop counter and the damage counters of the disk
-// queue behind a topic.
-func queueHealth(dropped uint64, backends ...BackendQueue) QueueHealth {
-	health := QueueHealth{DroppedCount: dropped}
-	for _, backend := range backends {
-		if disk, ok := backend.(*diskBackend); ok {
-			s := disk.Stats()
-			health.DiskSkippedRecords += s.SkippedRecords
-			health.DiskSkippedBytes += s.SkippedBytes
-		}
+// queue behind a topic (its held messages).
+func queueHealth(dropped uint64, disk diskqueue.Stats) QueueHealth {
+	return QueueHealth{
+		DroppedCount:       dropped,
+		DiskSkippedRecords: disk.SkippedRecords,
+		DiskSkippedBytes:   disk.SkippedBytes,
 	}
-	return health
 }
 
 // queueHealth is queueHealth for a channel: its queue's drop counter and
@@ -88,46 +25,6 @@ func (c *Channel) queueHealth() QueueHealth {
 		DiskSkippedRecords: backlog.SkippedRecords + store.SkippedRecords,
 		DiskSkippedBytes:   backlog.SkippedBytes + store.SkippedBytes,
 	}
-}
-
-// ClientStats describes one TCP connection, as a channel subscriber or in
-// the producers list. The auth fields are omitted unless set, and
-// PubCounts unless the connection published, exactly as upstream.
-type ClientStats struct {
-	ClientID        string `json:"client_id"`
-	Hostname        string `json:"hostname"`
-	Version         string `json:"version"`
-	RemoteAddress   string `json:"remote_address"`
-	State           int32  `json:"state"`
-	ReadyCount      int64  `json:"ready_count"`
-	InFlightCount   int64  `json:"in_flight_count"`
-	MessageCount    uint64 `json:"message_count"`
-	FinishCount     uint64 `json:"finish_count"`
-	RequeueCount    uint64 `json:"requeue_count"`
-	ConnectTime     int64  `json:"connect_ts"`
-	SampleRate      int32  `json:"sample_rate"`
-	Deflate         bool   `json:"deflate"`
-	Snappy          bool   `json:"snappy"`
-	UserAgent       string `json:"user_agent"`
-	Authed          bool   `json:"authed,omitempty"`
-	AuthIdentity    string `json:"auth_identity,omitempty"`
-	AuthIdentityURL string `json:"auth_identity_url,omitempty"`
-	TopologyZone    string `json:"topology_zone,omitempty"`
-	TopologyRegion  string `json:"topology_region,omitempty"`
-
-	PubCounts []PubCount `json:"pub_counts,omitempty"`
-
-	TLS                           bool   `json:"tls"`
-	CipherSuite                   string `json:"tls_cipher_suite"`
-	TLSVersion                    string `json:"tls_version"`
-	TLSNegotiatedProtocol         string `json:"tls_negotiated_protocol"`
-	TLSNegotiatedProtocolIsMutual bool   `json:"tls_negotiated_protocol_is_mutual"`
-}
-
-// PubCount is how many messages a connection published to a topic.
-type PubCount struct {
-	Topic string `json:"topic"`
-	Count uint64 `json:"count"`
 }
 
 // GetStats snapshots the topics (all, or only topic; within them all
@@ -185,9 +82,8 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 	t.mu.RLock()
 	paused := t.paused
 	t.mu.RUnlock()
-	depth := t.held.memoryLen()
-	backend := t.held.backend
-	backendDepth := t.held.diskDepth()
+	depth := t.held.MemoryLen()
+	backendDepth := t.held.BacklogDepth()
 	return TopicStats{
 		TopicName:    t.name,
 		Channels:     channels,
@@ -198,7 +94,7 @@ func (t *Topic) stats(channels []ChannelStats) TopicStats {
 		Paused:       paused,
 		// Every channel of the topic, whatever the channel filter.
 		E2eProcessingLatency: t.e2eStats(),
-		QueueHealth:          queueHealth(t.droppedCount.Load(), backend),
+		QueueHealth:          queueHealth(t.droppedCount.Load(), t.held.DiskStats()),
 		QueueBounds:          t.boundStats(),
 	}
 }
@@ -244,7 +140,7 @@ func (c *Channel) stats(topicFilter string, includeClients bool) ChannelStats {
 		E2eProcessingLatency: c.e2eStats(),
 		QueueHealth:          c.queueHealth(),
 		QueueBounds:          c.boundStats(),
-		DeadStats:            c.deadStats(),
+		Dead:                 c.deadStats(),
 	}
 }
 
@@ -304,7 +200,7 @@ func (c *client) stats(topicFilter string) ClientStats {
 		Snappy:        c.snappy.Load(),
 	}
 	stats.TopologyZone, stats.TopologyRegion = zone, region
-	stats.setTLSStats(c.tlsState.Load())
+	setTLSStats(&stats, c.tlsState.Load())
 	if auth := c.authorization.Load(); auth != nil {
 		stats.Authed = true
 		stats.AuthIdentity = auth.Identity

@@ -9,12 +9,13 @@ import (
 
 	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
 // Topic fans every published message out to each of its channels. While it
-// has no channel, or is paused, it holds messages itself (topic_held.go:
-// memory, then its backend) and hands the backlog over when a channel
-// appears or it resumes.
+// has no channel, or is paused, it holds messages itself (held: nsqd/queue's
+// Held, memory then disk; topic_held.go) and hands the backlog over when a
+// channel appears or it resumes.
 //
 // Publishing is synchronous: the publisher's goroutine appends the batch to
 // every channel under the topic's read lock, so a topic needs no goroutine
@@ -30,7 +31,7 @@ type Topic struct {
 	ephemeral bool
 	nsqd      *NSQD
 	ids       *protocol.IDGenerator
-	held      *heldMessages // set at creation, never replaced
+	held      *queue.Held // set at creation, never replaced
 
 	// drainMu makes one drain step (read a batch from disk, hand it to the
 	// channels, release its records) indivisible for the operations that
@@ -56,8 +57,8 @@ type Topic struct {
 	drainAgain bool
 	drainers   sync.WaitGroup // waited for by close
 	// holdWrites counts held puts writing to disk with mu released; close
-	// waits for them before it flushes and closes the backend. Added to
-	// only under mu's read lock while not exiting.
+	// waits for them before it flushes and closes the held messages. Added
+	// to only under mu's read lock while not exiting.
 	holdWrites sync.WaitGroup
 	// drainRetry restarts a drain whose disk read failed (disk_retry.go).
 	drainRetry clock.Timer
@@ -73,7 +74,24 @@ type Topic struct {
 
 func newTopic(name string, n *NSQD) (*Topic, error) {
 	ephemeral := protocol.IsEphemeral(name)
-	backend, err := n.newBackend(name, ephemeral)
+	cfg := queue.Config{
+		Name:    name,
+		MemSize: int(n.opts.MemQueueSize),
+		Logf: func(format string, args ...any) {
+			n.logf(errorLevel, format, args...)
+		},
+		Wrote: n.recordWrite,
+	}
+	// An ephemeral topic has no disk: what does not fit is dropped, as
+	// upstream does.
+	if !ephemeral {
+		if hook := n.diskOpenHook; hook != nil {
+			hook(name)
+		}
+		opts := n.diskQueueOptions()
+		cfg.Disk = &opts
+	}
+	held, err := queue.OpenHeld(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: %w", name, err)
 	}
@@ -82,7 +100,7 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 		ephemeral: ephemeral,
 		nsqd:      n,
 		ids:       protocol.NewIDGenerator(n.opts.ID),
-		held:      newHeldMessages(int(n.opts.MemQueueSize), backend),
+		held:      held,
 		channels:  map[string]*Channel{},
 		starting:  true,
 	}, nil
@@ -155,8 +173,8 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	// Held. Under the read lock, so that no hand-off (which takes the
 	// write lock) runs between the decision and the memory append.
 	t.bound.held(int64(bytes))
-	room, overflow, dropped := t.held.reserve(msgs)
-	if !overflow {
+	p, dropped := t.held.Put(msgs)
+	if p == nil {
 		t.mu.RUnlock()
 		t.droppedCount.Add(uint64(dropped))
 		t.count(len(msgs), bytes)
@@ -164,32 +182,12 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	}
 	t.holdWrites.Add(1)
 	t.mu.RUnlock()
-	if err := t.holdOverflow(msgs, room); err != nil {
+	if err := t.holdOverflow(p); err != nil {
 		t.bound.bytes.Add(-int64(bytes))
 		return err
 	}
 	t.count(len(msgs), bytes)
 	return nil
-}
-
-// holdOverflow finishes a held batch that does not fit in memory: it writes
-// msgs[room:] to the backend with no topic lock held, so other publishers,
-// readers of the topic's state and a channel being created do not wait for
-// the write, then fills the reserved memory room. The topic may have begun
-// to distribute meanwhile; the hand-off then runs again for this batch.
-func (t *Topic) holdOverflow(msgs []Message, room int) error {
-	defer t.holdWrites.Done()
-	err := t.held.writeOverflow(msgs[room:])
-	t.mu.RLock()
-	t.held.settle(msgs[:room], err == nil)
-	release := err == nil && !t.exiting && t.distributingLocked()
-	t.mu.RUnlock()
-	if release {
-		t.mu.Lock()
-		t.releaseHeldLocked()
-		t.mu.Unlock()
-	}
-	return err
 }
 
 func (t *Topic) count(n int, bytes uint64) {
@@ -251,7 +249,7 @@ func (t *Topic) releaseHeldLocked() {
 		return
 	}
 	t.startDrainLocked()
-	backlog := t.held.takeMemory(nil)
+	backlog := t.held.TakeMemory(nil)
 	if len(backlog) == 0 {
 		return
 	}
@@ -393,21 +391,22 @@ func (t *Topic) IsPaused() bool {
 }
 
 // Empty drops the messages held on the topic itself (not its channels').
-// The disk part is removed with mu released; drainMu keeps a batch read
-// before from being handed over after.
+// The files are emptied with mu released (nsqd/queue's Held.Empty); a held
+// batch being written meanwhile is emptied or kept whole. drainMu keeps a
+// batch read before from being handed over after.
 func (t *Topic) Empty() error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
-	t.held.clearMemory()
+	err := t.held.Empty()
 	t.bound.bytes.Store(0)
-	return t.held.emptyDisk()
+	return err
 }
 
 // Depth is the number of messages held on the topic itself.
-func (t *Topic) Depth() int64 { return t.held.depth() }
+func (t *Topic) Depth() int64 { return t.held.Depth() }
 
 // BackendDepth is the part of Depth on disk.
-func (t *Topic) BackendDepth() int64 { return t.held.diskDepth() }
+func (t *Topic) BackendDepth() int64 { return t.held.BacklogDepth() }
 
 // close stops the topic and its channels; delete also removes their data.
 func (t *Topic) close(deleted bool) error {
@@ -442,7 +441,11 @@ func (t *Topic) close(deleted bool) error {
 			firstErr = err
 		}
 	}
-	if err := t.held.close(deleted); err != nil && firstErr == nil {
+	closeHeld := t.held.Close
+	if deleted {
+		closeHeld = t.held.Delete
+	}
+	if err := closeHeld(); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return firstErr
@@ -453,7 +456,7 @@ func (t *Topic) close(deleted bool) error {
 // tells that drain to read again before it stops. Caller holds mu for
 // writing.
 func (t *Topic) startDrainLocked() {
-	if t.exiting || t.held.diskDepth() == 0 {
+	if t.exiting || t.held.BacklogDepth() == 0 {
 		return
 	}
 	if t.draining {
@@ -496,9 +499,9 @@ func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, 
 	}
 	// The channels keep their own copies: the topic's records (seqs) are
 	// released once every channel has queued the batch.
-	batch, seqs, err := t.held.readDisk(batch, seqs, maxDeliveryBatch)
+	batch, seqs, err := t.held.ReadBacklog(batch, seqs, maxDeliveryBatch)
 	if err != nil {
-		t.nsqd.logf(errorLevel, "TOPIC(%s): read from disk: %s", t.name, err)
+		t.nsqd.logf(errorLevel, "TOPIC(%s): %s", t.name, err)
 	}
 	if len(batch) == 0 {
 		return batch, seqs, t.endDrain(err)
@@ -516,7 +519,7 @@ func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, 
 	t.mu.RUnlock()
 	t.bound.released(batch)
 	if refused == nil {
-		t.held.ack(seqs)
+		t.held.Ack(seqs)
 	} else {
 		// A channel whose disk refused its copies keeps them in memory;
 		// the topic then keeps its records, so a crash delivers them
@@ -542,17 +545,4 @@ func (t *Topic) endDrain(readErr error) bool {
 		t.retryDrainLocked()
 	}
 	return false
-}
-
-// flushHeld writes the topic's memory backlog to disk at shutdown, after
-// every publisher and the drain have stopped.
-func (t *Topic) flushHeld() {
-	n, err := t.held.flushMemory()
-	if n == 0 {
-		return
-	}
-	t.nsqd.logf(infoLevel, "TOPIC(%s): flushing %d memory messages to backend", t.name, n)
-	if err != nil {
-		t.nsqd.logf(errorLevel, "TOPIC(%s): failed to flush %d messages to disk: %s", t.name, n, err)
-	}
 }

@@ -121,7 +121,7 @@ func (b *topicBound) released(msgs []Message) { b.bytes.Add(-queue.BodyBytes(msg
 // and the oldest held messages dropped, with drainMu and Topic.mu held for
 // writing, so that neither the drain nor another publisher moves the held
 // messages in between; the batch's disk part is written under them too
-// (nsqd/LOCKS.md, "Known exceptions", 10: topics with a bound only). If the
+// (nsqd/LOCKS.md, "Known exceptions": topics with a bound only). If the
 // topic began to distribute meanwhile, the batch is fanned out instead.
 func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 	t.drainMu.Lock()
@@ -145,13 +145,9 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 		return err
 	}
 	if len(kept) > 0 {
-		if t.bound.keepOrder {
-			err = t.held.writeOverflow(kept)
-		} else {
-			var dropped int
-			dropped, err = t.held.put(kept)
-			t.droppedCount.Add(uint64(dropped))
-		}
+		var dropped int
+		dropped, err = t.holdNow(kept, t.bound.keepOrder)
+		t.droppedCount.Add(uint64(dropped))
 		if err != nil {
 			t.bound.bytes.Add(-queue.BodyBytes(kept))
 			return err
@@ -163,7 +159,7 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 
 // heldDepthLocked is the number of messages the topic holds.
 func (t *Topic) heldDepthLocked() int64 {
-	depth := t.held.depth()
+	depth := t.held.Depth()
 	if depth == 0 {
 		t.bound.bytes.Store(0) // drift (a failed disk write) ends when the topic is empty
 	}
@@ -207,7 +203,7 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 			msgs = msgs[1:]
 		}
 	}
-	if b.Overflow == queue.OverflowDropOldest && t.held.diskDepth() > 0 {
+	if b.Overflow == queue.OverflowDropOldest && t.held.BacklogDepth() > 0 {
 		t.bound.keepOrder = true
 	}
 	t.bound.held(batchBytes)
@@ -218,48 +214,46 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 // the disk backlog's head (drainMu held: nothing else reads the disk part).
 // false when nothing could be dropped.
 func (t *Topic) dropOldestHeldLocked() bool {
-	if m, ok := t.held.dropOldestInMemory(); ok {
+	if m, ok := t.held.DropOldestInMemory(); ok {
 		t.bound.bytes.Add(-int64(len(m.Body)))
 		t.bound.dropped.Add(1)
 		return true
 	}
-	if t.held.diskDepth() == 0 {
+	if t.held.BacklogDepth() == 0 {
 		return false
 	}
-	msgs, seqs, err := t.held.readDisk(nil, nil, 1)
+	msgs, seqs, err := t.held.ReadBacklog(nil, nil, 1)
 	if err != nil || len(msgs) == 0 {
 		if err != nil {
 			t.nsqd.logf(errorLevel, "TOPIC(%s): drop oldest: read from disk: %s", t.name, err)
 		}
 		return false
 	}
-	t.held.ack(seqs)
+	t.held.Ack(seqs)
 	t.bound.released(msgs)
 	t.bound.dropped.Add(uint64(len(msgs)))
 	return true
 }
 
 // countHeldBytesLocked counts, once, the bodies the topic holds, its disk
-// part with a non-consuming scan (nsqd/LOCKS.md, "Known exceptions", 10).
+// part with a non-consuming scan (nsqd/LOCKS.md, "Known exceptions").
 func (t *Topic) countHeldBytesLocked() {
 	if t.bound.counted {
 		return
 	}
 	t.bound.counted = true
 	var total int64
-	t.held.eachInMemory(func(m *Message) { total += int64(len(m.Body)) })
-	if disk := t.held.diskQueue(); disk != nil && disk.Depth() > 0 {
-		err := disk.queue.Scan(func(data []byte, legacy bool) bool {
-			size := int64(len(data)) - protocol.MessageHeaderLength
-			if !legacy {
-				size -= queue.RecordHeader
-			}
-			total += max(size, 0)
-			return true
-		})
-		if err != nil {
-			t.nsqd.logf(errorLevel, "TOPIC(%s): counting the disk backlog's bytes: %s", t.name, err)
+	t.held.EachInMemory(func(m *Message) { total += int64(len(m.Body)) })
+	err := t.held.ScanBacklog(func(data []byte, legacy bool) bool {
+		size := int64(len(data)) - protocol.MessageHeaderLength
+		if !legacy {
+			size -= queue.RecordHeader
 		}
+		total += max(size, 0)
+		return true
+	})
+	if err != nil {
+		t.nsqd.logf(errorLevel, "TOPIC(%s): counting the disk backlog's bytes: %s", t.name, err)
 	}
 	t.bound.bytes.Store(total)
 }

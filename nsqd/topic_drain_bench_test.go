@@ -8,19 +8,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
-// slowReads is a topic backend whose reads take readDelay longer: a cold
-// page cache or a busy device. Writes go straight through.
+// slowReads is a topic's disk queue whose reads take readDelay longer: a
+// cold page cache or a busy device. Writes go straight through.
 type slowReads struct {
-	BackendQueue
+	queue.Disk
 	readDelay time.Duration
 }
 
-func (s slowReads) ReadInto(dst []Message, seqs []uint64, max int) ([]Message, []uint64, error) {
+func (s slowReads) Read(max int) ([]diskqueue.Record, error) {
 	time.Sleep(s.readDelay)
-	return s.BackendQueue.ReadInto(dst, seqs, max)
+	return s.Disk.Read(max)
 }
 
 // BenchmarkPublisherWhileTopicDrains measures what a topic's disk backlog
@@ -87,7 +89,7 @@ func benchPublisherWhileTopicDrains(b *testing.B, readDelay time.Duration) {
 		topic, err := n.GetTopic(fmt.Sprintf("a%d", i))
 		require.NoError(b, err)
 		if readDelay > 0 {
-			swapTopicBackend(topic, func(q BackendQueue) BackendQueue { return slowReads{q, readDelay} })
+			swapTopicBackend(topic, func(q queue.Disk) queue.Disk { return slowReads{q, readDelay} })
 		}
 		for j := 0; j < backlog/fillBatch; j++ {
 			require.NoError(b, topic.PutMessages(fill))

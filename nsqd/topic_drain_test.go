@@ -5,13 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/diskqueue"
+	"github.com/nsqgo/nsq/nsqd/queue"
 	"github.com/stretchr/testify/require"
 )
 
-// gatedBackend holds a backend's reads (or writes) until release is
+// gatedBackend holds a topic's disk reads (or writes) until release is
 // closed; entered receives when a held call starts.
 type gatedBackend struct {
-	BackendQueue
+	queue.Disk
 	gateReads, gatePuts bool
 	entered             chan struct{}
 	release             chan struct{}
@@ -40,18 +42,18 @@ func (g *gatedBackend) hold() {
 	<-g.release
 }
 
-func (g *gatedBackend) ReadInto(dst []Message, seqs []uint64, max int) ([]Message, []uint64, error) {
+func (g *gatedBackend) Read(max int) ([]diskqueue.Record, error) {
 	if g.gateReads {
 		g.hold()
 	}
-	return g.BackendQueue.ReadInto(dst, seqs, max)
+	return g.Disk.Read(max)
 }
 
-func (g *gatedBackend) Put(msgs []Message) error {
+func (g *gatedBackend) Put(records [][]byte) (uint64, error) {
 	if g.gatePuts {
 		g.hold()
 	}
-	return g.BackendQueue.Put(msgs)
+	return g.Disk.Put(records)
 }
 
 // awaitSignal fails the test when ch does not deliver within a bound that
@@ -90,7 +92,7 @@ func TestPublisherDoesNotWaitForTheTopicsDiskRead(t *testing.T) {
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("held", 10)...)))
 	require.EqualValues(t, 8, topic.BackendDepth())
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	ch, err := topic.GetChannel("c") // starts the drain
 	require.NoError(t, err)
@@ -116,7 +118,7 @@ func TestPauseStopsTheDrainBetweenBatches(t *testing.T) {
 	const total = 3 * maxDeliveryBatch
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("m", total)...)))
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 	ch, err := topic.GetChannel("c")
 	require.NoError(t, err)
 	awaitSignal(t, gate.entered, "the drain's read")
@@ -146,7 +148,7 @@ func TestHeldBatchWrittenWhileTheTopicResumesIsHandedOver(t *testing.T) {
 	require.NoError(t, err)
 	topic.Pause()
 	gate := newGatedBackend(t, false, true)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	published := make(chan error, 1)
 	go func() { published <- topic.PutMessages(messagesOf(numbered("m", 5)...)) }()
@@ -177,7 +179,7 @@ func TestCloseKeepsAHeldBatchWrittenDuringShutdown(t *testing.T) {
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	gate := newGatedBackend(t, false, true)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 
 	published := make(chan error, 1)
 	go func() { published <- topic.PutMessages(messagesOf(numbered("m", 5)...)) }()
@@ -203,7 +205,7 @@ func TestEmptyDuringADrainLeavesNothingBehind(t *testing.T) {
 	const total = 3 * maxDeliveryBatch
 	require.NoError(t, topic.PutMessages(messagesOf(numbered("m", total)...)))
 	gate := newGatedBackend(t, true, false)
-	swapTopicBackend(topic, func(q BackendQueue) BackendQueue { gate.BackendQueue = q; return gate })
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
 	ch, err := topic.GetChannel("c")
 	require.NoError(t, err)
 	awaitSignal(t, gate.entered, "the drain's read")
@@ -217,4 +219,87 @@ func TestEmptyDuringADrainLeavesNothingBehind(t *testing.T) {
 	require.Zero(t, topic.Depth())
 	require.Equal(t, handed, ch.Depth(), "nothing reaches the channel after Empty returned")
 	require.LessOrEqual(t, handed, int64(total))
+}
+
+// A held batch whose disk part was written before the topic was emptied,
+// and which settles after, is emptied whole: its memory part is not held
+// afterwards (nor its records kept). One published after the Empty is kept
+// whole.
+func TestTopicEmptyDuringAHeldWriteEmptiesItWhole(t *testing.T) {
+	n := startDaemon(t, memBound(2))
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	gate := newGatedBackend(t, false, true)
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
+
+	published := make(chan error, 1)
+	go func() { published <- topic.PutMessages(messagesOf(numbered("m", 5)...)) }()
+	awaitSignal(t, gate.entered, "the held batch's write")
+	// The write goes through, then its Settle waits for the topic lock
+	// held here, while the topic is emptied.
+	topic.mu.Lock()
+	gate.open()
+	waitFor(t, "the held batch's records", func() bool { return topic.BackendDepth() == 3 })
+	require.NoError(t, within(t, "Empty while a held batch settles", topic.Empty))
+	topic.mu.Unlock()
+	require.NoError(t, awaitSignal(t, published, "the publish"))
+	require.Zero(t, topic.Depth(), "neither the batch's memory part nor its records are left")
+
+	require.NoError(t, topic.PutMessages(messagesOf(numbered("n", 5)...)))
+	require.EqualValues(t, 5, topic.Depth(), "a batch after the Empty is kept whole")
+	require.EqualValues(t, 3, topic.BackendDepth())
+}
+
+// countingGate holds every disk write of a topic until released, counting
+// those that reached the disk queue.
+type countingGate struct {
+	queue.Disk
+	mu      sync.Mutex
+	entered int
+	release chan struct{}
+}
+
+func (g *countingGate) Put(records [][]byte) (uint64, error) {
+	g.mu.Lock()
+	g.entered++
+	g.mu.Unlock()
+	<-g.release
+	return g.Disk.Put(records)
+}
+
+func (g *countingGate) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.entered
+}
+
+// Publishers of one topic whose held batches overflow its memory write at
+// the same time (sharing the disk queue's group commit): none waits for
+// another's write.
+func TestHeldWritesOfOneTopicDoNotWaitForEachOther(t *testing.T) {
+	n := startDaemon(t, memBound(1))
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	gate := &countingGate{release: make(chan struct{})}
+	swapTopicBackend(topic, func(q queue.Disk) queue.Disk { gate.Disk = q; return gate })
+	released := false
+	defer func() {
+		if !released {
+			close(gate.release)
+		}
+	}()
+
+	const publishers = 3
+	done := make(chan error, publishers)
+	for i := 0; i < publishers; i++ {
+		go func() { done <- topic.PutMessages(messagesOf(numbered("m", 4)...)) }()
+	}
+	waitFor(t, "every publisher's write to reach the disk", func() bool { return gate.count() == publishers })
+	close(gate.release)
+	released = true
+	for i := 0; i < publishers; i++ {
+		require.NoError(t, awaitSignal(t, done, "a publisher"))
+	}
+	require.EqualValues(t, publishers*4, topic.Depth())
+	require.EqualValues(t, publishers*4-1, topic.BackendDepth(), "one message fits in memory")
 }

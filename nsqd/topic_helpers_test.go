@@ -1,12 +1,10 @@
 package nsqd
 
-// swapTopicBackend replaces the topic's backend with swap(backend), for a
-// test that stands a failing or slow disk in for the real one. The topic
-// must be idle: no drain running and no publisher writing.
-func swapTopicBackend(topic *Topic, swap func(BackendQueue) BackendQueue) {
-	topic.mu.Lock()
-	defer topic.mu.Unlock()
-	topic.held.writeMu.Lock()
-	defer topic.held.writeMu.Unlock()
-	topic.held.backend = swap(topic.held.backend)
+import "github.com/nsqgo/nsq/nsqd/queue"
+
+// swapTopicBackend replaces the disk queue behind the topic's held
+// messages with swap(disk), for a test that makes it slow or fail. Call it
+// while nothing reads or writes the topic's held messages.
+func swapTopicBackend(topic *Topic, swap func(queue.Disk) queue.Disk) {
+	topic.held.ReplaceBacklog(swap)
 }

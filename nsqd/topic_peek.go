@@ -11,17 +11,16 @@ import (
 // channel or is paused), without taking them: memory first, then its disk
 // backlog, each in the order they would be handed over (GET /topic/peek).
 func (t *Topic) peekHeld(n int) ([]Message, error) {
-	out := make([]Message, 0, min(n, int(t.held.memoryLen())))
-	t.held.eachInMemory(func(m *Message) {
+	out := make([]Message, 0, min(n, int(t.held.MemoryLen())))
+	t.held.EachInMemory(func(m *Message) {
 		if len(out) < n {
 			out = append(out, Message{ID: m.ID, Body: m.Body, Timestamp: m.Timestamp, DeliverAt: m.DeliverAt, Attempts: m.Attempts})
 		}
 	})
-	backend := t.held.diskQueue()
-	if len(out) >= n || backend == nil {
+	if len(out) >= n {
 		return out, nil
 	}
-	err := backend.queue.Scan(func(data []byte, legacy bool) bool {
+	err := t.held.ScanBacklog(func(data []byte, legacy bool) bool {
 		m, err := queue.DecodeRecord(data, legacy)
 		if err == nil {
 			m.Body = bytes.Clone(m.Body)

@@ -8,7 +8,7 @@ import (
 )
 
 // A topic's and a channel's queue policy (issue 12): the object's own
-// settings, set over HTTP (http_object_config.go) and kept in nsqd.dat
+// settings, set over HTTP (nsqd/httpserver/object_config.go) and kept in nsqd.dat
 // (metadata.go), and the effective policy resolved from them, the topic's
 // and the flags (queue.ResolveTopic, queue.ResolveChannel).
 //

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/nsqgo/nsq/internal/lookupdhttp"
+	"github.com/nsqgo/nsq/nsqd/stats"
 )
 
 // maxStatsResponse bounds an nsqd /stats answer we are willing to read.
@@ -31,23 +32,13 @@ type channelTotals struct {
 }
 
 // statsDoc is the part of nsqd's /stats?format=json that nsq_stat reads.
+// A channel is decoded into nsqd's own type (nsqd/stats), so that the
+// keys are written once; an upstream nsqd's answer has the same keys.
 type statsDoc struct {
 	Topics []struct {
-		TopicName string         `json:"topic_name"`
-		Channels  []channelStats `json:"channels"`
+		TopicName string          `json:"topic_name"`
+		Channels  []stats.Channel `json:"channels"`
 	} `json:"topics"`
-}
-
-type channelStats struct {
-	ChannelName   string `json:"channel_name"`
-	Depth         int64  `json:"depth"`
-	BackendDepth  int64  `json:"backend_depth"`
-	InFlightCount int64  `json:"in_flight_count"`
-	DeferredCount int64  `json:"deferred_count"`
-	MessageCount  int64  `json:"message_count"`
-	RequeueCount  int64  `json:"requeue_count"`
-	TimeoutCount  int64  `json:"timeout_count"`
-	ClientCount   int64  `json:"client_count"`
 }
 
 // poller gathers the channel's totals from the nsqds holding the topic.
@@ -191,10 +182,10 @@ func sumChannel(docs []statsDoc, topic, channel string) (total channelTotals, fo
 				total.MemoryDepth += c.Depth - c.BackendDepth
 				total.InFlightCount += c.InFlightCount
 				total.DeferredCount += c.DeferredCount
-				total.RequeueCount += c.RequeueCount
-				total.TimeoutCount += c.TimeoutCount
-				total.MessageCount += c.MessageCount
-				total.ClientCount += c.ClientCount
+				total.RequeueCount += int64(c.RequeueCount)
+				total.TimeoutCount += int64(c.TimeoutCount)
+				total.MessageCount += int64(c.MessageCount)
+				total.ClientCount += int64(c.ClientCount)
 			}
 		}
 	}

@@ -30,7 +30,10 @@ const minRing = 64
 // ackEntry is one record returned by Read and possibly not yet finished.
 type ackEntry struct {
 	file, pos int64 // where the record starts: where reading resumes to deliver it again
-	acked     bool
+	// slab holds the record's Data with Options.ReuseReads (readmem.go);
+	// 0 for none. It sits in what would otherwise be padding.
+	slab  uint32
+	acked bool
 	// afterGap: the reader skipped something (damage, a finished record
 	// being replayed) between the previous record and this one, so the two
 	// must not share a span in the metadata (progress.go).
@@ -74,7 +77,7 @@ func (t *tracker) push(e ackEntry) uint64 {
 	if t.n == len(t.ring) {
 		t.makeRoom()
 	}
-	t.ring[(t.head+t.n)&(len(t.ring)-1)] = ackEntry{file: e.file, pos: e.pos, afterGap: e.afterGap}
+	t.ring[(t.head+t.n)&(len(t.ring)-1)] = ackEntry{file: e.file, pos: e.pos, slab: e.slab, afterGap: e.afterGap}
 	t.n++
 	t.unacked++
 	return t.base + uint64(t.n) - 1
@@ -143,41 +146,65 @@ func (t *tracker) popRing() {
 	}
 }
 
-// ack marks seq finished; unknown and already acknowledged seqs are ignored.
-func (t *tracker) ack(seq uint64) {
+// ack marks seq finished and returns its entry's slab; unknown and already
+// acknowledged seqs are ignored (slab 0).
+func (t *tracker) ack(seq uint64) (slab uint32) {
 	if seq < t.base {
-		t.ackOld(seq)
-		return
+		return t.ackOld(seq)
 	}
 	d := seq - t.base
 	if d >= uint64(t.n) {
-		return
+		return 0
 	}
 	e := &t.ring[(t.head+int(d))&(len(t.ring)-1)]
 	if e.acked {
-		return
+		return 0
 	}
 	e.acked = true
 	t.unacked--
+	slab = e.slab
 	if d != 0 {
 		t.ringAcked++
-		return
+		return slab
 	}
 	t.popRing()
+	return slab
+}
+
+// outstanding returns seq's entry when seq is outstanding, else nil.
+func (t *tracker) outstanding(seq uint64) *ackEntry {
+	if seq < t.base {
+		live := t.old[t.oldHead:]
+		i, found := slices.BinarySearchFunc(live, seq, cmpStraggler)
+		if !found || live[i].acked {
+			return nil
+		}
+		return &live[i].ackEntry
+	}
+	d := seq - t.base
+	if d >= uint64(t.n) {
+		return nil
+	}
+	e := &t.ring[(t.head+int(d))&(len(t.ring)-1)]
+	if e.acked {
+		return nil
+	}
+	return e
 }
 
 func cmpStraggler(s straggler, seq uint64) int { return cmp.Compare(s.seq, seq) }
 
 // ackOld acknowledges a straggler: O(log stragglers), and stragglers are
 // the rare records outstanding for longer than a ring's worth of reads.
-func (t *tracker) ackOld(seq uint64) {
+func (t *tracker) ackOld(seq uint64) (slab uint32) {
 	live := t.old[t.oldHead:]
 	i, found := slices.BinarySearchFunc(live, seq, cmpStraggler)
 	if !found || live[i].acked {
-		return
+		return 0
 	}
 	live[i].acked = true
 	t.unacked--
+	slab = live[i].slab
 	if i != 0 {
 		t.oldAcked++
 	} else {
@@ -189,13 +216,14 @@ func (t *tracker) ackOld(seq uint64) {
 	}
 	if t.oldHead == len(t.old) {
 		t.old, t.oldHead, t.oldAcked = t.old[:0], 0, 0
-		return
+		return slab
 	}
 	// Compact in place once most of old is dead: O(len) for at least len/2
 	// acks, so O(1) amortized, and no allocation.
 	if dead := t.oldHead + t.oldAcked; len(t.old) >= 32 && dead*2 > len(t.old) {
 		t.compactOld()
 	}
+	return slab
 }
 
 func (t *tracker) compactOld() {
@@ -266,10 +294,42 @@ func (t *tracker) shrink() {
 // Ack takes one short lock and makes no system call and no allocation; its
 // cost is O(1) amortized (O(log s) for a record that stayed outstanding
 // while a whole ring of later records went by, s being how many did).
+//
+// With Options.ReuseReads, the memory of a record acknowledged with Ack is
+// never reused: the caller may go on using its Data. Done is the
+// acknowledgement that lets it be reused.
 func (q *Queue) Ack(seqs ...uint64) {
 	q.amu.Lock()
 	for _, s := range seqs {
-		q.acks.ack(s)
+		q.mem.done(q.acks.ack(s), true)
+	}
+	q.amu.Unlock()
+}
+
+// Done acknowledges seq as Ack does, and with Options.ReuseReads also says
+// that nothing reads the record's Data (nor anything sliced from it) any
+// more: once every record that shares its memory is done, a later Read may
+// overwrite that memory (readmem.go). It takes a single seq so that a call
+// through an interface allocates nothing.
+func (q *Queue) Done(seq uint64) {
+	q.amu.Lock()
+	q.mem.done(q.acks.ack(seq), !q.opts.ReuseReads)
+	q.amu.Unlock()
+}
+
+// Keep says that the Data of these outstanding records will be used past
+// their acknowledgement, however they are acknowledged: with
+// Options.ReuseReads, their memory is then never reused. Unknown and
+// acknowledged seqs are ignored. Without ReuseReads it does nothing.
+func (q *Queue) Keep(seqs ...uint64) {
+	if !q.opts.ReuseReads {
+		return
+	}
+	q.amu.Lock()
+	for _, s := range seqs {
+		if e := q.acks.outstanding(s); e != nil {
+			q.mem.keep(e.slab)
+		}
 	}
 	q.amu.Unlock()
 }

@@ -13,7 +13,8 @@
 // Concurrency. Put may be called from any number of goroutines: callers
 // queue their batches and whichever caller holds the writer role writes every
 // waiting batch with one write call and, if the sync policy asks for it, one
-// fsync (group commit). Read may run concurrently with Put; concurrent Reads
+// fsync (group commit), in pieces of 256 KB for a large group; PutBatch
+// does the same for records the writer encodes itself. Read may run concurrently with Put; concurrent Reads
 // are serialised. Ack may be called from any number of goroutines, at any
 // time. Lock order, outermost first:
 //
@@ -42,6 +43,12 @@
 // duplicates within one SyncTimeout, never loss). A segment is removed only once the reader has
 // left it and all its records are acknowledged. FORMAT.md, "Acknowledgements
 // and redelivery", has the details.
+//
+// Read memory. Each Read copies its records out of the segment buffer. With
+// Options.ReuseReads the copies go into slabs that are reused once every
+// record in them was acknowledged with Done, the caller's word that nothing
+// reads the record any more; Ack and Keep leave a record's bytes to the
+// caller for good (readmem.go).
 //
 // It is a leaf: it imports nothing of this module. The lock order of the
 // queue together with nsqd's locks above it is in nsqd/LOCKS.md.

@@ -31,6 +31,13 @@ type Options struct {
 	// read before the first Put, or Put fails with ErrUnread. nsqd's
 	// deferred store keeps its records this way (nsqd/queue/store.go).
 	ReadOnWrite bool
+	// ReuseReads lets Read copy records into memory that earlier records
+	// were read into, once those were acknowledged with Done (readmem.go):
+	// the caller promises that nothing reads a record's Data after its Done.
+	// A record acknowledged with Ack, or passed to Keep, may be used for as
+	// long as the caller likes. Without it every Read's memory is fresh and
+	// left to the garbage collector.
+	ReuseReads bool
 }
 
 const (

@@ -11,7 +11,7 @@ import (
 // the same order, without consuming them: the read position, the depth,
 // the acknowledgement tracker and the metadata are left as they are, and
 // the records carry Seq 0 (there is nothing to acknowledge). It is the
-// non-consuming cursor behind GET /channel/peek (nsqd/http_peek.go).
+// non-consuming cursor behind GET /channel/peek (nsqd/httpserver/peek.go).
 //
 // Records finished before the last reopen are skipped as Read skips them.
 // Damaged regions are skipped silently: only Read copies them to side

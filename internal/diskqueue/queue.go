@@ -21,9 +21,12 @@ type Queue struct {
 	// legacyEnd is fixed at Open: segments below it may be upstream's.
 	legacyEnd int64
 
-	wmu   sync.Mutex // writer role; see the lock order in doc.go
-	w     writer
-	spare []*putReq // recycled pending slice; guarded by wmu
+	wmu sync.Mutex // writer role; see the lock order in doc.go
+	w   writer
+	// writePiece is the bytes a commit encodes before writing them
+	// (writer.go's writePiece; a test sets it smaller).
+	writePiece int64
+	spare      []*putReq // recycled pending slice; guarded by wmu
 
 	rmu sync.Mutex // reader role
 	r   reader
@@ -44,6 +47,7 @@ type Queue struct {
 
 	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
 	acks tracker
+	mem  readMemory // the slabs records were read into (readmem.go); under amu
 
 	saved meta // the metadata last written; guarded by wmu
 }
@@ -64,6 +68,8 @@ func Open(opts Options) (*Queue, error) {
 		ready:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		acks:     tracker{base: firstSeq},
+
+		writePiece: writePiece,
 	}
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
@@ -171,12 +177,15 @@ func (q *Queue) tick() {
 	q.amu.Lock()
 	q.acks.shrink()
 	q.amu.Unlock()
-	// An idle reader gives its buffer back; a busy one keeps it. TryLock:
-	// never wait for a Read in progress.
+	// An idle reader gives its buffers back; a busy one keeps them.
+	// TryLock: never wait for a Read in progress.
 	if q.rmu.TryLock() {
 		if !q.r.used {
 			q.r.seg.release()
 		}
+		q.amu.Lock()
+		q.mem.trim(!q.r.used)
+		q.amu.Unlock()
 		q.r.used = false
 		q.rmu.Unlock()
 	}
@@ -335,6 +344,7 @@ func (q *Queue) Empty() error {
 	q.replay = replay{}
 	q.amu.Lock()
 	q.acks.reset()
+	q.mem.forget()
 	q.amu.Unlock()
 	q.mu.Unlock()
 

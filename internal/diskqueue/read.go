@@ -1,6 +1,7 @@
 package diskqueue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,10 +37,12 @@ func (r *reader) close() {
 
 // Record is one record as it was Put.
 type Record struct {
-	// Data is owned by the caller. The records returned by one Read call
-	// share one backing array (each slice is capped at its own length, so
-	// appending to one never overwrites another); keeping any of them keeps
-	// that array alive.
+	// Data is owned by the caller. Records returned by one Read call share
+	// backing arrays (each slice is capped at its own length, so appending
+	// to one never overwrites another); keeping any of them keeps its array
+	// alive. With Options.ReuseReads, Data must not be used after the record
+	// is passed to Done: its memory may then be overwritten by a later Read
+	// (Ack and Keep leave it to the caller for good).
 	Data []byte
 	// Legacy is true for a record read from a segment written by upstream
 	// nsqd, whose payload uses upstream's message layout.
@@ -67,8 +70,19 @@ type Record struct {
 // An I/O error is returned only when no record was read before it; the
 // position does not move past unread bytes, so the next call retries.
 func (q *Queue) Read(maxRecords int) ([]Record, error) {
+	out, err := q.ReadAppend(nil, maxRecords)
+	if len(out) == 0 {
+		return nil, err
+	}
+	return out, err
+}
+
+// ReadAppend is Read appending to dst: a caller that reuses dst reads
+// without allocating (with Options.ReuseReads; Record.Data). It returns dst
+// as it was when nothing was read.
+func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	if maxRecords <= 0 {
-		return nil, nil
+		return dst, nil
 	}
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
@@ -76,25 +90,27 @@ func (q *Queue) Read(maxRecords int) ([]Record, error) {
 	closed, wf, wp := q.closed, q.writeFile, q.writePos
 	q.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return dst, ErrClosed
 	}
 	r := &q.r
 	r.used = true
 
 	var (
-		out     []Record
+		out     = dst
+		base    = len(dst)
 		skipped int64
 		err     error
 	)
 	spans := r.spans[:0]
 	r.starts = r.starts[:0]
 	flush := func() {
-		out = appendRecords(out, spans, r.seg.format == formatLegacy, maxRecords)
+		from := len(out) - base
+		out = q.appendRecords(out, spans, r.starts[from:from+len(spans)], r.seg.format == formatLegacy, maxRecords)
 		clear(spans)
 		spans = spans[:0]
 	}
 loop:
-	for len(out)+len(spans) < maxRecords {
+	for len(out)-base+len(spans) < maxRecords {
 		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
 			break
 		}
@@ -160,13 +176,14 @@ loop:
 
 	q.mu.Lock()
 	q.readFile, q.readPos = r.file, r.seg.pos
-	moved := int64(len(out)) + skipped
+	moved := int64(len(out)-base) + skipped
 	q.depth = max(q.depth-moved, 0)
 	// The tracker is updated under mu with the depth, so that a metadata
 	// snapshot never sees the records in neither place (see snapshot).
 	q.amu.Lock()
 	for i, st := range r.starts {
-		out[i].Seq = q.acks.push(st)
+		out[base+i].Seq = q.acks.push(st)
+		q.mem.ref(st.slab)
 	}
 	q.replay = r.replay
 	keepFrom := q.readFile
@@ -196,15 +213,17 @@ loop:
 	if !atTail {
 		q.signal()
 	}
-	if len(out) > 0 {
+	if len(out) > base {
 		return out, nil
 	}
-	return nil, err
+	return out, err
 }
 
-// appendRecords copies the spans (which alias the read buffer) into one new
-// array and appends them to out as Records.
-func appendRecords(out []Record, spans [][]byte, legacy bool, maxRecords int) []Record {
+// appendRecords copies the spans (which alias the read buffer) into memory
+// of their own and appends them to out as Records: one new array, or with
+// Options.ReuseReads slabs of the queue's read memory (readmem.go), whose
+// ids it sets in the records' tracker entries, starts. Called under rmu.
+func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, legacy bool, maxRecords int) []Record {
 	if len(spans) == 0 {
 		return out
 	}
@@ -215,12 +234,35 @@ func appendRecords(out []Record, spans [][]byte, legacy bool, maxRecords int) []
 	if out == nil {
 		out = make([]Record, 0, min(maxRecords, 1024))
 	}
-	slab := make([]byte, total)
-	off := 0
-	for _, s := range spans {
-		n := copy(slab[off:], s)
-		out = append(out, Record{Data: slab[off : off+n : off+n], Legacy: legacy})
-		off += n
+	if !q.opts.ReuseReads {
+		buf := make([]byte, total)
+		off := 0
+		for _, s := range spans {
+			n := copy(buf[off:], s)
+			out = append(out, Record{Data: buf[off : off+n : off+n], Legacy: legacy})
+			off += n
+		}
+		return out
+	}
+	var cur *slab
+	left := total // bytes of the spans not yet copied
+	for i, s := range spans {
+		if len(s) > maxSlab {
+			// Larger than any slab: memory of its own, never reused.
+			out = append(out, Record{Data: bytes.Clone(s), Legacy: legacy})
+			left -= len(s)
+			continue
+		}
+		if cur == nil || len(cur.buf)+len(s) > cap(cur.buf) {
+			q.amu.Lock()
+			cur = q.mem.take(min(left, maxSlab))
+			q.amu.Unlock()
+		}
+		off := len(cur.buf)
+		cur.buf = append(cur.buf, s...)
+		out = append(out, Record{Data: cur.buf[off:len(cur.buf):len(cur.buf)], Legacy: legacy})
+		starts[i].slab = cur.id
+		left -= len(s)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package diskqueue
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -67,4 +68,25 @@ func parseRecordHeader(b []byte) (h recordHeader, ok bool) {
 func appendLegacyRecord(dst, data []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
 	return append(dst, data...)
+}
+
+// appendRecordOf appends the framed form of req's record i to dst. A Batch
+// record is encoded in place after room for its header, which is filled in
+// once the record's bytes are there; one whose length differs from what
+// Size said fails the whole group (the size checks used Size).
+func appendRecordOf(dst []byte, req *putReq, i int) ([]byte, error) {
+	if req.batch == nil {
+		return appendRecord(dst, req.records[i]), nil
+	}
+	start := len(dst)
+	dst = append(dst, make([]byte, recHeaderSize)...)
+	dst = req.batch.Append(dst, i)
+	data := dst[start+recHeaderSize:]
+	if want := req.batch.Size(i); len(data) != want {
+		return dst[:start], fmt.Errorf("put: record %d: Append gave %d bytes, Size said %d", i+1, len(data), want)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(data)))
+	binary.BigEndian.PutUint32(dst[start+4:], checksum(data))
+	binary.BigEndian.PutUint32(dst[start+8:], checksum(dst[start:start+8]))
+	return dst, nil
 }

@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -19,14 +20,25 @@ type writer struct {
 	starts []ackEntry
 }
 
-// maxKeptBuf bounds the encoding buffer kept between groups.
-const maxKeptBuf = 4 << 20
+// writePiece is how many bytes of a group the writer encodes before it
+// writes them out: a large group (a departing consumer's thousands of
+// messages going back to disk) is written with several write calls from one
+// small buffer instead of being copied whole into a buffer of its size. The
+// group's records still become visible to readers only once all of it is
+// written (publishWrite), and a failure cuts the segment back to where the
+// group began in it, so a failed Put stores nothing either way.
+const writePiece = 256 << 10
+
+// maxKeptBuf bounds the encoding buffer kept between groups: one that a
+// single large record grew past it is dropped after the group.
+const maxKeptBuf = 2 * writePiece
 
 // putReq is one Put call waiting for the writer. done and err are written by
 // the goroutine that commits the request and read by its owner, both under
 // wmu.
 type putReq struct {
 	records [][]byte
+	batch   Batch // instead of records, from PutBatch
 	done    bool
 	err     error
 	first   uint64 // Seq of the first record, with ReadOnWrite
@@ -49,17 +61,62 @@ type putReq struct {
 // queued batch with one write and at most one fsync, and the others find
 // their batch done when their turn comes.
 func (q *Queue) Put(records [][]byte) (first uint64, err error) {
-	if len(records) == 0 {
+	return q.put(&putReq{records: records})
+}
+
+// Batch is a batch of records that PutBatch encodes straight into the
+// writer's buffer: the caller need not gather them into byte slices first
+// (for a large batch, a second copy of all of it).
+type Batch interface {
+	// Len is the number of records.
+	Len() int
+	// Size is the length of record i.
+	Size(i int) int
+	// Append appends record i, exactly Size(i) bytes, to dst.
+	Append(dst []byte, i int) []byte
+}
+
+// PutBatch is Put for a Batch: the same group commit, sync policy, size
+// checks and all-or-nothing outcome. The writer calls b's methods, from the
+// caller's or another putter's goroutine, only until PutBatch returns.
+func (q *Queue) PutBatch(b Batch) (first uint64, err error) {
+	return q.put(&putReq{batch: b})
+}
+
+// len, size and appendTo read a request's records, given either way.
+func (r *putReq) len() int {
+	if r.batch != nil {
+		return r.batch.Len()
+	}
+	return len(r.records)
+}
+
+func (r *putReq) size(i int) int {
+	if r.batch != nil {
+		return r.batch.Size(i)
+	}
+	return len(r.records[i])
+}
+
+func (r *putReq) appendTo(dst []byte, i int) []byte {
+	if r.batch != nil {
+		return r.batch.Append(dst, i)
+	}
+	return append(dst, r.records[i]...)
+}
+
+func (q *Queue) put(req *putReq) (first uint64, err error) {
+	n := req.len()
+	if n == 0 {
 		return 0, nil
 	}
 	lo, hi := int64(q.opts.MinMsgSize), int64(q.opts.MaxMsgSize)
-	for i, r := range records {
-		if n := int64(len(r)); n < lo || n > hi {
+	for i := range n {
+		if size := int64(req.size(i)); size < lo || size > hi {
 			return 0, fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
-				q.opts.Name, i+1, len(records), n, lo, hi, ErrRecordSize)
+				q.opts.Name, i+1, n, size, lo, hi, ErrRecordSize)
 		}
 	}
-	req := &putReq{records: records}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -123,7 +180,7 @@ func (q *Queue) markRead(group []*putReq) {
 	q.amu.Lock()
 	i := 0
 	for _, g := range group {
-		for range g.records {
+		for range g.len() {
 			seq := q.acks.push(w.starts[i])
 			if g.first == 0 {
 				g.first = seq
@@ -165,22 +222,47 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			written = 0
 		}
 	}()
-	buf := w.buf[:0]
-	var inBuf int64
+	// Grown once to what the group needs, up to a piece: a large group
+	// would otherwise leave a trail of doubled buffers.
+	size := int64(segHeaderSize)
 	for _, req := range group {
-		for _, rec := range req.records {
-			size := int64(recHeaderSize + len(rec))
+		for i := range req.len() {
+			size += int64(recHeaderSize + req.size(i))
+		}
+	}
+	piece := q.writePiece
+	buf := slices.Grow(w.buf[:0], int(min(size, piece, q.opts.MaxBytesPerFile)))
+	defer func() {
+		if cap(buf) <= maxKeptBuf {
+			w.buf = buf[:0]
+		} else {
+			w.buf = nil
+		}
+	}()
+	segStart := w.pos // where this group began in the write segment
+	var inSeg int64   // records of this group in the write segment
+	for _, req := range group {
+		for i := range req.len() {
+			size := int64(recHeaderSize + req.size(i))
 			end := w.pos + int64(len(buf))
-			if end > segHeaderSize && end+size > q.opts.MaxBytesPerFile {
+			switch {
+			case end > segHeaderSize && end+size > q.opts.MaxBytesPerFile:
 				// Records never straddle segments: finish this one (synced,
 				// so that every sealed segment is durable) and roll over.
-				if err = q.flushChunk(buf, inBuf, true); err != nil {
+				if err = q.flushChunk(buf, segStart, inSeg, true); err != nil {
 					return err
 				}
-				written += inBuf
-				buf, inBuf = buf[:0], 0
+				written += inSeg
+				buf, inSeg = buf[:0], 0
 				q.advanceWriteFile()
-				end = 0
+				end, segStart = 0, 0
+			case len(buf) > 0 && int64(len(buf))+size > piece:
+				// A piece is full: out it goes, unsynced and not yet
+				// visible to readers.
+				if err = q.flushChunk(buf, segStart, 0, false); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 			if end == 0 {
 				buf = appendSegmentHeader(buf)
@@ -188,28 +270,30 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			if q.opts.ReadOnWrite {
 				w.starts = append(w.starts, ackEntry{file: w.file, pos: w.pos + int64(len(buf))})
 			}
-			buf = appendRecord(buf, rec)
-			inBuf++
+			if buf, err = appendRecordOf(buf, req, i); err != nil {
+				if w.pos != segStart {
+					q.unwrite(segStart) // the group's pieces written so far
+				}
+				return fmt.Errorf("diskqueue %s: %w", q.opts.Name, err)
+			}
+			inSeg++
 		}
 	}
-	sync := w.unsynced+inBuf >= q.opts.SyncEvery
-	err = q.flushChunk(buf, inBuf, sync)
-	if cap(buf) <= maxKeptBuf {
-		w.buf = buf[:0]
-	} else {
-		w.buf = nil
-	}
-	if err != nil {
+	sync := w.unsynced+inSeg >= q.opts.SyncEvery
+	if err = q.flushChunk(buf, segStart, inSeg, sync); err != nil {
 		return err
 	}
-	written += inBuf
+	written += inSeg
 	return nil
 }
 
-// flushChunk writes buf (holding n records) at the end of the write segment
-// with one call, then fsyncs if sync is set. On failure the chunk is taken
-// back out of the file, so that records whose Put failed are not delivered.
-func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
+// flushChunk writes buf at the end of the write segment with one call,
+// counts n more unsynced records (those of the group written into this
+// segment so far, once its last piece is out), then fsyncs if sync is set.
+// On failure the segment is cut back to from, where the group began in it
+// (its earlier pieces were written too), so that records whose Put failed
+// are not delivered.
+func (q *Queue) flushChunk(buf []byte, from, n int64, sync bool) error {
 	w := &q.w
 	if len(buf) == 0 {
 		if sync && w.unsynced > 0 {
@@ -222,9 +306,8 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 			return err
 		}
 	}
-	start := w.pos
-	if _, err := w.f.WriteAt(buf, start); err != nil {
-		q.unwrite(start)
+	if _, err := w.f.WriteAt(buf, w.pos); err != nil {
+		q.unwrite(from)
 		return err // an *os.PathError: it names the file already
 	}
 	w.pos += int64(len(buf))
@@ -234,7 +317,7 @@ func (q *Queue) flushChunk(buf []byte, n int64, sync bool) error {
 			// After a failed fsync the kernel may already have dropped the
 			// dirty pages: the chunk's fate is unknown, so remove it.
 			w.unsynced -= n
-			q.unwrite(start)
+			q.unwrite(from)
 			return err
 		}
 	}

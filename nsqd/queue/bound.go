@@ -286,6 +286,9 @@ func (q *Queue) dropOldest(dropped []Message, depth, bytes int64, b Bound, now i
 				continue
 			}
 			m.receipt = backlogReceipt(r.Seq)
+			// Bound for the dead path (or the heap), which may keep the
+			// body after Finish releases the record (reuse.go).
+			q.keepBody(m.receipt)
 			q.backlogRead(&m)
 			if m.DeliverAt > now {
 				// Not ready: not the bound's. It waits in the heap holding

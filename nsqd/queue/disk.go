@@ -1,6 +1,12 @@
 package queue
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/diskqueue"
+)
 
 // Pending is the disk work a call under the caller's lock left to do: the
 // caller releases its lock, calls Commit, takes the lock again and calls
@@ -14,7 +20,10 @@ import "fmt"
 // committed concurrently may reach the backlog in either order; messages
 // of one Pending keep theirs.
 type Pending struct {
-	keep  bool // the messages already belong to the channel (Requeue)
+	keep bool // the messages already belong to the channel (Requeue)
+	// epoch is the queue's Empty count when the Pending was begun: one
+	// begun before an Empty is emptied with the rest (empty.go).
+	epoch uint64
 	flush bool // a graceful stop's Flush
 	// ready is Put's memory part, queued only once the backlog took the
 	// rest of the batch.
@@ -35,12 +44,16 @@ type Pending struct {
 	// this Pending (bound.go), given back at Settle.
 	boundDepth, boundBytes int64
 
-	encoded []byte
+	batch   messageBatch // what PutBatch encodes, during a write only
+	encoded []byte       // encode's buffer, for a Disk without PutBatch
 	records [][]byte
 }
 
 // maxKeptPending bounds the Pendings kept for reuse.
 const maxKeptPending = 4
+
+// maxKeptBytes bounds each slice a kept Pending holds on to.
+const maxKeptBytes = 256 << 10
 
 // pending returns p, or a clean Pending when p is nil.
 func (q *Queue) pending(p *Pending, keep bool) *Pending {
@@ -55,25 +68,38 @@ func (q *Queue) pending(p *Pending, keep bool) *Pending {
 		p = &Pending{}
 	}
 	p.keep = keep
+	p.epoch = q.empties.epoch.Load()
 	return p
 }
 
 func (q *Queue) recycle(p *Pending) {
+	p.reset()
+	if len(q.free) < maxKeptPending {
+		q.free = append(q.free, p)
+	}
+}
+
+// reset clears p for reuse, keeping its buffers.
+func (p *Pending) reset() {
 	clear(p.ready)
 	clear(p.backlog)
 	clear(p.store)
 	clear(p.dead)
 	clear(p.records)
 	*p = Pending{
-		ready: p.ready[:0], backlog: p.backlog[:0], store: p.store[:0], dead: p.dead[:0],
-		encoded: p.encoded[:0], records: p.records[:0],
+		ready: keepSmall(p.ready), backlog: keepSmall(p.backlog), store: keepSmall(p.store),
+		dead: keepSmall(p.dead), records: keepSmall(p.records), encoded: keepSmall(p.encoded),
 	}
-	if cap(p.encoded) > 4<<20 {
-		p.encoded = nil
+}
+
+// keepSmall returns s emptied for reuse, or nil when it is large: a kept
+// Pending holds on to what one ordinary batch needs, not what a rare large
+// one (a departing consumer's thousands of in-flight messages) grew it to.
+func keepSmall[T any](s []T) []T {
+	if cap(s)*int(unsafe.Sizeof(*new(T))) > maxKeptBytes {
+		return nil
 	}
-	if len(q.free) < maxKeptPending {
-		q.free = append(q.free, p)
-	}
+	return s[:0]
 }
 
 // Commit does a Pending's disk writes. It runs without the caller's lock
@@ -83,6 +109,16 @@ func (q *Queue) Commit(p *Pending) {
 	if len(p.dead) > 0 && q.cfg.Kill != nil {
 		p.deadErr = q.cfg.Kill(p.dead, p.now)
 	}
+	if len(p.store)+len(p.backlog) == 0 {
+		return
+	}
+	// Not inside an Empty's disk part: each write lands wholly before it
+	// (and is emptied) or after it (and is kept, unless the Pending was
+	// begun before the Empty: then it is not written at all).
+	if !q.empties.enter(p) {
+		return
+	}
+	defer q.empties.leave()
 	if len(p.store) > 0 {
 		store, err := q.openStore()
 		switch {
@@ -105,7 +141,54 @@ func (q *Queue) Commit(p *Pending) {
 
 // write encodes msgs into p's buffer and puts them with one grouped write.
 func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
-	p.encoded = p.encoded[:0]
+	return p.write(d, msgs, q.cfg.Wrote)
+}
+
+// write puts msgs into d with one grouped write, telling wrote (when set)
+// the outcome: the one disk write of both the channel's queue and the
+// topic's held messages (held.go). A diskqueue encodes the messages straight
+// into its writer's buffer (PutBatch), so a large batch (a departing
+// consumer's thousands of in-flight messages) is not copied whole first;
+// another Disk (a test's wrapper) gets them encoded into p's buffer.
+func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, error) {
+	var first uint64
+	var err error
+	if b, ok := d.(batchPutter); ok {
+		p.batch.msgs = msgs
+		first, err = b.PutBatch(&p.batch)
+		p.batch.msgs = nil
+	} else {
+		first, err = d.Put(p.encode(msgs))
+		clear(p.records)
+	}
+	if wrote != nil {
+		wrote(err)
+	}
+	return first, err
+}
+
+// batchPutter is a Disk that encodes a batch itself (*diskqueue.Queue).
+type batchPutter interface {
+	PutBatch(b diskqueue.Batch) (first uint64, err error)
+}
+
+// messageBatch gives messages to diskqueue.PutBatch as records.
+type messageBatch struct{ msgs []Message }
+
+func (b *messageBatch) Len() int                        { return len(b.msgs) }
+func (b *messageBatch) Size(i int) int                  { return RecordSize(&b.msgs[i]) }
+func (b *messageBatch) Append(dst []byte, i int) []byte { return AppendRecord(dst, &b.msgs[i]) }
+
+// encode encodes msgs into p's buffer and returns their records, slices of
+// it.
+func (p *Pending) encode(msgs []Message) [][]byte {
+	size := 0
+	for i := range msgs {
+		size += RecordSize(&msgs[i])
+	}
+	// Grown once to its size: a large batch would otherwise leave a trail
+	// of doubled buffers.
+	p.encoded = slices.Grow(p.encoded[:0], size)
 	for i := range msgs {
 		p.encoded = AppendRecord(p.encoded, &msgs[i])
 	}
@@ -117,12 +200,7 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 		p.records = append(p.records, p.encoded[start:end:end])
 		start = end
 	}
-	first, err := d.Put(p.records)
-	clear(p.records)
-	if q.cfg.Wrote != nil {
-		q.cfg.Wrote(err)
-	}
-	return first, err
+	return p.records
 }
 
 // Settle applies the outcome of a committed Pending under the caller's
@@ -135,6 +213,10 @@ func (q *Queue) Settle(p *Pending) (*Pending, error) {
 	q.bound.pendingDepth -= p.boundDepth
 	q.bound.pendingBytes -= p.boundBytes
 	q.settleDead(p)
+	if q.empties.emptied(p) {
+		q.settleEmptied(p)
+		return nil, nil
+	}
 	var err error
 	if len(p.backlog) > 0 {
 		switch {

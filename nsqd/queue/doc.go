@@ -17,12 +17,12 @@
 //	Finish(&m)                       FIN: releases the message's disk record
 //	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
 //	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
-//	Empty, Flush, Close, Delete
+//	Empty (BeginEmpty, DropMemory, DropDisk), Flush, Close, Delete
 //	Config.Policy, Config.Kill       the dead path: attempts limit (Requeue) and TTL (Take,
 //	                                 PromoteDue) hand dying messages to Kill from Commit (dying.go)
 //
-// No disk I/O runs inside the calls made under the caller's lock, Empty
-// (an admin action) aside. ReadBacklog reads without it. A call that needs
+// No disk I/O runs inside the calls made under the caller's lock.
+// ReadBacklog reads without it. A call that needs
 // a write returns a *Pending; the caller releases its lock, calls Commit
 // (the writes, fsync included), takes its lock again and calls Settle,
 // which applies the outcome and may return follow-up work (a store
@@ -34,9 +34,22 @@
 // disk record, if any, it holds), so Finish is a single lock-free
 // acknowledgement of the disk queue with no lookup and no allocation.
 //
+// Held (held.go) is the queue's sibling for a topic's held messages (while
+// the topic has no channel, is paused or is starting): the same ring,
+// record encoding, grouped write and Pending/Commit/Settle steps, without
+// deferral, in-flight messages or a dead set. Its memory has a leaf lock of
+// its own, for a topic's publishers hold the topic's lock only for
+// reading; its disk part is written with no lock of the caller's.
+//
+// Empty (empty.go) clears memory under the caller's lock and the files
+// with it released (BeginEmpty, DropMemory, DropDisk; Held.Empty); a
+// Pending begun before an Empty is emptied whole, one begun after it is
+// kept whole.
+//
 // The transcripts under testdata/ are the queue's scenario tests, on real
 // files: deferral order, requeue with a delay, spill to disk and back,
 // crash and reopen, the store's compaction, duplicates after a crash, disk
-// failures, the attempts limit, TTL, and crashes around a death
-// (transcript_test.go, harness_test.go).
+// failures, the attempts limit, TTL, crashes around a death, Empty against
+// writes under way, and the held messages (held*.txt; transcript_test.go,
+// harness_test.go, held_harness_test.go).
 package queue

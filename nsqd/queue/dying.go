@@ -55,6 +55,8 @@ func expired(m *Message, now int64, ttl time.Duration) bool {
 
 // kill adds m to p's dying messages (p created if nil).
 func (q *Queue) kill(p *Pending, m Message, reason DeadReason, now int64) *Pending {
+	// Kill may keep the body (a dead-letter topic's memory queue).
+	q.keepBody(m.receipt)
 	p = q.pending(p, true)
 	p.dead = append(p.dead, Dying{Message: m, Reason: reason})
 	p.now = now

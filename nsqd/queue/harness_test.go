@@ -37,6 +37,12 @@ import (
 //	put-reserved NAME ...  PutBounded with the reservation
 //	put-to-disk NAME ...   PutToDisk (a redrive): every message via the backlog
 //	peek-backlog N         PeekBacklog: what the disk backlog holds, unconsumed
+//	empty                  Empty: memory and files
+//	empty-start            BeginEmpty and DropMemory: the files are not emptied yet
+//	empty-disk             DropDisk: the files, ending the Empty
+//	put-pending NAME ...   a publish under way: Put, its Pending kept unsettled
+//	commit-pending         Commit the kept Pending (its disk writes), not Settle
+//	settle-pending         Commit (unless done) and Settle the kept Pending
 //	policy [max_attempts=N] [ttl=T] [kill=ok|fail]
 //	                       set the policy (T in the transcript's time units);
 //	                       the state then shows the dead set: a real one on
@@ -57,6 +63,10 @@ type harness struct {
 	killFail bool     // Kill refuses, as a full disk would
 	dead     *DeadSet // a disk queue's dead set, opened on first use
 	memDead  []string // a memory queue's dead messages
+
+	emptying  *Emptying // between empty-start and empty-disk
+	held      *Pending  // put-pending's, until settle-pending
+	committed bool      // commit-pending ran for held
 }
 
 func newHarness(t *testing.T) *harness {
@@ -126,6 +136,38 @@ func (h *harness) run(line string) string {
 		return out.String() + "synced\n"
 	case "policy":
 		h.setPolicy(args)
+	case "empty":
+		if err := h.q.Empty(); err != nil {
+			fmt.Fprintf(&out, "error: %s\n", err)
+		}
+	case "empty-start":
+		h.emptying = h.q.BeginEmpty()
+		h.emptying.DropMemory()
+	case "empty-disk":
+		if err := h.emptying.DropDisk(); err != nil {
+			fmt.Fprintf(&out, "error: %s\n", err)
+		}
+		h.emptying = nil
+	case "put-pending":
+		h.held, h.committed = h.q.Put(h.messages(args), h.now), false
+	case "commit-pending":
+		h.q.Commit(h.held)
+		h.committed = true
+	case "settle-pending":
+		p := h.held
+		h.held = nil
+		if !h.committed {
+			h.q.Commit(p)
+		}
+		for p != nil {
+			var err error
+			if p, err = h.q.Settle(p); err != nil {
+				fmt.Fprintf(&out, "error: %s\n", err)
+			}
+			if p != nil {
+				h.q.Commit(p)
+			}
+		}
 	case "segments":
 		fmt.Fprintf(&out, "backlog=%d store=%d\n", h.segments(h.cfg.Name), h.segments(h.cfg.Name+StoreSuffix))
 		return out.String()
@@ -138,6 +180,9 @@ func (h *harness) run(line string) string {
 
 func (h *harness) open(args []string) error {
 	h.cfg = Config{Name: "t:c", Logf: func(format string, a ...any) { h.log = append(h.log, fmt.Sprintf(format, a...)) }}
+	// As a channel opens its queue: a body must read the same whenever
+	// the transcript shows it, reuse or not (reuse.go).
+	h.cfg.ReuseReads = true
 	var fail string
 	for _, a := range args {
 		key, value, _ := strings.Cut(a, "=")

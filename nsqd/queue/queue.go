@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,7 +20,8 @@ import (
 // Concurrency. The caller serialises every method under its own lock,
 // except those documented otherwise: Commit (the disk writes),
 // ReadBacklog (the disk reads), Finish, Dropped, DiskStats, BacklogDepth,
-// Close and Delete. A method that has
+// BeginEmpty and DropDisk (an Empty's files, empty.go), Epoch, Close and
+// Delete. A method that has
 // disk writes to do leaves them in a *Pending it returns: the caller
 // releases its lock, calls Commit, takes its lock again and calls Settle,
 // which applies the outcome (see disk.go). Nothing is acknowledged as
@@ -34,6 +36,8 @@ type Queue struct {
 	store   atomic.Pointer[diskRef]
 	storeMu sync.Mutex // serialises opening the store
 
+	empties emptyGate // orders an Empty against Commit's writes (empty.go)
+
 	preferDisk bool // alternates memory and disk in Take
 	free       []*Pending
 	scratch    []Message
@@ -44,6 +48,9 @@ type Queue struct {
 	storeWrites    int   // records written to the store since its last compaction
 	storeWritten   int64 // and their bytes
 	storeWritesDue int   // storeWrites before live records are counted again
+
+	keepScratch []uint64  // the seqs Requeue keeps from reuse (reuse.go)
+	records     sync.Pool // *[]diskqueue.Record for readBacklog (reuse.go)
 }
 
 // Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
@@ -101,6 +108,12 @@ type Config struct {
 	// or deliberately dropped: only then are their disk records released.
 	// Nil drops them.
 	Kill func(dying []Dying, now int64) error
+	// ReuseReads lets the backlog reuse the memory of the messages it read
+	// once they are finished (diskqueue's ReuseReads; reuse.go): the
+	// caller promises that nothing reads a message's Body after Finish.
+	// The queue itself keeps every body it holds on to past a release
+	// (requeued, deferred, dying, peeked) out of reuse.
+	ReuseReads bool
 	// HugePages is shown the ready ring's new blocks (ring.go); may be nil.
 	HugePages *hugepage.Advisor
 }
@@ -135,10 +148,17 @@ func Open(cfg Config) (*Queue, error) {
 }
 
 func (q *Queue) openDisk(name string, readOnWrite bool) (Disk, error) {
-	o := *q.cfg.Disk
+	return q.cfg.openDisk(name, readOnWrite)
+}
+
+// openDisk opens the disk queue name with the template's settings.
+func (cfg *Config) openDisk(name string, readOnWrite bool) (Disk, error) {
+	o := *cfg.Disk
 	o.Name, o.ReadOnWrite = name, readOnWrite
-	if q.cfg.OpenDisk != nil {
-		return q.cfg.OpenDisk(o)
+	// The store is read only at Open; its messages live in the heap.
+	o.ReuseReads = cfg.ReuseReads && !readOnWrite
+	if cfg.OpenDisk != nil {
+		return cfg.OpenDisk(o)
 	}
 	d, err := diskqueue.Open(o)
 	if err != nil {
@@ -165,6 +185,9 @@ func (q *Queue) Put(msgs []Message, now int64) *Pending {
 // deliveries dies instead (reason max_attempts): it is in the returned
 // Pending, to Kill, and keeps its disk record until Kill succeeded.
 func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
+	// They were delivered: a consumer's write of their bodies may still
+	// be under way, whatever becomes of them here (reuse.go).
+	q.keepBodies(msgs)
 	if max := q.policy().MaxAttempts; max > 0 {
 		return q.requeueLimited(msgs, now, max)
 	}
@@ -317,28 +340,51 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 // later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
-	records, err := q.backlog.Read(n)
+	box, err := q.readBacklog(n)
 	var read int64 // body bytes out of the backlog: one atomic add per batch
-	for _, r := range records {
-		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
-		if decodeErr != nil {
-			q.cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", q.cfg.Name, decodeErr)
-			q.backlog.Ack(r.Seq)
-			continue
-		}
-		m.receipt = backlogReceipt(r.Seq)
+	decodeRecords(q.backlog, *box, &q.cfg, func(m Message, seq uint64) {
+		m.receipt = backlogReceipt(seq)
 		read += int64(len(m.Body))
 		if m.DeliverAt > now || (ttl > 0 && expired(&m, now, ttl)) {
 			later = append(later, m)
-			continue
+			return
 		}
 		dst = append(dst, m)
-	}
+	})
+	q.recycleRecords(box)
 	q.bound.backlogBytes.Add(-read)
 	if err != nil {
 		err = fmt.Errorf("read from disk: %w", err)
 	}
 	return dst, later, err
+}
+
+// readRecords reads up to n records of a backlog and hands each decoded
+// message, with its record's Seq, to fn, oldest first (the topic's held
+// messages, held.go; the channel's queue reads through readBacklog, which
+// can reuse its record slices, and decodes the same way).
+func readRecords(d Disk, n int, cfg *Config, fn func(m Message, seq uint64)) error {
+	records, err := d.Read(n)
+	decodeRecords(d, records, cfg, fn)
+	if err != nil {
+		return fmt.Errorf("read from disk: %w", err)
+	}
+	return nil
+}
+
+// decodeRecords hands each record's message and Seq to fn: the one decode
+// loop of every backlog read. A record that does not decode is logged,
+// acknowledged and skipped.
+func decodeRecords(d Disk, records []diskqueue.Record, cfg *Config, fn func(m Message, seq uint64)) {
+	for _, r := range records {
+		m, decodeErr := DecodeRecord(r.Data, r.Legacy)
+		if decodeErr != nil {
+			cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", cfg.Name, decodeErr)
+			d.Ack(r.Seq)
+			continue
+		}
+		fn(m, r.Seq)
+	}
 }
 
 // Defer takes back what ReadBacklog could not hand out: messages not due
@@ -357,12 +403,15 @@ func (q *Queue) Defer(later []Message, now int64, p *Pending) *Pending {
 
 // Finish releases the disk record of a message that leaves the queue for
 // good (FIN'd, or dropped by sampling). It needs no lock of the caller's
-// and allocates nothing.
+// and allocates nothing. With Config.ReuseReads nothing may read m.Body
+// afterwards: the backlog may reuse its memory (reuse.go).
 func (q *Queue) Finish(m *Message) {
-	q.release(m.receipt)
+	q.finish(m.receipt)
 	m.receipt = 0
 }
 
+// release acknowledges a record whose message's body may still be in use
+// (it moved elsewhere): its memory is never reused.
 func (q *Queue) release(r receipt) {
 	switch {
 	case r == 0:
@@ -433,6 +482,9 @@ func (q *Queue) Peek(dst []Message, state State, n int) []Message {
 	}
 	for i := range dst {
 		dst[i].receipt = 0 // a copy must not release the record
+		// The copy outlives the caller's lock, and the original may be
+		// finished meanwhile and its memory reused (reuse.go).
+		dst[i].Body = bytes.Clone(dst[i].Body)
 	}
 	return dst
 }
@@ -447,24 +499,6 @@ func (q *Queue) DiskStats() (backlog, store diskqueue.Stats) {
 		store = s.Stats()
 	}
 	return backlog, store
-}
-
-// Empty drops every ready and deferred message, on disk too. The files are
-// emptied under the caller's lock (an admin action; nsqd/LOCKS.md).
-func (q *Queue) Empty() error {
-	q.ready.Clear()
-	q.deferred = nil
-	q.bound.readyBytes, q.bound.backlogCounted = 0, true
-	q.bound.backlogBytes.Store(0)
-	var err error
-	if q.backlog != nil {
-		err = q.backlog.Empty()
-	}
-	if s := q.store.Load(); s != nil {
-		err = errors.Join(err, s.Empty())
-	}
-	q.storeWrites, q.storeWritten, q.storeWritesDue = 0, 0, 0
-	return err
 }
 
 // Flush takes everything the queue holds in memory for writing to disk at

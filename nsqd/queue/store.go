@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"fmt"
 )
 
@@ -90,6 +91,12 @@ func (q *Queue) settleStore(p *Pending) error {
 	}
 	for i := range p.store {
 		m := &p.store[i]
+		if m.receipt != 0 && !m.receipt.inStore() && !p.flush {
+			// The body was read from the backlog, into memory shared with
+			// other messages: a copy of its own keeps that memory from
+			// staying pinned for as long as the delay.
+			m.Body = bytes.Clone(m.Body)
+		}
 		q.release(m.receipt)
 		m.receipt = storeReceipt(p.storeFirst + uint64(i))
 		q.storeWritten += int64(RecordSize(m))

@@ -1,0 +1,174 @@
+package diskqueue
+
+import "math/bits"
+
+// Read memory reuse (Options.ReuseReads). Every Read copies its records out
+// of the segment read buffer into memory of their own, one slab per run of
+// records. Without reuse each slab is a fresh allocation the garbage
+// collector reclaims once nothing points into it; a queue read as fast as
+// nsqd's disk path reads allocates its whole throughput that way, and the
+// heap the collector lets grow between cycles is what peak RSS measures.
+//
+// With reuse, a slab goes back to a free list once every record in it is
+// finished with Done, and a later Read copies into it. That is safe
+// only under the caller's promise that Done means "nothing reads this
+// record's Data any more". Acknowledging with Ack, or calling Keep, makes
+// no such promise: the slab is never reused (the collector reclaims it as
+// before), so a caller that keeps a body past its acknowledgement (a
+// message that moves to memory, or to another queue) stays correct without
+// copying. nsqd/queue/reuse.go is the caller, and says when it uses which.
+//
+// Everything here is guarded by Queue.amu, as the tracker is: an entry
+// names its record's slab by a small id kept in what was ackEntry's
+// padding, so tracking slabs costs the tracker no memory.
+
+// slab is memory that records of one Read were copied into. A slab holds
+// the records of one Read only: a slow consumer's message must not keep a
+// fast one's memory from reuse.
+type slab struct {
+	buf  []byte // len is what the Read used of it; cap is its class's size
+	id   uint32 // index+1 in readMemory.live; 0 once the slab is done with
+	refs int    // records handed out and not yet acknowledged
+	// kept: a record was acknowledged with Ack, or passed to Keep, so its
+	// bytes may still be in use: the slab is never reused.
+	kept bool
+}
+
+// Slab sizes are powers of two from minSlab to maxSlab. A Read fills
+// maxSlab slabs one after the other, a record that does not fit the rest
+// of one starting the next, and puts what remains once it is less than
+// maxSlab in one slab of the smallest size that holds it: every slab but a
+// Read's last is nearly full, and its last is at least half full (or
+// minSlab). A record larger than maxSlab gets memory of its own, never
+// reused.
+const (
+	minSlabShift = 8
+	maxSlabShift = 13
+	minSlab      = 1 << minSlabShift
+	maxSlab      = 1 << maxSlabShift
+	slabClasses  = maxSlabShift - minSlabShift + 1
+)
+
+// slabClass is the class of the smallest slab of at least n bytes
+// (n <= maxSlab).
+func slabClass(n int) int {
+	if n <= minSlab {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minSlabShift
+}
+
+// readMemory tracks the slabs with records outstanding and keeps the free
+// ones for reuse, by size.
+//
+// The free lists are not bounded by a size: a reader keeps what its busiest
+// moment since the last periodic sync needed, since that memory was
+// allocated anyway and dropping it would only make the next burst allocate
+// again. trim, from the periodic sync, bounds them over time: an idle reader
+// gives every free slab back, a busy one those it did not need since the
+// sync before (the low-water mark of each free list).
+type readMemory struct {
+	live    []*slab  // by id-1; nil where the id is free
+	freeIDs []uint32 // ids of nil entries of live
+	free    [slabClasses][]*slab
+	// minFree is, per class, the fewest free slabs since the last trim:
+	// that many were not needed.
+	minFree [slabClasses]int
+}
+
+// take returns an empty slab of at least n bytes (n <= maxSlab), registered
+// as live with no records yet: a free one when there is one, else a new one.
+func (m *readMemory) take(n int) *slab {
+	c := slabClass(n)
+	var s *slab
+	if k := len(m.free[c]); k > 0 {
+		s = m.free[c][k-1]
+		m.free[c][k-1] = nil
+		m.free[c] = m.free[c][:k-1]
+		m.minFree[c] = min(m.minFree[c], k-1)
+		s.buf = s.buf[:0]
+	} else {
+		s = &slab{buf: make([]byte, 0, minSlab<<c)}
+	}
+	if k := len(m.freeIDs); k > 0 {
+		s.id = m.freeIDs[k-1]
+		m.freeIDs = m.freeIDs[:k-1]
+	} else {
+		m.live = append(m.live, nil)
+		s.id = uint32(len(m.live))
+	}
+	m.live[s.id-1] = s
+	return s
+}
+
+// ref counts one more record handed out from slab id.
+func (m *readMemory) ref(id uint32) {
+	if id != 0 {
+		m.live[id-1].refs++
+	}
+}
+
+// done accounts for one record of slab id acknowledged; keep says its bytes
+// may still be in use. The slab goes to the free list once its last record
+// is acknowledged, unless one of them may still be in use.
+func (m *readMemory) done(id uint32, keep bool) {
+	if id == 0 || int(id) > len(m.live) {
+		return
+	}
+	s := m.live[id-1]
+	if s == nil {
+		return
+	}
+	s.kept = s.kept || keep
+	s.refs--
+	if s.refs > 0 {
+		return
+	}
+	m.live[id-1] = nil
+	m.freeIDs = append(m.freeIDs, id)
+	s.id = 0
+	if s.kept {
+		return // the collector reclaims it once nothing points into it
+	}
+	c := slabClass(cap(s.buf))
+	m.free[c] = append(m.free[c], s)
+}
+
+// keep marks slab id as never to be reused.
+func (m *readMemory) keep(id uint32) {
+	if id != 0 && int(id) <= len(m.live) {
+		if s := m.live[id-1]; s != nil {
+			s.kept = true
+		}
+	}
+}
+
+// forget drops every slab: those with records outstanding (after Empty, whose
+// records can no longer be acknowledged) are left to the collector, and so
+// are the free ones.
+func (m *readMemory) forget() {
+	*m = readMemory{}
+}
+
+// trim gives back the free slabs an idle reader holds, or those a busy
+// one did not need since the last trim.
+func (m *readMemory) trim(idle bool) {
+	for c := range m.free {
+		drop := m.minFree[c]
+		if idle {
+			drop = len(m.free[c])
+		}
+		// Each free list is a stack: its bottom minFree slabs were not
+		// taken since the last trim. Those go.
+		n := copy(m.free[c], m.free[c][drop:])
+		clear(m.free[c][n:])
+		m.free[c] = m.free[c][:n]
+		if n == 0 {
+			m.free[c] = nil
+		}
+		m.minFree[c] = n
+	}
+	if len(m.freeIDs) == len(m.live) {
+		m.live, m.freeIDs = nil, nil
+	}
+}

@@ -1,0 +1,4 @@
+package httpserver
+
+// MPUBBody is mpubBody for the HTTP tests of package httpserver_test.
+var MPUBBody = mpubBody

@@ -1,0 +1,76 @@
+package prometheus
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Histogram is a cumulative histogram of durations with fixed
+// bounds, the shape Prometheus histograms have, recorded with plain atomic
+// adds (no lock, no allocation, no metric-library call) and read into a
+// const histogram only when /metrics is scraped.
+//
+// Unlike the e2e percentile recorder (nsqd/metrics/e2e) it never forgets: a
+// Prometheus histogram must only grow so that rate() and
+// histogram_quantile() work across scrapes and nodes.
+type Histogram struct {
+	bounds []time.Duration // upper bounds, ascending; shared, never written
+	counts []atomic.Uint64 // counts[i]: samples <= bounds[i] and > bounds[i-1]; last: above every bound
+	sumUS  atomic.Uint64   // sum of samples in microseconds: ns would overflow in weeks at high rates
+	_      [0]func()       // not comparable, not copyable by accident
+}
+
+// E2ELatencyBounds cover consumers that FIN within a millisecond up to
+// messages that waited an hour. 18 buckets keep a channel to 21 series.
+var E2ELatencyBounds = SecondsBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+	1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+// FsyncBounds span a page-cache flush on fast NVMe (100µs) to a stalled
+// disk (10s).
+var FsyncBounds = SecondsBounds(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 10)
+
+func SecondsBounds(seconds ...float64) []time.Duration {
+	out := make([]time.Duration, len(seconds))
+	for i, s := range seconds {
+		out[i] = time.Duration(s * float64(time.Second))
+	}
+	return out
+}
+
+func NewHistogram(bounds []time.Duration) *Histogram {
+	return &Histogram{bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
+}
+
+// observe counts one sample; a negative one (clocks that disagree) counts
+// as zero.
+func (h *Histogram) Observe(d time.Duration) {
+	d = max(d, 0)
+	i := 0
+	for i < len(h.bounds) && d > h.bounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumUS.Add(uint64(d / time.Microsecond))
+}
+
+// snapshot reads the histogram as Prometheus wants it: cumulative counts
+// per upper bound in seconds, the total and the sum in seconds.
+func (h *Histogram) snapshot() (buckets map[float64]uint64, count uint64, sum float64) {
+	buckets = make(map[float64]uint64, len(h.bounds))
+	for i, bound := range h.bounds {
+		count += h.counts[i].Load()
+		buckets[bound.Seconds()] = count
+	}
+	count += h.counts[len(h.bounds)].Load()
+	sum = float64(h.sumUS.Load()) / 1e6
+	return buckets, count, sum
+}
+
+// metric renders the histogram for a scrape.
+func (h *Histogram) metric(desc *prometheus.Desc, labels ...string) (prometheus.Metric, error) {
+	buckets, count, sum := h.snapshot()
+	return prometheus.NewConstHistogram(desc, count, sum, buckets, labels...)
+}
