@@ -42,23 +42,27 @@ vet:
 	$(GO) vet ./...
 
 # Unit, interop and process tests; fuzz seed corpora run as ordinary tests.
+# Every package's tests run once: under -race for the packages with
+# concurrency of their own (RACE_PKGS), plainly for the rest (PLAIN_PKGS).
 # The commands are built once (build/, and a -race nsqd in build/race/) for
 # every package whose tests run them as processes (internal/tooltest/commands).
-# The race pass, on the packages with concurrency, runs alongside the plain
-# one: both mostly wait on sockets, timers and child processes, so together
-# they take about as long as the slower of the two. Its output follows the
-# plain pass's.
+# The two go test runs go side by side, since both mostly wait on sockets,
+# timers and child processes; the race run's output follows the plain one's.
+# go vet ran just before, so go test does not vet again (-vet=off).
 test: vet build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@$(FIND_CHROMIUM) >/dev/null || echo "NOTE: nsqadmin browser tests (nsqadmin/browsertest) will be SKIPPED: no Chromium found (set CHROMIUM=/path/to/chromium, or apt-get install chromium)"
 	@mkdir -p $(BUILD)/race
 	@race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
-	  NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race $(GO) test -count=1 -race -p $(TEST_P) -timeout 10m $(RACE_PKGS); } >"$$race_log" 2>&1 & race_pid=$$!; \
-	echo "race pass running alongside (go test -race on RACE_PKGS); its output comes after this pass's"; \
-	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -p $(TEST_P) -timeout 10m $(TEST_FIRST) ./...; plain=$$?; \
+	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; \
+	    GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) ./nsqd -race & shards_pid=$$!; \
+	    $(GO) test -count=1 -vet=off -race -p $(TEST_P) -timeout 10m $(filter-out github.com/nsqgo/nsq/nsqd,$(RACE_PKGS)); rest=$$?; \
+	    wait $$shards_pid && [ $$rest -eq 0 ]; }; } >"$$race_log" 2>&1 & race_pid=$$!; \
+	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
+	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
-	echo "race pass:"; cat "$$race_log"; rm -f "$$race_log"; \
+	echo "-race run:"; cat "$$race_log"; rm -f "$$race_log"; \
 	[ $$plain -eq 0 ] && [ $$race -eq 0 ]
 	@$(FIND_CHROMIUM) >/dev/null || echo "NOTE: nsqadmin browser tests (nsqadmin/browsertest) were SKIPPED: no Chromium found"
 
@@ -67,28 +71,36 @@ test: vet build
 FIND_CHROMIUM = (if [ -n "$$CHROMIUM" ]; then command -v "$$CHROMIUM"; else \
 	for b in chromium chromium-browser google-chrome google-chrome-stable; do command -v $$b && exit 0; done; exit 1; fi)
 
-# The packages that take longest, named first so that go test starts them
-# first (it runs packages in the order given, -p at a time): the suite
-# takes as long as its slowest package only if that one does not wait for
-# a slot behind the quick ones.
-TEST_FIRST := ./nsqd ./nsqadmin/browsertest ./internal/chaos ./apps/nsqd ./internal/diskqueue ./internal/nsqclient
+# The packages that take longest in each run, named first so that go test
+# starts them first (it runs packages in the order given, -p at a time):
+# the suite takes as long as its slowest package only if that one does not
+# wait for a slot behind the quick ones.
+RACE_FIRST := ./nsqd ./apps/nsqd ./internal/diskqueue ./nsqd/queue ./internal/nsqclient ./nsqadmin ./apps/nsq_to_file ./nsqd/metrics/e2e
+PLAIN_FIRST := ./nsqadmin/browsertest ./internal/chaos
 
-# Packages each pass runs at once: at least 4, since the packages mostly
+# The nsqd package's tests run as SHARDS processes at once, each a share of
+# them (scripts/test-shards.sh): in one process they run one after another
+# and take longer than all the other packages together, mostly waiting.
+SHARDS ?= 4
+
+# Packages each run runs at once: at least 4, since the packages mostly
 # wait (on sockets, timers, child processes and the browser) rather than
 # compute, and nsqd's alone takes one slot for most of the run.
 TEST_P ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -lt 4 ] && n=4; echo $$n)
 
-# The race pass: every package under these trees except those without
-# concurrency of their own to check (RACE_SKIP): the browser tests (they
-# drive Chromium against nsqadmin, whose own tests run under -race), the
-# chaos harness (it runs nsqd as a separate process, killed at random: the
-# race detector would watch only the harness; apps/nsqd's crash and restart
-# tests run a -race nsqd), static files, parsers and
-# flag/config tables, the thin mains of nsqadmin and nsqlookupd, and the
-# repository-rule checks.
+# The -race run: every package under these trees except those without
+# concurrency of their own to check (RACE_SKIP), which run plainly: the
+# browser tests (they drive Chromium against nsqadmin, whose own tests run
+# under -race), the chaos harness (it runs nsqd as a separate process,
+# killed at random: the race detector would watch only the harness;
+# apps/nsqd's crash and restart tests run a -race nsqd), static files,
+# parsers and flag/config tables, the thin mains of nsqadmin and
+# nsqlookupd, and the repository-rule checks.
 RACE_SKIP := nsqadmin/browsertest nsqadmin/ui internal/chaos apps/nsqadmin apps/nsqlookupd internal/config \
 	internal/docrules internal/httpapi internal/metricsutil internal/testnet internal/toolflags internal/version
-RACE_PKGS ?= $(filter-out $(addprefix github.com/nsqgo/nsq/,$(RACE_SKIP)),$(shell $(GO) list $(TEST_FIRST) ./nsqd/... ./nsqlookupd/... ./nsqadmin/... ./internal/... ./apps/...))
+RACE_PKGS ?= $(filter-out $(addprefix github.com/nsqgo/nsq/,$(RACE_SKIP)),$(shell $(GO) list $(RACE_FIRST) ./nsqd/... ./nsqlookupd/... ./nsqadmin/... ./internal/... ./apps/...))
+# The plain run: every other package of the module.
+PLAIN_PKGS ?= $(filter-out $(RACE_PKGS),$(shell $(GO) list $(PLAIN_FIRST) ./...))
 
 run: build
 	@bash scripts/run.sh
