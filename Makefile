@@ -53,7 +53,9 @@ test: vet build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@$(FIND_CHROMIUM) >/dev/null || echo "NOTE: nsqadmin browser tests (nsqadmin/browsertest) will be SKIPPED: no Chromium found (set CHROMIUM=/path/to/chromium, or apt-get install chromium)"
 	@mkdir -p $(BUILD)/race
-	@race_log=$$(mktemp); \
+	@test_tmp=$$(mktemp -d $(if $(TEST_TMPDIR),"$(TEST_TMPDIR)/nsqgo-test.XXXXXX")) || exit 1; export TMPDIR="$$test_tmp"; \
+	echo "temp files in $$test_tmp"; \
+	race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
 	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; \
 	    GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) ./nsqd -race & shards_pid=$$!; \
@@ -62,7 +64,7 @@ test: vet build
 	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
 	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
-	echo "-race run:"; cat "$$race_log"; rm -f "$$race_log"; \
+	echo "-race run:"; cat "$$race_log"; rm -rf "$$test_tmp"; \
 	[ $$plain -eq 0 ] && [ $$race -eq 0 ]
 	@$(FIND_CHROMIUM) >/dev/null || echo "NOTE: nsqadmin browser tests (nsqadmin/browsertest) were SKIPPED: no Chromium found"
 
@@ -77,6 +79,15 @@ FIND_CHROMIUM = (if [ -n "$$CHROMIUM" ]; then command -v "$$CHROMIUM"; else \
 # wait for a slot behind the quick ones.
 RACE_FIRST := ./nsqd ./apps/nsqd ./internal/diskqueue ./nsqd/queue ./internal/nsqclient ./nsqadmin ./apps/nsq_to_file ./nsqd/metrics/e2e
 PLAIN_FIRST := ./nsqadmin/browsertest ./internal/chaos
+
+# Where the tests' temp files go (TMPDIR, for t.TempDir, the daemons' data
+# and go's own builds): a tmpfs when there is one, since the disk queues'
+# fsyncs cost nothing there. On this repository's shared 2-core machine
+# internal/diskqueue took 24.5 s on disk and 3.4 s on /dev/shm. What the
+# tests check is unchanged: what a killed process leaves behind is in the
+# page cache either way, and no test cuts the power. TEST_TMPDIR= (empty)
+# keeps the system's temp dir.
+TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 
 # The nsqd package's tests run as SHARDS processes at once, each a share of
 # them (scripts/test-shards.sh): in one process they run one after another
