@@ -58,11 +58,11 @@ test: vet build
 	race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
 	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; \
-	    GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) ./nsqd -race & shards_pid=$$!; \
-	    $(GO) test -count=1 -vet=off -race -p $(TEST_P) -timeout 10m $(filter-out github.com/nsqgo/nsq/nsqd,$(RACE_PKGS)); rest=$$?; \
+	    GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) ./nsqd -race -ldflags=$(TEST_LDFLAGS) & shards_pid=$$!; \
+	    $(GO) test -count=1 -vet=off -race -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(filter-out github.com/nsqgo/nsq/nsqd,$(RACE_PKGS)); rest=$$?; \
 	    wait $$shards_pid && [ $$rest -eq 0 ]; }; } >"$$race_log" 2>&1 & race_pid=$$!; \
 	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
-	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
+	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
 	echo "-race run:"; cat "$$race_log"; rm -rf "$$test_tmp"; \
 	[ $$plain -eq 0 ] && [ $$race -eq 0 ]
@@ -88,6 +88,11 @@ PLAIN_FIRST := ./nsqadmin/browsertest ./internal/chaos
 # page cache either way, and no test cuts the power. TEST_TMPDIR= (empty)
 # keeps the system's temp dir.
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
+
+# The test binaries are linked without DWARF (TEST_LDFLAGS): a panic's or a
+# race report's stack still names files and lines, and linking the -race
+# nsqd test binary took 2.5 s of CPU instead of 3.5.
+TEST_LDFLAGS ?= -w
 
 # The nsqd package's tests run as SHARDS processes at once, each a share of
 # them (scripts/test-shards.sh): in one process they run one after another
