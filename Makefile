@@ -57,10 +57,12 @@ test: vet build
 	echo "temp files in $$test_tmp"; \
 	race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
-	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; \
-	    GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) ./nsqd -race -ldflags=$(TEST_LDFLAGS) & shards_pid=$$!; \
-	    $(GO) test -count=1 -vet=off -race -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(filter-out github.com/nsqgo/nsq/nsqd,$(RACE_PKGS)); rest=$$?; \
-	    wait $$shards_pid && [ $$rest -eq 0 ]; }; } >"$$race_log" 2>&1 & race_pid=$$!; \
+	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; shard_pids=; \
+	    for pkg in $(SHARD_PKGS); do \
+	      GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) $$pkg -race -ldflags=$(TEST_LDFLAGS) & shard_pids="$$shard_pids $$!"; \
+	    done; \
+	    $(GO) test -count=1 -vet=off -race -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(filter-out $(SHARD_PKGS:./%=github.com/nsqgo/nsq/%),$(RACE_PKGS)); rest=$$?; \
+	    for pid in $$shard_pids; do wait $$pid || rest=1; done; [ $$rest -eq 0 ]; }; } >"$$race_log" 2>&1 & race_pid=$$!; \
 	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
 	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
@@ -94,9 +96,12 @@ TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 # nsqd test binary took 2.5 s of CPU instead of 3.5.
 TEST_LDFLAGS ?= -w
 
-# The nsqd package's tests run as SHARDS processes at once, each a share of
-# them (scripts/test-shards.sh): in one process they run one after another
-# and take longer than all the other packages together, mostly waiting.
+# These packages' tests (all in RACE_PKGS) run as SHARDS processes at once,
+# each a share of them (scripts/test-shards.sh): in one process they run
+# one after another, mostly waiting, and were the longest of the suite
+# (nsqd's 500-odd tests; apps/nsqd's restarts and crashes of nsqd
+# processes).
+SHARD_PKGS ?= ./nsqd ./apps/nsqd
 SHARDS ?= 4
 
 # Packages each run runs at once: at least 4, since the packages mostly
