@@ -46,9 +46,12 @@ vet:
 # concurrency of their own (RACE_PKGS), plainly for the rest (PLAIN_PKGS).
 # The commands are built once (build/, and a -race nsqd in build/race/) for
 # every package whose tests run them as processes (internal/tooltest/commands).
-# The two go test runs go side by side, since both mostly wait on sockets,
-# timers and child processes; the race run's output follows the plain one's.
-# go vet ran just before, so go test does not vet again (-vet=off).
+# scripts/test-run.sh runs the tests as go test would, but keeps the test
+# binaries (build/test/) so that an unchanged package is not linked again,
+# and splits SHARD_PKGS into processes. The two runs go side by side, since
+# both mostly wait on sockets, timers and child processes; the race run's
+# output follows the plain one's. go vet ran just before, so the test
+# binaries are built without it (-vet=off).
 test: vet build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@$(FIND_CHROMIUM) >/dev/null || echo "NOTE: nsqadmin browser tests (nsqadmin/browsertest) will be SKIPPED: no Chromium found (set CHROMIUM=/path/to/chromium, or apt-get install chromium)"
@@ -57,14 +60,11 @@ test: vet build
 	echo "temp files in $$test_tmp"; \
 	race_log=$$(mktemp); \
 	{ $(GO) build -race -o $(BUILD)/race/ ./apps/nsqd && \
-	  { export NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race; shard_pids=; \
-	    for pkg in $(SHARD_PKGS); do \
-	      GO="$(GO)" bash scripts/test-shards.sh $(SHARDS) $$pkg -race -ldflags=$(TEST_LDFLAGS) & shard_pids="$$shard_pids $$!"; \
-	    done; \
-	    $(GO) test -count=1 -vet=off -race -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(filter-out $(SHARD_PKGS:./%=github.com/nsqgo/nsq/%),$(RACE_PKGS)); rest=$$?; \
-	    for pid in $$shard_pids; do wait $$pid || rest=1; done; [ $$rest -eq 0 ]; }; } >"$$race_log" 2>&1 & race_pid=$$!; \
+	  NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race BIN_DIR=$(abspath $(BUILD))/test/race P=$(TEST_P) SHARDS=$(SHARDS) SHARD_PKGS="$(SHARD_PKGS)" GO="$(GO)" \
+	    bash scripts/test-run.sh -race -ldflags=$(TEST_LDFLAGS) -- $(RACE_PKGS); } >"$$race_log" 2>&1 & race_pid=$$!; \
 	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
-	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
+	NSQGO_TEST_BIN=$(abspath $(BUILD)) BIN_DIR=$(abspath $(BUILD))/test/plain P=$(TEST_P) GO="$(GO)" \
+	  bash scripts/test-run.sh -ldflags=$(TEST_LDFLAGS) -- $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
 	echo "-race run:"; cat "$$race_log"; rm -rf "$$test_tmp"; \
 	[ $$plain -eq 0 ] && [ $$race -eq 0 ]
@@ -97,7 +97,7 @@ TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 TEST_LDFLAGS ?= -w
 
 # These packages' tests (all in RACE_PKGS) run as SHARDS processes at once,
-# each a share of them (scripts/test-shards.sh): in one process they run
+# each a share of them (scripts/test-run.sh): in one process they run
 # one after another, mostly waiting, and were the longest of the suite
 # (nsqd's 500-odd tests; apps/nsqd's restarts and crashes of nsqd
 # processes).
