@@ -101,6 +101,16 @@ for i in "${!pkgs[@]}"; do
 	esac
 done
 
+# A job started with & by a shell without job control (this script's, or
+# make's when it runs this script in the background) ignores SIGINT and
+# SIGQUIT, and an exec'd test binary would pass that on to the processes it
+# starts: scripts/run.sh's Ctrl-C test then never stopped. go test resets
+# them; so does env --default-signal (GNU coreutils 8.31 and later) here.
+reset_signals=()
+if env --default-signal=INT,QUIT true 2>/dev/null; then
+	reset_signals=(env --default-signal=INT,QUIT)
+fi
+
 run_job() {
 	local n=$1 i share pattern
 	read -r i share pattern <<<"${jobs[n]}"
@@ -108,7 +118,7 @@ run_job() {
 	[ "$share" != "-" ] && label=" [share $share]"
 	local start rc ms
 	start=$(date +%s%N)
-	(cd "${dirs[i]}" && exec "${bins[i]}" -test.paniconexit0 -test.count=1 -test.timeout=10m -test.run "$pattern") >"$work/out.$n" 2>&1
+	(cd "${dirs[i]}" && exec "${reset_signals[@]}" "${bins[i]}" -test.paniconexit0 -test.count=1 -test.timeout=10m -test.run "$pattern") >"$work/out.$n" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	local elapsed=$((ms / 1000)).$(printf '%03d' $((ms % 1000)))s
