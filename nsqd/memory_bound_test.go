@@ -44,13 +44,15 @@ func totalAllocated() uint64 {
 func heldBound(messages int) uint64 { return uint64(messages)*1024 + 4<<20 }
 
 // TestMPUBHoldsOnlyMessageBytes publishes, N times, one 1-byte message in a
-// 1 MiB batch (TCP with a body size that lies, HTTP /mpub text padded with
+// 512 KiB batch (TCP with a body size that lies, HTTP /mpub text padded with
 // empty lines, binary with trailing bytes). The messages stay queued on a
 // channel; the heap they hold must be proportional to them, not to the
-// batches (before the fix: N MiB).
+// batches (before the fix: N/2 MiB, 16 MiB against a bound of about 4 MiB).
+// More or bigger batches would only cost time: under -race, scanning 64 MiB
+// of empty lines took 27 s.
 func TestMPUBHoldsOnlyMessageBytes(t *testing.T) {
-	const requests = 64
-	const padding = 1 << 20
+	const requests = 32
+	const padding = 512 << 10
 	cases := []struct {
 		name    string
 		publish func(t *testing.T, n *NSQD, topic string)
@@ -165,14 +167,20 @@ func TestDeclaredSizeIsNotAllocated(t *testing.T) {
 	}
 }
 
-// TestMPUBTextNewlineFloodIsLinear posts /mpub bodies of max-body-size that
-// are empty lines but for one message: what the daemon allocates is a small
+// TestMPUBTextNewlineFloodIsLinear posts /mpub bodies of 1 MiB that are
+// empty lines but for one message: what the daemon allocates is a small
 // multiple of the bytes received (before the fix: 72 bytes per newline,
 // 40x the body).
 func TestMPUBTextNewlineFloodIsLinear(t *testing.T) {
 	const requests = 4
 	n := startDaemon(t, nil)
-	body := append(bytes.Repeat([]byte("\n"), int(n.opts.MaxBodySize)-2), 'x', '\n')
+	// A million empty lines a body, a fifth of max-body-size: the bound
+	// below grows with the body, so a cost per line fails it as surely,
+	// and under -race on a loaded machine scanning 5 MiB bodies outlasted
+	// the HTTP client's 10 s.
+	const flood = 1 << 20
+	require.Less(t, int64(flood), n.opts.MaxBodySize)
+	body := append(bytes.Repeat([]byte("\n"), flood-2), 'x', '\n')
 	before := totalAllocated()
 	for i := 0; i < requests; i++ {
 		status, data := httpPostBytes(t, n, "/mpub?topic=flood", body)
@@ -192,9 +200,11 @@ func TestMPUBTextNewlineFloodIsLinear(t *testing.T) {
 // TestTouchCostsNoLastingMemory TOUCHes one held message many times: the
 // deadline bookkeeping stays bounded by the messages held and the heap does
 // not grow with the TOUCH count (before the fix: an entry per TOUCH until
-// the message's timeout, about 24-70 bytes each).
+// the message's timeout, about 24-70 bytes each: 2.4-7 MB for these
+// 100,000 against a 1 MiB bound, and 100 times the 1027 deadline entries
+// allowed).
 func TestTouchCostsNoLastingMemory(t *testing.T) {
-	const touches = 300_000
+	const touches = 100_000
 	n := startDaemon(t, nil)
 	publish(t, n, "touch", "held")
 	consumer := dialV2(t, n)

@@ -71,12 +71,18 @@ func (e *endpoint) count() int {
 	return len(e.got)
 }
 
-// finished waits until all total messages of the channel were finished.
+// finished waits until all total messages of the channel were finished:
+// FINs are counted, since a message on its way from the channel to a
+// connection is, for a moment, neither queued nor in flight (nsqd/pump.go).
 func finished(t *testing.T, n tooltest.NSQD, topic string, total uint64) {
 	t.Helper()
 	tooltest.Eventually(t, "every message finished", func() bool {
 		ch, ok := n.Channel(topic, "nsq_to_http")
-		return ok && ch.MessageCount == total && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
+		var fin uint64
+		for _, c := range ch.Clients {
+			fin += c.FinishCount
+		}
+		return ok && ch.MessageCount == total && fin == total && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
 	})
 }
 

@@ -10,11 +10,17 @@ import (
 	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
-// drained reports whether every message of the channel was finished.
+// drained reports whether every message of the channel was finished: FINs
+// are counted, since a message on its way from the channel to a connection
+// is, for a moment, neither queued nor in flight (nsqd/pump.go).
 func drained(n tooltest.NSQD, topic, channel string, total uint64) func() bool {
 	return func() bool {
 		ch, ok := n.Channel(topic, channel)
-		return ok && ch.MessageCount == total && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
+		var fin uint64
+		for _, c := range ch.Clients {
+			fin += c.FinishCount
+		}
+		return ok && ch.MessageCount == total && fin == total && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
 	}
 }
 
