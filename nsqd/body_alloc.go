@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/nsqgo/nsq/internal/hugepage"
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // Memory a publisher controls is allocated as its bytes arrive and is held
@@ -25,45 +26,25 @@ import (
 
 // bodyChunk is the most a body read allocates ahead of the bytes received,
 // and the size of a batch's shared slabs.
-const bodyChunk = 64 << 10
+const bodyChunk = protocol.DeclaredChunk
 
 // slabMaxBody is the largest body that shares a slab; bigger ones cost an
 // allocation each, which is small next to copying them.
 const slabMaxBody = 8 << 10
 
-// readAppend appends n bytes read from r to dst. Room is added as bytes
-// arrive, never more than bodyChunk or the length already read at a time,
-// and never beyond sizeHint (what the sender declared) unless the bytes
-// keep coming. It returns io.ErrUnexpectedEOF (or r's error) when the
-// bytes stop short.
+// readAppend appends n bytes read from r to dst, growing as they arrive
+// (protocol.ReadDeclared).
 func readAppend(r io.Reader, dst []byte, n, sizeHint int) ([]byte, error) {
-	return readAppendFresh(nil, r, dst, n, sizeHint)
+	return protocol.ReadDeclared(nil, r, dst, n, sizeHint)
 }
 
 // readAppendFresh is readAppend showing each allocation to fresh before
 // writing into it; a nil fresh advises nothing.
 func readAppendFresh(fresh *hugepage.Advisor, r io.Reader, dst []byte, n, sizeHint int) ([]byte, error) {
-	end := len(dst) + n
-	for len(dst) < end {
-		if len(dst) == cap(dst) {
-			room := len(dst) + max(len(dst), bodyChunk)
-			room = min(room, max(sizeHint, end))
-			grown := make([]byte, len(dst), room)
-			hugepage.Fresh(fresh, grown)
-			copy(grown, dst)
-			dst = grown
-		}
-		next := min(cap(dst), end)
-		got, err := io.ReadFull(r, dst[len(dst):next])
-		dst = dst[:len(dst)+got]
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return dst, err
-		}
+	if fresh == nil {
+		return protocol.ReadDeclared(nil, r, dst, n, sizeHint)
 	}
-	return dst, nil
+	return protocol.ReadDeclared(func(b []byte) { hugepage.Fresh(fresh, b) }, r, dst, n, sizeHint)
 }
 
 // slabAllocator hands out message bodies for one batch from shared slabs.

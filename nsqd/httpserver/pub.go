@@ -11,6 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // readBody reads a request body of at most limit bytes, returning up to
@@ -34,35 +35,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// bodyChunk is the most readDeclared allocates ahead of the bytes
-// received: the step nsqd's own body reads take (nsqd/body_alloc.go), so a
-// request that declares 5 MB and sends one byte costs one chunk (README,
-// "Memory a client controls").
-const bodyChunk = 64 << 10
-
 // readDeclared reads the n bytes a request declared, adding room as they
-// arrive: at most bodyChunk, or as much as already arrived, at a time, and
-// never beyond n. It returns io.ErrUnexpectedEOF (or r's error) when the
-// bytes stop short.
+// arrive, never beyond n (protocol.ReadDeclared: a request that declares
+// 5 MB and sends one byte costs one chunk; README, "Memory a client
+// controls").
 func readDeclared(r io.Reader, n int) ([]byte, error) {
-	var dst []byte
-	for len(dst) < n {
-		if len(dst) == cap(dst) {
-			room := min(len(dst)+max(len(dst), bodyChunk), n)
-			grown := make([]byte, len(dst), room)
-			copy(grown, dst)
-			dst = grown
-		}
-		got, err := io.ReadFull(r, dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+got]
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return dst, err
-		}
-	}
-	return dst, nil
+	return protocol.ReadDeclared(nil, r, nil, n, n)
 }
 
 // bodyDeadline bounds how long a publish request's body may take to
