@@ -179,7 +179,9 @@ func TestDeadLetterTTLDeferredCountsFromPublish(t *testing.T) {
 
 // With a dead_letter_topic, a dead message is published to that topic on
 // this nsqd (created as /pub would), so any consumer reads dead letters
-// unchanged: same body, a new ID, attempts from 1. The dead set is not
+// unchanged: same body, attempts from 1, an ID of the dead-letter topic's
+// own (IDs are unique per topic, as upstream's: one made in the same
+// millisecond as the original's may equal it). The dead set is not
 // used; the reason is counted in the channel's stats.
 func TestDeadLetterTopic(t *testing.T) {
 	n := startDaemon(t, nil)
@@ -203,7 +205,6 @@ func TestDeadLetterTopic(t *testing.T) {
 	dm := letters.readMessage()
 	require.Equal(t, "poison", string(dm.Body))
 	require.Equal(t, uint16(1), dm.Attempts)
-	require.NotEqual(t, m.ID, dm.ID)
 
 	require.Empty(t, deadSetFiles(t, n), "the dead set is not used")
 	stats := channelStatsJSON(t, n, "t", "c")
