@@ -288,29 +288,44 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 }
 
 func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
+	proxy := startNOPProxy(t, n.TCPAddr())
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
 	got := newCollector()
 	c := newTestConsumer(t, "hb", "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	start := fake.Now()
+	require.NoError(t, c.ConnectToNSQD(proxy.addr()))
 	var remote string
-	eventually(t, "subscribed", func() bool {
+	// Subscribed, and past the handshake: the client sends RDY once it has
+	// read the SUB's OK. A heartbeat that came before that OK would be
+	// skipped by the handshake, unanswered (conn.readResponse), and the
+	// NOP this test waits for would never come (3 runs in 100 under -race).
+	eventually(t, "subscribed with RDY 1", func() bool {
 		ch, ok := n.Channel("hb", "ch")
-		if ok && len(ch.Clients) == 1 {
+		if ok && len(ch.Clients) == 1 && ch.Clients[0].ReadyCount == 1 {
 			remote = ch.Clients[0].RemoteAddress
 		}
 		return remote != ""
 	})
-	// Idle for more than two heartbeat intervals: nsqd closes a client
-	// that does not answer them. Waiting is the behaviour under test.
-	time.Sleep(2500 * time.Millisecond)
+	// nsqd closes a client that leaves its heartbeats unanswered for two
+	// intervals (a wall-clock socket deadline: nsqd/client.go). Here nsqd
+	// sends each heartbeat when its clock reaches it, and the test waits
+	// for that heartbeat's NOP before moving on: a client that did not
+	// answer fails here, past three intervals.
+	for i := 1; i <= 3; i++ {
+		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
+		awaitDeadline(t, fake, due)
+		fake.AdvanceTo(due)
+		proxy.awaitNOPs(t, i)
+	}
 	ch, _ := n.Channel("hb", "ch")
 	require.Len(t, ch.Clients, 1)
 	require.Equal(t, remote, ch.Clients[0].RemoteAddress, "still the first connection")
 	require.Equal(t, "nsqclient/1.3.0", ch.Clients[0].UserAgent)
+	require.Equal(t, 1, proxy.connections(), "never reconnected")
+	require.Equal(t, 1, c.Stats().Connections)
 }
 
 func TestTouchExtendsTheTimeout(t *testing.T) {
