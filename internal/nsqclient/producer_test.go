@@ -103,20 +103,31 @@ func TestProducerSurvivesNSQDRestart(t *testing.T) {
 }
 
 func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
+	proxy := startNOPProxy(t, n.TCPAddr())
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
-	p := newTestProducer(t, n.TCPAddr(), opts)
+	p := newTestProducer(t, proxy.addr(), opts)
+	start := fake.Now()
 	require.NoError(t, p.Publish("hb", []byte("1")))
 	p.mu.Lock()
 	first := p.pc
 	p.mu.Unlock()
 
-	// nsqd closes a connection that sends nothing for two heartbeat
-	// intervals; waiting that long is the behaviour under test.
-	time.Sleep(2500 * time.Millisecond)
+	// nsqd closes a connection that leaves its heartbeats unanswered for
+	// two intervals (a wall-clock socket deadline: nsqd/client.go). Here
+	// nsqd sends each heartbeat when its clock reaches it, and the test
+	// waits for that heartbeat's NOP: a producer that did not answer
+	// fails here, past three intervals.
+	for i := 1; i <= 3; i++ {
+		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
+		awaitDeadline(t, fake, due)
+		fake.AdvanceTo(due)
+		proxy.awaitNOPs(t, i)
+	}
 	require.NoError(t, p.Publish("hb", []byte("2")))
+	require.Equal(t, 1, proxy.connections(), "never reconnected")
+	require.Equal(t, uint64(2), n.GetStats("hb", "", false).Topics[0].MessageCount)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	require.Same(t, first, p.pc, "the same connection is still in use")
