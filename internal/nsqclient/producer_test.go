@@ -11,14 +11,15 @@ import (
 )
 
 func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
 	opts := testOptions(t)
 	p := newTestProducer(t, n.TCPAddr(), opts)
 
 	require.NoError(t, p.Publish("rt", []byte("one")))
 	require.NoError(t, p.MultiPublish("rt", [][]byte{[]byte("two"), []byte("three")}))
-	deferredAt := time.Now()
-	require.NoError(t, p.DeferredPublish("rt", 300*time.Millisecond, []byte("later")))
+	deferredAt := fake.Now()
+	const deferral = 300 * time.Millisecond
+	require.NoError(t, p.DeferredPublish("rt", deferral, []byte("later")))
 
 	opts.MaxInFlight = 10
 	c := newTestConsumer(t, "rt", "ch", opts)
@@ -26,12 +27,21 @@ func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
 	c.AddHandler(got)
 	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 
+	require.ElementsMatch(t, []string{"one", "two", "three"}, got.waitFor(t, 3))
+	// nsqd holds the deferred message until its clock reaches the
+	// deferral, and no longer (the clock's timers fire inside AdvanceTo).
+	due := deferredAt.Add(deferral)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	ch, _ := n.Channel("rt", "ch")
+	require.EqualValues(t, 1, ch.DeferredCount, "released before its time")
+	require.Len(t, got.snapshot(), 3)
+	fake.AdvanceTo(due)
 	require.ElementsMatch(t, []string{"one", "two", "three", "later"}, got.waitFor(t, 4))
 	require.Equal(t, "later", got.snapshot()[3], "the deferred message comes last")
 	got.mu.Lock()
 	last := got.msgs[3]
 	got.mu.Unlock()
-	require.GreaterOrEqual(t, time.Since(deferredAt), 300*time.Millisecond)
 	require.Equal(t, uint16(1), last.Attempts)
 	require.Equal(t, n.TCPAddr(), last.NSQDAddress)
 	require.InDelta(t, deferredAt.UnixNano(), last.Timestamp, float64(time.Second), "timestamp is publish time")
