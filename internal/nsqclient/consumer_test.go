@@ -2,6 +2,7 @@ package nsqclient
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -288,57 +289,133 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 }
 
 func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
+	proxy := startNOPProxy(t, n.TCPAddr())
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
 	got := newCollector()
 	c := newTestConsumer(t, "hb", "ch", opts)
 	c.AddHandler(got)
-	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	start := fake.Now()
+	require.NoError(t, c.ConnectToNSQD(proxy.addr()))
 	var remote string
-	eventually(t, "subscribed", func() bool {
+	// Subscribed, and past the handshake: the client sends RDY once it has
+	// read the SUB's OK. A heartbeat that came before that OK would be
+	// skipped by the handshake, unanswered (conn.readResponse), and the
+	// NOP this test waits for would never come (3 runs in 100 under -race).
+	eventually(t, "subscribed with RDY 1", func() bool {
 		ch, ok := n.Channel("hb", "ch")
-		if ok && len(ch.Clients) == 1 {
+		if ok && len(ch.Clients) == 1 && ch.Clients[0].ReadyCount == 1 {
 			remote = ch.Clients[0].RemoteAddress
 		}
 		return remote != ""
 	})
-	// Idle for more than two heartbeat intervals: nsqd closes a client
-	// that does not answer them. Waiting is the behaviour under test.
-	time.Sleep(2500 * time.Millisecond)
+	// nsqd closes a client that leaves its heartbeats unanswered for two
+	// intervals (a wall-clock socket deadline: nsqd/client.go). Here nsqd
+	// sends each heartbeat when its clock reaches it, and the test waits
+	// for that heartbeat's NOP before moving on: a client that did not
+	// answer fails here, past three intervals.
+	for i := 1; i <= 3; i++ {
+		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
+		awaitDeadline(t, fake, due)
+		fake.AdvanceTo(due)
+		proxy.awaitNOPs(t, i)
+	}
 	ch, _ := n.Channel("hb", "ch")
 	require.Len(t, ch.Clients, 1)
 	require.Equal(t, remote, ch.Clients[0].RemoteAddress, "still the first connection")
 	require.Equal(t, "nsqclient/1.3.0", ch.Clients[0].UserAgent)
+	require.Equal(t, 1, proxy.connections(), "never reconnected")
+	require.Equal(t, 1, c.Stats().Connections)
 }
 
 func TestTouchExtendsTheTimeout(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
 	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 	require.NoError(t, p.Publish("touch", []byte("slow")))
 	opts := testOptions(t)
 	opts.MsgTimeout = time.Second
 	var deliveries atomic.Int32
+	held := make(chan struct{})
+	touch := make(chan struct{})
+	touched := make(chan struct{})
+	finish := make(chan struct{})
 	c := newTestConsumer(t, "touch", "ch", opts)
-	c.AddHandler(HandlerFunc(func(m *Message) error {
-		deliveries.Add(1)
-		// Work for twice the message timeout, touching halfway.
-		for range 4 {
-			time.Sleep(500 * time.Millisecond)
-			m.Touch()
+	// Closed before the consumer stops (cleanups run last first), so a
+	// failed test does not leave the handler blocked.
+	ended := make(chan struct{})
+	t.Cleanup(func() { close(ended) })
+	step := func(signal chan struct{}, send bool) {
+		if send {
+			select {
+			case signal <- struct{}{}:
+			case <-ended:
+			}
+			return
 		}
+		select {
+		case <-signal:
+		case <-ended:
+		}
+	}
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		if deliveries.Add(1) > 1 {
+			return nil // a redelivery: counted, and the test fails on it
+		}
+		step(held, true)
+		step(touch, false)
+		m.Touch()
+		step(touched, true)
+		step(finish, false)
 		return nil
 	}))
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	receive(t, held, "the message")
+	// nsqd armed the message's timeout at delivery, one MsgTimeout on.
+	awaitDeadline(t, fake, start.Add(opts.MsgTimeout))
+
+	// Most of the timeout gone, the handler touches: the deadline is now
+	// one MsgTimeout from here.
+	touchedAt := start.Add(opts.MsgTimeout * 9 / 10)
+	fake.AdvanceTo(touchedAt)
+	touch <- struct{}{}
+	receive(t, touched, "the touch")
+	// nsqd reads a connection's commands in order: once it has the RDY
+	// sent after the TOUCH, it has processed the TOUCH.
+	c.ChangeMaxInFlight(2)
+	eventually(t, "the RDY after the TOUCH", func() bool {
+		return slices.Equal(n.readyCounts("touch", "ch"), []int64{2})
+	})
+
+	// Past the original deadline (its timer fires inside AdvanceTo), short
+	// of the touched one: still in flight, not timed out.
+	fake.AdvanceTo(touchedAt.Add(opts.MsgTimeout / 2))
+	ch, _ := n.Channel("touch", "ch")
+	require.Zero(t, ch.TimeoutCount, "touched, yet timed out at the original deadline")
+	require.EqualValues(t, 1, ch.InFlightCount)
+
+	close(finish)
 	eventually(t, "finished", func() bool {
 		ch, ok := n.Channel("touch", "ch")
-		return ok && deliveries.Load() == 1 && ch.InFlightCount == 0 && ch.Depth == 0
+		return ok && ch.InFlightCount == 0 && ch.Depth == 0
 	})
-	ch, _ := n.Channel("touch", "ch")
-	require.Zero(t, ch.TimeoutCount, "touches kept it from timing out")
-	require.Equal(t, int32(1), deliveries.Load())
+	// Long past every deadline: a finished message does not come back.
+	fake.Advance(time.Hour)
+	ch, _ = n.Channel("touch", "ch")
+	require.Zero(t, ch.TimeoutCount)
+	require.Zero(t, ch.Depth)
+	require.Equal(t, int32(1), deliveries.Load(), "delivered once")
+}
+
+// receive waits for one value on c, which what names.
+func receive(t testing.TB, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(waitTimeout):
+		t.Fatalf("%s did not arrive", what)
+	}
 }
 
 // In flight counts what the handlers hold (and at most one message per

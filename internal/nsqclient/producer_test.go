@@ -11,14 +11,15 @@ import (
 )
 
 func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
 	opts := testOptions(t)
 	p := newTestProducer(t, n.TCPAddr(), opts)
 
 	require.NoError(t, p.Publish("rt", []byte("one")))
 	require.NoError(t, p.MultiPublish("rt", [][]byte{[]byte("two"), []byte("three")}))
-	deferredAt := time.Now()
-	require.NoError(t, p.DeferredPublish("rt", 300*time.Millisecond, []byte("later")))
+	deferredAt := fake.Now()
+	const deferral = 300 * time.Millisecond
+	require.NoError(t, p.DeferredPublish("rt", deferral, []byte("later")))
 
 	opts.MaxInFlight = 10
 	c := newTestConsumer(t, "rt", "ch", opts)
@@ -26,12 +27,21 @@ func TestPublishMultiPublishAndDeferredPublishRoundTrip(t *testing.T) {
 	c.AddHandler(got)
 	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 
+	require.ElementsMatch(t, []string{"one", "two", "three"}, got.waitFor(t, 3))
+	// nsqd holds the deferred message until its clock reaches the
+	// deferral, and no longer (the clock's timers fire inside AdvanceTo).
+	due := deferredAt.Add(deferral)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	ch, _ := n.Channel("rt", "ch")
+	require.EqualValues(t, 1, ch.DeferredCount, "released before its time")
+	require.Len(t, got.snapshot(), 3)
+	fake.AdvanceTo(due)
 	require.ElementsMatch(t, []string{"one", "two", "three", "later"}, got.waitFor(t, 4))
 	require.Equal(t, "later", got.snapshot()[3], "the deferred message comes last")
 	got.mu.Lock()
 	last := got.msgs[3]
 	got.mu.Unlock()
-	require.GreaterOrEqual(t, time.Since(deferredAt), 300*time.Millisecond)
 	require.Equal(t, uint16(1), last.Attempts)
 	require.Equal(t, n.TCPAddr(), last.NSQDAddress)
 	require.InDelta(t, deferredAt.UnixNano(), last.Timestamp, float64(time.Second), "timestamp is publish time")
@@ -103,20 +113,31 @@ func TestProducerSurvivesNSQDRestart(t *testing.T) {
 }
 
 func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
-	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	n, fake := startClockedNSQD(t)
+	proxy := startNOPProxy(t, n.TCPAddr())
 	opts := testOptions(t)
 	opts.HeartbeatInterval = time.Second
-	p := newTestProducer(t, n.TCPAddr(), opts)
+	p := newTestProducer(t, proxy.addr(), opts)
+	start := fake.Now()
 	require.NoError(t, p.Publish("hb", []byte("1")))
 	p.mu.Lock()
 	first := p.pc
 	p.mu.Unlock()
 
-	// nsqd closes a connection that sends nothing for two heartbeat
-	// intervals; waiting that long is the behaviour under test.
-	time.Sleep(2500 * time.Millisecond)
+	// nsqd closes a connection that leaves its heartbeats unanswered for
+	// two intervals (a wall-clock socket deadline: nsqd/client.go). Here
+	// nsqd sends each heartbeat when its clock reaches it, and the test
+	// waits for that heartbeat's NOP: a producer that did not answer
+	// fails here, past three intervals.
+	for i := 1; i <= 3; i++ {
+		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
+		awaitDeadline(t, fake, due)
+		fake.AdvanceTo(due)
+		proxy.awaitNOPs(t, i)
+	}
 	require.NoError(t, p.Publish("hb", []byte("2")))
+	require.Equal(t, 1, proxy.connections(), "never reconnected")
+	require.Equal(t, uint64(2), n.GetStats("hb", "", false).Topics[0].MessageCount)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	require.Same(t, first, p.pc, "the same connection is still in use")

@@ -21,15 +21,23 @@ func TestBucketHoldsValueWithinOneThirtySecond(t *testing.T) {
 	for range 100000 {
 		values = append(values, rng.Int64N(1<<48))
 	}
+	// Plain comparisons, not require: over 100,000 values testify's
+	// reflection and argument boxing took 2-6 s under -race, now 0.1 s.
 	for _, v := range values {
 		b := bucket(v)
-		require.Less(t, b, buckets-1, "v=%d is below the overflow bucket", v)
-		high := bucketHigh(b)
-		require.LessOrEqual(t, v, high, "v=%d bucket %d", v, b)
-		if b > 0 {
-			require.Greater(t, v, bucketHigh(b-1), "v=%d bucket %d", v, b)
+		if b >= buckets-1 {
+			t.Fatalf("v=%d is in the overflow bucket %d", v, b)
 		}
-		require.LessOrEqual(t, high-v, v/32, "v=%d bucket %d is too wide", v, b)
+		high := bucketHigh(b)
+		if v > high {
+			t.Fatalf("v=%d is above its bucket %d's upper edge %d", v, b, high)
+		}
+		if b > 0 && v <= bucketHigh(b-1) {
+			t.Fatalf("v=%d is not above bucket %d's lower edge %d", v, b, bucketHigh(b-1))
+		}
+		if high-v > v/32 {
+			t.Fatalf("v=%d bucket %d (upper edge %d) is too wide", v, b, high)
+		}
 	}
 }
 
