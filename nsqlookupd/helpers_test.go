@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 )
 
@@ -33,11 +35,20 @@ func (w testLog) Write(p []byte) (int, error) {
 // startLookupd runs a daemon on 127.0.0.1 port 0 until the test ends.
 func startLookupd(t testing.TB, mutate func(*Options)) *NSQLookupd {
 	t.Helper()
+	l, _ := startWatchedLookupd(t, mutate)
+	return l
+}
+
+// startWatchedLookupd is startLookupd that also returns the daemon's log,
+// for a test to await what the daemon does in its own goroutines.
+func startWatchedLookupd(t testing.TB, mutate func(*Options)) (*NSQLookupd, *logWatch) {
+	t.Helper()
+	logs := &logWatch{t: t, changed: make(chan struct{})}
 	opts := NewOptions()
 	opts.TCPAddress = "127.0.0.1:0"
 	opts.HTTPAddress = "127.0.0.1:0"
 	opts.BroadcastAddress = "127.0.0.1"
-	opts.Logger = testLog{t}
+	opts.Logger = logs
 	opts.LogLevel = logging.Debug
 	if mutate != nil {
 		mutate(opts)
@@ -55,7 +66,76 @@ func startLookupd(t testing.TB, mutate func(*Options)) *NSQLookupd {
 			t.Error("Main did not return after Exit")
 		}
 	})
-	return l
+	return l, logs
+}
+
+// logWatch passes the daemon's log to the test's log and keeps it, so a
+// test can wait for a line (an event the daemon has no other way to show)
+// instead of polling its answers.
+type logWatch struct {
+	t       testing.TB
+	mu      sync.Mutex
+	text    strings.Builder
+	changed chan struct{} // closed and replaced on every write
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.text.Write(p)
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// awaitLines waits until the log holds a line containing each of parts.
+func (w *logWatch) awaitLines(what string, parts ...string) {
+	w.t.Helper()
+	bound := time.NewTimer(testTimeout)
+	defer bound.Stop()
+	for {
+		w.mu.Lock()
+		text, changed := w.text.String(), w.changed
+		w.mu.Unlock()
+		missing := ""
+		for _, part := range parts {
+			if !strings.Contains(text, part) {
+				missing = part
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		select {
+		case <-changed:
+		case <-bound.C:
+			w.t.Fatalf("timed out waiting for %s: no log line with %q", what, missing)
+		}
+	}
+}
+
+// closedLine is what the daemon logs once it has removed the registrations
+// of the connection whose remote end is c.
+func closedLine(c *v1Client) string {
+	return "CLIENT(" + c.conn.LocalAddr().String() + "): closed, removed"
+}
+
+// startClockedLookupd runs a daemon whose registry reads a fake clock
+// (internal/clock) that starts at the wall clock's now and moves only when
+// the test advances it, so a test of the inactivity or tombstone window
+// moves time past the boundary instead of waiting for it.
+func startClockedLookupd(t testing.TB, mutate func(*Options)) (*NSQLookupd, *clock.Fake) {
+	t.Helper()
+	fake := clock.NewFake(time.Now())
+	l := startLookupd(t, func(o *Options) {
+		o.Clock = fake
+		if mutate != nil {
+			mutate(o)
+		}
+	})
+	return l, fake
 }
 
 // v1Client is a raw V1 registrant.
@@ -195,14 +275,52 @@ func lookupProducers(t testing.TB, l *NSQLookupd, topic string) []string {
 	return out
 }
 
-// eventually polls cond every 10ms until it holds or testTimeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
+// debugEntry is the part of a GET /debug entry the tests read.
+type debugEntry struct {
+	BroadcastAddress string `json:"broadcast_address"`
+	LastUpdate       int64  `json:"last_update"`
+	TombstonedAt     int64  `json:"tombstoned_at"`
+}
+
+func debugDump(t testing.TB, l *NSQLookupd) map[string][]debugEntry {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	res := httpGet(t, l, "/debug")
+	require.Equal(t, http.StatusOK, res.status)
+	var dump map[string][]debugEntry
+	require.NoError(t, json.Unmarshal([]byte(res.body), &dump))
+	return dump
+}
+
+// debugLastUpdates returns the last_update of host's client entries.
+func debugLastUpdates(t testing.TB, l *NSQLookupd, host string) []int64 {
+	t.Helper()
+	var out []int64
+	for _, e := range debugDump(t, l)["client::"] {
+		if e.BroadcastAddress == host {
+			out = append(out, e.LastUpdate)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	return out
+}
+
+// debugTombstonedAt returns the tombstoned_at of host's entries under key.
+func debugTombstonedAt(t testing.TB, l *NSQLookupd, key, host string) []int64 {
+	t.Helper()
+	var out []int64
+	for _, e := range debugDump(t, l)[key] {
+		if e.BroadcastAddress == host {
+			out = append(out, e.TombstonedAt)
+		}
+	}
+	return out
+}
+
+// topicNames returns GET /topics.
+func topicNames(t testing.TB, l *NSQLookupd) []string {
+	t.Helper()
+	var body struct {
+		Topics []string `json:"topics"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(httpGet(t, l, "/topics").body), &body))
+	return body.Topics
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -137,7 +136,7 @@ func (l *NSQLookupd) doLookup(_ http.ResponseWriter, r *http.Request, _ httprout
 	if err != nil {
 		return nil, err
 	}
-	channels, producers, found := l.reg.lookup(topic, time.Now())
+	channels, producers, found := l.reg.lookup(topic, l.clock.Now())
 	if !found {
 		return nil, httpapi.Errorf(http.StatusNotFound, "TOPIC_NOT_FOUND")
 	}
@@ -150,7 +149,7 @@ func (l *NSQLookupd) doLookup(_ http.ResponseWriter, r *http.Request, _ httprout
 func (l *NSQLookupd) doNodes(http.ResponseWriter, *http.Request, httprouter.Params) (any, error) {
 	return struct {
 		Producers []Node `json:"producers"`
-	}{l.reg.nodes(time.Now())}, nil
+	}{l.reg.nodes(l.clock.Now())}, nil
 }
 
 func (l *NSQLookupd) doCreateTopic(_ http.ResponseWriter, r *http.Request, _ httprouter.Params) (any, error) {
@@ -220,6 +219,6 @@ func (l *NSQLookupd) doTombstoneTopicProducer(_ http.ResponseWriter, r *http.Req
 		return nil, httpapi.Errorf(http.StatusBadRequest, "MISSING_ARG_NODE")
 	}
 	l.logf(logging.Info, "DB: setting tombstone for producer@%s of topic(%s)", node, topic)
-	l.reg.tombstone(topic, node, time.Now())
+	l.reg.tombstone(topic, node, l.clock.Now())
 	return nil, nil
 }

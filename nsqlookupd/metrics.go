@@ -55,7 +55,7 @@ func (lookupCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c lookupCollector) Collect(ch chan<- prometheus.Metric) {
-	sizes := c.l.reg.sizes(time.Now())
+	sizes := c.l.reg.sizes(c.l.clock.Now())
 	gauge := func(desc *prometheus.Desc, v int, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), labels...)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 )
@@ -23,6 +24,7 @@ const shutdownGrace = 5 * time.Second
 type NSQLookupd struct {
 	opts   *Options
 	logger *logging.Logger
+	clock  clock.Clock // opts.Clock, or the wall clock
 	reg    *registry
 	proto  *v1Protocol
 
@@ -51,12 +53,17 @@ func New(opts *Options) (*NSQLookupd, error) {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
 	hostname, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("unable to get hostname - %w", err)
 	}
 	l := &NSQLookupd{
 		opts:   opts,
+		clock:  clk,
 		logger: logging.NewWithFormat(logOut, opts.LogPrefix, opts.LogLevel, opts.LogFormat),
 		reg:    newRegistry(opts.InactiveProducerTimeout, opts.TombstoneLifetime),
 		conns:  map[net.Conn]struct{}{},
@@ -84,7 +91,7 @@ func New(opts *Options) (*NSQLookupd, error) {
 		l.httpListener.Close()
 		return nil, fmt.Errorf("encoding IDENTIFY reply - %w", err)
 	}
-	l.proto = &v1Protocol{reg: l.reg, identifyReply: reply, logf: l.logf}
+	l.proto = &v1Protocol{reg: l.reg, clock: clk, identifyReply: reply, logf: l.logf}
 	l.httpServer = &http.Server{
 		Handler:           l.newHTTPHandler(),
 		BaseContext:       func(net.Listener) context.Context { return l.ctx },

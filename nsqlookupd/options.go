@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 )
@@ -20,6 +21,11 @@ type Options struct {
 	LogPrefix string
 	LogFormat logging.Format // text (upstream's) or json lines
 	Logger    io.Writer      // where logs go; os.Stderr when nil
+	// Clock is where the registry's time comes from (internal/clock):
+	// producers' last PING, tombstones and the inactivity and tombstone
+	// windows. The wall clock when nil; tests give a clock.Fake and advance
+	// it. It has no flag.
+	Clock clock.Clock
 
 	TCPAddress       string
 	HTTPAddress      string

@@ -7,7 +7,7 @@ import (
 
 // Declarations lists every option a user can set, bound to o's fields:
 // apps/nsqlookupd registers the flags from it and the config file is
-// loaded by its keys (internal/config). Logger has no flag.
+// loaded by its keys (internal/config). Logger and Clock have no flag.
 func (o *Options) Declarations() []config.Option {
 	return []config.Option{
 		{Flag: "log-level", Field: &o.LogLevel, Help: "set log verbosity: debug, info, warn, error, or fatal"},

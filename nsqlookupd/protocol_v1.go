@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
@@ -46,7 +47,8 @@ func badBody(desc string) error { return &protocolError{code: "E_BAD_BODY", desc
 // v1Protocol runs the lookup protocol for one connection at a time. It is
 // independent of sockets so the fuzz test can drive it from a byte slice.
 type v1Protocol struct {
-	reg *registry
+	reg   *registry
+	clock clock.Clock // stamps IDENTIFY and PING (the daemon's Options.Clock)
 	// identifyReply is fixed once the listeners are bound, so it is encoded
 	// once rather than per IDENTIFY.
 	identifyReply []byte
@@ -157,7 +159,7 @@ func (c *v1Conn) cleanup() {
 // allowed and only answered.
 func (c *v1Conn) ping() []byte {
 	if c.peer != nil {
-		now := time.Now()
+		now := c.proto.clock.Now()
 		last := time.Unix(0, c.peer.lastUpdate.Load())
 		c.peer.touch(now)
 		c.proto.logf(logging.Debug, "CLIENT(%s): pinged (last ping %s)", c.remoteAddr, now.Sub(last))
@@ -198,7 +200,7 @@ func (c *v1Conn) identify() ([]byte, error) {
 		return nil, badBody("IDENTIFY missing fields")
 	}
 	p := &peer{id: c.remoteAddr, info: info}
-	p.touch(time.Now())
+	p.touch(c.proto.clock.Now())
 	c.peer = p
 	c.proto.reg.identify(p)
 	c.proto.logf(logging.Info, "CLIENT(%s): IDENTIFY Address:%s TCP:%d HTTP:%d Version:%s",

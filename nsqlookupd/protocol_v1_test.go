@@ -10,12 +10,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 )
 
 func newTestProtocol() *v1Protocol {
 	return &v1Protocol{
 		reg:           newRegistry(time.Minute, time.Minute),
+		clock:         clock.Real(),
 		identifyReply: []byte(`{"broadcast_address":"test","hostname":"test","http_port":4161,"tcp_port":4160,"version":"1.3.0"}`),
 		logf:          func(logging.Level, string, ...any) {},
 	}

@@ -21,7 +21,10 @@ func (l *NSQLookupd) serveTCP() error {
 				return nil
 			}
 			// Running out of file descriptors is worth waiting out rather
-			// than dying for; anything else is fatal, as upstream.
+			// than dying for; anything else is fatal, as upstream. The
+			// back-off waits on the wall clock, not Options.Clock: it paces
+			// retries against the kernel, which a test's fake time does not
+			// move.
 			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				l.logf(logging.Warn, "temporary Accept() failure - %s", err)

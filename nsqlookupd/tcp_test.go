@@ -150,16 +150,14 @@ func TestPipelinedCommandsAreAllAnswered(t *testing.T) {
 }
 
 func TestDisconnectRemovesTheProducerButKeepsKeys(t *testing.T) {
-	l := startLookupd(t, nil)
+	l, logs := startWatchedLookupd(t, nil)
 	c := dialV1(t, l)
 	c.identify("127.0.0.1", 4150, 4151)
 	require.Equal(t, "OK", c.cmd("REGISTER e#ephemeral x#ephemeral"))
 	require.Equal(t, []string{"127.0.0.1:4150"}, lookupProducers(t, l, "e%23ephemeral"))
 
 	c.conn.Close()
-	eventually(t, "the producer to be removed", func() bool {
-		return len(lookupProducers(t, l, "e%23ephemeral")) == 0
-	})
+	logs.awaitLines("the producer to be removed", closedLine(c))
 	require.JSONEq(t, `{"channels":["x#ephemeral"],"producers":[]}`, httpGet(t, l, "/lookup?topic=e%23ephemeral").body)
 	require.Equal(t, `{"producers":[]}`, httpGet(t, l, "/nodes").body)
 	require.Equal(t, `{}`, httpGet(t, l, "/debug").body)
@@ -221,8 +219,17 @@ func TestUnregisterTopicRemovesTheNodeFromItsChannels(t *testing.T) {
 		"channel keys stay, even an ephemeral one, as upstream")
 }
 
+// The inactivity window is read from the daemon's clock: a producer whose
+// last IDENTIFY or PING is exactly the timeout ago still counts, one
+// nanosecond later it is hidden from /lookup and /nodes (upstream drops it
+// only when the time since is greater than the timeout), and a PING brings
+// it back. The registry arms no timers; each reply comes after the command's
+// time is recorded, so moving the clock between round trips is all the
+// test needs.
 func TestInactiveProducerIsHiddenUntilItPings(t *testing.T) {
-	l := startLookupd(t, func(o *Options) { o.InactiveProducerTimeout = 300 * time.Millisecond })
+	const timeout = 30 * time.Second
+	l, fake := startClockedLookupd(t, func(o *Options) { o.InactiveProducerTimeout = timeout })
+	identified := fake.Now()
 	quiet := dialV1(t, l)
 	quiet.identify("10.0.0.1", 4150, 4151)
 	require.Equal(t, "OK", quiet.cmd("REGISTER t"))
@@ -230,21 +237,36 @@ func TestInactiveProducerIsHiddenUntilItPings(t *testing.T) {
 	busy.identify("10.0.0.2", 4150, 4151)
 	require.Equal(t, "OK", busy.cmd("REGISTER t"))
 	require.ElementsMatch(t, []string{"10.0.0.1:4150", "10.0.0.2:4150"}, lookupProducers(t, l, "t"))
+	require.Equal(t, []int64{identified.UnixNano()}, debugLastUpdates(t, l, "10.0.0.1"), "IDENTIFY stamps the clock's time")
 
-	eventually(t, "the quiet producer to be hidden", func() bool {
-		require.Equal(t, "OK", busy.cmd("PING"))
-		return len(lookupProducers(t, l, "t")) == 1
-	})
+	fake.Advance(timeout / 2)
+	require.Equal(t, "OK", busy.cmd("PING"))
+	fake.AdvanceTo(identified.Add(timeout))
+	require.Len(t, lookupProducers(t, l, "t"), 2, "exactly the timeout since IDENTIFY is still active")
+
+	fake.Advance(time.Nanosecond)
 	require.Equal(t, []string{"10.0.0.2:4150"}, lookupProducers(t, l, "t"))
-	require.NotContains(t, httpGet(t, l, "/nodes").body, "10.0.0.1")
+	nodes := httpGet(t, l, "/nodes").body
+	require.NotContains(t, nodes, "10.0.0.1")
+	require.Contains(t, nodes, "10.0.0.2")
 
 	require.Equal(t, "OK", quiet.cmd("PING"))
+	require.Equal(t, []int64{fake.Now().UnixNano()}, debugLastUpdates(t, l, "10.0.0.1"), "PING stamps the clock's time")
 	require.Len(t, lookupProducers(t, l, "t"), 2, "a PING makes it visible again")
+
+	fake.Advance(timeout + time.Nanosecond)
+	require.Empty(t, lookupProducers(t, l, "t"), "neither has pinged for longer than the timeout")
+	require.Equal(t, `{"producers":[]}`, httpGet(t, l, "/nodes").body)
+	require.Equal(t, []string{"t"}, topicNames(t, l), "an inactive producer's topic key stays")
 }
 
+// A tombstone hides one topic of one node from /lookup for exactly the
+// tombstone lifetime on the daemon's clock (upstream: tombstoned while the
+// time since is less than the lifetime), shows in /nodes and /metrics for
+// as long, and re-registering does not clear it.
 func TestTombstoneHidesTheNodeForItsLifetime(t *testing.T) {
-	const lifetime = 400 * time.Millisecond
-	l := startLookupd(t, func(o *Options) { o.TombstoneLifetime = lifetime })
+	const lifetime = 45 * time.Second
+	l, fake := startClockedLookupd(t, func(o *Options) { o.TombstoneLifetime = lifetime })
 	a := dialV1(t, l)
 	a.identify("10.0.0.1", 4150, 4151)
 	require.Equal(t, "OK", a.cmd("REGISTER t"))
@@ -256,19 +278,23 @@ func TestTombstoneHidesTheNodeForItsLifetime(t *testing.T) {
 	require.Equal(t, 200, httpPost(t, l, "/topic/tombstone?topic=t&node=10.0.0.1:4150").status, "wrong port: no match")
 	require.Len(t, lookupProducers(t, l, "t"), 2)
 
-	start := time.Now()
+	fake.Advance(time.Second)
+	tombstoned := fake.Now()
 	require.Equal(t, 200, httpPost(t, l, "/topic/tombstone?topic=t&node=10.0.0.1:4151").status)
 	require.Equal(t, []string{"10.0.0.2:4150"}, lookupProducers(t, l, "t"))
 	require.Equal(t, []string{"10.0.0.1:4150"}, lookupProducers(t, l, "u"), "only that topic is affected")
 	require.Equal(t, "OK", a.cmd("REGISTER t"), "re-registering does not clear the tombstone")
-	if time.Since(start) < lifetime/2 {
-		require.Equal(t, []string{"10.0.0.2:4150"}, lookupProducers(t, l, "t"))
-		nodes := httpGet(t, l, "/nodes").body
-		require.Contains(t, nodes, `"tombstones":[true,false],"topics":["t","u"]`)
-	}
-	eventually(t, "the tombstone to expire", func() bool { return len(lookupProducers(t, l, "t")) == 2 })
-	require.GreaterOrEqual(t, time.Since(start), lifetime)
+	require.Equal(t, []int64{tombstoned.UnixNano()}, debugTombstonedAt(t, l, "topic:t:", "10.0.0.1"), "stamped with the clock's time")
+
+	fake.AdvanceTo(tombstoned.Add(lifetime - time.Nanosecond))
+	require.Equal(t, []string{"10.0.0.2:4150"}, lookupProducers(t, l, "t"), "still tombstoned just before the lifetime ends")
+	require.Contains(t, httpGet(t, l, "/nodes").body, `"tombstones":[true,false],"topics":["t","u"]`)
+	require.Equal(t, float64(1), gaugeValue(t, scrapeLookupd(t, l), "nsq_lookupd_tombstones"))
+
+	fake.Advance(time.Nanosecond)
+	require.Len(t, lookupProducers(t, l, "t"), 2, "the tombstone expires at exactly its lifetime")
 	require.Contains(t, httpGet(t, l, "/nodes").body, `"tombstones":[false,false],"topics":["t","u"]`)
+	require.Equal(t, float64(0), gaugeValue(t, scrapeLookupd(t, l), "nsq_lookupd_tombstones"))
 }
 
 // TestConcurrentProducers: registrants and HTTP readers at once, as a
@@ -279,7 +305,7 @@ func TestTombstoneHidesTheNodeForItsLifetime(t *testing.T) {
 // reuse their connections, so that they do not run the loopback out of
 // ports, and go on while the disconnects are cleaned up.
 func TestConcurrentProducers(t *testing.T) {
-	l := startLookupd(t, nil)
+	l, logs := startWatchedLookupd(t, nil)
 	const producers, topics = 20, 30
 	var wg sync.WaitGroup
 	clients := make([]*v1Client, producers)
@@ -343,12 +369,13 @@ func TestConcurrentProducers(t *testing.T) {
 	}
 	wg.Wait()
 	require.Len(t, lookupProducers(t, l, "t7"), producers)
+	closed := make([]string, 0, producers)
 	for _, c := range clients {
 		c.conn.Close()
+		closed = append(closed, closedLine(c))
 	}
-	eventually(t, "every producer to be removed", func() bool {
-		return httpGet(t, l, "/nodes").body == `{"producers":[]}`
-	})
+	logs.awaitLines("every producer to be removed", closed...)
+	require.Equal(t, `{"producers":[]}`, httpGet(t, l, "/nodes").body)
 	close(stopReaders)
 	readers.Wait()
 	require.Empty(t, lookupProducers(t, l, "t7"))
