@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
 func TestDefaultsAreUpstreams(t *testing.T) {
@@ -125,38 +126,16 @@ func TestRunExitStatuses(t *testing.T) {
 	require.Contains(t, out.String(), "FATAL: failed to instantiate nsqlookupd - listen (256.0.0.1:0) failed")
 }
 
-// syncBuffer lets the test read what the daemon logs while it runs.
-type syncBuffer struct {
-	mu  chan struct{}
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.String()
-}
-
 // Cancelling the context is what SIGINT/SIGTERM do in main.
 func TestRunStopsOnSignalContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{mu: make(chan struct{}, 1)}
+	logs := tooltest.NewBuffer()
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"}, logs, logs)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "HTTP: listening on") {
-		require.True(t, time.Now().Before(deadline), "daemon did not start: %s", logs.String())
-		time.Sleep(10 * time.Millisecond)
-	}
+	logs.WaitFor(t, "the daemon to start", func(s string) bool { return strings.Contains(s, "HTTP: listening on") })
 	cancel()
 	select {
 	case c := <-code:
