@@ -14,6 +14,7 @@ import (
 	nsq "github.com/nsqio/go-nsq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -190,24 +191,31 @@ func tombstone(t *testing.T, l *testLookupd, topic string, n *NSQD) {
 
 // Upstream: the tombstone hides the node from /lookup on that lookupd for
 // --tombstone-lifetime; after it the node, still registered, is listed again.
+// The lookupds read a fake clock (nsqlookupd's Options.Clock), which the
+// test moves to either side of the lifetime's end instead of waiting for it.
 func TestClusterTombstoneHidesNodeForItsLifetimeThenItReturns(t *testing.T) {
-	const lifetime = time.Second
-	c := startCluster(t, 2, 2, func(o *nsqlookupd.Options) { o.TombstoneLifetime = lifetime })
+	const lifetime = 45 * time.Second
+	fake := clock.NewFake(time.Now())
+	c := startCluster(t, 2, 2, func(o *nsqlookupd.Options) {
+		o.TombstoneLifetime = lifetime
+		o.Clock = fake
+	})
 	n0, n1 := c.nsqds[0], c.nsqds[1]
 	publish(t, n0, "t", "x")
 	publish(t, n1, "t", "y")
 	awaitLookup(t, c.lookupds, "t", c.nsqds, nil)
 	l0, l1 := c.lookupds[0], c.lookupds[1]
 
-	tombstonedAt := time.Now()
+	tombstonedAt := fake.Now()
 	tombstone(t, l0, "t", n0)
 	require.NoError(t, lookupHas(t, l0, "t", []*NSQD{n1}, nil))
-	require.Less(t, time.Since(tombstonedAt), lifetime, "the hidden state was observed within the lifetime")
 	// Tombstones are per lookupd: the other one still lists both.
 	require.NoError(t, lookupHas(t, l1, "t", c.nsqds, nil))
 
-	awaitLookup(t, []*testLookupd{l0}, "t", c.nsqds, nil)
-	require.GreaterOrEqual(t, time.Since(tombstonedAt), lifetime, "the node came back before the lifetime ended")
+	fake.AdvanceTo(tombstonedAt.Add(lifetime - time.Nanosecond))
+	require.NoError(t, lookupHas(t, l0, "t", []*NSQD{n1}, nil), "still hidden just before the lifetime ends")
+	fake.Advance(time.Nanosecond)
+	require.NoError(t, lookupHas(t, l0, "t", c.nsqds, nil), "listed again once the lifetime has passed")
 }
 
 func TestClusterTombstonedNodeStaysInNodesFlaggedForThatTopic(t *testing.T) {
@@ -265,15 +273,19 @@ func TestClusterRestartedLookupdGetsEveryRegistrationAgain(t *testing.T) {
 	require.Equal(t, tcpPorts(c.nsqds...), nodePorts(lookupdNodes(t, restarted)))
 }
 
-// Real nsqds PING on lookupclient's fixed 15 s ticker, which no nsqd option
-// shortens, so a timeout short enough for a test would hide them too: the
-// registrants here are raw V1 connections, one silent and one the test
-// keeps PINGing.
+// A real nsqd PINGs on lookupclient's own 15 s ticker, which the test does
+// not control: the registrants here are raw V1 connections, one silent and
+// one the test PINGs. The lookupd reads a fake clock (nsqlookupd's
+// Options.Clock) that the test moves to either side of the timeout.
 func TestClusterSilentProducerDropsOutAfterInactiveTimeout(t *testing.T) {
-	const timeout = 500 * time.Millisecond
-	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) { o.InactiveProducerTimeout = timeout })
+	const timeout = 30 * time.Second
+	fake := clock.NewFake(time.Now())
+	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) {
+		o.InactiveProducerTimeout = timeout
+		o.Clock = fake
+	})
 	l := c.lookupds[0]
-	identifiedAt := time.Now()
+	identifiedAt := fake.Now()
 	silent := dialFakeProducer(t, l, 1001, 2001)
 	silent.command("REGISTER t")
 	pinging := dialFakeProducer(t, l, 1002, 2002)
@@ -281,34 +293,39 @@ func TestClusterSilentProducerDropsOutAfterInactiveTimeout(t *testing.T) {
 	resp, found := lookupTopic(t, l, "t")
 	require.True(t, found)
 	require.Equal(t, []int{1001, 1002}, producerPorts(resp.Producers))
-	require.Less(t, time.Since(identifiedAt), timeout, "both were observed within the timeout")
 
-	waitFor(t, "the silent producer to drop out of /lookup", func() bool {
-		pinging.command("PING")
-		resp, found := lookupTopic(t, l, "t")
-		require.True(t, found)
-		ports := producerPorts(resp.Producers)
-		require.Contains(t, ports, 1002, "the pinging producer must stay listed")
-		return !slices.Contains(ports, 1001)
-	})
-	require.GreaterOrEqual(t, time.Since(identifiedAt), timeout, "dropped before the timeout")
+	fake.Advance(timeout / 2)
+	pinging.command("PING")
+	fake.AdvanceTo(identifiedAt.Add(timeout))
+	resp, _ = lookupTopic(t, l, "t")
+	require.Equal(t, []int{1001, 1002}, producerPorts(resp.Producers), "both listed at exactly the timeout")
+
+	fake.Advance(time.Nanosecond)
+	resp, found = lookupTopic(t, l, "t")
+	require.True(t, found)
+	require.Equal(t, []int{1002}, producerPorts(resp.Producers), "the silent producer drops out, the pinging one stays")
 	require.Equal(t, []int{1002}, nodePorts(lookupdNodes(t, l)))
 }
 
 func TestClusterInactiveProducerReappearsAfterPing(t *testing.T) {
-	const timeout = 500 * time.Millisecond
-	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) { o.InactiveProducerTimeout = timeout })
+	const timeout = 30 * time.Second
+	fake := clock.NewFake(time.Now())
+	c := startCluster(t, 1, 0, func(o *nsqlookupd.Options) {
+		o.InactiveProducerTimeout = timeout
+		o.Clock = fake
+	})
 	l := c.lookupds[0]
 	p := dialFakeProducer(t, l, 1001, 2001)
 	p.command("REGISTER t")
-	waitFor(t, "the producer to go inactive", func() bool {
-		resp, _ := lookupTopic(t, l, "t")
-		return len(resp.Producers) == 0
-	})
+	fake.Advance(timeout + time.Nanosecond)
+	resp, found := lookupTopic(t, l, "t")
+	require.True(t, found)
+	require.Empty(t, resp.Producers, "inactive after the timeout")
+	require.Empty(t, lookupdNodes(t, l))
 
 	p.command("PING")
 
-	resp, found := lookupTopic(t, l, "t")
+	resp, found = lookupTopic(t, l, "t")
 	require.True(t, found)
 	require.Equal(t, []int{1001}, producerPorts(resp.Producers))
 	require.Equal(t, []int{1001}, nodePorts(lookupdNodes(t, l)))
