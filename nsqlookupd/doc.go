@@ -16,6 +16,17 @@
 // is removed at once. HTTP handlers only read the registry (or edit keys for
 // the admin endpoints); they never touch connections.
 //
+// # Time
+//
+// Every time the registry keeps or compares (a peer's IDENTIFY and last
+// PING, a tombstone's start, the inactivity and tombstone windows of
+// /lookup, /nodes and /metrics) comes from Options.Clock (internal/clock;
+// the wall clock when nil), read by the caller and passed in as now. The
+// registry arms no timers: the windows are checked when a query asks, so a
+// test moves a clock.Fake past a boundary and queries again. The TCP
+// protocol has no deadlines of its own; only the accept loop's back-off
+// after a temporary error waits on the wall clock.
+//
 // # Locks and ordering
 //
 // There are two locks and they are never held together:
@@ -37,7 +48,7 @@
 //
 // # Imports
 //
-// It uses internal/httpapi, logging, protocol and version, and must never
+// It uses internal/clock, httpapi, logging, protocol and version, and must never
 // import nsqd or nsqadmin: the daemons share code only through internal/
 // (checked by internal/docrules).
 package nsqlookupd
