@@ -124,18 +124,16 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 }
 
 func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	lookupd := startLookupd(t)
-	var nodes []*testNSQD
-	var want []string
 	for i := range 3 {
 		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.TCPAddr()}, nil)
-		nodes = append(nodes, n)
-		msgs := bodies(fmt.Sprintf("low%d", i), 3)
-		publishTo(t, n, "low", msgs)
-		want = append(want, strs(msgs)...)
+		publishTo(t, n, "low", bodies(fmt.Sprintf("low%d", i), 3))
 	}
+	// Listed before the consumer starts: its first query finds all three,
+	// and the test need not advance the clock for a poll.
+	lookupd.awaitProducers(t, "low", 3)
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	opts.MaxInFlight = 1
 	opts.RDYRedistributeInterval = 50 * time.Millisecond
 	opts.LowRdyIdleTimeout = time.Second // the minimum
@@ -156,6 +154,38 @@ func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
 		return got.HandleMessage(m)
 	}))
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
-	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
+	eventually(t, "connected to all three", func() bool { return c.Stats().Connections == 3 })
+
+	// The clock stands still while a holder delivers, so the single RDY
+	// stays with it: each nsqd's three messages come together. Once
+	// they are answered the holder is idle, and a redistribution tick
+	// past LowRdyIdleTimeout passes the RDY to the connection that has
+	// waited longest, one that never held it: every nsqd gets a turn.
+	served := map[string]bool{}
+	for round := 1; round <= 3; round++ {
+		got.waitFor(t, 3*round)
+		got.mu.Lock()
+		turn := got.msgs[3*(round-1) : 3*round]
+		addr := turn[0].NSQDAddress
+		for _, m := range turn {
+			require.Equal(t, addr, m.NSQDAddress, "round %d: one holder at a time", round)
+		}
+		got.mu.Unlock()
+		require.False(t, served[addr], "round %d: %s served twice", round, addr)
+		served[addr] = true
+		if round == 3 {
+			break
+		}
+		eventually(t, "the holder's messages answered", func() bool {
+			for _, conn := range c.Stats().Conns {
+				if conn.InFlight != 0 {
+					return false
+				}
+			}
+			return true
+		})
+		fake.Advance(opts.LowRdyIdleTimeout + 2*opts.RDYRedistributeInterval)
+	}
+	require.Len(t, got.snapshot(), 9)
 	require.Zero(t, c.Stats().MessagesRequeued, "RDY never exceeded max-in-flight")
 }

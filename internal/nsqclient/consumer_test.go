@@ -115,44 +115,52 @@ func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestConsumerBacksOffAfterAFailure(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	opts.MaxInFlight = 5
 	opts.BackoffMultiplier = 250 * time.Millisecond // level 1 pauses 500ms
 	opts.DefaultRequeueDelay = time.Hour            // the failed message stays away
-	var failedAt atomic.Int64
+	var failed atomic.Bool
 	got := newCollector()
 	c := newTestConsumer(t, "bo", "ch", opts)
 	c.AddHandler(HandlerFunc(func(m *Message) error {
 		if string(m.Body) == "fail" {
-			failedAt.Store(time.Now().UnixNano())
+			failed.Store(true)
 			return errors.New("fail")
 		}
 		return got.HandleMessage(m)
 	}))
 	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "full RDY at nsqd", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return len(rdy) == 1 && rdy[0] == 5
+		return slices.Equal(n.readyCounts("bo", "ch"), []int64{5})
 	})
 
+	failedAt := fake.Now() // the clock stands still until advanced
 	require.NoError(t, p.Publish("bo", []byte("fail")))
 	eventually(t, "RDY 0 at nsqd during backoff", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return failedAt.Load() != 0 && len(rdy) == 1 && rdy[0] == 0
+		return failed.Load() && slices.Equal(n.readyCounts("bo", "ch"), []int64{0})
 	})
 	require.NoError(t, p.Publish("bo", []byte("after")))
-	got.waitFor(t, 1)
-	paused := time.Since(time.Unix(0, failedAt.Load()))
-	require.GreaterOrEqual(t, paused, 500*time.Millisecond, "nothing is delivered during the pause")
 
-	// The message that tested the waters succeeded: back to full RDY.
+	// The pause is one timer, the earliest (redistribution ticks every
+	// 5s), ending 500ms after the failure.
+	due := failedAt.Add(500 * time.Millisecond)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	next, ok := fake.NextDeadline()
+	require.True(t, ok && next.Equal(due), "the pause ended early")
+	require.Empty(t, got.snapshot(), "nothing is delivered during the pause")
+	require.Equal(t, []int64{0}, n.readyCounts("bo", "ch"))
+
+	// At its end, RDY 1 tests the waters; the message it brings
+	// succeeds: back to full RDY.
+	fake.AdvanceTo(due)
+	require.Equal(t, []string{"after"}, got.waitFor(t, 1))
 	eventually(t, "full RDY at nsqd after backoff", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return len(rdy) == 1 && rdy[0] == 5
+		return slices.Equal(n.readyCounts("bo", "ch"), []int64{5})
 	})
 }
 
