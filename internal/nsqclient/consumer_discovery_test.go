@@ -28,8 +28,12 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 		publishTo(t, n, "disc", msgs)
 		want = append(want, strs(msgs)...)
 	}
+	// Listed before the consumer starts, so its first query finds all
+	// three: its clock never moves, and no later poll comes.
+	lookupd.awaitProducers(t, "disc", 3)
 
 	opts := testOptions(t)
+	useFakeClock(opts)
 	opts.MaxInFlight = 30
 	got := newCollector()
 	c := newTestConsumer(t, "disc", "ch", opts)
@@ -65,12 +69,16 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 	lookupds := []string{lookupd.TCPAddr()}
 	first := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, first, "reb", bodies("a", 1))
+	lookupd.awaitProducers(t, "reb", 1)
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.LookupdPollJitter = 0 // polls at start + k × interval
 	opts.MaxInFlight = 30
 	got := newCollector()
 	c := newTestConsumer(t, "reb", "ch", opts)
 	c.AddHandler(got)
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 1)
 	eventually(t, "all RDY on the only node", func() bool {
@@ -79,12 +87,20 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 
 	second := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, second, "reb", bodies("b", 1))
+	lookupd.awaitProducers(t, "reb", 2)
+	// The next poll (the earliest timer: redistribution ticks every 5s)
+	// finds the second nsqd.
+	firstPoll := start.Add(opts.LookupdPollInterval)
+	awaitDeadline(t, fake, firstPoll)
+	fake.AdvanceTo(firstPoll)
 	got.waitFor(t, 2)
 	eventually(t, "RDY split between two nodes", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{15}) &&
 			slices.Equal(second.readyCounts("reb", "ch"), []int64{15})
 	})
 
+	// The lost connection's share goes back at once, with no poll and no
+	// reconnection (the clock stands still).
 	second.Stop()
 	eventually(t, "all RDY back on the first node", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30}) && c.Stats().Connections == 1
@@ -98,18 +114,27 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 	dropped := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, kept, "tomb", bodies("k", 1))
 	publishTo(t, dropped, "tomb", bodies("d", 1))
+	lookupd.awaitProducers(t, "tomb", 2)
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.LookupdPollJitter = 0 // polls at start + k × interval
 	opts.MaxInFlight = 10
 	got := newCollector()
 	c := newTestConsumer(t, "tomb", "ch", opts)
 	c.AddHandler(got)
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 2)
 	eventually(t, "connected to both", func() bool { return c.Stats().Connections == 2 })
 
-	// A tombstone hides the still-running nsqd from /lookup.
+	// A tombstone hides the still-running nsqd from /lookup; the next
+	// poll (the earliest timer: redistribution ticks every 5s) sees it.
 	lookupd.tombstone(t, "tomb", dropped)
+	lookupd.awaitProducers(t, "tomb", 1)
+	firstPoll := start.Add(opts.LookupdPollInterval)
+	awaitDeadline(t, fake, firstPoll)
+	fake.AdvanceTo(firstPoll)
 	eventually(t, "connection to the unlisted nsqd closed", func() bool {
 		ch, ok := dropped.Channel("tomb", "ch")
 		return ok && len(ch.Clients) == 0 && c.Stats().Connections == 1

@@ -234,6 +234,63 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 	require.ErrorIs(t, c.ConnectToNSQD("127.0.0.1:1"), ErrStopped)
 }
 
+func TestStopClosesConnectionsStillBusyAtStopTimeout(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
+	require.NoError(t, p.Publish("stuck", []byte("x")))
+
+	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.StopTimeout = 2 * time.Second // before the first redistribution tick
+	gate := make(chan struct{})
+	var handled atomic.Int32
+	c := newTestConsumer(t, "stuck", "ch", opts)
+	// Runs before the consumer's cleanup, so a failed test does not leave
+	// the handler blocked.
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	})
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		m.DisableAutoResponse()
+		handled.Add(1)
+		<-gate
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	eventually(t, "message in the handler", func() bool { return handled.Load() == 1 })
+
+	stoppedAt := fake.Now() // the clock stands still until advanced
+	c.Stop()
+	eventually(t, "nsqd saw CLS", func() bool {
+		return slices.Equal(n.readyCounts("stuck", "ch"), []int64{0})
+	})
+	// The message the handler holds keeps the connection open until
+	// StopTimeout, the earliest timer.
+	due := stoppedAt.Add(opts.StopTimeout)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	ch, _ := n.Channel("stuck", "ch")
+	require.Len(t, ch.Clients, 1, "closed before StopTimeout")
+
+	// At StopTimeout the connection is closed without the answer, which
+	// is left to nsqd.
+	fake.AdvanceTo(due)
+	eventually(t, "connection closed, message not finished", func() bool {
+		ch, ok := n.Channel("stuck", "ch")
+		return ok && len(ch.Clients) == 0 && ch.InFlightCount+ch.Depth == 1
+	})
+	close(gate)
+	select {
+	case <-c.Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("not stopped")
+	}
+}
+
 func TestStopWithoutConnectionsIsImmediate(t *testing.T) {
 	c := newTestConsumer(t, "idle", "ch", testOptions(t))
 	c.AddHandler(newCollector())
@@ -283,15 +340,23 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 	p := newTestProducer(t, addr, testOptions(t))
 	require.NoError(t, p.Publish("back", []byte("before")))
 
+	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	got := newCollector()
-	c := newTestConsumer(t, "back", "ch", testOptions(t))
+	c := newTestConsumer(t, "back", "ch", opts)
 	c.AddHandler(got)
 	require.NoError(t, c.ConnectToNSQD(addr))
 	got.waitFor(t, 1)
+	awaitPending(t, fake, 1) // the redistribution ticker
 
 	first.Stop()
+	// Then the lost connection's reconnection wait, at most one lookupd
+	// poll interval (go-nsq's reconnection period).
+	awaitPending(t, fake, 2)
 	second := startNSQD(t, addr, nil, nil)
 	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("back", []byte("after")) == nil })
+	require.Empty(t, second.readyCounts("back", "ch"), "reconnected before the wait was over")
+	fake.Advance(opts.LookupdPollInterval)
 	require.Equal(t, []string{"before", "after"}, got.waitFor(t, 2))
 	require.Equal(t, []int64{1}, second.readyCounts("back", "ch"))
 }
