@@ -191,6 +191,8 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 	require.NoError(t, p.MultiPublish("stop", bodies("m", 5)))
 
 	opts := testOptions(t)
+	// StopTimeout never comes: only a drained connection may close.
+	useFakeClock(opts)
 	opts.MaxInFlight = 5
 	gate := make(chan struct{})
 	var started, finished atomic.Int32
@@ -210,10 +212,24 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 		return len(rdy) == 1 && rdy[0] == 0
 	})
 	require.NoError(t, p.Publish("stop", []byte("not for us")))
+	// nsqd's CLOSE_WAIT has arrived; the connection stays open while
+	// the handlers hold its messages.
+	eventually(t, "CLOSE_WAIT received", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for cc := range c.conns {
+			if cc.closeWait.Load() {
+				return true
+			}
+		}
+		return false
+	})
+	ch, _ := n.Channel("stop", "ch")
+	require.Len(t, ch.Clients, 1, "closed with messages in the handlers")
 	select {
 	case <-c.Done():
 		t.Fatal("stopped while handlers were still working")
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	close(gate)
 	select {
@@ -227,7 +243,7 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 		ch, ok := n.Channel("stop", "ch")
 		return ok && ch.InFlightCount == 0 && len(ch.Clients) == 0
 	})
-	ch, _ := n.Channel("stop", "ch")
+	ch, _ = n.Channel("stop", "ch")
 	require.Zero(t, ch.RequeueCount)
 	require.Zero(t, ch.TimeoutCount)
 	require.Equal(t, int64(1), ch.Depth, "nothing new was taken after CLS")
