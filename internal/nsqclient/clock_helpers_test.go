@@ -25,6 +25,35 @@ func startClockedNSQD(t testing.TB) (*testNSQD, *clock.Fake) {
 	return n, fake
 }
 
+// useFakeClock gives the clients made with opts a fake clock (their RDY
+// redistribution, backoff pauses, lookupd polls, reconnection waits and
+// StopTimeout), which the test advances; nsqd keeps its own clock.
+func useFakeClock(opts *Options) *clock.Fake {
+	fake := clock.NewFake(time.Now())
+	opts.Clock = fake
+	return fake
+}
+
+// awaitPending waits until at least n timers are armed on the fake clock:
+// a test awaits the timer that code running elsewhere is about to arm
+// (a reconnection wait, say) before advancing past its deadline.
+func awaitPending(t testing.TB, fake *clock.Fake, n int) {
+	t.Helper()
+	bound := time.NewTimer(waitTimeout)
+	defer bound.Stop()
+	for {
+		armed := fake.Armed()
+		if fake.Pending() >= n {
+			return
+		}
+		select {
+		case <-armed:
+		case <-bound.C:
+			t.Fatalf("%d timers armed, want %d", fake.Pending(), n)
+		}
+	}
+}
+
 // awaitDeadline waits until the fake clock's earliest timer is armed to
 // fire at exactly at (nsqd's pump re-arms its heartbeat ticker in its own
 // goroutine after IDENTIFY, for instance), on the clock's Armed event.

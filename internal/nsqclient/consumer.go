@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/protocol"
 )
@@ -21,6 +22,7 @@ type Consumer struct {
 	channel string
 	opts    Options
 	lookupd *lookupdhttp.Client
+	clock   clock.Clock // opts.Clock, or the wall clock
 
 	// ctx is cancelled by Stop; dials, lookupd queries and reconnection
 	// waits derive from it.
@@ -78,6 +80,7 @@ func NewConsumer(topic, channel string, opts *Options) (*Consumer, error) {
 		topic:       topic,
 		channel:     channel,
 		opts:        opts.clone(),
+		clock:       opts.clock(),
 		ctx:         ctx,
 		cancel:      cancel,
 		targets:     map[string]*target{},
@@ -205,7 +208,7 @@ func (c *Consumer) startControlLocked() {
 func (c *Consumer) ChangeMaxInFlight(n int) {
 	c.mu.Lock()
 	c.maxInFlight = int64(max(n, 0))
-	touched := c.rebalanceLocked(time.Now())
+	touched := c.rebalanceLocked(c.clock.Now())
 	c.mu.Unlock()
 	syncRDY(touched)
 }

@@ -48,7 +48,7 @@ func (c *Consumer) backoffSignal(sig backoffSignal) {
 	case updated && c.backoffCounter == 0:
 		c.logf(warnLevel, "exiting backoff, returning all to RDY %d", c.maxInFlight)
 		c.backoffActive.Store(false)
-		touched = c.rebalanceLocked(time.Now())
+		touched = c.rebalanceLocked(c.clock.Now())
 	case c.backoffCounter > 0:
 		d := c.backoffDurationLocked()
 		c.logf(warnLevel, "backing off for %s (backoff level %d), setting all to RDY 0", d, c.backoffCounter)
@@ -64,7 +64,7 @@ func (c *Consumer) backoffSignal(sig backoffSignal) {
 func (c *Consumer) startBackoffLocked(d time.Duration) {
 	c.backoffTimeout = true
 	c.backoffActive.Store(true)
-	c.rebalanceLocked(time.Now())
+	c.rebalanceLocked(c.clock.Now())
 	// Only senders holding c.mu fill the one-slot channel, so after
 	// discarding a stale request there is room.
 	select {
@@ -91,7 +91,7 @@ func (c *Consumer) resume() {
 		c.startBackoffLocked(time.Second)
 	} else {
 		c.logf(warnLevel, "backoff timeout expired, sending RDY 1")
-		touched = c.rebalanceLocked(time.Now())
+		touched = c.rebalanceLocked(c.clock.Now())
 	}
 	c.mu.Unlock()
 	syncRDY(touched)

@@ -89,7 +89,7 @@ func (cc *consumerConn) onMessage(data []byte) bool {
 		owner:       cc,
 	}
 	cc.inFlight.Add(1)
-	cc.lastMsg.Store(time.Now().UnixNano())
+	cc.lastMsg.Store(cc.c.clock.Now().UnixNano())
 	cc.c.received.Add(1)
 	select {
 	case cc.c.incoming <- m:

@@ -28,8 +28,12 @@ func TestConsumerReadsEveryNSQDFoundThroughLookupd(t *testing.T) {
 		publishTo(t, n, "disc", msgs)
 		want = append(want, strs(msgs)...)
 	}
+	// Listed before the consumer starts, so its first query finds all
+	// three: its clock never moves, and no later poll comes.
+	lookupd.awaitProducers(t, "disc", 3)
 
 	opts := testOptions(t)
+	useFakeClock(opts)
 	opts.MaxInFlight = 30
 	got := newCollector()
 	c := newTestConsumer(t, "disc", "ch", opts)
@@ -65,12 +69,16 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 	lookupds := []string{lookupd.TCPAddr()}
 	first := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, first, "reb", bodies("a", 1))
+	lookupd.awaitProducers(t, "reb", 1)
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.LookupdPollJitter = 0 // polls at start + k × interval
 	opts.MaxInFlight = 30
 	got := newCollector()
 	c := newTestConsumer(t, "reb", "ch", opts)
 	c.AddHandler(got)
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 1)
 	eventually(t, "all RDY on the only node", func() bool {
@@ -79,12 +87,20 @@ func TestConsumerRebalancesAsNSQDsComeAndGo(t *testing.T) {
 
 	second := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, second, "reb", bodies("b", 1))
+	lookupd.awaitProducers(t, "reb", 2)
+	// The next poll (the earliest timer: redistribution ticks every 5s)
+	// finds the second nsqd.
+	firstPoll := start.Add(opts.LookupdPollInterval)
+	awaitDeadline(t, fake, firstPoll)
+	fake.AdvanceTo(firstPoll)
 	got.waitFor(t, 2)
 	eventually(t, "RDY split between two nodes", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{15}) &&
 			slices.Equal(second.readyCounts("reb", "ch"), []int64{15})
 	})
 
+	// The lost connection's share goes back at once, with no poll and no
+	// reconnection (the clock stands still).
 	second.Stop()
 	eventually(t, "all RDY back on the first node", func() bool {
 		return slices.Equal(first.readyCounts("reb", "ch"), []int64{30}) && c.Stats().Connections == 1
@@ -98,18 +114,27 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 	dropped := startNSQD(t, "127.0.0.1:0", lookupds, nil)
 	publishTo(t, kept, "tomb", bodies("k", 1))
 	publishTo(t, dropped, "tomb", bodies("d", 1))
+	lookupd.awaitProducers(t, "tomb", 2)
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.LookupdPollJitter = 0 // polls at start + k × interval
 	opts.MaxInFlight = 10
 	got := newCollector()
 	c := newTestConsumer(t, "tomb", "ch", opts)
 	c.AddHandler(got)
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
 	got.waitFor(t, 2)
 	eventually(t, "connected to both", func() bool { return c.Stats().Connections == 2 })
 
-	// A tombstone hides the still-running nsqd from /lookup.
+	// A tombstone hides the still-running nsqd from /lookup; the next
+	// poll (the earliest timer: redistribution ticks every 5s) sees it.
 	lookupd.tombstone(t, "tomb", dropped)
+	lookupd.awaitProducers(t, "tomb", 1)
+	firstPoll := start.Add(opts.LookupdPollInterval)
+	awaitDeadline(t, fake, firstPoll)
+	fake.AdvanceTo(firstPoll)
 	eventually(t, "connection to the unlisted nsqd closed", func() bool {
 		ch, ok := dropped.Channel("tomb", "ch")
 		return ok && len(ch.Clients) == 0 && c.Stats().Connections == 1
@@ -124,18 +149,16 @@ func TestConsumerDisconnectsFromAProducerLookupdNoLongerLists(t *testing.T) {
 }
 
 func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	lookupd := startLookupd(t)
-	var nodes []*testNSQD
-	var want []string
 	for i := range 3 {
 		n := startNSQD(t, "127.0.0.1:0", []string{lookupd.TCPAddr()}, nil)
-		nodes = append(nodes, n)
-		msgs := bodies(fmt.Sprintf("low%d", i), 3)
-		publishTo(t, n, "low", msgs)
-		want = append(want, strs(msgs)...)
+		publishTo(t, n, "low", bodies(fmt.Sprintf("low%d", i), 3))
 	}
+	// Listed before the consumer starts: its first query finds all three,
+	// and the test need not advance the clock for a poll.
+	lookupd.awaitProducers(t, "low", 3)
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	opts.MaxInFlight = 1
 	opts.RDYRedistributeInterval = 50 * time.Millisecond
 	opts.LowRdyIdleTimeout = time.Second // the minimum
@@ -156,6 +179,38 @@ func TestMaxInFlightBelowConnectionCountRotatesRDY(t *testing.T) {
 		return got.HandleMessage(m)
 	}))
 	require.NoError(t, c.ConnectToNSQLookupd(lookupd.HTTPAddr()))
-	require.ElementsMatch(t, want, got.waitFor(t, len(want)))
+	eventually(t, "connected to all three", func() bool { return c.Stats().Connections == 3 })
+
+	// The clock stands still while a holder delivers, so the single RDY
+	// stays with it: each nsqd's three messages come together. Once
+	// they are answered the holder is idle, and a redistribution tick
+	// past LowRdyIdleTimeout passes the RDY to the connection that has
+	// waited longest, one that never held it: every nsqd gets a turn.
+	served := map[string]bool{}
+	for round := 1; round <= 3; round++ {
+		got.waitFor(t, 3*round)
+		got.mu.Lock()
+		turn := got.msgs[3*(round-1) : 3*round]
+		addr := turn[0].NSQDAddress
+		for _, m := range turn {
+			require.Equal(t, addr, m.NSQDAddress, "round %d: one holder at a time", round)
+		}
+		got.mu.Unlock()
+		require.False(t, served[addr], "round %d: %s served twice", round, addr)
+		served[addr] = true
+		if round == 3 {
+			break
+		}
+		eventually(t, "the holder's messages answered", func() bool {
+			for _, conn := range c.Stats().Conns {
+				if conn.InFlight != 0 {
+					return false
+				}
+			}
+			return true
+		})
+		fake.Advance(opts.LowRdyIdleTimeout + 2*opts.RDYRedistributeInterval)
+	}
+	require.Len(t, got.snapshot(), 9)
 	require.Zero(t, c.Stats().MessagesRequeued, "RDY never exceeded max-in-flight")
 }

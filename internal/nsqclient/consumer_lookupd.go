@@ -17,16 +17,16 @@ func (c *Consumer) pollLookupds() {
 	defer c.bgWG.Done()
 	c.queryLookupds()
 	jitter := time.Duration(rand.Float64() * c.opts.LookupdPollJitter * float64(c.opts.LookupdPollInterval))
-	if !sleepCtx(c.ctx, jitter) {
+	if !sleepCtx(c.ctx, c.clock, jitter) {
 		return
 	}
-	ticker := time.NewTicker(c.opts.LookupdPollInterval)
+	ticker := c.clock.NewTicker(c.opts.LookupdPollInterval)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-c.stopCh:
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 		case <-c.recheckCh:
 		}
 		c.queryLookupds()
@@ -96,7 +96,7 @@ func (c *Consumer) applyDiscovered(found map[string]bool, complete bool) {
 	}
 	var touched []*consumerConn
 	if len(cls) > 0 {
-		touched = c.rebalanceLocked(time.Now())
+		touched = c.rebalanceLocked(c.clock.Now())
 	}
 	c.mu.Unlock()
 	syncRDY(touched)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,12 +30,31 @@ func TestConsumerRetriesALookupdThatAnswersGarbage(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
+	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.LookupdPollJitter = 0 // polls at start + k × interval
 	got := newCollector()
-	c := newTestConsumer(t, "garbage", "ch", testOptions(t))
+	c := newTestConsumer(t, "garbage", "ch", opts)
 	c.AddHandler(got)
+	start := fake.Now()
 	require.NoError(t, c.ConnectToNSQLookupd(srv.URL))
-	eventually(t, "a few failed polls", func() bool { return queries.Load() >= 3 })
-	require.Zero(t, c.Stats().Connections)
+	// The first query goes out at once; each later one when the clock
+	// reaches the next poll (the earliest timer: redistribution ticks
+	// every 5s).
+	poll := func(k int) {
+		t.Helper()
+		due := start.Add(time.Duration(k) * opts.LookupdPollInterval)
+		awaitDeadline(t, fake, due)
+		fake.AdvanceTo(due)
+	}
+	eventually(t, "the first query", func() bool { return queries.Load() == 1 })
+	for k := 1; k <= 2; k++ {
+		poll(k)
+		eventually(t, "the next query", func() bool { return queries.Load() == int32(k+1) })
+	}
+	require.Zero(t, c.Stats().Connections, "garbage lists no producer")
 	healthy.Store(true)
+	poll(3)
 	got.waitFor(t, 1)
+	require.EqualValues(t, 4, queries.Load(), "one query per poll")
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
 // RDY allocation. nsqd treats RDY as a ceiling on a connection's
@@ -140,25 +142,35 @@ func (c *Consumer) redistributeLocked(now time.Time) []*consumerConn {
 // control runs the backoff timer and RDY redistribution until Stop.
 func (c *Consumer) control() {
 	defer c.bgWG.Done()
-	ticker := time.NewTicker(c.opts.RDYRedistributeInterval)
+	ticker := c.clock.NewTicker(c.opts.RDYRedistributeInterval)
 	defer ticker.Stop()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
+	var pause clock.Timer // made by the first backoff, reset by later ones
+	defer func() {
+		if pause != nil {
+			pause.Stop()
+		}
+	}()
 	var expired <-chan time.Time
 	for {
 		select {
 		case <-c.stopCh:
 			return
 		case d := <-c.backoffCh:
-			timer.Reset(d)
-			expired = timer.C
+			if pause == nil {
+				pause = c.clock.NewTimer(d)
+			} else {
+				pause.Reset(d)
+			}
+			expired = pause.C()
 		case <-expired:
 			expired = nil
 			c.resume()
-		case now := <-ticker.C:
+		case <-ticker.C():
+			// Idleness is judged as of now, not of the tick: a tick read
+			// late stands for the ones dropped meanwhile (a fake clock
+			// advanced past many intervals delivers one of them).
 			c.mu.Lock()
-			touched := c.redistributeLocked(now)
+			touched := c.redistributeLocked(c.clock.Now())
 			c.mu.Unlock()
 			syncRDY(touched)
 		}

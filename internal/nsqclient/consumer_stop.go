@@ -1,7 +1,5 @@
 package nsqclient
 
-import "time"
-
 // Stop ends the consumer gracefully, like go-nsq: every connection is sent
 // CLS, and once nsqd answers CLOSE_WAIT and the connection's in-flight
 // messages have been finished or requeued, it is closed. Reconnection and
@@ -79,11 +77,11 @@ func (c *Consumer) finish() {
 		c.targetsWG.Wait()
 		close(drained)
 	}()
-	timer := time.NewTimer(c.opts.StopTimeout)
+	timer := c.clock.NewTimer(c.opts.StopTimeout)
 	defer timer.Stop()
 	select {
 	case <-drained:
-	case <-timer.C:
+	case <-timer.C():
 		c.logf(warnLevel, "connections still open after %s, closing them", c.opts.StopTimeout)
 		c.forceClose()
 		<-drained

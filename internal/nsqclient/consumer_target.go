@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
 // minReconnectDelay is the first wait before redialling an nsqd; waits
@@ -87,7 +89,7 @@ func (c *Consumer) runTarget(t *target) {
 			failures++
 			delay := reconnectDelay(failures, c.opts.LookupdPollInterval)
 			c.logf(errorLevel, "(%s) error connecting to nsqd - %s; retrying in %s", t.addr, err, delay.Round(time.Millisecond))
-			if !sleepCtx(t.ctx, delay) {
+			if !sleepCtx(t.ctx, c.clock, delay) {
 				return
 			}
 			continue
@@ -104,7 +106,7 @@ func (c *Consumer) runTarget(t *target) {
 		// The nsqd may be gone for good: ask the lookupds now rather
 		// than at the next poll.
 		c.requestRecheck()
-		if !sleepCtx(t.ctx, reconnectDelay(1, c.opts.LookupdPollInterval)) {
+		if !sleepCtx(t.ctx, c.clock, reconnectDelay(1, c.opts.LookupdPollInterval)) {
 			return
 		}
 	}
@@ -127,7 +129,7 @@ func (c *Consumer) connectTarget(t *target) (*consumerConn, error) {
 	}
 	t.cc = cc
 	c.conns[cc] = struct{}{}
-	touched := c.rebalanceLocked(time.Now())
+	touched := c.rebalanceLocked(c.clock.Now())
 	c.mu.Unlock()
 	syncRDY(touched)
 	return cc, nil
@@ -148,7 +150,7 @@ func (c *Consumer) removeConn(t *target, cc *consumerConn) {
 		c.startBackoffLocked(c.backoffDurationLocked())
 		touched = c.activeConnsLocked()
 	} else {
-		touched = c.rebalanceLocked(time.Now())
+		touched = c.rebalanceLocked(c.clock.Now())
 	}
 	c.mu.Unlock()
 	syncRDY(touched)
@@ -166,12 +168,16 @@ func reconnectDelay(failures int, limit time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// sleepCtx waits d, or less if ctx ends; it reports whether ctx is alive.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
+// sleepCtx waits d on clk, or less if ctx ends; it reports whether ctx
+// is alive. No wait is no timer, so a fake clock need not be advanced.
+func sleepCtx(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := clk.NewTimer(d)
 	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-timer.C():
 		return true
 	case <-ctx.Done():
 		return false

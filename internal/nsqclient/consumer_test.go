@@ -115,44 +115,52 @@ func TestConsumerGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestConsumerBacksOffAfterAFailure(t *testing.T) {
-	t.Parallel() // waits out real heartbeats, timeouts or backoff on a daemon of its own
 	n := startNSQD(t, "127.0.0.1:0", nil, nil)
 	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
 
 	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	opts.MaxInFlight = 5
 	opts.BackoffMultiplier = 250 * time.Millisecond // level 1 pauses 500ms
 	opts.DefaultRequeueDelay = time.Hour            // the failed message stays away
-	var failedAt atomic.Int64
+	var failed atomic.Bool
 	got := newCollector()
 	c := newTestConsumer(t, "bo", "ch", opts)
 	c.AddHandler(HandlerFunc(func(m *Message) error {
 		if string(m.Body) == "fail" {
-			failedAt.Store(time.Now().UnixNano())
+			failed.Store(true)
 			return errors.New("fail")
 		}
 		return got.HandleMessage(m)
 	}))
 	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
 	eventually(t, "full RDY at nsqd", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return len(rdy) == 1 && rdy[0] == 5
+		return slices.Equal(n.readyCounts("bo", "ch"), []int64{5})
 	})
 
+	failedAt := fake.Now() // the clock stands still until advanced
 	require.NoError(t, p.Publish("bo", []byte("fail")))
 	eventually(t, "RDY 0 at nsqd during backoff", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return failedAt.Load() != 0 && len(rdy) == 1 && rdy[0] == 0
+		return failed.Load() && slices.Equal(n.readyCounts("bo", "ch"), []int64{0})
 	})
 	require.NoError(t, p.Publish("bo", []byte("after")))
-	got.waitFor(t, 1)
-	paused := time.Since(time.Unix(0, failedAt.Load()))
-	require.GreaterOrEqual(t, paused, 500*time.Millisecond, "nothing is delivered during the pause")
 
-	// The message that tested the waters succeeded: back to full RDY.
+	// The pause is one timer, the earliest (redistribution ticks every
+	// 5s), ending 500ms after the failure.
+	due := failedAt.Add(500 * time.Millisecond)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	next, ok := fake.NextDeadline()
+	require.True(t, ok && next.Equal(due), "the pause ended early")
+	require.Empty(t, got.snapshot(), "nothing is delivered during the pause")
+	require.Equal(t, []int64{0}, n.readyCounts("bo", "ch"))
+
+	// At its end, RDY 1 tests the waters; the message it brings
+	// succeeds: back to full RDY.
+	fake.AdvanceTo(due)
+	require.Equal(t, []string{"after"}, got.waitFor(t, 1))
 	eventually(t, "full RDY at nsqd after backoff", func() bool {
-		rdy := n.readyCounts("bo", "ch")
-		return len(rdy) == 1 && rdy[0] == 5
+		return slices.Equal(n.readyCounts("bo", "ch"), []int64{5})
 	})
 }
 
@@ -183,6 +191,8 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 	require.NoError(t, p.MultiPublish("stop", bodies("m", 5)))
 
 	opts := testOptions(t)
+	// StopTimeout never comes: only a drained connection may close.
+	useFakeClock(opts)
 	opts.MaxInFlight = 5
 	gate := make(chan struct{})
 	var started, finished atomic.Int32
@@ -202,10 +212,24 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 		return len(rdy) == 1 && rdy[0] == 0
 	})
 	require.NoError(t, p.Publish("stop", []byte("not for us")))
+	// nsqd's CLOSE_WAIT has arrived; the connection stays open while
+	// the handlers hold its messages.
+	eventually(t, "CLOSE_WAIT received", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for cc := range c.conns {
+			if cc.closeWait.Load() {
+				return true
+			}
+		}
+		return false
+	})
+	ch, _ := n.Channel("stop", "ch")
+	require.Len(t, ch.Clients, 1, "closed with messages in the handlers")
 	select {
 	case <-c.Done():
 		t.Fatal("stopped while handlers were still working")
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	close(gate)
 	select {
@@ -219,11 +243,68 @@ func TestStopFinishesInFlightWorkBeforeClosing(t *testing.T) {
 		ch, ok := n.Channel("stop", "ch")
 		return ok && ch.InFlightCount == 0 && len(ch.Clients) == 0
 	})
-	ch, _ := n.Channel("stop", "ch")
+	ch, _ = n.Channel("stop", "ch")
 	require.Zero(t, ch.RequeueCount)
 	require.Zero(t, ch.TimeoutCount)
 	require.Equal(t, int64(1), ch.Depth, "nothing new was taken after CLS")
 	require.ErrorIs(t, c.ConnectToNSQD("127.0.0.1:1"), ErrStopped)
+}
+
+func TestStopClosesConnectionsStillBusyAtStopTimeout(t *testing.T) {
+	n := startNSQD(t, "127.0.0.1:0", nil, nil)
+	p := newTestProducer(t, n.TCPAddr(), testOptions(t))
+	require.NoError(t, p.Publish("stuck", []byte("x")))
+
+	opts := testOptions(t)
+	fake := useFakeClock(opts)
+	opts.StopTimeout = 2 * time.Second // before the first redistribution tick
+	gate := make(chan struct{})
+	var handled atomic.Int32
+	c := newTestConsumer(t, "stuck", "ch", opts)
+	// Runs before the consumer's cleanup, so a failed test does not leave
+	// the handler blocked.
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	})
+	c.AddHandler(HandlerFunc(func(m *Message) error {
+		m.DisableAutoResponse()
+		handled.Add(1)
+		<-gate
+		return nil
+	}))
+	require.NoError(t, c.ConnectToNSQD(n.TCPAddr()))
+	eventually(t, "message in the handler", func() bool { return handled.Load() == 1 })
+
+	stoppedAt := fake.Now() // the clock stands still until advanced
+	c.Stop()
+	eventually(t, "nsqd saw CLS", func() bool {
+		return slices.Equal(n.readyCounts("stuck", "ch"), []int64{0})
+	})
+	// The message the handler holds keeps the connection open until
+	// StopTimeout, the earliest timer.
+	due := stoppedAt.Add(opts.StopTimeout)
+	awaitDeadline(t, fake, due)
+	fake.AdvanceTo(due.Add(-time.Nanosecond))
+	ch, _ := n.Channel("stuck", "ch")
+	require.Len(t, ch.Clients, 1, "closed before StopTimeout")
+
+	// At StopTimeout the connection is closed without the answer, which
+	// is left to nsqd.
+	fake.AdvanceTo(due)
+	eventually(t, "connection closed, message not finished", func() bool {
+		ch, ok := n.Channel("stuck", "ch")
+		return ok && len(ch.Clients) == 0 && ch.InFlightCount+ch.Depth == 1
+	})
+	close(gate)
+	select {
+	case <-c.Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("not stopped")
+	}
 }
 
 func TestStopWithoutConnectionsIsImmediate(t *testing.T) {
@@ -275,15 +356,23 @@ func TestConsumerReconnectsAfterNSQDRestart(t *testing.T) {
 	p := newTestProducer(t, addr, testOptions(t))
 	require.NoError(t, p.Publish("back", []byte("before")))
 
+	opts := testOptions(t)
+	fake := useFakeClock(opts)
 	got := newCollector()
-	c := newTestConsumer(t, "back", "ch", testOptions(t))
+	c := newTestConsumer(t, "back", "ch", opts)
 	c.AddHandler(got)
 	require.NoError(t, c.ConnectToNSQD(addr))
 	got.waitFor(t, 1)
+	awaitPending(t, fake, 1) // the redistribution ticker
 
 	first.Stop()
+	// Then the lost connection's reconnection wait, at most one lookupd
+	// poll interval (go-nsq's reconnection period).
+	awaitPending(t, fake, 2)
 	second := startNSQD(t, addr, nil, nil)
 	eventually(t, "publish to the restarted nsqd", func() bool { return p.Publish("back", []byte("after")) == nil })
+	require.Empty(t, second.readyCounts("back", "ch"), "reconnected before the wait was over")
+	fake.Advance(opts.LookupdPollInterval)
 	require.Equal(t, []string{"before", "after"}, got.waitFor(t, 2))
 	require.Equal(t, []int64{1}, second.readyCounts("back", "ch"))
 }

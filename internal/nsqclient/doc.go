@@ -22,6 +22,13 @@
 //     (closing them at StopTimeout), then for the handlers, then closes
 //     Done().
 //
+// Every timer and timestamp of a Consumer (RDY redistribution and its
+// idle checks, the backoff pause, lookupd polls and their jitter,
+// reconnection waits, StopTimeout) comes from Options.Clock, so a test
+// moves time by advancing a clock.Fake instead of waiting for it. Socket
+// deadlines (dial, read and write timeouts) stay on the wall clock: the
+// kernel keeps them.
+//
 // Consumer.mu guards the connection and address sets and the RDY and
 // backoff state; it is never held during network I/O. RDY values are
 // decided under it and written afterwards by syncRDY, which always writes

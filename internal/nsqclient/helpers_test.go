@@ -1,6 +1,7 @@
 package nsqclient
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
 )
@@ -63,6 +65,19 @@ func (l *testLookupd) tombstone(t testing.TB, topic string, n *testNSQD) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// awaitProducers waits until the lookupd lists n producers of topic (nsqd
+// registers a new topic with its lookupds in the background), so that a
+// consumer's first query finds them all.
+func (l *testLookupd) awaitProducers(t testing.TB, topic string, n int) {
+	t.Helper()
+	client := lookupdhttp.New(lookupdhttp.Options{})
+	defer client.Close()
+	eventually(t, fmt.Sprintf("%d producers of %s at the lookupd", n, topic), func() bool {
+		nodes, err := client.Producers(context.Background(), l.HTTPAddr(), topic)
+		return err == nil && len(nodes) == n
+	})
 }
 
 // testOptions are client options with short timings for tests.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 )
@@ -83,6 +84,14 @@ type Options struct {
 
 	// Logger receives connection and consumer events; nil discards them.
 	Logger *logging.Logger
+
+	// Clock is where a Consumer's timers and timestamps come from: RDY
+	// redistribution and its idle checks, backoff pauses, lookupd polling,
+	// reconnection waits and StopTimeout. nil is the wall clock; a test
+	// passes a clock.Fake and advances it. Dial, read and write timeouts
+	// are socket deadlines, kept by the kernel on the wall clock. Not
+	// settable by name: no go-nsq option has it.
+	Clock clock.Clock
 
 	// tls_cert and tls_key file names, kept until both are known.
 	tlsCertFile, tlsKeyFile string
@@ -193,6 +202,14 @@ func (o *Options) clone() Options {
 		c.TLSConfig = o.TLSConfig.Clone()
 	}
 	return c
+}
+
+// clock is Clock, or the wall clock when none is set.
+func (o *Options) clock() clock.Clock {
+	if o.Clock == nil {
+		return clock.Real()
+	}
+	return o.Clock
 }
 
 func (o *Options) logf(level logging.Level, format string, args ...any) {
