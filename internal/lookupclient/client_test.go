@@ -59,8 +59,8 @@ func TestWireSequenceMatchesUpstreamNsqd(t *testing.T) {
 	// A lookupd restart: after the backoff, reconnect, IDENTIFY and the
 	// full set again.
 	f.dropConnections()
-	awaitEarliestDeadline(t, clk, clk.Now().Add(minBackoff))
-	clk.Advance(minBackoff)
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	clk.Advance(MinReconnectBackoff)
 	f.expect("CONNECT", identifyLine, "REGISTER a", "REGISTER b", "REGISTER e#ephemeral x#ephemeral")
 
 	c.Close()
@@ -109,8 +109,8 @@ func TestRejectedIdentifyIsRetriedWithBackoff(t *testing.T) {
 	c := newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	c.Register("t", "")
 	// Each rejection arms the reconnect timer, the earliest one (the PING
-	// ticker is 15 s out): minBackoff, then double that.
-	for _, backoff := range []time.Duration{minBackoff, 2 * minBackoff} {
+	// ticker is 15 s out): MinReconnectBackoff, then double that.
+	for _, backoff := range []time.Duration{MinReconnectBackoff, 2 * MinReconnectBackoff} {
 		f.expect("CONNECT", identifyLine)
 		due := clk.Now().Add(backoff)
 		awaitEarliestDeadline(t, clk, due)
@@ -158,8 +158,8 @@ func TestErrorReplyToRegisterReconnects(t *testing.T) {
 	f.expect("REGISTER t")
 	// The session that got through its registration ends; the next one
 	// starts after the shortest backoff.
-	awaitEarliestDeadline(t, clk, clk.Now().Add(minBackoff))
-	clk.Advance(minBackoff)
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	clk.Advance(MinReconnectBackoff)
 	f.expect("CONNECT", identifyLine, "REGISTER t")
 }
 
@@ -284,9 +284,9 @@ func TestStartsBeforeLookupdAndRegistersOnceItIsUp(t *testing.T) {
 	c.Register("down2", "")
 	// The first attempt is refused; the next waits for the backoff, which
 	// ends only once the lookupd is up.
-	awaitEarliestDeadline(t, clk, clk.Now().Add(minBackoff))
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
 	l2 := startLookupd(t, addr)
-	clk.Advance(minBackoff)
+	clk.Advance(MinReconnectBackoff)
 	l2.log.await("registration after lookupd came up", registeredLine("down1", "dc"), registeredLine("down2", ""))
 	p1, _ := lookup(t, l2, "down1")
 	p2, _ := lookup(t, l2, "down2")
@@ -314,9 +314,9 @@ func TestLookupdRestartIsFollowedByFullReregistration(t *testing.T) {
 	l1.stop()
 	// The client notices the closed connection and backs off; the
 	// restarted lookupd is up before the backoff ends.
-	awaitEarliestDeadline(t, clk, clk.Now().Add(minBackoff))
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
 	l2 := startLookupd(t, addr)
-	clk.Advance(minBackoff)
+	clk.Advance(MinReconnectBackoff)
 	l2.log.awaitCount("registrations on the restarted lookupd", topicAdded, topics)
 	l2.log.await("channel on the restarted lookupd", registeredLine("t0", "c0"))
 	require.Len(t, nodeTopics(t, l2)["127.0.0.1:4150"], topics)

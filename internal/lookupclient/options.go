@@ -46,12 +46,16 @@ type Options struct {
 	Warnf func(format string, args ...any)
 }
 
-const (
-	// Reconnect backoff: quick after a lookupd restart, at most one
-	// attempt per PING interval while it stays down.
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 15 * time.Second
-)
+// MinReconnectBackoff is how long a peer waits, on Options.Clock, before
+// reconnecting after a session that got through its registration (a
+// lookupd restart, say); each failed attempt after that doubles the wait,
+// up to maxBackoff. Exported so that a test which restarts a lookupd can
+// advance its fake clock by exactly this much.
+const MinReconnectBackoff = 100 * time.Millisecond
+
+// maxBackoff: at most one attempt per PING interval while a lookupd stays
+// down.
+const maxBackoff = 15 * time.Second
 
 func (o Options) withDefaults() Options {
 	if o.PingInterval <= 0 {
