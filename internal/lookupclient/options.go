@@ -30,7 +30,9 @@ type Options struct {
 	// Clock drives the PING interval and the reconnect backoff (nsqd
 	// passes its own, so a test can advance them); nil is the wall clock.
 	// Dial and per-command timeouts bound network I/O and stay on the
-	// wall clock.
+	// wall clock: the write deadline is the socket's own, and a reply
+	// wait on a fake clock would time out whenever a test advanced past
+	// a PING or a backoff while the lookupd's "OK" was still in flight.
 	Clock clock.Clock
 
 	HTTPClientConnectTimeout time.Duration // default 2s
