@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/clock"
+	"github.com/nsqgo/nsq/internal/lookupclient"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -240,8 +241,22 @@ func TestClusterTombstonedNodeStaysInNodesFlaggedForThatTopic(t *testing.T) {
 	require.Equal(t, map[string]bool{"t": true, "u": false}, flags)
 }
 
+// Each nsqd reads its own fake clock, so the test ends the lookup client's
+// reconnect backoff by advancing the clock once the restarted lookupd is up,
+// instead of waiting for it in real time.
 func TestClusterRestartedLookupdGetsEveryRegistrationAgain(t *testing.T) {
-	c := startCluster(t, 2, 3, nil)
+	c := &cluster{}
+	for range 2 {
+		c.lookupds = append(c.lookupds, startClusterLookupd(t, "127.0.0.1:0", "127.0.0.1:0", nil))
+	}
+	clocks := make([]*clock.Fake, 3)
+	for i := range clocks {
+		clocks[i] = clock.NewFake(time.Now())
+		c.nsqds = append(c.nsqds, startDaemon(t, func(o *Options) {
+			o.NSQLookupdTCPAddresses = c.lookupdTCPAddrs()
+			o.Clock = clocks[i]
+		}))
+	}
 	n0, n1, n2 := c.nsqds[0], c.nsqds[1], c.nsqds[2]
 	for _, reg := range []struct {
 		n       *NSQD
@@ -266,6 +281,13 @@ func TestClusterRestartedLookupdGetsEveryRegistrationAgain(t *testing.T) {
 	want(c.lookupds)
 
 	restarted := c.lookupds[0].restart(nil)
+	for _, clk := range clocks {
+		// The nsqd saw the connection close and backs off (the earliest of
+		// its timers: the PING tickers are 15 s out); the lookupd is
+		// already listening again when the backoff ends.
+		awaitDeadline(t, clk, clk.Now().Add(lookupclient.MinReconnectBackoff))
+		clk.Advance(lookupclient.MinReconnectBackoff)
+	}
 
 	want([]*testLookupd{restarted})
 	require.Equal(t, []string{"ta", "tb", "tc"}, lookupdTopics(t, restarted))

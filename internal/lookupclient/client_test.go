@@ -3,14 +3,15 @@ package lookupclient
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nsqgo/nsq/internal/clock"
+	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,7 +28,8 @@ func TestWireSequenceMatchesUpstreamNsqd(t *testing.T) {
 		}
 		return ""
 	})
-	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	clk := clock.NewFake(time.Now())
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	// Known before connecting: sent as the initial registration, channels
 	// instead of their topic, topics without channels on their own.
 	c.Register("a", "")
@@ -54,12 +56,15 @@ func TestWireSequenceMatchesUpstreamNsqd(t *testing.T) {
 	c.Register("b", "")
 	f.expect("REGISTER b")
 
-	// A lookupd restart: reconnect, IDENTIFY and the full set again.
+	// A lookupd restart: after the backoff, reconnect, IDENTIFY and the
+	// full set again.
 	f.dropConnections()
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	clk.Advance(MinReconnectBackoff)
 	f.expect("CONNECT", identifyLine, "REGISTER a", "REGISTER b", "REGISTER e#ephemeral x#ephemeral")
 
 	c.Close()
-	f.expectQuiet(100 * time.Millisecond) // no UNREGISTER on shutdown
+	f.expectNothingMoreOnceClosed() // no UNREGISTER on shutdown
 }
 
 func TestPingCadence(t *testing.T) {
@@ -104,8 +109,8 @@ func TestRejectedIdentifyIsRetriedWithBackoff(t *testing.T) {
 	c := newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	c.Register("t", "")
 	// Each rejection arms the reconnect timer, the earliest one (the PING
-	// ticker is 15 s out): minBackoff, then double that.
-	for _, backoff := range []time.Duration{minBackoff, 2 * minBackoff} {
+	// ticker is 15 s out): MinReconnectBackoff, then double that.
+	for _, backoff := range []time.Duration{MinReconnectBackoff, 2 * MinReconnectBackoff} {
 		f.expect("CONNECT", identifyLine)
 		due := clk.Now().Add(backoff)
 		awaitEarliestDeadline(t, clk, due)
@@ -146,10 +151,16 @@ func TestErrorReplyToRegisterReconnects(t *testing.T) {
 		}
 		return ""
 	})
-	c := newTestClient(t, Options{Addresses: []string{f.addr()}})
+	clk := clock.NewFake(time.Now())
+	c := newTestClient(t, Options{Addresses: []string{f.addr()}, Clock: clk})
 	f.expect("CONNECT", identifyLine)
 	c.Register("t", "")
-	f.expect("REGISTER t", "CONNECT", identifyLine, "REGISTER t")
+	f.expect("REGISTER t")
+	// The session that got through its registration ends; the next one
+	// starts after the shortest backoff.
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	clk.Advance(MinReconnectBackoff)
+	f.expect("CONNECT", identifyLine, "REGISTER t")
 }
 
 func TestInvalidNamesAreNotSent(t *testing.T) {
@@ -164,29 +175,53 @@ func TestInvalidNamesAreNotSent(t *testing.T) {
 
 // neverBlockBound is how long TestRegisterNeverBlocksWhileLookupdsAreDown
 // waits for its calls: far below the hour a blocked call would take, far
-// above what 15000 calls take under -race on a loaded machine (4 s).
+// above what they take under -race on a loaded machine.
 const neverBlockBound = time.Minute
 
 func TestRegisterNeverBlocksWhileLookupdsAreDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	down := testnet.RefusedAddr(t)
+	// A lookupd that accepts and reads IDENTIFY but never answers it.
+	stuck, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	down := ln.Addr().String()
-	ln.Close()
-	// A listener that never accepts: connects hang in the backlog, IDENTIFY
-	// is never answered.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer silent.Close()
+	defer stuck.Close()
 
+	refused := make(chan string, 16)
+	clk := clock.NewFake(time.Now())
 	// Timeouts of an hour: a Register that waited on either lookupd would
 	// not return within the test, so the calls returning at all is the
 	// proof, however slow the machine (no speed is measured here).
-	c := newTestClient(t, Options{Addresses: []string{down, silent.Addr().String()},
-		DialTimeout: time.Hour, CommandTimeout: time.Hour})
+	c := newTestClient(t, Options{Addresses: []string{down, stuck.Addr().String()}, Clock: clk,
+		DialTimeout: time.Hour, CommandTimeout: time.Hour,
+		Warnf: func(format string, args ...any) {
+			select {
+			case refused <- fmt.Sprintf(format, args...):
+			default:
+			}
+		}})
+
+	// Both peers are where a Register could get stuck behind them: one
+	// refused and waiting out its backoff (on a clock that does not move),
+	// the other waiting for the IDENTIFY reply.
+	select {
+	case w := <-refused:
+		require.Contains(t, w, "LOOKUPD("+down+")")
+	case <-time.After(testTimeout):
+		t.Fatal("the refused lookupd was not reported")
+	}
+	require.NoError(t, stuck.(*net.TCPListener).SetDeadline(time.Now().Add(testTimeout)))
+	conn, err := stuck.Accept()
+	require.NoError(t, err)
+	defer conn.Close()
+	hello, err := appendHello(nil, testIdentity(4150))
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(testTimeout)))
+	_, err = io.ReadFull(conn, make([]byte, len(hello)))
+	require.NoError(t, err, "IDENTIFY sent")
+
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)
-		for i := range 10000 {
+		for i := range 1000 {
 			c.Register(fmt.Sprintf("t%d", i), "c")
 			if i%2 == 0 {
 				c.Unregister(fmt.Sprintf("t%d", i), "")
@@ -196,22 +231,23 @@ func TestRegisterNeverBlocksWhileLookupdsAreDown(t *testing.T) {
 	select {
 	case <-returned:
 	case <-time.After(neverBlockBound):
-		t.Fatalf("15000 Register/Unregister calls did not return within %s while no lookupd answers", neverBlockBound)
+		t.Fatalf("1500 Register/Unregister calls did not return within %s while no lookupd answers", neverBlockBound)
 	}
+	require.Zero(t, c.Registered())
 	require.Empty(t, c.LookupChannels(context.Background(), "t1"), "no lookupd is connected")
 }
 
 func TestRegistrationsAppearInRealLookupd(t *testing.T) {
-	l, _ := startLookupd(t, "127.0.0.1:0")
+	l := startLookupd(t, "127.0.0.1:0")
 	c := newTestClient(t, Options{Addresses: []string{l.RealTCPAddr().String()}})
 	c.Register("t1", "")
 	c.Register("t2", "c1")
 	c.Register("t2", "c2#ephemeral")
-	eventually(t, "registrations", func() bool {
-		producers, channels := lookup(t, l, "t2")
-		return slices.Equal(producers, []string{"127.0.0.1:4150"}) && len(channels) == 2
-	})
-	producers, channels := lookup(t, l, "t1")
+	l.log.await("registrations", registeredLine("t1", ""), registeredLine("t2", "c1"), registeredLine("t2", "c2#ephemeral"))
+	producers, channels := lookup(t, l, "t2")
+	require.Equal(t, []string{"127.0.0.1:4150"}, producers)
+	require.Equal(t, []string{"c1", "c2#ephemeral"}, channels)
+	producers, channels = lookup(t, l, "t1")
 	require.Equal(t, []string{"127.0.0.1:4150"}, producers)
 	require.Empty(t, channels)
 	require.Equal(t, map[string][]string{"127.0.0.1:4150": {"t1", "t2"}}, nodeTopics(t, l))
@@ -225,52 +261,65 @@ func TestRegistrationsAppearInRealLookupd(t *testing.T) {
 	// Unregistering the ephemeral channel drops its key; unregistering the
 	// topic takes the node off the topic (the keys stay, as upstream).
 	c.Unregister("t2", "c2#ephemeral")
-	eventually(t, "ephemeral channel gone", func() bool {
-		_, channels := lookup(t, l, "t2")
-		return slices.Equal(channels, []string{"c1"})
-	})
+	l.log.await("ephemeral channel gone", unregisteredLine("t2", "c2#ephemeral"))
+	_, channels = lookup(t, l, "t2")
+	require.Equal(t, []string{"c1"}, channels)
+	// "UNREGISTER t2" takes the node off t2 and its channels at once; the
+	// "UNREGISTER t2 c1" that follows changes nothing more.
 	c.Unregister("t2", "")
-	eventually(t, "producer gone", func() bool {
-		producers, _ := lookup(t, l, "t2")
-		return producers != nil && len(producers) == 0
-	})
+	l.log.await("producer gone", unregisteredLine("t2", ""))
+	producers, _ = lookup(t, l, "t2")
+	require.Equal(t, []string{}, producers)
 	require.Equal(t, map[string][]string{"127.0.0.1:4150": {"t1"}}, nodeTopics(t, l))
 }
 
 func TestStartsBeforeLookupdAndRegistersOnceItIsUp(t *testing.T) {
-	l, stop := startLookupd(t, "127.0.0.1:0")
+	l := startLookupd(t, "127.0.0.1:0")
 	addr := l.RealTCPAddr().String()
-	stop()
+	l.stop()
 
-	c := newTestClient(t, Options{Addresses: []string{addr}})
+	clk := clock.NewFake(time.Now())
+	c := newTestClient(t, Options{Addresses: []string{addr}, Clock: clk})
 	c.Register("down1", "dc")
 	c.Register("down2", "")
-	l2, _ := startLookupd(t, addr)
-	eventually(t, "registration after lookupd came up", func() bool {
-		p1, _ := lookup(t, l2, "down1")
-		p2, _ := lookup(t, l2, "down2")
-		return len(p1) == 1 && len(p2) == 1
-	})
+	// The first attempt is refused; the next waits for the backoff, which
+	// ends only once the lookupd is up.
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	l2 := startLookupd(t, addr)
+	clk.Advance(MinReconnectBackoff)
+	l2.log.await("registration after lookupd came up", registeredLine("down1", "dc"), registeredLine("down2", ""))
+	p1, _ := lookup(t, l2, "down1")
+	p2, _ := lookup(t, l2, "down2")
+	require.Equal(t, []string{"127.0.0.1:4150"}, p1)
+	require.Equal(t, []string{"127.0.0.1:4150"}, p2)
 }
 
+// topicAdded matches every line a lookupd logs when it adds a node to a
+// topic.
+const topicAdded = ") REGISTER category:topic key:"
+
 func TestLookupdRestartIsFollowedByFullReregistration(t *testing.T) {
-	l1, stop1 := startLookupd(t, "127.0.0.1:0")
+	l1 := startLookupd(t, "127.0.0.1:0")
 	addr := l1.RealTCPAddr().String()
-	c := newTestClient(t, Options{Addresses: []string{addr}})
+	clk := clock.NewFake(time.Now())
+	c := newTestClient(t, Options{Addresses: []string{addr}, Clock: clk})
 	const topics = 300 // more than one pipelined batch
 	for i := range topics {
 		c.Register(fmt.Sprintf("t%d", i), "")
 	}
 	c.Register("t0", "c0")
-	eventually(t, "registrations on the first lookupd", func() bool {
-		return len(nodeTopics(t, l1)["127.0.0.1:4150"]) == topics
-	})
+	l1.log.awaitCount("registrations on the first lookupd", topicAdded, topics)
+	require.Len(t, nodeTopics(t, l1)["127.0.0.1:4150"], topics)
 
-	stop1()
-	l2, _ := startLookupd(t, addr)
-	eventually(t, "registrations on the restarted lookupd", func() bool {
-		return len(nodeTopics(t, l2)["127.0.0.1:4150"]) == topics
-	})
+	l1.stop()
+	// The client notices the closed connection and backs off; the
+	// restarted lookupd is up before the backoff ends.
+	awaitEarliestDeadline(t, clk, clk.Now().Add(MinReconnectBackoff))
+	l2 := startLookupd(t, addr)
+	clk.Advance(MinReconnectBackoff)
+	l2.log.awaitCount("registrations on the restarted lookupd", topicAdded, topics)
+	l2.log.await("channel on the restarted lookupd", registeredLine("t0", "c0"))
+	require.Len(t, nodeTopics(t, l2)["127.0.0.1:4150"], topics)
 	_, channels := lookup(t, l2, "t0")
 	require.Equal(t, []string{"c0"}, channels)
 
@@ -280,34 +329,40 @@ func TestLookupdRestartIsFollowedByFullReregistration(t *testing.T) {
 }
 
 func TestSetAddressesAddsAndRemovesPeers(t *testing.T) {
-	a, _ := startLookupd(t, "127.0.0.1:0")
-	b, _ := startLookupd(t, "127.0.0.1:0")
+	a := startLookupd(t, "127.0.0.1:0")
+	b := startLookupd(t, "127.0.0.1:0")
 	addrA, addrB := a.RealTCPAddr().String(), b.RealTCPAddr().String()
 	c := newTestClient(t, Options{Addresses: []string{addrA}})
 	c.Register("t", "c")
-	eventually(t, "registration on a", func() bool { p, _ := lookup(t, a, "t"); return len(p) == 1 })
+	a.log.await("registration on a", registeredLine("t", "c"))
 	require.Equal(t, []string{addrA}, c.Addresses())
 
 	c.SetAddresses([]string{addrA, " ", addrB, addrA})
 	require.Equal(t, []string{addrA, addrB}, c.Addresses())
-	eventually(t, "registration on b", func() bool { p, _ := lookup(t, b, "t"); return len(p) == 1 })
+	b.log.await("registration on b", registeredLine("t", "c"))
+	p, _ := lookup(t, b, "t")
+	require.Len(t, p, 1)
 
 	c.SetAddresses([]string{addrB})
 	require.Equal(t, []string{addrB}, c.Addresses())
-	eventually(t, "a to drop the removed client", func() bool { return len(nodeTopics(t, a)) == 0 })
+	a.log.await("a to drop the removed client", droppedLine)
+	require.Empty(t, nodeTopics(t, a))
 	c.Register("u", "")
-	eventually(t, "new registrations only on b", func() bool { p, _ := lookup(t, b, "u"); return len(p) == 1 })
-	p, _ := lookup(t, a, "u")
-	require.Nil(t, p)
+	b.log.await("new registration on b", registeredLine("u", ""))
+	p, _ = lookup(t, b, "u")
+	require.Len(t, p, 1)
+	p, _ = lookup(t, a, "u")
+	require.Nil(t, p, "nothing more reaches a removed lookupd")
 
 	c.SetAddresses(nil)
 	require.Empty(t, c.Addresses())
-	eventually(t, "b to drop the removed client", func() bool { return len(nodeTopics(t, b)) == 0 })
+	b.log.await("b to drop the removed client", droppedLine)
+	require.Empty(t, nodeTopics(t, b))
 }
 
 func TestLookupChannelsUnionsEveryLookupd(t *testing.T) {
-	a, _ := startLookupd(t, "127.0.0.1:0")
-	b, _ := startLookupd(t, "127.0.0.1:0")
+	a := startLookupd(t, "127.0.0.1:0")
+	b := startLookupd(t, "127.0.0.1:0")
 	// This one answers IDENTIFY with an HTTP port nothing listens on.
 	broken := startFake(t, nil)
 	postOK(t, a, "/channel/create?topic=t&channel=c1")
@@ -328,17 +383,12 @@ func TestLookupChannelsUnionsEveryLookupd(t *testing.T) {
 			t.Logf(format, args...)
 		},
 	})
-	eventually(t, "all three connected", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for _, p := range c.peers {
-			if p.connected {
-				n++
-			}
-		}
-		return n == 3
-	})
+	// A peer marks itself connected before it sends its registration, so a
+	// registration arriving at all three means all three are connected.
+	c.Register("ready", "")
+	a.log.await("a connected", registeredLine("ready", ""))
+	b.log.await("b connected", registeredLine("ready", ""))
+	broken.expect("CONNECT", identifyLine, "REGISTER ready")
 	require.Equal(t, []string{"c1", "e#ephemeral", "shared"}, c.LookupChannels(context.Background(), "t"))
 	require.Empty(t, c.LookupChannels(context.Background(), "unknown"))
 	logMu.Lock()
@@ -381,5 +431,5 @@ func TestCloseIsPromptAndIdempotent(t *testing.T) {
 	c.Register("t", "")
 	c.SetAddresses([]string{"127.0.0.1:1"})
 	require.Equal(t, []string{silent.Addr().String(), f.addr()}, c.Addresses(), "nothing changes after Close")
-	f.expectQuiet(50 * time.Millisecond)
+	f.expectNothingMoreOnceClosed()
 }

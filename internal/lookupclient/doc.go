@@ -20,4 +20,10 @@
 // and queue the command for the peers that are connected. A peer that is not
 // connected gets nothing queued; when it connects it takes a snapshot of the
 // registration set under the same lock, so nothing is lost or sent twice.
+//
+// # Time
+//
+// The PING ticker and the reconnect backoff read Options.Clock (nsqd's
+// clock), so a test moves them with a fake clock instead of waiting; dial,
+// write and reply timeouts bound network I/O on the wall clock.
 package lookupclient

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,20 +29,33 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testLookupd is a real nsqlookupd whose log the test can await.
+type testLookupd struct {
+	*nsqlookupd.NSQLookupd
+	log *logWatch
+	// stop shuts the daemon down; it is idempotent.
+	stop func()
+}
+
 // startLookupd runs a real nsqlookupd on tcpAddr ("127.0.0.1:0" for any
-// port) until it is stopped or the test ends; stop is idempotent.
-func startLookupd(t testing.TB, tcpAddr string) (l *nsqlookupd.NSQLookupd, stop func()) {
+// port) until it is stopped or the test ends. It logs at INFO, which
+// includes the registry changes a test awaits (registeredLine,
+// droppedLine).
+func startLookupd(t testing.TB, tcpAddr string) *testLookupd {
 	t.Helper()
+	watch := &logWatch{t: t, changed: make(chan struct{})}
 	opts := nsqlookupd.NewOptions()
 	opts.TCPAddress = tcpAddr
 	opts.HTTPAddress = "127.0.0.1:0"
 	opts.BroadcastAddress = "127.0.0.1"
-	opts.Logger = testLog{t}
-	opts.LogLevel = logging.Warn
+	opts.Logger = watch
+	opts.LogLevel = logging.Info
+	var l *nsqlookupd.NSQLookupd
 	var err error
 	deadline := time.Now().Add(testTimeout)
 	for {
-		// Rebinding a port just released can fail briefly on some systems.
+		// Rebinding a port just released can fail briefly on some systems;
+		// this retries a failure, it does not wait for an event.
 		l, err = nsqlookupd.New(opts)
 		if err == nil || time.Now().After(deadline) {
 			break
@@ -52,15 +66,86 @@ func startLookupd(t testing.TB, tcpAddr string) (l *nsqlookupd.NSQLookupd, stop 
 	done := make(chan error, 1)
 	go func() { done <- l.Main() }()
 	var once sync.Once
-	stop = func() {
+	stop := func() {
 		once.Do(func() {
 			l.Exit()
 			require.NoError(t, <-done)
 		})
 	}
 	t.Cleanup(stop)
-	return l, stop
+	return &testLookupd{NSQLookupd: l, log: watch, stop: stop}
 }
+
+// logWatch keeps a lookupd's log (and passes it to the test's log) so that
+// a test can await what the lookupd did in its own goroutines: it logs a
+// registry change after making it, so once the line is there an HTTP query
+// sees the change.
+type logWatch struct {
+	t       testing.TB
+	mu      sync.Mutex
+	text    strings.Builder
+	changed chan struct{} // closed and replaced on every write
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.text.Write(p)
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// awaitCount waits until the log holds at least n occurrences of part.
+func (w *logWatch) awaitCount(what, part string, n int) {
+	w.t.Helper()
+	bound := time.NewTimer(testTimeout)
+	defer bound.Stop()
+	for {
+		w.mu.Lock()
+		got, changed := strings.Count(w.text.String(), part), w.changed
+		w.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-bound.C:
+			w.t.Fatalf("timed out waiting for %s: %d of %d log lines with %q", what, got, n, part)
+		}
+	}
+}
+
+// await waits until the log holds each of parts.
+func (w *logWatch) await(what string, parts ...string) {
+	w.t.Helper()
+	for _, part := range parts {
+		w.awaitCount(what, part, 1)
+	}
+}
+
+// registeredLine is the end of what a lookupd logs once it has added the
+// key for topic (channel ""), or for channel of topic.
+func registeredLine(topic, channel string) string {
+	if channel == "" {
+		return ") REGISTER category:topic key:" + topic + " subkey:\n"
+	}
+	return ") REGISTER category:channel key:" + topic + " subkey:" + channel + "\n"
+}
+
+// unregisteredLine is what a lookupd logs once it has taken this node off
+// topic (channel ""), or off channel of topic.
+func unregisteredLine(topic, channel string) string {
+	if channel == "" {
+		return ") UNREGISTER category:topic key:" + topic + " subkey:\n"
+	}
+	return ") UNREGISTER category:channel key:" + topic + " subkey:" + channel + "\n"
+}
+
+// droppedLine is what a lookupd logs once it has removed the registrations
+// of a closed connection.
+const droppedLine = "): closed, removed "
 
 func testIdentity(tcpPort int) Identity {
 	return Identity{BroadcastAddress: "127.0.0.1", Hostname: "nsqd-host", Version: "1.3.0", TCPPort: tcpPort, HTTPPort: tcpPort + 1}
@@ -81,7 +166,7 @@ func newTestClient(t testing.TB, opts Options) *Client {
 	return c
 }
 
-func getJSON(t testing.TB, l *nsqlookupd.NSQLookupd, pathAndQuery string, v any) int {
+func getJSON(t testing.TB, l *testLookupd, pathAndQuery string, v any) int {
 	t.Helper()
 	client := &http.Client{Timeout: testTimeout}
 	resp, err := client.Get("http://" + l.RealHTTPAddr().String() + pathAndQuery)
@@ -95,7 +180,7 @@ func getJSON(t testing.TB, l *nsqlookupd.NSQLookupd, pathAndQuery string, v any)
 	return resp.StatusCode
 }
 
-func postOK(t testing.TB, l *nsqlookupd.NSQLookupd, pathAndQuery string) {
+func postOK(t testing.TB, l *testLookupd, pathAndQuery string) {
 	t.Helper()
 	client := &http.Client{Timeout: testTimeout}
 	resp, err := client.Post("http://"+l.RealHTTPAddr().String()+pathAndQuery, "", nil)
@@ -106,7 +191,7 @@ func postOK(t testing.TB, l *nsqlookupd.NSQLookupd, pathAndQuery string) {
 
 // lookup returns "broadcast_address:tcp_port" of the topic's producers and
 // its channels; nil, nil when the topic is unknown.
-func lookup(t testing.TB, l *nsqlookupd.NSQLookupd, topic string) (producers, channels []string) {
+func lookup(t testing.TB, l *testLookupd, topic string) (producers, channels []string) {
 	t.Helper()
 	var body struct {
 		Channels  []string              `json:"channels"`
@@ -123,7 +208,7 @@ func lookup(t testing.TB, l *nsqlookupd.NSQLookupd, topic string) (producers, ch
 }
 
 // nodeTopics maps each node's "broadcast_address:tcp_port" to its topics.
-func nodeTopics(t testing.TB, l *nsqlookupd.NSQLookupd) map[string][]string {
+func nodeTopics(t testing.TB, l *testLookupd) map[string][]string {
 	t.Helper()
 	var body struct {
 		Producers []nsqlookupd.Node `json:"producers"`
@@ -134,17 +219,6 @@ func nodeTopics(t testing.TB, l *nsqlookupd.NSQLookupd) map[string][]string {
 		out[fmt.Sprintf("%s:%d", n.BroadcastAddress, n.TCPPort)] = n.Topics
 	}
 	return out
-}
-
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // fakeLookupd speaks just enough V1 to record exactly what a client sends.
@@ -158,6 +232,7 @@ type fakeLookupd struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	ended []chan struct{} // one per accepted connection, closed when served
 }
 
 func startFake(t testing.TB, reply func(line string) string) *fakeLookupd {
@@ -183,12 +258,15 @@ func (f *fakeLookupd) accept() {
 		if err != nil {
 			return
 		}
+		ended := make(chan struct{})
 		f.mu.Lock()
 		f.conns = append(f.conns, conn)
+		f.ended = append(f.ended, ended)
 		f.mu.Unlock()
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
+			defer close(ended)
 			f.serve(conn)
 		}()
 	}
@@ -272,17 +350,29 @@ func (f *fakeLookupd) expect(want ...string) {
 	require.Equal(f.t, want, got)
 }
 
-// expectQuiet asserts nothing but PINGs arrives for a short while.
-func (f *fakeLookupd) expectQuiet(d time.Duration) {
+// expectNothingMoreOnceClosed waits until the client has closed every
+// connection it made and the fake has read each to the end, then asserts
+// that nothing but PINGs came after what the test already expected.
+func (f *fakeLookupd) expectNothingMoreOnceClosed() {
 	f.t.Helper()
-	timeout := time.After(d)
+	f.mu.Lock()
+	ended := slices.Clone(f.ended)
+	f.mu.Unlock()
+	timeout := time.After(testTimeout)
+	for _, e := range ended {
+		select {
+		case <-e:
+		case <-timeout:
+			f.t.Fatal("timed out waiting for the client to close its connections")
+		}
+	}
 	for {
 		select {
 		case line := <-f.lines:
 			if line != "PING" {
 				f.t.Fatalf("unexpected %q", line)
 			}
-		case <-timeout:
+		default:
 			return
 		}
 	}

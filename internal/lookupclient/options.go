@@ -30,7 +30,9 @@ type Options struct {
 	// Clock drives the PING interval and the reconnect backoff (nsqd
 	// passes its own, so a test can advance them); nil is the wall clock.
 	// Dial and per-command timeouts bound network I/O and stay on the
-	// wall clock.
+	// wall clock: the write deadline is the socket's own, and a reply
+	// wait on a fake clock would time out whenever a test advanced past
+	// a PING or a backoff while the lookupd's "OK" was still in flight.
 	Clock clock.Clock
 
 	HTTPClientConnectTimeout time.Duration // default 2s
@@ -46,12 +48,16 @@ type Options struct {
 	Warnf func(format string, args ...any)
 }
 
-const (
-	// Reconnect backoff: quick after a lookupd restart, at most one
-	// attempt per PING interval while it stays down.
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 15 * time.Second
-)
+// MinReconnectBackoff is how long a peer waits, on Options.Clock, before
+// reconnecting after a session that got through its registration (a
+// lookupd restart, say); each failed attempt after that doubles the wait,
+// up to maxBackoff. Exported so that a test which restarts a lookupd can
+// advance its fake clock by exactly this much.
+const MinReconnectBackoff = 100 * time.Millisecond
+
+// maxBackoff: at most one attempt per PING interval while a lookupd stays
+// down.
+const maxBackoff = 15 * time.Second
 
 func (o Options) withDefaults() Options {
 	if o.PingInterval <= 0 {

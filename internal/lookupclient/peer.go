@@ -52,14 +52,14 @@ func (p *peer) run() {
 	// A fixed ticker, not reset by other traffic, as upstream.
 	ticker := p.c.opts.Clock.NewTicker(p.c.opts.PingInterval)
 	defer ticker.Stop()
-	backoff := minBackoff
+	backoff := MinReconnectBackoff
 	for {
 		registered, err := p.session(ticker)
 		if p.ctx.Err() != nil {
 			return
 		}
 		if registered {
-			backoff = minBackoff
+			backoff = MinReconnectBackoff
 		}
 		p.c.warnf("LOOKUPD(%s): %s - reconnecting in %s", p.addr, err, backoff)
 		timer := p.c.opts.Clock.NewTimer(backoff)

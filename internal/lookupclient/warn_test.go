@@ -2,21 +2,19 @@ package lookupclient
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/testnet"
 )
 
 // A lookupd that cannot be reached is retried; the failure is a warning
 // (nsqd logs it at WARN), not an info line.
 func TestUnreachableLookupdIsReportedThroughWarnf(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	addr := testnet.RefusedAddr(t)
 
 	warnings := make(chan string, 16)
 	newTestClient(t, Options{Addresses: []string{addr},
