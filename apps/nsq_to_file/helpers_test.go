@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/tooltest"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
@@ -34,24 +34,6 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a goroutine-safe log sink that tests can search.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testNSQD is an in-process nsqd.
@@ -115,7 +97,7 @@ type app struct {
 	t      testing.TB
 	cancel context.CancelFunc
 	hup    chan os.Signal
-	stderr *syncBuffer
+	stderr *tooltest.Buffer // its log, which a test can await lines in
 	done   chan int
 }
 
@@ -123,15 +105,15 @@ type app struct {
 // (the cleanup cancels it too).
 func startApp(t testing.TB, args ...string) *app {
 	t.Helper()
-	return startAppWithClock(t, wallClock{}, args...)
+	return startAppWithClock(t, clock.Real(), args...)
 }
 
-// startAppWithClock is startApp with the clock its files are synced and
-// rotated by.
-func startAppWithClock(t testing.TB, clk clock, args ...string) *app {
+// startAppWithClock is startApp with the clock all of its time comes from
+// (see runWithClock).
+func startAppWithClock(t testing.TB, clk clock.Clock, args ...string) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: &syncBuffer{}, done: make(chan int, 1)}
+	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: tooltest.NewBuffer(), done: make(chan int, 1)}
 	go func() { a.done <- runWithClock(ctx, args, io.Discard, a.stderr, a.hup, clk) }()
 	t.Cleanup(func() {
 		cancel()
