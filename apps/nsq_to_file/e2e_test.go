@@ -40,12 +40,19 @@ func TestArchivesThreeNSQDsFoundThroughLookupdExactlyOnce(t *testing.T) {
 	a := startAppWithClock(t, clk, "--lookupd-http-address="+lookupd.HTTPAddr(), "--topic=arch",
 		"--output-dir="+out, "--sync-interval=100ms", "--max-in-flight=50")
 
-	// Most batches are synced when a connection runs out of RDY; the last
-	// messages of each nsqd wait for a sync tick.
+	// Batches are synced as connections run out of RDY; the last messages
+	// of each nsqd, too few for that, wait for a sync tick.
 	syncTicksUntil(t, clk, start.Add(100*time.Millisecond), 100*time.Millisecond,
 		"every message finished on every nsqd", func() bool {
 			for _, n := range nodes {
 				if !n.settled("arch", "nsq_to_file") {
+					return false
+				}
+			}
+			return true
+		}, func() bool {
+			for _, n := range nodes {
+				if !n.handedOut("arch", "nsq_to_file") {
 					return false
 				}
 			}
@@ -62,10 +69,15 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 	want := messages("size", 100) // 10 bytes a line
 	n.publish(t, "rot", want)
 	out, work := t.TempDir(), t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=rot", "--output-dir="+out,
+	clk := newFakeClock()
+	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=rot", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=200", "--sync-interval=100ms", fixedName)
 
-	eventually(t, "all finished", func() bool { return n.settled("rot", "nsq_to_file") })
+	// Each rotation finishes the messages of the file it closed; those
+	// of the last file wait for a sync tick.
+	syncTicksUntil(t, clk, clk.Now().Add(100*time.Millisecond), 100*time.Millisecond, "all finished",
+		func() bool { return n.settled("rot", "nsq_to_file") },
+		func() bool { return n.handedOut("rot", "nsq_to_file") })
 	require.Zero(t, a.stop())
 	require.Empty(t, listFiles(t, work), "every file was moved")
 	files := listFiles(t, out)
@@ -113,14 +125,20 @@ func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 func TestGzipOutputIsAConcatenationOfMembers(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out := t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=gz", "--output-dir="+out,
+	clk := newFakeClock()
+	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=gz", "--output-dir="+out,
 		"--gzip", "--gzip-level=1", "--sync-interval=50ms", fixedName)
 	var want []string
+	nextSync := clk.Now().Add(50 * time.Millisecond)
 	for batch := range 3 {
 		msgs := messages(fmt.Sprintf("gz%d", batch), 20)
 		n.publish(t, "gz", msgs)
 		want = append(want, msgs...)
-		eventually(t, "batch finished", func() bool { return n.settled("gz", "nsq_to_file") })
+		// 20 messages do not run the connection out of its 200 RDY: the
+		// batch is synced, as a gzip member of its own, at a sync tick.
+		nextSync = syncTicksUntil(t, clk, nextSync, 50*time.Millisecond, "batch finished",
+			func() bool { return n.settled("gz", "nsq_to_file") },
+			func() bool { return n.handedOut("gz", "nsq_to_file") })
 	}
 	require.Zero(t, a.stop())
 	files := listFiles(t, out)

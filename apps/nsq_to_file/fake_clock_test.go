@@ -64,19 +64,26 @@ func tickTo(t testing.TB, clk *clock.Fake, at time.Time) {
 }
 
 // syncTicksUntil fires the router's sync timer, first due at first and
-// then every interval, until cond holds. Each tick waits for the router to
-// have re-armed the timer from the tick before (it re-arms as it takes a
-// tick, while the clock still reads that tick's time), so the ticks fall
-// exactly on first + k*interval and none is skipped.
-func syncTicksUntil(t testing.TB, clk *clock.Fake, first time.Time, interval time.Duration, what string, cond func() bool) {
+// then every interval, until done holds; before each tick it awaits
+// stalled, the state in which only a sync tick can move the archiver on
+// (every message handed to it, too few left unsynced to run a connection
+// out of RDY), so that time moves only as far as the test needs. Each
+// tick also waits for the router to have re-armed the timer from the tick
+// before (it re-arms as it takes a tick, while the clock still reads that
+// tick's time), so the ticks fall exactly on first + k*interval. It
+// returns when the next tick is due.
+func syncTicksUntil(t testing.TB, clk *clock.Fake, first time.Time, interval time.Duration, what string, done, stalled func() bool) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
-	for at := first; !cond(); at = at.Add(interval) {
+	at := first
+	for ; !done(); at = at.Add(interval) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not after sync ticks up to %s", what, at.Format(time.RFC3339Nano))
 		}
+		eventually(t, what+": only a sync tick can finish the rest", func() bool { return stalled() || done() })
 		tickTo(t, clk, at)
 	}
+	return at
 }
 
 // awaitLogCount waits until the app has logged line at least n times.

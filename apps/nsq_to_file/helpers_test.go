@@ -28,6 +28,19 @@ const waitTimeout = 15 * time.Second
 // that the subprocess tests need no separate build.
 const asMainEnv = "NSQ_TO_FILE_RUN_MAIN"
 
+// asMainProcessEnv is the environment of a child process that runs
+// main(). Under -race the child is built with the race detector too, which
+// by default sleeps a second before exiting with status 0 (GORACE
+// atexit_sleep_ms) to let racing goroutines be caught: a test would wait
+// that second out at every SIGTERM. Its reports stay on.
+func asMainProcessEnv() []string {
+	gorace := "atexit_sleep_ms=0"
+	if old := os.Getenv("GORACE"); old != "" {
+		gorace = old + " " + gorace
+	}
+	return append(os.Environ(), asMainEnv+"=1", "GORACE="+gorace)
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
 		main()
@@ -85,6 +98,18 @@ func (n *testNSQD) queues(topic, channel string) (empty bool, finished, received
 	}
 	empty = stats.Topics[0].Depth == 0 && ch.Depth == 0 && ch.InFlightCount == 0 && ch.DeferredCount == 0
 	return empty, finished, ch.MessageCount
+}
+
+// handedOut reports whether every message of topic/channel has been
+// handed to a consumer: none is queued or deferred (some may be in
+// flight).
+func (n *testNSQD) handedOut(topic, channel string) bool {
+	stats := n.GetStats(topic, channel, true)
+	if len(stats.Topics) == 0 || len(stats.Topics[0].Channels) == 0 {
+		return false
+	}
+	ch := stats.Topics[0].Channels[0]
+	return stats.Topics[0].Depth == 0 && ch.Depth == 0 && ch.DeferredCount == 0
 }
 
 func startLookupd(t testing.TB) *daemons.Lookupd {

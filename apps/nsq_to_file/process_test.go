@@ -26,7 +26,7 @@ type process struct {
 func startProcess(t testing.TB, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	cmd.Env = asMainProcessEnv()
 	p := &process{t: t, cmd: cmd, stderr: tooltest.NewBuffer(), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
