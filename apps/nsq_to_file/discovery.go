@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/lookupdhttp"
 	"github.com/nsqgo/nsq/internal/nsqclient"
@@ -24,13 +25,13 @@ type discoverer struct {
 	host       hostNames
 	pid        int
 	logger     *logging.Logger
-	clock      clock // the topic loggers' timing
+	clock      clock.Clock // --topic-refresh and the topic loggers' timing
 
 	loggers map[string]*topicLogger
 	fatalCh chan error
 }
 
-func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames, logger *logging.Logger, clk clock) *discoverer {
+func newDiscoverer(opts *Options, clientOpts *nsqclient.Options, host hostNames, logger *logging.Logger, clk clock.Clock) *discoverer {
 	d := &discoverer{
 		opts:       opts,
 		clientOpts: clientOpts,
@@ -56,9 +57,9 @@ func (d *discoverer) run(ctx context.Context, hup <-chan os.Signal) int {
 	d.updateTopics(d.opts.Topics)
 	var refresh <-chan time.Time
 	if len(d.opts.Topics) == 0 {
-		ticker := time.NewTicker(d.opts.TopicRefresh)
+		ticker := d.clock.NewTicker(d.opts.TopicRefresh)
 		defer ticker.Stop()
-		refresh = ticker.C
+		refresh = ticker.C()
 	}
 	for {
 		select {

@@ -32,19 +32,32 @@ func TestArchivesThreeNSQDsFoundThroughLookupdExactlyOnce(t *testing.T) {
 		nodes = append(nodes, n)
 		want = append(want, msgs...)
 	}
+	// The archiver's first query, at start, finds all three: no poll.
+	awaitProducers(t, lookupd, "arch", 3)
 	out := t.TempDir()
-	a := startApp(t, "--lookupd-http-address="+lookupd.RealHTTPAddr().String(), "--topic=arch",
-		"--output-dir="+out, "--sync-interval=100ms", "--max-in-flight=50",
-		"--consumer-opt=lookupd_poll_interval,100ms")
+	clk := newFakeClock()
+	start := clk.Now()
+	a := startAppWithClock(t, clk, "--lookupd-http-address="+lookupd.HTTPAddr(), "--topic=arch",
+		"--output-dir="+out, "--sync-interval=100ms", "--max-in-flight=50")
 
-	eventually(t, "every message finished on every nsqd", func() bool {
-		for _, n := range nodes {
-			if !n.settled("arch", "nsq_to_file") {
-				return false
+	// Batches are synced as connections run out of RDY; the last messages
+	// of each nsqd, too few for that, wait for a sync tick.
+	syncTicksUntil(t, clk, start.Add(100*time.Millisecond), 100*time.Millisecond,
+		"every message finished on every nsqd", func() bool {
+			for _, n := range nodes {
+				if !n.settled("arch", "nsq_to_file") {
+					return false
+				}
 			}
-		}
-		return true
-	})
+			return true
+		}, func() bool {
+			for _, n := range nodes {
+				if !n.handedOut("arch", "nsq_to_file") {
+					return false
+				}
+			}
+			return true
+		})
 	require.Zero(t, a.stop())
 	got := allLines(t, out)
 	require.Len(t, got, len(want), "no duplicates")
@@ -56,10 +69,15 @@ func TestRotationBySizeSplitsTheStreamInOrder(t *testing.T) {
 	want := messages("size", 100) // 10 bytes a line
 	n.publish(t, "rot", want)
 	out, work := t.TempDir(), t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=rot", "--output-dir="+out,
+	clk := newFakeClock()
+	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=rot", "--output-dir="+out,
 		"--work-dir="+work, "--rotate-size=200", "--sync-interval=100ms", fixedName)
 
-	eventually(t, "all finished", func() bool { return n.settled("rot", "nsq_to_file") })
+	// Each rotation finishes the messages of the file it closed; those
+	// of the last file wait for a sync tick.
+	syncTicksUntil(t, clk, clk.Now().Add(100*time.Millisecond), 100*time.Millisecond, "all finished",
+		func() bool { return n.settled("rot", "nsq_to_file") },
+		func() bool { return n.handedOut("rot", "nsq_to_file") })
 	require.Zero(t, a.stop())
 	require.Empty(t, listFiles(t, work), "every file was moved")
 	files := listFiles(t, out)
@@ -78,8 +96,8 @@ func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 	out, work := t.TempDir(), t.TempDir()
 	// The clock moves only when the test says: writing the first batch may
 	// take any time, and the interval still passes only between batches.
-	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
-	clk := newManualClock(start)
+	clk := newFakeClock()
+	start := clk.Now()
 	// Each message starves the consumer, so it is synced at once; the sync
 	// interval is far away, so only the rotation deadline can move the file.
 	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=ivl", "--output-dir="+out,
@@ -89,9 +107,7 @@ func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 	first, second := messages("first", 10), messages("second", 10)
 	n.publish(t, "ivl", first)
 	eventually(t, "first batch finished", func() bool { return n.settled("ivl", "nsq_to_file") })
-	eventually(t, "rotation armed for the interval after the file opened", func() bool {
-		return containsTime(clk.Deadlines(), start.Add(300*time.Millisecond))
-	})
+	awaitArmed(t, clk, start.Add(300*time.Millisecond)) // the interval after the file opened
 	// The interval passes: the file is closed and moved when it is due.
 	clk.Advance(300 * time.Millisecond)
 	eventually(t, "first file rotated out", func() bool { return len(listFiles(t, out)) == 1 })
@@ -109,14 +125,20 @@ func TestRotationByIntervalWithSkipEmptyFiles(t *testing.T) {
 func TestGzipOutputIsAConcatenationOfMembers(t *testing.T) {
 	n := startNSQD(t, nil, nil)
 	out := t.TempDir()
-	a := startApp(t, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=gz", "--output-dir="+out,
+	clk := newFakeClock()
+	a := startAppWithClock(t, clk, "--nsqd-tcp-address="+n.TCPAddr(), "--topic=gz", "--output-dir="+out,
 		"--gzip", "--gzip-level=1", "--sync-interval=50ms", fixedName)
 	var want []string
+	nextSync := clk.Now().Add(50 * time.Millisecond)
 	for batch := range 3 {
 		msgs := messages(fmt.Sprintf("gz%d", batch), 20)
 		n.publish(t, "gz", msgs)
 		want = append(want, msgs...)
-		eventually(t, "batch finished", func() bool { return n.settled("gz", "nsq_to_file") })
+		// 20 messages do not run the connection out of its 200 RDY: the
+		// batch is synced, as a gzip member of its own, at a sync tick.
+		nextSync = syncTicksUntil(t, clk, nextSync, 50*time.Millisecond, "batch finished",
+			func() bool { return n.settled("gz", "nsq_to_file") },
+			func() bool { return n.handedOut("gz", "nsq_to_file") })
 	}
 	require.Zero(t, a.stop())
 	files := listFiles(t, out)
@@ -185,14 +207,24 @@ func TestTopicPatternDiscoversTopicsFromLookupd(t *testing.T) {
 	n := startNSQD(t, []string{lookupd.RealTCPAddr().String()}, nil)
 	n.publish(t, "keep1", []string{"k1"})
 	n.publish(t, "skip1", []string{"s1"})
+	awaitTopics(t, lookupd, "keep1", "skip1")
 	out := t.TempDir()
-	a := startApp(t, "--lookupd-http-address="+lookupd.RealHTTPAddr().String(), "--topic-pattern=^keep",
-		"--topic-refresh=100ms", "--output-dir="+out, "--sync-interval=50ms",
-		"--consumer-opt=lookupd_poll_interval,100ms", "--filename-format=<TOPIC>.log")
+	clk := newFakeClock()
+	start := clk.Now()
+	// --max-in-flight=1: each message runs its connection out of RDY, so
+	// it is synced and finished at once; the sync interval never comes.
+	a := startAppWithClock(t, clk, "--lookupd-http-address="+lookupd.HTTPAddr(), "--topic-pattern=^keep",
+		"--topic-refresh=100ms", "--output-dir="+out, "--sync-interval=1h", "--max-in-flight=1",
+		"--filename-format=<TOPIC>.log")
+
+	tickTo(t, clk, start.Add(100*time.Millisecond))
 	eventually(t, "keep1 archived", func() bool { return n.settled("keep1", "nsq_to_file") })
+	a.awaitLogCount("skipping topic skip1 (doesn't match pattern ^keep)", 1)
+
 	n.publish(t, "keep2", []string{"k2"})
+	awaitTopics(t, lookupd, "keep2")
+	tickTo(t, clk, start.Add(200*time.Millisecond))
 	eventually(t, "keep2 discovered and archived", func() bool { return n.settled("keep2", "nsq_to_file") })
-	require.Contains(t, a.stderr.String(), "skipping topic skip1 (doesn't match pattern ^keep)")
 	require.Zero(t, a.stop())
 	require.Equal(t, []string{"keep1.log", "keep2.log"}, listFiles(t, out))
 	require.Equal(t, []string{"k2"}, readLines(t, filepath.Join(out, "keep2.log")))
@@ -205,19 +237,28 @@ func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
 	lookupdHTTP := tooltest.FreePort(t)
 
 	out := t.TempDir()
-	a := startApp(t, "--lookupd-http-address="+lookupdHTTP, "--topic=late", "--output-dir="+out,
-		"--sync-interval=50ms", "--consumer-opt=lookupd_poll_interval,100ms")
-	eventually(t, "failures logged", func() bool {
-		return strings.Count(a.stderr.String(), "error querying nsqlookupd") >= 2
-	})
+	clk := newFakeClock()
+	start := clk.Now()
+	// Without jitter the polls fall at start + k*100ms. --max-in-flight=1:
+	// the message is synced and finished as soon as it is written.
+	a := startAppWithClock(t, clk, "--lookupd-http-address="+lookupdHTTP, "--topic=late", "--output-dir="+out,
+		"--sync-interval=1h", "--max-in-flight=1",
+		"--consumer-opt=lookupd_poll_interval,100ms", "--consumer-opt=lookupd_poll_jitter,0")
+	const failure = "error querying nsqlookupd"
+	a.awaitLogCount(failure, 1) // the query at start
+	tickTo(t, clk, start.Add(100*time.Millisecond))
+	a.awaitLogCount(failure, 2) // retried at the poll
 
 	lookupd := daemons.StartLookupd(t, func(o *nsqlookupd.Options) { o.HTTPAddress = lookupdHTTP })
 	n := startNSQD(t, []string{lookupd.TCPAddr()}, nil)
 	n.publish(t, "late", []string{"finally"})
+	awaitProducers(t, lookupd, "late", 1)
 
+	tickTo(t, clk, start.Add(200*time.Millisecond))
 	eventually(t, "archived once lookupd is up", func() bool { return n.settled("late", "nsq_to_file") })
 	require.Zero(t, a.stop())
 	require.Equal(t, []string{"finally"}, allLines(t, out))
+	require.Equal(t, 2, strings.Count(a.stderr.String(), failure), "one query at start and one per poll, on the tool's clock")
 }
 
 func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
@@ -227,7 +268,7 @@ func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
 	// The clock never moves, so no sync or rotation timer fires: only the
 	// messages drive the archiver. With --max-in-flight=1 each message
 	// starves the consumer and is synced and finished at once.
-	a := startAppWithClock(t, newManualClock(time.Now()), "--nsqd-tcp-address="+n.TCPAddr(), "--topic=fail",
+	a := startAppWithClock(t, newFakeClock(), "--nsqd-tcp-address="+n.TCPAddr(), "--topic=fail",
 		"--output-dir="+out, "--work-dir="+work, "--rotate-size=1", "--max-in-flight=1", fixedName)
 	n.publish(t, "fail", []string{"first"})
 	eventually(t, "first finished", func() bool { return n.settled("fail", "nsq_to_file") })

@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/tooltest"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
 	"github.com/nsqgo/nsq/nsqd"
@@ -28,30 +28,25 @@ const waitTimeout = 15 * time.Second
 // that the subprocess tests need no separate build.
 const asMainEnv = "NSQ_TO_FILE_RUN_MAIN"
 
+// asMainProcessEnv is the environment of a child process that runs
+// main(). Under -race the child is built with the race detector too, which
+// by default sleeps a second before exiting with status 0 (GORACE
+// atexit_sleep_ms) to let racing goroutines be caught: a test would wait
+// that second out at every SIGTERM. Its reports stay on.
+func asMainProcessEnv() []string {
+	gorace := "atexit_sleep_ms=0"
+	if old := os.Getenv("GORACE"); old != "" {
+		gorace = old + " " + gorace
+	}
+	return append(os.Environ(), asMainEnv+"=1", "GORACE="+gorace)
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
 		main()
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a goroutine-safe log sink that tests can search.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testNSQD is an in-process nsqd.
@@ -105,6 +100,18 @@ func (n *testNSQD) queues(topic, channel string) (empty bool, finished, received
 	return empty, finished, ch.MessageCount
 }
 
+// handedOut reports whether every message of topic/channel has been
+// handed to a consumer: none is queued or deferred (some may be in
+// flight).
+func (n *testNSQD) handedOut(topic, channel string) bool {
+	stats := n.GetStats(topic, channel, true)
+	if len(stats.Topics) == 0 || len(stats.Topics[0].Channels) == 0 {
+		return false
+	}
+	ch := stats.Topics[0].Channels[0]
+	return stats.Topics[0].Depth == 0 && ch.Depth == 0 && ch.DeferredCount == 0
+}
+
 func startLookupd(t testing.TB) *daemons.Lookupd {
 	t.Helper()
 	return daemons.StartLookupd(t, nil)
@@ -115,7 +122,7 @@ type app struct {
 	t      testing.TB
 	cancel context.CancelFunc
 	hup    chan os.Signal
-	stderr *syncBuffer
+	stderr *tooltest.Buffer // its log, which a test can await lines in
 	done   chan int
 }
 
@@ -123,15 +130,15 @@ type app struct {
 // (the cleanup cancels it too).
 func startApp(t testing.TB, args ...string) *app {
 	t.Helper()
-	return startAppWithClock(t, wallClock{}, args...)
+	return startAppWithClock(t, clock.Real(), args...)
 }
 
-// startAppWithClock is startApp with the clock its files are synced and
-// rotated by.
-func startAppWithClock(t testing.TB, clk clock, args ...string) *app {
+// startAppWithClock is startApp with the clock all of its time comes from
+// (see runWithClock).
+func startAppWithClock(t testing.TB, clk clock.Clock, args ...string) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: &syncBuffer{}, done: make(chan int, 1)}
+	a := &app{t: t, cancel: cancel, hup: make(chan os.Signal, 1), stderr: tooltest.NewBuffer(), done: make(chan int, 1)}
 	go func() { a.done <- runWithClock(ctx, args, io.Discard, a.stderr, a.hup, clk) }()
 	t.Cleanup(func() {
 		cancel()

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 	"github.com/nsqgo/nsq/internal/version"
@@ -40,12 +41,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runWithHUP is run with the SIGHUP channel supplied, for tests.
 func runWithHUP(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
-	return runWithClock(ctx, args, stdout, stderr, hup, wallClock{})
+	return runWithClock(ctx, args, stdout, stderr, hup, clock.Real())
 }
 
-// runWithClock is runWithHUP with the clock the files are synced, named
-// and rotated by, for tests that control time.
-func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal, clk clock) int {
+// runWithClock is runWithHUP with the one clock all of the tool's time
+// comes from: the sync interval, the rotation deadlines and the time files
+// are named by, the --topic-refresh of topic discovery, and the
+// consumers' timers (lookupd polls, reconnection waits, RDY
+// redistribution, backoff). Tests pass a clock.Fake and advance it.
+func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal, clk clock.Clock) int {
 	// Start-up failures exit 1, as upstream's log.Fatal, in the format of
 	// every other line (text until --log-format is known).
 	logFormat := logging.Text
@@ -80,6 +84,7 @@ func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return fatal(err)
 	}
+	clientOpts.Clock = clk
 	if err := checkDirs(opts); err != nil {
 		return fatal(err)
 	}

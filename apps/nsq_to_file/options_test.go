@@ -200,7 +200,7 @@ func TestProcessWithAnUnusableTopicExits(t *testing.T) {
 		{"--topic=t", "--nsqd-tcp-address=nocolon"},
 	} {
 		cmd := exec.CommandContext(ctx, os.Args[0], append(args, "--output-dir="+t.TempDir())...)
-		cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		cmd.Env = asMainProcessEnv()
 		output, err := cmd.CombinedOutput()
 		require.NoError(t, ctx.Err(), "%v: nsq_to_file did not exit; output:\n%s", args, output)
 		var exit *exec.ExitError

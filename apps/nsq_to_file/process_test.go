@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
 // process is nsq_to_file as a child process: the test binary re-executed
@@ -17,15 +19,15 @@ import (
 type process struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *tooltest.Buffer
 	done   chan error
 }
 
 func startProcess(t testing.TB, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
-	p := &process{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Env = asMainProcessEnv()
+	p := &process{t: t, cmd: cmd, stderr: tooltest.NewBuffer(), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	go func() { p.done <- cmd.Wait() }()

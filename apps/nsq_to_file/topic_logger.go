@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 )
@@ -26,7 +27,7 @@ type topicLogger struct {
 	topic    string
 	opts     *Options
 	logger   *logging.Logger
-	clock    clock
+	clock    clock.Clock
 	consumer *nsqclient.Consumer
 	file     *outputFile
 	fatal    func(error) // reports a write, sync or move failure
@@ -41,7 +42,7 @@ type topicLogger struct {
 // newTopicLogger creates the topic's consumer and connects it; start runs
 // the router.
 func newTopicLogger(opts *Options, clientOpts *nsqclient.Options, topic string, host hostNames, pid int,
-	logger *logging.Logger, clk clock, fatal func(error)) (*topicLogger, error) {
+	logger *logging.Logger, clk clock.Clock, fatal func(error)) (*topicLogger, error) {
 	namer, err := newFileNamer(opts, topic, host, pid)
 	if err != nil {
 		return nil, err
@@ -209,7 +210,7 @@ func (l *topicLogger) router() {
 // stops it when there is none, unless it is already set so (a timer that
 // fired is not: its deadline was cleared by the case that took it). It
 // returns the deadline now armed.
-func (l *topicLogger) armRotation(t timer, armedFor time.Time) time.Time {
+func (l *topicLogger) armRotation(t clock.Timer, armedFor time.Time) time.Time {
 	due, ok := l.file.rotationDue()
 	switch {
 	case !ok:

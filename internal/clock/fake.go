@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -85,6 +86,21 @@ func (f *Fake) NextDeadline() (deadline time.Time, ok bool) {
 		return next.when, true
 	}
 	return time.Time{}, false
+}
+
+// Deadlines lists when every armed timer and ticker fires next, earliest
+// first, one entry per timer (two timers due together appear twice): a
+// test awaits the deadline one particular timer was set to when another,
+// earlier one is armed too.
+func (f *Fake) Deadlines() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Time, 0, len(f.pending))
+	for t := range f.pending {
+		out = append(out, t.when)
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
 }
 
 // Armed returns a channel closed the next time any timer is armed or

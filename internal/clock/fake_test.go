@@ -116,3 +116,18 @@ func TestRealClockTimersFire(t *testing.T) {
 	}
 	assert.WithinDuration(t, time.Now(), c.Now(), time.Minute)
 }
+
+func TestFakeDeadlinesListsEveryArmedTimerEarliestFirst(t *testing.T) {
+	c := NewFake(epoch)
+	assert.Empty(t, c.Deadlines())
+	c.AfterFunc(3*time.Second, func() {})
+	stopped := c.NewTimer(time.Second)
+	c.NewTimer(2 * time.Second)
+	c.NewTicker(2 * time.Second)
+	assert.Equal(t, []time.Time{epoch.Add(time.Second), epoch.Add(2 * time.Second), epoch.Add(2 * time.Second), epoch.Add(3 * time.Second)},
+		c.Deadlines(), "timers due together appear once each")
+	stopped.Stop()
+	c.Advance(2 * time.Second)
+	assert.Equal(t, []time.Time{epoch.Add(3 * time.Second), epoch.Add(4 * time.Second)}, c.Deadlines(),
+		"fired timers are gone, the ticker re-armed")
+}
