@@ -124,7 +124,8 @@ func TestDeadLetterMaxAttemptsByTimeout(t *testing.T) {
 // gets the next one. The daemon's clock is advanced, not slept.
 func TestDeadLetterTTLExpiresOnDelivery(t *testing.T) {
 	fake := clock.NewFake(time.Now())
-	n := startDaemon(t, func(o *Options) { o.Clock = fake; o.MsgTTL = time.Minute })
+	// The consumer's idle limit (on the same clock) outlasts the TTL.
+	n := startDaemon(t, func(o *Options) { o.Clock = fake; o.MsgTTL = time.Minute; o.ClientTimeout = time.Hour })
 	consumer := dialV2(t, n)
 	consumer.subscribe("t", "c")
 	publish(t, n, "t", "old")
