@@ -10,8 +10,7 @@ import (
 
 // The idle limit (timeouts.go) runs on the daemon's clock: these helpers
 // let a test on a fake clock know that the reader has set the read
-// deadline it is about to advance past, which arms no new timer when a
-// later deadline replaces an earlier one (the idle timer is moved lazily).
+// deadline it is about to advance past, and which connection's it is.
 
 // clientOf is the daemon's side of the test connection c.
 func clientOf(t testing.TB, n *NSQD, c *testConn) *client {

@@ -97,11 +97,13 @@ func (c *client) stopTimeouts() {
 // deadline gives ("i/o timeout") and the connection closes as before,
 // with no error frame, as upstream.
 //
-// The timer is armed once per connection and moved lazily: a later
-// deadline (each new command's) only updates the field, and the timer,
-// finding it when it fires, re-arms for it. A read costs a lock and, at
-// the start of a command, a clock read, no more than the socket deadline
-// it replaces.
+// One timer per connection, reset at the first read of each command (not
+// at the other reads of a command, nor for commands already buffered): a
+// read costs a lock and, at the start of a command, a clock read and a
+// timer reset, no more than the socket deadline it replaces, which was set
+// on every read. The timer is always armed for the deadline in force, so a
+// test on a fake clock sees a command's read as a timer armed for its
+// deadline.
 type idleLimit struct {
 	mu       sync.Mutex
 	timer    clock.Timer // on the daemon's clock
@@ -140,8 +142,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 		}
 		return
 	}
-	if !l.stale && l.armedFor != 0 && l.armedFor <= deadline {
-		return // the timer finds the new deadline when it fires
+	if !l.stale && l.armedFor == deadline {
+		return // another read of the same command
 	}
 	if l.stopped {
 		return
@@ -158,7 +160,7 @@ func (c *client) limitRead(deadline int64, first bool) {
 		c.conn.SetReadDeadline(time.Time{})
 		l.stale = false
 	}
-	if l.armedFor == 0 || l.armedFor > deadline {
+	if l.armedFor != deadline {
 		l.armedFor = deadline
 		if l.timer == nil {
 			l.timer = c.nsqd.clock.AfterFunc(time.Duration(deadline-now), c.checkIdle)
@@ -169,7 +171,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 }
 
 // checkIdle runs on the idle timer: it fails the pending read once the
-// deadline in force has passed, and otherwise re-arms for it.
+// deadline in force has passed, and otherwise (a wall clock stepped back)
+// re-arms for it.
 func (c *client) checkIdle() {
 	l := &c.idle
 	l.mu.Lock()

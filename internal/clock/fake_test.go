@@ -116,3 +116,17 @@ func TestRealClockTimersFire(t *testing.T) {
 	}
 	assert.WithinDuration(t, time.Now(), c.Now(), time.Minute)
 }
+
+func TestFakeArmedAtSeesEveryPendingTimerNotOnlyTheEarliest(t *testing.T) {
+	c := NewFake(epoch)
+	early := c.AfterFunc(time.Second, func() {})
+	late := c.AfterFunc(time.Minute, func() {})
+	require.True(t, c.ArmedAt(epoch.Add(time.Second)))
+	require.True(t, c.ArmedAt(epoch.Add(time.Minute)), "a later timer behind the earliest")
+	require.False(t, c.ArmedAt(epoch.Add(2*time.Minute)))
+	late.Reset(2 * time.Minute)
+	require.False(t, c.ArmedAt(epoch.Add(time.Minute)), "moved by Reset")
+	require.True(t, c.ArmedAt(epoch.Add(2*time.Minute)))
+	early.Stop()
+	require.False(t, c.ArmedAt(epoch.Add(time.Second)), "stopped")
+}
