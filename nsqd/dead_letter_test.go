@@ -103,12 +103,15 @@ func TestDeadLetterMaxAttemptsByREQ(t *testing.T) {
 // A timeout counts as a REQ does: with --max-attempts 1 the message whose
 // only delivery timed out is dead, not delivered again.
 func TestDeadLetterMaxAttemptsByTimeout(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MaxAttempts = 1 })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.MaxAttempts = 1 })
 	consumer := timedConsumer(t, n, 2)
 	publish(t, n, "t", "slow")
 	m := consumer.readMessage()
 	require.Equal(t, uint16(1), m.Attempts)
 	ch := existingChannel(t, n, "t", "c")
+	// Its 1 s timeout, on the daemon's clock: the timer fires inside
+	// Advance.
+	clk.Advance(time.Second)
 	waitFor(t, "the timeout to kill the message", func() bool { return ch.deadDepth() == 1 })
 	publish(t, n, "t", "next")
 	require.Equal(t, "next", string(consumer.readMessage().Body))

@@ -81,11 +81,19 @@ func (w *pumpWatch) awaitParkedSince(t testing.TB, cl *client, epoch int) {
 // delivered and nothing in flight.
 func expectPumpDeliversNothing(t testing.TB, n *NSQD, w *pumpWatch, c *testConn, rdy string) {
 	t.Helper()
+	expectPumpDeliversNoMore(t, n, w, c, rdy, 0)
+}
+
+// expectPumpDeliversNoMore is expectPumpDeliversNothing for a consumer
+// that holds inFlight messages: after its pump's next pass it holds no
+// more.
+func expectPumpDeliversNoMore(t testing.TB, n *NSQD, w *pumpWatch, c *testConn, rdy string, inFlight int64) {
+	t.Helper()
 	cl := clientOf(t, n, c)
 	epoch := w.mark()
 	c.send("RDY " + rdy)
 	w.awaitParkedSince(t, cl, epoch)
-	if held := cl.inFlight.count.Load(); held != 0 {
-		t.Fatalf("the pump delivered %d message(s)", held)
+	if held := cl.inFlight.count.Load(); held != inFlight {
+		t.Fatalf("the consumer holds %d message(s) in flight, want %d", held, inFlight)
 	}
 }
