@@ -97,11 +97,13 @@ type client struct {
 	// restarts delivery once with all the freed credit rather than once per
 	// FIN with one message each. Only the reader goroutine touches it.
 	creditPending bool
-	// readDeadline is when the command being read must be complete: set at
-	// the first socket read of each command (the protocol loop clears it),
-	// so a client trickling bytes cannot hold the connection open past
-	// two heartbeat intervals, as upstream. Only the reader touches it.
+	// readDeadline is when the command being read must be complete, on the
+	// daemon's clock: set at the first socket read of each command (the
+	// protocol loop clears it), so a client trickling bytes cannot hold the
+	// connection open past two heartbeat intervals, as upstream. Only the
+	// reader touches it; idle enforces it (timeouts.go).
 	readDeadline time.Time
+	idle         idleLimit
 	// finTime is the FIN time of the commands from the latest socket read,
 	// valid while finTimeRead (v2Session.finTime). Only the reader touches it.
 	finTime     int64
@@ -268,49 +270,4 @@ func (c *client) addPubCount(topic string, n int) {
 	}
 	c.pubCounts[topic] += uint64(n)
 	c.pubMu.Unlock()
-}
-
-// deadlineConn arms the heartbeat deadlines on the socket before each read
-// or write (a read's deadline is fixed at the first read of a command, so a
-// command must be complete within two heartbeat intervals), and flushes
-// pending responses before a read blocks, so a pipelining producer gets its
-// OKs in one write. It reads and writes the transport (the socket or its
-// TLS session) and sets the deadlines on the socket, which the TLS session
-// shares.
-type deadlineConn struct {
-	client *client
-}
-
-func (d *deadlineConn) Read(p []byte) (int, error) {
-	c := d.client
-	c.finTimeRead = false // the commands after this read are FIN'd later
-	if c.creditPending {
-		c.creditPending = false
-		c.creditFreed()
-	}
-	if err := c.flushPending(); err != nil {
-		return 0, err
-	}
-	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
-		if c.readDeadline.IsZero() {
-			// Socket deadlines are read by the kernel against the wall
-			// clock, so they stay on time.Now, not the daemon's clock;
-			// so does the magic's deadline (tcp.go).
-			c.readDeadline = time.Now().Add(2 * hb)
-		}
-		c.conn.SetReadDeadline(c.readDeadline)
-	} else {
-		c.conn.SetReadDeadline(time.Time{})
-	}
-	return c.transport.Read(p)
-}
-
-func (d *deadlineConn) Write(p []byte) (int, error) {
-	c := d.client
-	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
-		c.conn.SetWriteDeadline(time.Now().Add(hb))
-	} else {
-		c.conn.SetWriteDeadline(time.Time{})
-	}
-	return c.transport.Write(p)
 }

@@ -29,6 +29,7 @@ type flushWriter interface {
 // while the handshake owns it. On failure the layers are unchanged, so the
 // error frame goes out in the clear, as upstream sends it.
 func (c *client) upgradeTLS(config *tls.Config) error {
+	c.suspendIdle() // the handshake has its own bound
 	// Bytes already buffered past IDENTIFY are the start of the handshake.
 	session, err := connlayer.ServerHandshake(c.conn, c.takeBuffered(), config, c.nsqd.clock, tlsHandshakeTimeout)
 	if err != nil {
@@ -75,4 +76,51 @@ func setTLSStats(s *ClientStats, state *tls.ConnectionState) {
 	s.TLSNegotiatedProtocol = state.NegotiatedProtocol
 	// Deprecated in crypto/tls (always true now), but upstream reports it.
 	s.TLSNegotiatedProtocolIsMutual = state.NegotiatedProtocolIsMutual
+}
+
+// deadlineConn bounds the client's socket reads and writes by its heartbeat
+// interval and flushes pending responses before a read blocks, so a
+// pipelining producer gets its OKs in one write. It reads and writes the
+// transport (the socket or its TLS session).
+//
+// A command must be complete within two heartbeat intervals of the first
+// read that waits for it, as upstream's read deadline: the deadline is on
+// the daemon's clock and enforced by the client's idle timer (timeouts.go),
+// which fails the blocked read as a socket deadline would. A write gets one
+// heartbeat interval, as upstream's, as a socket deadline on the wall clock:
+// it bounds a peer that stops reading, which no test waits for.
+type deadlineConn struct {
+	client *client
+}
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	c := d.client
+	c.finTimeRead = false // the commands after this read are FIN'd later
+	if c.creditPending {
+		c.creditPending = false
+		c.creditFreed()
+	}
+	if err := c.flushPending(); err != nil {
+		return 0, err
+	}
+	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
+		first := c.readDeadline.IsZero()
+		if first {
+			c.readDeadline = c.nsqd.clock.Now().Add(2 * hb)
+		}
+		c.limitRead(c.readDeadline.UnixNano(), first)
+	} else {
+		c.limitRead(0, false)
+	}
+	return c.transport.Read(p)
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	c := d.client
+	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
+		c.conn.SetWriteDeadline(time.Now().Add(hb))
+	} else {
+		c.conn.SetWriteDeadline(time.Time{})
+	}
+	return c.transport.Write(p)
 }

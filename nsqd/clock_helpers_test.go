@@ -48,6 +48,25 @@ func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 	}
 }
 
+// awaitArmedAt waits until some timer of the fake clock, not only the
+// earliest, is armed to fire at exactly at, on the clock's Armed event.
+func awaitArmedAt(t testing.TB, fake *clock.Fake, at time.Time) {
+	t.Helper()
+	bound := time.NewTimer(10 * time.Second)
+	defer bound.Stop()
+	for {
+		armed := fake.Armed()
+		if fake.ArmedAt(at) {
+			return
+		}
+		select {
+		case <-armed:
+		case <-bound.C:
+			t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
+		}
+	}
+}
+
 // expectDeferredUntil checks that a deferred message on topic/channel is
 // held until due and no longer: it waits for the channel to arm its
 // deferral timer for due, moves the fake clock to just before it and

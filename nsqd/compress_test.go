@@ -163,14 +163,19 @@ func TestSnappyHeartbeatsArriveInsideTheStream(t *testing.T) {
 // Deadlines still reach the socket under the compressor: a client that
 // stays silent is closed after two heartbeat intervals.
 func TestDeflateSilentClientIsClosedAfterTwoHeartbeats(t *testing.T) {
-	// The default heartbeat, half of a short --client-timeout: the idle
-	// limit is a wall-clock socket deadline (slow_peer_test.go).
-	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
+	// The default heartbeat, half of --client-timeout; the idle limit is
+	// on the daemon's clock (timeouts.go), moved past it here.
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = idleClientTimeout })
+	start := clk.Now()
 	c := dialV2(t, n)
 	c.identifyDeflate(map[string]any{})
-	start := time.Now()
-	c.expectClosed() // the default (60 s) would fail the read's 5 s bound
-	require.Less(t, time.Since(start), 5*time.Second)
+	// The command after IDENTIFY, read under the compressor, is awaited.
+	cl, deadline := awaitCommandRead(t, n, c, 2)
+	require.Equal(t, start.Add(idleClientTimeout).UnixNano(), deadline.UnixNano())
+	clk.AdvanceTo(start.Add(idleClientTimeout - time.Nanosecond))
+	requireNotIdleExpired(t, cl)
+	clk.AdvanceTo(start.Add(idleClientTimeout))
+	c.expectClosed()
 }
 
 func TestCompressionStatsReportSnappyAndDeflate(t *testing.T) {

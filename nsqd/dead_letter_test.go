@@ -103,12 +103,15 @@ func TestDeadLetterMaxAttemptsByREQ(t *testing.T) {
 // A timeout counts as a REQ does: with --max-attempts 1 the message whose
 // only delivery timed out is dead, not delivered again.
 func TestDeadLetterMaxAttemptsByTimeout(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MaxAttempts = 1 })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.MaxAttempts = 1 })
 	consumer := timedConsumer(t, n, 2)
 	publish(t, n, "t", "slow")
 	m := consumer.readMessage()
 	require.Equal(t, uint16(1), m.Attempts)
 	ch := existingChannel(t, n, "t", "c")
+	// Its 1 s timeout, on the daemon's clock: the timer fires inside
+	// Advance.
+	clk.Advance(time.Second)
 	waitFor(t, "the timeout to kill the message", func() bool { return ch.deadDepth() == 1 })
 	publish(t, n, "t", "next")
 	require.Equal(t, "next", string(consumer.readMessage().Body))
@@ -124,7 +127,8 @@ func TestDeadLetterMaxAttemptsByTimeout(t *testing.T) {
 // gets the next one. The daemon's clock is advanced, not slept.
 func TestDeadLetterTTLExpiresOnDelivery(t *testing.T) {
 	fake := clock.NewFake(time.Now())
-	n := startDaemon(t, func(o *Options) { o.Clock = fake; o.MsgTTL = time.Minute })
+	// The consumer's idle limit (on the same clock) outlasts the TTL.
+	n := startDaemon(t, func(o *Options) { o.Clock = fake; o.MsgTTL = time.Minute; o.ClientTimeout = time.Hour })
 	consumer := dialV2(t, n)
 	consumer.subscribe("t", "c")
 	publish(t, n, "t", "old")

@@ -49,8 +49,9 @@
 // themselves are nsqd/connlayer's, put in place by client_conn.go): the
 // reply goes out in the clear, then each layer is put in place in both
 // directions by the reader goroutine while it holds writeMu, and confirmed
-// with an OK in the new encoding. deadlineConn arms the heartbeat deadlines on the socket
-// for every transport read and write, whatever sits above or below it.
+// with an OK in the new encoding. deadlineConn bounds every transport read (by
+// the client's idle timer, on the daemon's clock: timeouts.go) and write (a
+// socket deadline) by the heartbeat interval, whatever sits above or below it.
 //
 // # Lock order
 //

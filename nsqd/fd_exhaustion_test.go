@@ -53,7 +53,8 @@ func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
 		return
 	}
 	logs := &lockedBuffer{}
-	n := startDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0 })
+	// The accept loop's backoff is on the daemon's clock, advanced below.
+	n, clk := startClockedDaemon(t, func(o *Options) { o.Logger = logs; o.MemQueueSize = 0 })
 	producer := dialV2(t, n)
 	producer.pub("t", "before")
 	lowerFDLimit(t, 48)
@@ -93,6 +94,18 @@ func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
 			conn.Close()
 		}
 		return err == nil
+	})
+	// The loop accepts again when its backoff ends: each retry that still
+	// fails arms a longer one (at most acceptBackoffMax), moved past here.
+	// Nothing else on the clock is due that soon (idle limits: a minute).
+	waitFor(t, "the accept loop to accept again", func() bool {
+		if strings.Contains(logs.String(), "TCP: accepting again after") {
+			return true
+		}
+		if next, ok := clk.NextDeadline(); ok && next.Sub(clk.Now()) <= acceptBackoffMax {
+			clk.AdvanceTo(next)
+		}
+		return false
 	})
 	consumer := dialV2(t, n)
 	consumer.subscribe("t", "c")

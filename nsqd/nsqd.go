@@ -57,6 +57,7 @@ type NSQD struct {
 	clientsMu    sync.Mutex
 	clients      map[int64]*client
 	nextClientID atomic.Int64
+	pumpHooks    atomic.Pointer[pumpHooks] // nil but in tests (pump.go)
 
 	tcpListener   net.Listener
 	httpListener  net.Listener

@@ -24,6 +24,10 @@ func (c *client) pump() {
 	pending := false // frames written since the last flush
 
 	for {
+		hooks := c.nsqd.pumpHooks.Load()
+		if hooks != nil {
+			hooks.pass(c)
+		}
 		if hb := time.Duration(c.heartbeatInterval.Load()); hb != currentHeartbeat {
 			currentHeartbeat = hb
 			if hb > 0 {
@@ -76,6 +80,9 @@ func (c *client) pump() {
 			pending = false
 		}
 
+		if hooks != nil {
+			hooks.park(c)
+		}
 		select {
 		case <-c.exit:
 			return
@@ -87,6 +94,17 @@ func (c *client) pump() {
 			}
 		}
 	}
+}
+
+// pumpHooks let a test see a pump's decisions, where what it shows is
+// that something did not happen (a paused channel delivers nothing): a
+// pass that began after the test's action and ended with the pump waiting
+// found nothing to deliver, and the test need not watch for a frame that
+// must not come. Set only by tests (NSQD.pumpHooks); the pump's cost
+// without them is one atomic load per pass.
+type pumpHooks struct {
+	pass func(c *client) // a pass begins: the pump is about to look at its channel
+	park func(c *client) // the pass delivered nothing more; the pump waits to be woken
 }
 
 // deliver marks a batch in flight and writes it. It returns the batch's

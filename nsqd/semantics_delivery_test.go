@@ -70,6 +70,7 @@ func TestEveryChannelGetsEveryMessage(t *testing.T) {
 
 func TestConsumersOfOneChannelShareMessagesWithoutDuplicates(t *testing.T) {
 	n := startDaemon(t, nil)
+	pumps := watchPumps(t, n)
 	a := dialV2(t, n)
 	a.subscribe("t", "c")
 	b := dialV2(t, n)
@@ -85,8 +86,8 @@ func TestConsumersOfOneChannelShareMessagesWithoutDuplicates(t *testing.T) {
 		seen[string(m.Body)] = true
 	}
 	require.Len(t, seen, 20)
-	a.expectNoFrame(100 * time.Millisecond)
-	b.expectNoFrame(100 * time.Millisecond)
+	expectPumpDeliversNoMore(t, n, pumps, a, "10", 10)
+	expectPumpDeliversNoMore(t, n, pumps, b, "10", 10)
 }
 
 func TestConsumersThatFinishShareAStreamWithoutDuplicates(t *testing.T) {
@@ -171,19 +172,20 @@ func TestRdyCapsMessagesInFlight(t *testing.T) {
 
 func TestMessageStaysInFlightUntilFin(t *testing.T) {
 	n := startDaemon(t, nil)
+	pumps := watchPumps(t, n)
 	holder, msg := consumerWithMessage(t, n)
 	other := dialV2(t, n)
 	other.subscribe("t", "c")
 	other.send("RDY 1")
 	ch := existingChannel(t, n, "t", "c")
-	other.expectNoFrame(100 * time.Millisecond)
+	expectPumpDeliversNothing(t, n, pumps, other, "1")
 	require.Equal(t, int64(1), ch.inFlightCount.Load())
 
 	holder.fin(msg.ID)
 	holder.pub("t2", "marker") // orders the FIN before the checks
 	require.Zero(t, ch.inFlightCount.Load())
 	require.Zero(t, ch.Depth())
-	other.expectNoFrame(100 * time.Millisecond)
+	expectPumpDeliversNothing(t, n, pumps, other, "1")
 }
 
 func TestReqZeroRedeliversWithAttemptsIncremented(t *testing.T) {
@@ -380,6 +382,7 @@ func TestRequeuedMessageGoesToAnotherReadyConsumer(t *testing.T) {
 
 func TestLoweringRdyBelowInFlightHoldsDeliveriesUntilBelowIt(t *testing.T) {
 	n := startDaemon(t, nil)
+	pumps := watchPumps(t, n)
 	publish(t, n, "t", numbered("m", 10)...)
 	c := dialV2(t, n)
 	c.subscribe("t", "c")
@@ -392,10 +395,10 @@ func TestLoweringRdyBelowInFlightHoldsDeliveriesUntilBelowIt(t *testing.T) {
 	// PUB's OK orders RDY and the FINs before the check: with 2 in flight
 	// and RDY 2 there is no credit.
 	c.pub("other", "barrier")
-	c.expectNoFrame(100 * time.Millisecond)
+	expectPumpDeliversNoMore(t, n, pumps, c, "2", 2)
 	c.fin(held[3].ID)
 	c.readMessage() // 1 in flight: one credit
-	c.expectNoFrame(100 * time.Millisecond)
+	expectPumpDeliversNoMore(t, n, pumps, c, "2", 2)
 }
 
 func TestMessageIsFlushedWithoutWaitingForOutputBufferTimeout(t *testing.T) {

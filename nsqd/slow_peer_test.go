@@ -12,10 +12,10 @@ import (
 )
 
 // A silent or slow peer holds a descriptor and a goroutine only for a
-// bounded time (README, "Slow peers"). --client-timeout is made short here
-// so the test awaits the daemon's close rather than a minute: the close
-// comes from socket deadlines, which run on the wall clock, not the
-// daemon's injectable one.
+// bounded time (README, "Slow peers"). The TCP listener's bound on the
+// magic is on the daemon's clock (timeouts.go), which the test advances;
+// the HTTP server's are net/http's socket deadlines on the wall clock, so
+// --client-timeout is made short for it instead.
 
 const shortClientTimeout = 100 * time.Millisecond
 
@@ -43,11 +43,15 @@ func dialAddr(t *testing.T, addr string) net.Conn {
 }
 
 func TestSilentTCPPeerIsClosedAfterClientTimeout(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = idleClientTimeout })
+	armed := clk.Pending()
 	silent := dialAddr(t, n.RealTCPAddr().String())
 	half := dialAddr(t, n.RealTCPAddr().String())
 	_, err := half.Write([]byte("  V"))
 	require.NoError(t, err)
+	// Each connection's bound on the magic is a timer, armed at accept.
+	waitFor(t, "both connections' bounds on the magic", func() bool { return clk.Pending() == armed+2 })
+	clk.Advance(idleClientTimeout)
 	awaitServerClose(t, silent, 10*time.Second)
 	awaitServerClose(t, half, 10*time.Second)
 	// A client that sends the magic in time is served as before.

@@ -1,16 +1,15 @@
 package nsqd
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -50,27 +49,6 @@ func (s *statsdServer) readLines(each func(line string) bool) {
 		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
 			if each(line) {
 				return
-			}
-		}
-	}
-}
-
-// countLines counts the received lines starting with prefix until the
-// deadline passes.
-func (s *statsdServer) countLines(deadline time.Time, prefix string) int {
-	s.t.Helper()
-	buf := make([]byte, 64<<10)
-	require.NoError(s.t, s.conn.SetReadDeadline(deadline))
-	count := 0
-	for {
-		size, _, err := s.conn.ReadFrom(buf)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return count
-		}
-		require.NoError(s.t, err)
-		for _, line := range strings.Split(string(buf[:size]), "\n") {
-			if strings.HasPrefix(line, prefix) {
-				count++
 			}
 		}
 	}
@@ -123,25 +101,32 @@ func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
 	awaitTotal(8)
 }
 
-// The pushes follow --statsd-interval: a push ends with the last channel's
-// clients gauge, and 2s after one there have been about ten more at 200ms
-// (two with a fixed 1s). The ticker drops ticks rather than bunching them,
-// so there cannot be many more.
+// The pushes follow --statsd-interval, on the daemon's clock: its ticker
+// is armed for every interval, and each tick sends one push (one datagram
+// here, large enough for them all, so no spreading timer runs between
+// datagrams), which ends with the last channel's clients gauge.
 func TestStatsdPushesEveryStatsdInterval(t *testing.T) {
-	const interval, window = 200 * time.Millisecond, 2 * time.Second
+	const interval = 10 * time.Second
 	server := listenStatsd(t)
-	n := startStatsdDaemon(t, server, func(o *Options) { o.StatsdInterval = interval })
+	fake := clock.NewFake(time.Now())
+	start := fake.Now()
+	n := startStatsdDaemon(t, server, func(o *Options) {
+		o.Clock = fake
+		o.StatsdInterval = interval
+		o.StatsdUDPPacketSize = 60000
+	})
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	_, err = topic.GetChannel("c")
 	require.NoError(t, err)
 	last := n.statsdPrefix + "topic.t.channel.c.clients:"
-	server.readLines(func(line string) bool { return strings.HasPrefix(line, last) })
-
-	pushes := server.countLines(time.Now().Add(window), last)
-
-	require.GreaterOrEqual(t, pushes, 5, "pushes within %s at --statsd-interval=%s", window, interval)
-	require.LessOrEqual(t, pushes, 15, "pushes within %s at --statsd-interval=%s", window, interval)
+	for i := 1; i <= 3; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		awaitArmedAt(t, fake, due)
+		fake.AdvanceTo(due)
+		lines := strings.Split(strings.TrimSuffix(string(server.datagram()), "\n"), "\n")
+		require.True(t, strings.HasPrefix(lines[len(lines)-1], last), "push %d is one datagram: %q", i, lines)
+	}
 }
 
 var statsdLine = regexp.MustCompile(`^([^:]+):(-?\d+)\|([cg])$`)

@@ -73,7 +73,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	// goroutine: it gets --client-timeout (the idle bound of a client that
 	// negotiated no heartbeat) to send the magic. The connection is not yet
 	// registered for Exit to close either, so close it here on exit.
-	conn.SetReadDeadline(time.Now().Add(n.opts.ClientTimeout))
+	// The bound is on the daemon's clock (timeouts.go).
 	magicRead := make(chan struct{})
 	go func() {
 		select {
@@ -83,13 +83,15 @@ func (n *NSQD) handleConn(conn net.Conn) {
 		}
 	}()
 	var magic [4]byte
-	_, err := io.ReadFull(conn, magic[:])
+	err := readWithin(conn, n.clock, n.opts.ClientTimeout, func() error {
+		_, err := io.ReadFull(conn, magic[:])
+		return err
+	})
 	close(magicRead)
 	if err != nil {
 		conn.Close()
 		return
 	}
-	conn.SetReadDeadline(time.Time{})
 	if string(magic[:]) != protocol.MagicV2 {
 		protocol.WriteFrame(conn, protocol.FrameTypeError, []byte("E_BAD_PROTOCOL"))
 		conn.Close()

@@ -103,6 +103,20 @@ func (f *Fake) Deadlines() []time.Time {
 	return out
 }
 
+// ArmedAt reports whether a timer is armed to fire at exactly at: a test
+// that awaits one timer among several (Armed, then ArmedAt) learns that
+// code running elsewhere has set that deadline.
+func (f *Fake) ArmedAt(at time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for t := range f.pending {
+		if t.when.Equal(at) {
+			return true
+		}
+	}
+	return false
+}
+
 // Armed returns a channel closed the next time any timer is armed or
 // re-armed: a test awaits it to know that code running elsewhere has set
 // the deadline it is about to advance past.

@@ -131,3 +131,17 @@ func TestFakeDeadlinesListsEveryArmedTimerEarliestFirst(t *testing.T) {
 	assert.Equal(t, []time.Time{epoch.Add(3 * time.Second), epoch.Add(4 * time.Second)}, c.Deadlines(),
 		"fired timers are gone, the ticker re-armed")
 }
+
+func TestFakeArmedAtSeesEveryPendingTimerNotOnlyTheEarliest(t *testing.T) {
+	c := NewFake(epoch)
+	early := c.AfterFunc(time.Second, func() {})
+	late := c.AfterFunc(time.Minute, func() {})
+	require.True(t, c.ArmedAt(epoch.Add(time.Second)))
+	require.True(t, c.ArmedAt(epoch.Add(time.Minute)), "a later timer behind the earliest")
+	require.False(t, c.ArmedAt(epoch.Add(2*time.Minute)))
+	late.Reset(2 * time.Minute)
+	require.False(t, c.ArmedAt(epoch.Add(time.Minute)), "moved by Reset")
+	require.True(t, c.ArmedAt(epoch.Add(2*time.Minute)))
+	early.Stop()
+	require.False(t, c.ArmedAt(epoch.Add(time.Second)), "stopped")
+}

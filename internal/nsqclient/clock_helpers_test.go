@@ -75,11 +75,32 @@ func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 	}
 }
 
+// awaitArmedAt waits until some timer of the fake clock is armed to fire
+// at exactly at (nsqd's idle limit, re-armed when it reads a command, for
+// instance), on the clock's Armed event.
+func awaitArmedAt(t testing.TB, fake *clock.Fake, at time.Time) {
+	t.Helper()
+	bound := time.NewTimer(waitTimeout)
+	defer bound.Stop()
+	for {
+		armed := fake.Armed()
+		if fake.ArmedAt(at) {
+			return
+		}
+		select {
+		case <-armed:
+		case <-bound.C:
+			t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
+		}
+	}
+}
+
 // nopProxy is a loopback TCP proxy in front of an nsqd that counts the
 // NOP commands its clients send: a client answers each heartbeat with a
 // NOP, and nsqd keeps no count of them, so this is where a test sees the
-// answer arrive instead of waiting out nsqd's idle limit (two heartbeat
-// intervals of wall-clock time, a socket deadline: nsqd/client.go).
+// answer arrive; nsqd then re-arms its idle limit (two heartbeat
+// intervals from the read of a command, on its clock: nsqd/timeouts.go)
+// when it reads the NOP (awaitArmedAt).
 type nopProxy struct {
 	ln     net.Listener
 	target string

@@ -400,15 +400,17 @@ func TestHeartbeatsKeepAnIdleConsumerConnected(t *testing.T) {
 		return remote != ""
 	})
 	// nsqd closes a client that leaves its heartbeats unanswered for two
-	// intervals (a wall-clock socket deadline: nsqd/client.go). Here nsqd
-	// sends each heartbeat when its clock reaches it, and the test waits
-	// for that heartbeat's NOP before moving on: a client that did not
-	// answer fails here, past three intervals.
+	// intervals (on its clock: nsqd/timeouts.go). Here nsqd sends each
+	// heartbeat when its clock reaches it, and the test waits for that
+	// heartbeat's NOP and for nsqd to have read it (its idle limit is then
+	// two intervals on) before moving on: a client that did not answer
+	// fails here, past three intervals.
 	for i := 1; i <= 3; i++ {
 		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
 		awaitDeadline(t, fake, due)
 		fake.AdvanceTo(due)
 		proxy.awaitNOPs(t, i)
+		awaitArmedAt(t, fake, due.Add(2*opts.HeartbeatInterval))
 	}
 	ch, _ := n.Channel("hb", "ch")
 	require.Len(t, ch.Clients, 1)

@@ -125,15 +125,17 @@ func TestProducerAnswersHeartbeatsAndKeepsItsConnection(t *testing.T) {
 	p.mu.Unlock()
 
 	// nsqd closes a connection that leaves its heartbeats unanswered for
-	// two intervals (a wall-clock socket deadline: nsqd/client.go). Here
-	// nsqd sends each heartbeat when its clock reaches it, and the test
-	// waits for that heartbeat's NOP: a producer that did not answer
-	// fails here, past three intervals.
+	// two intervals (on its clock: nsqd/timeouts.go). Here nsqd sends each
+	// heartbeat when its clock reaches it, and the test waits for that
+	// heartbeat's NOP and for nsqd to have read it (its idle limit is then
+	// two intervals on): a producer that did not answer fails here, past
+	// three intervals.
 	for i := 1; i <= 3; i++ {
 		due := start.Add(time.Duration(i) * opts.HeartbeatInterval)
 		awaitDeadline(t, fake, due)
 		fake.AdvanceTo(due)
 		proxy.awaitNOPs(t, i)
+		awaitArmedAt(t, fake, due.Add(2*opts.HeartbeatInterval))
 	}
 	require.NoError(t, p.Publish("hb", []byte("2")))
 	require.Equal(t, 1, proxy.connections(), "never reconnected")
