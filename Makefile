@@ -46,12 +46,10 @@ vet:
 # concurrency of their own (RACE_PKGS), plainly for the rest (PLAIN_PKGS).
 # The commands are built once (build/, and a -race nsqd in build/race/) for
 # every package whose tests run them as processes (internal/tooltest/commands).
-# The -race run goes through scripts/test-run.sh, which runs the tests as go
-# test would but keeps the test binaries (build/test/) so that an unchanged
-# package is not linked again, and splits SHARD_PKGS into processes. The
-# plain run is go test's own: run by test-run.sh, scripts/run.sh's Ctrl-C
-# test saw run.sh ignore its SIGINT or never print its banner (README, "The
-# test suite"). The two runs go side by side, since
+# Both runs go through scripts/test-run.sh, which runs the tests as go test
+# would but keeps the test binaries (build/test/race, build/test/plain) so
+# that an unchanged package is not linked again, and splits SHARD_PKGS into
+# processes. The two runs go side by side, since
 # both mostly wait on sockets, timers and child processes; the race run's
 # output follows the plain one's. go vet ran just before, so the test
 # binaries are built without it (-vet=off).
@@ -66,7 +64,8 @@ test: vet build
 	  NSQGO_TEST_RACE_BIN=$(abspath $(BUILD))/race BIN_DIR=$(abspath $(BUILD))/test/race P=$(TEST_P) SHARDS=$(SHARDS) SHARD_PKGS="$(SHARD_PKGS)" GO="$(GO)" \
 	    bash scripts/test-run.sh -race -ldflags=$(TEST_LDFLAGS) -- $(RACE_PKGS); } >"$$race_log" 2>&1 & race_pid=$$!; \
 	echo "-race run alongside (RACE_PKGS); its output comes after this plain run's (PLAIN_PKGS)"; \
-	NSQGO_TEST_BIN=$(abspath $(BUILD)) $(GO) test -count=1 -vet=off -ldflags=$(TEST_LDFLAGS) -p $(TEST_P) -timeout 10m $(PLAIN_PKGS); plain=$$?; \
+	NSQGO_TEST_BIN=$(abspath $(BUILD)) BIN_DIR=$(abspath $(BUILD))/test/plain P=$(TEST_P) GO="$(GO)" \
+	  bash scripts/test-run.sh -ldflags=$(TEST_LDFLAGS) -- $(PLAIN_PKGS); plain=$$?; \
 	wait $$race_pid; race=$$?; \
 	echo "-race run:"; cat "$$race_log"; rm -rf "$$test_tmp"; \
 	[ $$plain -eq 0 ] && [ $$race -eq 0 ]

@@ -3,10 +3,12 @@ package scripts
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,8 +24,22 @@ import (
 
 const scriptTimeout = 90 * time.Second
 
-// TestMain removes the binaries built for the tests.
+// TestMain gives the scripts SIGINT at its default action, and removes the
+// binaries built for the tests.
+//
+// A process started in the background by a shell without job control (an
+// asynchronous list: make test's -race run, scripts/test-run.sh's jobs)
+// starts with SIGINT and SIGQUIT ignored (POSIX, "Asynchronous Lists"), and
+// exec passes an ignored signal on. run.sh would start with SIGINT ignored,
+// and bash can neither trap nor reset a signal ignored when it started, so
+// the Ctrl-C test's SIGINT would do nothing. Exec resets a caught signal to
+// its default action instead: catching SIGINT here (never read: Ctrl-C is
+// already ignored by this process) gives every script run.sh's Ctrl-C,
+// however this test binary was started.
 func TestMain(m *testing.M) {
+	if signal.Ignored(os.Interrupt) {
+		signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	}
 	code := m.Run()
 	commandsUsed.Remove()
 	os.Exit(code)
@@ -60,8 +76,24 @@ func portEnv(t *testing.T, set map[string]int) (map[string]int, []string) {
 	return ports, env
 }
 
-// freePort is a loopback port nothing listens on (just released).
+// freePort is a loopback port nothing listens on (just released) for
+// run.sh to bind later. It is taken below the kernel's ephemeral range
+// when there is room there: the other tests running meanwhile bind port 0
+// and connect by the thousand, and a port of that range can be handed to
+// one of them before run.sh binds it (run.sh then fails to start, without
+// its banner).
 func freePort(t *testing.T) int {
+	t.Helper()
+	if low, ok := ephemeralLow(); ok && low > minFixedPort+1000 {
+		for range 100 {
+			port := minFixedPort + rand.IntN(low-minFixedPort)
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err == nil {
+				require.NoError(t, l.Close())
+				return port
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	port := l.Addr().(*net.TCPAddr).Port
@@ -69,15 +101,39 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// lockedBuffer collects the script's combined output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
+// minFixedPort keeps freePort clear of the well-known ports and of the
+// daemons' defaults (4150-4171).
+const minFixedPort = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux).
+func ephemeralLow() (int, bool) {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 {
+		return 0, false
+	}
+	low, err := strconv.Atoi(fields[0])
+	return low, err == nil
 }
+
+// lockedBuffer collects the script's combined output and says when it
+// grows.
+type lockedBuffer struct {
+	mu      sync.Mutex
+	sb      strings.Builder
+	changed chan struct{} // closed and replaced on every write
+}
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{changed: make(chan struct{})} }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	close(b.changed)
+	b.changed = make(chan struct{})
 	return b.sb.Write(p)
 }
 
@@ -87,13 +143,41 @@ func (b *lockedBuffer) String() string {
 	return b.sb.String()
 }
 
+// snapshot is the output so far and a channel closed when it grows.
+func (b *lockedBuffer) snapshot() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sb.String(), b.changed
+}
+
+// awaitOutput waits until run.sh has printed text; it fails at once, with
+// the output, if run.sh exits first.
+func awaitOutput(t *testing.T, out *lockedBuffer, done chan error, text string) {
+	t.Helper()
+	timeout := time.After(scriptTimeout)
+	for {
+		s, changed := out.snapshot()
+		if strings.Contains(s, text) {
+			return
+		}
+		select {
+		case <-changed:
+		case err := <-done:
+			done <- err
+			t.Fatalf("run.sh exited (%v) before printing %q; output:\n%s", err, text, out)
+		case <-timeout:
+			t.Fatalf("run.sh did not print %q within %s; output:\n%s", text, scriptTimeout, out)
+		}
+	}
+}
+
 // runScript starts scripts/run.sh with env added; the cleanup stops it by
 // PID (SIGTERM: its trap stops the daemons it started, by PID).
 func runScript(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer, chan error) {
 	t.Helper()
 	cmd := exec.Command("bash", "run.sh")
 	cmd.Env = append(os.Environ(), env...)
-	out := &lockedBuffer{}
+	out := newLockedBuffer()
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -102,14 +186,13 @@ func runScript(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer, chan erro
 		select {
 		case err := <-done:
 			done <- err
-			return
 		default:
-		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(scriptTimeout):
-			t.Errorf("run.sh (pid %d) did not stop after SIGTERM", cmd.Process.Pid)
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(scriptTimeout):
+				t.Errorf("run.sh (pid %d) did not stop after SIGTERM", cmd.Process.Pid)
+			}
 		}
 		if t.Failed() {
 			t.Logf("run.sh output:\n%s", out)
@@ -163,8 +246,7 @@ func TestStartsTheClusterAndStopsItOnSIGINT(t *testing.T) {
 	data := t.TempDir()
 	ports, env := portEnv(t, nil)
 	cmd, out, done := runScript(t, append(env, "BUILD="+build, "DATA="+data)...)
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Ctrl-C stops everything.") },
-		scriptTimeout, 20*time.Millisecond, "run.sh printed its banner")
+	awaitOutput(t, out, done, "Ctrl-C stops everything.")
 
 	banner := out.String()
 	for _, url := range []string{

@@ -1,9 +1,6 @@
 package main
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // requireEveryBodyDelivered fails unless each published body was delivered
 // at least once and nothing else was; it returns how many deliveries were
@@ -212,50 +209,4 @@ func TestGracefulRestartRedeliversInFlightMessages(t *testing.T) {
 		}
 		c.fin(d.ID)
 	}
-}
-
-// A deferred message keeps its time across a graceful restart: it is not
-// delivered before the delay, counted from the original DPUB, has passed,
-// and it is delivered once it has.
-func TestGracefulRestartKeepsDeferredTime(t *testing.T) {
-	withDeferralMargin(t, func(delay time.Duration) (checked bool, left time.Duration) {
-		dir := t.TempDir()
-		p := startNSQD(t, dir)
-		p.createChannel("deferred", "ch")
-		pub := dialV2(t, p.tcpAddr)
-		sent := time.Now()
-		pub.mustDPub("deferred", delay, []byte("later"))
-		due := sent.Add(delay)
-		if c := p.mustChannel("deferred", "ch"); c.Deferred != 1 {
-			if left := time.Until(due); left < deferralMargin {
-				return false, left // due, or nearly, by the time /stats answered
-			}
-			t.Fatalf("before the stop: deferred_count %d, want 1", c.Deferred)
-		}
-		p.stop()
-
-		p = startNSQD(t, dir)
-		c := dialV2(t, p.tcpAddr)
-		c.subscribe("deferred", "ch", 10)
-		if left := time.Until(due); left < deferralMargin {
-			return false, left
-		}
-		d, err := c.nextMessage(time.Until(due) + 10*time.Second)
-		if err != nil {
-			t.Fatalf("deferred message not delivered within 10s of its due time: %s", err)
-		}
-		if d.Body != "later" {
-			t.Fatalf("got %q, want the deferred message", d.Body)
-		}
-		if d.At.Before(due) {
-			t.Fatalf("deferred message delivered %s before its due time", due.Sub(d.At))
-		}
-		if d.Attempts != 1 {
-			t.Errorf("deferred message has attempts %d, want 1 (never delivered before)", d.Attempts)
-		}
-		if ts := time.Unix(0, d.Timestamp); ts.Before(sent.Add(-time.Second)) || ts.After(due) {
-			t.Errorf("deferred message timestamp %s, want its publish time (about %s)", ts, sent)
-		}
-		return true, 0
-	})
 }

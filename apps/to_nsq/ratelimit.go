@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
 // tokenBucket paces publishes to --rate a second: it holds up to one
@@ -12,21 +14,21 @@ type tokenBucket struct {
 	rate   float64 // tokens a second
 	tokens float64 // may go negative: a debt the caller waits out
 	last   time.Time
-	now    func() time.Time
+	clock  clock.Clock
 }
 
 // newTokenBucket returns a bucket for rate messages a second, or nil
 // (no limit) when rate < 1, as upstream.
-func newTokenBucket(rate int64, now func() time.Time) *tokenBucket {
+func newTokenBucket(rate int64, clk clock.Clock) *tokenBucket {
 	if rate < 1 {
 		return nil
 	}
-	return &tokenBucket{rate: float64(rate), tokens: 1, last: now(), now: now}
+	return &tokenBucket{rate: float64(rate), tokens: 1, last: clk.Now(), clock: clk}
 }
 
 // reserve takes a token and returns how long to wait before using it.
 func (b *tokenBucket) reserve() time.Duration {
-	now := b.now()
+	now := b.clock.Now()
 	b.tokens = min(b.tokens+now.Sub(b.last).Seconds()*b.rate, b.rate)
 	b.last = now
 	b.tokens--
@@ -46,10 +48,10 @@ func (b *tokenBucket) wait(ctx context.Context) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	timer := time.NewTimer(d)
+	timer := b.clock.NewTimer(d)
 	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-timer.C():
 		return true
 	case <-ctx.Done():
 		return false

@@ -6,27 +6,24 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nsqgo/nsq/internal/clock"
 )
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
 func TestTokenBucketLetsTheFirstMessageGoAtOnceAndPacesTheRest(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	b := newTokenBucket(10, clock.now)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	b := newTokenBucket(10, clk)
 	require.Zero(t, b.reserve())
 	require.Equal(t, 100*time.Millisecond, b.reserve())
 	require.Equal(t, 200*time.Millisecond, b.reserve())
-	clock.advance(200 * time.Millisecond)
+	clk.Advance(200 * time.Millisecond)
 	require.Equal(t, 100*time.Millisecond, b.reserve())
 }
 
 func TestTokenBucketBurstIsAtMostOneSecondOfMessages(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	b := newTokenBucket(5, clock.now)
-	clock.advance(time.Hour)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	b := newTokenBucket(5, clk)
+	clk.Advance(time.Hour)
 	for i := range 5 {
 		require.Zero(t, b.reserve(), "message %d of the burst", i)
 	}
@@ -34,16 +31,45 @@ func TestTokenBucketBurstIsAtMostOneSecondOfMessages(t *testing.T) {
 }
 
 func TestTokenBucketRateBelowOneIsUnlimited(t *testing.T) {
-	require.Nil(t, newTokenBucket(0, time.Now))
-	require.Nil(t, newTokenBucket(-3, time.Now))
+	require.Nil(t, newTokenBucket(0, clock.Real()))
+	require.Nil(t, newTokenBucket(-3, clock.Real()))
 	var b *tokenBucket
 	require.True(t, b.wait(context.Background()))
 }
 
 func TestTokenBucketWaitEndsWithTheContext(t *testing.T) {
-	b := newTokenBucket(1, time.Now)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	b := newTokenBucket(1, clk)
 	require.Zero(t, b.reserve())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.False(t, b.wait(ctx))
+}
+
+// wait returns once the clock has passed the token's time, not before.
+func TestTokenBucketWaitEndsWhenTheTokenIsDue(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	b := newTokenBucket(4, clk)
+	require.True(t, b.wait(context.Background()), "the first token is there at once")
+	armed := clk.Armed()
+	waited := make(chan bool, 1)
+	go func() { waited <- b.wait(context.Background()) }()
+	select {
+	case <-armed:
+	case ok := <-waited:
+		t.Fatalf("wait returned %v without arming a timer", ok)
+	case <-time.After(10 * time.Second):
+		t.Fatal("wait armed no timer on the bucket's clock")
+	}
+	deadline, ok := clk.NextDeadline()
+	require.True(t, ok)
+	require.Equal(t, clk.Now().Add(250*time.Millisecond), deadline)
+	clk.Advance(249 * time.Millisecond)
+	select {
+	case <-waited:
+		t.Fatal("wait returned before its token was due")
+	default:
+	}
+	clk.Advance(time.Millisecond)
+	require.True(t, <-waited)
 }

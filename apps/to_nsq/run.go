@@ -5,16 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/nsqclient"
 	"github.com/nsqgo/nsq/internal/toolflags"
 )
 
 // run publishes stdin until its end (exit 0), a signal (ctx; exit 0) or a
 // failed publish (exit 1, as upstream: each piece goes to every nsqd, so
-// carrying on would leave the nsqds with different streams).
+// carrying on would leave the nsqds with different streams). --rate is
+// paced by the wall clock.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runOnClock(clock.Real())(ctx, args, stdin, stdout, stderr)
+}
+
+// runOnClock is run with --rate paced by clk: tests pass a clock.Fake and
+// advance it instead of waiting out the pauses between publishes.
+func runOnClock(clk clock.Clock) func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+		return publishStdin(ctx, clk, args, stdin, stdout, stderr)
+	}
+}
+
+func publishStdin(ctx context.Context, clk clock.Clock, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts, status, ok := parseOptions(args, stdout, stderr)
 	if !ok {
 		return status
@@ -28,7 +41,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			p.Stop()
 		}
 	}()
-	limiter := newTokenBucket(opts.rate, time.Now)
+	limiter := newTokenBucket(opts.rate, clk)
 	if limiter != nil {
 		opts.logs.Printf("Throttling messages rate to max:%d/second", opts.rate)
 	}

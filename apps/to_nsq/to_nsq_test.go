@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/tooltest"
 )
 
@@ -32,16 +33,52 @@ func TestSplitsOnTheDelimiterFlag(t *testing.T) {
 	require.Equal(t, []string{"a", "b", "c"}, tooltest.Consume(t, n.TCPAddr(), "csv", "check").WaitFor(t, 3))
 }
 
+// --rate=20 paces the publishes 50 ms apart on to_nsq's clock, the first
+// at once: each waits for the clock to reach its time, and goes then.
 func TestRateSpacesThePublishes(t *testing.T) {
 	n := tooltest.StartNSQD(t)
-	start := time.Now()
-	code, _, stderr := tooltest.Run(t, run, strings.NewReader("1\n2\n3\n4\n5\n"),
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	start := clk.Now()
+	published := func() int64 {
+		s := n.GetStats("paced", "", false)
+		if len(s.Topics) == 0 {
+			return 0
+		}
+		return int64(s.Topics[0].MessageCount)
+	}
+	// awaitArmed waits until to_nsq has set its pause for the next message
+	// (armed was taken before the clock moved past the previous one).
+	awaitArmed := func(armed <-chan struct{}, p *tooltest.Process) {
+		t.Helper()
+		select {
+		case <-armed:
+		case <-time.After(tooltest.WaitTimeout):
+			t.Fatalf("to_nsq set no pause; stderr:\n%s", p.Stderr)
+		}
+	}
+
+	armed := clk.Armed()
+	p := tooltest.Start(t, runOnClock(clk), strings.NewReader("1\n2\n3\n4\n5\n"),
 		"--topic=paced", "--rate=20", "--nsqd-tcp-address="+n.TCPAddr())
-	require.Equal(t, 0, code, stderr)
-	// The first goes at once, the other four 50ms apart.
-	require.GreaterOrEqual(t, time.Since(start), 190*time.Millisecond)
-	require.Contains(t, stderr, "Throttling messages rate to max:20/second")
-	require.EqualValues(t, 5, n.GetStats("paced", "", false).Topics[0].MessageCount)
+	awaitArmed(armed, p)
+	require.Contains(t, p.Stderr.String(), "Throttling messages rate to max:20/second")
+	for k := 2; k <= 5; k++ {
+		// Message k-1 is published before to_nsq pauses for message k.
+		require.EqualValues(t, k-1, published(), "before message %d's time", k)
+		due, ok := clk.NextDeadline()
+		require.True(t, ok)
+		require.Equal(t, start.Add(time.Duration(k-1)*50*time.Millisecond), due, "message %d's time", k)
+		clk.AdvanceTo(due.Add(-time.Millisecond))
+		require.EqualValues(t, k-1, published(), "1 ms before message %d's time", k)
+		armed = clk.Armed()
+		clk.AdvanceTo(due)
+		if k < 5 {
+			awaitArmed(armed, p)
+		}
+	}
+	require.Equal(t, 0, p.Wait(t), p.Stderr.String())
+	require.EqualValues(t, 5, published())
+	require.Zero(t, clk.Pending(), "no pause after the last message")
 }
 
 func TestSignalStopsWhileStdinIsIdle(t *testing.T) {
