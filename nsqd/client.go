@@ -46,6 +46,9 @@ type client struct {
 	// frameHead holds a message frame's header when the frame does not fit
 	// in the output buffer (writeMessageLocked). Under writeMu.
 	frameHead [protocol.FrameHead + protocol.MessageHeaderLength]byte
+	// vector is a batch's big frames on their way to the socket by
+	// reference (client_vector.go). Under writeMu.
+	vector frameVector
 
 	// The connection is layered, bottom up: conn (the socket); transport,
 	// which is conn or the TLS session over it; deadlined, which arms the
@@ -306,11 +309,17 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
+	d.armWrite()
+	return d.client.transport.Write(p)
+}
+
+// armWrite sets the write deadline a write gets: a heartbeat interval from
+// now (client_vector.go's vectored writes arm it too).
+func (d *deadlineConn) armWrite() {
 	c := d.client
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(hb))
 	} else {
 		c.conn.SetWriteDeadline(time.Time{})
 	}
-	return c.transport.Write(p)
 }
