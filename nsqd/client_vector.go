@@ -9,20 +9,23 @@ import (
 
 // Big message bodies go to the socket as they are. A delivery batch's
 // frames whose bodies are vectorMinBody or larger are not copied into the
-// output buffer: their headers are encoded into headArena and the frames
-// are handed to the kernel as (header, body) pairs in one vectored write
-// (writev) of up to vectorMaxBytes, instead of each body being split into
-// a copy that fills the output buffer, a flush and a direct write of the
-// rest (two system calls and a 16 KB copy per 64 KB message). Only a plain
-// connection does this: TLS and compression need the bytes themselves.
+// output buffer: their headers are encoded into frameVector.heads and the
+// frames are handed to the kernel as (header, body) pairs in one vectored
+// write (writev) of up to vectorMaxBytes, instead of each body being split
+// into a copy that fills the output buffer, a flush and a direct write of
+// the rest (two system calls and a 16 KB copy per 64 KB message). Only a
+// plain connection does this: TLS and compression need the bytes
+// themselves.
 
 const (
 	// vectorMinBody is the smallest body written by reference.
 	vectorMinBody = 8 << 10
-	// vectorMaxBytes bounds one vectored write, so that one write
-	// deadline (a heartbeat interval, as every write gets) covers about
-	// what upstream's single writes of its largest messages cover.
-	vectorMaxBytes = 1 << 20
+	// vectorMaxBytes bounds one vectored write, which gets one write
+	// deadline (a heartbeat interval, as every write does): a quarter of
+	// what one write of upstream's covers for a message of the default
+	// --max-msg-size (it writes a big body with one call), so a slow
+	// consumer is not cut off sooner than there.
+	vectorMaxBytes = 256 << 10
 	// vectorMaxFrames is how many frames one vectored write holds at most.
 	vectorMaxFrames = vectorMaxBytes / vectorMinBody
 )
