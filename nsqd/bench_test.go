@@ -75,6 +75,9 @@ func consumeAll(b *testing.B, n *NSQD, topic, channel string, count int) {
 			b.Fatal(err)
 		}
 		size := int(binary.BigEndian.Uint32(head[:4])) - 4
+		if size > len(buf) {
+			buf = make([]byte, size)
+		}
 		data := buf[:size]
 		io.ReadFull(reader, data)
 		if binary.BigEndian.Uint32(head[4:]) != uint32(protocol.FrameTypeMessage) {
@@ -130,4 +133,25 @@ func BenchmarkConsume(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	consumeAll(b, n, "bench", "ch", batches*batch)
+}
+
+// BenchmarkConsumeSizes measures delivery of 1 KB and 64 KB messages (the
+// bench-compare shapes size1k and size64k): the channel is filled first.
+func BenchmarkConsumeSizes(b *testing.B) {
+	for _, shape := range []struct {
+		name        string
+		size, batch int
+	}{{"1KB", 1 << 10, 200}, {"64KB", 64 << 10, 50}} {
+		b.Run(shape.name, func(b *testing.B) {
+			n := startDaemon(b, func(o *Options) { o.MemQueueSize = 100_000_000; o.Logger = io.Discard })
+			topic, _ := n.GetTopic("bench")
+			topic.GetChannel("ch")
+			batches := (b.N + shape.batch - 1) / shape.batch
+			publishBatches(b, n, "bench", batches, shape.batch, shape.size)
+			b.SetBytes(int64(shape.size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			consumeAll(b, n, "bench", "ch", batches*shape.batch)
+		})
+	}
 }

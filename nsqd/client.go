@@ -46,6 +46,9 @@ type client struct {
 	// frameHead holds a message frame's header when the frame does not fit
 	// in the output buffer (writeMessageLocked). Under writeMu.
 	frameHead [protocol.FrameHead + protocol.MessageHeaderLength]byte
+	// vector is a batch's big frames on their way to the socket by
+	// reference (client_vector.go). Under writeMu.
+	vector frameVector
 
 	// The connection is layered, bottom up: conn (the socket); transport,
 	// which is conn or the TLS session over it; deadlined, which arms the

@@ -116,11 +116,17 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
+	d.armWrite()
+	return d.client.transport.Write(p)
+}
+
+// armWrite sets the write deadline a write gets: a heartbeat interval from
+// now (client_vector.go's vectored writes arm it too).
+func (d *deadlineConn) armWrite() {
 	c := d.client
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(hb))
 	} else {
 		c.conn.SetWriteDeadline(time.Time{})
 	}
-	return c.transport.Write(p)
 }

@@ -157,10 +157,8 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	for i := range batch {
-		if err := c.writeMessageLocked(&batch[i]); err != nil {
-			return 0, err
-		}
+	if err := c.writeBatchLocked(batch); err != nil {
+		return 0, err
 	}
 	return now + timeout, nil
 }

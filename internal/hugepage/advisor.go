@@ -18,6 +18,19 @@ const WindowBytes = 4 << 20
 // rounding parts of it up to 2 MB pages would cost more than the faults.
 const DefaultMinHeapBytes = 64 << 20
 
+// BigBytes is the size from which an allocation is big: a message body of
+// 64 KB or more, or a full body slab (nsqd/body_alloc.go). A big
+// allocation fills 1/32 of a 2 MB page by itself and the runtime gives
+// each its own pages, next to the previous ones, so a window that big
+// ones land in is filled densely.
+const BigBytes = 64 << 10
+
+// DefaultMinHeapBytesBig is the memory the runtime must have mapped
+// before a window is advised for a big allocation: little more than an
+// idle daemon maps (about 8 MB), so a daemon taking big bodies gets 2 MB
+// pages almost from the start instead of after DefaultMinHeapBytes.
+const DefaultMinHeapBytesBig = 16 << 20
+
 // recentSlots is the size of the lock-free cache of decided windows.
 const recentSlots = 64
 
@@ -28,6 +41,11 @@ type Config struct {
 	// MinHeapBytes: windows first seen while the runtime has mapped less
 	// than this in all are left alone; 0 means DefaultMinHeapBytes.
 	MinHeapBytes uint64
+	// MinHeapBytesBig is MinHeapBytes for big allocations (BigBytes):
+	// such a window is advised once the runtime has mapped this much,
+	// even if a smaller allocation left it alone before; 0 means
+	// DefaultMinHeapBytesBig. It is capped at MinHeapBytes.
+	MinHeapBytesBig uint64
 }
 
 // Advisor marks the windows holding fresh message memory MADV_HUGEPAGE,
@@ -35,15 +53,17 @@ type Config struct {
 type Advisor struct {
 	active atomic.Bool
 
-	// recent caches window numbers already decided, direct-mapped by the
-	// number; 0 is empty (no heap address lies in the first window).
+	// recent caches windows already decided, direct-mapped by the window
+	// number: the number shifted left once, plus 1 when it was advised;
+	// 0 is empty (no heap address lies in the first window).
 	recent [recentSlots]atomic.Uintptr
 
-	mu      sync.Mutex
-	decided map[uintptr]bool // window number -> advised
-	advised int              // windows advised
-	minHeap uint64
-	sample  []metrics.Sample
+	mu         sync.Mutex
+	decided    map[uintptr]bool // window number -> advised
+	advised    int              // windows advised
+	minHeap    uint64
+	minHeapBig uint64
+	sample     []metrics.Sample
 
 	// Injected by tests; the OS's in production.
 	madvise    func(start, length uintptr) error
@@ -74,14 +94,20 @@ func godebugDisablesTHP(godebug string) bool {
 
 func newAdvisor(cfg Config, madvise func(start, length uintptr) error) *Advisor {
 	a := &Advisor{
-		decided: make(map[uintptr]bool),
-		minHeap: cfg.MinHeapBytes,
-		madvise: madvise,
-		sample:  []metrics.Sample{{Name: "/memory/classes/total:bytes"}},
+		decided:    make(map[uintptr]bool),
+		minHeap:    cfg.MinHeapBytes,
+		minHeapBig: cfg.MinHeapBytesBig,
+		madvise:    madvise,
+		sample:     []metrics.Sample{{Name: "/memory/classes/total:bytes"}},
 	}
 	if a.minHeap == 0 {
 		a.minHeap = DefaultMinHeapBytes
 	}
+	if a.minHeapBig == 0 {
+		a.minHeapBig = DefaultMinHeapBytesBig
+	}
+	// A big allocation never waits for more than a small one would.
+	a.minHeapBig = min(a.minHeapBig, a.minHeap)
 	a.heapMapped = a.runtimeMapped
 	return a
 }
@@ -101,8 +127,9 @@ func (a *Advisor) Windows() int {
 
 // Fresh is called with memory just allocated and not yet written: it
 // advises the window holding its first byte unless that window was
-// decided before. An allocation crossing into the next window (only big
-// bodies do) is advised there too.
+// decided before (a big allocation, of BigBytes or more, reconsiders a
+// window left alone). An allocation crossing into the next window (only
+// big bodies do) is advised there too.
 func Fresh[T any](a *Advisor, s []T) {
 	if !a.Active() || cap(s) == 0 {
 		return
@@ -114,34 +141,49 @@ func Fresh[T any](a *Advisor, s []T) {
 
 // fresh decides every window of [start, end), end > start.
 func (a *Advisor) fresh(start, end uintptr) {
+	big := end-start >= BigBytes
 	for w := start / WindowBytes; w <= (end-1)/WindowBytes; w++ {
-		a.window(w)
+		a.window(w, big)
 	}
 }
 
-// window decides window number w once.
-func (a *Advisor) window(w uintptr) {
+// window decides window number w: once, or until it is advised when the
+// allocation is big.
+func (a *Advisor) window(w uintptr, big bool) {
 	slot := &a.recent[w%recentSlots]
-	if slot.Load() == w {
+	switch slot.Load() {
+	case w<<1 | 1:
 		return
+	case w << 1:
+		if !big {
+			return
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.decided[w]; !ok {
-		advise := a.heapMapped() >= a.minHeap
-		if advise {
+	advised, seen := a.decided[w]
+	if !advised && (!seen || big) {
+		minHeap := a.minHeap
+		if big {
+			minHeap = a.minHeapBig
+		}
+		if a.heapMapped() >= minHeap {
 			if err := a.madvise(w*WindowBytes, WindowBytes); err != nil {
 				if errUnsupported(err) {
 					a.active.Store(false)
 				}
-				advise = false
 			} else {
 				a.advised++
+				advised = true
 			}
 		}
-		a.decided[w] = advise
+		a.decided[w] = advised
 	}
-	slot.Store(w)
+	if advised {
+		slot.Store(w<<1 | 1)
+	} else {
+		slot.Store(w << 1)
+	}
 }
 
 // runtimeMapped is how much memory the Go runtime has mapped; called under

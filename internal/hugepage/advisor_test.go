@@ -102,17 +102,58 @@ func TestFreshLeavesWindowsSeenWhileTheHeapIsSmall(t *testing.T) {
 	heap := uint64(10 << 20)
 	a, rec := fakeAdvisor(&heap)
 	small := uintptr(0xc000000000)
-	freshAt(a, small, 64<<10)
+	freshAt(a, small, 32<<10)
 	if got := rec.calls(); len(got) != 0 {
 		t.Fatalf("advised %x with a 10 MB heap", got)
 	}
 	heap = 100 << 20
-	freshAt(a, small+8192, 64<<10) // same window: decided already
+	freshAt(a, small+(32<<10), 32<<10) // same window: decided already
 	big := small + 20*WindowBytes
-	freshAt(a, big, 64<<10)
+	freshAt(a, big, 32<<10)
 	want := [][2]uintptr{{big, WindowBytes}}
 	if got := rec.calls(); !equal(got, want) {
 		t.Fatalf("madvise calls %x, want %x", got, want)
+	}
+}
+
+// A big allocation (a 64 KB body, a full slab) is advised from a smaller
+// heap than the rest, and reconsiders a window that a small allocation
+// left alone; each window is still advised once.
+func TestBigAllocationsAreAdvisedFromASmallerHeap(t *testing.T) {
+	heap := uint64(10 << 20) // under both thresholds
+	a, rec := fakeAdvisor(&heap)
+	base := uintptr(0xc000000000)
+	freshAt(a, base, BigBytes)
+	freshAt(a, base+WindowBytes, 16<<10)
+	if got := rec.calls(); len(got) != 0 {
+		t.Fatalf("advised %x with a 10 MB heap", got)
+	}
+
+	heap = DefaultMinHeapBytesBig                 // past the big threshold, under the other
+	freshAt(a, base+WindowBytes+(16<<10), 16<<10) // small, decided: left alone
+	freshAt(a, base+2*WindowBytes, BigBytes-1)    // small, new window: left alone
+	if got := rec.calls(); len(got) != 0 {
+		t.Fatalf("advised %x for small allocations under %d bytes mapped", got, DefaultMinHeapBytes)
+	}
+	freshAt(a, base+(64<<10), BigBytes)          // big: its window is reconsidered
+	freshAt(a, base+WindowBytes+(32<<10), 1<<20) // likewise
+	freshAt(a, base+3*WindowBytes, BigBytes)     // a new window
+	freshAt(a, base+2*WindowBytes+4096, 16<<10)  // small: still decided
+	want := [][2]uintptr{{base, WindowBytes}, {base + WindowBytes, WindowBytes}, {base + 3*WindowBytes, WindowBytes}}
+	if got := rec.calls(); !equal(got, want) {
+		t.Fatalf("madvise calls %x, want %x", got, want)
+	}
+
+	// Advised windows are not advised again, whatever comes.
+	for i := 0; i < 10; i++ {
+		freshAt(a, base+uintptr(i)*(64<<10), BigBytes)
+		freshAt(a, base+WindowBytes+uintptr(i)*4096, 4096)
+	}
+	if got := rec.calls(); !equal(got, want) {
+		t.Fatalf("madvise calls %x after repeats, want %x", got, want)
+	}
+	if a.Windows() != 3 {
+		t.Fatalf("Windows() = %d, want 3", a.Windows())
 	}
 }
 
