@@ -99,7 +99,7 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: %w", name, err)
 	}
-	return &Topic{
+	t := &Topic{
 		name:      name,
 		ephemeral: ephemeral,
 		nsqd:      n,
@@ -108,7 +108,9 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 		channels:  map[string]*Channel{},
 		opening:   map[string]*channelOpening{},
 		starting:  true,
-	}, nil
+	}
+	held.CountBodyBytes(&t.bound.bytes)
+	return t, nil
 }
 
 // startDistributing ends the start-up hold and hands over the backlog.
@@ -176,8 +178,8 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 		return t.holdBounded(msgs, bytes)
 	}
 	// Held. Under the read lock, so that no hand-off (which takes the
-	// write lock) runs between the decision and the memory append.
-	t.bound.held(int64(bytes))
+	// write lock) runs between the decision and the memory append. The
+	// held messages count their bytes themselves (Held.CountBodyBytes).
 	p, dropped := t.held.Put(msgs)
 	if p == nil {
 		t.mu.RUnlock()
@@ -188,7 +190,6 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	t.holdWrites.Add(1)
 	t.mu.RUnlock()
 	if err := t.holdOverflow(p); err != nil {
-		t.bound.bytes.Add(-int64(bytes))
 		return err
 	}
 	t.count(len(msgs), bytes)
@@ -258,7 +259,6 @@ func (t *Topic) releaseHeldLocked() {
 	if len(backlog) == 0 {
 		return
 	}
-	t.bound.released(backlog)
 	// Memory backlog has no record to keep: a refusal is logged by the
 	// channel, which holds the messages in memory.
 	t.handOverLocked(backlog)
@@ -437,14 +437,14 @@ func (t *Topic) IsPaused() bool {
 
 // Empty drops the messages held on the topic itself (not its channels').
 // The files are emptied with mu released (nsqd/queue's Held.Empty); a held
-// batch being written meanwhile is emptied or kept whole. drainMu keeps a
-// batch read before from being handed over after.
+// batch being written meanwhile is emptied or kept whole, and the byte
+// bound's count is zeroed with the memory part, so a publish during the
+// Empty stays counted. drainMu keeps a batch read before from being handed
+// over after.
 func (t *Topic) Empty() error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
-	err := t.held.Empty()
-	t.bound.bytes.Store(0)
-	return err
+	return t.held.Empty()
 }
 
 // Depth is the number of messages held on the topic itself.
