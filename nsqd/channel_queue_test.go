@@ -212,12 +212,101 @@ func TestChannelConcurrentPutTakeLosesNothing(t *testing.T) {
 			require.Equal(t, total, count, "every message finished")
 			require.Len(t, finished, total, "each ID once")
 			require.Zero(t, ch.Depth())
+
+			// The channel's deferral timer promotes on a goroutine of its
+			// own: a promotion can write messages from the store to the
+			// backlog, where the consumers above read and finish them,
+			// before that goroutine settles the move and releases their
+			// store records (testdata/store_release.txt in nsqd/queue,
+			// TestChannelPromotedStoreRecordHeldUntilTheMoveSettles).
+			// Closing the channel waits for every commit under way; what
+			// the files hold then is what a restart would deliver again.
+			require.NoError(t, ch.close(false))
 			backlog, store := ch.queue.DiskStats()
 			require.Zero(t, backlog.Depth)
 			require.Zero(t, backlog.Unacked, "every backlog record released")
 			require.Zero(t, store.Unacked, "every store record released")
+
+			reopened, err := newChannel("t", "c", n)
+			require.NoError(t, err)
+			defer reopened.close(false)
+			again, _ := reopened.take(nil, 10, &client{})
+			require.Empty(t, again, "nothing is delivered again after a restart")
+			reopened.mu.Lock()
+			require.Zero(t, reopened.queue.DeferredCount(), "nothing is deferred after a restart")
+			reopened.mu.Unlock()
 		})
 	}
+}
+
+// heldWriteDisk completes each write to a channel's backlog, then holds
+// the writer until released: the records are readable already, but the
+// commit that wrote them has not settled, as when its goroutine waits for
+// the channel lock or is not scheduled.
+type heldWriteDisk struct {
+	queue.Disk
+	written chan struct{}
+	release chan struct{}
+}
+
+func (d *heldWriteDisk) Put(records [][]byte) (uint64, error) {
+	first, err := d.Disk.Put(records)
+	d.written <- struct{}{}
+	<-d.release
+	return first, err
+}
+
+// A deferred message the timer promotes out of the store into the backlog
+// can be read and finished before the timer's goroutine settles that move:
+// its store record is released only then, after the backlog write (a
+// crash in between delivers it again, never loses it). A check that no
+// store record is left must therefore await the settle; the channel's
+// close does.
+func TestChannelPromotedStoreRecordHeldUntilTheMoveSettles(t *testing.T) {
+	n, fake := startClockedDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+
+	const delay = 10 * time.Millisecond
+	now := fake.Now()
+	msg := Message{Body: []byte("later"), Timestamp: now.UnixNano(), DeliverAt: now.Add(delay).UnixNano()}
+	protocol.FormatID(1, &msg.ID)
+	require.NoError(t, ch.put([]Message{msg}))
+	_, store := ch.queue.DiskStats()
+	require.EqualValues(t, 1, store.Unacked, "deferred by way of the store (mem-queue-size=0)")
+
+	disk := &heldWriteDisk{written: make(chan struct{}), release: make(chan struct{})}
+	ch.mu.Lock()
+	ch.queue.ReplaceBacklog(func(d queue.Disk) queue.Disk { disk.Disk = d; return disk })
+	ch.mu.Unlock()
+	advanced := make(chan struct{})
+	go func() {
+		defer close(advanced)
+		fake.Advance(delay) // the deferral timer fires: the promotion's write
+	}()
+	select {
+	case <-disk.written:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the promotion never wrote to the backlog")
+	}
+
+	got, _ := ch.take(nil, 10, &client{})
+	require.Len(t, got, 1, "readable from the backlog before the move settled")
+	require.Equal(t, msg.ID, got[0].ID)
+	ch.finished(&got[0], fake.Now().UnixNano())
+	backlog, store := ch.queue.DiskStats()
+	require.Zero(t, backlog.Unacked)
+	require.EqualValues(t, 1, store.Unacked, "the store record is held until the move settles")
+
+	closed := make(chan error, 1)
+	go func() { closed <- ch.close(false) }()
+	close(disk.release)
+	require.NoError(t, <-closed)
+	<-advanced
+	_, store = ch.queue.DiskStats()
+	require.Zero(t, store.Unacked, "released by the settle, which close awaited")
 }
 
 // A channel closing while a publisher's disk write is under way waits for

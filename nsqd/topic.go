@@ -39,14 +39,18 @@ type Topic struct {
 	// take it first, so once they return no batch read before them is
 	// handed over after them. Publishers never take it.
 	drainMu sync.Mutex
-	// createMu serialises channel creation, so that a channel's queues are
-	// opened with mu released and never twice.
-	createMu sync.Mutex
 
 	mu       sync.RWMutex
 	channels map[string]*Channel
-	paused   bool
-	exiting  bool
+	// opening: channels whose first GetChannel is opening their files with
+	// mu released; later callers of the name wait for it (channelOpening).
+	opening map[string]*channelOpening
+	// openers counts GetChannel calls opening files; close waits for them.
+	// Added to only under mu while not exiting.
+	openers sync.WaitGroup
+	paused  bool
+	exiting bool
+	deleted bool // close(true): a channel opened meanwhile is deleted too
 	// starting holds messages on a new topic until the channels lookupd
 	// knows of are created, so each of them gets the first messages too.
 	starting bool
@@ -95,15 +99,18 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topic %s: %w", name, err)
 	}
-	return &Topic{
+	t := &Topic{
 		name:      name,
 		ephemeral: ephemeral,
 		nsqd:      n,
 		ids:       protocol.NewIDGenerator(n.opts.ID),
 		held:      held,
 		channels:  map[string]*Channel{},
+		opening:   map[string]*channelOpening{},
 		starting:  true,
-	}, nil
+	}
+	held.CountBodyBytes(&t.bound.bytes)
+	return t, nil
 }
 
 // startDistributing ends the start-up hold and hands over the backlog.
@@ -171,8 +178,8 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 		return t.holdBounded(msgs, bytes)
 	}
 	// Held. Under the read lock, so that no hand-off (which takes the
-	// write lock) runs between the decision and the memory append.
-	t.bound.held(int64(bytes))
+	// write lock) runs between the decision and the memory append. The
+	// held messages count their bytes themselves (Held.CountBodyBytes).
 	p, dropped := t.held.Put(msgs)
 	if p == nil {
 		t.mu.RUnlock()
@@ -183,7 +190,6 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	t.holdWrites.Add(1)
 	t.mu.RUnlock()
 	if err := t.holdOverflow(p); err != nil {
-		t.bound.bytes.Add(-int64(bytes))
 		return err
 	}
 	t.count(len(msgs), bytes)
@@ -253,22 +259,47 @@ func (t *Topic) releaseHeldLocked() {
 	if len(backlog) == 0 {
 		return
 	}
-	t.bound.released(backlog)
 	// Memory backlog has no record to keep: a refusal is logged by the
 	// channel, which holds the messages in memory.
 	t.handOverLocked(backlog)
 }
 
 // GetChannel returns the named channel, creating it if needed. A new
-// channel's queues are opened with mu released (createMu keeps two callers
-// from opening the same ones), so publishers do not wait for the files.
+// channel's queues are opened (recovery included) with mu released, so
+// publishers, lookups and the creation of other channels do not wait for
+// the files: the first caller for a name opens them, and concurrent callers
+// for the same name wait for that one (channelOpening) instead of opening
+// them twice.
 func (t *Topic) GetChannel(name string) (*Channel, error) {
 	if c, err := t.existingChannel(name); c != nil || err != nil {
 		return c, err
 	}
-	c, created, err := t.createChannel(name)
-	if !created || err != nil {
-		return c, err
+	t.mu.Lock()
+	if c, ok := t.channels[name]; ok {
+		t.mu.Unlock()
+		return c, nil
+	}
+	if t.exiting {
+		t.mu.Unlock()
+		return nil, errExiting
+	}
+	if o, ok := t.opening[name]; ok {
+		o.waiters++
+		t.mu.Unlock()
+		<-o.done
+		return o.channel, o.err
+	}
+	o := &channelOpening{done: make(chan struct{})}
+	t.opening[name] = o
+	t.openers.Add(1)
+	t.mu.Unlock()
+
+	c, err := t.openChannel(name, o)
+	// close waits for the files only: once the channel is in the map,
+	// close closes it with the others.
+	t.openers.Done()
+	if err != nil {
+		return nil, err
 	}
 	// The hooks run with no lock of the topic held (LOCKS.md).
 	t.nsqd.logf(infoLevel, "TOPIC(%s): new channel(%s)", t.name, name)
@@ -276,28 +307,42 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	return c, nil
 }
 
-// createChannel opens the named channel and adds it, unless another caller
-// did first: then it returns that channel and a nil error, with created
-// false.
-func (t *Topic) createChannel(name string) (c *Channel, created bool, err error) {
-	t.createMu.Lock()
-	defer t.createMu.Unlock()
-	if c, err := t.existingChannel(name); c != nil || err != nil {
-		return c, false, err
+// channelOpening is a channel being created by its first GetChannel; done
+// is closed once channel or err is set (both under Topic.mu).
+type channelOpening struct {
+	done    chan struct{}
+	channel *Channel
+	err     error
+	waiters int // callers waiting on done (read by tests)
+}
+
+// openChannel opens the channel's files with no lock held, then adds it,
+// unless the topic began to close meanwhile: then the channel is closed
+// again, or deleted with the topic (close waits for this, so no channel's
+// files are left open past it, nor left behind by a deleted topic).
+func (t *Topic) openChannel(name string, o *channelOpening) (*Channel, error) {
+	if hook := t.nsqd.diskOpenHook; hook != nil {
+		hook(t.name + ":" + name) // the channel's queue name
 	}
-	if c, err = newChannel(t.name, name, t.nsqd); err != nil {
-		return nil, false, err
-	}
+	c, err := newChannel(t.name, name, t.nsqd)
 	t.mu.Lock()
-	if t.exiting {
-		t.mu.Unlock()
-		c.close(false)
-		return nil, false, errExiting
+	delete(t.opening, name)
+	exiting, deleted := err == nil && t.exiting, t.deleted
+	if exiting {
+		err = errExiting
+	} else if err == nil {
+		t.channels[name] = c
+		t.releaseHeldLocked()
+		o.channel = c
 	}
-	t.channels[name] = c
-	t.releaseHeldLocked()
+	o.err = err
+	close(o.done)
 	t.mu.Unlock()
-	return c, true, nil
+	if exiting {
+		c.close(deleted)
+		return nil, errExiting
+	}
+	return c, err
 }
 
 // existingChannel returns the channel if it exists, errExiting once the
@@ -392,14 +437,14 @@ func (t *Topic) IsPaused() bool {
 
 // Empty drops the messages held on the topic itself (not its channels').
 // The files are emptied with mu released (nsqd/queue's Held.Empty); a held
-// batch being written meanwhile is emptied or kept whole. drainMu keeps a
-// batch read before from being handed over after.
+// batch being written meanwhile is emptied or kept whole, and the byte
+// bound's count is zeroed with the memory part, so a publish during the
+// Empty stays counted. drainMu keeps a batch read before from being handed
+// over after.
 func (t *Topic) Empty() error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
-	err := t.held.Empty()
-	t.bound.bytes.Store(0)
-	return err
+	return t.held.Empty()
 }
 
 // Depth is the number of messages held on the topic itself.
@@ -416,6 +461,7 @@ func (t *Topic) close(deleted bool) error {
 		return nil
 	}
 	t.exiting = true
+	t.deleted = deleted
 	if t.drainRetry != nil {
 		t.drainRetry.Stop()
 	}
@@ -431,6 +477,8 @@ func (t *Topic) close(deleted bool) error {
 	// was accepted is then in memory or on disk, and flushHeld keeps it.
 	t.holdWrites.Wait()
 	t.drainers.Wait()
+	// Channels whose files are being opened are closed by their openers.
+	t.openers.Wait()
 	if !deleted {
 		t.flushHeld()
 	}

@@ -97,9 +97,13 @@ func publishErrorReason(err error, code string) string {
 type topicBound struct {
 	// bytes: the bodies held, memory and disk; exact once counted (one
 	// non-consuming scan of the disk part the first time a byte limit is
-	// checked, for what an earlier run left there). It may briefly read
-	// low or below zero while a hand-off races a publish (clamped), and is
-	// reset whenever the topic is found empty.
+	// checked, for what an earlier run left there). The held messages keep
+	// it (nsqd/queue's Held.CountBodyBytes) under their own lock with each
+	// put, hand-off, drop and Empty, so that no publish is counted on the
+	// wrong side of an Empty; what the drain and drop-oldest read from the
+	// disk part is taken off here (released), under drainMu, which an
+	// Empty holds too. It is reset whenever a bounded publish finds the
+	// topic empty, which ends any drift (a damaged record skipped unread).
 	bytes   atomic.Int64
 	counted bool // guarded by Topic.mu held for writing
 	// keepOrder: a drop-oldest hold is in progress and the disk part is not
@@ -111,10 +115,8 @@ type topicBound struct {
 	dropped  atomic.Uint64   // messages drop-oldest dropped
 }
 
-// held counts messages the topic now holds.
-func (b *topicBound) held(bytes int64) { b.bytes.Add(bytes) }
-
-// released counts held messages handed to the channels.
+// released takes off messages read from the held disk backlog (handed to
+// the channels, or dropped); the held messages count the rest themselves.
 func (b *topicBound) released(msgs []Message) { b.bytes.Add(-queue.BodyBytes(msgs)) }
 
 // holdBounded holds a batch on a topic with a bound. The bound is judged,
@@ -149,7 +151,6 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 		dropped, err = t.holdNow(kept, t.bound.keepOrder)
 		t.droppedCount.Add(uint64(dropped))
 		if err != nil {
-			t.bound.bytes.Add(-queue.BodyBytes(kept))
 			return err
 		}
 	}
@@ -206,7 +207,6 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 	if b.Overflow == queue.OverflowDropOldest && t.held.BacklogDepth() > 0 {
 		t.bound.keepOrder = true
 	}
-	t.bound.held(batchBytes)
 	return msgs, nil
 }
 
@@ -214,8 +214,7 @@ func (t *Topic) admitHeldLocked(msgs []Message) ([]Message, error) {
 // the disk backlog's head (drainMu held: nothing else reads the disk part).
 // false when nothing could be dropped.
 func (t *Topic) dropOldestHeldLocked() bool {
-	if m, ok := t.held.DropOldestInMemory(); ok {
-		t.bound.bytes.Add(-int64(len(m.Body)))
+	if _, ok := t.held.DropOldestInMemory(); ok {
 		t.bound.dropped.Add(1)
 		return true
 	}

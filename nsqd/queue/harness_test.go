@@ -28,6 +28,9 @@ import (
 //	close                  graceful stop: in-flight requeued, memory flushed
 //	crash                  the process dies: memory is lost, files stay
 //	crash-after-commit CMD run CMD, do its disk writes, die before Settle
+//	hold CMD               run CMD (advance, take, req...), do its disk writes
+//	                       and keep its Pending unsettled, as a caller between
+//	                       Commit and Settle; settle-pending settles it
 //	sync                   the disk queues' periodic metadata write (FIN progress)
 //	segments               count the backlog's and the store's segment files
 //	bound [depth=N] [bytes=N] [overflow=reject-new|drop-oldest]
@@ -115,9 +118,9 @@ func (h *harness) run(line string) string {
 			fmt.Fprintf(&out, "refused: %s\n", err)
 		}
 	case "put", "put-reserved", "put-to-disk", "take", "fin", "req", "advance":
-		h.apply(&out, cmd, args, false)
+		h.apply(&out, cmd, args, settleAfterCommit)
 	case "crash-after-commit":
-		h.apply(&out, args[0], args[1:], true)
+		h.apply(&out, args[0], args[1:], crashAfterCommit)
 		h.crash()
 		out.WriteString("crashed\n")
 		return out.String()
@@ -148,6 +151,14 @@ func (h *harness) run(line string) string {
 			fmt.Fprintf(&out, "error: %s\n", err)
 		}
 		h.emptying = nil
+	case "hold":
+		if h.held != nil {
+			h.t.Fatal("hold: a Pending is held already")
+		}
+		h.apply(&out, args[0], args[1:], holdAfterCommit)
+		if h.held == nil {
+			out.WriteString("nothing to hold\n")
+		}
 	case "put-pending":
 		h.held, h.committed = h.q.Put(h.messages(args), h.now), false
 	case "commit-pending":
@@ -316,7 +327,16 @@ type failingDisk struct{ Disk }
 
 func (failingDisk) Put([][]byte) (uint64, error) { return 0, errors.New("disk full") }
 
-func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBeforeSettle bool) {
+// afterCommit is what apply does once a command's Pending is committed.
+type afterCommit int
+
+const (
+	settleAfterCommit afterCommit = iota
+	crashAfterCommit              // return: the caller crashes
+	holdAfterCommit               // keep it in h.held for settle-pending
+)
+
+func (h *harness) apply(out *strings.Builder, cmd string, args []string, then afterCommit) {
 	var p *Pending
 	switch cmd {
 	case "put-to-disk":
@@ -400,7 +420,11 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, crashBe
 	}
 	for p != nil {
 		h.q.Commit(p)
-		if crashBeforeSettle {
+		switch then {
+		case crashAfterCommit:
+			return
+		case holdAfterCommit:
+			h.held, h.committed = p, true
 			return
 		}
 		var err error

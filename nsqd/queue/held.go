@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
 )
@@ -35,6 +36,26 @@ type Held struct {
 	memory   Ring[Message]
 	promised int // memory room reserved by Pendings not yet settled
 	free     []*Pending
+	// count, when set (CountBodyBytes), is changed under mu with what is
+	// held; nil counts nothing.
+	count *atomic.Int64
+}
+
+// CountBodyBytes makes h keep *count as the body bytes it holds (a topic's
+// byte bound): added when a batch is put (a Pending's whole batch at once,
+// taken back if its write fails), taken off when memory is handed out or
+// dropped, and zeroed with the memory part by Empty, each under mu with
+// the change it counts, so that no put is counted on the wrong side of an
+// Empty. What is read from the backlog the caller takes off itself
+// (ReadBacklog is not serialised with puts). Call it once, before h is
+// used.
+func (h *Held) CountBodyBytes(count *atomic.Int64) { h.count = count }
+
+// addBytes changes the count (mu held).
+func (h *Held) addBytes(n int64) {
+	if h.count != nil && n != 0 {
+		h.count.Add(n)
+	}
 }
 
 // OpenHeld opens the held messages' backlog (named cfg.Name, as upstream
@@ -66,12 +87,15 @@ func (h *Held) Put(msgs []Message) (p *Pending, dropped int) {
 	room := max(h.cfg.MemSize-h.memory.Len()-h.promised, 0)
 	if room >= len(msgs) {
 		h.memory.Push(msgs...)
+		h.addBytes(BodyBytes(msgs))
 		return nil, 0
 	}
 	if h.backlog == nil {
 		h.memory.Push(msgs[:room]...)
+		h.addBytes(BodyBytes(msgs[:room]))
 		return nil, len(msgs) - room
 	}
+	h.addBytes(BodyBytes(msgs))
 	h.promised += room
 	p = h.pendingLocked()
 	p.ready = append(p.ready, msgs[:room]...)
@@ -87,6 +111,7 @@ func (h *Held) PutToDisk(msgs []Message) *Pending {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.addBytes(BodyBytes(msgs))
 	p := h.pendingLocked()
 	p.backlog = append(p.backlog, msgs...)
 	return p
@@ -130,6 +155,7 @@ func (h *Held) Settle(p *Pending) error {
 	case h.empties.emptied(p):
 	case p.backlogErr != nil:
 		err = fmt.Errorf("write to disk: %w", p.backlogErr)
+		h.addBytes(-BodyBytes(p.ready) - BodyBytes(p.backlog))
 	default:
 		h.memory.Push(p.ready...)
 	}
@@ -144,8 +170,10 @@ func (h *Held) Settle(p *Pending) error {
 func (h *Held) TakeMemory(dst []Message) []Message {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	start := len(dst)
 	dst = h.memory.PopInto(dst, h.memory.Len())
 	h.memory.Clear()
+	h.addBytes(-BodyBytes(dst[start:]))
 	return dst
 }
 
@@ -211,6 +239,7 @@ func (h *Held) DropOldestInMemory() (Message, bool) {
 	}
 	m := *h.memory.Front()
 	h.memory.DropFront()
+	h.addBytes(-int64(len(m.Body)))
 	return m, true
 }
 
@@ -235,6 +264,11 @@ func (h *Held) Empty() error {
 	h.mu.Lock()
 	h.empties.epoch.Add(1)
 	h.memory.Clear()
+	// Every put counted before is emptied (memory, backlog, or a Pending
+	// of the old epoch); every one counted after is kept.
+	if h.count != nil {
+		h.count.Store(0)
+	}
 	h.mu.Unlock()
 	if h.backlog == nil {
 		return nil
