@@ -255,9 +255,12 @@ func (q *Queue) enqueueFrom(msgs []Message, keep, shared bool, p *Pending) *Pend
 			}
 		}
 	}
-	if shared {
-		q.pushReadyShared(msgs[:room])
+	if shared && room == len(msgs) {
+		q.pushReadyShared(msgs)
 	} else {
+		// Part of a batch: copied, so that a ring holding a few messages
+		// of each of many batches (a full queue that frees a little room
+		// per batch) does not keep every batch's records alive for them.
 		q.pushReady(msgs[:room])
 	}
 	return p

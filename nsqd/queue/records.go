@@ -18,8 +18,11 @@ import (
 // Copies are carved from blocks sized for several batches of the size
 // being copied, so a batch costs no allocation of its own (a PUB of one
 // message neither) and the unused tail of a block abandoned for a batch
-// that did not fit is under a sixteenth of it. Not safe for concurrent
-// use; SharedRecords is.
+// that did not fit is under an eighth of it. A block is kept by any one of
+// its records, so a queue holding one batch of each block keeps at most
+// eight times the records it holds (queues copy the parts of batches they
+// keep only in part, queue.go's enqueueFrom). Not safe for concurrent use;
+// SharedRecords is.
 type Records struct {
 	free  []Message // the current block's unused part
 	fresh *hugepage.Advisor
@@ -27,10 +30,10 @@ type Records struct {
 
 const (
 	// recordBlockMinBytes and recordBlockMaxBytes bound a block: at least
-	// a ring block's worth, at most what sixteen batches need up to 1 MB.
+	// a ring block's worth, at most what eight batches need up to 1 MB.
 	recordBlockMinBytes = 16 << 10
 	recordBlockMaxBytes = 1 << 20
-	recordBlockBatches  = 16
+	recordBlockBatches  = 8
 	recordBytes         = int(unsafe.Sizeof(Message{}))
 )
 
