@@ -127,7 +127,9 @@ func (c *Channel) Name() string { return c.name }
 
 func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 
-// put queues a batch fanned out from the topic. A disk write it needs is
+// put queues a batch fanned out from the topic: msgs are the topic's
+// records of it (queue.SharedRecords), which the channel's memory queue
+// points at rather than copies (queue.PutShared). A disk write it needs is
 // done after the channel lock is released; an error means none of the
 // batch was queued.
 func (c *Channel) put(msgs []Message) error {
@@ -140,7 +142,7 @@ func (c *Channel) put(msgs []Message) error {
 		return c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
-	p := c.queue.Put(msgs, c.now())
+	p := c.queue.PutShared(msgs, c.now())
 	return c.finishLocked(p)
 }
 

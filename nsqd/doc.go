@@ -26,8 +26,11 @@
 //	         ── REQ ──▶ channel ring (delay 0) or deferred heap
 //	         ── timeout / disconnect ──▶ channel ring, at once
 //
-// A message is a value (Message) copied into each channel; its body is shared
-// and never modified, so fan-out allocates nothing per message. With the
+// A topic copies each published batch once into its records
+// (queue.SharedRecords) and every channel's memory ring holds 8-byte pointers
+// to them (nsqd/queue/ready.go); a consumer takes a copy (Message, a value).
+// The body is shared and never modified, and records come in blocks of many
+// batches, so fan-out allocates nothing per message. With the
 // topology experiment on, Channel.take keeps a less local consumer from what
 // idle, more local consumers have credit for (topology.go).
 //

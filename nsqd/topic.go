@@ -32,6 +32,9 @@ type Topic struct {
 	nsqd      *NSQD
 	ids       *protocol.IDGenerator
 	held      *queue.Held // set at creation, never replaced
+	// records keeps one copy of each batch fanned out, which every
+	// channel's memory queue points at (fanOutLocked).
+	records queue.SharedRecords
 
 	// drainMu makes one drain step (read a batch from disk, hand it to the
 	// channels, release its records) indivisible for the operations that
@@ -110,6 +113,7 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 		starting:  true,
 	}
 	held.CountBodyBytes(&t.bound.bytes)
+	t.records.AdviseFresh(n.hugePages) // the records fill fresh heap, as ring blocks do
 	return t, nil
 }
 
@@ -213,9 +217,12 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// One copy of the batch for every channel: each queues pointers to it
+	// (nsqd/queue/ready.go), 8 bytes a message instead of a 72-byte copy.
+	shared := t.records.Copy(msgs)
 	var firstErr error
 	for _, c := range t.channels {
-		if err := reserved.put(c, msgs); err != nil && firstErr == nil {
+		if err := reserved.put(c, shared); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		if c.latePending() {

@@ -1,5 +1,5 @@
 // Package queue owns where a channel keeps its messages: the ready ring
-// (ring.go), the deferred heap (heap.go), the disk backlog and the deferred
+// (ready.go: pointers to records, records.go, over ring.go), the deferred heap (heap.go), the disk backlog and the deferred
 // store (store.go), behind one small API with no goroutines, no locks
 // callers must know about and no wall clock: time comes in as a parameter,
 // and NextDeadline tells the caller when to come back. The nsqd package
@@ -10,6 +10,7 @@
 //
 //	Open(Config)                     backlog opened, store left by a crash loaded
 //	Put(msgs, now)                   new messages: ready, spilled, or deferred
+//	PutShared(msgs, now)             Put of a topic's records: the ring points at them
 //	Requeue(msgs, now)               messages back from a consumer (DeliverAt > now: with a delay)
 //	Take(dst, max), TakeReady        a batch for a consumer from memory, and how many
 //	ReadBacklog(dst, n, now, later)    to read from the backlog without the caller's lock

@@ -70,6 +70,8 @@ type harness struct {
 	emptying  *Emptying // between empty-start and empty-disk
 	held      *Pending  // put-pending's, until settle-pending
 	committed bool      // commit-pending ran for held
+
+	records Records // put's shared copies, as a topic's (records.go)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -344,7 +346,9 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, then af
 	case "put", "put-reserved":
 		msgs := h.messages(args)
 		if !h.bound.On() && cmd == "put" {
-			p = h.q.Put(msgs, h.now)
+			// As a channel queues a topic's fan-out: pointers to the
+			// topic's one copy (put-pending covers Put's own copies).
+			p = h.q.PutShared(h.records.Copy(msgs), h.now)
 			break
 		}
 		var dropped []Message

@@ -28,7 +28,7 @@ import (
 // stored before its write succeeded.
 type Queue struct {
 	cfg      Config
-	ready    Ring[Message]
+	ready    readyRing // pointers to records (ready.go)
 	deferred deferredHeap
 	backlog  Disk // nil: memory only
 	// store holds the durable deferred messages; opened on first use by
@@ -194,22 +194,42 @@ func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
 	return q.put(msgs, now, true)
 }
 
+// PutShared is Put for a batch fanned out to several queues: the ring
+// points at msgs instead of copying them, so msgs must be a Records' copies
+// (records.go), never modified again, and hold no disk receipt (published
+// messages hold none). Deferred messages and those that go to disk are
+// copied as by Put.
+func (q *Queue) PutShared(msgs []Message, now int64) *Pending {
+	return q.putFrom(msgs, now, false, true)
+}
+
 func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
+	return q.putFrom(msgs, now, keep, false)
+}
+
+// putFrom is put; shared says msgs stay where they are for the ring to
+// point at (PutShared).
+func (q *Queue) putFrom(msgs []Message, now int64, keep, shared bool) *Pending {
 	var p *Pending
 	start := 0
 	for i := range msgs {
 		if msgs[i].DeliverAt > now {
-			p = q.enqueue(msgs[start:i], keep, p)
+			p = q.enqueueFrom(msgs[start:i], keep, shared, p)
 			p = q.deferOne(msgs[i], keep, p)
 			start = i + 1
 		}
 	}
-	return q.enqueue(msgs[start:], keep, p)
+	return q.enqueueFrom(msgs[start:], keep, shared, p)
 }
 
 // enqueue appends to the ring up to its bound and leaves the rest for the
 // backlog (dropped when there is none).
 func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
+	return q.enqueueFrom(msgs, keep, false, p)
+}
+
+// enqueueFrom is enqueue; shared: the ring may point at msgs (PutShared).
+func (q *Queue) enqueueFrom(msgs []Message, keep, shared bool, p *Pending) *Pending {
 	if len(msgs) == 0 {
 		return p
 	}
@@ -235,8 +255,22 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 			}
 		}
 	}
-	q.pushReady(msgs[:room])
+	if shared && room == len(msgs) {
+		q.pushReadyShared(msgs)
+	} else {
+		// Part of a batch: copied, so that a ring holding a few messages
+		// of each of many batches (a full queue that frees a little room
+		// per batch) does not keep every batch's records alive for them.
+		q.pushReady(msgs[:room])
+	}
 	return p
+}
+
+// pushReadyShared is pushReady (bound.go) for records the ring may point
+// at.
+func (q *Queue) pushReadyShared(msgs []Message) {
+	q.ready.PushShared(msgs)
+	q.bound.readyBytes += BodyBytes(msgs)
 }
 
 // deferOne holds a message until its DeliverAt: a durable one (it has a

@@ -42,14 +42,21 @@ func (r *Ring[T]) Len() int { return r.size }
 // Push appends items.
 func (r *Ring[T]) Push(items ...T) {
 	for len(items) > 0 {
-		end := r.head + r.size
-		if r.blocks == nil || end == len(r.blocks)*r.blockLen {
-			r.blocks = append(r.blocks, r.newBlock())
-		}
-		n := copy(r.blocks[end/r.blockLen][end%r.blockLen:], items)
+		n := copy(r.tailSpace(), items)
 		items = items[n:]
 		r.size += n
 	}
+}
+
+// tailSpace returns the free slots after the last item in its block (a new
+// block when that one is full): the caller writes a prefix of them and adds
+// its length to size.
+func (r *Ring[T]) tailSpace() []T {
+	end := r.head + r.size
+	if r.blocks == nil || end == len(r.blocks)*r.blockLen {
+		r.blocks = append(r.blocks, r.newBlock())
+	}
+	return r.blocks[end/r.blockLen][end%r.blockLen:]
 }
 
 func (r *Ring[T]) newBlock() []T {

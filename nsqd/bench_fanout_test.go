@@ -1,0 +1,101 @@
+package nsqd
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+)
+
+// fanoutChannels are the channels of compare.sh's fan-out shape.
+var fanoutChannels = []string{"metrics", "spam_analysis", "archive"}
+
+// BenchmarkPublishFanout is BenchmarkPublish with the fan-out shape's three
+// channels on the topic: MPUBs of 200 messages of 200 bytes over a socket,
+// each message queued in every channel. One op is one message published.
+func BenchmarkPublishFanout(b *testing.B) {
+	n := startDaemon(b, func(o *Options) { o.MemQueueSize = 100_000_000; o.Logger = io.Discard })
+	topic, _ := n.GetTopic("clicks")
+	for _, name := range fanoutChannels {
+		topic.GetChannel(name)
+	}
+	const batch = 200
+	b.SetBytes(200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	publishBatches(b, n, "clicks", (b.N+batch-1)/batch, batch, 200)
+}
+
+// BenchmarkTopicFanOutPutTake is the fan-out part of the hot path with no
+// socket: a batch of 200 messages published to a topic with three channels,
+// then taken in batches and finished from each. One op is one message
+// published (and delivered three times).
+func BenchmarkTopicFanOutPutTake(b *testing.B) {
+	n := startDaemon(b, func(o *Options) { o.MemQueueSize = 100_000_000; o.Logger = io.Discard })
+	topic, _ := n.GetTopic("clicks")
+	var channels []*Channel
+	for _, name := range fanoutChannels {
+		c, _ := topic.GetChannel(name)
+		channels = append(channels, c)
+	}
+	const batch = 200
+	msgs := make([]Message, batch)
+	body := make([]byte, 200)
+	taker := &client{}
+	dst := make([]Message, 0, maxDeliveryBatch)
+	b.SetBytes(200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		for i := range msgs {
+			msgs[i] = Message{Body: body}
+		}
+		if err := topic.PutMessages(msgs); err != nil {
+			b.Fatal(err)
+		}
+		for _, ch := range channels {
+			for got := 0; got < batch; {
+				dst, _ = ch.take(dst[:0], maxDeliveryBatch, taker)
+				now := ch.now() // one clock read per batch, as a FIN per socket read
+				for i := range dst {
+					ch.finished(&dst[i], now)
+				}
+				got += len(dst)
+				clear(dst)
+			}
+		}
+	}
+}
+
+// BenchmarkPublishChannels publishes MPUBs of 200 messages of 200 bytes
+// over a socket to a topic with 1, 3 or 10 channels, nobody consuming, as
+// compare.sh's memory and fan-out shapes do. Besides ns/op it reports the
+// daemon's CPU per message published (cpu-ns/op, the whole process) and
+// the heap the queued messages keep (heap-B/msg, after a collection).
+func BenchmarkPublishChannels(b *testing.B) {
+	for _, channels := range []int{1, 3, 10} {
+		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) {
+			n := startDaemon(b, func(o *Options) { o.MemQueueSize = 100_000_000; o.Logger = io.Discard })
+			topic, _ := n.GetTopic("clicks")
+			for i := 0; i < channels; i++ {
+				topic.GetChannel(fmt.Sprintf("c%d", i))
+			}
+			const batch = 200
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b.SetBytes(200)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU(b) // inflight_bench_test.go
+			publishBatches(b, n, "clicks", (b.N+batch-1)/batch, batch, 200)
+			cpu = processCPU(b) - cpu
+			b.StopTimer()
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "heap-B/msg")
+		})
+	}
+}
