@@ -32,19 +32,9 @@ func startClockedDaemon(t testing.TB, configure func(*Options)) (*NSQD, *clock.F
 // real-time bound only turns a missing timer into a failure.
 func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 	t.Helper()
-	bound := time.NewTimer(10 * time.Second)
-	defer bound.Stop()
-	for {
-		armed := fake.Armed()
-		if next, ok := fake.NextDeadline(); ok && next.Equal(at) {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			next, ok := fake.NextDeadline()
-			t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
-		}
+	if !fake.AwaitArmed(10*time.Second, clock.EarliestIs(at)) {
+		next, ok := fake.NextDeadline()
+		t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
 	}
 }
 
@@ -52,18 +42,8 @@ func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 // earliest, is armed to fire at exactly at, on the clock's Armed event.
 func awaitArmedAt(t testing.TB, fake *clock.Fake, at time.Time) {
 	t.Helper()
-	bound := time.NewTimer(10 * time.Second)
-	defer bound.Stop()
-	for {
-		armed := fake.Armed()
-		if fake.ArmedAt(at) {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
-		}
+	if !fake.AwaitArmed(10*time.Second, clock.SomeArmedAt(at)) {
+		t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/textwatch"
 )
 
 // testTimeout bounds every wait in these tests.
@@ -43,7 +43,7 @@ func startLookupd(t testing.TB, mutate func(*Options)) *NSQLookupd {
 // for a test to await what the daemon does in its own goroutines.
 func startWatchedLookupd(t testing.TB, mutate func(*Options)) (*NSQLookupd, *logWatch) {
 	t.Helper()
-	logs := &logWatch{t: t, changed: make(chan struct{})}
+	logs := &logWatch{t: t, Text: textwatch.Echo(t)}
 	opts := NewOptions()
 	opts.TCPAddress = "127.0.0.1:0"
 	opts.HTTPAddress = "127.0.0.1:0"
@@ -70,49 +70,26 @@ func startWatchedLookupd(t testing.TB, mutate func(*Options)) (*NSQLookupd, *log
 }
 
 // logWatch passes the daemon's log to the test's log and keeps it, so a
-// test can wait for a line (an event the daemon has no other way to show)
-// instead of polling its answers.
+// test can await a line the daemon logs after a change of its state.
 type logWatch struct {
-	t       testing.TB
-	mu      sync.Mutex
-	text    strings.Builder
-	changed chan struct{} // closed and replaced on every write
-}
-
-func (w *logWatch) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.text.Write(p)
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return len(p), nil
+	t testing.TB
+	*textwatch.Text
 }
 
 // awaitLines waits until the log holds a line containing each of parts.
 func (w *logWatch) awaitLines(what string, parts ...string) {
 	w.t.Helper()
-	bound := time.NewTimer(testTimeout)
-	defer bound.Stop()
-	for {
-		w.mu.Lock()
-		text, changed := w.text.String(), w.changed
-		w.mu.Unlock()
-		missing := ""
+	missing := func(text string) string {
 		for _, part := range parts {
 			if !strings.Contains(text, part) {
-				missing = part
-				break
+				return part
 			}
 		}
-		if missing == "" {
-			return
-		}
-		select {
-		case <-changed:
-		case <-bound.C:
-			w.t.Fatalf("timed out waiting for %s: no log line with %q", what, missing)
-		}
+		return ""
+	}
+	text, ok := w.Await(testTimeout, func(s string) bool { return missing(s) == "" })
+	if !ok {
+		w.t.Fatalf("timed out waiting for %s: no log line with %q", what, missing(text))
 	}
 }
 

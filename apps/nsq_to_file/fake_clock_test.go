@@ -22,17 +22,6 @@ func newFakeClock() *clock.Fake {
 	return clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local))
 }
 
-// armedAt is how many of clk's timers are armed to fire at exactly at.
-func armedAt(clk *clock.Fake, at time.Time) int {
-	n := 0
-	for _, d := range clk.Deadlines() {
-		if d.Equal(at) {
-			n++
-		}
-	}
-	return n
-}
-
 // awaitArmed waits, on the clock's Armed event, until a timer is armed to
 // fire at exactly at: code running in the archiver's goroutines (the
 // router re-arming its sync timer, discovery starting its refresh ticker,
@@ -40,18 +29,8 @@ func armedAt(clk *clock.Fake, at time.Time) int {
 // advance to.
 func awaitArmed(t testing.TB, clk *clock.Fake, at time.Time) {
 	t.Helper()
-	bound := time.NewTimer(waitTimeout)
-	defer bound.Stop()
-	for {
-		armed := clk.Armed()
-		if armedAt(clk, at) > 0 {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			t.Fatalf("no timer armed for %s; armed: %v", at.Format(time.RFC3339Nano), clk.Deadlines())
-		}
+	if !clk.AwaitArmed(waitTimeout, clock.SomeArmedAt(at)) {
+		t.Fatalf("no timer armed for %s; armed: %v", at.Format(time.RFC3339Nano), clk.Deadlines())
 	}
 }
 
@@ -130,5 +109,5 @@ func awaitTopics(t testing.TB, lookupd *daemons.Lookupd, topics ...string) {
 // requireArmed fails unless a timer is armed at exactly at.
 func requireArmed(t testing.TB, clk *clock.Fake, at time.Time, msg string) {
 	t.Helper()
-	require.Positive(t, armedAt(clk, at), "%s: nothing armed for %s; armed: %v", msg, at.Format(time.RFC3339Nano), clk.Deadlines())
+	require.True(t, clk.ArmedAt(at), "%s: nothing armed for %s; armed: %v", msg, at.Format(time.RFC3339Nano), clk.Deadlines())
 }

@@ -126,6 +126,48 @@ func (f *Fake) Armed() <-chan struct{} {
 	return f.armed
 }
 
+// AwaitArmed waits until cond, given the clock, holds, checking it again
+// each time a timer is armed or re-armed, for at most bound of real time;
+// it reports whether cond held. Tests await the timer that code running in
+// another goroutine is about to arm (cond: ArmedAt, NextDeadline, Pending)
+// before they advance past its deadline; the real-time bound only turns a
+// timer that is never armed into a failure.
+func (f *Fake) AwaitArmed(bound time.Duration, cond func(*Fake) bool) bool {
+	limit := time.NewTimer(bound)
+	defer limit.Stop()
+	for {
+		armed := f.Armed()
+		if cond(f) {
+			return true
+		}
+		select {
+		case <-armed:
+		case <-limit.C:
+			return cond(f)
+		}
+	}
+}
+
+// EarliestIs is a condition for AwaitArmed: the earliest armed timer fires
+// at exactly at.
+func EarliestIs(at time.Time) func(*Fake) bool {
+	return func(f *Fake) bool {
+		next, ok := f.NextDeadline()
+		return ok && next.Equal(at)
+	}
+}
+
+// SomeArmedAt is a condition for AwaitArmed: some armed timer, not only the
+// earliest, fires at exactly at.
+func SomeArmedAt(at time.Time) func(*Fake) bool {
+	return func(f *Fake) bool { return f.ArmedAt(at) }
+}
+
+// AtLeastPending is a condition for AwaitArmed: n or more timers are armed.
+func AtLeastPending(n int) func(*Fake) bool {
+	return func(f *Fake) bool { return f.Pending() >= n }
+}
+
 // nextDueLocked is the earliest pending timer due by limit (any pending
 // timer when limit is zero).
 func (f *Fake) nextDueLocked(limit time.Time) *fakeTimer {

@@ -145,3 +145,17 @@ func TestFakeArmedAtSeesEveryPendingTimerNotOnlyTheEarliest(t *testing.T) {
 	early.Stop()
 	require.False(t, c.ArmedAt(epoch.Add(time.Second)), "stopped")
 }
+
+func TestFakeAwaitArmedSeesATimerArmedElsewhere(t *testing.T) {
+	c := NewFake(epoch)
+	due := epoch.Add(3 * time.Second)
+	require.False(t, c.AwaitArmed(time.Millisecond, SomeArmedAt(due)), "nothing armed yet")
+	go func() {
+		c.AfterFunc(time.Hour, func() {})
+		c.AfterFunc(3*time.Second, func() {})
+	}()
+	require.True(t, c.AwaitArmed(10*time.Second, SomeArmedAt(due)))
+	require.True(t, c.AwaitArmed(10*time.Second, AtLeastPending(2)))
+	require.True(t, c.AwaitArmed(10*time.Second, EarliestIs(due)))
+	require.False(t, c.AwaitArmed(time.Millisecond, EarliestIs(epoch.Add(time.Hour))), "not the earliest")
+}

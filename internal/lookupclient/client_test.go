@@ -124,18 +124,9 @@ func TestRejectedIdentifyIsRetriedWithBackoff(t *testing.T) {
 // timer into a failure.
 func awaitEarliestDeadline(t *testing.T, clk *clock.Fake, due time.Time) {
 	t.Helper()
-	timeout := time.After(testTimeout)
-	for {
-		armed := clk.Armed()
-		if next, ok := clk.NextDeadline(); ok && next.Equal(due) {
-			return
-		}
-		select {
-		case <-armed:
-		case <-timeout:
-			next, _ := clk.NextDeadline()
-			t.Fatalf("earliest timer at %s, want %s", next, due)
-		}
+	if !clk.AwaitArmed(testTimeout, clock.EarliestIs(due)) {
+		next, _ := clk.NextDeadline()
+		t.Fatalf("earliest timer at %s, want %s", next, due)
 	}
 }
 

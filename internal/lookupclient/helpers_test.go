@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/logging"
+	"github.com/nsqgo/nsq/internal/textwatch"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -43,7 +44,7 @@ type testLookupd struct {
 // droppedLine).
 func startLookupd(t testing.TB, tcpAddr string) *testLookupd {
 	t.Helper()
-	watch := &logWatch{t: t, changed: make(chan struct{})}
+	watch := &logWatch{t: t, Text: textwatch.Echo(t)}
 	opts := nsqlookupd.NewOptions()
 	opts.TCPAddress = tcpAddr
 	opts.HTTPAddress = "127.0.0.1:0"
@@ -78,42 +79,18 @@ func startLookupd(t testing.TB, tcpAddr string) *testLookupd {
 
 // logWatch keeps a lookupd's log (and passes it to the test's log) so that
 // a test can await what the lookupd did in its own goroutines: it logs a
-// registry change after making it, so once the line is there an HTTP query
-// sees the change.
+// registry change after making it.
 type logWatch struct {
-	t       testing.TB
-	mu      sync.Mutex
-	text    strings.Builder
-	changed chan struct{} // closed and replaced on every write
-}
-
-func (w *logWatch) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.text.Write(p)
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return len(p), nil
+	t testing.TB
+	*textwatch.Text
 }
 
 // awaitCount waits until the log holds at least n occurrences of part.
 func (w *logWatch) awaitCount(what, part string, n int) {
 	w.t.Helper()
-	bound := time.NewTimer(testTimeout)
-	defer bound.Stop()
-	for {
-		w.mu.Lock()
-		got, changed := strings.Count(w.text.String(), part), w.changed
-		w.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-bound.C:
-			w.t.Fatalf("timed out waiting for %s: %d of %d log lines with %q", what, got, n, part)
-		}
+	text, ok := w.Await(testTimeout, func(s string) bool { return strings.Count(s, part) >= n })
+	if !ok {
+		w.t.Fatalf("timed out waiting for %s: %d of %d log lines with %q", what, strings.Count(text, part), n, part)
 	}
 }
 

@@ -39,18 +39,8 @@ func useFakeClock(opts *Options) *clock.Fake {
 // (a reconnection wait, say) before advancing past its deadline.
 func awaitPending(t testing.TB, fake *clock.Fake, n int) {
 	t.Helper()
-	bound := time.NewTimer(waitTimeout)
-	defer bound.Stop()
-	for {
-		armed := fake.Armed()
-		if fake.Pending() >= n {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			t.Fatalf("%d timers armed, want %d", fake.Pending(), n)
-		}
+	if !fake.AwaitArmed(waitTimeout, clock.AtLeastPending(n)) {
+		t.Fatalf("%d timers armed, want %d", fake.Pending(), n)
 	}
 }
 
@@ -59,19 +49,9 @@ func awaitPending(t testing.TB, fake *clock.Fake, n int) {
 // goroutine after IDENTIFY, for instance), on the clock's Armed event.
 func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 	t.Helper()
-	bound := time.NewTimer(waitTimeout)
-	defer bound.Stop()
-	for {
-		armed := fake.Armed()
-		if next, ok := fake.NextDeadline(); ok && next.Equal(at) {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			next, ok := fake.NextDeadline()
-			t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
-		}
+	if !fake.AwaitArmed(waitTimeout, clock.EarliestIs(at)) {
+		next, ok := fake.NextDeadline()
+		t.Fatalf("earliest timer not armed for %s (next: %s, %v)", at.Format(time.RFC3339Nano), next.Format(time.RFC3339Nano), ok)
 	}
 }
 
@@ -80,18 +60,8 @@ func awaitDeadline(t testing.TB, fake *clock.Fake, at time.Time) {
 // instance), on the clock's Armed event.
 func awaitArmedAt(t testing.TB, fake *clock.Fake, at time.Time) {
 	t.Helper()
-	bound := time.NewTimer(waitTimeout)
-	defer bound.Stop()
-	for {
-		armed := fake.Armed()
-		if fake.ArmedAt(at) {
-			return
-		}
-		select {
-		case <-armed:
-		case <-bound.C:
-			t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
-		}
+	if !fake.AwaitArmed(waitTimeout, clock.SomeArmedAt(at)) {
+		t.Fatalf("no timer armed for %s", at.Format(time.RFC3339Nano))
 	}
 }
 

@@ -1,62 +1,33 @@
 package tooltest
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/nsqgo/nsq/internal/textwatch"
 )
 
 // RunFunc is a tool's run().
 type RunFunc func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 // Buffer is an output stream that can be read while the tool writes it.
-type Buffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
+type Buffer struct{ *textwatch.Text }
 
 // NewBuffer returns an empty Buffer.
-func NewBuffer() *Buffer { return &Buffer{changed: make(chan struct{})} }
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.buf.Write(p)
-	close(b.changed)
-	b.changed = make(chan struct{})
-	return n, err
-}
-
-// String is everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func NewBuffer() *Buffer { return &Buffer{textwatch.New()} }
 
 // WaitFor waits until cond holds for the contents, failing the test after
 // WaitTimeout.
 func (b *Buffer) WaitFor(t testing.TB, what string, cond func(string) bool) string {
 	t.Helper()
-	deadline := time.After(WaitTimeout)
-	for {
-		b.mu.Lock()
-		s, changed := b.buf.String(), b.changed
-		b.mu.Unlock()
-		if cond(s) {
-			return s
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; output so far:\n%s", what, s)
-		}
+	s, ok := b.Await(WaitTimeout, cond)
+	if !ok {
+		t.Fatalf("timed out waiting for %s; output so far:\n%s", what, s)
 	}
+	return s
 }
 
 // WaitForLines waits until the contents hold at least n lines.
