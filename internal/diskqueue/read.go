@@ -245,10 +245,14 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		return out
 	}
 	var cur *slab
-	left := total // bytes of the spans not yet copied
+	left := 0 // bytes of the small spans not yet copied
+	for _, s := range spans {
+		if len(s) <= maxSlab {
+			left += len(s)
+		}
+	}
 	for i, s := range spans {
 		if len(s) > maxSlab {
-			left -= len(s)
 			if len(s) > maxReused {
 				// Larger than any slab: memory of its own, never reused.
 				out = append(out, Record{Data: bytes.Clone(s), Legacy: legacy})
