@@ -198,6 +198,10 @@ func FuzzReuseReads(f *testing.F) {
 	// Big records: read, kept, done, trimmed, read again into reused slabs.
 	f.Add([]byte{0, 29, 0, 23, 0, 33, 0, 30, 1, 39, 2, 0, 5, 0, 2, 0, 4, 0, 2, 0, 0, 29, 0, 23, 1, 39,
 		6, 1, 2, 0, 2, 0, 0, 29, 0, 33, 1, 39, 2, 0, 2, 0, 6, 3, 0, 29, 1, 39})
+	// Only 64 KB records (arg 88 puts one): kept then done, and acknowledged
+	// with Ack, while the others' slabs are reused by the next read.
+	f.Add([]byte{0, 88, 0, 88, 0, 88, 1, 39, 5, 0, 2, 0, 2, 0, 0, 88, 0, 88, 0, 88, 1, 39})
+	f.Add([]byte{0, 88, 0, 88, 1, 39, 4, 0, 2, 0, 0, 88, 0, 88, 1, 39})
 	// One record over maxReused between big and small ones.
 	f.Add([]byte{0, 29, 0, 255, 0, 7, 1, 39, 2, 0, 2, 0, 2, 0, 0, 29, 1, 39})
 	f.Fuzz(func(t *testing.T, steps []byte) {
