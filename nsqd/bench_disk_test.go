@@ -33,3 +33,19 @@ func BenchmarkConsumeDisk(b *testing.B) {
 	b.ResetTimer()
 	consumeAll(b, n, "bench", "ch", batches*batch)
 }
+
+// BenchmarkConsumeDisk64K is BenchmarkConsumeDisk with 64 KB bodies (MPUB
+// batches of 50), records larger than the small read slabs
+// (internal/diskqueue/readmem.go). One op is one message.
+func BenchmarkConsumeDisk64K(b *testing.B) {
+	n := startDaemon(b, func(o *Options) { o.MemQueueSize = 0; o.Logger = io.Discard })
+	topic, _ := n.GetTopic("bench")
+	topic.GetChannel("ch")
+	const batch, size = 50, 64 << 10
+	batches := (b.N + batch - 1) / batch
+	publishBatches(b, n, "bench", batches, batch, size)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	consumeAll(b, n, "bench", "ch", batches*batch)
+}

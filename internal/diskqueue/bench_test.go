@@ -2,6 +2,7 @@ package diskqueue
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -202,6 +203,52 @@ func BenchmarkAck(b *testing.B) {
 			b.StopTimer()
 			if mode == "one-held" && q.Unacked() == 0 {
 				b.Fatal("the held record was acknowledged")
+			}
+		})
+	}
+}
+
+// BenchmarkReadDone: one op is one ReadAppend of up to 50 records with
+// ReuseReads, each finished with Done, as nsqd's disk path reads and FINs.
+// Sizes: nsqd's 200-byte and 64 KB bodies with their 26-byte header.
+func BenchmarkReadDone(b *testing.B) {
+	for _, size := range []int{benchRecord, 64<<10 + 26} {
+		b.Run(fmt.Sprintf("record=%d", size), func(b *testing.B) {
+			o := benchOptions(b)
+			o.ReuseReads = true
+			q, err := Open(o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			const batch = 50
+			recs := make([][]byte, batch)
+			for i := range recs {
+				recs[i] = payload(i, size)
+			}
+			// Refill outside the timer, about 64 MB at a time.
+			refill := max(1, (64<<20)/(batch*size))
+			dst := make([]Record, 0, batch)
+			b.SetBytes(int64(batch * size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i%refill == 0 {
+					b.StopTimer()
+					for range refill {
+						if err := putErr(q.Put(recs)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				dst, err = q.ReadAppend(dst[:0], batch)
+				if err != nil || len(dst) != batch {
+					b.Fatalf("read %d records: %v", len(dst), err)
+				}
+				for _, r := range dst {
+					q.Done(r.Seq)
+				}
 			}
 		})
 	}

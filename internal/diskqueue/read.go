@@ -245,12 +245,27 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		return out
 	}
 	var cur *slab
-	left := total // bytes of the spans not yet copied
+	left := 0 // bytes of the small spans not yet copied
+	for _, s := range spans {
+		if len(s) <= maxSlab {
+			left += len(s)
+		}
+	}
 	for i, s := range spans {
 		if len(s) > maxSlab {
-			// Larger than any slab: memory of its own, never reused.
-			out = append(out, Record{Data: bytes.Clone(s), Legacy: legacy})
-			left -= len(s)
+			if len(s) > maxReused {
+				// Larger than any slab: memory of its own, never reused.
+				out = append(out, Record{Data: bytes.Clone(s), Legacy: legacy})
+				continue
+			}
+			// A big slab of its own; the small slab being filled, if
+			// any, stays open for the records after it.
+			q.amu.Lock()
+			big := q.mem.take(len(s))
+			q.amu.Unlock()
+			big.buf = append(big.buf, s...)
+			out = append(out, Record{Data: big.buf[:len(s):len(s)], Legacy: legacy})
+			starts[i].slab = big.id
 			continue
 		}
 		if cur == nil || len(cur.buf)+len(s) > cap(cur.buf) {

@@ -26,36 +26,75 @@ import "math/bits"
 // the records of one Read only: a slow consumer's message must not keep a
 // fast one's memory from reuse.
 type slab struct {
-	buf  []byte // len is what the Read used of it; cap is its class's size
-	id   uint32 // index+1 in readMemory.live; 0 once the slab is done with
-	refs int    // records handed out and not yet acknowledged
+	buf   []byte // len is what the Read used of it; cap is its class's size
+	id    uint32 // index+1 in readMemory.live; 0 once the slab is done with
+	class uint8  // the free list it goes back to
+	refs  int    // records handed out and not yet acknowledged
 	// kept: a record was acknowledged with Ack, or passed to Keep, so its
 	// bytes may still be in use: the slab is never reused.
 	kept bool
 }
 
-// Slab sizes are powers of two from minSlab to maxSlab. A Read fills
+// Small slab sizes are powers of two from minSlab to maxSlab. A Read fills
 // maxSlab slabs one after the other, a record that does not fit the rest
 // of one starting the next, and puts what remains once it is less than
 // maxSlab in one slab of the smallest size that holds it: every slab but a
 // Read's last is nearly full, and its last is at least half full (or
-// minSlab). A record larger than maxSlab gets memory of its own, never
-// reused.
+// minSlab).
+//
+// A record larger than maxSlab gets a big slab of its own, of the smallest
+// big class that holds it: bigSteps classes per doubling above maxSlab, so
+// at most an eighth of a big slab is unused (a 64 KB nsqd body, 65,562
+// bytes with its header, takes a 72 KB slab, the size the Go allocator
+// would round a fresh copy of it to). Reusing them matters more than the
+// small ones: each is a large allocation of its own, whose first touch of
+// fresh pages and whose share of the collector's heap goal cost far more
+// than the copy. A record larger than maxReused (beyond nsqd's default
+// --max-msg-size) gets memory of its own, never reused.
 const (
 	minSlabShift = 8
 	maxSlabShift = 13
 	minSlab      = 1 << minSlabShift
 	maxSlab      = 1 << maxSlabShift
-	slabClasses  = maxSlabShift - minSlabShift + 1
+	smallClasses = maxSlabShift - minSlabShift + 1
+
+	bigStepShift = 3
+	bigSteps     = 1 << bigStepShift
+	maxReused    = 4 << 20
 )
 
 // slabClass is the class of the smallest slab of at least n bytes
-// (n <= maxSlab).
+// (n <= maxReused).
 func slabClass(n int) int {
 	if n <= minSlab {
 		return 0
 	}
-	return bits.Len(uint(n-1)) - minSlabShift
+	bitLen := bits.Len(uint(n - 1)) // n is in (1<<(bitLen-1), 1<<bitLen]
+	if n <= maxSlab {
+		return bitLen - minSlabShift
+	}
+	// The doubling (1<<(bitLen-1), 1<<bitLen] is cut in bigSteps steps of
+	// 1<<stepShift; n rounds up to a whole step, steps+1 .. 2*steps of them.
+	stepShift := bitLen - 1 - bigStepShift
+	steps := (n + 1<<stepShift - 1) >> stepShift
+	return smallClasses + (bitLen-1-maxSlabShift)*bigSteps + steps - bigSteps - 1
+}
+
+// slabSize is the capacity of the slabs of class c.
+func slabSize(c int) int {
+	if c < smallClasses {
+		return minSlab << c
+	}
+	big := c - smallClasses
+	doubling, step := big/bigSteps, big%bigSteps
+	return (bigSteps + step + 1) << (maxSlabShift - bigStepShift + doubling)
+}
+
+// freeList is the free slabs of one class, a stack, and the fewest it held
+// since the last trim: that many at its bottom were not needed.
+type freeList struct {
+	slabs   []*slab
+	minFree int
 }
 
 // readMemory tracks the slabs with records outstanding and keeps the free
@@ -70,25 +109,27 @@ func slabClass(n int) int {
 type readMemory struct {
 	live    []*slab  // by id-1; nil where the id is free
 	freeIDs []uint32 // ids of nil entries of live
-	free    [slabClasses][]*slab
-	// minFree is, per class, the fewest free slabs since the last trim:
-	// that many were not needed.
-	minFree [slabClasses]int
+	// free is indexed by class, as long as the largest class freed: a
+	// queue of small records never has a big class's list.
+	free []freeList
 }
 
-// take returns an empty slab of at least n bytes (n <= maxSlab), registered
-// as live with no records yet: a free one when there is one, else a new one.
+// take returns an empty slab of at least n bytes (n <= maxReused),
+// registered as live with no records yet: a free one when there is one,
+// else a new one.
 func (m *readMemory) take(n int) *slab {
 	c := slabClass(n)
 	var s *slab
-	if k := len(m.free[c]); k > 0 {
-		s = m.free[c][k-1]
-		m.free[c][k-1] = nil
-		m.free[c] = m.free[c][:k-1]
-		m.minFree[c] = min(m.minFree[c], k-1)
+	if c < len(m.free) && len(m.free[c].slabs) > 0 {
+		f := &m.free[c]
+		k := len(f.slabs) - 1
+		s = f.slabs[k]
+		f.slabs[k] = nil
+		f.slabs = f.slabs[:k]
+		f.minFree = min(f.minFree, k)
 		s.buf = s.buf[:0]
 	} else {
-		s = &slab{buf: make([]byte, 0, minSlab<<c)}
+		s = &slab{buf: make([]byte, 0, slabSize(c)), class: uint8(c)}
 	}
 	if k := len(m.freeIDs); k > 0 {
 		s.id = m.freeIDs[k-1]
@@ -130,8 +171,11 @@ func (m *readMemory) done(id uint32, keep bool) {
 	if s.kept {
 		return // the collector reclaims it once nothing points into it
 	}
-	c := slabClass(cap(s.buf))
-	m.free[c] = append(m.free[c], s)
+	c := int(s.class)
+	for len(m.free) <= c {
+		m.free = append(m.free, freeList{})
+	}
+	m.free[c].slabs = append(m.free[c].slabs, s)
 }
 
 // keep marks slab id as never to be reused.
@@ -153,20 +197,27 @@ func (m *readMemory) forget() {
 // trim gives back the free slabs an idle reader holds, or those a busy
 // one did not need since the last trim.
 func (m *readMemory) trim(idle bool) {
+	empty := true
 	for c := range m.free {
-		drop := m.minFree[c]
+		f := &m.free[c]
+		drop := f.minFree
 		if idle {
-			drop = len(m.free[c])
+			drop = len(f.slabs)
 		}
 		// Each free list is a stack: its bottom minFree slabs were not
 		// taken since the last trim. Those go.
-		n := copy(m.free[c], m.free[c][drop:])
-		clear(m.free[c][n:])
-		m.free[c] = m.free[c][:n]
+		n := copy(f.slabs, f.slabs[drop:])
+		clear(f.slabs[n:])
+		f.slabs = f.slabs[:n]
 		if n == 0 {
-			m.free[c] = nil
+			f.slabs = nil
+		} else {
+			empty = false
 		}
-		m.minFree[c] = n
+		f.minFree = n
+	}
+	if empty {
+		m.free = nil
 	}
 	if len(m.freeIDs) == len(m.live) {
 		m.live, m.freeIDs = nil, nil

@@ -9,15 +9,29 @@ import (
 )
 
 func TestSlabClassIsTheSmallestSlabThatHolds(t *testing.T) {
-	for _, n := range []int{1, minSlab - 1, minSlab, minSlab + 1, 1000, 1024, 1025, 4096, maxSlab - 1, maxSlab} {
+	sizes := []int{1, minSlab - 1, minSlab, minSlab + 1, 1000, 1024, 1025, 4096, maxSlab - 1, maxSlab,
+		maxSlab + 1, 9 << 10, 9<<10 + 1, 16 << 10, 16<<10 + 1, 64 << 10, 64<<10 + 26, 1<<20 + 26,
+		maxReused - 1, maxReused}
+	for n := maxSlab + 1; n <= maxReused; n = n*9/8 + 7 {
+		sizes = append(sizes, n)
+	}
+	last := slabClass(maxReused)
+	require.Less(t, last, 256, "a class fits the slab's uint8")
+	for c := 1; c <= last; c++ {
+		require.Less(t, slabSize(c-1), slabSize(c), "class %d: sizes grow", c)
+	}
+	for _, n := range sizes {
 		c := slabClass(n)
-		require.Less(t, c, slabClasses, "n=%d", n)
-		size := minSlab << c
+		size := slabSize(c)
 		require.GreaterOrEqual(t, size, n, "n=%d", n)
 		if c > 0 {
-			require.Less(t, size/2, n, "n=%d: a smaller slab holds it", n)
+			require.Less(t, slabSize(c-1), n, "n=%d: a smaller slab holds it", n)
+		}
+		if n > maxSlab {
+			require.LessOrEqual(t, size-n, size/8, "n=%d: at most an eighth of a big slab unused", n)
 		}
 	}
+	require.Equal(t, 72<<10, slabSize(slabClass(64<<10+26)), "a 64 KB nsqd message")
 }
 
 // reuseModel drives a queue with ReuseReads and checks, after every step,
@@ -36,6 +50,7 @@ type reuseModel struct {
 	// outstanding ones that were not kept (a Done frees them).
 	held     map[uint64]heldRecord
 	doneable []uint64
+	huge     bool // a record larger than any slab was put
 }
 
 type heldRecord struct {
@@ -53,7 +68,7 @@ func modelRecord(i, size int) []byte {
 func newReuseModel(t *testing.T) *reuseModel {
 	o, _ := testOptions(t, t.TempDir())
 	o.MaxBytesPerFile = 16 << 10
-	o.MaxMsgSize = maxSlab + 1024 // a few records larger than any slab
+	o.MaxMsgSize = maxReused + 1024 // a few records larger than any slab
 	o.ReuseReads = true
 	q := mustOpen(t, o)
 	t.Cleanup(func() { q.Close() })
@@ -87,8 +102,20 @@ func (m *reuseModel) step(op, arg byte) {
 		var recs [][]byte
 		for j := range int(arg%8) + 1 {
 			size := 8 + (int(arg)*37+j*101)%600
-			if arg%23 == 0 && j == 0 {
-				size = maxSlab + 512 // larger than any slab
+			if j == 0 {
+				switch {
+				case arg == 255 && !m.huge:
+					// Larger than any slab; once per run, to keep a run
+					// short.
+					size = maxReused + 1
+					m.huge = true
+				case arg%23 == 0:
+					size = maxSlab + 512 // the smallest big slabs
+				case arg%29 == 1:
+					size = 64<<10 + 26 // a 64 KB nsqd message
+				case arg%31 == 2:
+					size = 3*maxSlab + int(arg)
+				}
 			}
 			recs = append(recs, modelRecord(m.put, size))
 			m.put++
@@ -168,6 +195,15 @@ func FuzzReuseReads(f *testing.F) {
 		long = append(long, byte(i%4), byte(i*7))
 	}
 	f.Add(long)
+	// Big records: read, kept, done, trimmed, read again into reused slabs.
+	f.Add([]byte{0, 29, 0, 23, 0, 33, 0, 30, 1, 39, 2, 0, 5, 0, 2, 0, 4, 0, 2, 0, 0, 29, 0, 23, 1, 39,
+		6, 1, 2, 0, 2, 0, 0, 29, 0, 33, 1, 39, 2, 0, 2, 0, 6, 3, 0, 29, 1, 39})
+	// Only 64 KB records (arg 88 puts one): kept then done, and acknowledged
+	// with Ack, while the others' slabs are reused by the next read.
+	f.Add([]byte{0, 88, 0, 88, 0, 88, 1, 39, 5, 0, 2, 0, 2, 0, 0, 88, 0, 88, 0, 88, 1, 39})
+	f.Add([]byte{0, 88, 0, 88, 1, 39, 4, 0, 2, 0, 0, 88, 0, 88, 1, 39})
+	// One record over maxReused between big and small ones.
+	f.Add([]byte{0, 29, 0, 255, 0, 7, 1, 39, 2, 0, 2, 0, 2, 0, 0, 29, 1, 39})
 	f.Fuzz(func(t *testing.T, steps []byte) {
 		if len(steps) > 4000 {
 			return
@@ -224,6 +260,46 @@ func TestReuseReadsReadAndDoneAllocateNothing(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(runs, readAndDone))
 }
 
+// Big records (here 64 KB nsqd messages) are reused too: steady reading
+// and finishing allocates nothing, and a record's slab is its own.
+func TestReuseReadsBigRecordsAllocateNothing(t *testing.T) {
+	o, _ := testOptions(t, t.TempDir())
+	o.MaxBytesPerFile = 8 << 20
+	o.MaxMsgSize = maxReused
+	o.ReuseReads = true
+	q := mustOpen(t, o)
+	defer q.Close()
+	const size, batch, runs = 64<<10 + 26, 4, 20
+	for i := range (runs + 2) * batch {
+		_, err := q.Put([][]byte{payload(i, size)})
+		require.NoError(t, err)
+	}
+	dst := make([]Record, 0, batch)
+	next := 0
+	readAndDone := func() {
+		var err error
+		dst, err = q.ReadAppend(dst[:0], batch)
+		if err != nil || len(dst) != batch {
+			t.Fatalf("read %d records: %v", len(dst), err)
+		}
+		for _, r := range dst {
+			// payload's first 8 bytes and last byte name the record.
+			if len(r.Data) != size || binary.BigEndian.Uint64(r.Data) != uint64(next) ||
+				r.Data[size-1] != byte(next+size-1) {
+				t.Fatalf("record %d is not as put", next)
+			}
+			next++
+			q.Done(r.Seq)
+		}
+	}
+	readAndDone()
+	require.Zero(t, testing.AllocsPerRun(runs, readAndDone))
+	q.amu.Lock()
+	free := q.mem.free[slabClass(size)].slabs
+	q.amu.Unlock()
+	require.Len(t, free, batch, "one big slab per record, all free again")
+}
+
 // Without ReuseReads, Done is Ack: the memory of a record done with is
 // never reused.
 func TestDoneWithoutReuseReadsLeavesMemoryAlone(t *testing.T) {
@@ -260,7 +336,7 @@ func TestReuseReadsTrimsFreeSlabs(t *testing.T) {
 		defer q.amu.Unlock()
 		n := 0
 		for _, f := range q.mem.free {
-			n += len(f)
+			n += len(f.slabs)
 		}
 		return n
 	}

@@ -23,17 +23,27 @@ type reuseQueue struct {
 	next   int
 	policy Policy
 	killed []Dying
+	size   int // bytes per body
 }
 
+// Body sizes the reuse tests run with: small records share slabs, a 64 KB
+// message's record is larger than them and has a slab of its own
+// (internal/diskqueue/readmem.go).
+var reuseBodySizes = [...]int{150, 64 << 10}
+
 func openReuseQueue(t *testing.T, memSize int) *reuseQueue {
-	r := &reuseQueue{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
+	return openReuseQueueSized(t, memSize, 150)
+}
+
+func openReuseQueueSized(t *testing.T, memSize, size int) *reuseQueue {
+	r := &reuseQueue{t: t, size: size, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
 	q, err := Open(Config{
 		Name:       "t:c",
 		MemSize:    memSize,
 		ReuseReads: true,
 		Disk: &diskqueue.Options{
-			Dir: t.TempDir(), MaxBytesPerFile: 1 << 20,
-			MinMsgSize: protocol.MessageHeaderLength, MaxMsgSize: 1 << 16,
+			Dir: t.TempDir(), MaxBytesPerFile: max(1<<20, 128*int64(size)),
+			MinMsgSize: protocol.MessageHeaderLength, MaxMsgSize: 1 << 17,
 			SyncEvery: 1, SyncTimeout: time.Hour,
 		},
 		Policy: func() Policy { return r.policy },
@@ -48,16 +58,21 @@ func openReuseQueue(t *testing.T, memSize int) *reuseQueue {
 	return r
 }
 
-// body is message i's body: 150 bytes that name it.
-func body(i int) []byte {
-	return bytes.Repeat(fmt.Appendf(nil, "message %08d|", i), 150/18+1)[:150]
+// body is message i's body of a queue opened with openReuseQueue.
+func body(i int) []byte { return bodyOf(i, 150) }
+
+// bodyOf is message i's body: size bytes that name it.
+func bodyOf(i, size int) []byte {
+	return bytes.Repeat(fmt.Appendf(nil, "message %08d|", i), size/17+1)[:size]
 }
+
+func (r *reuseQueue) body(i int) []byte { return bodyOf(i, r.size) }
 
 // publish writes n new messages to the backlog (whatever MemSize says).
 func (r *reuseQueue) publish(n int) {
 	msgs := make([]Message, n)
 	for i := range msgs {
-		msgs[i] = Message{Body: body(r.next), Timestamp: r.now}
+		msgs[i] = Message{Body: r.body(r.next), Timestamp: r.now}
 		protocol.FormatID(uint64(r.next+1), &msgs[i].ID)
 		r.next++
 	}
@@ -88,12 +103,16 @@ func (r *reuseQueue) read(n int) []Message {
 // churn publishes, reads and finishes enough messages that any slab freed
 // before it is reused, and its bytes overwritten.
 func (r *reuseQueue) churn() {
-	for range 20 {
+	rounds := 20
+	if r.size > 8<<10 {
+		rounds = 3 // a slab per message: the first round reuses them all
+	}
+	for range rounds {
 		r.publish(64)
 		for _, m := range r.read(64) {
 			i, err := strconv.Atoi(string(m.Body[len("message "):len("message 00000000")]))
 			require.NoError(r.t, err)
-			require.Equal(r.t, string(body(i)), string(m.Body), "a body as read")
+			require.Equal(r.t, string(r.body(i)), string(m.Body), "a body as read")
 			r.q.Finish(&m)
 		}
 	}
@@ -115,7 +134,13 @@ func (k kept) check(t *testing.T, what string) {
 // so a body read after Finish is overwritten by later reads. Without that,
 // the tests that bodies stay intact would prove nothing.
 func TestReuseReadsReusesFinishedMemory(t *testing.T) {
-	r := openReuseQueue(t, 0)
+	for _, size := range reuseBodySizes {
+		t.Run(fmt.Sprintf("body=%d", size), func(t *testing.T) { testReuseReadsReusesFinishedMemory(t, size) })
+	}
+}
+
+func testReuseReadsReusesFinishedMemory(t *testing.T, size int) {
+	r := openReuseQueueSized(t, 0, size)
 	r.publish(64)
 	msgs := r.read(64)
 	stale := keep(msgs[0].Body)
@@ -129,8 +154,18 @@ func TestReuseReadsReusesFinishedMemory(t *testing.T) {
 // A consumer reading from the backlog and finishing what it read allocates
 // nothing: the read memory, and the record slice, are reused.
 func TestReuseReadsReadAndFinishAllocateNothing(t *testing.T) {
-	r := openReuseQueue(t, 0)
-	const runs, batch = 50, 64
+	for _, size := range reuseBodySizes {
+		t.Run(fmt.Sprintf("body=%d", size), func(t *testing.T) { testReuseReadsReadAndFinishAllocateNothing(t, size) })
+	}
+}
+
+func testReuseReadsReadAndFinishAllocateNothing(t *testing.T, size int) {
+	r := openReuseQueueSized(t, 0, size)
+	runs, batch := 50, 64
+	if size > 8<<10 {
+		// Within one segment: opening the next one allocates.
+		runs, batch = 20, 4
+	}
 	r.publish((runs + 2) * batch)
 	msgs := make([]Message, 0, batch)
 	readAndFinish := func() {
@@ -151,11 +186,17 @@ func TestReuseReadsReadAndFinishAllocateNothing(t *testing.T) {
 // intact while later reads reuse memory: in every path that keeps a body
 // past the record (reuse.go), then more reads and finishes.
 func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
+	for _, size := range reuseBodySizes {
+		t.Run(fmt.Sprintf("body=%d", size), func(t *testing.T) { testReuseReadsKeepsBodiesInUse(t, size) })
+	}
+}
+
+func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	t.Run("requeued to memory, finished by another consumer", func(t *testing.T) {
 		// The first consumer's write may still be under way (a timeout
 		// fires while its socket is blocked): a second consumer takes and
 		// finishes the message meanwhile.
-		r := openReuseQueue(t, 100)
+		r := openReuseQueueSized(t, 100, size)
 		r.publish(64)
 		msgs := r.read(64)
 		writing := keep(msgs[0].Body)
@@ -173,7 +214,7 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 		writing.check(t, "consumer still writing a requeued message")
 	})
 	t.Run("requeued through the backlog", func(t *testing.T) {
-		r := openReuseQueue(t, 0)
+		r := openReuseQueueSized(t, 0, size)
 		r.publish(64)
 		msgs := r.read(64)
 		writing := keep(msgs[0].Body)
@@ -185,7 +226,7 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 		writing.check(t, "consumer still writing a requeued message")
 	})
 	t.Run("deferred store", func(t *testing.T) {
-		r := openReuseQueue(t, 0)
+		r := openReuseQueueSized(t, 0, size)
 		r.publish(64)
 		msgs := r.read(64)
 		writing := keep(msgs[0].Body)
@@ -208,8 +249,8 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 	t.Run("deferred on read", func(t *testing.T) {
 		// A backlog record not due yet (written with its delay, e.g. by a
 		// graceful stop whose store failed) goes to the store when read.
-		r := openReuseQueue(t, 0)
-		m := Message{Body: body(1 << 20), Timestamp: r.now, DeliverAt: r.now + int64(time.Minute)}
+		r := openReuseQueueSized(t, 0, size)
+		m := Message{Body: r.body(1 << 20), Timestamp: r.now, DeliverAt: r.now + int64(time.Minute)}
 		protocol.FormatID(1<<20, &m.ID)
 		p := r.q.pending(nil, false)
 		p.backlog = append(p.backlog, m)
@@ -223,10 +264,10 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 		r.churn()
 		peeked := r.q.Peek(nil, Deferred, 1)
 		require.Len(t, peeked, 1)
-		require.Equal(t, string(body(1<<20)), string(peeked[0].Body))
+		require.Equal(t, string(r.body(1<<20)), string(peeked[0].Body))
 	})
 	t.Run("peek", func(t *testing.T) {
-		r := openReuseQueue(t, 100)
+		r := openReuseQueueSized(t, 100, size)
 		r.publish(64)
 		msgs := r.read(64)
 		r.settle(r.q.Requeue(msgs[:1], r.now))
@@ -243,7 +284,7 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 		shown.check(t, "peeked message")
 	})
 	t.Run("dead: max attempts", func(t *testing.T) {
-		r := openReuseQueue(t, 0)
+		r := openReuseQueueSized(t, 0, size)
 		r.policy = Policy{MaxAttempts: 1}
 		r.publish(64)
 		msgs := r.read(64)
@@ -257,7 +298,7 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 		dead.check(t, "message given to the dead path")
 	})
 	t.Run("dead: expired on read", func(t *testing.T) {
-		r := openReuseQueue(t, 0)
+		r := openReuseQueueSized(t, 0, size)
 		r.publish(64)
 		r.now += int64(time.Hour)
 		r.policy = Policy{MsgTTL: time.Minute}
@@ -271,9 +312,9 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 	t.Run("dead: drop-oldest", func(t *testing.T) {
 		// As channel_bound.go's dropOverflow: the dropped messages go to
 		// the dead path, then Finish releases their records.
-		r := openReuseQueue(t, 0)
+		r := openReuseQueueSized(t, 0, size)
 		r.publish(64)
-		m := Message{Body: body(1 << 20), Timestamp: r.now}
+		m := Message{Body: r.body(1 << 20), Timestamp: r.now}
 		protocol.FormatID(1<<20, &m.ID)
 		p, dropped, err := r.q.PutBounded([]Message{m}, r.now, Bound{MaxDepth: 64, Overflow: OverflowDropOldest}, false, nil)
 		require.NoError(t, err)

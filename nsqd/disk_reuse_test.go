@@ -1,0 +1,60 @@
+package nsqd
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// 64 KB bodies published in disk mode are read back into reused memory
+// (internal/diskqueue/readmem.go): every delivery, first or after a REQ,
+// carries its own body intact while the messages finished before it let
+// their memory be reused by later reads.
+func TestDiskBigBodiesIntactWithReadReuse(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0; o.Logger = io.Discard })
+	const count, batch = 120, 20
+	bodies := make([]string, count)
+	for i := range bodies {
+		pattern := fmt.Sprintf("<%d>", i)
+		size := 64<<10 + i
+		bodies[i] = strings.Repeat(pattern, size/len(pattern)+1)[:size]
+	}
+	producer := dialV2(t, n)
+	for i := 0; i < count; i += batch {
+		producer.mpub("bigdisk", bodies[i:i+batch]...)
+	}
+	consumer := dialV2(t, n)
+	consumer.subscribe("bigdisk", "ch")
+	consumer.send("RDY 8") // a few in flight: later reads reuse what FINs freed
+	finished := make(map[int]bool, count)
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(finished) < count {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages finished before the deadline", len(finished), count)
+		}
+		m := consumer.readMessage()
+		end := strings.IndexByte(string(m.Body[:12]), '>')
+		if len(m.Body) < 3 || m.Body[0] != '<' || end < 0 {
+			t.Fatalf("a body that names no message: %q...", m.Body[:12])
+		}
+		i, err := strconv.Atoi(string(m.Body[1:end]))
+		if err != nil || i < 0 || i >= count {
+			t.Fatalf("a body that names no message: %q...", m.Body[:12])
+		}
+		if string(m.Body) != bodies[i] {
+			t.Fatalf("message %d (attempt %d): body changed (%d bytes, want %d)", i, m.Attempts, len(m.Body), len(bodies[i]))
+		}
+		if finished[i] {
+			t.Fatalf("message %d delivered after its FIN", i)
+		}
+		if i%3 == 0 && m.Attempts == 1 {
+			consumer.req(m.ID, 0) // redelivered later, from the backlog
+			continue
+		}
+		finished[i] = true
+		consumer.fin(m.ID)
+	}
+}
