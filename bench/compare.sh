@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: bench/compare.sh [shape ...]     (default: every shape)
-# Shapes: memory disk fanout size1k size64k topics consumers latency
+# Shapes: memory disk fanout size1k size64k disk64k topics consumers latency
 # Env:    ROUNDS    alternating rounds per shape (default 5)
 #         RUNFOR    how long each writer and reader runs (default 5s)
 #         NSQD_BIN  our nsqd (default build/nsqd, from `make build`)
@@ -33,6 +33,8 @@
 #   size1k     1 KB messages, batches of 200, --mem-queue-size=1000000
 #   size64k    64 KB messages, batches of 50 (a batch of 200 would exceed
 #              the default 5 MB --max-body-size), default --mem-queue-size
+#   disk64k    64 KB messages, batches of 50, all through disk
+#              (--mem-queue-size=0): the disk read path for big records
 #   topics     100 topics, one publisher and one consumer connection each
 #              (our bench_writer/bench_reader: upstream's cannot), 200 bytes
 #   consumers  one channel, 200 consumer connections with RDY 50 (our
@@ -46,7 +48,7 @@ runfor=${RUNFOR:-5s}
 ours_bin=${NSQD_BIN:-build/nsqd}
 if [[ $ours_bin == */* && $ours_bin != /* ]]; then ours_bin=$PWD/$ours_bin; fi
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nsqgo-bench}
-all_shapes=(memory disk fanout size1k size64k topics consumers latency)
+all_shapes=(memory disk fanout size1k size64k disk64k topics consumers latency)
 shapes=("$@")
 [[ ${#shapes[@]} -gt 0 ]] || shapes=("${all_shapes[@]}")
 for s in "${shapes[@]}"; do
@@ -148,12 +150,13 @@ run_shape() {
 	disk) mqs=0 ;;
 	size1k) size=1024 ;;
 	size64k) mqs=10000 size=65536 batch=50 ;;
+	disk64k) mqs=0 size=65536 batch=50 ;;
 	latency) mqs=10000 ;;
 	esac
 	start_nsqd "$mqs" >/dev/null
 	t0=$(cpu_ticks)
 	case $shape in
-	memory | disk | size1k | size64k)
+	memory | disk | size1k | size64k | disk64k)
 		create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
