@@ -7,6 +7,18 @@ import (
 	"testing"
 )
 
+// put queues msgs in c as its topic's fan-out does, from the topic's
+// records (tests publish to a channel directly).
+func (c *Channel) put(msgs []Message) error {
+	t, err := c.nsqd.GetExistingTopic(c.topicName)
+	if err != nil {
+		return err
+	}
+	shared := t.records.Copy(msgs)
+	defer shared.Release()
+	return c.putShared(shared)
+}
+
 // fanoutChannels are the channels of compare.sh's fan-out shape.
 var fanoutChannels = []string{"metrics", "spam_analysis", "archive"}
 
