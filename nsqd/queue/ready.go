@@ -29,6 +29,9 @@ type readyRing struct {
 	spanHead int
 }
 
+// maxKeptSpans bounds the runs' slice an empty ring keeps for reuse.
+const maxKeptSpans = 64
+
 // span is a run of consecutive ring entries pointing into one block.
 type span struct {
 	block *recordBlock
@@ -116,6 +119,9 @@ func (r *readyRing) releaseFront(n int) {
 	switch {
 	case r.spanHead == len(r.spans):
 		r.spans = r.spans[:0]
+		if cap(r.spans) > maxKeptSpans {
+			r.spans = nil // a long queue's runs are not kept by an empty one
+		}
 		r.spanHead = 0
 	case r.spanHead >= 32 && r.spanHead*2 >= len(r.spans):
 		// Move the live runs to the front: each is moved at most once per
