@@ -127,12 +127,13 @@ func (c *Channel) Name() string { return c.name }
 
 func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 
-// put queues a batch fanned out from the topic: msgs are the topic's
+// putShared queues a batch fanned out from the topic: shared is the topic's
 // records of it (queue.SharedRecords), which the channel's memory queue
 // points at rather than copies (queue.PutShared). A disk write it needs is
 // done after the channel lock is released; an error means none of the
 // batch was queued.
-func (c *Channel) put(msgs []Message) error {
+func (c *Channel) putShared(shared queue.Shared) error {
+	msgs := shared.Msgs
 	c.mu.Lock()
 	if c.exiting {
 		c.mu.Unlock()
@@ -142,7 +143,7 @@ func (c *Channel) put(msgs []Message) error {
 		return c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
-	p := c.queue.PutShared(msgs, c.now())
+	p := c.queue.PutShared(shared, c.now())
 	return c.finishLocked(p)
 }
 

@@ -219,7 +219,10 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, err error) {
 	}
 	// One copy of the batch for every channel: each queues pointers to it
 	// (nsqd/queue/ready.go), 8 bytes a message instead of a 72-byte copy.
+	// The hold on the records ends once every channel has queued them
+	// (queue.SharedRecords.Copy).
 	shared := t.records.Copy(msgs)
+	defer shared.Release()
 	var firstErr error
 	for _, c := range t.channels {
 		if err := reserved.put(c, shared); err != nil && firstErr == nil {

@@ -13,13 +13,13 @@ import (
 type reservations []*Channel
 
 // put hands the batch to c, using its reservation if it made one.
-func (r reservations) put(c *Channel, msgs []Message) error {
+func (r reservations) put(c *Channel, shared queue.Shared) error {
 	for _, held := range r {
 		if held == c {
-			return c.putReserved(msgs)
+			return c.putReserved(shared.Msgs)
 		}
 	}
-	return c.put(msgs)
+	return c.putShared(shared)
 }
 
 // reserveLocked makes a batch for several channels all-or-nothing under

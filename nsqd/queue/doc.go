@@ -10,7 +10,7 @@
 //
 //	Open(Config)                     backlog opened, store left by a crash loaded
 //	Put(msgs, now)                   new messages: ready, spilled, or deferred
-//	PutShared(msgs, now)             Put of a topic's records: the ring points at them
+//	PutShared(shared, now)           Put of a topic's records (SharedRecords.Copy): the ring points at them
 //	Requeue(msgs, now)               messages back from a consumer (DeliverAt > now: with a delay)
 //	Take(dst, max), TakeReady        a batch for a consumer from memory, and how many
 //	ReadBacklog(dst, n, now, later)    to read from the backlog without the caller's lock

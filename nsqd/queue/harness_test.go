@@ -71,7 +71,7 @@ type harness struct {
 	held      *Pending  // put-pending's, until settle-pending
 	committed bool      // commit-pending ran for held
 
-	records Records // put's shared copies, as a topic's (records.go)
+	records SharedRecords // put's shared copies, as a topic's (records.go)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -348,7 +348,9 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, then af
 		if !h.bound.On() && cmd == "put" {
 			// As a channel queues a topic's fan-out: pointers to the
 			// topic's one copy (put-pending covers Put's own copies).
-			p = h.q.PutShared(h.records.Copy(msgs), h.now)
+			shared := h.records.Copy(msgs)
+			p = h.q.PutShared(shared, h.now)
+			shared.Release()
 			break
 		}
 		var dropped []Message

@@ -195,21 +195,21 @@ func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
 }
 
 // PutShared is Put for a batch fanned out to several queues: the ring
-// points at msgs instead of copying them, so msgs must be a Records' copies
-// (records.go), never modified again, and hold no disk receipt (published
+// points at s's records (records.go) instead of copying them, and holds
+// their block while it does. They must hold no disk receipt (published
 // messages hold none). Deferred messages and those that go to disk are
 // copied as by Put.
-func (q *Queue) PutShared(msgs []Message, now int64) *Pending {
-	return q.putFrom(msgs, now, false, true)
+func (q *Queue) PutShared(s Shared, now int64) *Pending {
+	return q.putFrom(s.Msgs, now, false, s.block)
 }
 
 func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
-	return q.putFrom(msgs, now, keep, false)
+	return q.putFrom(msgs, now, keep, nil)
 }
 
-// putFrom is put; shared says msgs stay where they are for the ring to
-// point at (PutShared).
-func (q *Queue) putFrom(msgs []Message, now int64, keep, shared bool) *Pending {
+// putFrom is put; shared, when not nil, is the block of records msgs are,
+// for the ring to point at (PutShared).
+func (q *Queue) putFrom(msgs []Message, now int64, keep bool, shared *recordBlock) *Pending {
 	var p *Pending
 	start := 0
 	for i := range msgs {
@@ -225,11 +225,12 @@ func (q *Queue) putFrom(msgs []Message, now int64, keep, shared bool) *Pending {
 // enqueue appends to the ring up to its bound and leaves the rest for the
 // backlog (dropped when there is none).
 func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
-	return q.enqueueFrom(msgs, keep, false, p)
+	return q.enqueueFrom(msgs, keep, nil, p)
 }
 
-// enqueueFrom is enqueue; shared: the ring may point at msgs (PutShared).
-func (q *Queue) enqueueFrom(msgs []Message, keep, shared bool, p *Pending) *Pending {
+// enqueueFrom is enqueue; shared, when not nil, is the block of records
+// msgs are: the ring may point at them (PutShared).
+func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *recordBlock, p *Pending) *Pending {
 	if len(msgs) == 0 {
 		return p
 	}
@@ -255,8 +256,8 @@ func (q *Queue) enqueueFrom(msgs []Message, keep, shared bool, p *Pending) *Pend
 			}
 		}
 	}
-	if shared && room == len(msgs) {
-		q.pushReadyShared(msgs)
+	if shared != nil && room == len(msgs) {
+		q.pushReadyShared(msgs, shared)
 	} else {
 		// Part of a batch: copied, so that a ring holding a few messages
 		// of each of many batches (a full queue that frees a little room
@@ -266,10 +267,10 @@ func (q *Queue) enqueueFrom(msgs []Message, keep, shared bool, p *Pending) *Pend
 	return p
 }
 
-// pushReadyShared is pushReady (bound.go) for records the ring may point
-// at.
-func (q *Queue) pushReadyShared(msgs []Message) {
-	q.ready.PushShared(msgs)
+// pushReadyShared is pushReady (bound.go) for records of block the ring
+// may point at.
+func (q *Queue) pushReadyShared(msgs []Message, block *recordBlock) {
+	q.ready.push(msgs, block)
 	q.bound.readyBytes += BodyBytes(msgs)
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/nsqgo/nsq/internal/hugepage"
@@ -9,11 +10,10 @@ import (
 
 // Records keeps copies of messages at stable addresses, so that queues can
 // hold pointers to them (readyRing, ready.go) instead of a 72-byte copy
-// each. A topic copies every published batch into its Records once and
-// each of its channels queues pointers to the same copies: fanning a
+// each. A topic copies every published batch into its SharedRecords once
+// and each of its channels queues pointers to the same copies: fanning a
 // message out to n channels costs one record and n pointers, not n
-// records. A record is never written again once handed out, and lives as
-// long as any queue points into its block.
+// records. A record is never written again while anything refers to it.
 //
 // Copies are carved from blocks sized for several batches of the size
 // being copied, so a batch costs no allocation of its own (a PUB of one
@@ -21,11 +21,38 @@ import (
 // that did not fit is under an eighth of it. A block is kept by any one of
 // its records, so a queue holding one batch of each block keeps at most
 // eight times the records it holds (queues copy the parts of batches they
-// keep only in part, queue.go's enqueueFrom). Not safe for concurrent use;
-// SharedRecords is.
+// keep only in part, queue.go's enqueueFrom).
+//
+// A block counts its holders (recordBlock.refs): the Records while the
+// block is the one being carved, a SharedRecords caller between Copy and
+// Release, and each run of a ring's entries that point into it (ready.go's
+// spans). The count is atomic, for the rings of a topic's channels are
+// under different locks. When it reaches zero nothing can read the block
+// any more: it is cleared (so it keeps no bodies alive) and kept on a small
+// free list for the next block this Records carves, so a queue whose
+// messages leave as fast as they come reuses the same few blocks instead
+// of leaving one to the collector every eight batches. A holder that goes
+// away without releasing (a deleted channel's ring) only means that block
+// is left to the collector, as it would be without the count.
+//
+// Not safe for concurrent use, except that blocks may be released from any
+// goroutine; SharedRecords is.
 type Records struct {
-	free  []Message // the current block's unused part
+	free  []Message    // the current block's unused part
+	cur   *recordBlock // the block free is part of; nil before the first
 	fresh *hugepage.Advisor
+	// spare holds released blocks for reuse. Released from any goroutine
+	// (a compare-and-swap into an empty slot), taken only by the Records'
+	// user (a swap out), so no lock is needed and a block is never in two
+	// slots.
+	spare [maxSpareRecordBlocks]atomic.Pointer[recordBlock]
+}
+
+// recordBlock is a block of records and the count of its holders.
+type recordBlock struct {
+	msgs []Message
+	refs atomic.Int64
+	home *Records // whose spare list it goes back to
 }
 
 const (
@@ -35,37 +62,82 @@ const (
 	recordBlockMaxBytes = 1 << 20
 	recordBlockBatches  = 8
 	recordBytes         = int(unsafe.Sizeof(Message{}))
+	// maxSpareRecordBlocks bounds the released blocks a Records keeps: with
+	// the current block, enough for a queue drained as fast as it is
+	// filled, and at most 2 MB kept by an idle topic.
+	maxSpareRecordBlocks = 2
 )
 
 // AdviseFresh makes new blocks be shown to a before they are written
 // (internal/hugepage).
 func (r *Records) AdviseFresh(a *hugepage.Advisor) { r.fresh = a }
 
-// Copy returns copies of msgs, in order and contiguous, that stay where
-// they are until nothing refers to them.
-func (r *Records) Copy(msgs []Message) []Message {
+// copy returns copies of msgs, in order and contiguous, and the block they
+// are in. They stay unchanged while the block has a holder; the caller
+// must add its hold (recordBlock.hold) before anything else is copied,
+// since the Records' own hold ends when it moves to another block, and a
+// block of its own (a batch bigger than a block) has no holder at all.
+func (r *Records) copy(msgs []Message) ([]Message, *recordBlock) {
 	n := len(msgs)
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	if n > len(r.free) {
 		blockLen := max(recordBlockMinBytes/recordBytes, min(recordBlockBatches*n, recordBlockMaxBytes/recordBytes))
 		if n > blockLen {
 			// A batch bigger than a block gets a block of its own.
-			blockLen = n
+			b := r.block(n, n)
+			copy(b.msgs, msgs)
+			return b.msgs[:n:n], b
 		}
-		block := make([]Message, blockLen)
-		hugepage.Fresh(r.fresh, block)
-		if blockLen == n {
-			copy(block, msgs)
-			return block
+		if r.cur != nil {
+			r.cur.release()
 		}
-		r.free = block
+		r.cur = r.block(blockLen, n)
+		r.cur.refs.Add(1) // the Records' hold while it carves the block
+		r.free = r.cur.msgs
 	}
 	out := r.free[:n:n]
 	copy(out, msgs)
 	r.free = r.free[n:]
-	return out
+	return out, r.cur
+}
+
+// block returns a block of about want records, and at least need, with no
+// holder: a spare one, else a new one of want. A spare within a factor of
+// four or eight of want will do (publishers' batch sizes vary); one further
+// off is dropped, so that the list follows the traffic.
+func (r *Records) block(want, need int) *recordBlock {
+	for i := range r.spare {
+		b := r.spare[i].Swap(nil)
+		if b == nil {
+			continue
+		}
+		if n := len(b.msgs); n >= need && n >= want/4 && n <= 8*want {
+			return b
+		}
+	}
+	b := &recordBlock{msgs: make([]Message, want), home: r}
+	hugepage.Fresh(r.fresh, b.msgs)
+	return b
+}
+
+// hold adds a holder.
+func (b *recordBlock) hold() { b.refs.Add(1) }
+
+// release ends a hold; the last one hands the block back to its Records.
+// Every read of the block by this holder must be done before.
+func (b *recordBlock) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	clear(b.msgs) // keep no bodies alive while spare
+	for i := range b.home.spare {
+		if b.home.spare[i].CompareAndSwap(nil, b) {
+			return
+		}
+	}
+	// No room: left to the collector.
 }
 
 // SharedRecords is Records for concurrent callers (a topic's publishers,
@@ -75,13 +147,31 @@ type SharedRecords struct {
 	records Records
 }
 
+// Shared is a batch's records in a SharedRecords, held unchanged until
+// Release: queue them with Queue.PutShared in between.
+type Shared struct {
+	Msgs  []Message
+	block *recordBlock
+}
+
+// Release ends the hold Copy gave; Msgs must not be used after.
+func (s Shared) Release() {
+	if s.block != nil {
+		s.block.release()
+	}
+}
+
 // AdviseFresh is Records.AdviseFresh; call it before any Copy.
 func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) { s.records.AdviseFresh(a) }
 
-// Copy is Records.Copy.
-func (s *SharedRecords) Copy(msgs []Message) []Message {
+// Copy copies msgs into records, in order and contiguous, held for the
+// caller until it calls Release.
+func (s *SharedRecords) Copy(msgs []Message) Shared {
 	s.mu.Lock()
-	out := s.records.Copy(msgs)
+	out, b := s.records.copy(msgs)
+	if b != nil {
+		b.hold()
+	}
 	s.mu.Unlock()
-	return out
+	return Shared{Msgs: out, block: b}
 }
