@@ -315,8 +315,16 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 			}
 			return msgs
 		}
+		const steps = 4000
 		check := func(step int, op string) {
 			t.Helper()
+			// Every state is checked in full every 8th step and at the
+			// end: a wrong count or an overwritten record persists until
+			// then (a full check per step cost 38 s under -race), and
+			// every pop compares what it got at once.
+			if step%8 != 0 && step != steps-1 {
+				return
+			}
 			expected := map[*recordBlock]int64{}
 			holders := func(b *recordBlock) {
 				if b != nil {
@@ -381,7 +389,7 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 				}
 			}
 		}
-		for step := 0; step < 4000; step++ {
+		for step := 0; step < steps; step++ {
 			switch op := rng.IntN(20); {
 			case op < 6: // a fan-out to some of the rings
 				n := rng.IntN(300)

@@ -102,14 +102,25 @@ func (r *reuseQueue) read(n int) []Message {
 
 // churn publishes, reads and finishes enough messages that any slab freed
 // before it is reused, and its bytes overwritten.
+// reuseBatch is how many messages a reuse test publishes and reads at a
+// time: enough to fill several slabs of small records, and for big ones,
+// which get a slab each, fewer (each is 64 KB written, read and compared).
+func reuseBatch(size int) int {
+	if size > 8<<10 {
+		return 16
+	}
+	return 64
+}
+
 func (r *reuseQueue) churn() {
 	rounds := 20
 	if r.size > 8<<10 {
 		rounds = 3 // a slab per message: the first round reuses them all
 	}
+	n := reuseBatch(r.size)
 	for range rounds {
-		r.publish(64)
-		for _, m := range r.read(64) {
+		r.publish(n)
+		for _, m := range r.read(n) {
 			i, err := strconv.Atoi(string(m.Body[len("message "):len("message 00000000")]))
 			require.NoError(r.t, err)
 			require.Equal(r.t, string(r.body(i)), string(m.Body), "a body as read")
@@ -141,8 +152,9 @@ func TestReuseReadsReusesFinishedMemory(t *testing.T) {
 
 func testReuseReadsReusesFinishedMemory(t *testing.T, size int) {
 	r := openReuseQueueSized(t, 0, size)
-	r.publish(64)
-	msgs := r.read(64)
+	n := reuseBatch(size) // as churn reads
+	r.publish(n)
+	msgs := r.read(n)
 	stale := keep(msgs[0].Body)
 	for i := range msgs {
 		r.q.Finish(&msgs[i])
@@ -192,13 +204,14 @@ func TestReuseReadsKeepsBodiesInUse(t *testing.T) {
 }
 
 func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
+	n := reuseBatch(size)
 	t.Run("requeued to memory, finished by another consumer", func(t *testing.T) {
 		// The first consumer's write may still be under way (a timeout
 		// fires while its socket is blocked): a second consumer takes and
 		// finishes the message meanwhile.
 		r := openReuseQueueSized(t, 100, size)
-		r.publish(64)
-		msgs := r.read(64)
+		r.publish(n)
+		msgs := r.read(n)
 		writing := keep(msgs[0].Body)
 		r.settle(r.q.Requeue(msgs[:1], r.now))
 		again, fromBacklog, p := r.q.Take(nil, 1, r.now)
@@ -215,8 +228,8 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	})
 	t.Run("requeued through the backlog", func(t *testing.T) {
 		r := openReuseQueueSized(t, 0, size)
-		r.publish(64)
-		msgs := r.read(64)
+		r.publish(n)
+		msgs := r.read(n)
 		writing := keep(msgs[0].Body)
 		r.settle(r.q.Requeue(msgs[:1], r.now))
 		for i := 1; i < len(msgs); i++ {
@@ -227,8 +240,8 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	})
 	t.Run("deferred store", func(t *testing.T) {
 		r := openReuseQueueSized(t, 0, size)
-		r.publish(64)
-		msgs := r.read(64)
+		r.publish(n)
+		msgs := r.read(n)
 		writing := keep(msgs[0].Body)
 		msgs[0].DeliverAt = r.now + int64(time.Minute)
 		r.settle(r.q.Requeue(msgs[:1], r.now)) // REQ with a delay
@@ -255,9 +268,9 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 		p := r.q.pending(nil, false)
 		p.backlog = append(p.backlog, m)
 		r.settle(p)
-		r.publish(63)
-		msgs := r.read(64)
-		require.Len(t, msgs, 63, "the deferred one is not handed out")
+		r.publish(n - 1)
+		msgs := r.read(n)
+		require.Len(t, msgs, n-1, "the deferred one is not handed out")
 		for i := range msgs {
 			r.q.Finish(&msgs[i])
 		}
@@ -268,8 +281,8 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	})
 	t.Run("peek", func(t *testing.T) {
 		r := openReuseQueueSized(t, 100, size)
-		r.publish(64)
-		msgs := r.read(64)
+		r.publish(n)
+		msgs := r.read(n)
 		r.settle(r.q.Requeue(msgs[:1], r.now))
 		peeked := r.q.Peek(nil, Ready, 1)
 		require.Len(t, peeked, 1)
@@ -286,8 +299,8 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	t.Run("dead: max attempts", func(t *testing.T) {
 		r := openReuseQueueSized(t, 0, size)
 		r.policy = Policy{MaxAttempts: 1}
-		r.publish(64)
-		msgs := r.read(64)
+		r.publish(n)
+		msgs := r.read(n)
 		r.settle(r.q.Requeue(msgs[:1], r.now)) // its one attempt was used
 		require.Len(t, r.killed, 1)
 		dead := keep(r.killed[0].Body)
@@ -299,11 +312,11 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 	})
 	t.Run("dead: expired on read", func(t *testing.T) {
 		r := openReuseQueueSized(t, 0, size)
-		r.publish(64)
+		r.publish(n)
 		r.now += int64(time.Hour)
 		r.policy = Policy{MsgTTL: time.Minute}
-		require.Empty(t, r.read(64), "every message expired")
-		require.Len(t, r.killed, 64)
+		require.Empty(t, r.read(n), "every message expired")
+		require.Len(t, r.killed, n)
 		dead := keep(r.killed[0].Body)
 		r.policy = Policy{}
 		r.churn()
@@ -313,16 +326,16 @@ func testReuseReadsKeepsBodiesInUse(t *testing.T, size int) {
 		// As channel_bound.go's dropOverflow: the dropped messages go to
 		// the dead path, then Finish releases their records.
 		r := openReuseQueueSized(t, 0, size)
-		r.publish(64)
+		r.publish(n)
 		m := Message{Body: r.body(1 << 20), Timestamp: r.now}
 		protocol.FormatID(1<<20, &m.ID)
-		p, dropped, err := r.q.PutBounded([]Message{m}, r.now, Bound{MaxDepth: 64, Overflow: OverflowDropOldest}, false, nil)
+		p, dropped, err := r.q.PutBounded([]Message{m}, r.now, Bound{MaxDepth: int64(n), Overflow: OverflowDropOldest}, false, nil)
 		require.NoError(t, err)
 		r.settle(p)
 		require.Len(t, dropped, 1)
 		dead := keep(dropped[0].Body) // the dead-letter topic holds it
 		r.q.Finish(&dropped[0])
-		for _, m := range r.read(64) {
+		for _, m := range r.read(n) {
 			r.q.Finish(&m)
 		}
 		r.churn()
