@@ -402,13 +402,19 @@ type deadlineFIFO struct {
 	blocks []*[deadlineBlockLen]deadlineEntry // blocks[0][head] is the front
 	head   int
 	size   int
-	spare  *[deadlineBlockLen]deadlineEntry // an emptied block kept for the next push
+	// spare holds emptied blocks for the next pushes, at most
+	// maxSpareDeadlineBlocks: the FIFO's length wanders by a batch or two
+	// around the in-flight count, so its head and tail cross block
+	// boundaries in bursts, and with one spare a burst of retirements
+	// dropped blocks that the next burst of pushes allocated again.
+	spare []*[deadlineBlockLen]deadlineEntry
 }
 
 // 1024 entries of 16 bytes: 16 KB blocks, as the generic ring's.
 const (
-	deadlineBlockShift = 10
-	deadlineBlockLen   = 1 << deadlineBlockShift
+	deadlineBlockShift     = 10
+	deadlineBlockLen       = 1 << deadlineBlockShift
+	maxSpareDeadlineBlocks = 4
 )
 
 func (q *deadlineFIFO) Len() int { return q.size }
@@ -420,9 +426,12 @@ func (q *deadlineFIFO) at(i int) *deadlineEntry {
 
 func (q *deadlineFIFO) push(e deadlineEntry) {
 	if q.head+q.size == len(q.blocks)*deadlineBlockLen {
-		b := q.spare
-		q.spare = nil
-		if b == nil {
+		var b *[deadlineBlockLen]deadlineEntry
+		if n := len(q.spare); n > 0 {
+			b = q.spare[n-1]
+			q.spare[n-1] = nil
+			q.spare = q.spare[:n-1]
+		} else {
 			b = new([deadlineBlockLen]deadlineEntry)
 		}
 		q.blocks = append(q.blocks, b)
@@ -444,7 +453,7 @@ func (q *deadlineFIFO) dropFront() {
 		return
 	}
 	if q.head == deadlineBlockLen {
-		q.spare = q.blocks[0]
+		q.retire(q.blocks[0])
 		// Shift the few block pointers down rather than reslicing, so that
 		// the slice's spare capacity stays at its end for the next append.
 		n := copy(q.blocks, q.blocks[1:])
@@ -454,18 +463,21 @@ func (q *deadlineFIFO) dropFront() {
 	}
 }
 
-// trim drops the blocks past the last entry, keeping one (for the next
-// push) as the spare. Entries hold no pointers, so what is left in a block
-// needs no clearing.
+// trim retires the blocks past the last entry, keeping one. Entries hold
+// no pointers, so what is left in a block needs no clearing.
 func (q *deadlineFIFO) trim() {
 	used := max((q.head+q.size+deadlineBlockLen-1)>>deadlineBlockShift, 1)
 	for i := used; i < len(q.blocks); i++ {
-		if q.spare == nil {
-			q.spare = q.blocks[i]
-		}
+		q.retire(q.blocks[i])
 		q.blocks[i] = nil
 	}
 	q.blocks = q.blocks[:min(used, len(q.blocks))]
+}
+
+func (q *deadlineFIFO) retire(b *[deadlineBlockLen]deadlineEntry) {
+	if len(q.spare) < maxSpareDeadlineBlocks {
+		q.spare = append(q.spare, b)
+	}
 }
 
 // filter keeps, in order, only the entries for which keep returns true.
