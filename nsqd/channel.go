@@ -561,14 +561,8 @@ func (c *Channel) BackendDepth() int64 { return c.queue.BacklogDepth() }
 // finished is FIN's hook: it records the latency up to now (the FIN's time,
 // see recordE2E) and releases the disk record the message came from.
 func (c *Channel) finished(m *Message, now int64) {
-	c.recordE2E(m.Timestamp, now)
-	c.finishedUnrecorded(m)
-}
-
-// finishedUnrecorded is finished for a caller that records the latency
-// itself: a connection, in runs (latencyRun, metrics_hooks.go).
-func (c *Channel) finishedUnrecorded(m *Message) {
 	c.finishCount.Add(1)
+	c.recordE2E(m.Timestamp, now)
 	c.queue.Finish(m)
 }
 

@@ -111,10 +111,7 @@ type client struct {
 	// valid while finTimeRead (v2Session.finTime). Only the reader touches it.
 	finTime     int64
 	finTimeRead bool
-	// latencyRun holds FINs not yet counted in the channel's latency
-	// recorders (metrics_hooks.go). Only the reader touches it.
-	latencyRun latencyRun
-	exit       chan struct{}
+	exit        chan struct{}
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64

@@ -96,7 +96,6 @@ type deadlineConn struct {
 func (d *deadlineConn) Read(p []byte) (int, error) {
 	c := d.client
 	c.finTimeRead = false // the commands after this read are FIN'd later
-	c.latencyRun.flush()  // before the responses, and before waiting
 	if c.creditPending {
 		c.creditPending = false
 		c.creditFreed()

@@ -43,53 +43,14 @@ func (l *finLatency) recording() bool { return l.window != nil || l.histogram !=
 // per FIN (v2Session.finTime, protocol_v2.go): a clock read costs about as
 // much as the rest of a FIN. It allocates nothing and takes no lock shared
 // beyond this channel (see e2e.Recorder.Record).
-func (c *Channel) recordE2E(publishedAt, now int64) { c.recordE2EN(publishedAt, now, 1) }
-
-// recordE2EN counts n FINs with the same publish and FIN times.
-func (c *Channel) recordE2EN(publishedAt, now int64, n uint64) {
+func (c *Channel) recordE2E(publishedAt, now int64) {
 	l := &c.latency
 	if l.window != nil {
-		l.window.RecordN(now, publishedAt, n)
+		l.window.Record(now, publishedAt)
 	}
 	if l.histogram != nil {
-		l.histogram.ObserveN(time.Duration(now-publishedAt), n)
+		l.histogram.Observe(time.Duration(now - publishedAt))
 	}
-}
-
-// latencyRun is a connection's FINs not yet counted in their channel's
-// latency recorders: a run of FINs with one publish time (the messages of
-// one PUB or MPUB, nsqd/topic.go stamps them with one clock reading) and one
-// FIN time (one socket read, v2Session.finTime). Counting such a run is one
-// atomic add per recorder instead of one per FIN, and gives exactly the
-// counts, sums and maxima of counting each FIN: only when they become
-// visible moves, to the end of the socket read that brought the FINs, before
-// any response to that read's commands is written (deadlineConn.Read,
-// v2Session.run). A consumer FINning a backlog sends runs as long as the
-// publisher's batches; this was 8% of the daemon's consume CPU per FIN. Only
-// the connection's reader goroutine touches it.
-type latencyRun struct {
-	ch               *Channel
-	publishedAt, now int64
-	n                uint64
-}
-
-// add counts one FIN of ch, published at publishedAt, FIN'd at now.
-func (r *latencyRun) add(ch *Channel, publishedAt, now int64) {
-	if r.n > 0 && r.ch == ch && r.publishedAt == publishedAt && r.now == now {
-		r.n++
-		return
-	}
-	r.flush()
-	*r = latencyRun{ch: ch, publishedAt: publishedAt, now: now, n: 1}
-}
-
-// flush hands the run to its channel's recorders.
-func (r *latencyRun) flush() {
-	if r.n == 0 {
-		return
-	}
-	r.ch.recordE2EN(r.publishedAt, r.now, r.n)
-	*r = latencyRun{}
 }
 
 // e2eStats is the channel's e2e_processing_latency; without percentiles

@@ -6,8 +6,6 @@ import (
 
 	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/nsqd/metrics/e2e"
-	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
-	"github.com/stretchr/testify/require"
 )
 
 // benchChannel is a channel with only what FIN's latency hook touches.
@@ -51,53 +49,4 @@ func TestE2ERecordDoesNotAllocate(t *testing.T) {
 			t.Errorf("%s: %v allocations per FIN", name, allocs)
 		}
 	}
-}
-
-// A connection's runs of FINs count exactly what recording each FIN does,
-// in both recorders, once flushed, and nothing before.
-func TestLatencyRunCountsWhatEachFINWould(t *testing.T) {
-	newChannel := func() *Channel {
-		c := benchChannel()
-		c.latency.histogram = prometheus.NewHistogram(prometheus.E2ELatencyBounds)
-		return c
-	}
-	direct, batched := newChannel(), newChannel()
-	base := time.Now().UnixNano()
-	var run latencyRun
-	for i, f := range []struct{ published, now int64 }{
-		{base, base + 5e9}, {base, base + 5e9}, {base, base + 5e9}, // one MPUB in one read
-		{base + 1, base + 5e9},                         // another batch
-		{base + 1, base + 6e9}, {base + 1, base + 6e9}, // the same batch, a later read
-		{base + 9e9, base + 6e9}, // clocks that disagree
-	} {
-		direct.recordE2E(f.published, f.now)
-		run.add(batched, f.published, f.now)
-		if i == 2 {
-			require.Zero(t, batched.latency.histogram.Count(), "a run is counted when flushed")
-		}
-	}
-	run.flush()
-	require.Equal(t, direct.latency.histogram, batched.latency.histogram)
-	require.Equal(t, direct.latency.window, batched.latency.window)
-	require.Equal(t, uint64(7), batched.latency.histogram.Count())
-	run.flush()
-	require.Equal(t, uint64(7), batched.latency.histogram.Count(), "a flushed run is not counted twice")
-}
-
-// FINs are counted before the daemon answers anything sent after them, so
-// a client that sees a response can rely on its FINs being in /stats.
-func TestE2EFINsAreCountedBeforeTheNextResponse(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.E2EProcessingLatencyPercentiles = []float64{1} })
-	publish(t, n, "t", "a", "b", "c")
-	consumer := dialV2(t, n)
-	consumer.subscribe("t", "c")
-	consumer.send("RDY 3")
-	msgs := consumer.readMessages(3)
-	var burst []byte
-	for _, m := range msgs {
-		burst = append(burst, "FIN "+string(m.ID[:])+"\n"...)
-	}
-	consumer.sendRaw(append(burst, "FIN 0000000000000000\n"...)) // one read, ending in a failing FIN
-	consumer.expectError("E_FIN_FAILED FIN 0000000000000000 failed ID not in flight")
-	require.Equal(t, 3, channelStats(t, getStats(t, n, ""), "t", "c").E2eProcessingLatency.Count)
 }

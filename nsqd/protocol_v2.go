@@ -66,11 +66,6 @@ func (s *v2Session) run() error {
 		}
 		s.params = protocol.SplitParams(protocol.TrimLine(line), s.params[:0])
 		response, err := s.exec()
-		if err != nil || response != nil {
-			// Whatever the client learns next from this connection comes
-			// after its FINs are counted.
-			s.c.latencyRun.flush()
-		}
 		if err != nil {
 			var perr *protocolError
 			if !errors.As(err, &perr) {
@@ -243,10 +238,7 @@ func (s *v2Session) fin() error {
 		return s.notOwnedErr("E_FIN_FAILED", "FIN", id)
 	}
 	ch := s.c.channel.Load()
-	if ch.latency.recording() {
-		s.c.latencyRun.add(ch, msg.Timestamp, s.finTime(ch))
-	}
-	ch.finishedUnrecorded(&msg)
+	ch.finished(&msg, s.finTime(ch))
 	ch.inFlightCount.Add(-1)
 	s.c.finishCount.Add(1)
 	s.c.creditPending = true

@@ -37,15 +37,10 @@ func NewRecorder(half int64) *Recorder {
 	return &Recorder{half: max(half, 1)}
 }
 
-// Record counts one latency. now and publishedAt are ns since the epoch;
+// record counts one latency. now and publishedAt are ns since the epoch;
 // a negative difference (clocks that disagree, say after messages moved
 // hosts) counts as zero rather than corrupting the histogram.
-func (l *Recorder) Record(now, publishedAt int64) { l.RecordN(now, publishedAt, 1) }
-
-// RecordN counts n equal latencies, exactly as n calls of Record would: a
-// connection hands over a run of FINs of one publish batch read at one time
-// this way (nsqd/metrics_hooks.go), paying the atomic adds once per run.
-func (l *Recorder) RecordN(now, publishedAt int64, n uint64) {
+func (l *Recorder) Record(now, publishedAt int64) {
 	v := max(now-publishedAt, 0)
 	epoch := now / l.half
 	w := &l.windows[epoch&1]
@@ -57,7 +52,7 @@ func (l *Recorder) RecordN(now, publishedAt int64, n uint64) {
 		}
 		l.rotate(w, epoch)
 	}
-	w.counts[bucket(v)].Add(n)
+	w.counts[bucket(v)].Add(1)
 	for {
 		m := w.max.Load()
 		if v <= m || w.max.CompareAndSwap(m, v) {

@@ -108,20 +108,3 @@ func TestNilRecorderAddsNothing(t *testing.T) {
 	l.addTo(h, 1)
 	require.Zero(t, h.total)
 }
-
-// RecordN is n calls of Record: the same counts, total and maximum.
-func TestWindowRecordNEqualsNRecords(t *testing.T) {
-	const half = 1000
-	one, many := NewRecorder(half), NewRecorder(half)
-	for _, s := range []struct{ now, published int64 }{{10 * half, 10*half - 700}, {10*half + 5, 10*half + 9}, {11 * half, 11*half - 40}} {
-		for i := 0; i < 7; i++ {
-			one.Record(s.now, s.published)
-		}
-		many.RecordN(s.now, s.published, 7)
-	}
-	a, b := new(histogram), new(histogram)
-	one.addTo(a, 11*half)
-	many.addTo(b, 11*half)
-	require.Equal(t, a, b)
-	require.EqualValues(t, 21, b.total)
-}

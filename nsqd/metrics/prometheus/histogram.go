@@ -44,30 +44,16 @@ func NewHistogram(bounds []time.Duration) *Histogram {
 	return &Histogram{bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
 }
 
-// Observe counts one sample; a negative one (clocks that disagree) counts
+// observe counts one sample; a negative one (clocks that disagree) counts
 // as zero.
-func (h *Histogram) Observe(d time.Duration) { h.ObserveN(d, 1) }
-
-// ObserveN counts n equal samples, exactly as n calls of Observe would (the
-// sum adds n times the same truncated microseconds): a connection hands
-// over a run of FINs with one latency this way (nsqd/metrics_hooks.go).
-func (h *Histogram) ObserveN(d time.Duration, n uint64) {
+func (h *Histogram) Observe(d time.Duration) {
 	d = max(d, 0)
 	i := 0
 	for i < len(h.bounds) && d > h.bounds[i] {
 		i++
 	}
-	h.counts[i].Add(n)
-	h.sumUS.Add(n * uint64(d/time.Microsecond))
-}
-
-// Count is the number of samples observed.
-func (h *Histogram) Count() uint64 {
-	var n uint64
-	for i := range h.counts {
-		n += h.counts[i].Load()
-	}
-	return n
+	h.counts[i].Add(1)
+	h.sumUS.Add(uint64(d / time.Microsecond))
 }
 
 // snapshot reads the histogram as Prometheus wants it: cumulative counts

@@ -46,20 +46,3 @@ func BenchmarkDurationHistogramObserveSerial(b *testing.B) {
 		})
 	}
 }
-
-// ObserveN is n calls of Observe, the sum of truncated microseconds included.
-func TestDurationHistogramObserveNEqualsNObserves(t *testing.T) {
-	one, many := NewHistogram(E2ELatencyBounds), NewHistogram(E2ELatencyBounds)
-	for _, d := range []time.Duration{1500 * time.Nanosecond, 3 * time.Second, -time.Second, 40 * time.Millisecond} {
-		for i := 0; i < 5; i++ {
-			one.Observe(d)
-		}
-		many.ObserveN(d, 5)
-	}
-	b1, c1, s1 := one.snapshot()
-	b2, c2, s2 := many.snapshot()
-	require.Equal(t, b1, b2)
-	require.Equal(t, uint64(20), c2)
-	require.Equal(t, c1, c2)
-	require.Equal(t, s1, s2)
-}
