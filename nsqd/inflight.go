@@ -41,7 +41,7 @@ type deadlineEntry struct {
 // inFlight tracks the messages one client holds. Only that client's
 // goroutines touch it, so a FIN never contends with other consumers.
 //
-// Messages live in slots (a slice reused through a free list) and are found
+// Messages live in slots (slotTable, reused through a free list) and are found
 // by ID through index, an open-addressed table of slot numbers: delivering
 // and finishing a message cost one probe each and no allocation once the
 // table has grown to the client's RDY, where a Go map of whole entries cost
