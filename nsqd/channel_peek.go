@@ -78,17 +78,13 @@ func cmpInt64(a, b int64) int {
 func (f *inFlight) peek(dst []peeked, clientID int64) []peeked {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := range f.slots {
-		e := &f.slots[i]
-		if !e.live {
-			continue
-		}
+	f.slots.eachLive(func(e *inFlightSlot) {
 		// The body is copied: the answer is written after the lock is
 		// released, and a FIN meanwhile lets a disk channel reuse the
 		// body's memory (nsqd/queue/reuse.go).
 		m := Message{ID: e.msg.ID, Body: bytes.Clone(e.msg.Body), Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
 		dst = append(dst, peeked{Message: m, TimeoutAt: e.deadline, ClientID: clientID})
-	}
+	})
 	return dst
 }
 

@@ -1,6 +1,7 @@
 package nsqd
 
 import (
+	"io"
 	"syscall"
 	"testing"
 )
@@ -54,4 +55,23 @@ func BenchmarkInFlightDeliverThenFinish(b *testing.B) {
 			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// BenchmarkConsumeCPU is BenchmarkConsume (a channel filled by MPUBs of 200,
+// then drained by one consumer at RDY 2500 FINning each message, batched per
+// read) reporting the process's CPU per message as well: the in-flight table
+// and the FIN's latency recording are in this path. The consumer runs in the
+// same process, so cpu-ns/op includes its work too.
+func BenchmarkConsumeCPU(b *testing.B) {
+	n := startDaemon(b, func(o *Options) { o.MemQueueSize = 100_000_000; o.Logger = io.Discard })
+	topic, _ := n.GetTopic("bench")
+	topic.GetChannel("ch")
+	const batch = 200
+	batches := (b.N + batch - 1) / batch
+	publishBatches(b, n, "bench", batches, batch, 200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU(b)
+	consumeAll(b, n, "bench", "ch", batches*batch)
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(batches*batch), "cpu-ns/op")
 }

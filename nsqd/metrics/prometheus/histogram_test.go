@@ -31,3 +31,42 @@ func TestDurationHistogramIsCumulativeInSeconds(t *testing.T) {
 	require.Equal(t, uint64(5), count)
 	require.InDelta(t, 2.0065, sum, 1e-9)
 }
+
+// One FIN's cost on one connection: a consumer that keeps up (1 ms) and a
+// backlog drained seconds after publishing (bench/compare.sh's consume
+// phase: every latency is seconds, past most bounds).
+func BenchmarkDurationHistogramObserveSerial(b *testing.B) {
+	for _, d := range []time.Duration{time.Millisecond, 3 * time.Second} {
+		b.Run(d.String(), func(b *testing.B) {
+			h := NewHistogram(E2ELatencyBounds)
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Observe(d)
+			}
+		})
+	}
+}
+
+// Every sample lands in the bucket of the first bound it does not exceed,
+// whatever bucket the sample before it took: bounds themselves, values
+// either side of them, and jumps in both directions.
+func TestDurationHistogramBucketsEachSampleWhateverCameBefore(t *testing.T) {
+	bounds := SecondsBounds(0.001, 0.01, 1)
+	values := []time.Duration{0, time.Millisecond, time.Millisecond + 1, 10 * time.Millisecond, 10*time.Millisecond + 1, time.Second, time.Second + 1, time.Hour}
+	bucketOf := []int{0, 0, 1, 1, 2, 2, 3, 3}
+	for b, before := range values {
+		for i, d := range values {
+			h := NewHistogram(bounds)
+			h.Observe(before)
+			h.Observe(d)
+			want := make([]uint64, len(bounds)+1)
+			want[bucketOf[b]]++
+			want[bucketOf[i]]++
+			got := make([]uint64, len(h.counts))
+			for j := range h.counts {
+				got[j] = h.counts[j].Load()
+			}
+			require.Equal(t, want, got, "%v after %v", d, before)
+		}
+	}
+}
