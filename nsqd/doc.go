@@ -29,8 +29,10 @@
 // A topic copies each published batch once into its records
 // (queue.SharedRecords) and every channel's memory ring holds 8-byte pointers
 // to them (nsqd/queue/ready.go); a consumer takes a copy (Message, a value).
-// The body is shared and never modified, and records come in blocks of many
-// batches, so fan-out allocates nothing per message. With the
+// The body is shared and never modified while a ring points at it, and
+// records come in blocks of many batches, each counted by the rings and
+// publishers holding it and reused once none does (nsqd/queue/records.go),
+// so fan-out allocates nothing per message. With the
 // topology experiment on, Channel.take keeps a less local consumer from what
 // idle, more local consumers have credit for (topology.go).
 //

@@ -7,9 +7,5 @@ import "github.com/nsqgo/nsq/nsqd/queue"
 // queue's own.
 type Message = queue.Message
 
-// ring is the block FIFO of nsqd/queue/ring.go, used by the topic's held
-// messages and the clients' in-flight deadlines.
-type ring[T any] = queue.Ring[T]
-
 // diskRecordHeader is the part of a disk record before upstream's payload.
 const diskRecordHeader = queue.RecordHeader
