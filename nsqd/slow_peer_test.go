@@ -59,7 +59,9 @@ func TestSilentTCPPeerIsClosedAfterClientTimeout(t *testing.T) {
 }
 
 func TestSlowHTTPPeersAreClosed(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.ClientTimeout = shortClientTimeout })
+	// 40 ms: a peer is closed after a header or body read of 40 ms, or 80 ms
+	// idle, so the test waits on no real timeout longer than 100 ms.
+	n := startDaemon(t, func(o *Options) { o.ClientTimeout = 40 * time.Millisecond })
 	addr := n.RealHTTPAddr().String()
 
 	halfHeaders := dialAddr(t, addr)
