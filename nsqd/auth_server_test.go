@@ -145,6 +145,16 @@ func blockingAuthServer(t *testing.T) (addr string, entered <-chan struct{}) {
 	return srv.Listener.Addr().String(), held
 }
 
+// awaitAuthQuery waits until a blockingAuthServer holds a query.
+func awaitAuthQuery(t *testing.T, entered <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the auth server was never asked")
+	}
+}
+
 func TestSlowAuthServerTimesOutAsAuthFailed(t *testing.T) {
 	const timeout = 50 * time.Millisecond
 	addr, entered := blockingAuthServer(t)
@@ -152,11 +162,7 @@ func TestSlowAuthServerTimesOutAsAuthFailed(t *testing.T) {
 	slow := dialV2(t, n)
 	sent := time.Now()
 	slow.send("AUTH", []byte("slow"))
-	select {
-	case <-entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the auth server was never asked")
-	}
+	awaitAuthQuery(t, entered)
 	slow.expectFatal("E_AUTH_FAILED AUTH failed")
 	require.GreaterOrEqual(t, time.Since(sent), timeout, "failed by the request timeout")
 }
@@ -167,11 +173,7 @@ func TestOthersAreServedWhileAnAuthQueryHangs(t *testing.T) {
 	addr, entered := blockingAuthServer(t)
 	n := startAuthDaemon(t, []string{addr}, func(o *Options) { o.HTTPClientRequestTimeout = time.Hour })
 	dialV2(t, n).send("AUTH", []byte("slow"))
-	select {
-	case <-entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the auth server was never asked")
-	}
+	awaitAuthQuery(t, entered)
 	requireStillServing(t, n)
 }
 
@@ -179,11 +181,7 @@ func TestExitDoesNotWaitForASlowAuthServer(t *testing.T) {
 	addr, entered := blockingAuthServer(t)
 	n := startAuthDaemon(t, []string{addr}, func(o *Options) { o.HTTPClientRequestTimeout = time.Hour })
 	dialV2(t, n).send("AUTH", []byte("slow"))
-	select {
-	case <-entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the auth server was never asked")
-	}
+	awaitAuthQuery(t, entered)
 	exited := make(chan struct{})
 	go func() {
 		n.Exit()
