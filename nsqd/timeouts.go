@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nsqgo/nsq/internal/clock"
+	"github.com/nsqgo/nsq/nsqd/connlayer"
 )
 
 // clientTimeouts fires the in-flight timeouts of one client on a timer of
@@ -216,20 +217,7 @@ func expiredDeadline() time.Time { return time.Unix(1, 0) }
 // limit has passed on clk, as a socket deadline would on the wall clock.
 // When it returns, conn holds no read deadline.
 func readWithin(conn net.Conn, clk clock.Clock, limit time.Duration, read func() error) error {
-	var mu sync.Mutex
-	done := false
-	timer := clk.AfterFunc(limit, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			conn.SetReadDeadline(expiredDeadline())
-		}
-	})
-	err := read()
-	timer.Stop()
-	mu.Lock()
-	done = true
-	mu.Unlock()
+	err := connlayer.Within(clk, limit, func() { conn.SetReadDeadline(expiredDeadline()) }, read)
 	conn.SetReadDeadline(time.Time{})
 	return err
 }

@@ -38,16 +38,25 @@ func ServerHandshake(conn net.Conn, readAhead []byte, config *tls.Config, clk cl
 // once handshakeWithin has returned.
 func handshakeWithin(conn net.Conn, session *tls.Conn, clk clock.Clock, limit time.Duration) error {
 	conn.SetDeadline(time.Time{})
+	return Within(clk, limit, func() { conn.SetDeadline(time.Unix(1, 0)) }, session.Handshake)
+}
+
+// Within runs io (blocking socket I/O) and calls expire if io is still
+// running once limit has passed on clk. expire sets a socket deadline
+// already past, which fails the blocked call at once: a deadline of the
+// daemon's clock enforced as a socket deadline on the wall clock would be.
+// expire is never called after Within returns.
+func Within(clk clock.Clock, limit time.Duration, expire func(), io func() error) error {
 	var mu sync.Mutex
 	done := false
 	timer := clk.AfterFunc(limit, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !done {
-			conn.SetDeadline(time.Unix(1, 0))
+			expire()
 		}
 	})
-	err := session.Handshake()
+	err := io()
 	timer.Stop()
 	mu.Lock()
 	done = true
