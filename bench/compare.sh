@@ -15,8 +15,10 @@
 # copied into this repository), then runs each shape against ours and
 # upstream alternately, in ABBA order (ours first in odd rounds, upstream
 # first in even ones), each run on a fresh nsqd with a fresh data dir, and
-# prints the medians and the ratios ours / upstream. Peak RSS is the
-# daemon's VmHWM at the end of the run. pub_cpu and sub_cpu are the daemon's
+# prints the medians and the ratios ours / upstream. Peak RSS (rss_mb) is
+# the daemon's VmHWM at the end of the run; rss_b_msg is it in bytes per
+# message published (where messages wait in memory, the peak follows how
+# many a daemon took in RUNFOR: this is what each costs). pub_cpu and sub_cpu are the daemon's
 # CPU time (user + system, from /proc) per message published and consumed,
 # in microseconds: on a loaded machine they drift far less than the rates.
 # A run whose reader drained every message published before RUNFOR ended
@@ -214,6 +216,10 @@ run_shape() {
 		record "$shape" "$daemon" sub "$sub"
 		record "$shape" "$daemon" pub_cpu "$(cpu_us $((t1 - t0)) "$pubn")"
 		record "$shape" "$daemon" sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+		# Peak RSS per message published: in the shapes that queue in memory
+		# the peak follows how many messages a daemon took in RUNFOR, so a
+		# faster one peaks higher; this is the memory each one costs.
+		record "$shape" "$daemon" rss_b_msg "$(awk -v k="$rss" -v n="$pubn" 'BEGIN { printf "%.1f", (n > 0 ? k * 1024 / n : 0) }')"
 		# A reader reads for RUNFOR whether or not messages are left: one that
 		# drained everything published reports that count / RUNFOR, a lower
 		# bound on what the daemon could deliver (compare sub_cpu then).
@@ -244,7 +250,7 @@ median() {
 echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
-	metrics=(pub sub rss_mb pub_cpu sub_cpu)
+	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)

@@ -147,8 +147,14 @@ func TestDiskReadIsRetriedAfterDescriptorExhaustion(t *testing.T) {
 	_, err = topic.GetChannel("c")
 	require.NoError(t, err)
 	bodies := numbered("backlog", 20)
-	publish(t, n, "t", bodies...)
+	// Published on the consumer's own connection: a separate publisher's
+	// close would free its server-side descriptor whenever the daemon got
+	// to it, possibly after the hog below, and the read it lets through
+	// would never fail.
 	consumer := dialV2(t, n)
+	for _, body := range bodies {
+		consumer.pub("t", body)
+	}
 	consumer.subscribe("t", "c")
 
 	lowerFDLimit(t, 16)
