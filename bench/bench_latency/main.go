@@ -66,7 +66,7 @@ func main() {
 	go func() { results <- consume(subscribed, stop, &seen) }()
 	<-subscribed
 	stalls := make(chan []stall, 1)
-	go func() { stalls <- probe(probePeriod, probeMinStall, stop) }()
+	go func() { stalls <- probe(probePeriod, probeMinStall, stop, time.Now) }()
 	start := time.Now()
 	published, lag := publish(start)
 	// Wait for the consumer to see everything, at most --grace.

@@ -8,22 +8,23 @@ import "time"
 // short of CPU the tool's goroutines wait for a core as the daemon's do,
 // so a latency spike that coincides with a stall of the tool is (at least
 // partly) the machine's, not the daemon's. The stalls are in start order.
-func probe(period, minStall time.Duration, stop <-chan struct{}) []stall {
+// now reads the clock (time.Now; a test's own readings).
+func probe(period, minStall time.Duration, stop <-chan struct{}, now func() time.Time) []stall {
 	var stalls []stall
 	t := time.NewTimer(period)
 	defer t.Stop()
-	due := time.Now().Add(period)
+	due := now().Add(period)
 	for {
 		select {
 		case <-stop:
 			return stalls
 		case <-t.C:
 		}
-		now := time.Now()
-		if late := now.Sub(due); late >= minStall {
+		woke := now()
+		if late := woke.Sub(due); late >= minStall {
 			stalls = append(stalls, stall{start: due.UnixNano(), length: late})
 		}
-		due = now.Add(period)
+		due = woke.Add(period)
 		t.Reset(period)
 	}
 }

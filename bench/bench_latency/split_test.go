@@ -89,20 +89,46 @@ func TestPercentileNearestRank(t *testing.T) {
 	}
 }
 
-// The probe records a sleep that overran, and nothing while the tool runs
-// on time; it stops when told.
-func TestProbeStopsAndRecordsOnlyOverruns(t *testing.T) {
+// The probe records a wake-up that came at least minStall after it was
+// due, from when it was due, and nothing for one on time; it stops when
+// told. The clock readings are the test's: the probe reads the clock once
+// at the start and once per wake-up.
+func TestProbeRecordsOverruns(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	readings := []time.Time{
+		t0,                           // start: first wake-up due at +1 ms
+		t0.Add(1 * time.Millisecond), // on time: next due at +2 ms
+		t0.Add(2*time.Millisecond + 3*time.Millisecond),  // 3 ms late: below minStall
+		t0.Add(6*time.Millisecond + 40*time.Millisecond), // due at +6 ms, 40 ms late
+	}
 	stop := make(chan struct{})
-	done := make(chan []stall, 1)
-	go func() { done <- probe(time.Millisecond, time.Hour, stop) }()
-	close(stop)
-	select {
-	case got := <-done:
-		if len(got) != 0 {
-			t.Fatalf("an hour-long stall recorded: %+v", got)
+	reads := make(chan struct{}, len(readings)) // the test waits for the scripted readings only
+	i := 0
+	now := func() time.Time {
+		select {
+		case reads <- struct{}{}:
+		default:
 		}
+		if i < len(readings) {
+			i++
+			return readings[i-1]
+		}
+		return readings[len(readings)-1].Add(time.Duration(i-len(readings)+1) * time.Millisecond)
+	}
+	done := make(chan []stall, 1)
+	go func() { done <- probe(time.Millisecond, 5*time.Millisecond, stop, now) }()
+	for range readings {
+		<-reads
+	}
+	close(stop)
+	var got []stall
+	select {
+	case got = <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("probe did not stop")
+	}
+	if len(got) != 1 || got[0].start != t0.Add(6*time.Millisecond).UnixNano() || got[0].length != 40*time.Millisecond {
+		t.Fatalf("stalls %+v, want one of 40ms from +6ms", got)
 	}
 }
 
