@@ -42,7 +42,13 @@
 #   consumers  one channel, 200 consumer connections with RDY 50 (our
 #              bench_reader); published by upstream's bench_writer
 #   latency    publish-to-delivery latency at a fixed 20,000 msgs/s offered
-#              (our bench_latency), default --mem-queue-size; p50 and p99
+#              (our bench_latency), --mem-queue-size=10000; p50, p99, p999
+#              and max, and how many rounds of each daemon spiked (p99 of
+#              SPIKE_MS or more, default 50): on a busy machine a spike may
+#              be the machine's, so each round also shows the tool's own
+#              longest stall and how many slow messages (50 ms or more)
+#              were in flight while the tool itself was stalled.
+#              LATENCY_FLAGS adds bench_latency flags (e.g. --timeline=100ms).
 set -euo pipefail
 
 rounds=${ROUNDS:-5}
@@ -199,9 +205,17 @@ run_shape() {
 		;;
 	latency)
 		create_channel latency_bench ch >/dev/null
-		out=$(run_tool "$our_latency" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --rate=20000)
-		record "$shape" "$daemon" p50_ms "$(sed -n 's/.* p50: \([0-9.]*\)ms .*/\1/p' <<<"$out")"
-		record "$shape" "$daemon" p99_ms "$(sed -n 's/.* p99: \([0-9.]*\)ms .*/\1/p' <<<"$out")"
+		# shellcheck disable=SC2086 # LATENCY_FLAGS is a list of flags
+		out=$(run_tool "$our_latency" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --rate=20000 ${LATENCY_FLAGS:-})
+		local metric p99
+		for metric in p50 p99 p999 max; do
+			record "$shape" "$daemon" "${metric}_ms" "$(sed -n "s/.* $metric: \([0-9.]*\)ms .*/\1/p" <<<"$out")"
+		done
+		p99=$(sed -n 's/.* p99: \([0-9.]*\)ms .*/\1/p' <<<"$out")
+		if awk -v p="$p99" -v s="${SPIKE_MS:-50}" 'BEGIN { exit !(p >= s) }'; then
+			record "$shape" "$daemon" spiked 1
+		fi
+		record "$shape" "$daemon" tool_stall_ms "$(sed -n 's/.* longest \([0-9.]*\)ms - .*/\1/p' <<<"$out")"
 		;;
 	esac
 	local rss
@@ -209,7 +223,7 @@ run_shape() {
 	stop_nsqd now
 	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 	if [[ $shape == latency ]]; then
-		echo "#   $shape $daemon: $out"
+		sed "1s/^/#   $shape $daemon: /; 1!s/^/#     /" <<<"$out"
 	else
 		[[ -n $pub && -n $sub ]] || { echo "compare: no rate parsed for $shape $daemon" >&2; return 1; }
 		record "$shape" "$daemon" pub "$pub"
@@ -251,7 +265,7 @@ echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu)
-	[[ $shape == latency ]] && metrics=(p50_ms p99_ms rss_mb)
+	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
 		b=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
@@ -261,5 +275,9 @@ for shape in "${shapes[@]}"; do
 	for daemon in ours upstream; do
 		n=$(awk -v s="$shape" -v d="$daemon" '$1 == s && $2 == d && $3 == "drained"' "$results" | wc -l)
 		((n == 0)) || echo "#   $shape: $daemon's reader drained the channel in $n of $rounds runs (consume is a lower bound there)"
+		if [[ $shape == latency ]]; then
+			n=$(awk -v s="$shape" -v d="$daemon" '$1 == s && $2 == d && $3 == "spiked"' "$results" | wc -l)
+			echo "#   $shape: $daemon spiked (p99 >= ${SPIKE_MS:-50} ms) in $n of $rounds rounds"
+		fi
 	done
 done

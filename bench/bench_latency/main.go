@@ -4,6 +4,19 @@
 // consumes them from --channel and FINs each, and the delivery latency of
 // every message sent after --warmup is reported as percentiles. Both ends
 // run in this process, so the timestamps share one clock.
+//
+// A second line splits the latency at nsqd's own timestamp of each
+// message (stamped when it accepted the PUB): "in" is the PUB waiting for
+// the daemon to read it, "out" the rest (the daemon's queueing and
+// delivery, and this tool getting to the frame). It also reports the
+// tool's own scheduling delay, so that a spike on a busy machine can be
+// told from the daemon's: the publisher's lag behind its schedule (a late
+// publisher sends the messages it owes in one burst; each is stamped when
+// actually sent, so the lag itself is not counted as latency), and the
+// stalls of a probe goroutine that sleeps a millisecond at a time (split.go,
+// probe.go). --timeline prints, for every window of that width whose worst
+// message took at least --spike, the worst message's parts and the tool's
+// stall in the window, with the wall time to set beside a gctrace.
 package main
 
 import (
@@ -14,7 +27,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +43,14 @@ var (
 	size       = flag.Int("size", 200, "message size (at least 8: the send time)")
 	rdy        = flag.Int("rdy", 2500, "consumer RDY count")
 	grace      = flag.Duration("grace", 5*time.Second, "how long to wait for the last messages after publishing stops")
+	spike      = flag.Duration("spike", 50*time.Millisecond, "a message taking this long or longer is slow (counted, and set against the tool's stalls)")
+	timelineW  = flag.Duration("timeline", 0, "print the windows of this width (e.g. 100ms) whose worst message was slow; 0: none")
+)
+
+// The stall probe's period, and the least overrun it records.
+const (
+	probePeriod   = time.Millisecond
+	probeMinStall = 5 * time.Millisecond
 )
 
 func main() {
@@ -40,29 +60,33 @@ func main() {
 		log.Fatal("--size must be >= 8 and --rate >= 1")
 	}
 	var seen atomic.Int64
-	results := make(chan []time.Duration, 1)
+	results := make(chan []sample, 1)
 	subscribed := make(chan struct{})
 	stop := make(chan struct{})
 	go func() { results <- consume(subscribed, stop, &seen) }()
 	<-subscribed
+	stalls := make(chan []stall, 1)
+	go func() { stalls <- probe(probePeriod, probeMinStall, stop, time.Now) }()
 	start := time.Now()
-	published := publish(start)
+	published, lag := publish(start)
 	// Wait for the consumer to see everything, at most --grace.
 	deadline := time.Now().Add(*grace)
 	for seen.Load() < published && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	close(stop)
-	lat := <-results
+	samples := <-results
 	if n := seen.Load(); n < published {
 		log.Fatalf("%d of %d messages not delivered within %s", published-n, published, *grace)
 	}
-	report(lat, published, time.Since(start))
+	report(samples, <-stalls, lag, published, time.Since(start))
 }
 
 // publish paces PUBs at --rate for --runfor: every millisecond it sends, in
-// one write, the messages due by then.
-func publish(start time.Time) int64 {
+// one write, the messages due by then. It returns how many it sent and how
+// far the publisher fell behind its schedule at worst (the due time of the
+// oldest message in a write to the write).
+func publish(start time.Time) (int64, time.Duration) {
 	conn := benchutil.Dial(*tcpAddress)
 	defer conn.Close()
 	fr := benchutil.NewFrameReader(bufio.NewReader(conn), 1024)
@@ -100,19 +124,26 @@ func publish(start time.Time) int64 {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	var sent int64
+	var lag time.Duration
 	for {
 		elapsed := time.Since(start)
 		if elapsed >= *runfor {
 			break
 		}
 		due := int64(elapsed.Seconds() * float64(*rate))
+		if sent < due {
+			lag = max(lag, elapsed-time.Duration(sent)*time.Second/time.Duration(*rate))
+		}
 		out = out[:0]
 		for ; sent < due; sent++ {
-			binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
 			out = append(out, header...)
 			out = append(out, body...)
 		}
 		if len(out) > 0 {
+			// Every message of the write is stamped just before it: a
+			// late publisher's burst takes a while to build, and the tool
+			// being descheduled meanwhile is not the daemon's time.
+			stampSendTimes(out, len(header), *size, time.Now().UnixNano())
 			if _, err := conn.Write(out); err != nil {
 				log.Fatal(err)
 			}
@@ -131,12 +162,22 @@ func publish(start time.Time) int64 {
 	if acked.Load() < sent {
 		log.Fatalf("%d of %d PUBs unanswered", sent-acked.Load(), sent)
 	}
-	return sent
+	return sent, lag
 }
 
-// consume subscribes, closes subscribed, then records the latency of every
-// message, counting them in seen, until stop is closed.
-func consume(subscribed, stop chan struct{}, seen *atomic.Int64) []time.Duration {
+// stampSendTimes writes now into the first 8 body bytes of every PUB in
+// out, PUBs of a headerLen-byte command and size-byte length-prefixed
+// body (the prefix ends the header).
+func stampSendTimes(out []byte, headerLen, size int, now int64) {
+	for at := headerLen; at < len(out); at += headerLen + size {
+		binary.BigEndian.PutUint64(out[at:], uint64(now))
+	}
+}
+
+// consume subscribes, closes subscribed, then records the timeline of every
+// message sent after --warmup, counting every message in seen, until stop
+// is closed.
+func consume(subscribed, stop chan struct{}, seen *atomic.Int64) []sample {
 	conn := benchutil.Dial(*tcpAddress)
 	defer conn.Close()
 	fr := benchutil.NewFrameReader(bufio.NewReaderSize(conn, 64<<10), 1024)
@@ -155,7 +196,7 @@ func consume(subscribed, stop chan struct{}, seen *atomic.Int64) []time.Duration
 	go func() { <-stop; conn.SetReadDeadline(time.Now()) }()
 
 	cutoff := time.Now().Add(*warmup).UnixNano()
-	lat := make([]time.Duration, 0, int(float64(*rate)*runfor.Seconds())+1024)
+	lat := make([]sample, 0, int(float64(*rate)*runfor.Seconds())+1024)
 	for {
 		for {
 			typ, data, err := fr.Next()
@@ -172,7 +213,8 @@ func consume(subscribed, stop chan struct{}, seen *atomic.Int64) []time.Duration
 				}
 				sentAt := int64(binary.BigEndian.Uint64(data[26:]))
 				if sentAt >= cutoff {
-					lat = append(lat, time.Duration(now-sentAt))
+					stamped := int64(binary.BigEndian.Uint64(data[:8]))
+					lat = append(lat, sample{sent: sentAt, stamped: stamped, received: now})
 				}
 				w.WriteString("FIN ")
 				w.Write(data[10:26])
@@ -195,16 +237,31 @@ func consume(subscribed, stop chan struct{}, seen *atomic.Int64) []time.Duration
 	}
 }
 
-// report prints one line: what was offered and the latency percentiles.
-func report(lat []time.Duration, published int64, d time.Duration) {
-	if len(lat) == 0 {
+// report prints the latency line (its format is what bench/compare.sh
+// reads), the split line, and the timeline if asked for.
+func report(samples []sample, stalls []stall, lag time.Duration, published int64, d time.Duration) {
+	if len(samples) == 0 {
 		log.Fatalf("no latency recorded (%d published)", published)
 	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(int(p*float64(len(lat))), len(lat)-1)] }
+	lat := sortedBy(samples, sample.total)
 	fmt.Printf("rate: %d/s - published: %d - measured: %d - p50: %.3fms - p99: %.3fms - p999: %.3fms - max: %.3fms (%s)\n",
 		*rate, published, len(lat),
-		ms(pct(0.50)), ms(pct(0.99)), ms(pct(0.999)), ms(lat[len(lat)-1]), d.Round(time.Millisecond))
-}
+		ms(percentile(lat, 0.50)), ms(percentile(lat, 0.99)), ms(percentile(lat, 0.999)), ms(lat[len(lat)-1]), d.Round(time.Millisecond))
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	in, out := sortedBy(samples, sample.in), sortedBy(samples, sample.out)
+	var stalled, longest time.Duration
+	for _, st := range stalls {
+		stalled += st.length
+		longest = max(longest, st.length)
+	}
+	sp := spikes(samples, stalls, *spike)
+	fmt.Printf("split: in p99 %.3fms max %.3fms - out p99 %.3fms max %.3fms - publisher lag max %.3fms"+
+		" - tool stalls %d, %.1fms in all, longest %.3fms - slow (>= %s) %d, with the tool stalled %d\n",
+		ms(percentile(in, 0.99)), ms(in[len(in)-1]), ms(percentile(out, 0.99)), ms(out[len(out)-1]), ms(lag),
+		len(stalls), ms(stalled), ms(longest), sp.threshold, sp.slow, sp.overlapStall)
+	if *timelineW > 0 {
+		for _, w := range timeline(samples, stalls, *timelineW, *spike) {
+			fmt.Println("timeline:", formatWindow(w))
+		}
+	}
+}
