@@ -82,13 +82,6 @@ func NewDesc(typ Type, name, help string, labels ...string) *Desc {
 	return d
 }
 
-func (d *Desc) Name() string { return d.name }
-func (d *Desc) Help() string { return d.help }
-func (d *Desc) Type() Type   { return d.typ }
-
-// Labels are the label names in the order a sample's values are given.
-func (d *Desc) Labels() []string { return slices.Clone(d.labels) }
-
 // sameFamily says whether two descs describe the same family: two
 // collectors may each hold a desc of one family (the same name, type, help
 // and labels), never two different families under one name.

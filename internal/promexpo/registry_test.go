@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -227,4 +228,44 @@ func TestLargeExpositionIsWrittenWhole(t *testing.T) {
 		require.Equal(t, values[i], m.GetLabel()[0].GetValue())
 		require.Equal(t, float64(i), m.GetGauge().GetValue())
 	}
+}
+
+// A histogram or summary whose points Prometheus could not read is left
+// out and logged: bounds out of order or not finite, counts that do not
+// match the bounds, quantiles outside [0, 1] or out of order.
+func TestMalformedHistogramsAndSummariesAreRefused(t *testing.T) {
+	h := NewDesc(Histogram, "test_seconds", "A histogram.", "k")
+	sm := NewDesc(Summary, "test_summary_seconds", "A summary.", "k")
+	var logged []string
+	reg := NewRegistry(func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) },
+		CollectorFunc(func(s *Scrape) error {
+			s.Histogram(h, []float64{1, 0.5}, []uint64{1, 2}, 2, 1, "descending")
+			s.Histogram(h, []float64{1, 1}, []uint64{1, 2}, 2, 1, "repeated")
+			s.Histogram(h, []float64{1, math.Inf(1)}, []uint64{1, 2}, 2, 1, "infinite")
+			s.Histogram(h, []float64{math.NaN()}, []uint64{1}, 2, 1, "nan")
+			s.Histogram(h, []float64{1, 2}, []uint64{1}, 2, 1, "short")
+			s.Histogram(h, []float64{0.5, 1}, []uint64{1, 2}, 3, 1.5, "fine")
+			s.Summary(sm, []float64{0.5, 1.5}, []float64{1, 2}, 2, 3, "above-one")
+			s.Summary(sm, []float64{0.9, 0.5}, []float64{1, 2}, 2, 3, "descending")
+			s.Summary(sm, []float64{0.5}, []float64{1, 2}, 2, 3, "short")
+			s.Summary(sm, []float64{0.5, 0.99}, []float64{1, 2}, 2, 3, "fine")
+			s.Value(h, 1, "a histogram given a value")
+			return nil
+		}))
+	rec := get(t, reg, nil)
+	require.Equal(t, `# HELP test_seconds A histogram.
+# TYPE test_seconds histogram
+test_seconds_bucket{k="fine",le="0.5"} 1
+test_seconds_bucket{k="fine",le="1"} 2
+test_seconds_bucket{k="fine",le="+Inf"} 3
+test_seconds_sum{k="fine"} 1.5
+test_seconds_count{k="fine"} 3
+# HELP test_summary_seconds A summary.
+# TYPE test_summary_seconds summary
+test_summary_seconds{k="fine",quantile="0.5"} 1
+test_summary_seconds{k="fine",quantile="0.99"} 2
+test_summary_seconds_sum{k="fine"} 3
+test_summary_seconds_count{k="fine"} 2
+`, rec.Body.String())
+	require.Len(t, logged, 9, strings.Join(logged, "\n"))
 }
