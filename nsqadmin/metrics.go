@@ -5,10 +5,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/metricsutil"
+	"github.com/nsqgo/nsq/internal/promexpo"
 )
 
 // The Prometheus exposition (GET {base-path}/metrics, beside
@@ -123,20 +122,20 @@ func hasPathPrefix(p, prefix string) bool {
 }
 
 var (
-	adminPollsDesc         = prometheus.NewDesc("nsq_admin_history_polls_total", "History polls taken (every --history-interval), whether or not every node answered.", nil, nil)
-	adminPollFailuresDesc  = prometheus.NewDesc("nsq_admin_history_poll_failures_total", "History polls in which a node did not answer, by the address nsqadmin called it at (a lookupd or configured nsqd while finding nodes, an nsqd's broadcast_address:http_port while reading /stats).", []string{"node"}, nil)
-	adminSeriesDesc        = prometheus.NewDesc("nsq_admin_history_series", "Topics and channels with a history ring.", nil, nil)
-	adminMaxSeriesDesc     = prometheus.NewDesc("nsq_admin_history_max_series", "The --history-max-series cap on nsq_admin_history_series.", nil, nil)
-	adminRefusedDesc       = prometheus.NewDesc("nsq_admin_history_series_refused", "Topics and channels the last poll found but could not keep history for, the cap being reached.", nil, nil)
-	adminPollDurationDesc  = prometheus.NewDesc("nsq_admin_history_last_poll_duration_seconds", "How long the last history poll took.", nil, nil)
-	adminNotifyPendingDesc = prometheus.NewDesc("nsq_admin_notifications_pending", "Admin-action notifications queued and not yet sent to --notification-http-endpoint.", nil, nil)
-	adminNotifyQueuedDesc  = prometheus.NewDesc("nsq_admin_notifications_queued_total", "Admin-action notifications queued for --notification-http-endpoint.", nil, nil)
-	adminNotifySentDesc    = prometheus.NewDesc("nsq_admin_notifications_sent_total", "Notifications the endpoint accepted (2xx).", nil, nil)
-	adminNotifyFailedDesc  = prometheus.NewDesc("nsq_admin_notifications_failed_total", "Notifications the endpoint refused or did not answer.", nil, nil)
-	adminNotifyDroppedDesc = prometheus.NewDesc("nsq_admin_notifications_dropped_total", "Notifications dropped because the queue was full.", nil, nil)
-	adminActionsDesc       = prometheus.NewDesc("nsq_admin_actions_total", "Admin actions requested, by action and outcome (ok, partial: some node failed, failed: no node answered, denied, invalid, error).", []string{"action", "outcome"}, nil)
-	adminAuthCachedDesc    = prometheus.NewDesc("nsq_admin_auth_cached_answers", "Auth server answers cached (at most 1024).", nil, nil)
-	adminRequestsDesc      = prometheus.NewDesc("nsq_admin_http_requests_total", "HTTP requests answered, by route class and status class.", []string{"route", "code"}, nil)
+	adminPollsDesc         = promexpo.NewDesc(promexpo.Counter, "nsq_admin_history_polls_total", "History polls taken (every --history-interval), whether or not every node answered.")
+	adminPollFailuresDesc  = promexpo.NewDesc(promexpo.Counter, "nsq_admin_history_poll_failures_total", "History polls in which a node did not answer, by the address nsqadmin called it at (a lookupd or configured nsqd while finding nodes, an nsqd's broadcast_address:http_port while reading /stats).", "node")
+	adminSeriesDesc        = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_history_series", "Topics and channels with a history ring.")
+	adminMaxSeriesDesc     = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_history_max_series", "The --history-max-series cap on nsq_admin_history_series.")
+	adminRefusedDesc       = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_history_series_refused", "Topics and channels the last poll found but could not keep history for, the cap being reached.")
+	adminPollDurationDesc  = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_history_last_poll_duration_seconds", "How long the last history poll took.")
+	adminNotifyPendingDesc = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_notifications_pending", "Admin-action notifications queued and not yet sent to --notification-http-endpoint.")
+	adminNotifyQueuedDesc  = promexpo.NewDesc(promexpo.Counter, "nsq_admin_notifications_queued_total", "Admin-action notifications queued for --notification-http-endpoint.")
+	adminNotifySentDesc    = promexpo.NewDesc(promexpo.Counter, "nsq_admin_notifications_sent_total", "Notifications the endpoint accepted (2xx).")
+	adminNotifyFailedDesc  = promexpo.NewDesc(promexpo.Counter, "nsq_admin_notifications_failed_total", "Notifications the endpoint refused or did not answer.")
+	adminNotifyDroppedDesc = promexpo.NewDesc(promexpo.Counter, "nsq_admin_notifications_dropped_total", "Notifications dropped because the queue was full.")
+	adminActionsDesc       = promexpo.NewDesc(promexpo.Counter, "nsq_admin_actions_total", "Admin actions requested, by action and outcome (ok, partial: some node failed, failed: no node answered, denied, invalid, error).", "action", "outcome")
+	adminAuthCachedDesc    = promexpo.NewDesc(promexpo.Gauge, "nsq_admin_auth_cached_answers", "Auth server answers cached (at most 1024).")
+	adminRequestsDesc      = promexpo.NewDesc(promexpo.Counter, "nsq_admin_http_requests_total", "HTTP requests answered, by route class and status class.", "route", "code")
 )
 
 // metricsHandler is GET {base-path}/metrics.
@@ -146,55 +145,40 @@ func (n *NSQAdmin) metricsHandler() http.Handler {
 
 type adminCollector struct{ n *NSQAdmin }
 
-func (adminCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{
-		adminPollsDesc, adminPollFailuresDesc, adminSeriesDesc, adminMaxSeriesDesc, adminRefusedDesc, adminPollDurationDesc,
-		adminNotifyPendingDesc, adminNotifyQueuedDesc, adminNotifySentDesc, adminNotifyFailedDesc, adminNotifyDroppedDesc,
-		adminActionsDesc, adminAuthCachedDesc, adminRequestsDesc,
-	} {
-		ch <- d
-	}
-}
-
-func (c adminCollector) Collect(ch chan<- prometheus.Metric) {
+func (c adminCollector) Collect(s *promexpo.Scrape) error {
 	n, m := c.n, c.n.metrics
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
-	counter(adminPollsDesc, m.polls.Load())
+	s.Value(adminPollsDesc, float64(m.polls.Load()))
 	for node, count := range m.pollFailures() {
-		counter(adminPollFailuresDesc, count, node)
+		s.Value(adminPollFailuresDesc, float64(count), node)
 	}
-	gauge(adminSeriesDesc, float64(n.history.size()))
-	gauge(adminMaxSeriesDesc, float64(n.history.maxSeries))
-	gauge(adminRefusedDesc, float64(m.lastSeriesRefused.Load()))
-	gauge(adminPollDurationDesc, float64(m.lastPollNanos.Load())/1e9)
+	s.Value(adminSeriesDesc, float64(n.history.size()))
+	s.Value(adminMaxSeriesDesc, float64(n.history.maxSeries))
+	s.Value(adminRefusedDesc, float64(m.lastSeriesRefused.Load()))
+	s.Value(adminPollDurationDesc, float64(m.lastPollNanos.Load())/1e9)
 
-	s := n.notifications
-	gauge(adminNotifyPendingDesc, float64(len(s.queue)))
-	counter(adminNotifyQueuedDesc, s.queued.Load())
-	counter(adminNotifySentDesc, s.sent.Load())
-	counter(adminNotifyFailedDesc, s.failed.Load())
-	counter(adminNotifyDroppedDesc, s.dropped.Load())
+	notes := n.notifications
+	s.Value(adminNotifyPendingDesc, float64(len(notes.queue)))
+	s.Value(adminNotifyQueuedDesc, float64(notes.queued.Load()))
+	s.Value(adminNotifySentDesc, float64(notes.sent.Load()))
+	s.Value(adminNotifyFailedDesc, float64(notes.failed.Load()))
+	s.Value(adminNotifyDroppedDesc, float64(notes.dropped.Load()))
 
 	for i, action := range actionNames {
 		for j, outcome := range actionOutcomes {
 			if v := m.actions[i][j].Load(); v > 0 {
-				counter(adminActionsDesc, v, action, outcome)
+				s.Value(adminActionsDesc, float64(v), action, outcome)
 			}
 		}
 	}
-	gauge(adminAuthCachedDesc, float64(n.auth.cached()))
+	s.Value(adminAuthCachedDesc, float64(n.auth.cached()))
 	for i, route := range routeClasses {
 		for j, code := range statusClasses {
 			if v := m.requests[i][j].Load(); v > 0 {
-				counter(adminRequestsDesc, v, route, code)
+				s.Value(adminRequestsDesc, float64(v), route, code)
 			}
 		}
 	}
+	return nil
 }
 
 // size is how many series have a ring.

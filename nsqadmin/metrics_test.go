@@ -103,6 +103,13 @@ func TestAdminMetricsCountHistoryPollsAndSeriesUnderBasePath(t *testing.T) {
 	require.Equal(t, float64(1), value(t, families, "nsq_build_info", "version", version.Version, "revision", version.Commit()))
 	require.Contains(t, families, "go_goroutines")
 	require.Contains(t, families, "process_start_time_seconds")
+	// The shared Go and process families, with client_golang's types
+	// (internal/promexpo), and the whole answer parsed by the client
+	// library (scrape).
+	require.Equal(t, dto.MetricType_SUMMARY, families["go_gc_duration_seconds"].GetType())
+	require.Equal(t, dto.MetricType_COUNTER, families["process_cpu_seconds_total"].GetType())
+	require.Equal(t, dto.MetricType_COUNTER, families["nsq_admin_history_polls_total"].GetType())
+	require.Equal(t, dto.MetricType_GAUGE, families["nsq_admin_history_series"].GetType())
 	// The scrape above was counted by the time this one is answered.
 	require.GreaterOrEqual(t, value(t, admin.scrape(t), "nsq_admin_http_requests_total", "route", "metrics", "code", "2xx"), float64(1))
 

@@ -66,10 +66,18 @@ func BenchmarkScrapeDuringPublishThenConsume(b *testing.B) {
 // handler (every collector, the text encoding) called in-process, on the
 // bench.sh node (one topic, one channel) and on a node of 20 topics with 5
 // channels each, with 10 consumers. A scraper polling every second costs
-// the daemon this much CPU once a second.
+// the daemon this much CPU once a second. The -gzip forms ask for gzip, as
+// Prometheus does.
 func BenchmarkMetricsScrape(b *testing.B) {
-	for _, shape := range []struct{ topics, channels int }{{1, 1}, {20, 5}} {
-		b.Run(fmt.Sprintf("%dx%d", shape.topics, shape.channels), func(b *testing.B) {
+	for _, shape := range []struct {
+		topics, channels int
+		gzip             bool
+	}{{1, 1, false}, {20, 5, false}, {1, 1, true}, {20, 5, true}} {
+		name := fmt.Sprintf("%dx%d", shape.topics, shape.channels)
+		if shape.gzip {
+			name += "-gzip"
+		}
+		b.Run(name, func(b *testing.B) {
 			n := startDaemon(b, func(o *Options) { o.Logger = io.Discard })
 			for i := range shape.topics {
 				topic, _ := n.GetTopic(fmt.Sprintf("topic%02d", i))
@@ -83,6 +91,9 @@ func BenchmarkMetricsScrape(b *testing.B) {
 			}
 			awaitSubscribers(b, n, "topic00", "ch0", 10)
 			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if shape.gzip {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

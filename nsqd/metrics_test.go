@@ -2,10 +2,13 @@ package nsqd
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nsqgo/nsq/nsqd/metrics/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -249,4 +252,46 @@ func TestMetricsSeriesPerTopicAndChannelAsDocumented(t *testing.T) {
 	}
 	require.Equal(t, prometheus.SeriesPerTopic, perTopic)
 	require.Equal(t, prometheus.SeriesPerChannel, perChannel)
+}
+
+// The whole exposition over real HTTP: gzipped for a scraper that accepts
+// gzip, text whatever format the Accept header prefers (Prometheus' own
+// header asks for protobuf first), and every family of it, the shared Go,
+// process and build-info ones included, read by the client library's
+// parser with its type.
+func TestMetricsWholeExpositionOverHTTP(t *testing.T) {
+	n := startDaemon(t, nil)
+	publish(t, n, "t", "a")
+	req, err := http.NewRequest(http.MethodGet, httpURL(n, "/metrics"), nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", "gzip") // set by hand, so the client leaves the body compressed
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.1")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
+	require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(resp.Body)
+	require.NoError(t, err)
+	body, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	require.NoError(t, err, "%s", body)
+	for name, typ := range map[string]dto.MetricType{
+		"go_gc_duration_seconds": dto.MetricType_SUMMARY, "go_memstats_alloc_bytes_total": dto.MetricType_COUNTER,
+		"go_memstats_heap_inuse_bytes": dto.MetricType_GAUGE, "go_info": dto.MetricType_GAUGE, "go_threads": dto.MetricType_GAUGE,
+		"go_sched_gomaxprocs_threads": dto.MetricType_GAUGE, "process_cpu_seconds_total": dto.MetricType_COUNTER,
+		"process_resident_memory_bytes": dto.MetricType_GAUGE, "process_open_fds": dto.MetricType_GAUGE,
+		"nsq_build_info": dto.MetricType_GAUGE, "nsq_topic_messages_total": dto.MetricType_COUNTER,
+	} {
+		requireType(t, families, name, typ)
+	}
+	for name, f := range families {
+		require.NotEmpty(t, f.GetMetric(), name)
+		require.NotEmpty(t, f.GetHelp(), name)
+	}
+	require.Equal(t, float64(1), metricValue(t, families, "nsq_topic_messages_total", "topic=t"))
+	require.Greater(t, metricValue(t, families, "process_resident_memory_bytes"), float64(0))
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/metricsutil"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/nsqgo/nsq/internal/promexpo"
 )
 
 // The Prometheus exposition (GET /metrics): the registry's sizes, read at
@@ -32,11 +32,11 @@ func (c *commandCounts) count(command string) {
 }
 
 var (
-	producersDesc  = prometheus.NewDesc("nsq_lookupd_producers", "nsqd nodes connected and identified.", nil, nil)
-	topicsDesc     = prometheus.NewDesc("nsq_lookupd_topics", "Topics registered.", nil, nil)
-	channelsDesc   = prometheus.NewDesc("nsq_lookupd_channels", "Channels registered, over all topics.", nil, nil)
-	tombstonesDesc = prometheus.NewDesc("nsq_lookupd_tombstones", "Topic producers tombstoned and not yet expired.", nil, nil)
-	commandsDesc   = prometheus.NewDesc("nsq_lookupd_commands_total", "Commands received from nsqd nodes, by type.", []string{"command"}, nil)
+	producersDesc  = promexpo.NewDesc(promexpo.Gauge, "nsq_lookupd_producers", "nsqd nodes connected and identified.")
+	topicsDesc     = promexpo.NewDesc(promexpo.Gauge, "nsq_lookupd_topics", "Topics registered.")
+	channelsDesc   = promexpo.NewDesc(promexpo.Gauge, "nsq_lookupd_channels", "Channels registered, over all topics.")
+	tombstonesDesc = promexpo.NewDesc(promexpo.Gauge, "nsq_lookupd_tombstones", "Topic producers tombstoned and not yet expired.")
+	commandsDesc   = promexpo.NewDesc(promexpo.Counter, "nsq_lookupd_commands_total", "Commands received from nsqd nodes, by type.", "command")
 )
 
 // newMetricsHandler builds the registry: the lookup collector, and the Go,
@@ -48,24 +48,16 @@ func (l *NSQLookupd) newMetricsHandler() http.Handler {
 
 type lookupCollector struct{ l *NSQLookupd }
 
-func (lookupCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{producersDesc, topicsDesc, channelsDesc, tombstonesDesc, commandsDesc} {
-		ch <- d
-	}
-}
-
-func (c lookupCollector) Collect(ch chan<- prometheus.Metric) {
+func (c lookupCollector) Collect(s *promexpo.Scrape) error {
 	sizes := c.l.reg.sizes(c.l.clock.Now())
-	gauge := func(desc *prometheus.Desc, v int, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), labels...)
-	}
-	gauge(producersDesc, sizes.producers)
-	gauge(topicsDesc, sizes.topics)
-	gauge(channelsDesc, sizes.channels)
-	gauge(tombstonesDesc, sizes.tombstones)
+	s.Value(producersDesc, float64(sizes.producers))
+	s.Value(topicsDesc, float64(sizes.topics))
+	s.Value(channelsDesc, float64(sizes.channels))
+	s.Value(tombstonesDesc, float64(sizes.tombstones))
 	for i, name := range commandNames {
-		ch <- prometheus.MustNewConstMetric(commandsDesc, prometheus.CounterValue, float64(c.l.proto.commands[i].Load()), name)
+		s.Value(commandsDesc, float64(c.l.proto.commands[i].Load()), name)
 	}
+	return nil
 }
 
 // registrySizes is what /metrics reports of the registry.

@@ -68,6 +68,19 @@ func TestLookupdMetricsReportRegistryAndCommands(t *testing.T) {
 	require.Equal(t, float64(0), commandCount(t, families, "invalid"))
 	require.Equal(t, float64(1), gaugeValue(t, families, "nsq_build_info"))
 	require.Contains(t, families, "go_goroutines")
+	// The shared Go and process families, with client_golang's types
+	// (internal/promexpo).
+	for name, typ := range map[string]dto.MetricType{
+		"go_gc_duration_seconds": dto.MetricType_SUMMARY, "go_memstats_frees_total": dto.MetricType_COUNTER,
+		"go_gc_gogc_percent": dto.MetricType_GAUGE, "process_cpu_seconds_total": dto.MetricType_COUNTER,
+		"process_start_time_seconds": dto.MetricType_GAUGE,
+	} {
+		require.Contains(t, families, name)
+		require.Equal(t, typ, families[name].GetType(), name)
+	}
+	for name, f := range families {
+		require.NotEmpty(t, f.GetHelp(), name)
+	}
 }
 
 func TestLookupdProbes(t *testing.T) {

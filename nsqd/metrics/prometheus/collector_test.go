@@ -3,45 +3,50 @@ package prometheus
 import (
 	"bytes"
 	"flag"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/promexpo"
 	"github.com/nsqgo/nsq/nsqd/stats"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.prom from the collector's output")
 
-// gather runs one scrape of the collector alone through a pedantic
-// registry, which also fails when a series has no Describe'd desc or
-// labels that do not fit it.
-func gather(t testing.TB, cfg Config) []*dto.MetricFamily {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(cfg))
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	return families
-}
-
-// exposition renders families in the Prometheus text format.
-func exposition(t testing.TB, families []*dto.MetricFamily) string {
+// exposition is one scrape of the collector alone in the text format. It
+// fails the test when a series does not fit its desc (the wrong number of
+// label values, a family two descs claim, a series twice).
+func exposition(t testing.TB, cfg Config) string {
 	t.Helper()
 	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		require.NoError(t, enc.Encode(f))
-	}
+	require.NoError(t, promexpo.NewRegistry(nil, NewCollector(cfg)).Write(&buf))
 	return buf.String()
+}
+
+// gather is one scrape of the collector alone, read back by the client
+// library's text parser, families by name.
+func gather(t testing.TB, cfg Config) []*dto.MetricFamily {
+	t.Helper()
+	text := exposition(t, cfg)
+	parsed, err := textParse(strings.NewReader(text))
+	require.NoError(t, err, text)
+	families := make([]*dto.MetricFamily, 0, len(parsed))
+	for _, f := range parsed {
+		families = append(families, f)
+	}
+	slices.SortFunc(families, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return families
 }
 
 // samples maps `name{k="v",...}` to the value of every gauge and counter
@@ -123,10 +128,11 @@ func knownSnapshot() Snapshot {
 func fixed(s Snapshot) func() Snapshot { return func() Snapshot { return s } }
 
 // The whole exposition of a known snapshot: names, HELP and TYPE lines,
-// labels and values, against testdata/known.prom (its HELP and TYPE lines
-// and series names are those nsqd served before this package existed).
+// labels, values and order, byte for byte against testdata/known.prom,
+// which client_golang's registry and text encoder wrote before nsqd served
+// its own exposition (internal/promexpo).
 func TestExpositionOfAKnownSnapshot(t *testing.T) {
-	got := exposition(t, gather(t, Config{Snapshot: fixed(knownSnapshot())}))
+	got := exposition(t, Config{Snapshot: fixed(knownSnapshot())})
 	golden := filepath.Join("testdata", "known.prom")
 	if *update {
 		require.NoError(t, os.MkdirAll("testdata", 0o755))
@@ -194,7 +200,7 @@ func seriesPer(families []*dto.MetricFamily, topic, channel string) (perTopic, p
 			}
 			n := 1
 			if h := m.GetHistogram(); h != nil {
-				n = len(h.GetBucket()) + 1 + 2
+				n = len(h.GetBucket()) + 2 // the parser keeps +Inf as a bucket; _sum, _count
 			}
 			switch {
 			case strings.HasPrefix(f.GetName(), "nsq_topic_"):
@@ -376,13 +382,12 @@ func TestScrapesWhileRecording(t *testing.T) {
 			}
 		})
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(cfg))
+	reg := promexpo.NewRegistry(nil, NewCollector(cfg))
 	scrapeErrs := make(chan error, 1)
 	go func() {
 		var first error
 		for range 20 {
-			if _, err := reg.Gather(); err != nil && first == nil {
+			if err := reg.Write(io.Discard); err != nil && first == nil {
 				first = err
 			}
 		}
@@ -394,4 +399,10 @@ func TestScrapesWhileRecording(t *testing.T) {
 	require.Equal(t, float64(workers*each), got[`nsq_channel_e2e_processing_latency_seconds_count{channel="c",topic="t"}`])
 	require.Equal(t, float64(workers*each), got["nsq_disk_queue_fsync_duration_seconds_count{}"])
 	require.Equal(t, float64(workers*each), got[`nsq_publish_errors_total{protocol="tcp",reason="E_BAD_TOPIC"}`])
+}
+
+// textParse reads an exposition with the client library's parser.
+func textParse(r io.Reader) (map[string]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(r)
 }

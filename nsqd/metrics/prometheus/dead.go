@@ -1,6 +1,6 @@
 package prometheus
 
-import "github.com/prometheus/client_golang/prometheus"
+import "github.com/nsqgo/nsq/internal/promexpo"
 
 // The dead path's series (issue 12), reported only for a channel whose dead
 // path is on (the daemon leaves Stats.Dead.DeadCount nil otherwise:
@@ -9,33 +9,31 @@ import "github.com/prometheus/client_golang/prometheus"
 const SeriesDeadPerChannel = 1 + 3 + 1 + 2 + 1
 
 var (
-	channelDeadDepthDesc    = newDesc("nsq_channel_dead_depth", "Messages in the channel's dead set.", channelLabels)
-	channelDeadLetteredDesc = newDesc("nsq_channel_dead_lettered_total",
+	channelDeadDepthDesc    = gaugeDesc("nsq_channel_dead_depth", "Messages in the channel's dead set.", channelLabels)
+	channelDeadLetteredDesc = counterDesc("nsq_channel_dead_lettered_total",
 		"Messages the channel gave up on and stored in its dead set or published to its dead_letter_topic, by reason (max_attempts, expired, overflow).",
 		append(channelLabels[:len(channelLabels):len(channelLabels)], "reason"))
-	channelExpiredDesc     = newDesc("nsq_channel_expired_total", "Messages older than their TTL when they would have been delivered.", channelLabels)
-	channelDeadDroppedDesc = newDesc("nsq_channel_dead_dropped_total",
+	channelExpiredDesc     = counterDesc("nsq_channel_expired_total", "Messages older than their TTL when they would have been delivered.", channelLabels)
+	channelDeadDroppedDesc = counterDesc("nsq_channel_dead_dropped_total",
 		"Dead messages dropped: by the dead set's bound (cause max_dead_depth) or on a channel with no dead set and no dead_letter_topic (cause no_dead_set).",
 		append(channelLabels[:len(channelLabels):len(channelLabels)], "cause"))
-	channelDeadErrorsDesc = newDesc("nsq_channel_dead_letter_errors_total", "Deaths postponed because the dead set write or dead_letter_topic publish failed (the messages were kept).", channelLabels)
-
-	deadDescs = []*prometheus.Desc{channelDeadDepthDesc, channelDeadLetteredDesc, channelExpiredDesc, channelDeadDroppedDesc, channelDeadErrorsDesc}
+	channelDeadErrorsDesc = counterDesc("nsq_channel_dead_letter_errors_total", "Deaths postponed because the dead set write or dead_letter_topic publish failed (the messages were kept).", channelLabels)
 )
 
 // collectDead reports the channel's dead path, when it is on.
-func collectDead(ch chan<- prometheus.Metric, topic string, c *Channel) {
+func collectDead(s *promexpo.Scrape, topic string, c *Channel) {
 	d := &c.Stats.Dead
 	if d.DeadCount == nil {
 		return
 	}
 	t, name := topic, c.Stats.ChannelName
-	gauge(ch, channelDeadDepthDesc, float64(*d.DeadCount), t, name)
+	s.Value(channelDeadDepthDesc, float64(*d.DeadCount), t, name)
 	// The reason labels are nsqd/queue's DeadReason names.
-	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredMaxAttempts), t, name, "max_attempts")
-	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredExpired), t, name, "expired")
-	counter(ch, channelDeadLetteredDesc, float64(d.DeadLetteredOverflow), t, name, "overflow")
-	counter(ch, channelExpiredDesc, float64(d.ExpiredCount), t, name)
-	counter(ch, channelDeadDroppedDesc, float64(c.DeadDropped.MaxDeadDepth), t, name, "max_dead_depth")
-	counter(ch, channelDeadDroppedDesc, float64(c.DeadDropped.NoDeadSet), t, name, "no_dead_set")
-	counter(ch, channelDeadErrorsDesc, float64(d.DeadErrorCount), t, name)
+	s.Value(channelDeadLetteredDesc, float64(d.DeadLetteredMaxAttempts), t, name, "max_attempts")
+	s.Value(channelDeadLetteredDesc, float64(d.DeadLetteredExpired), t, name, "expired")
+	s.Value(channelDeadLetteredDesc, float64(d.DeadLetteredOverflow), t, name, "overflow")
+	s.Value(channelExpiredDesc, float64(d.ExpiredCount), t, name)
+	s.Value(channelDeadDroppedDesc, float64(c.DeadDropped.MaxDeadDepth), t, name, "max_dead_depth")
+	s.Value(channelDeadDroppedDesc, float64(c.DeadDropped.NoDeadSet), t, name, "no_dead_set")
+	s.Value(channelDeadErrorsDesc, float64(d.DeadErrorCount), t, name)
 }

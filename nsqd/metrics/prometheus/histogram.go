@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/nsqgo/nsq/internal/promexpo"
 )
 
 // Histogram is a cumulative histogram of durations with fixed
@@ -16,9 +16,10 @@ import (
 // Prometheus histogram must only grow so that rate() and
 // histogram_quantile() work across scrapes and nodes.
 type Histogram struct {
-	bounds []time.Duration // upper bounds, ascending; shared, never written
-	counts []atomic.Uint64 // counts[i]: samples <= bounds[i] and > bounds[i-1]; last: above every bound
-	sumUS  atomic.Uint64   // sum of samples in microseconds: ns would overflow in weeks at high rates
+	bounds    []time.Duration // upper bounds, ascending; shared, never written
+	boundsSec []float64       // the same in seconds, as /metrics reports them
+	counts    []atomic.Uint64 // counts[i]: samples <= bounds[i] and > bounds[i-1]; last: above every bound
+	sumUS     atomic.Uint64   // sum of samples in microseconds: ns would overflow in weeks at high rates
 	// last is the bucket of the latest sample that needed a search:
 	// successive FINs of a channel mostly share a bucket (a backlog drained
 	// seconds after publishing is past 12 of the 18 e2e bounds), so Observe
@@ -46,7 +47,11 @@ func SecondsBounds(seconds ...float64) []time.Duration {
 }
 
 func NewHistogram(bounds []time.Duration) *Histogram {
-	return &Histogram{bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
+	h := &Histogram{bounds: bounds, boundsSec: make([]float64, len(bounds)), counts: make([]atomic.Uint64, len(bounds)+1)}
+	for i, b := range bounds {
+		h.boundsSec[i] = b.Seconds()
+	}
+	return h
 }
 
 // observe counts one sample; a negative one (clocks that disagree) counts
@@ -72,21 +77,30 @@ func (h *Histogram) bucket(d time.Duration) int {
 	return i
 }
 
-// snapshot reads the histogram as Prometheus wants it: cumulative counts
-// per upper bound in seconds, the total and the sum in seconds.
-func (h *Histogram) snapshot() (buckets map[float64]uint64, count uint64, sum float64) {
-	buckets = make(map[float64]uint64, len(h.bounds))
-	for i, bound := range h.bounds {
+// maxBounds is the most bounds a histogram has for a scrape to read it
+// without allocating (E2ELatencyBounds has 18).
+const maxBounds = 32
+
+// snapshot reads the histogram as Prometheus wants it into cumulative
+// (len(bounds) long): per upper bound the samples at most that long, then
+// the total and the sum in seconds.
+func (h *Histogram) snapshot(cumulative []uint64) (count uint64, sum float64) {
+	for i := range h.bounds {
 		count += h.counts[i].Load()
-		buckets[bound.Seconds()] = count
+		cumulative[i] = count
 	}
 	count += h.counts[len(h.bounds)].Load()
-	sum = float64(h.sumUS.Load()) / 1e6
-	return buckets, count, sum
+	return count, float64(h.sumUS.Load()) / 1e6
 }
 
-// metric renders the histogram for a scrape.
-func (h *Histogram) metric(desc *prometheus.Desc, labels ...string) (prometheus.Metric, error) {
-	buckets, count, sum := h.snapshot()
-	return prometheus.NewConstHistogram(desc, count, sum, buckets, labels...)
+// collect adds the histogram to a scrape.
+func (h *Histogram) collect(s *promexpo.Scrape, desc *promexpo.Desc, labels ...string) {
+	var buf [maxBounds]uint64
+	cumulative := buf[:0]
+	if len(h.bounds) > maxBounds {
+		cumulative = make([]uint64, 0, len(h.bounds))
+	}
+	cumulative = cumulative[:len(h.bounds)]
+	count, sum := h.snapshot(cumulative)
+	s.Histogram(desc, h.boundsSec, cumulative, count, sum, labels...)
 }

@@ -26,8 +26,10 @@ func TestDurationHistogramIsCumulativeInSeconds(t *testing.T) {
 	for _, d := range []time.Duration{500 * time.Microsecond, time.Millisecond, 5 * time.Millisecond, 2 * time.Second, -time.Second} {
 		h.Observe(d)
 	}
-	buckets, count, sum := h.snapshot()
-	require.Equal(t, map[float64]uint64{0.001: 3, 0.01: 4, 1: 4}, buckets)
+	cumulative := make([]uint64, 3)
+	count, sum := h.snapshot(cumulative)
+	require.Equal(t, []float64{0.001, 0.01, 1}, h.boundsSec)
+	require.Equal(t, []uint64{3, 4, 4}, cumulative)
 	require.Equal(t, uint64(5), count)
 	require.InDelta(t, 2.0065, sum, 1e-9)
 }
