@@ -132,19 +132,28 @@ func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 // points at rather than copies (queue.PutShared). A disk write it needs is
 // done after the channel lock is released; an error means none of the
 // batch was queued.
-func (c *Channel) putShared(shared queue.Shared) error {
+//
+// kept reports whether the channel may still refer to any of the batch's
+// bodies once putShared returned: false only when every message went to
+// the disk backlog alone (or was dropped), so that the publisher may reuse
+// the bodies' memory (body_alloc.go). A channel with a bound says true
+// (its drop-oldest and dead paths may hold a body), and so does any error.
+func (c *Channel) putShared(shared queue.Shared) (kept bool, err error) {
 	msgs := shared.Msgs
 	c.mu.Lock()
 	if c.exiting {
 		c.mu.Unlock()
-		return errExiting
+		return true, errExiting
 	}
 	if b := c.policy().Bound(); b.On() {
-		return c.putBoundedLocked(msgs, b, false)
+		return true, c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
-	p := c.queue.PutShared(shared, c.now())
-	return c.finishLocked(p)
+	p, inMemory := c.queue.PutShared(shared, c.now())
+	if err := c.finishLocked(p); err != nil {
+		return true, err
+	}
+	return inMemory, nil
 }
 
 // putBacklog queues a batch the topic had accepted already (its memory or
