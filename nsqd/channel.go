@@ -175,15 +175,27 @@ func (c *Channel) putBacklog(msgs []Message) error {
 // queue (REQ 0, timeout, disconnect), or deferred until their DeliverAt
 // (REQ with a delay, a second copy held back). A disk refusal keeps them
 // in memory: their disk records, if any, stay held until then.
+//
+// A departing consumer's thousands of messages go back requeueChunk at a
+// time: each chunk's disk write is a Pending the queue reuses
+// (nsqd/queue/disk.go), where one Pending for all of them would grow its
+// slices to the whole batch (72 bytes a message) only to drop them after.
 func (c *Channel) requeue(msgs []Message) {
-	c.mu.Lock()
-	if c.exiting {
-		c.mu.Unlock()
-		return
+	for len(msgs) > 0 {
+		chunk := msgs[:min(len(msgs), requeueChunk)]
+		msgs = msgs[len(chunk):]
+		c.mu.Lock()
+		if c.exiting {
+			c.mu.Unlock()
+			return
+		}
+		p := c.queue.Requeue(chunk, c.now())
+		c.finishLocked(p)
 	}
-	p := c.queue.Requeue(msgs, c.now())
-	c.finishLocked(p)
 }
+
+// requeueChunk is how many messages one requeue step puts back.
+const requeueChunk = 256
 
 // deferMessage holds a message until its DeliverAt (REQ with a delay).
 func (c *Channel) deferMessage(m Message) { c.requeue([]Message{m}) }

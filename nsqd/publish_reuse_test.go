@@ -297,3 +297,46 @@ func BenchmarkPublishDisk64K(b *testing.B) {
 	b.ResetTimer()
 	publishBatches(b, n, "bench", (b.N+batch-1)/batch, batch, size)
 }
+
+// A departing consumer's in-flight messages go back to the channel
+// requeueChunk at a time (Channel.requeue): more than a chunk of them, on
+// disk, all come back intact to the next consumer.
+func TestDepartingConsumerRequeuesEveryChunk(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0; o.Logger = io.Discard })
+	const count = 3*requeueChunk + 17
+	producer := dialV2(t, n)
+	bodies := make([]string, count)
+	for k := range bodies {
+		bodies[k] = string(pubBody(k % 12)) // small and big bodies
+		bodies[k] = fmt.Sprintf("<%d>", k) + bodies[k][min(len(bodies[k]), 8):]
+	}
+	_, err := n.GetTopic("departing")
+	require.NoError(t, err)
+	topic, _ := n.GetExistingTopic("departing")
+	_, err = topic.GetChannel("ch")
+	require.NoError(t, err)
+	for k := 0; k < count; k += 100 {
+		producer.mpub("departing", bodies[k:min(k+100, count)]...)
+	}
+	first := dialV2(t, n)
+	first.subscribe("departing", "ch")
+	first.send(fmt.Sprintf("RDY %d", count))
+	got := first.readMessages(count)
+	require.Len(t, got, count)
+	first.conn.Close()
+
+	second := dialV2(t, n)
+	second.subscribe("departing", "ch")
+	second.send(fmt.Sprintf("RDY %d", 100))
+	seen := map[string]bool{}
+	for len(seen) < count {
+		m := second.readMessage()
+		require.Equal(t, uint16(2), m.Attempts, "a message the first consumer held")
+		k := pubBodyIndex(m.Body)
+		require.GreaterOrEqual(t, k, 0)
+		require.Equal(t, bodies[k], string(m.Body))
+		require.False(t, seen[string(m.Body)], "message %d twice", k)
+		seen[string(m.Body)] = true
+		second.fin(m.ID)
+	}
+}
