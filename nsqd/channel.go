@@ -495,7 +495,7 @@ func (c *Channel) IsPaused() bool {
 // Empty drops ready, deferred and in-flight messages. The queue's memory
 // is cleared under c.mu, its files with c.mu released (nsqd/queue's
 // empty.go): consumers, publishers and stats of the channel do not wait
-// for the file removal. A publish or requeue that runs meanwhile is
+// for the file removal. A publish or requeue (chunk) that runs meanwhile is
 // emptied or kept whole; a consumer reading the backlog meanwhile drops
 // what it read (take compares the queue's epoch).
 func (c *Channel) Empty() error {
