@@ -16,7 +16,8 @@ func (c *Channel) put(msgs []Message) error {
 	}
 	shared := t.records.Copy(msgs)
 	defer shared.Release()
-	return c.putShared(shared)
+	_, err = c.putShared(shared)
+	return err
 }
 
 // fanoutChannels are the channels of compare.sh's fan-out shape.

@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"io"
+	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/hugepage"
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -47,29 +48,75 @@ func readAppendFresh(fresh *hugepage.Advisor, r io.Reader, dst []byte, n, sizeHi
 	return protocol.ReadDeclared(func(b []byte) { hugepage.Fresh(fresh, b) }, r, dst, n, sizeHint)
 }
 
-// slabAllocator hands out message bodies for one batch from shared slabs.
+// slabAllocator hands out message bodies for one batch at a time from
+// shared slabs, and reuses the memory of a batch that no queue kept.
+//
+// Reuse. Once a batch is published and the topic reports that no queue
+// kept any of its messages in memory (Topic.publish: every message went to
+// disk alone, as with --mem-queue-size=0), nothing in the daemon refers to
+// its bodies any more, and recycle makes the batch's slabs and big bodies
+// spares that the connection's next batch is read into instead of fresh
+// memory. A batch that may be kept (memory queues, deferred messages,
+// bounds, errors) is forgotten: its memory belongs to its messages. So in
+// disk mode publishing allocates next to nothing instead of its whole
+// throughput (README, "Disk path memory reuse"), while a spare is only
+// ever memory that no queue, consumer or disk write can still read.
+//
+// Spares are taken only where they do not make a kept body hold more than
+// fresh memory would: a slab from a spare of at most bodyChunk and at most
+// twice the slab wanted (shrink still copies an underused last slab out),
+// a big body from one at most an eighth bigger than it. At most
+// maxSpareBuffers and maxSpareBytes are kept, and dropSpares lets them go
+// when the connection idles (a heartbeat's NOP).
 type slabAllocator struct {
 	fresh *hugepage.Advisor // shown each new slab; nil: none
 	slab  []byte
 	// members are the bodies cut from slab so far, as batch indexes, so
 	// that an underused last slab can be given back (shrink).
 	members []int
+	// used is the memory the batch's bodies are in (its slabs and big
+	// bodies, each at full capacity), for recycle; slabAt is where slab is
+	// in it.
+	used   [][]byte
+	slabAt int
+	// spare is memory of earlier batches that nothing refers to any more.
+	spare      [][]byte
+	spareBytes int
+	// reusedBytes, when set, counts the body bytes read into spares.
+	reusedBytes *atomic.Uint64
 }
+
+const (
+	// maxSpareBuffers and maxSpareBytes bound the spares of one
+	// connection: enough for a batch of 50 bodies of 64 KB.
+	maxSpareBuffers = 64
+	maxSpareBytes   = 4 << 20
+)
 
 // reset starts a batch.
 func (a *slabAllocator) reset() {
 	a.slab = nil
 	a.members = a.members[:0]
+	clear(a.used)
+	a.used = a.used[:0]
 }
 
-// alloc returns a zeroed body of n <= slabMaxBody bytes for the message at
-// index i of the batch. remaining is how many body bytes the batch still
-// declares (including these n); a new slab is sized by it, capped at
-// bodyChunk.
+// alloc returns a body of n <= slabMaxBody bytes for the message at index
+// i of the batch, for the caller to fill entirely (a reused slab is not
+// zeroed). remaining is how many body bytes the batch still declares
+// (including these n); a new slab is sized by it, capped at bodyChunk.
 func (a *slabAllocator) alloc(i, n, remaining int) []byte {
 	if cap(a.slab)-len(a.slab) < n {
-		a.slab = make([]byte, 0, min(max(remaining, n), bodyChunk))
-		hugepage.Fresh(a.fresh, a.slab)
+		want := min(max(remaining, n), bodyChunk)
+		a.slab = a.takeSpare(n, want, min(2*want, bodyChunk))
+		if a.slab != nil {
+			a.countReused(cap(a.slab))
+		} else {
+			a.slab = make([]byte, 0, want)
+			hugepage.Fresh(a.fresh, a.slab)
+		}
+		a.slabAt = len(a.used)
+		a.used = append(a.used, a.slab[:0])
 		a.members = a.members[:0]
 	}
 	start := len(a.slab)
@@ -78,9 +125,85 @@ func (a *slabAllocator) alloc(i, n, remaining int) []byte {
 	return a.slab[start : start+n : start+n]
 }
 
+// readBody reads the n-byte body of message i of the batch from r: into a
+// shared slab (n <= slabMaxBody), a spare, or fresh memory grown as the
+// bytes arrive. remaining is as for alloc.
+func (a *slabAllocator) readBody(r io.Reader, i, n, remaining int) ([]byte, error) {
+	if n <= slabMaxBody {
+		body := a.alloc(i, n, remaining)
+		_, err := io.ReadFull(r, body)
+		return body, err
+	}
+	if body := a.spareBody(n); body != nil {
+		_, err := io.ReadFull(r, body)
+		return body, err
+	}
+	body, err := readAppendFresh(a.fresh, r, nil, n, n)
+	if err == nil {
+		a.bigBody(body)
+	}
+	return body, err
+}
+
+// spareBody returns a spare of n > slabMaxBody bytes for a big body, for
+// the caller to fill entirely, or nil when none fits: then the body is read
+// into fresh memory as its bytes arrive (readAppendFresh) and handed to
+// bigBody.
+func (a *slabAllocator) spareBody(n int) []byte {
+	b := a.takeSpare(n, n, n+n/8)
+	if b == nil {
+		return nil
+	}
+	a.used = append(a.used, b)
+	a.countReused(n)
+	return b[:n:n]
+}
+
+// countReused adds n bytes to the reuse count, when there is one.
+func (a *slabAllocator) countReused(n int) {
+	if a.reusedBytes != nil {
+		a.reusedBytes.Add(uint64(n))
+	}
+}
+
+// bigBody records a big body read into fresh memory as part of the batch.
+func (a *slabAllocator) bigBody(b []byte) { a.used = append(a.used, b[:0]) }
+
+// takeSpare removes and returns the spare whose capacity is nearest to
+// want among those of at least n and at most most, emptied; nil when there
+// is none.
+func (a *slabAllocator) takeSpare(n, want, most int) []byte {
+	best, bestOff := -1, 0
+	for j, b := range a.spare {
+		c := cap(b)
+		if c < n || c > most {
+			continue
+		}
+		off := c - want
+		if off < 0 {
+			off = -off
+		}
+		if best < 0 || off < bestOff {
+			best, bestOff = j, off
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	b := a.spare[best]
+	last := len(a.spare) - 1
+	a.spare[best] = a.spare[last]
+	a.spare[last] = nil
+	a.spare = a.spare[:last]
+	a.spareBytes -= cap(b)
+	return b[:0]
+}
+
 // shrink copies the bodies of the last slab into one of their exact size
 // when they fill less than half of it (the batch declared more than it
-// sent), so they do not keep the unused room alive. It ends the batch.
+// sent), so they do not keep the unused room alive; the slab itself is then
+// referred to by no body, and kept as a spare. It ends the batch's
+// allocations.
 func (a *slabAllocator) shrink(batch []Message) {
 	used := len(a.slab)
 	if used > 0 && used < cap(a.slab)/2 {
@@ -91,8 +214,40 @@ func (a *slabAllocator) shrink(batch []Message) {
 			exact = append(exact, body...)
 			batch[i].Body = exact[start:len(exact):len(exact)]
 		}
+		a.addSpare(a.used[a.slabAt])
+		a.used[a.slabAt] = exact[:0]
+	}
+	a.slab = nil
+	a.members = a.members[:0]
+}
+
+// recycle ends a batch that nothing refers to any more (the topic said no
+// queue kept any of it, and the batch slice was cleared): its memory
+// becomes spares, up to the bounds.
+func (a *slabAllocator) recycle() {
+	for _, b := range a.used {
+		a.addSpare(b)
 	}
 	a.reset()
+}
+
+// forget ends a batch whose bodies may be kept: its memory is theirs.
+func (a *slabAllocator) forget() { a.reset() }
+
+// addSpare keeps b for reuse, unless the spares are at their bounds.
+func (a *slabAllocator) addSpare(b []byte) {
+	if len(a.spare) >= maxSpareBuffers || a.spareBytes+cap(b) > maxSpareBytes {
+		return
+	}
+	a.spare = append(a.spare, b[:0])
+	a.spareBytes += cap(b)
+}
+
+// dropSpares lets the collector have the spares (an idle connection).
+func (a *slabAllocator) dropSpares() {
+	clear(a.spare)
+	a.spare = a.spare[:0]
+	a.spareBytes = 0
 }
 
 // repackBodies copies the bodies of msgs, which alias a request buffer,

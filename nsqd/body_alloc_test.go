@@ -3,6 +3,7 @@ package nsqd
 import (
 	"bytes"
 	"io"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"unsafe"
@@ -62,4 +63,174 @@ func TestSlabAllocatorHoldsOnlyMessageBytes(t *testing.T) {
 	require.Equal(t, 3, cap(msgs[0].Body))
 	buf[0] = 'X'
 	require.Equal(t, "one", string(msgs[0].Body), "no longer aliases the request")
+}
+
+// sameMemory reports whether a and b start at the same address.
+func sameMemory(a, b []byte) bool {
+	return unsafe.SliceData(a) == unsafe.SliceData(b)
+}
+
+// readBatch reads bodies as MPUB does, into batch.
+func readBatch(t *testing.T, a *slabAllocator, bodies ...[]byte) []Message {
+	t.Helper()
+	remaining := 0
+	for _, b := range bodies {
+		remaining += len(b)
+	}
+	a.reset()
+	batch := make([]Message, len(bodies))
+	for i, b := range bodies {
+		body, err := a.readBody(bytes.NewReader(b), i, len(b), remaining)
+		require.NoError(t, err)
+		require.Equal(t, b, body)
+		remaining -= len(b)
+		batch[i].Body = body
+	}
+	a.shrink(batch)
+	return batch
+}
+
+// bases are the addresses of the memory a batch was read into.
+func bases(a *slabAllocator) map[*byte]bool {
+	m := map[*byte]bool{}
+	for _, b := range a.used {
+		m[unsafe.SliceData(b[:1])] = true
+	}
+	return m
+}
+
+// A recycled batch's slabs and big bodies are what the next batch is read
+// into, without allocating; a forgotten one's never are, and its bodies
+// stay as they were.
+func TestSlabAllocatorReusesOnlyRecycledBatches(t *testing.T) {
+	var bodies [][]byte
+	for i := range 200 {
+		bodies = append(bodies, bytes.Repeat([]byte{'a' + byte(i%26)}, 200))
+		if i%80 == 0 {
+			bodies = append(bodies, bytes.Repeat([]byte{'A' + byte(i%26)}, 64<<10))
+		}
+	}
+	var reused atomic.Uint64
+	a := slabAllocator{reusedBytes: &reused}
+	readBatch(t, &a, bodies...)
+	firstMemory := bases(&a)
+	a.recycle()
+	second := readBatch(t, &a, bodies...)
+	require.Equal(t, firstMemory, bases(&a), "the second batch is read into the first one's memory")
+	require.NotZero(t, reused.Load())
+	a.recycle()
+
+	// Steady state: reading and recycling a batch allocates nothing.
+	batch := make([]Message, len(bodies))
+	readers := make([]bytes.Reader, len(bodies))
+	allocs := testing.AllocsPerRun(10, func() {
+		remaining := 40000
+		a.reset()
+		for i, b := range bodies {
+			readers[i].Reset(b)
+			body, err := a.readBody(&readers[i], i, len(b), remaining)
+			if err != nil {
+				panic(err)
+			}
+			if len(b) <= slabMaxBody {
+				remaining -= len(b)
+			}
+			batch[i].Body = body
+		}
+		a.shrink(batch)
+		clear(batch)
+		a.recycle()
+	})
+	require.Zero(t, allocs)
+
+	// Kept: nothing of it is handed out again.
+	second = readBatch(t, &a, bodies...)
+	keptMemory := bases(&a)
+	a.forget()
+	want := make([][]byte, len(second))
+	for i := range second {
+		want[i] = bytes.Clone(second[i].Body)
+	}
+	other := [][]byte{bytes.Repeat([]byte("o"), 200), bytes.Repeat([]byte("o"), 200), bytes.Repeat([]byte("O"), 64<<10)}
+	for range 3 {
+		readBatch(t, &a, other...)
+		for base := range bases(&a) {
+			require.False(t, keptMemory[base], "a kept body's memory handed out again")
+		}
+		a.recycle()
+	}
+	for i := range second {
+		require.Equal(t, want[i], second[i].Body, "a kept body changed")
+	}
+}
+
+// Spares never make a body hold more than fresh memory would: a big body
+// takes a spare at most an eighth bigger, a slab one at most twice what it
+// wants, and an underused last slab is still copied out (its slab becomes
+// a spare). The spares are bounded, and dropped on request.
+func TestSlabAllocatorSparesFitAndAreBounded(t *testing.T) {
+	var a slabAllocator
+	big := readBatch(t, &a, bytes.Repeat([]byte("B"), 64<<10))
+	a.recycle()
+	smaller := readBatch(t, &a, bytes.Repeat([]byte("b"), 40<<10))
+	require.False(t, sameMemory(big[0].Body, smaller[0].Body), "a 40 KB body took a 64 KB spare")
+	require.Equal(t, 40<<10, cap(smaller[0].Body))
+	a.forget()
+	near := readBatch(t, &a, bytes.Repeat([]byte("c"), 60<<10))
+	require.True(t, sameMemory(big[0].Body, near[0].Body), "a 60 KB body takes the 64 KB spare")
+	a.recycle()
+
+	// A slab spare bigger than twice the slab wanted is left for later;
+	// one within twice is taken.
+	a.dropSpares()
+	full := readBatch(t, &a, bytes.Repeat([]byte("f"), 30<<10), bytes.Repeat([]byte("g"), 8<<10))
+	a.recycle()
+	tiny := readBatch(t, &a, []byte("tiny"))
+	require.False(t, sameMemory(full[1].Body, tiny[0].Body))
+	require.Equal(t, 4, cap(tiny[0].Body))
+	a.recycle()
+	half := readBatch(t, &a, bytes.Repeat([]byte("h"), 5000))
+	require.True(t, sameMemory(full[1].Body, half[0].Body), "a 5000-byte slab takes the 8 KB spare")
+	a.recycle()
+
+	// Bounded in count and bytes.
+	a.dropSpares()
+	many := make([][]byte, 2*maxSpareBuffers)
+	for i := range many {
+		many[i] = bytes.Repeat([]byte("m"), slabMaxBody+1+i)
+	}
+	readBatch(t, &a, many...)
+	a.recycle()
+	require.LessOrEqual(t, len(a.spare), maxSpareBuffers)
+	require.LessOrEqual(t, a.spareBytes, maxSpareBytes)
+	huge := make([][]byte, 10)
+	for i := range huge {
+		huge[i] = bytes.Repeat([]byte("h"), 1<<20)
+	}
+	a.dropSpares()
+	readBatch(t, &a, huge...)
+	a.recycle()
+	require.LessOrEqual(t, a.spareBytes, maxSpareBytes)
+	require.NotZero(t, a.spareBytes)
+	a.dropSpares()
+	require.Empty(t, a.spare)
+	require.Zero(t, a.spareBytes)
+}
+
+// The shrink of a batch that declared more than it sent leaves its slab a
+// spare: no body refers to it any more, so even a kept batch's slab is
+// reused.
+func TestSlabAllocatorShrunkSlabIsSpare(t *testing.T) {
+	var a slabAllocator
+	a.reset()
+	batch := []Message{{}}
+	batch[0].Body = a.alloc(0, 10, 60<<10) // declares 60 KB, sends 10 bytes
+	copy(batch[0].Body, "0123456789")
+	slab := a.slab
+	a.shrink(batch)
+	require.Equal(t, "0123456789", string(batch[0].Body))
+	require.False(t, sameMemory(slab, batch[0].Body))
+	a.forget() // the batch is kept; its exact copy is its own
+	require.Len(t, a.spare, 1)
+	require.True(t, sameMemory(slab[:1], a.spare[0][:1]))
 }

@@ -132,19 +132,28 @@ func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 // points at rather than copies (queue.PutShared). A disk write it needs is
 // done after the channel lock is released; an error means none of the
 // batch was queued.
-func (c *Channel) putShared(shared queue.Shared) error {
+//
+// kept reports whether the channel may still refer to any of the batch's
+// bodies once putShared returned: false only when every message went to
+// the disk backlog alone (or was dropped), so that the publisher may reuse
+// the bodies' memory (body_alloc.go). A channel with a bound says true
+// (its drop-oldest and dead paths may hold a body), and so does any error.
+func (c *Channel) putShared(shared queue.Shared) (kept bool, err error) {
 	msgs := shared.Msgs
 	c.mu.Lock()
 	if c.exiting {
 		c.mu.Unlock()
-		return errExiting
+		return true, errExiting
 	}
 	if b := c.policy().Bound(); b.On() {
-		return c.putBoundedLocked(msgs, b, false)
+		return true, c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
-	p := c.queue.PutShared(shared, c.now())
-	return c.finishLocked(p)
+	p, inMemory := c.queue.PutShared(shared, c.now())
+	if err := c.finishLocked(p); err != nil {
+		return true, err
+	}
+	return inMemory, nil
 }
 
 // putBacklog queues a batch the topic had accepted already (its memory or
@@ -166,15 +175,27 @@ func (c *Channel) putBacklog(msgs []Message) error {
 // queue (REQ 0, timeout, disconnect), or deferred until their DeliverAt
 // (REQ with a delay, a second copy held back). A disk refusal keeps them
 // in memory: their disk records, if any, stay held until then.
+//
+// A departing consumer's thousands of messages go back requeueChunk at a
+// time: each chunk's disk write is a Pending the queue reuses
+// (nsqd/queue/disk.go), where one Pending for all of them would grow its
+// slices to the whole batch (72 bytes a message) only to drop them after.
 func (c *Channel) requeue(msgs []Message) {
-	c.mu.Lock()
-	if c.exiting {
-		c.mu.Unlock()
-		return
+	for len(msgs) > 0 {
+		chunk := msgs[:min(len(msgs), requeueChunk)]
+		msgs = msgs[len(chunk):]
+		c.mu.Lock()
+		if c.exiting {
+			c.mu.Unlock()
+			return
+		}
+		p := c.queue.Requeue(chunk, c.now())
+		c.finishLocked(p)
 	}
-	p := c.queue.Requeue(msgs, c.now())
-	c.finishLocked(p)
 }
+
+// requeueChunk is how many messages one requeue step puts back.
+const requeueChunk = 256
 
 // deferMessage holds a message until its DeliverAt (REQ with a delay).
 func (c *Channel) deferMessage(m Message) { c.requeue([]Message{m}) }
@@ -474,7 +495,7 @@ func (c *Channel) IsPaused() bool {
 // Empty drops ready, deferred and in-flight messages. The queue's memory
 // is cleared under c.mu, its files with c.mu released (nsqd/queue's
 // empty.go): consumers, publishers and stats of the channel do not wait
-// for the file removal. A publish or requeue that runs meanwhile is
+// for the file removal. A publish or requeue (chunk) that runs meanwhile is
 // emptied or kept whole; a consumer reading the backlog meanwhile drops
 // what it read (take compares the queue's epoch).
 func (c *Channel) Empty() error {

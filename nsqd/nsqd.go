@@ -82,6 +82,10 @@ type NSQD struct {
 	hugePages     *hugepage.Advisor // fresh message memory's huge pages (hugepages.go)
 	publishErrors publishErrors     // refused publishes by code (metrics_hooks.go)
 
+	// bodiesReused counts the bytes of published bodies read into memory
+	// of an earlier batch that no queue kept (body_alloc.go); read by tests.
+	bodiesReused atomic.Uint64
+
 	// metadataMu serialises nsqd.dat writes; loading suppresses them while
 	// nsqd.dat itself is being replayed.
 	metadataMu sync.Mutex

@@ -41,7 +41,7 @@ type v2Session struct {
 	params [][]byte
 	batch  []Message
 	sizes  [4]byte
-	bodies slabAllocator // MPUB's body slabs (body_alloc.go)
+	bodies slabAllocator // PUB's and MPUB's body memory (body_alloc.go)
 
 	// the last topic published to, so a stream of PUBs skips the map lookup
 	lastTopic *Topic
@@ -107,6 +107,9 @@ func (s *v2Session) exec() ([]byte, error) {
 	case bytes.Equal(cmd, []byte("DPUB")):
 		return s.countTCPPublish(s.dpub())
 	case bytes.Equal(cmd, []byte("NOP")):
+		// A client answering a heartbeat is idle: its spare body memory
+		// goes back to the collector.
+		s.bodies.dropSpares()
 		return nil, nil
 	case bytes.Equal(cmd, []byte("TOUCH")):
 		return nil, s.touch()
@@ -374,24 +377,27 @@ func (s *v2Session) topicFor(name string) (*Topic, error) {
 // putMessages publishes the batch. PutMessages is the one place that checks
 // whether a topic is exiting; if the cached topic was deleted meanwhile, the
 // batch goes to the topic of that name now, as a fresh lookup would.
+//
+// The batch's body memory is reused for the next one only when the topic
+// said that nothing kept any of its bodies (Topic.publish); otherwise it
+// is left to the messages (body_alloc.go).
 func (s *v2Session) putMessages(topic *Topic, delay time.Duration) (*Topic, error) {
-	err := s.put(topic, delay)
+	kept, err := topic.publish(s.batch, delay)
 	if errors.Is(err, errExiting) && !s.n.exiting.Load() {
 		s.lastTopic = nil
 		if topic, err = s.topicFor(topic.name); err == nil {
-			err = s.put(topic, delay)
+			var keptAgain bool
+			keptAgain, err = topic.publish(s.batch, delay)
+			kept = kept || keptAgain
 		}
 	}
 	clear(s.batch) // drop body references held by the scratch slice
-	return topic, err
-}
-
-// put publishes the batch, deferred by delay after its publish time.
-func (s *v2Session) put(topic *Topic, delay time.Duration) error {
-	if delay > 0 {
-		return topic.PutDeferred(s.batch, delay)
+	if kept || err != nil {
+		s.bodies.forget()
+	} else {
+		s.bodies.recycle()
 	}
-	return topic.PutMessages(s.batch)
+	return topic, err
 }
 
 func (s *v2Session) pub() ([]byte, error) {
@@ -436,7 +442,8 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 	if int64(size) > s.n.opts.MaxMsgSize {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
 	}
-	body, err := readAppendFresh(s.n.hugePages, s.c.reader, nil, int(size), int(size))
+	s.bodies.reset()
+	body, err := s.bodies.readBody(s.c.reader, 0, int(size), int(size))
 	if err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
@@ -448,6 +455,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 		return nil, fatalErr(failCode, "%s failed %s", name, err)
 	}
 	s.batch = append(s.batch[:0], Message{Body: body})
+	s.bodies.shrink(s.batch)
 	if topic, err = s.putMessages(topic, delay); err != nil {
 		return nil, publishFailed(failCode, name, err)
 	}
@@ -505,13 +513,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 		if int64(size) > s.n.opts.MaxMsgSize {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB message too big %d > %d", size, s.n.opts.MaxMsgSize)
 		}
-		var body []byte
-		if size <= slabMaxBody {
-			body = s.bodies.alloc(i, int(size), remaining)
-			_, err = io.ReadFull(s.c.reader, body)
-		} else {
-			body, err = readAppendFresh(s.n.hugePages, s.c.reader, nil, int(size), int(size))
-		}
+		body, err := s.bodies.readBody(s.c.reader, i, int(size), remaining)
 		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")
 		}

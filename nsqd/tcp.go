@@ -111,6 +111,7 @@ func (n *NSQD) handleConn(conn net.Conn) {
 	}()
 	session := &v2Session{c: c, n: n, tlsPending: n.tls.required != TLSNotRequired}
 	session.bodies.fresh = n.hugePages
+	session.bodies.reusedBytes = &n.bodiesReused
 	// run only returns when the connection ends, always with the reason.
 	if err := session.run(); !isClosedErr(err) {
 		n.logf(debugLevel, "[%s] closing: %s", c.remoteAddr, err)

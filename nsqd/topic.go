@@ -137,22 +137,38 @@ func (t *Topic) Name() string { return t.name }
 // either fans the batch out or holds it. Either every message is accepted
 // or none is.
 func (t *Topic) PutMessages(msgs []Message) error {
-	return t.putMessagesAt(msgs, t.nsqd.clock.Now())
+	_, err := t.putMessagesAt(msgs, t.nsqd.clock.Now())
+	return err
 }
 
 // PutDeferred publishes msgs to be delivered delay after their publish
 // time: DeliverAt comes from the clock reading that stamps Timestamp, so a
 // message is never due before Timestamp+delay (DPUB, /pub?defer).
 func (t *Topic) PutDeferred(msgs []Message, delay time.Duration) error {
+	_, err := t.publish(msgs, delay)
+	return err
+}
+
+// publish is PutMessages, or PutDeferred when delay is above 0, for a
+// publisher that reuses its bodies' memory (body_alloc.go). kept reports
+// whether the daemon may still refer to any body of msgs once publish
+// returned. It is false only when no queue kept any message of the batch
+// in memory: every channel (or the topic's held messages) put it on disk
+// alone, or dropped it, and each said so under its own lock while the
+// topic's lock kept the set of channels fixed. A bound, a deferred
+// message, a memory queue with room, and any error all make it true.
+func (t *Topic) publish(msgs []Message, delay time.Duration) (kept bool, err error) {
 	now := t.nsqd.clock.Now()
-	deliverAt := now.Add(delay).UnixNano()
-	for i := range msgs {
-		msgs[i].DeliverAt = deliverAt
+	if delay > 0 {
+		deliverAt := now.Add(delay).UnixNano()
+		for i := range msgs {
+			msgs[i].DeliverAt = deliverAt
+		}
 	}
 	return t.putMessagesAt(msgs, now)
 }
 
-func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
+func (t *Topic) putMessagesAt(msgs []Message, now time.Time) (kept bool, err error) {
 	first := t.ids.Reserve(len(msgs), now)
 	var bytes uint64
 	for i := range msgs {
@@ -164,40 +180,45 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) error {
 	t.mu.RLock()
 	if t.exiting {
 		t.mu.RUnlock()
-		return errExiting
+		return true, errExiting
 	}
 	if t.distributingLocked() {
-		late, err := t.fanOutLocked(msgs)
+		late, kept, err := t.fanOutLocked(msgs)
 		t.mu.RUnlock()
 		killLate(late)
-		if err == nil {
-			t.count(len(msgs), bytes)
+		if err != nil {
+			return true, err
 		}
-		return err
+		t.count(len(msgs), bytes)
+		return kept, nil
 	}
 	if t.policy().Bound().On() {
 		// A bound judges what is held: holdBounded takes the locks
-		// that keep it still (topic_bound.go).
+		// that keep it still (topic_bound.go). Its drop-oldest may hand
+		// held bodies to a dead-letter topic: kept.
 		t.mu.RUnlock()
-		return t.holdBounded(msgs, bytes)
+		return true, t.holdBounded(msgs, bytes)
 	}
 	// Held. Under the read lock, so that no hand-off (which takes the
 	// write lock) runs between the decision and the memory append. The
 	// held messages count their bytes themselves (Held.CountBodyBytes).
-	p, dropped := t.held.Put(msgs)
+	p, dropped, inMemory := t.held.Put(msgs)
 	if p == nil {
 		t.mu.RUnlock()
 		t.droppedCount.Add(uint64(dropped))
 		t.count(len(msgs), bytes)
-		return nil
+		return inMemory, nil
 	}
 	t.holdWrites.Add(1)
 	t.mu.RUnlock()
+	// The hand-off holdOverflow may start moves only the memory part:
+	// the disk part reaches channels by the drain, read into memory of
+	// the drain's own.
 	if err := t.holdOverflow(p); err != nil {
-		return err
+		return true, err
 	}
 	t.count(len(msgs), bytes)
-	return nil
+	return inMemory, nil
 }
 
 func (t *Topic) count(n int, bytes uint64) {
@@ -212,10 +233,14 @@ func (t *Topic) count(n int, bytes uint64) {
 // late lists the channels whose drop-oldest victims wait to be published
 // to their dead_letter_topic: the caller calls killLate on each once it
 // has released t.mu (nil, without allocating, in the common case).
-func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, err error) {
+//
+// kept is whether any channel may still refer to a body of the batch
+// (Channel.putShared); the records the channels did not queue are read by
+// no one once the hold on them ends.
+func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err error) {
 	reserved, err := t.reserveLocked(msgs) // a batch is refused whole (topic_bound.go)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	// One copy of the batch for every channel: each queues pointers to it
 	// (nsqd/queue/ready.go), 8 bytes a message instead of a 72-byte copy.
@@ -225,14 +250,16 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, err error) {
 	defer shared.Release()
 	var firstErr error
 	for _, c := range t.channels {
-		if err := reserved.put(c, shared); err != nil && firstErr == nil {
+		keptHere, err := reserved.put(c, shared)
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
+		kept = kept || keptHere
 		if c.latePending() {
 			late = append(late, c)
 		}
 	}
-	return late, firstErr
+	return late, kept, firstErr
 }
 
 // killLate runs the dead-letter publishes fanOutLocked left (no topic

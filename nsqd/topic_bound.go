@@ -12,11 +12,13 @@ import (
 // (nil when none had to: the common case costs no allocation).
 type reservations []*Channel
 
-// put hands the batch to c, using its reservation if it made one.
-func (r reservations) put(c *Channel, shared queue.Shared) error {
+// put hands the batch to c, using its reservation if it made one. kept is
+// Channel.putShared's: whether c may still refer to a body of the batch
+// (always, for a reservation: the channel has a bound).
+func (r reservations) put(c *Channel, shared queue.Shared) (kept bool, err error) {
 	for _, held := range r {
 		if held == c {
-			return c.putReserved(shared.Msgs)
+			return true, c.putReserved(shared.Msgs)
 		}
 	}
 	return c.putShared(shared)
@@ -130,7 +132,7 @@ func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
 	defer t.drainMu.Unlock()
 	t.mu.Lock()
 	if t.distributingLocked() && !t.exiting {
-		late, err := t.fanOutLocked(msgs)
+		late, _, err := t.fanOutLocked(msgs)
 		t.mu.Unlock()
 		killLate(late)
 		if err == nil {

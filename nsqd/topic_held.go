@@ -35,7 +35,7 @@ func (t *Topic) holdNow(msgs []Message, toDisk bool) (dropped int, err error) {
 	if toDisk {
 		p = t.held.PutToDisk(msgs)
 	} else {
-		p, dropped = t.held.Put(msgs)
+		p, dropped, _ = t.held.Put(msgs)
 	}
 	if p == nil {
 		return dropped, nil

@@ -38,6 +38,12 @@ type Options struct {
 	// long as the caller likes. Without it every Read's memory is fresh and
 	// left to the garbage collector.
 	ReuseReads bool
+	// FreshReadMemory, when set, is called with each new slab that reads
+	// copy records into (ReuseReads) before anything is written to it, so
+	// that the caller can advise the kernel about it (nsqd shows it to its
+	// huge page advisor, internal/hugepage, as it does its publishers'
+	// bodies). It must not keep the slice.
+	FreshReadMemory func(b []byte)
 }
 
 const (

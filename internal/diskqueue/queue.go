@@ -68,6 +68,7 @@ func Open(opts Options) (*Queue, error) {
 		ready:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		acks:     tracker{base: firstSeq},
+		mem:      readMemory{fresh: opts.FreshReadMemory},
 
 		writePiece: writePiece,
 	}

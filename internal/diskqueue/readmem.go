@@ -112,6 +112,8 @@ type readMemory struct {
 	// free is indexed by class, as long as the largest class freed: a
 	// queue of small records never has a big class's list.
 	free []freeList
+	// fresh is shown each new slab (Options.FreshReadMemory); may be nil.
+	fresh func([]byte)
 }
 
 // take returns an empty slab of at least n bytes (n <= maxReused),
@@ -130,6 +132,9 @@ func (m *readMemory) take(n int) *slab {
 		s.buf = s.buf[:0]
 	} else {
 		s = &slab{buf: make([]byte, 0, slabSize(c)), class: uint8(c)}
+		if m.fresh != nil {
+			m.fresh(s.buf)
+		}
 	}
 	if k := len(m.freeIDs); k > 0 {
 		s.id = m.freeIDs[k-1]
@@ -191,7 +196,7 @@ func (m *readMemory) keep(id uint32) {
 // records can no longer be acknowledged) are left to the collector, and so
 // are the free ones.
 func (m *readMemory) forget() {
-	*m = readMemory{}
+	*m = readMemory{fresh: m.fresh}
 }
 
 // trim gives back the free slabs an idle reader holds, or those a busy

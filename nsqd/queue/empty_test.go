@@ -112,7 +112,7 @@ func TestEmptyRacingWritesKeepsOrEmptiesEachBatchWhole(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for b := 0; b < batches; b++ {
-					pending, _ := h.Put(batchOf(p*batches+b, size))
+					pending, _, _ := h.Put(batchOf(p*batches+b, size))
 					if pending == nil {
 						continue
 					}

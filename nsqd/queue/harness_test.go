@@ -349,7 +349,7 @@ func (h *harness) apply(out *strings.Builder, cmd string, args []string, then af
 			// As a channel queues a topic's fan-out: pointers to the
 			// topic's one copy (put-pending covers Put's own copies).
 			shared := h.records.Copy(msgs)
-			p = h.q.PutShared(shared, h.now)
+			p, _ = h.q.PutShared(shared, h.now)
 			shared.Release()
 			break
 		}

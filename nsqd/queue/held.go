@@ -81,26 +81,32 @@ func OpenHeld(cfg Config) (*Held, error) {
 // Pending). Without a disk, what fits is held and the rest is dropped
 // (reported). Otherwise nothing is held yet: the memory room is reserved,
 // and the returned Pending must be committed and settled.
-func (h *Held) Put(msgs []Message) (p *Pending, dropped int) {
+//
+// inMemory reports whether any of the batch is held in memory, now or once
+// p is settled. When it is false the whole batch went to the backlog (or
+// was dropped): once p is committed and settled, h holds no reference to
+// any of its bodies (a publisher may then reuse their memory,
+// nsqd/body_alloc.go).
+func (h *Held) Put(msgs []Message) (p *Pending, dropped int, inMemory bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	room := max(h.cfg.MemSize-h.memory.Len()-h.promised, 0)
 	if room >= len(msgs) {
 		h.memory.Push(msgs...)
 		h.addBytes(BodyBytes(msgs))
-		return nil, 0
+		return nil, 0, len(msgs) > 0
 	}
 	if h.backlog == nil {
 		h.memory.Push(msgs[:room]...)
 		h.addBytes(BodyBytes(msgs[:room]))
-		return nil, len(msgs) - room
+		return nil, len(msgs) - room, room > 0
 	}
 	h.addBytes(BodyBytes(msgs))
 	h.promised += room
 	p = h.pendingLocked()
 	p.ready = append(p.ready, msgs[:room]...)
 	p.backlog = append(p.backlog, msgs[room:]...)
-	return p, 0
+	return p, 0, room > 0
 }
 
 // PutToDisk holds a whole batch on disk, behind what the backlog holds

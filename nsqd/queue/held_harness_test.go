@@ -67,13 +67,13 @@ func (hh *heldHarness) run(line string) string {
 			return "error: " + err.Error()
 		}
 	case "put":
-		p, dropped := hh.h.Put(hh.messages(args))
+		p, dropped, _ := hh.h.Put(hh.messages(args))
 		if dropped > 0 {
 			fmt.Fprintf(&out, "dropped: %d\n", dropped)
 		}
 		hh.settle(&out, p)
 	case "put-pending":
-		hh.pending, _ = hh.h.Put(hh.messages(args))
+		hh.pending, _, _ = hh.h.Put(hh.messages(args))
 		hh.committed = false
 		if hh.pending == nil {
 			out.WriteString("held in memory at once\n")

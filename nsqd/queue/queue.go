@@ -51,6 +51,12 @@ type Queue struct {
 
 	keepScratch []uint64  // the seqs Requeue keeps from reuse (reuse.go)
 	records     sync.Pool // *[]diskqueue.Record for readBacklog (reuse.go)
+
+	// inMemory is set by every put that leaves a message in memory (the
+	// ring, a Pending's memory part, the deferred heap or the store,
+	// whose messages join the heap): PutShared reports it to a publisher
+	// that reuses its bodies' memory (nsqd/body_alloc.go).
+	inMemory bool
 }
 
 // Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
@@ -157,6 +163,14 @@ func (cfg *Config) openDisk(name string, readOnWrite bool) (Disk, error) {
 	o.Name, o.ReadOnWrite = name, readOnWrite
 	// The store is read only at Open; its messages live in the heap.
 	o.ReuseReads = cfg.ReuseReads && !readOnWrite
+	if o.ReuseReads && cfg.HugePages != nil {
+		// Reused read slabs are fresh memory once, as publishers' bodies
+		// are: the same huge page advice (a backlog read back into memory
+		// faulted 4 KB at a time cost a disk-mode reader of 64 KB messages
+		// most of its CPU once publishing stopped allocating).
+		advisor := cfg.HugePages
+		o.FreshReadMemory = func(b []byte) { hugepage.Fresh(advisor, b) }
+	}
 	if cfg.OpenDisk != nil {
 		return cfg.OpenDisk(o)
 	}
@@ -199,8 +213,19 @@ func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
 // their block while it does. They must hold no disk receipt (published
 // messages hold none). Deferred messages and those that go to disk are
 // copied as by Put.
-func (q *Queue) PutShared(s Shared, now int64) *Pending {
-	return q.putFrom(s.Msgs, now, false, s.block)
+//
+// inMemory reports whether the queue keeps any of the messages in memory,
+// now or once p is settled (the ring, the deferred heap, the deferred
+// store, whose messages stay in the heap too). When it is false every
+// message went only to the backlog, or was dropped: once p is committed
+// and settled (or when p is nil, at once) the queue holds no reference to
+// any of their bodies, which is what lets a publisher reuse that memory
+// (nsqd/body_alloc.go). A caller that is not sure must treat the bodies as
+// kept.
+func (q *Queue) PutShared(s Shared, now int64) (p *Pending, inMemory bool) {
+	q.inMemory = false
+	p = q.putFrom(s.Msgs, now, false, s.block)
+	return p, q.inMemory
 }
 
 func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
@@ -242,6 +267,10 @@ func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *recordBlock, p *P
 		bound = 0 // behind the backlog, not ahead of it (bound.go)
 	}
 	room := min(max(bound-q.ready.Len(), 0), len(msgs))
+	if room > 0 {
+		// In the ring now, or (p.ready) once the overflow is stored.
+		q.inMemory = true
+	}
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if q.backlog == nil {
 			q.dropped.Add(uint64(len(overflow)))
@@ -278,6 +307,7 @@ func (q *Queue) pushReadyShared(msgs []Message, block *recordBlock) {
 // disk record, or the channel sends everything through disk) by way of the
 // store, others in the heap only.
 func (q *Queue) deferOne(m Message, keep bool, p *Pending) *Pending {
+	q.inMemory = true // in the heap, whether or not the store has it too
 	if q.backlog != nil && (m.receipt != 0 || q.cfg.MemSize == 0) {
 		p = q.pending(p, keep)
 		p.store = append(p.store, m)

@@ -250,11 +250,11 @@ func TestPutSharedPointsOnlyAtWholeBatches(t *testing.T) {
 		return msgs
 	}
 	whole := recs.Copy(published(0, 3))
-	if p := q.PutShared(whole, 0); p != nil {
+	if p, _ := q.PutShared(whole, 0); p != nil {
 		t.Fatal("a memory queue with room wrote to disk")
 	}
 	part := recs.Copy(published(3, 7))
-	if p := q.PutShared(part, 0); p != nil {
+	if p, _ := q.PutShared(part, 0); p != nil {
 		t.Fatal("a memory queue wrote to disk")
 	}
 	defer whole.Release()
