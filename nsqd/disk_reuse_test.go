@@ -31,11 +31,23 @@ func TestDiskBigBodiesIntactWithReadReuse(t *testing.T) {
 	consumer.send("RDY 8") // a few in flight: later reads reuse what FINs freed
 	finished := make(map[int]bool, count)
 	deadline := time.Now().Add(2 * time.Minute)
+	// The longest wait for a delivery, logged for runs under load (a wait
+	// past readFrame's deadline dumps the daemon: stall_dump_test.go).
+	var slowest time.Duration
+	slowestAt, deliveries := 0, 0
+	defer func() {
+		t.Logf("%d deliveries; slowest wait for one: %s (delivery %d)", deliveries, slowest, slowestAt)
+	}()
 	for len(finished) < count {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d messages finished before the deadline", len(finished), count)
 		}
+		waitStart := time.Now()
 		m := consumer.readMessage()
+		deliveries++
+		if wait := time.Since(waitStart); wait > slowest {
+			slowest, slowestAt = wait, deliveries
+		}
 		end := strings.IndexByte(string(m.Body[:12]), '>')
 		if len(m.Body) < 3 || m.Body[0] != '<' || end < 0 {
 			t.Fatalf("a body that names no message: %q...", m.Body[:12])
