@@ -104,11 +104,21 @@ func mpubBody(bodies ...string) []byte {
 	return buf
 }
 
+// frameWait is how long readFrame waits for each frame.
+const frameWait = 5 * time.Second
+
 // readFrame reads one frame, skipping heartbeats, within a deadline.
 func (c *testConn) readFrame() (int32, []byte) {
 	c.t.Helper()
+	return c.readFrameWithin(frameWait)
+}
+
+// readFrameWithin is readFrame waiting up to wait for the frame, for a
+// test whose every frame is large work for a loaded machine.
+func (c *testConn) readFrameWithin(wait time.Duration) (int32, []byte) {
+	c.t.Helper()
 	for {
-		frameType, data, err := c.readFrameErr(5 * time.Second)
+		frameType, data, err := c.readFrameErr(wait)
 		if err != nil {
 			var netErr net.Error
 			if c.n != nil && errors.As(err, &netErr) && netErr.Timeout() {
@@ -181,7 +191,14 @@ func (c *testConn) expectClosed() {
 // readMessage reads a message frame.
 func (c *testConn) readMessage() protocol.DecodedMessage {
 	c.t.Helper()
-	frameType, data := c.readFrame()
+	return c.readMessageWithin(frameWait)
+}
+
+// readMessageWithin is readMessage waiting up to wait for the frame
+// (readFrameWithin).
+func (c *testConn) readMessageWithin(wait time.Duration) protocol.DecodedMessage {
+	c.t.Helper()
+	frameType, data := c.readFrameWithin(wait)
 	require.Equal(c.t, protocol.FrameTypeMessage, frameType, "frame data %q", data)
 	msg, err := protocol.DecodeMessage(data)
 	require.NoError(c.t, err)
