@@ -41,6 +41,10 @@ func TestDiskBigBodiesIntactWithReadReuse(t *testing.T) {
 		require.Equal(t, "OK", string(data))
 	}
 	consumer := dialV2(t, n)
+	// Heartbeats only after bigBodyWait: each one makes the pump look at
+	// its channel again, and would hide a lost wake-up behind a slow
+	// delivery instead of failing the wait below.
+	consumer.identify(map[string]any{"heartbeat_interval": 60_000}) // the longest --max-heartbeat-interval allows
 	consumer.subscribe("bigdisk", "ch")
 	consumer.send("RDY 8") // a few in flight: later reads reuse what FINs freed
 	finished := make(map[int]bool, count)
