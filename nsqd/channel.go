@@ -370,6 +370,13 @@ func (c *Channel) take(dst []Message, max int, taker *client) ([]Message, <-chan
 		var wait <-chan struct{}
 		if len(dst) == start && !retry {
 			wait = c.waitLocked(taker)
+			if err == nil && !c.exiting && c.queue.Depth() > c.backlogClaimed {
+				// Outrun on every attempt (others read first while more
+				// kept landing): what the backlog holds now no one is
+				// reading, and nothing need arrive to wake this consumer
+				// for it. It looks again after the retry delay.
+				c.retryReadLocked()
+			}
 		}
 		c.unlockCommitting(p)
 		if !retry {

@@ -60,6 +60,10 @@ type testConn struct {
 	t      testing.TB
 	conn   net.Conn
 	reader *bufio.Reader
+	// n is the in-process daemon the connection talks to (nil when the
+	// test built the connection itself): a frame that does not come in
+	// time dumps its state (stall_dump_test.go).
+	n *NSQD
 }
 
 // dialV2 connects and sends the magic.
@@ -70,7 +74,7 @@ func dialV2(t testing.TB, n *NSQD) *testConn {
 	t.Cleanup(func() { conn.Close() })
 	_, err = conn.Write([]byte(protocol.MagicV2))
 	require.NoError(t, err)
-	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn)}
+	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn), n: n}
 }
 
 // send writes a command line with an optional body.
@@ -100,11 +104,29 @@ func mpubBody(bodies ...string) []byte {
 	return buf
 }
 
+// frameWait is how long readFrame waits for each frame.
+const frameWait = 5 * time.Second
+
 // readFrame reads one frame, skipping heartbeats, within a deadline.
 func (c *testConn) readFrame() (int32, []byte) {
 	c.t.Helper()
+	return c.readFrameWithin(frameWait)
+}
+
+// readFrameWithin is readFrame waiting up to wait for the frame, for a
+// test whose every frame is large work for a loaded machine.
+func (c *testConn) readFrameWithin(wait time.Duration) (int32, []byte) {
+	c.t.Helper()
 	for {
-		frameType, data, err := c.readFrameErr(5 * time.Second)
+		frameType, data, err := c.readFrameErr(wait)
+		if err != nil {
+			var netErr net.Error
+			if c.n != nil && errors.As(err, &netErr) && netErr.Timeout() {
+				// A stall explains itself: where every goroutine waits and
+				// what the daemon holds, before the test fails.
+				dumpStall(c.t, c.n)
+			}
+		}
 		require.NoError(c.t, err)
 		if frameType == protocol.FrameTypeResponse && string(data) == string(protocol.Heartbeat) {
 			continue
@@ -169,7 +191,14 @@ func (c *testConn) expectClosed() {
 // readMessage reads a message frame.
 func (c *testConn) readMessage() protocol.DecodedMessage {
 	c.t.Helper()
-	frameType, data := c.readFrame()
+	return c.readMessageWithin(frameWait)
+}
+
+// readMessageWithin is readMessage waiting up to wait for the frame
+// (readFrameWithin).
+func (c *testConn) readMessageWithin(wait time.Duration) protocol.DecodedMessage {
+	c.t.Helper()
+	frameType, data := c.readFrameWithin(wait)
 	require.Equal(c.t, protocol.FrameTypeMessage, frameType, "frame data %q", data)
 	msg, err := protocol.DecodeMessage(data)
 	require.NoError(c.t, err)
@@ -238,7 +267,7 @@ func dialRaw(t testing.TB, n *NSQD) *testConn {
 	conn, err := net.DialTimeout("tcp", n.RealTCPAddr().String(), 5*time.Second)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn)}
+	return &testConn{t: t, conn: conn, reader: bufio.NewReader(conn), n: n}
 }
 
 // sendRaw writes bytes exactly as given.
