@@ -166,12 +166,18 @@ func TestReadFrameTimeoutDumpsDaemon(t *testing.T) {
 	consumer := dialV2(t, n)
 	consumer.subscribe("silent", "ch")
 	consumer.send("RDY 1")
+	waitFor(t, "the consumer's RDY 1", func() bool {
+		clients := n.clientList()
+		return len(clients) == 1 && clients[0].readyCount.Load() == 1
+	})
 	rec := &stallRecorder{TB: t}
 	consumer.t = rec
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		consumer.readFrame() // nothing is published: it times out
+		// Nothing is published: it times out. The wait is short (the
+		// dump is what is tested, not the default bound).
+		consumer.readFrameWithin(50 * time.Millisecond)
 		t.Error("readFrame returned without a frame")
 	}()
 	select {
