@@ -51,12 +51,6 @@ type Queue struct {
 
 	keepScratch []uint64  // the seqs Requeue keeps from reuse (reuse.go)
 	records     sync.Pool // *[]diskqueue.Record for readBacklog (reuse.go)
-
-	// inMemory is set by every put that leaves a message in memory (the
-	// ring, a Pending's memory part, the deferred heap or the store,
-	// whose messages join the heap): PutShared reports it to a publisher
-	// that reuses its bodies' memory (nsqd/body_alloc.go).
-	inMemory bool
 }
 
 // Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
@@ -223,9 +217,12 @@ func (q *Queue) Requeue(msgs []Message, now int64) *Pending {
 // (nsqd/body_alloc.go). A caller that is not sure must treat the bodies as
 // kept.
 func (q *Queue) PutShared(s Shared, now int64) (p *Pending, inMemory bool) {
-	q.inMemory = false
+	// A put only adds: to the ring or the heap now, or to p's memory part
+	// (ready once stored) or its store part (deferred, joining the heap).
+	before := q.ready.Len() + q.deferred.Len()
 	p = q.putFrom(s.Msgs, now, false, s.block)
-	return p, q.inMemory
+	inMemory = q.ready.Len()+q.deferred.Len() > before || p != nil && len(p.ready)+len(p.store) > 0
+	return p, inMemory
 }
 
 func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
@@ -267,10 +264,6 @@ func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *recordBlock, p *P
 		bound = 0 // behind the backlog, not ahead of it (bound.go)
 	}
 	room := min(max(bound-q.ready.Len(), 0), len(msgs))
-	if room > 0 {
-		// In the ring now, or (p.ready) once the overflow is stored.
-		q.inMemory = true
-	}
 	if overflow := msgs[room:]; len(overflow) > 0 {
 		if q.backlog == nil {
 			q.dropped.Add(uint64(len(overflow)))
@@ -307,7 +300,6 @@ func (q *Queue) pushReadyShared(msgs []Message, block *recordBlock) {
 // disk record, or the channel sends everything through disk) by way of the
 // store, others in the heap only.
 func (q *Queue) deferOne(m Message, keep bool, p *Pending) *Pending {
-	q.inMemory = true // in the heap, whether or not the store has it too
 	if q.backlog != nil && (m.receipt != 0 || q.cfg.MemSize == 0) {
 		p = q.pending(p, keep)
 		p.store = append(p.store, m)
