@@ -292,13 +292,16 @@ func (t *Topic) releaseHeldLocked() {
 		return
 	}
 	t.startDrainLocked()
-	backlog := t.held.TakeMemory(nil)
-	if len(backlog) == 0 {
-		return
-	}
-	// Memory backlog has no record to keep: a refusal is logged by the
-	// channel, which holds the messages in memory.
-	t.handOverLocked(backlog)
+	// Every channel points at the held records (queue.Held.HandOverMemory),
+	// run by run, instead of a copy of the whole memory part being made
+	// and copied again into each channel. Memory backlog has no record to
+	// keep: a refusal is logged by the channel, which holds the messages
+	// in memory.
+	t.held.HandOverMemory(func(run queue.Shared) {
+		for _, c := range t.channels {
+			c.putBacklogShared(run)
+		}
+	})
 }
 
 // GetChannel returns the named channel, creating it if needed. A new

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -33,8 +34,8 @@ type Held struct {
 	empties emptyGate
 
 	mu       sync.Mutex
-	memory   Ring[Message]
-	promised int // memory room reserved by Pendings not yet settled
+	memory   heldMemory // records, handed over by pointer (held_memory.go)
+	promised int        // memory room reserved by Pendings not yet settled
 	free     []*Pending
 	// count, when set (CountBodyBytes), is changed under mu with what is
 	// held; nil counts nothing.
@@ -92,12 +93,12 @@ func (h *Held) Put(msgs []Message) (p *Pending, dropped int, inMemory bool) {
 	defer h.mu.Unlock()
 	room := max(h.cfg.MemSize-h.memory.Len()-h.promised, 0)
 	if room >= len(msgs) {
-		h.memory.Push(msgs...)
+		h.memory.Push(msgs)
 		h.addBytes(BodyBytes(msgs))
 		return nil, 0, len(msgs) > 0
 	}
 	if h.backlog == nil {
-		h.memory.Push(msgs[:room]...)
+		h.memory.Push(msgs[:room])
 		h.addBytes(BodyBytes(msgs[:room]))
 		return nil, len(msgs) - room, room > 0
 	}
@@ -163,7 +164,7 @@ func (h *Held) Settle(p *Pending) error {
 		err = fmt.Errorf("write to disk: %w", p.backlogErr)
 		h.addBytes(-BodyBytes(p.ready) - BodyBytes(p.backlog))
 	default:
-		h.memory.Push(p.ready...)
+		h.memory.Push(p.ready)
 	}
 	p.reset()
 	if len(h.free) < maxKeptPending {
@@ -176,11 +177,29 @@ func (h *Held) Settle(p *Pending) error {
 func (h *Held) TakeMemory(dst []Message) []Message {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	start := len(dst)
-	dst = h.memory.PopInto(dst, h.memory.Len())
-	h.memory.Clear()
-	h.addBytes(-BodyBytes(dst[start:]))
-	return dst
+	h.addBytes(-h.memory.bytes)
+	// Grown once to its size: a million held messages would otherwise be
+	// copied at every doubling.
+	dst = slices.Grow(dst, h.memory.Len())
+	return h.memory.PopInto(dst, h.memory.Len())
+}
+
+// HandOverMemory moves the memory part out of h and calls fn with it,
+// oldest first, in runs of records (held_memory.go) that fn may queue with
+// Queue.RequeueShared, pointing at them rather than copying them, in as
+// many queues as it likes; the runs' holds end once fn has seen every
+// run. fn is called with mu released (it may take other locks and write to
+// disk) and must not call back into h. It reports how many messages it
+// handed over. Nothing of the size of the memory part is allocated.
+func (h *Held) HandOverMemory(fn func(Shared)) int {
+	h.mu.Lock()
+	n := h.memory.Len()
+	h.addBytes(-h.memory.bytes)
+	runs := h.memory.takeRuns()
+	h.mu.Unlock()
+	runs.each(fn)
+	runs.release()
+	return n
 }
 
 // ReadBacklog moves up to n messages from the backlog into dst, and their
@@ -243,8 +262,7 @@ func (h *Held) DropOldestInMemory() (Message, bool) {
 	if h.memory.Len() == 0 {
 		return Message{}, false
 	}
-	m := *h.memory.Front()
-	h.memory.DropFront()
+	m := h.memory.DropFront()
 	h.addBytes(-int64(len(m.Body)))
 	return m, true
 }

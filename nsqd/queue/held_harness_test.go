@@ -21,6 +21,8 @@ import (
 //	settle-pending            Commit (unless done) and Settle it
 //	put-to-disk NAME ...      PutToDisk (a bound keeping order)
 //	take-memory               TakeMemory: the memory part, handed over
+//	hand-over                 HandOverMemory: the memory part, run by run
+//	drop-oldest               DropOldestInMemory (a bound's drop-oldest)
 //	read N                    ReadBacklog: up to N from disk, not yet acknowledged
 //	ack                       Ack every record read
 //	empty                     Empty
@@ -94,6 +96,14 @@ func (hh *heldHarness) run(line string) string {
 		hh.settle(&out, hh.h.PutToDisk(hh.messages(args)))
 	case "take-memory":
 		fmt.Fprintf(&out, "took: [%s]\n", names(hh.h.TakeMemory(nil)))
+	case "hand-over":
+		n := hh.h.HandOverMemory(func(run Shared) {
+			fmt.Fprintf(&out, "run: [%s]\n", names(run.Msgs))
+		})
+		fmt.Fprintf(&out, "handed over: %d\n", n)
+	case "drop-oldest":
+		m, ok := hh.h.DropOldestInMemory()
+		fmt.Fprintf(&out, "dropped: [%s] %v\n", m.Body, ok)
 	case "read":
 		var n int
 		fmt.Sscan(args[0], &n)

@@ -604,3 +604,21 @@ func (q *Queue) ReplaceBacklog(wrap func(Disk) Disk) {
 		q.backlog = wrap(q.backlog)
 	}
 }
+
+// RequeueShared is Requeue for a batch given as records the ring may point
+// at (a topic's held memory handed over, Held.HandOverMemory): the ring
+// holds s's block instead of copying the messages into records of its own,
+// so a hand-over costs a channel 8 bytes a message kept in memory. The
+// messages must hold no disk receipt (held memory holds none). Deferred
+// messages, those past the memory bound and a batch the attempts limit
+// sends away in part are copied as by Requeue, with its outcomes.
+func (q *Queue) RequeueShared(s Shared, now int64) *Pending {
+	if max := q.policy().MaxAttempts; max > 0 {
+		for i := range s.Msgs {
+			if s.Msgs[i].Attempts >= max {
+				return q.Requeue(s.Msgs, now)
+			}
+		}
+	}
+	return q.putFrom(s.Msgs, now, true, s.block)
+}

@@ -175,3 +175,14 @@ func (s *SharedRecords) Copy(msgs []Message) Shared {
 	s.mu.Unlock()
 	return Shared{Msgs: out, block: b}
 }
+
+// copyIndexed is copy for a caller that keeps the copies as a range of
+// their block (heldMemory): the block and the index of the first copy in
+// block.msgs. The same hold rule as copy's applies.
+func (r *Records) copyIndexed(msgs []Message) (block *recordBlock, start int) {
+	_, block = r.copy(msgs)
+	if block == nil || block != r.cur {
+		return block, 0 // none, or a block of the batch's own
+	}
+	return block, len(block.msgs) - len(r.free) - len(msgs)
+}
