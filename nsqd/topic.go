@@ -270,14 +270,16 @@ func killLate(late []*Channel) {
 	}
 }
 
-// handOverLocked queues backlog the topic has accepted in every channel. A
-// channel whose disk refuses its copies keeps them in memory; the first
-// refusal is returned, so the topic can keep its own records of them.
-// Caller holds mu (read or write).
-func (t *Topic) handOverLocked(backlog []Message) error {
+// handOverLocked queues a batch of the topic's disk backlog in every
+// channel: as the records were read where a channel puts them all on its
+// own disk, else decoded (Channel.putBacklogRecords). A channel whose disk
+// refuses its copies keeps them in memory; the first refusal is returned,
+// so the topic can keep its own records of them. Caller holds mu (read or
+// write).
+func (t *Topic) handOverLocked(backlog *queue.BacklogBatch) error {
 	var refused error
 	for _, c := range t.channels {
-		if err := c.putBacklog(backlog); err != nil && refused == nil {
+		if err := c.putBacklogRecords(backlog); err != nil && refused == nil {
 			refused = err
 		}
 	}
@@ -560,15 +562,10 @@ func (t *Topic) startDrainLocked() {
 // empty, the topic pauses, loses its channels or closes.
 func (t *Topic) drain() {
 	defer t.drainers.Done()
-	batch := make([]Message, 0, maxDeliveryBatch)
-	seqs := make([]uint64, 0, maxDeliveryBatch)
-	for {
-		var more bool
-		batch, seqs, more = t.drainStep(batch[:0], seqs[:0])
-		clear(batch)
-		if !more {
-			return
-		}
+	// One batch for every step: its slices, and the backlog's read memory
+	// (queue.Held.ReleaseRecords), are reused.
+	var batch queue.BacklogBatch
+	for t.drainStep(&batch) {
 	}
 }
 
@@ -576,45 +573,45 @@ func (t *Topic) drain() {
 // read runs with mu released, so publishers never wait for it; the
 // hand-off takes the read lock, as a publisher's fan-out does. It reports
 // false once the drain has ended (draining is then false).
-func (t *Topic) drainStep(batch []Message, seqs []uint64) ([]Message, []uint64, bool) {
+func (t *Topic) drainStep(batch *queue.BacklogBatch) bool {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
 	t.mu.RLock()
 	run := !t.exiting && t.distributingLocked()
 	t.mu.RUnlock()
 	if !run {
-		return batch, seqs, t.endDrain(nil)
+		return t.endDrain(nil)
 	}
-	// The channels keep their own copies: the topic's records (seqs) are
+	// The channels keep their own copies: the topic's records are
 	// released once every channel has queued the batch.
-	batch, seqs, err := t.held.ReadBacklog(batch, seqs, maxDeliveryBatch)
+	err := t.held.ReadRecords(batch, maxDeliveryBatch)
 	if err != nil {
 		t.nsqd.logf(errorLevel, "TOPIC(%s): %s", t.name, err)
 	}
-	if len(batch) == 0 {
-		return batch, seqs, t.endDrain(err)
+	if batch.Len() == 0 {
+		return t.endDrain(err)
 	}
 	t.mu.RLock()
 	if t.exiting {
 		// Closing: the records stay unacknowledged, and the disk queue
 		// delivers them again after the restart.
 		t.mu.RUnlock()
-		return batch, seqs, t.endDrain(nil)
+		return t.endDrain(nil)
 	}
 	// Still distributing: everything that stops it but close takes
 	// drainMu, held here since the check above.
 	refused := t.handOverLocked(batch)
 	t.mu.RUnlock()
-	t.bound.released(batch)
+	t.bound.bytes.Add(-batch.BodyBytes()) // released (topic_bound.go)
 	if refused == nil {
-		t.held.Ack(seqs)
+		t.held.ReleaseRecords(batch)
 	} else {
 		// A channel whose disk refused its copies keeps them in memory;
 		// the topic then keeps its records, so a crash delivers them
 		// again rather than losing them (and a restart, as duplicates).
-		t.nsqd.logf(errorLevel, "TOPIC(%s): keeping %d records on disk: a channel could not store them: %s", t.name, len(seqs), refused)
+		t.nsqd.logf(errorLevel, "TOPIC(%s): keeping %d records on disk: a channel could not store them: %s", t.name, batch.Len(), refused)
 	}
-	return batch, seqs, true
+	return true
 }
 
 // endDrain stops the drain, unless more backlog was written while it ran

@@ -159,3 +159,83 @@ func median(d []time.Duration) time.Duration {
 	slices.Sort(d)
 	return d[len(d)/2]
 }
+
+// BenchmarkTopicHandOver measures what a topic that holds messages costs
+// the first channel: each iteration holds heldMessages 200-byte messages
+// on a topic with no channel (published in batches of 200, as upstream's
+// bench_writer does), then times GetChannel (the SUB that creates the
+// channel) and, for the disk shape, the drain that moves the topic's disk
+// backlog to the channel's disk, until the topic holds nothing.
+//
+//   - memory: held in memory (--mem-queue-size above the count): the
+//     hand-over under the topic's write lock, inside GetChannel.
+//   - disk: held on disk (--mem-queue-size=0), moved to the channel's disk
+//     by the drain.
+//
+// ns/msg and B/msg are per message held (B/msg from the allocator's
+// cumulative count, so it includes what the drain goroutine allocates).
+//
+//	go test -run '^$' -bench TopicHandOver -benchmem -benchtime 5x ./nsqd/
+func BenchmarkTopicHandOver(b *testing.B) {
+	for _, shape := range []struct {
+		name    string
+		memSize int64
+	}{{"memory", 1 << 30}, {"disk", 0}} {
+		b.Run(shape.name, func(b *testing.B) {
+			benchTopicHandOver(b, shape.memSize)
+		})
+	}
+}
+
+func benchTopicHandOver(b *testing.B, memSize int64) {
+	const (
+		heldMessages = 200_000
+		batch        = 200
+	)
+	n := startDaemon(b, func(o *Options) {
+		o.Logger = io.Discard
+		o.MemQueueSize = memSize
+	})
+	body := make([]byte, 200)
+	msgs := make([]Message, batch)
+	var elapsed time.Duration
+	var allocated uint64
+	var before, after runtime.MemStats
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		topic, err := n.GetTopic(fmt.Sprintf("h%d", i))
+		require.NoError(b, err)
+		for j := 0; j < heldMessages/batch; j++ {
+			for k := range msgs {
+				msgs[k] = Message{Body: body}
+			}
+			require.NoError(b, topic.PutMessages(msgs))
+		}
+		require.EqualValues(b, heldMessages, topic.Depth())
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		start := time.Now()
+		_, err = topic.GetChannel("c")
+		require.NoError(b, err)
+		for {
+			topic.mu.RLock()
+			done := !topic.draining && topic.Depth() == 0
+			topic.mu.RUnlock()
+			if done {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		runtime.ReadMemStats(&after)
+		allocated += after.TotalAlloc - before.TotalAlloc
+		require.NoError(b, n.DeleteExistingTopic(topic.Name()))
+		runtime.GC()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*heldMessages), "ns/msg")
+	b.ReportMetric(float64(allocated)/float64(b.N*heldMessages), "B/msg")
+}

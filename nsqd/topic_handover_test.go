@@ -2,6 +2,9 @@ package nsqd
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -194,4 +197,82 @@ func TestSubKeepsAHeldMessagesDeferral(t *testing.T) {
 			requireIntact(t, []Message{deferred}, c.readMessages(1), true)
 		})
 	}
+}
+
+// The drain moves the topic's disk backlog to a channel that keeps nothing
+// in memory as the records were read: no message is decoded, copied and
+// encoded again on the way, and the read memory is reused, so the drain
+// allocates next to nothing per message (before, about 300 bytes: a read
+// buffer, the decoded messages and the channel's Pending).
+func TestDiskDrainAllocatesNoCopyPerMessage(t *testing.T) {
+	const held = 20_000
+	n := startDaemon(t, memBound(0))
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	body := make([]byte, 200)
+	msgs := make([]Message, 200)
+	for i := 0; i < held/len(msgs); i++ {
+		for k := range msgs {
+			msgs[k] = Message{Body: body}
+		}
+		require.NoError(t, topic.PutMessages(msgs))
+	}
+	require.EqualValues(t, held, topic.BackendDepth())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	waitFor(t, "the drain to end", func() bool {
+		topic.mu.RLock()
+		defer topic.mu.RUnlock()
+		return !topic.draining && topic.Depth() == 0
+	})
+	runtime.ReadMemStats(&after)
+	require.EqualValues(t, held, ch.Depth())
+	require.EqualValues(t, held, ch.queue.BacklogDepth(), "all of it on the channel's disk")
+	perMessage := float64(after.TotalAlloc-before.TotalAlloc) / held
+	t.Logf("%.1f bytes allocated a message", perMessage)
+	require.Less(t, perMessage, 40.0, "bytes allocated a message drained")
+}
+
+// A channel whose disk refuses the records the drain moves keeps the
+// messages in memory and delivers them; the topic keeps its records of
+// them (a crash delivers them again rather than losing them).
+func TestDrainRefusedByTheChannelsDiskKeepsTheTopicsRecords(t *testing.T) {
+	n := startDaemon(t, memBound(0))
+	topic, err := n.GetTopic("t")
+	require.NoError(t, err)
+	ch, err := topic.GetChannel("c")
+	require.NoError(t, err)
+	topic.Pause()
+	total := holdBatches(t, topic, "r", maxDeliveryBatch+10)
+	want := heldNow(t, topic)
+	breakChannelDisk(t, ch)
+
+	topic.Unpause()
+	waitFor(t, "the drain to end", func() bool {
+		topic.mu.RLock()
+		defer topic.mu.RUnlock()
+		return !topic.draining && topic.held.BacklogDepth() == 0
+	})
+	require.EqualValues(t, total, ch.queue.ReadyInMemory(), "the channel holds them in memory")
+	require.EqualValues(t, total, topic.held.DiskStats().Unacked, "the topic keeps its records")
+	requireIntact(t, want, consume(t, n, "t", "c", total), true)
+}
+
+// A topic backlog left by upstream nsqd (records in upstream's layout) is
+// drained through a channel that keeps nothing in memory: the records are
+// encoded anew in ours, and every message is delivered intact.
+func TestUpstreamTopicBacklogDrainedThroughDisk(t *testing.T) {
+	dir := t.TempDir()
+	md := `{"topics":[{"name":"orders","paused":false,"channels":[]}],"version":"1.3.0"}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, metadataFile), []byte(md), 0o600))
+	onTopic := numbered("held", 300)
+	writeUpstreamQueue(t, dir, "orders", 2000, onTopic)
+	n := startDaemon(t, func(o *Options) { o.DataPath = dir; o.MemQueueSize = 0 })
+	topic, err := n.GetExistingTopic("orders")
+	require.NoError(t, err)
+	want := heldNow(t, topic)
+	require.Len(t, want, len(onTopic))
+	requireIntact(t, want, consume(t, n, "orders", "billing", len(want)), true)
 }

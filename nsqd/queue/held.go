@@ -61,7 +61,7 @@ func (h *Held) addBytes(n int64) {
 
 // OpenHeld opens the held messages' backlog (named cfg.Name, as upstream
 // names a topic's queue); only Name, MemSize, Disk, OpenDisk, Logf and
-// Wrote of cfg are used.
+// Wrote of cfg are used (ReuseReads is always on: ReleaseRecords).
 func OpenHeld(cfg Config) (*Held, error) {
 	h := &Held{cfg: cfg}
 	h.cfg.MemSize = max(cfg.MemSize, 0)
@@ -71,6 +71,10 @@ func OpenHeld(cfg Config) (*Held, error) {
 	if cfg.Disk == nil {
 		return h, nil
 	}
+	// The backlog may reuse the memory of records moved to the channels
+	// as they were read (ReleaseRecords); every other release is an Ack,
+	// which never lets it (nsqd/queue/reuse.go).
+	h.cfg.ReuseReads = true
 	var err error
 	if h.backlog, err = h.cfg.openDisk(cfg.Name, false); err != nil {
 		return nil, err

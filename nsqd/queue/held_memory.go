@@ -52,12 +52,6 @@ func (m *heldMemory) Push(msgs []Message) {
 	m.runs.Push(recordRun{block: block, start: start, end: start + len(msgs)})
 }
 
-// Front returns the oldest message; Len must not be 0.
-func (m *heldMemory) Front() *Message {
-	r := m.runs.Front()
-	return &r.block.msgs[r.start]
-}
-
 // DropFront removes the oldest message and returns it; Len must not be 0.
 func (m *heldMemory) DropFront() Message {
 	r := m.runs.Front()
