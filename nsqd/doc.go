@@ -8,7 +8,7 @@
 //	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
 //	  │  body read into one slab per batch; IDs and timestamp stamped per batch
 //	  ▼
-//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (queue.Held: ring → disk)
+//	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (queue.Held: records → disk)
 //	  │  under the topic's read lock, one append per channel per batch
 //	  ▼
 //	Channel.put ── DeliverAt in the future ──▶ deferred heap ──timer──┐
@@ -35,6 +35,18 @@
 // so fan-out allocates nothing per message. With the
 // topology experiment on, Channel.take keeps a less local consumer from what
 // idle, more local consumers have credit for (topology.go).
+//
+// What a topic held (no channel yet, paused, starting) is handed over when
+// it starts to distribute. The memory part is records too
+// (nsqd/queue/held_memory.go), and every channel's ring points at them,
+// run by run, under the topic's write lock (Held.HandOverMemory,
+// Queue.RequeueShared): nothing is copied, so it keeps its place before
+// later publishes at the cost of 8 bytes a message per channel. The disk
+// part is moved by the drain goroutine a batch at a time, as the records
+// were read wherever a channel would put the whole batch on its own disk
+// (Held.ReadRecords, Queue.BeginPutRecords: same encoding on both sides),
+// decoded only for a channel that keeps, defers or kills some of it; the
+// topic releases its records once every channel stored them.
 //
 // # Goroutines
 //
