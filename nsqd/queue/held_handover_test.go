@@ -44,8 +44,10 @@ func TestHeldHandOverSharesTheRecords(t *testing.T) {
 	}
 	queues := []*Queue{memoryQueue(t, count), memoryQueue(t, count)}
 	runs := 0
+	var blocks []*recordBlock
 	handed := h.HandOverMemory(func(run Shared) {
 		runs++
+		blocks = append(blocks, run.block)
 		for _, q := range queues {
 			if p := q.RequeueShared(run, 0); p != nil {
 				t.Fatal("a queue with room wrote to disk")
@@ -76,6 +78,13 @@ func TestHeldHandOverSharesTheRecords(t *testing.T) {
 			if string(m.Body) != fmt.Sprint(i) || m.Timestamp != int64(i) {
 				t.Fatalf("queue %d message %d: %q at %d", qi, i, m.Body, m.Timestamp)
 			}
+		}
+	}
+	// Consumed everywhere, the blocks have no holder left, the one the
+	// Held was carving included: none keeps its records' bodies alive.
+	for i, b := range blocks {
+		if refs := b.refs.Load(); refs != 0 {
+			t.Fatalf("block %d of %d: %d holders left", i, len(blocks), refs)
 		}
 	}
 }

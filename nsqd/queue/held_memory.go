@@ -110,6 +110,7 @@ func (m *heldMemory) Clear() {
 		r.block.release()
 	})
 	m.runs.Clear()
+	m.records.dropCurrent()
 	m.count, m.bytes = 0, 0
 }
 
@@ -118,6 +119,9 @@ func (m *heldMemory) Clear() {
 func (m *heldMemory) takeRuns() heldRuns {
 	taken := heldRuns{runs: m.runs}
 	m.runs = Ring[recordRun]{}
+	// The runs' holds keep their blocks for the channels; the block being
+	// carved must not stay held for a Put that may never come.
+	m.records.dropCurrent()
 	m.count, m.bytes = 0, 0
 	return taken
 }

@@ -186,3 +186,16 @@ func (r *Records) copyIndexed(msgs []Message) (block *recordBlock, start int) {
 	}
 	return block, len(block.msgs) - len(r.free) - len(msgs)
 }
+
+// dropCurrent ends the Records' hold on the block it carves, so the next
+// copy starts another: for a user whose every record has moved on to
+// other holders (a topic's held memory handed over to its channels,
+// held_memory.go), so that the block goes once they are done with it,
+// instead of staying held, with the bodies its records point at, until
+// the next copy that needs a new block.
+func (r *Records) dropCurrent() {
+	if r.cur != nil {
+		r.cur.release()
+	}
+	r.cur, r.free = nil, nil
+}
