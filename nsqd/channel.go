@@ -139,21 +139,42 @@ func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 // the bodies' memory (body_alloc.go). A channel with a bound says true
 // (its drop-oldest and dead paths may hold a body), and so does any error.
 func (c *Channel) putShared(shared queue.Shared) (kept bool, err error) {
+	p, kept, err := c.beginShared(shared)
+	if p == nil || err != nil {
+		return kept, err
+	}
+	if err := c.commit(p); err != nil {
+		return true, err
+	}
+	return kept, nil
+}
+
+// beginShared is putShared's part under c.mu: it queues the batch and
+// returns the disk work left, a Pending the caller must commit (c.commit,
+// with no channel lock held; close waits for it) before the batch's bodies
+// may change. A fan-out begins every channel's put this way and then
+// commits their disk work side by side (fanout_commit.go). kept is
+// putShared's, for when the commit succeeds; an error of the commit makes
+// it true.
+//
+// A channel with a bound commits its own write before it returns (p is
+// then nil): its drop-oldest victims follow the write (putBoundedLocked).
+func (c *Channel) beginShared(shared queue.Shared) (p *queue.Pending, kept bool, err error) {
 	msgs := shared.Msgs
 	c.mu.Lock()
 	if c.exiting {
 		c.mu.Unlock()
-		return true, errExiting
+		return nil, true, errExiting
 	}
 	if b := c.policy().Bound(); b.On() {
-		return true, c.putBoundedLocked(msgs, b, false)
+		return nil, true, c.putBoundedLocked(msgs, b, false)
 	}
 	c.messageCount.Add(uint64(len(msgs)))
 	p, inMemory := c.queue.PutShared(shared, c.now())
-	if err := c.finishLocked(p); err != nil {
-		return true, err
+	if !c.releaseLocked(p) {
+		return nil, inMemory, nil
 	}
-	return inMemory, nil
+	return p, inMemory, nil
 }
 
 // putBacklog queues a batch the topic had accepted already (its memory or
@@ -207,14 +228,25 @@ func (c *Channel) deferAll(msgs []Message) { c.requeue(msgs) }
 // follows the next deadline, and c.mu is released; then the change's disk
 // writes, if any, are committed without the lock.
 func (c *Channel) finishLocked(p *queue.Pending) error {
+	if !c.releaseLocked(p) {
+		return nil
+	}
+	return c.commit(p)
+}
+
+// releaseLocked is finishLocked up to the commit: consumers are woken, the
+// timer follows the next deadline, and c.mu is released. It reports
+// whether p has disk work to commit; if so, the commit is counted in
+// writers (so close waits for it), and the caller must run c.commit(p).
+func (c *Channel) releaseLocked(p *queue.Pending) bool {
 	c.changedLocked()
 	if p == nil {
 		c.mu.Unlock()
-		return nil
+		return false
 	}
 	c.writers.Add(1)
 	c.mu.Unlock()
-	return c.commit(p)
+	return true
 }
 
 // commit writes a Pending with c.mu released and settles it under c.mu,
