@@ -324,3 +324,67 @@ func TestFanOutCommittersStopWithTheTopic(t *testing.T) {
 	}
 	require.True(t, errors.Is(topic.PutMessages(msgs), errExiting))
 }
+
+// A topic deleted while publishers fan out to it stops its committers once
+// the fan-outs under way have ended; every publish either succeeded or was
+// refused, and none waits for ever. Run with -race, this also checks the
+// committers' hand-over against close.
+func TestFanOutCommittersStopWhilePublishing(t *testing.T) {
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	fanOutTopic(t, n, "clicks", "a", "b", "c")
+	topic, err := n.GetExistingTopic("clicks")
+	require.NoError(t, err)
+	batch := bodiesOfSize(20, 300)
+	const publishers = 3
+	published := make(chan struct{}, publishers*1000)
+	results := make(chan error, publishers)
+	for p := 0; p < publishers; p++ {
+		go func() {
+			for i := 0; i < 1000; i++ {
+				msgs := make([]Message, len(batch))
+				for j := range batch {
+					msgs[j] = Message{Body: []byte(batch[j])}
+				}
+				if err := topic.PutMessages(msgs); err != nil {
+					results <- err
+					return
+				}
+				published <- struct{}{}
+			}
+			results <- nil
+		}()
+	}
+	for i := 0; i < 10; i++ { // a few fan-outs in, so committers exist
+		select {
+		case <-published:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no fan-out completed")
+		}
+	}
+	require.NoError(t, n.DeleteExistingTopic("clicks"))
+	for p := 0; p < publishers; p++ {
+		select {
+		case err := <-results:
+			if err != nil {
+				require.ErrorIs(t, err, errExiting)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a publisher did not return after the topic was deleted")
+		}
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		topic.committers.running.Wait()
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the topic's committers did not stop with it")
+	}
+	topic.committers.mu.Lock()
+	defer topic.committers.mu.Unlock()
+	require.True(t, topic.committers.stopped)
+	require.Empty(t, topic.committers.idle)
+	require.NotZero(t, topic.committers.started)
+}
