@@ -29,7 +29,8 @@ import (
 // Topic.close, which runs once no fan-out can be under way (it has set
 // exiting under Topic.mu held for writing, which every fan-out holds at
 // least for reading until its commits ended). A batch is one unit of work:
-// nothing is allocated per batch or message once the committers exist.
+// once the committers exist, nothing is allocated per batch or message (for
+// up to fanOutCommitRoom channels with disk work; more grow one slice).
 
 // channelCommit is a channel's disk work from one fan-out: its put ran
 // under its lock (Channel.beginShared), the Pending is to be committed
