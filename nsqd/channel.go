@@ -149,34 +149,6 @@ func (c *Channel) putShared(shared queue.Shared) (kept bool, err error) {
 	return kept, nil
 }
 
-// beginShared is putShared's part under c.mu: it queues the batch and
-// returns the disk work left, a Pending the caller must commit (c.commit,
-// with no channel lock held; close waits for it) before the batch's bodies
-// may change. A fan-out begins every channel's put this way and then
-// commits their disk work side by side (fanout_commit.go). kept is
-// putShared's, for when the commit succeeds; an error of the commit makes
-// it true.
-//
-// A channel with a bound commits its own write before it returns (p is
-// then nil): its drop-oldest victims follow the write (putBoundedLocked).
-func (c *Channel) beginShared(shared queue.Shared) (p *queue.Pending, kept bool, err error) {
-	msgs := shared.Msgs
-	c.mu.Lock()
-	if c.exiting {
-		c.mu.Unlock()
-		return nil, true, errExiting
-	}
-	if b := c.policy().Bound(); b.On() {
-		return nil, true, c.putBoundedLocked(msgs, b, false)
-	}
-	c.messageCount.Add(uint64(len(msgs)))
-	p, inMemory := c.queue.PutShared(shared, c.now())
-	if !c.releaseLocked(p) {
-		return nil, inMemory, nil
-	}
-	return p, inMemory, nil
-}
-
 // putBacklog queues a batch the topic had accepted already (its memory or
 // disk backlog): a disk refusal keeps the messages in memory instead of
 // dropping them, and is still returned, for the topic must then keep its
@@ -232,21 +204,6 @@ func (c *Channel) finishLocked(p *queue.Pending) error {
 		return nil
 	}
 	return c.commit(p)
-}
-
-// releaseLocked is finishLocked up to the commit: consumers are woken, the
-// timer follows the next deadline, and c.mu is released. It reports
-// whether p has disk work to commit; if so, the commit is counted in
-// writers (so close waits for it), and the caller must run c.commit(p).
-func (c *Channel) releaseLocked(p *queue.Pending) bool {
-	c.changedLocked()
-	if p == nil {
-		c.mu.Unlock()
-		return false
-	}
-	c.writers.Add(1)
-	c.mu.Unlock()
-	return true
 }
 
 // commit writes a Pending with c.mu released and settles it under c.mu,

@@ -32,6 +32,49 @@ import (
 // once the committers exist, nothing is allocated per batch or message (for
 // up to fanOutCommitRoom channels with disk work; more grow one slice).
 
+// beginShared is putShared's part under c.mu: it queues the batch and
+// returns the disk work left, a Pending the caller must commit (c.commit,
+// with no channel lock held; close waits for it) before the batch's bodies
+// may change. A fan-out begins every channel's put this way and then
+// commits their disk work side by side (fanout_commit.go). kept is
+// putShared's, for when the commit succeeds; an error of the commit makes
+// it true.
+//
+// A channel with a bound commits its own write before it returns (p is
+// then nil): its drop-oldest victims follow the write (putBoundedLocked).
+func (c *Channel) beginShared(shared queue.Shared) (p *queue.Pending, kept bool, err error) {
+	msgs := shared.Msgs
+	c.mu.Lock()
+	if c.exiting {
+		c.mu.Unlock()
+		return nil, true, errExiting
+	}
+	if b := c.policy().Bound(); b.On() {
+		return nil, true, c.putBoundedLocked(msgs, b, false)
+	}
+	c.messageCount.Add(uint64(len(msgs)))
+	p, inMemory := c.queue.PutShared(shared, c.now())
+	if !c.releaseLocked(p) {
+		return nil, inMemory, nil
+	}
+	return p, inMemory, nil
+}
+
+// releaseLocked is finishLocked up to the commit: consumers are woken, the
+// timer follows the next deadline, and c.mu is released. It reports
+// whether p has disk work to commit; if so, the commit is counted in
+// writers (so close waits for it), and the caller must run c.commit(p).
+func (c *Channel) releaseLocked(p *queue.Pending) bool {
+	c.changedLocked()
+	if p == nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.writers.Add(1)
+	c.mu.Unlock()
+	return true
+}
+
 // channelCommit is a channel's disk work from one fan-out: its put ran
 // under its lock (Channel.beginShared), the Pending is to be committed
 // with that lock released.
