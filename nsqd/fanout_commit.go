@@ -36,7 +36,7 @@ import (
 // returns the disk work left, a Pending the caller must commit (c.commit,
 // with no channel lock held; close waits for it) before the batch's bodies
 // may change. A fan-out begins every channel's put this way and then
-// commits their disk work side by side (fanout_commit.go). kept is
+// commits their disk work side by side (Topic.commitFanOut). kept is
 // putShared's, for when the commit succeeds; an error of the commit makes
 // it true.
 //
