@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -113,6 +114,64 @@ func BenchmarkPublishChannels(b *testing.B) {
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "heap-B/msg")
+		})
+	}
+}
+
+// BenchmarkPublishFanoutDisk is the fan-out shape once the channels' memory
+// is full: MPUBs of 200 messages of 200 bytes from two connections at once
+// (as compare.sh's bench_writer), to a topic with three channels and
+// --mem-queue-size=0, so that every channel writes every message to its
+// own disk queue (and fsyncs every --sync-every records). One op is one
+// message published; cpu-ns/op is the whole process's CPU per message.
+func BenchmarkPublishFanoutDisk(b *testing.B) {
+	for _, shape := range []struct {
+		name      string
+		batch     int
+		syncEvery int64
+	}{
+		{"batch=200", 200, 0},
+		{"batch=1", 1, 0},
+		// Every batch fsyncs every channel's queue: what the overlap of
+		// the channels' fdatasyncs saves, alone.
+		{"batch=200/sync=every-batch", 200, 200},
+		// The ceiling: no fsync but at a segment's end.
+		{"batch=200/sync=rarely", 200, 1 << 40},
+	} {
+		batch := shape.batch
+		b.Run(shape.name, func(b *testing.B) {
+			n := startDaemon(b, func(o *Options) {
+				o.MemQueueSize = 0
+				o.Logger = io.Discard
+				if shape.syncEvery > 0 {
+					o.SyncEvery = shape.syncEvery
+				}
+			})
+			topic, _ := n.GetTopic("clicks")
+			for _, name := range fanoutChannels {
+				topic.GetChannel(name)
+			}
+			const publishers = 2
+			batches := (b.N + batch - 1) / batch
+			b.SetBytes(200)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU(b)
+			var wg sync.WaitGroup
+			for p := 0; p < publishers; p++ {
+				share := batches / publishers
+				if p == 0 {
+					share += batches % publishers
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					publishBatches(b, n, "clicks", share, batch, 200)
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

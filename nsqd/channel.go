@@ -139,21 +139,14 @@ func (c *Channel) now() int64 { return c.nsqd.clock.Now().UnixNano() }
 // the bodies' memory (body_alloc.go). A channel with a bound says true
 // (its drop-oldest and dead paths may hold a body), and so does any error.
 func (c *Channel) putShared(shared queue.Shared) (kept bool, err error) {
-	msgs := shared.Msgs
-	c.mu.Lock()
-	if c.exiting {
-		c.mu.Unlock()
-		return true, errExiting
+	p, kept, err := c.beginShared(shared)
+	if p == nil || err != nil {
+		return kept, err
 	}
-	if b := c.policy().Bound(); b.On() {
-		return true, c.putBoundedLocked(msgs, b, false)
-	}
-	c.messageCount.Add(uint64(len(msgs)))
-	p, inMemory := c.queue.PutShared(shared, c.now())
-	if err := c.finishLocked(p); err != nil {
+	if err := c.commit(p); err != nil {
 		return true, err
 	}
-	return inMemory, nil
+	return kept, nil
 }
 
 // putBacklog queues a batch the topic had accepted already (its memory or
@@ -207,13 +200,9 @@ func (c *Channel) deferAll(msgs []Message) { c.requeue(msgs) }
 // follows the next deadline, and c.mu is released; then the change's disk
 // writes, if any, are committed without the lock.
 func (c *Channel) finishLocked(p *queue.Pending) error {
-	c.changedLocked()
-	if p == nil {
-		c.mu.Unlock()
+	if !c.releaseLocked(p) {
 		return nil
 	}
-	c.writers.Add(1)
-	c.mu.Unlock()
 	return c.commit(p)
 }
 

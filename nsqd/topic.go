@@ -35,6 +35,9 @@ type Topic struct {
 	// records keeps one copy of each batch fanned out, which every
 	// channel's memory queue points at (fanOutLocked).
 	records queue.SharedRecords
+	// committers commit the channels' disk work of a fan-out side by
+	// side (fanout_commit.go); stopped by close.
+	committers committers
 
 	// drainMu makes one drain step (read a batch from disk, hand it to the
 	// channels, release its records) indivisible for the operations that
@@ -230,6 +233,12 @@ func (t *Topic) count(n int, bytes uint64) {
 // refused the overflow) does not stop the others; the first error is
 // returned so the publisher is told, and may publish again (at least once).
 //
+// Each channel's put runs under its own lock, one after another; the disk
+// work they leave (overflow to the backlog, deferred messages to the store)
+// is committed after all of them, side by side (fanout_commit.go), so that
+// the channels' writes and fsyncs overlap rather than add up. Every commit
+// has ended (and settled) when fanOutLocked returns.
+//
 // late lists the channels whose drop-oldest victims wait to be published
 // to their dead_letter_topic: the caller calls killLate on each once it
 // has released t.mu (nil, without allocating, in the common case).
@@ -248,15 +257,28 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err er
 	// (queue.SharedRecords.Copy).
 	shared := t.records.Copy(msgs)
 	defer shared.Release()
+	var room [fanOutCommitRoom]channelCommit
+	commits := room[:0]
 	var firstErr error
 	for _, c := range t.channels {
-		keptHere, err := reserved.put(c, shared)
+		p, keptHere, err := reserved.begin(c, shared)
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 		kept = kept || keptHere
+		if p != nil {
+			commits = append(commits, channelCommit{channel: c, pending: p})
+		}
 		if c.latePending() {
 			late = append(late, c)
+		}
+	}
+	if len(commits) > 0 {
+		if err := t.commitFanOut(commits, commitsOverlap(msgs)); err != nil {
+			kept = true // a refused batch: as putShared says
+			if firstErr == nil {
+				firstErr = err
+			}
 		}
 	}
 	return late, kept, firstErr
@@ -515,6 +537,8 @@ func (t *Topic) close(deleted bool) error {
 		t.channels = map[string]*Channel{}
 	}
 	t.mu.Unlock()
+	// No fan-out runs now, nor will: its committers are idle.
+	t.committers.stop()
 	// Publishers writing held batches finish first: what they were told
 	// was accepted is then in memory or on disk, and flushHeld keeps it.
 	t.holdWrites.Wait()

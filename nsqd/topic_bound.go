@@ -12,16 +12,18 @@ import (
 // (nil when none had to: the common case costs no allocation).
 type reservations []*Channel
 
-// put hands the batch to c, using its reservation if it made one. kept is
-// Channel.putShared's: whether c may still refer to a body of the batch
-// (always, for a reservation: the channel has a bound).
-func (r reservations) put(c *Channel, shared queue.Shared) (kept bool, err error) {
+// begin hands the batch to c, using its reservation if it made one, and
+// returns the disk work left to commit (Channel.beginShared). A reserved
+// put commits its own write (p is nil). kept is Channel.putShared's:
+// whether c may still refer to a body of the batch (always, for a
+// reservation: the channel has a bound).
+func (r reservations) begin(c *Channel, shared queue.Shared) (p *queue.Pending, kept bool, err error) {
 	for _, held := range r {
 		if held == c {
-			return true, c.putReserved(shared.Msgs)
+			return nil, true, c.putReserved(shared.Msgs)
 		}
 	}
-	return c.putShared(shared)
+	return c.beginShared(shared)
 }
 
 // reserveLocked makes a batch for several channels all-or-nothing under
