@@ -34,6 +34,7 @@ type Queue struct {
 	mu       sync.Mutex
 	closed   bool
 	pending  []*putReq // batches waiting for the writer
+	freeReqs []*putReq // finished requests kept for the next puts (writer.go)
 	readFile int64     // published read position: the next record Read returns
 	readPos  int64
 	// published write position: readers never look past it

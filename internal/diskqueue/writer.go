@@ -61,7 +61,7 @@ type putReq struct {
 // queued batch with one write and at most one fsync, and the others find
 // their batch done when their turn comes.
 func (q *Queue) Put(records [][]byte) (first uint64, err error) {
-	return q.put(&putReq{records: records})
+	return q.put(putReq{records: records})
 }
 
 // Batch is a batch of records that PutBatch encodes straight into the
@@ -80,7 +80,7 @@ type Batch interface {
 // checks and all-or-nothing outcome. The writer calls b's methods, from the
 // caller's or another putter's goroutine, only until PutBatch returns.
 func (q *Queue) PutBatch(b Batch) (first uint64, err error) {
-	return q.put(&putReq{batch: b})
+	return q.put(putReq{batch: b})
 }
 
 // len, size and appendTo read a request's records, given either way.
@@ -105,14 +105,18 @@ func (r *putReq) appendTo(dst []byte, i int) []byte {
 	return append(dst, r.records[i]...)
 }
 
-func (q *Queue) put(req *putReq) (first uint64, err error) {
-	n := req.len()
+// maxFreeReqs bounds the finished requests a queue keeps for reuse: as many
+// as putters commonly wait in one group.
+const maxFreeReqs = 16
+
+func (q *Queue) put(in putReq) (first uint64, err error) {
+	n := in.len()
 	if n == 0 {
 		return 0, nil
 	}
 	lo, hi := int64(q.opts.MinMsgSize), int64(q.opts.MaxMsgSize)
 	for i := range n {
-		if size := int64(req.size(i)); size < lo || size > hi {
+		if size := int64(in.size(i)); size < lo || size > hi {
 			return 0, fmt.Errorf("diskqueue %s: put: record %d of %d has %d bytes, outside [%d, %d]: %w",
 				q.opts.Name, i+1, n, size, lo, hi, ErrRecordSize)
 		}
@@ -122,11 +126,26 @@ func (q *Queue) put(req *putReq) (first uint64, err error) {
 		q.mu.Unlock()
 		return 0, ErrClosed
 	}
+	// The request waits in pending, where the group's leader reaches it
+	// from another goroutine, so it lives on the heap: a finished one is
+	// reused rather than one allocated per put.
+	var req *putReq
+	if k := len(q.freeReqs); k > 0 {
+		req = q.freeReqs[k-1]
+		q.freeReqs = q.freeReqs[:k-1]
+	} else {
+		req = new(putReq)
+	}
+	*req = in
 	q.pending = append(q.pending, req)
 	q.mu.Unlock()
 
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
+	// Runs before wmu's release, once the results are read: the leader that
+	// finished req did so under wmu and dropped its group, so nothing else
+	// refers to req now.
+	defer q.freeReq(req)
 	if req.done {
 		return req.first, req.err
 	}
@@ -159,6 +178,17 @@ func (q *Queue) put(req *putReq) (first uint64, err error) {
 	clear(group)
 	q.spare = group[:0]
 	return req.first, err
+}
+
+// freeReq keeps a finished request for the next put, without the caller's
+// records.
+func (q *Queue) freeReq(req *putReq) {
+	*req = putReq{}
+	q.mu.Lock()
+	if len(q.freeReqs) < maxFreeReqs {
+		q.freeReqs = append(q.freeReqs, req)
+	}
+	q.mu.Unlock()
 }
 
 // markRead hands out the Seqs of a ReadOnWrite group just committed and
