@@ -58,12 +58,7 @@ func boundsFor(o Options) bounds {
 	}
 }
 
-// defaultChunk is the read buffer's size (grown to hold a bigger record):
-// how far a Read reads ahead of the records it returns. 64 KB is about 280
-// nsqd messages of 200 bytes per read call, more than a consumer's batch, so
-// a bigger buffer only saved system calls that cost little next to copying
-// the bytes, while its memory stayed live for as long as the reader read.
-const defaultChunk = 64 << 10
+const defaultChunk = 256 << 10
 
 type itemKind int
 
