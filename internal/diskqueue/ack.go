@@ -66,6 +66,11 @@ type tracker struct {
 	oldAcked int // acknowledged entries in old[oldHead:]
 
 	unacked int64
+	// peak is the most entries the ring held since the last shrink: a ring
+	// that a steady reader fills again between periodic syncs is kept, not
+	// shrunk to what happens to be outstanding at the sync and regrown by
+	// doubling (each doubling garbage for the collector) right after.
+	peak int
 }
 
 // firstSeq is the first seq of an open queue: zero is never a valid seq, so
@@ -79,6 +84,7 @@ func (t *tracker) push(e ackEntry) uint64 {
 	}
 	t.ring[(t.head+t.n)&(len(t.ring)-1)] = ackEntry{file: e.file, pos: e.pos, slab: e.slab, afterGap: e.afterGap}
 	t.n++
+	t.peak = max(t.peak, t.n)
 	t.unacked++
 	return t.base + uint64(t.n) - 1
 }
@@ -263,16 +269,18 @@ func (t *tracker) reset() {
 	t.unacked = 0
 }
 
-// shrink gives back memory a burst of outstanding records left behind. It
+// shrink gives back memory a burst of outstanding records left behind: a
+// ring that held at most an eighth of its size since the last shrink. It
 // allocates, so it runs from the periodic sync, never from ack.
 func (t *tracker) shrink() {
-	if len(t.ring) > minRing && t.n*8 <= len(t.ring) {
+	if len(t.ring) > minRing && t.peak*8 <= len(t.ring) {
 		size := minRing
-		for size < 2*t.n {
+		for size < 2*t.peak {
 			size *= 2
 		}
 		t.resize(size)
 	}
+	t.peak = t.n
 	if live := len(t.old) - t.oldHead; cap(t.old) > 64 && live*4 <= cap(t.old) {
 		s := make([]straggler, 0, max(2*live, 16))
 		for _, x := range t.old[t.oldHead:] {

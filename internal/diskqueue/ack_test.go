@@ -497,7 +497,8 @@ func TestTrackerMatchesModel(t *testing.T) {
 			tr := tracker{base: firstSeq}
 			model := map[uint64]ackEntry{} // outstanding seq -> entry
 			var next uint64 = firstSeq
-			var peak int // most records outstanding at once
+			var peak int     // most records outstanding at once
+			sinceShrink := 0 // most ring entries since the last shrink
 			held := map[uint64]bool{}
 			// Plain comparisons, not require: this runs after every step.
 			check := func(step int) {
@@ -567,8 +568,12 @@ func TestTrackerMatchesModel(t *testing.T) {
 					tr.ack(s)
 				default:
 					tr.shrink()
-					require.LessOrEqual(t, len(tr.ring), max(minRing, 8*tr.n), "shrink")
+					// A ring is kept while it was needed since the last
+					// shrink: bounded by what it held since then.
+					require.LessOrEqual(t, len(tr.ring), max(minRing, 8*sinceShrink), "shrink")
+					sinceShrink = tr.n
 				}
+				sinceShrink = max(sinceShrink, tr.n)
 				check(step)
 			}
 			for s := range model {
@@ -576,10 +581,46 @@ func TestTrackerMatchesModel(t *testing.T) {
 			}
 			clear(model)
 			check(-1)
+			tr.shrink() // may keep a ring used since the last shrink
 			tr.shrink()
 			require.LessOrEqual(t, len(tr.ring), minRing)
 		})
 	}
+}
+
+// TestTrackerKeepsARingRefilledBetweenShrinks: a steady reader whose
+// outstanding records happen to be few at a periodic sync keeps its ring
+// (shrinking it would only make it double back, allocating each time),
+// while a ring unused since the last shrink is given back.
+func TestTrackerKeepsARingRefilledBetweenShrinks(t *testing.T) {
+	tr := tracker{base: firstSeq}
+	next := uint64(firstSeq)
+	fill := func(n int) {
+		for range n {
+			tr.push(ackEntry{pos: int64(next)})
+			next++
+		}
+	}
+	ackAll := func() {
+		for tr.unacked > 0 {
+			seq, _, _ := tr.frontier()
+			tr.ack(seq)
+		}
+	}
+	fill(4000)
+	ackAll()
+	grown := len(tr.ring)
+	require.GreaterOrEqual(t, grown, 4000)
+	for range 5 { // a sync finds the reader between two batches each time
+		tr.shrink()
+		require.Equal(t, grown, len(tr.ring), "ring shrunk while refilled between syncs")
+		fill(4000)
+		ackAll()
+	}
+	tr.shrink() // the last period used the ring
+	require.Equal(t, grown, len(tr.ring))
+	tr.shrink() // idle since the last shrink: given back
+	require.Equal(t, minRing, len(tr.ring))
 }
 
 func TestReadPositionOfStatsIsTheReader(t *testing.T) {

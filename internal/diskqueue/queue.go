@@ -176,6 +176,12 @@ func (q *Queue) tick() {
 			q.logf("periodic sync: %s", err)
 		}
 	}
+	// An idle writer gives its encoding buffer back (a queue that was
+	// published to and is now only consumed holds no write memory).
+	if !q.w.wrote {
+		q.w.buf = nil
+	}
+	q.w.wrote = false
 	q.amu.Lock()
 	q.acks.shrink()
 	q.amu.Unlock()

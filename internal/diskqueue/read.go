@@ -55,8 +55,10 @@ type Record struct {
 }
 
 // Read returns up to maxRecords records without blocking; nil, nil when there is
-// nothing to read. Damaged data met on the way is skipped (see FORMAT.md,
-// "Damage"), copied to a side file, logged and counted.
+// nothing to read. It stops early once the records read hold maxReadBytes
+// of Data (readmem.go), returning at least one record however big.
+// Damaged data met on the way is skipped (see FORMAT.md, "Damage"), copied
+// to a side file, logged and counted.
 //
 // A returned record leaves Depth and is outstanding (Unacked) until its Seq
 // is passed to Ack. The persisted read position never passes an outstanding
@@ -109,8 +111,9 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 		clear(spans)
 		spans = spans[:0]
 	}
+	readBytes := 0 // Data bytes of the records of this Read (maxReadBytes)
 loop:
-	for len(out)-base+len(spans) < maxRecords {
+	for len(out)-base+len(spans) < maxRecords && readBytes < maxReadBytes {
 		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
 			break
 		}
@@ -140,6 +143,7 @@ loop:
 				continue
 			}
 			spans = append(spans, it.data)
+			readBytes += len(it.data)
 			// The record's own start, not the position before the item:
 			// redelivery must not re-skip damage that preceded it.
 			r.starts = append(r.starts, ackEntry{file: r.file, pos: it.start, afterGap: r.gap})

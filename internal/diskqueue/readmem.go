@@ -22,6 +22,18 @@ import "math/bits"
 // names its record's slab by a small id kept in what was ackEntry's
 // padding, so tracking slabs costs the tracker no memory.
 
+// maxReadBytes is how much record Data one Read returns at most (at least
+// one record, however big). What a Read returns is held until the caller
+// acknowledges it: nsqd reads a consumer's whole credit batch (up to 256
+// messages) before writing any of it, so with 64 KB messages an unbounded
+// Read held 16 MB per consumer on top of what its socket buffers hold, and
+// a daemon consuming big records from disk peaked at twice the memory it
+// needed. A batch of small records (256 nsqd messages of 200 bytes are
+// 58 KB) never reaches the bound; big ones come a few per Read, and a
+// caller with credit left simply reads again, so the consume rate is
+// unchanged (README, "Peak RSS").
+const maxReadBytes = 256 << 10
+
 // slab is memory that records of one Read were copied into. A slab holds
 // the records of one Read only: a slow consumer's message must not keep a
 // fast one's memory from reuse.

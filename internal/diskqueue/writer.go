@@ -15,6 +15,9 @@ type writer struct {
 	unsynced int64    // records written since the last fsync
 	broken   bool     // the segment may hold bytes past pos: start a new one
 	buf      []byte   // encoding buffer, reused across groups
+	// wrote: a group was written since the last periodic sync, which drops
+	// buf when none was (an idle writer keeps no buffer).
+	wrote bool
 	// starts is where each record of the group being committed begins, in
 	// order; kept only with ReadOnWrite, reused across groups.
 	starts []ackEntry
@@ -262,6 +265,7 @@ func (q *Queue) commit(group []*putReq) (err error) {
 	}
 	piece := q.writePiece
 	buf := slices.Grow(w.buf[:0], int(min(size, piece, q.opts.MaxBytesPerFile)))
+	w.wrote = true
 	defer func() {
 		if cap(buf) <= maxKeptBuf {
 			w.buf = buf[:0]

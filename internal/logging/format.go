@@ -6,7 +6,7 @@ import (
 )
 
 // Format is how a Logger renders its lines: upstream's text, or one JSON
-// object per line (log/slog's JSON handler) for log collectors.
+// object per line (the fields log/slog's JSON handler writes) for log collectors.
 type Format int32
 
 const (

@@ -1,11 +1,9 @@
 package logging
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 )
@@ -64,8 +62,8 @@ func (l *Level) Get() any { return *l }
 // at or above its level. The level can change at run time
 // (PUT /config/log_level).
 type Logger struct {
-	out   *log.Logger  // Text
-	json  *slog.Logger // JSON
+	out   *log.Logger // Text
+	json  *jsonLines  // JSON
 	level atomic.Int32
 }
 
@@ -79,33 +77,12 @@ func New(w io.Writer, prefix string, level Level) *Logger {
 func NewWithFormat(w io.Writer, prefix string, level Level, format Format) *Logger {
 	l := &Logger{}
 	if format == JSON {
-		// The level is filtered here, so the handler passes everything.
-		h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: renameFatal})
-		l.json = slog.New(h)
-		if app := strings.Trim(prefix, "[] \t"); app != "" {
-			l.json = l.json.With("app", app)
-		}
+		l.json = &jsonLines{w: w, app: strings.Trim(prefix, "[] \t")}
 	} else {
 		l.out = log.New(w, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)
 	}
 	l.level.Store(int32(level))
 	return l
-}
-
-// slogFatal is FATAL's slog level: above ERROR, rendered by renameFatal.
-const slogFatal = slog.LevelError + 4
-
-var slogLevels = map[Level]slog.Level{Debug: slog.LevelDebug, Info: slog.LevelInfo, Warn: slog.LevelWarn,
-	Error: slog.LevelError, Fatal: slogFatal}
-
-// renameFatal makes slog print "FATAL" rather than "ERROR+4".
-func renameFatal(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.LevelKey && len(groups) == 0 {
-		if lvl, ok := a.Value.Any().(slog.Level); ok && lvl == slogFatal {
-			return slog.String(slog.LevelKey, "FATAL")
-		}
-	}
-	return a
 }
 
 // SetLevel changes the threshold.
@@ -121,7 +98,7 @@ func (l *Logger) Logf(level Level, format string, args ...any) {
 	}
 	msg := fmt.Sprintf(format, args...)
 	if l.json != nil {
-		l.json.Log(context.Background(), slogLevels[level], msg)
+		l.json.write(level, msg)
 		return
 	}
 	l.out.Output(2, level.String()+": "+msg)

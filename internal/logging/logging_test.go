@@ -2,7 +2,10 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,4 +71,43 @@ func TestParseFormat(t *testing.T) {
 	}
 	_, err := ParseFormat("xml")
 	require.EqualError(t, err, `invalid log format "xml" (want text or json)`)
+}
+
+// TestJSONLinesAreSlogs: apart from the time, a JSON line is byte for byte
+// what log/slog's JSON handler wrote for it before the handler was replaced
+// (json.go), escaping included.
+func TestJSONLinesAreSlogs(t *testing.T) {
+	msgs := []string{
+		"plain", `quote " backslash \ slash /`, "tab\tnewline\nreturn\r",
+		"nul \x00 bell \x07 esc \x1b del \x7f", "<html> & 'apostrophe'",
+		"invalid \xff\xfe utf-8", "line\u2028para\u2029sep", "unicode é ✓ 😀",
+	}
+	levels := []Level{Debug, Info, Warn, Error, Fatal}
+	for _, app := range []string{"[nsqd] ", ""} {
+		var ours, theirs bytes.Buffer
+		l := NewWithFormat(&ours, app, Debug, JSON)
+		h := slog.NewJSONHandler(&theirs, &slog.HandlerOptions{Level: slog.LevelDebug,
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				if lvl, ok := a.Value.Any().(slog.Level); ok && a.Key == slog.LevelKey && lvl == slog.LevelError+4 {
+					return slog.String(slog.LevelKey, "FATAL")
+				}
+				return a
+			}})
+		sl := slog.New(h)
+		if app != "" {
+			sl = sl.With("app", "nsqd")
+		}
+		slogLevel := map[Level]slog.Level{Debug: slog.LevelDebug, Info: slog.LevelInfo,
+			Warn: slog.LevelWarn, Error: slog.LevelError, Fatal: slog.LevelError + 4}
+		for i, m := range msgs {
+			level := levels[i%len(levels)]
+			l.Logf(level, "%s", m)
+			sl.Log(context.Background(), slogLevel[level], m)
+		}
+		timeField := regexp.MustCompile(`(?m)^\{"time":"[^"]+",`)
+		require.Equal(t, theirs.String(), timeField.ReplaceAllString(ours.String(), "{"))
+	}
 }

@@ -91,9 +91,22 @@ func (r *reuseQueue) settle(p *Pending) {
 // read takes up to n messages from the backlog as a consumer does; those
 // not due go where the channel sends them (Defer).
 func (r *reuseQueue) read(n int) []Message {
-	msgs, later, err := r.q.ReadBacklog(nil, n, r.now, nil)
-	require.NoError(r.t, err)
-	r.settle(r.q.Defer(later, r.now, nil))
+	var msgs []Message
+	// A disk Read returns at most 256 KB of records (internal/diskqueue's
+	// maxReadBytes), so big messages take several reads.
+	for got := 0; got < n; {
+		start := len(msgs)
+		var later []Message
+		var err error
+		msgs, later, err = r.q.ReadBacklog(msgs, n-got, r.now, nil)
+		require.NoError(r.t, err)
+		r.settle(r.q.Defer(later, r.now, nil))
+		read := len(msgs) - start + len(later)
+		if read == 0 {
+			break
+		}
+		got += read
+	}
 	for i := range msgs {
 		msgs[i].Attempts++
 	}
