@@ -312,8 +312,10 @@ func (s *v2Session) applyFins() error {
 			ch.finished(&msgs[i], now)
 		}
 		clear(msgs) // drops the bodies
-		ch.inFlightCount.Add(-int64(len(msgs)))
+		// The in-flight count drops last: a reader of /stats that waits
+		// for it finds every other count of these FINs already made.
 		s.c.finishCount.Add(uint64(len(msgs)))
+		ch.inFlightCount.Add(-int64(len(msgs)))
 		s.c.creditPending = true
 	}
 	if len(msgs) == n {
