@@ -116,14 +116,18 @@ func (c *client) writeVectorLocked() error {
 	return err
 }
 
-// A delivery batch of small frames that does not fit in the output
-// buffer's free space is encoded whole into a buffer the daemon's pumps
-// share (NSQD.batchFrames) and handed to the output buffer in one Write,
-// which sends it with one socket write when the buffer is empty (bufio
-// writes a large Write straight through), instead of one write per 16 KB of
+// A delivery batch of small frames larger than the whole output buffer is
+// encoded whole into a buffer the daemon's pumps share (NSQD.batchFrames)
+// and handed to the output buffer in one Write, which sends it with one
+// socket write when the buffer is empty (bufio writes a large Write
+// straight through; behind buffered bytes, one write fills and flushes the
+// buffer and one more sends the rest), instead of one write per 16 KB of
 // output buffer. On loopback each socket write also wakes the consumer, and
 // on a virtual machine that wake-up costs more than copying the 16 KB: a
-// batch of 256 messages of 200 bytes goes in one write instead of four.
+// batch of 256 messages of 200 bytes goes in one write instead of four. A
+// batch no larger than the buffer saves no write this way (only an extra
+// copy), so it takes the buffer's path, as do the batches of a consumer
+// at a low RDY.
 //
 // wholeBatchMax bounds a batch encoded whole (and so the shared buffers):
 // a larger one goes through the output buffer.
@@ -140,7 +144,7 @@ func (c *client) writeWholeBatchLocked(batch []Message) (bool, error) {
 		}
 		total += protocol.FrameHead + protocol.MessageHeaderLength + size
 	}
-	if total <= c.writer.Available() || total > wholeBatchMax {
+	if total <= c.writer.Size() || total > wholeBatchMax {
 		return false, nil
 	}
 	box, _ := c.nsqd.batchFrames.Get().(*[]byte)

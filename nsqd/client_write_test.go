@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -72,11 +73,11 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return w.Buffer.Write(p)
 }
 
-// A delivery batch larger than the output buffer's free space goes to the
-// connection in one write when the buffer is empty (writeWholeBatchLocked),
-// byte for byte the frames encoded one by one; with something already
-// buffered, in two. Batches that fit, and batches with big frames, take
-// the output buffer's path as before. (Through the output buffer alone, 256
+// A delivery batch larger than the output buffer goes to the connection in
+// one write when the buffer is empty (writeWholeBatchLocked), byte for byte
+// the frames encoded one by one; with something already buffered, in two.
+// Batches no larger than the buffer, and batches with big frames, take the
+// output buffer's path as before. (Through the output buffer alone, 256
 // frames of 200-byte messages were four writes.)
 func TestWriteBatchGoesInOneWrite(t *testing.T) {
 	batchOf := func(count, size int) []Message {
@@ -104,6 +105,8 @@ func TestWriteBatchGoesInOneWrite(t *testing.T) {
 		{"large batch", batchOf(maxDeliveryBatch, 200), "", 1},
 		{"behind a response", batchOf(maxDeliveryBatch, 200), "response", 2},
 		{"fits the buffer", batchOf(10, 200), "", 0},
+		// No larger than the buffer: its path, one flush when it fills.
+		{"buffer-sized behind a response", batchOf(60, 200), strings.Repeat("r", 8<<10), 1},
 		{"with a big frame", append(batchOf(100, 200), batchOf(1, vectorMinBody)...), "", -1},
 		{"over the bound", batchOf(maxDeliveryBatch, vectorMinBody-1), "", 128},
 	} {
