@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -57,5 +59,95 @@ func TestWriteMessageFrameAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per round", allocs)
+	}
+}
+
+// countingWriter counts the writes that reach it.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// A delivery batch larger than the output buffer goes to the connection in
+// one write when the buffer is empty (writeWholeBatchLocked), byte for byte
+// the frames encoded one by one; with something already buffered, in two.
+// Batches no larger than the buffer, and batches with big frames, take the
+// output buffer's path as before. (Through the output buffer alone, 256
+// frames of 200-byte messages were four writes.)
+func TestWriteBatchGoesInOneWrite(t *testing.T) {
+	batchOf := func(count, size int) []Message {
+		batch := make([]Message, count)
+		for i := range batch {
+			batch[i] = Message{Body: bytes.Repeat([]byte{byte('a' + i%26)}, size), Timestamp: int64(i) << 20, Attempts: uint16(i + 1)}
+			protocol.FormatID(uint64(1<<40+i), &batch[i].ID)
+		}
+		return batch
+	}
+	encoded := func(batch []Message) []byte {
+		var b []byte
+		for i := range batch {
+			m := &batch[i]
+			b = protocol.AppendMessageFrame(b, m.Timestamp, m.Attempts, &m.ID, m.Body)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name       string
+		batch      []Message
+		buffered   string // written into the output buffer first
+		wantWrites int    // before the final flush; -1: not checked
+	}{
+		{"large batch", batchOf(maxDeliveryBatch, 200), "", 1},
+		{"behind a response", batchOf(maxDeliveryBatch, 200), "response", 2},
+		{"fits the buffer", batchOf(10, 200), "", 0},
+		// No larger than the buffer: its path, one flush when it fills.
+		{"buffer-sized behind a response", batchOf(60, 200), strings.Repeat("r", 8<<10), 1},
+		{"with a big frame", append(batchOf(100, 200), batchOf(1, vectorMinBody)...), "", -1},
+		{"over the bound", batchOf(maxDeliveryBatch, vectorMinBody-1), "", 128},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &countingWriter{}
+			// A transport that is not the socket: no vectored writes, so
+			// big frames go through the output buffer too.
+			c := &client{nsqd: &NSQD{}, writer: bufio.NewWriterSize(out, defaultBufferSize), transport: (*net.TCPConn)(nil)}
+			c.writer.WriteString(tc.buffered)
+			if err := c.writeBatchLocked(tc.batch); err != nil {
+				t.Fatal(err)
+			}
+			writes := out.writes
+			if err := c.writer.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			want := append([]byte(tc.buffered), encoded(tc.batch)...)
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Fatalf("wrote %d bytes, want %d, first difference at %d", out.Len(), len(want), firstDiff(out.Bytes(), want))
+			}
+			if tc.wantWrites >= 0 && writes != tc.wantWrites {
+				t.Fatalf("%d writes before the flush, want %d", writes, tc.wantWrites)
+			}
+		})
+	}
+}
+
+// Writing a whole batch allocates nothing once the shared buffer exists.
+func TestWriteWholeBatchAllocatesNothing(t *testing.T) {
+	c := &client{nsqd: &NSQD{}, writer: bufio.NewWriterSize(io.Discard, defaultBufferSize)}
+	batch := make([]Message, maxDeliveryBatch)
+	for i := range batch {
+		batch[i].Body = make([]byte, 200)
+	}
+	c.writeBatchLocked(batch)
+	allocs := testing.AllocsPerRun(100, func() {
+		if whole, err := c.writeWholeBatchLocked(batch); !whole || err != nil {
+			t.Fatal("batch not written whole", err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per batch", allocs)
 	}
 }

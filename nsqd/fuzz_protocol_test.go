@@ -179,6 +179,14 @@ func FuzzV2Session(f *testing.F) {
 		join(command("SUB fz c"), command("REQ "+unknownID+" -1")),
 		join(command("SUB fz c"), command("TOUCH")),
 		join(command("SUB fz c"), command("CLS"), command("CLS")),
+		// FIN bursts (finBatch in protocol_v2.go): a run of FINs held back
+		// while the next whole FIN line is buffered, then one that is cut
+		// short, one with a CR, one whose ID holds a space, another command.
+		join(consume, []byte(strings.Repeat("FIN "+unknownID+"\n", 70)), command("NOP")),
+		join(command("SUB fz c"), command("FIN "+unknownID), []byte("FIN "+unknownID[:8])),
+		join(command("SUB fz c"), command("FIN "+unknownID), []byte("FIN "+unknownID[:15]+"\r\n"), command("NOP")),
+		join(command("SUB fz c"), command("FIN "+unknownID), command("FIN "+unknownID[:7]+" "+unknownID[8:]), command("NOP")),
+		join(command("SUB fz c"), command("FIN "+unknownID), command("FIN "+unknownID), command("TOUCH "+unknownID)),
 		command("RDY 1"),
 		command("FIN " + unknownID),
 		command("CLS"),

@@ -1,9 +1,17 @@
 package nsqd
 
 import (
+	"bufio"
+	"encoding/binary"
 	"io"
+	"net"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // processCPU is the process's user + system CPU time in ns. On a machine
@@ -74,4 +82,108 @@ func BenchmarkConsumeCPU(b *testing.B) {
 	cpu := processCPU(b)
 	consumeAll(b, n, "bench", "ch", batches*batch)
 	b.ReportMetric(float64(processCPU(b)-cpu)/float64(batches*batch), "cpu-ns/op")
+}
+
+// BenchmarkConsumeReaderShape is the consume phase of bench/compare.sh's
+// memory and disk shapes in-process: a channel filled by MPUBs of 200
+// messages of 200 bytes (through memory, or all through disk), then drained
+// by two connections at RDY 2500 that answer as upstream's bench_reader
+// does (consumeLikeBenchReader). cpu-ns/op is the process's CPU per message
+// consumed, the consumers' included (the same in an A/B comparison).
+func BenchmarkConsumeReaderShape(b *testing.B) {
+	for _, shape := range []struct {
+		name     string
+		memQueue int64
+	}{{"memory", 100_000_000}, {"disk", 0}} {
+		b.Run(shape.name, func(b *testing.B) {
+			n := startDaemon(b, func(o *Options) { o.MemQueueSize = shape.memQueue; o.Logger = io.Discard })
+			topic, _ := n.GetTopic("bench")
+			topic.GetChannel("ch")
+			const batch, conns = 200, 2
+			batches := (b.N + batch - 1) / batch
+			publishBatches(b, n, "bench", batches, batch, 200)
+			total := batches * batch
+			b.SetBytes(200)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU(b)
+			var wg sync.WaitGroup
+			var consumed atomic.Int64
+			sockets := make([]net.Conn, conns)
+			for i := range sockets {
+				conn, err := net.Dial("tcp", n.RealTCPAddr().String())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer conn.Close()
+				sockets[i] = conn
+			}
+			// The connection that consumes the last message closes them all:
+			// the others may be blocked reading.
+			var once sync.Once
+			closeAll := func() {
+				once.Do(func() {
+					for _, c := range sockets {
+						c.Close()
+					}
+				})
+			}
+			for _, conn := range sockets {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					consumeLikeBenchReader(b, conn, "bench", "ch", &consumed, int64(total), closeAll)
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(total), "cpu-ns/op")
+		})
+	}
+}
+
+// consumeLikeBenchReader is one connection of upstream's bench_reader: RDY
+// 2500, a FIN for every message into a 4 KB buffer, flushed when full and
+// after every FIN in the last quarter of each 2500 messages, so the daemon
+// sees bursts of FINs and then many reads of one FIN each. Once the
+// connections together consumed total, it calls done and returns.
+func consumeLikeBenchReader(b *testing.B, conn net.Conn, topic, channel string, consumed *atomic.Int64, total int64, done func()) {
+	const rdy = 2500
+	conn.Write([]byte(protocol.MagicV2 + "SUB " + topic + " " + channel + "\nRDY 2500\n"))
+	reader := bufio.NewReaderSize(conn, 16*1024)
+	writer := bufio.NewWriterSize(conn, 4*1024)
+	var head [8]byte
+	buf := make([]byte, 4096)
+	fin := []byte("FIN 0123456789abcdef\n")
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
+	for mine := 0; consumed.Load() < total; {
+		if _, err := io.ReadFull(reader, head[:]); err != nil {
+			if consumed.Load() < total {
+				b.Error(err)
+			}
+			return
+		}
+		size := int(binary.BigEndian.Uint32(head[:4])) - 4
+		if size > len(buf) {
+			buf = make([]byte, size)
+		}
+		data := buf[:size]
+		if _, err := io.ReadFull(reader, data); err != nil {
+			b.Error(err)
+			return
+		}
+		if binary.BigEndian.Uint32(head[4:]) != uint32(protocol.FrameTypeMessage) {
+			continue
+		}
+		copy(fin[4:20], data[10:26])
+		writer.Write(fin)
+		mine++
+		if mine%rdy >= rdy*3/4 {
+			writer.Flush()
+		}
+		if consumed.Add(1) >= total {
+			writer.Flush()
+			done()
+			return
+		}
+	}
 }

@@ -58,6 +58,7 @@ type NSQD struct {
 	clients      map[int64]*client
 	nextClientID atomic.Int64
 	pumpHooks    atomic.Pointer[pumpHooks] // nil but in tests (pump.go)
+	batchFrames  sync.Pool                 // *[]byte: a delivery batch encoded for one write (client_vector.go)
 
 	tcpListener   net.Listener
 	httpListener  net.Listener
