@@ -209,14 +209,7 @@ func TestDiskDrainAllocatesNoCopyPerMessage(t *testing.T) {
 	n := startDaemon(t, memBound(0))
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
-	body := make([]byte, 200)
-	msgs := make([]Message, 200)
-	for i := 0; i < held/len(msgs); i++ {
-		for k := range msgs {
-			msgs[k] = Message{Body: body}
-		}
-		require.NoError(t, topic.PutMessages(msgs))
-	}
+	putHeldBodies(t, topic, held)
 	require.EqualValues(t, held, topic.BackendDepth())
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -287,14 +280,7 @@ func TestSubHandsHeldMemoryOverWithoutACopy(t *testing.T) {
 	n := startDaemon(t, memBound(1_000_000))
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
-	body := make([]byte, 200)
-	msgs := make([]Message, 200)
-	for i := 0; i < held/len(msgs); i++ {
-		for k := range msgs {
-			msgs[k] = Message{Body: body}
-		}
-		require.NoError(t, topic.PutMessages(msgs))
-	}
+	putHeldBodies(t, topic, held)
 	require.EqualValues(t, held, topic.held.MemoryLen())
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -306,4 +292,18 @@ func TestSubHandsHeldMemoryOverWithoutACopy(t *testing.T) {
 	perMessage := float64(after.TotalAlloc-before.TotalAlloc) / held
 	t.Logf("%.1f bytes allocated a message", perMessage)
 	require.Less(t, perMessage, 40.0, "bytes allocated a message handed over")
+}
+
+// putHeldBodies puts count 200-byte messages (a multiple of 200) into a
+// topic with no channel, 200 at a time, for it to hold.
+func putHeldBodies(t *testing.T, topic *Topic, count int) {
+	t.Helper()
+	body := make([]byte, 200)
+	msgs := make([]Message, 200)
+	for range count / len(msgs) {
+		for k := range msgs {
+			msgs[k] = Message{Body: body}
+		}
+		require.NoError(t, topic.PutMessages(msgs))
+	}
 }
