@@ -626,7 +626,7 @@ func (t *Topic) drainStep(batch *queue.BacklogBatch) bool {
 	// drainMu, held here since the check above.
 	refused := t.handOverLocked(batch)
 	t.mu.RUnlock()
-	t.bound.bytes.Add(-batch.BodyBytes()) // released (topic_bound.go)
+	t.bound.released(batch.BodyBytes())
 	if refused == nil {
 		t.held.ReleaseRecords(batch)
 	} else {

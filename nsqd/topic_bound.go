@@ -121,7 +121,7 @@ type topicBound struct {
 
 // released takes off messages read from the held disk backlog (handed to
 // the channels, or dropped); the held messages count the rest themselves.
-func (b *topicBound) released(msgs []Message) { b.bytes.Add(-queue.BodyBytes(msgs)) }
+func (b *topicBound) released(bodyBytes int64) { b.bytes.Add(-bodyBytes) }
 
 // holdBounded holds a batch on a topic with a bound. The bound is judged,
 // and the oldest held messages dropped, with drainMu and Topic.mu held for
@@ -233,7 +233,7 @@ func (t *Topic) dropOldestHeldLocked() bool {
 		return false
 	}
 	t.held.Ack(seqs)
-	t.bound.released(msgs)
+	t.bound.released(queue.BodyBytes(msgs))
 	t.bound.dropped.Add(uint64(len(msgs)))
 	return true
 }

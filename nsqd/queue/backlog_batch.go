@@ -1,11 +1,9 @@
 package queue
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
-	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // Moving a topic's disk backlog to its channels' disks (the drain,
@@ -26,8 +24,7 @@ type BacklogBatch struct {
 	records []diskqueue.Record // read and valid, oldest first
 	data    [][]byte           // their bytes, for Disk.Put
 	seqs    []uint64           // and their Seqs, for Ack
-	msgs    []Message
-	decoded bool // msgs holds the decoded messages
+	msgs    []Message          // and their messages, decoded in place (bodies are the records' bytes)
 
 	legacy     bool  // a record is upstream's: it must be encoded anew
 	deliverAt  int64 // the latest DeliverAt
@@ -45,22 +42,12 @@ func (b *BacklogBatch) Len() int { return len(b.data) }
 // BodyBytes is the sum of their bodies' lengths.
 func (b *BacklogBatch) BodyBytes() int64 { return b.bodyBytes }
 
-// Messages decodes the batch (once). The bodies are the records' memory:
+// Messages is the batch's messages. The bodies are the records' memory:
 // the batch's records are then released without letting the backlog reuse
 // it (ReleaseRecords), since whoever queued the messages may keep them.
 // The slice is the batch's, valid until the next read.
 func (b *BacklogBatch) Messages() []Message {
 	b.kept = true
-	if b.decoded {
-		return b.msgs
-	}
-	b.decoded = true
-	for _, r := range b.records {
-		// Checked by index: only the header's length can fail, and it
-		// did not.
-		m, _ := DecodeRecord(r.Data, r.Legacy)
-		b.msgs = append(b.msgs, m)
-	}
 	return b.msgs
 }
 
@@ -73,34 +60,26 @@ func (b *BacklogBatch) reset() {
 	*b = BacklogBatch{records: b.records[:0], data: b.data[:0], seqs: b.seqs[:0], msgs: b.msgs[:0]}
 }
 
-// index checks each record read and notes what the queues decide on. A
-// record too short to decode is logged, acknowledged and skipped, as
-// decodeRecords does.
+// index decodes each record read (DecodeRecord, which copies nothing) and
+// notes what the queues decide on. A record that does not decode is
+// logged, acknowledged and skipped, as decodeRecords does.
 func (b *BacklogBatch) index(d Disk, cfg *Config) {
 	valid := b.records[:0]
 	for _, r := range b.records {
-		header := protocol.MessageHeaderLength
-		if !r.Legacy {
-			header += RecordHeader
-		}
-		if len(r.Data) < header {
-			_, err := DecodeRecord(r.Data, r.Legacy)
+		m, err := DecodeRecord(r.Data, r.Legacy)
+		if err != nil {
 			cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", cfg.Name, err)
 			d.Ack(r.Seq)
 			continue
 		}
-		if r.Legacy {
-			b.legacy = true
-		} else {
-			b.deliverAt = max(b.deliverAt, int64(binary.BigEndian.Uint64(r.Data)))
-		}
-		// Upstream's payload: timestamp (8), attempts (2), ID, body.
-		attempts := binary.BigEndian.Uint16(r.Data[header-protocol.MessageHeaderLength+8:])
-		b.maxAttempt = max(b.maxAttempt, attempts)
-		b.bodyBytes += int64(len(r.Data) - header)
+		b.legacy = b.legacy || r.Legacy
+		b.deliverAt = max(b.deliverAt, m.DeliverAt)
+		b.maxAttempt = max(b.maxAttempt, m.Attempts)
+		b.bodyBytes += int64(len(m.Body))
 		valid = append(valid, r)
 		b.data = append(b.data, r.Data)
 		b.seqs = append(b.seqs, r.Seq)
+		b.msgs = append(b.msgs, m)
 	}
 	clear(b.records[len(valid):])
 	b.records = valid
