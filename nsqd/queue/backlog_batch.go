@@ -24,7 +24,8 @@ type BacklogBatch struct {
 	records []diskqueue.Record // read and valid, oldest first
 	data    [][]byte           // their bytes, for Disk.Put
 	seqs    []uint64           // and their Seqs, for Ack
-	msgs    []Message          // and their messages, decoded in place (bodies are the records' bytes)
+	msgs    []Message          // their messages, once Messages decoded them
+	decoded bool
 
 	legacy     bool  // a record is upstream's: it must be encoded anew
 	deliverAt  int64 // the latest DeliverAt
@@ -42,12 +43,20 @@ func (b *BacklogBatch) Len() int { return len(b.data) }
 // BodyBytes is the sum of their bodies' lengths.
 func (b *BacklogBatch) BodyBytes() int64 { return b.bodyBytes }
 
-// Messages is the batch's messages. The bodies are the records' memory:
-// the batch's records are then released without letting the backlog reuse
-// it (ReleaseRecords), since whoever queued the messages may keep them.
-// The slice is the batch's, valid until the next read.
+// Messages decodes the batch (once): only a channel that keeps, defers or
+// sends away some of it needs the messages. The bodies are the records'
+// memory: the batch's records are then released without letting the
+// backlog reuse it (ReleaseRecords), since whoever queued the messages may
+// keep them. The slice is the batch's, valid until the next read.
 func (b *BacklogBatch) Messages() []Message {
 	b.kept = true
+	if !b.decoded {
+		b.decoded = true
+		for _, r := range b.records {
+			m, _ := DecodeRecord(r.Data, r.Legacy) // index checked it decodes
+			b.msgs = append(b.msgs, m)
+		}
+	}
 	return b.msgs
 }
 
@@ -60,26 +69,26 @@ func (b *BacklogBatch) reset() {
 	*b = BacklogBatch{records: b.records[:0], data: b.data[:0], seqs: b.seqs[:0], msgs: b.msgs[:0]}
 }
 
-// index decodes each record read (DecodeRecord, which copies nothing) and
-// notes what the queues decide on. A record that does not decode is
-// logged, acknowledged and skipped, as decodeRecords does.
+// index reads each record's header (recordHeader) and notes what the
+// queues decide on. A record that does not decode is logged, acknowledged
+// and skipped, as decodeRecords does.
 func (b *BacklogBatch) index(d Disk, cfg *Config) {
 	valid := b.records[:0]
 	for _, r := range b.records {
-		m, err := DecodeRecord(r.Data, r.Legacy)
-		if err != nil {
+		deliverAt, attempts, bodyLen, ok := recordHeader(r.Data, r.Legacy)
+		if !ok {
+			_, err := DecodeRecord(r.Data, r.Legacy)
 			cfg.Logf("DISKQUEUE(%s): failed to decode message - %s", cfg.Name, err)
 			d.Ack(r.Seq)
 			continue
 		}
 		b.legacy = b.legacy || r.Legacy
-		b.deliverAt = max(b.deliverAt, m.DeliverAt)
-		b.maxAttempt = max(b.maxAttempt, m.Attempts)
-		b.bodyBytes += int64(len(m.Body))
+		b.deliverAt = max(b.deliverAt, deliverAt)
+		b.maxAttempt = max(b.maxAttempt, attempts)
+		b.bodyBytes += int64(bodyLen)
 		valid = append(valid, r)
 		b.data = append(b.data, r.Data)
 		b.seqs = append(b.seqs, r.Seq)
-		b.msgs = append(b.msgs, m)
 	}
 	clear(b.records[len(valid):])
 	b.records = valid

@@ -80,3 +80,24 @@ func DecodeRecord(data []byte, legacy bool) (Message, error) {
 		Attempts:  decoded.Attempts,
 	}, nil
 }
+
+// recordHeader reads from a record, in DecodeRecord's layout, what a queue
+// decides on without decoding the message: the time it is deferred until
+// (0 in upstream's records), its attempts and its body's length. ok is
+// false exactly when DecodeRecord would fail. The drain reads every record
+// this way (backlog_batch.go): a whole decode costs it about an eighth
+// more CPU per message.
+func recordHeader(data []byte, legacy bool) (deliverAt int64, attempts uint16, bodyLen int, ok bool) {
+	if !legacy {
+		if len(data) < RecordHeader {
+			return 0, 0, 0, false
+		}
+		deliverAt = int64(binary.BigEndian.Uint64(data))
+		data = data[RecordHeader:]
+	}
+	if len(data) < protocol.MessageHeaderLength {
+		return 0, 0, 0, false
+	}
+	// Upstream's payload: timestamp (8), attempts (2), ID, body.
+	return deliverAt, binary.BigEndian.Uint16(data[8:]), len(data) - protocol.MessageHeaderLength, true
+}
