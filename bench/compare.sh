@@ -21,6 +21,9 @@
 # many a daemon took in RUNFOR: this is what each costs). pub_cpu and sub_cpu are the daemon's
 # CPU time (user + system, from /proc) per message published and consumed,
 # in microseconds: on a loaded machine they drift far less than the rates.
+# pub_tool and sub_tool are the same for the bench writer and reader(s)
+# themselves: on 2 cores the tools and the daemon share the CPU, so a rate
+# can go no higher than the cores / (daemon's + tool's CPU per message).
 # A run whose reader drained every message published before RUNFOR ended
 # is marked "drained": its consume rate is only that count / RUNFOR, a lower
 # bound, and the summary says in how many runs of each daemon that happened.
@@ -141,10 +144,29 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$nsqd_pid/stat"; }
 # cpu_us <ticks> <messages> prints microseconds of CPU per message.
 cpu_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (n > 0 ? t / hz * 1e6 / n : 0) }'; }
 
-# run_tool runs a bench tool, failing the run loudly if it fails.
+# tool_cpu prints, as a "# tool cpu <seconds>" line, the user + system CPU
+# time of the calling shell's finished children (bash's times builtin): run
+# in the subshell that ran one bench tool, that tool's own CPU. (times
+# writes into a process substitution: in a pipeline it would run in a
+# subshell of its own, which has no children.)
+tool_cpu() {
+	times > >(awk 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { v = $i; sub(/s$/, "", v); split(v, p, "m"); t += p[1] * 60 + p[2] }
+		printf "# tool cpu %.3f\n", t
+	}')
+}
+# tool_us <report> <messages> prints a tool's CPU microseconds per message
+# from the "# tool cpu" lines in its report (summed: fan-out has three).
+tool_us() {
+	awk -v n="$2" '/^# tool cpu / { t += $4 } END { printf "%.3f", (n > 0 ? t * 1e6 / n : 0) }' <<<"$1"
+}
+
+# run_tool runs a bench tool, failing the run loudly if it fails, and ends
+# its report with the tool's own CPU time (tool_cpu).
 run_tool() {
 	local out
-	if ! out=$("$@" 2>&1); then
+	if ! out=$("$@" 2>&1 && tool_cpu); then
 		echo "compare: $* failed: $out" >&2
 		return 1
 	fi
@@ -156,7 +178,7 @@ record() { echo "$1 $2 $3 $4" >>"$results"; }
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
 run_shape() {
-	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2
+	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2 pubtool= subtool=
 	nsqd_bin=$ours_bin
 	[[ $daemon == upstream ]] && nsqd_bin=$other_bin
 	case $shape in
@@ -172,18 +194,18 @@ run_shape() {
 	memory | disk | size1k | size64k | disk64k | held)
 		[[ $shape == held ]] || create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
-		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
 		out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
-		sub=$(ops "$out") subn=$(count "$out")
+		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
 	fanout)
 		local c pids=() files=()
 		for c in metrics spam_analysis archive; do create_channel clicks "$c" >/dev/null; done
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --size=200 --batch-size=200)
-		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
 		for c in metrics spam_analysis archive; do
 			files+=("$tmpdir/reader-$c.out")
-			"$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --channel="$c" --size=200 >"$tmpdir/reader-$c.out" 2>&1 &
+			("$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --channel="$c" --size=200 && tool_cpu) >"$tmpdir/reader-$c.out" 2>&1 &
 			pids+=($!)
 		done
 		for c in "${pids[@]}"; do wait "$c" || { echo "compare: a fan-out reader failed: $(cat "${files[@]}")" >&2; return 1; }; done
@@ -192,21 +214,22 @@ run_shape() {
 			sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }')
 			subn=$((subn + $(count "$(cat "$c")")))
 		done
+		subtool=$(cat "${files[@]}")
 		;;
 	topics)
 		local i
 		for i in $(seq 0 99); do create_channel "sub_bench_$i" ch >/dev/null; done
 		out=$(run_tool "$our_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --size=200 --batch-size=200)
-		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --channel=ch --size=200)
-		sub=$(ops "$out") subn=$(count "$out")
+		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
 	consumers)
 		create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size=200 --batch-size=200)
-		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
+		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --connections=200 --rdy=50 --size=200)
-		sub=$(ops "$out") subn=$(count "$out")
+		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
 	latency)
 		create_channel latency_bench ch >/dev/null
@@ -235,6 +258,8 @@ run_shape() {
 		record "$shape" "$daemon" sub "$sub"
 		record "$shape" "$daemon" pub_cpu "$(cpu_us $((t1 - t0)) "$pubn")"
 		record "$shape" "$daemon" sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+		record "$shape" "$daemon" pub_tool "$(tool_us "$pubtool" "$pubn")"
+		record "$shape" "$daemon" sub_tool "$(tool_us "$subtool" "$subn")"
 		# Peak RSS per message published: in the shapes that queue in memory
 		# the peak follows how many messages a daemon took in RUNFOR, so a
 		# faster one peaks higher; this is the memory each one costs.
@@ -249,7 +274,8 @@ run_shape() {
 			record "$shape" "$daemon" drained 1
 		fi
 		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
-			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message"
+			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message" \
+			"(tools $(tool_us "$pubtool" "$pubn") / $(tool_us "$subtool" "$subn"))"
 	fi
 }
 
@@ -269,7 +295,7 @@ median() {
 echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
-	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu)
+	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
