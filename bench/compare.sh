@@ -32,6 +32,12 @@
 #   memory     200-byte messages, MPUB batches of 200, --mem-queue-size=1000000
 #              (upstream's bench.sh settings), upstream's bench_writer/reader
 #   disk       the same through disk, --mem-queue-size=0
+#   ceiling    upstream's bench_reader against bench_ideal (bench/bench_ideal:
+#              an ideal nsqd with no queue behind it, streaming 200-byte
+#              messages as fast as RDY credit allows): the most any daemon
+#              can be consumed from with that reader on this machine, beside
+#              upstream nsqd's memory consume from the same run. Not in the
+#              default set; name it (after memory) to run it.
 #   held       memory's settings, but no channel until the reader's SUB
 #              creates it: the topic holds what is published (1M messages
 #              in memory, the rest on its disk) and hands it over to the
@@ -64,7 +70,7 @@ ours_bin=${NSQD_BIN:-build/nsqd}
 if [[ $ours_bin == */* && $ours_bin != /* ]]; then ours_bin=$PWD/$ours_bin; fi
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nsqgo-bench}
 all_shapes=(memory disk fanout size1k size64k disk64k topics consumers latency)
-known_shapes=("${all_shapes[@]}" held)
+known_shapes=("${all_shapes[@]}" held ceiling)
 shapes=("$@")
 [[ ${#shapes[@]} -gt 0 ]] || shapes=("${all_shapes[@]}")
 for s in "${shapes[@]}"; do
@@ -110,7 +116,7 @@ build_upstream() {
 build_upstream
 echo "# building ours into build/"
 mkdir -p build
-go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency
+go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal
 [[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
 command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found" >&2; exit 1; }
 
@@ -175,6 +181,29 @@ run_tool() {
 
 # record <shape> <daemon> <metric> <value>
 record() { echo "$1 $2 $3 $4" >>"$results"; }
+
+# run_ceiling: one run of upstream's bench_reader against bench_ideal, in
+# nsqd_pid's place (so cleanup stops it), recorded as daemon "ideal".
+run_ceiling() {
+	local port out t1 t2 subn i
+	tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/nsq-bench.XXXXXX")
+	port=$(free_port)
+	"$PWD/build/bench_ideal" --tcp-address="127.0.0.1:$port" --size=200 >"$tmpdir/ideal.out" 2>&1 &
+	nsqd_pid=$!
+	for i in $(seq 100); do
+		grep -q '^listening on' "$tmpdir/ideal.out" && break
+		kill -0 "$nsqd_pid" 2>/dev/null || { echo "compare: bench_ideal died: $(cat "$tmpdir/ideal.out")" >&2; return 1; }
+		sleep 0.1
+	done
+	t1=$(cpu_ticks)
+	out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="127.0.0.1:$port" --topic=sub_bench --channel=ch --size=200)
+	t2=$(cpu_ticks) subn=$(count "$out")
+	stop_nsqd now
+	record ceiling ideal sub "$(ops "$out")"
+	record ceiling ideal sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+	record ceiling ideal sub_tool "$(tool_us "$out" "$subn")"
+	echo "#   ceiling: upstream's bench_reader against bench_ideal: $(ops "$out") msgs/s, CPU $(cpu_us $((t2 - t1)) "$subn") us per message (reader $(tool_us "$out" "$subn"))"
+}
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
 run_shape() {
@@ -283,6 +312,10 @@ echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /pro
 for shape in "${shapes[@]}"; do
 	for round in $(seq "$rounds"); do
 		echo "# $shape round $round/$rounds"
+		if [[ $shape == ceiling ]]; then
+			run_ceiling
+			continue
+		fi
 		if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
 		for daemon in "${order[@]}"; do run_shape "$shape" "$daemon"; done
 	done
@@ -295,6 +328,18 @@ median() {
 echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
+	if [[ $shape == ceiling ]]; then
+		# bench_ideal in the ours column; upstream nsqd's memory consume
+		# (when the memory shape ran too) in the other.
+		for metric in sub sub_cpu sub_tool; do
+			a=$(awk -v m="$metric" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
+			b=$(awk -v m="$metric" '$1 == "memory" && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
+			awk -v m="$metric" -v a="$a" -v b="${b:-0}" \
+				'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", "ceiling", m, a, b, (b > 0 ? a / b : 0) }'
+		done
+		echo "#   ceiling: bench_ideal (no queue at all) in the ours column, upstream nsqd's memory shape in the other"
+		continue
+	fi
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
