@@ -32,12 +32,14 @@
 #   memory     200-byte messages, MPUB batches of 200, --mem-queue-size=1000000
 #              (upstream's bench.sh settings), upstream's bench_writer/reader
 #   disk       the same through disk, --mem-queue-size=0
-#   ceiling    upstream's bench_reader against bench_ideal (bench/bench_ideal:
-#              an ideal nsqd with no queue behind it, streaming 200-byte
-#              messages as fast as RDY credit allows): the most any daemon
-#              can be consumed from with that reader on this machine, beside
-#              upstream nsqd's memory consume from the same run. Not in the
-#              default set; name it (after memory) to run it.
+#   ceiling    upstream's bench_writer (200 bytes, 1 KB, 64 KB) and
+#              bench_reader (200 bytes) against bench_ideal (bench/bench_ideal:
+#              an ideal nsqd with nothing behind it, answering each MPUB OK
+#              once read and streaming messages as fast as RDY credit
+#              allows): the most any daemon can be published to and consumed
+#              from with those tools on this machine, beside upstream nsqd's
+#              memory, size1k and size64k figures from the same run. Not in
+#              the default set; name it (after those shapes) to run it.
 #   held       memory's settings, but no channel until the reader's SUB
 #              creates it: the topic holds what is published (1M messages
 #              in memory, the rest on its disk) and hands it over to the
@@ -195,6 +197,14 @@ run_ceiling() {
 		kill -0 "$nsqd_pid" 2>/dev/null || { echo "compare: bench_ideal died: $(cat "$tmpdir/ideal.out")" >&2; return 1; }
 		sleep 0.1
 	done
+	local metric size batch line="#   ceiling: upstream's tools against bench_ideal:"
+	for metric in pub:200:200 pub1k:1024:200 pub64k:65536:50; do
+		IFS=: read -r metric size batch <<<"$metric"
+		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="127.0.0.1:$port" --topic=sub_bench --size="$size" --batch-size="$batch")
+		record ceiling ideal "$metric" "$(ops "$out")"
+		record ceiling ideal "${metric}_tool" "$(tool_us "$out" "$(count "$out")")"
+		line+=" $metric $(ops "$out") msgs/s (writer $(tool_us "$out" "$(count "$out")") us per message),"
+	done
 	t1=$(cpu_ticks)
 	out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="127.0.0.1:$port" --topic=sub_bench --channel=ch --size=200)
 	t2=$(cpu_ticks) subn=$(count "$out")
@@ -202,7 +212,7 @@ run_ceiling() {
 	record ceiling ideal sub "$(ops "$out")"
 	record ceiling ideal sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
 	record ceiling ideal sub_tool "$(tool_us "$out" "$subn")"
-	echo "#   ceiling: upstream's bench_reader against bench_ideal: $(ops "$out") msgs/s, CPU $(cpu_us $((t2 - t1)) "$subn") us per message (reader $(tool_us "$out" "$subn"))"
+	echo "$line sub $(ops "$out") msgs/s (bench_ideal $(cpu_us $((t2 - t1)) "$subn"), reader $(tool_us "$out" "$subn") us per message)"
 }
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
@@ -329,15 +339,16 @@ echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
 	if [[ $shape == ceiling ]]; then
-		# bench_ideal in the ours column; upstream nsqd's memory consume
-		# (when the memory shape ran too) in the other.
-		for metric in sub sub_cpu sub_tool; do
+		# bench_ideal in the ours column; upstream nsqd's figure from the
+		# matching shape (when it ran too) in the other.
+		for metric in pub:memory:pub pub_tool:memory:pub_tool pub1k:size1k:pub pub64k:size64k:pub sub:memory:sub sub_cpu:memory:sub_cpu sub_tool:memory:sub_tool; do
+			IFS=: read -r metric other other_metric <<<"$metric"
 			a=$(awk -v m="$metric" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
-			b=$(awk -v m="$metric" '$1 == "memory" && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
+			b=$(awk -v s="$other" -v m="$other_metric" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
 			awk -v m="$metric" -v a="$a" -v b="${b:-0}" \
 				'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", "ceiling", m, a, b, (b > 0 ? a / b : 0) }'
 		done
-		echo "#   ceiling: bench_ideal (no queue at all) in the ours column, upstream nsqd's memory shape in the other"
+		echo "#   ceiling: bench_ideal (nothing behind it) in the ours column; upstream nsqd's memory (pub, sub), size1k (pub1k) and size64k (pub64k) medians in the other"
 		continue
 	fi
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)

@@ -15,8 +15,11 @@ import (
 )
 
 const (
-	// maxBodySize bounds --size and an IDENTIFY body (which is discarded).
-	maxBodySize = 1 << 20
+	// maxBodySize bounds --size and an IDENTIFY body; maxPublishSize a
+	// PUB or MPUB body (nsqd's default --max-body-size). Both are read and
+	// discarded, never held.
+	maxBodySize    = 1 << 20
+	maxPublishSize = 5 << 20
 	// writeBytes is how much one write carries at most: a bench reader
 	// with RDY 2500 has credit for far more.
 	writeBytes = 64 << 10
@@ -141,8 +144,10 @@ var errInvalid = errors.New("invalid command")
 
 // readCommands reads a V2 session's commands from r until it ends or
 // fails: the magic, then IDENTIFY (its body read and discarded, at most
-// maxBodySize), SUB, RDY, FIN, NOP and CLS. Anything else is answered
-// E_INVALID and ends the session. respond writes a frame to the client.
+// maxBodySize), SUB, RDY, FIN, NOP and CLS, and PUB and MPUB, whose bodies
+// (at most maxPublishSize) are read, discarded and answered OK: a
+// publisher's ceiling. Anything else is answered E_INVALID and ends the
+// session. respond writes a frame to the client.
 func readCommands(r *bufio.Reader, cr *credit, respond func(int32, []byte) error) error {
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
@@ -185,14 +190,18 @@ func readCommands(r *bufio.Reader, cr *credit, respond func(int32, []byte) error
 			}
 			cr.rdy.Store(n)
 			cr.wake()
-		case bytes.Equal(cmd, []byte("IDENTIFY")):
+		case bytes.Equal(cmd, []byte("IDENTIFY")), bytes.Equal(cmd, []byte("PUB")), bytes.Equal(cmd, []byte("MPUB")):
+			limit := uint32(maxPublishSize)
+			if bytes.Equal(cmd, []byte("IDENTIFY")) {
+				limit = maxBodySize
+			}
 			var size [4]byte
 			if _, err := io.ReadFull(r, size[:]); err != nil {
 				return err
 			}
 			n := binary.BigEndian.Uint32(size[:])
-			if n > maxBodySize {
-				respond(protocol.FrameTypeError, []byte(fmt.Sprintf("E_BAD_BODY IDENTIFY body too big %d", n)))
+			if n > limit {
+				respond(protocol.FrameTypeError, []byte(fmt.Sprintf("E_BAD_BODY %s body too big %d", cmd, n)))
 				return errInvalid
 			}
 			if _, err := r.Discard(int(n)); err != nil {

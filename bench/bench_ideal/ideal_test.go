@@ -83,11 +83,40 @@ func TestIdealServerHonoursRDY(t *testing.T) {
 	require.False(t, ids[m.ID], "an ID sent twice")
 }
 
+// A publisher's PUB and MPUB are read whole and answered OK, in order.
+func TestIdealServerAnswersPublishes(t *testing.T) {
+	conn, err := net.Dial("tcp", startIdeal(t, 0))
+	require.NoError(t, err)
+	defer conn.Close()
+	cmd := []byte(protocol.MagicV2)
+	for _, body := range [][]byte{make([]byte, 70000), []byte("x")} {
+		cmd = append(cmd, "MPUB t\n"...)
+		cmd = binary.BigEndian.AppendUint32(cmd, uint32(len(body)))
+		cmd = append(cmd, body...)
+		cmd = append(cmd, "PUB t\n"...)
+		cmd = binary.BigEndian.AppendUint32(cmd, uint32(len(body)))
+		cmd = append(cmd, body...)
+	}
+	cmd = append(cmd, "NOP\nBAD\n"...)
+	_, err = conn.Write(cmd)
+	require.NoError(t, err)
+	r := bufio.NewReader(conn)
+	for range 4 {
+		typ, data := readFrame(t, r)
+		require.Equal(t, protocol.FrameTypeResponse, typ)
+		require.Equal(t, "OK", string(data))
+	}
+	typ, data := readFrame(t, r)
+	require.Equal(t, protocol.FrameTypeError, typ)
+	require.Contains(t, string(data), "E_INVALID")
+}
+
 // Bad input gets an error frame and ends the session.
 func TestIdealServerRejectsBadInput(t *testing.T) {
 	for name, in := range map[string]string{
 		"magic":    "  V9",
-		"command":  "  V2PUB t\n",
+		"command":  "  V2REQ x 0\n",
+		"mpub":     "  V2MPUB t\n\x00\x50\x00\x01",
 		"rdy":      "  V2RDY 2501\n",
 		"identify": "  V2IDENTIFY\n\xff\xff\xff\xff",
 	} {
@@ -112,6 +141,7 @@ func FuzzReadCommands(f *testing.F) {
 	f.Add([]byte("  V2RDY 10\nFIN x\nFIN y\n"))
 	f.Add([]byte("  V2IDENTIFY\n\x00\x10\x00\x00"))
 	f.Add([]byte("  V2\n\n\r\nRDY\nRDY -1\n"))
+	f.Add([]byte("  V2MPUB t\n\x00\x00\x00\x03abcPUB t\n\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cr := &credit{kick: make(chan struct{}, 1)}
 		err := readCommands(bufio.NewReader(bytes.NewReader(in)), cr, func(int32, []byte) error { return nil })

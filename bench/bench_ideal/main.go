@@ -1,12 +1,13 @@
-// Command bench_ideal is an ideal nsqd for consumers, the ceiling a bench
-// reader can reach on this machine: no topic, no queue, no disk. It answers
+// Command bench_ideal is an ideal nsqd, the ceiling a bench reader or writer
+// can reach on this machine: no topic, no queue, no disk. It answers
 // IDENTIFY and SUB with OK and then streams messages of --size bytes to each
 // connection as fast as its RDY credit allows (a FIN gives one message of
-// credit back). Pointing a reader at it measures the reader's own cost per
-// message; bench/compare.sh's ceiling shape runs upstream's bench_reader
-// against it. It prints "listening on <addr>" once it accepts connections
-// (use --tcp-address=127.0.0.1:0 and read the port from that line) and
-// serves until SIGINT or SIGTERM.
+// credit back), and reads every PUB and MPUB whole and answers OK without
+// keeping it. Pointing a reader or writer at it measures the tool's own cost
+// per message; bench/compare.sh's ceiling shape runs upstream's
+// bench_writer and bench_reader against it. It prints "listening on
+// <addr>" once it accepts connections (use --tcp-address=127.0.0.1:0 and
+// read the port from that line) and serves until SIGINT or SIGTERM.
 package main
 
 import (
