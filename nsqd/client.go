@@ -39,6 +39,9 @@ type client struct {
 	connectTS  time.Time
 
 	reader *bufio.Reader
+	// decompressed is what reader fills from once a compression is
+	// negotiated; nil: deadlined (client_conn.go, readSource).
+	decompressed io.Reader
 
 	writeMu   sync.Mutex
 	writer    *bufio.Writer

@@ -52,7 +52,8 @@ func (c *client) upgradeCompression(comp connlayer.Compression) error {
 	}
 	// Whatever the client sent after IDENTIFY is already compressed: it
 	// goes through the decompressor ahead of what the socket still holds.
-	c.reader.Reset(comp.NewReader(connlayer.Prepend(c.takeBuffered(), c.deadlined)))
+	c.decompressed = comp.NewReader(connlayer.Prepend(c.takeBuffered(), c.deadlined))
+	c.reader.Reset(c.decompressed)
 	c.compressor = connlayer.NewCompressWriter(fw)
 	c.writer.Reset(c.compressor)
 	switch comp.Name {
@@ -129,4 +130,29 @@ func (d *deadlineConn) armWrite() {
 	} else {
 		c.conn.SetWriteDeadline(time.Time{})
 	}
+}
+
+// readSource is the layer the read buffer fills from: the deadline layer,
+// or the decompressor over it.
+func (c *client) readSource() io.Reader {
+	if c.decompressed != nil {
+		return c.decompressed
+	}
+	return c.deadlined
+}
+
+// directReader reads what the client's read buffer holds and then, once
+// it is empty, straight from the layer below it (readSource), so that a
+// big body is copied once, from the socket into the message's memory. Read
+// through the buffer, every body's last 16 KB would be read ahead into the
+// buffer and copied out of it again (bufio reads straight into the caller's
+// slice only while that is at least a buffer long). Reading past the
+// buffer is safe because the buffer is empty then: no byte is reordered.
+type directReader struct{ c *client }
+
+func (d directReader) Read(p []byte) (int, error) {
+	if d.c.reader.Buffered() > 0 {
+		return d.c.reader.Read(p)
+	}
+	return d.c.readSource().Read(p)
 }

@@ -6,7 +6,9 @@
 // # Data path
 //
 //	PUB/MPUB/DPUB (reader goroutine of the publishing connection)
-//	  │  body read into one slab per batch; IDs and timestamp stamped per batch
+//	  │  body read into one slab per batch (a body over 8 KB into its own memory,
+//	  │  straight from the layer under the read buffer: body_alloc.go, client_conn.go);
+//	  │  IDs and timestamp stamped per batch
 //	  ▼
 //	Topic.PutMessages ── no channel yet, or paused ──▶ topic's held messages (queue.Held: records → disk)
 //	  │  under the topic's read lock, one append per channel per batch
@@ -61,6 +63,12 @@
 // # Connection layers
 //
 //	bufio reader/writer ─ [snappy | deflate] ─ deadlineConn ─ [TLS] ─ socket (TCP or unix)
+//
+// A body too big to share a slab is read past the read buffer once that is
+// empty (client_conn.go, directReader), from whichever layer the buffer
+// fills from: its bytes are copied once, from the socket (or the
+// decompressor) into the message's memory, not read ahead into the buffer
+// and copied again.
 //
 // IDENTIFY may add TLS and then one compression (upgrade.go; the layers
 // themselves are nsqd/connlayer's, put in place by client_conn.go): the

@@ -136,10 +136,25 @@ func (s *v2Session) exec() ([]byte, error) {
 
 // readSize reads a body's int32 length prefix (signed, as upstream).
 func (s *v2Session) readSize() (int32, error) {
-	if _, err := io.ReadFull(s.c.reader, s.sizes[:]); err != nil {
+	return s.readSizeFrom(s.c.reader)
+}
+
+func (s *v2Session) readSizeFrom(r io.Reader) (int32, error) {
+	if _, err := io.ReadFull(r, s.sizes[:]); err != nil {
 		return 0, err
 	}
 	return int32(binary.BigEndian.Uint32(s.sizes[:])), nil
+}
+
+// bodyReader is where a body of n bytes is read from: a big one (one that
+// does not share a slab) past the read buffer once that is empty
+// (directReader), so its bytes are copied once; small ones through the
+// buffer, whose read-ahead takes many of them per read.
+func (s *v2Session) bodyReader(n int32) io.Reader {
+	if n > slabMaxBody {
+		return directReader{s.c}
+	}
+	return s.c.reader
 }
 
 func (s *v2Session) sub() ([]byte, error) {
@@ -542,7 +557,7 @@ func (s *v2Session) publishOne(name, failCode string, delay time.Duration) ([]by
 		return nil, fatalErr("E_BAD_MESSAGE", "%s message too big %d > %d", name, size, s.n.opts.MaxMsgSize)
 	}
 	s.bodies.reset()
-	body, err := s.bodies.readBody(s.c.reader, 0, int(size), int(size))
+	body, err := s.bodies.readBody(s.bodyReader(size), 0, int(size), int(size))
 	if err != nil {
 		return nil, fatalErr("E_BAD_MESSAGE", "%s failed to read message body", name)
 	}
@@ -601,8 +616,12 @@ func (s *v2Session) mpub() ([]byte, error) {
 	remaining := int(bodySize) - 4 - 4*int(count)
 	s.batch = s.batch[:0]
 	s.bodies.reset()
+	// After a big body, read past the empty buffer: the next size alone,
+	// rather than the next body's first 16 KB read ahead to be copied out
+	// of the buffer again (bodyReader).
+	sizeReader := io.Reader(s.c.reader)
 	for i := 0; i < int(count); i++ {
-		size, err := s.readSize()
+		size, err := s.readSizeFrom(sizeReader)
 		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message(%d) body size", i)
 		}
@@ -612,10 +631,12 @@ func (s *v2Session) mpub() ([]byte, error) {
 		if int64(size) > s.n.opts.MaxMsgSize {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB message too big %d > %d", size, s.n.opts.MaxMsgSize)
 		}
-		body, err := s.bodies.readBody(s.c.reader, i, int(size), remaining)
+		bodyReader := s.bodyReader(size)
+		body, err := s.bodies.readBody(bodyReader, i, int(size), remaining)
 		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")
 		}
+		sizeReader = bodyReader
 		remaining -= int(size)
 		s.batch = append(s.batch, Message{Body: body})
 	}
