@@ -21,6 +21,9 @@
 # many a daemon took in RUNFOR: this is what each costs). pub_cpu and sub_cpu are the daemon's
 # CPU time (user + system, from /proc) per message published and consumed,
 # in microseconds: on a loaded machine they drift far less than the rates.
+# tool_cpu is the same for the consuming tool (upstream's bench_reader, in
+# the shapes with one reader): the daemon and the reader share the
+# machine's cores, so together they say what a consume rate can reach.
 # A run whose reader drained every message published before RUNFOR ended
 # is marked "drained": its consume rate is only that count / RUNFOR, a lower
 # bound, and the summary says in how many runs of each daemon that happened.
@@ -151,12 +154,22 @@ run_tool() {
 	echo "$out"
 }
 
+# run_timed <file> <command...> is run_tool, then writes to <file> the CPU
+# clock ticks (user + system) the command used, from this subshell's
+# children's times in /proc (run it in $(...): the count is that subshell's).
+run_timed() {
+	local file=$1
+	shift
+	run_tool "$@" || return 1
+	awk '{ print $16 + $17 }' "/proc/$BASHPID/stat" >"$file"
+}
+
 # record <shape> <daemon> <metric> <value>
 record() { echo "$1 $2 $3 $4" >>"$results"; }
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
 run_shape() {
-	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2
+	local shape=$1 daemon=$2 mqs=1000000 size=200 batch=200 out pub sub pubn subn=0 t0 t1 t2 tool_ticks=
 	nsqd_bin=$ours_bin
 	[[ $daemon == upstream ]] && nsqd_bin=$other_bin
 	case $shape in
@@ -173,8 +186,8 @@ run_shape() {
 		[[ $shape == held ]] || create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks)
-		out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
-		sub=$(ops "$out") subn=$(count "$out")
+		out=$(run_timed "$tmpdir/tool_ticks" "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
+		sub=$(ops "$out") subn=$(count "$out") tool_ticks=$(cat "$tmpdir/tool_ticks")
 		;;
 	fanout)
 		local c pids=() files=()
@@ -235,6 +248,7 @@ run_shape() {
 		record "$shape" "$daemon" sub "$sub"
 		record "$shape" "$daemon" pub_cpu "$(cpu_us $((t1 - t0)) "$pubn")"
 		record "$shape" "$daemon" sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
+		[[ -z $tool_ticks ]] || record "$shape" "$daemon" tool_cpu "$(cpu_us "$tool_ticks" "$subn")"
 		# Peak RSS per message published: in the shapes that queue in memory
 		# the peak follows how many messages a daemon took in RUNFOR, so a
 		# faster one peaks higher; this is the memory each one costs.
@@ -249,7 +263,7 @@ run_shape() {
 			record "$shape" "$daemon" drained 1
 		fi
 		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
-			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message"
+			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message${tool_ticks:+, reader $(cpu_us "$tool_ticks" "$subn")}"
 	fi
 }
 
@@ -270,6 +284,7 @@ echo
 printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu)
+	[[ -z $(awk -v s="$shape" '$1 == s && $3 == "tool_cpu"' "$results") ]] || metrics+=(tool_cpu)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
