@@ -54,6 +54,10 @@
 //
 // Per connection: a reader that executes commands (protocol_v2.go) and a
 // pump that delivers, heartbeats and expires in-flight messages (pump.go).
+// A consumer FINs every message, in bursts: the reader takes the plain
+// "FIN <id>\n" lines buffered behind a FIN without the general parse
+// (protocol.ParseFinLine) and applies the burst under one lock of the
+// in-flight set per 16 FINs (finBatch).
 // Channels have no goroutine; a channel arms one timer (from the
 // injectable clock) for its queue's next deferred deadline. A topic runs
 // one only while it hands its disk backlog to its channels (Topic.drain),

@@ -104,3 +104,41 @@ func TestInFlightRemoveEachMatchesRemoveInOrder(t *testing.T) {
 	require.Equal(t, []bool{true, false, true, false, true, false}, found)
 	require.Equal(t, int64(7), batched.count.Load())
 }
+
+// A burst of FINs in their plain form, read without the general parse
+// (protocol.ParseFinLine), mixed with FINs in other forms that only the
+// general parser takes (a "\r\n" line end, a batch boundary) and a FIN
+// whose ID holds a space: each is answered as alone, in order, and the
+// malformed one ends the connection after the errors before it.
+func TestFinBurstMixedFormsAnswersAsOneByOne(t *testing.T) {
+	const count = finBatchLen + 10
+	n := startDaemon(t, nil)
+	c := dialV2(t, n)
+	c.subscribe("t", "c")
+	c.send("RDY " + strconv.Itoa(count))
+	producer := dialV2(t, n)
+	producer.mpub("t", numbered("m", count)...)
+	msgs := c.readMessages(count)
+	var burst strings.Builder
+	for i, m := range msgs {
+		switch {
+		case i == 3:
+			burst.WriteString("FIN " + string(m.ID[:]) + "\r\n")
+		case i == 5:
+			burst.WriteString("FIN " + unknownID + "\n")
+			burst.WriteString("FIN " + string(m.ID[:]) + "\n")
+		case i == finBatchLen+2:
+			burst.WriteString("FIN " + string(msgs[0].ID[:]) + "\n") // finished already
+			burst.WriteString("FIN " + string(m.ID[:]) + "\n")
+		default:
+			burst.WriteString("FIN " + string(m.ID[:]) + "\n")
+		}
+	}
+	burst.WriteString("FIN " + unknownID[:7] + " " + unknownID[8:] + "\n")
+	c.sendRaw([]byte(burst.String()))
+	c.expectError("E_FIN_FAILED FIN " + unknownID + " failed ID not in flight")
+	c.expectError("E_FIN_FAILED FIN " + string(msgs[0].ID[:]) + " failed ID not in flight")
+	c.expectFatal("E_INVALID invalid message ID")
+	ch := existingChannel(t, n, "t", "c")
+	require.Equal(t, uint64(count), ch.finishCount.Load())
+}

@@ -271,10 +271,40 @@ func (s *v2Session) fin() error {
 	}
 	b.ids[b.n] = id
 	b.n++
+	// The FINs already buffered behind this one, in their plain form, are
+	// taken here without the general parse: they pass the checks this one
+	// passed (state changes only on this goroutine, by SUB and CLS), and
+	// protocol.ParseFinLine takes only lines the general parser reads as
+	// the same FIN. A full batch is applied and the next one begun.
+	for {
+		next, ok := protocol.ParseFinLine(s.bufferedLine())
+		if !ok {
+			break
+		}
+		if b.n == finBatchLen {
+			if err := s.applyFins(); err != nil {
+				return err
+			}
+		}
+		copy(b.ids[b.n][:], next)
+		b.n++
+		s.c.reader.Discard(protocol.FinLineLength)
+	}
 	if b.n < finBatchLen && s.nextIsFin() {
 		return nil
 	}
 	return s.applyFins()
+}
+
+// bufferedLine returns the read buffer's next FinLineLength bytes when it
+// holds that many, without reading the socket; nil otherwise.
+func (s *v2Session) bufferedLine() []byte {
+	r := s.c.reader
+	if r.Buffered() < protocol.FinLineLength {
+		return nil
+	}
+	b, _ := r.Peek(protocol.FinLineLength)
+	return b
 }
 
 // finBatch is a burst of FINs that arrived together, applied with one lock
@@ -305,13 +335,8 @@ const (
 // acknowledgement would wait with it), and whatever else comes next runs
 // after every FIN before it was applied.
 func (s *v2Session) nextIsFin() bool {
-	const lineLen = len("FIN ") + protocol.MsgIDLength + len("\n")
-	r := s.c.reader
-	if r.Buffered() < lineLen {
-		return false
-	}
-	next, err := r.Peek(lineLen)
-	return err == nil && next[lineLen-1] == '\n' && string(next[:4]) == "FIN "
+	next := s.bufferedLine()
+	return next != nil && next[protocol.FinLineLength-1] == '\n' && string(next[:4]) == "FIN "
 }
 
 // applyFins applies the waiting FINs in the order they came: each held

@@ -42,3 +42,35 @@ func ParseDigits(b []byte) (int64, bool) {
 	}
 	return n, true
 }
+
+// FinLineLength is the length of a FIN command in its plain form:
+// "FIN <16-byte ID>\n".
+const FinLineLength = len("FIN ") + MsgIDLength + len("\n")
+
+// ParseFinLine reports whether b starts with a FIN command in its plain
+// form, and returns its ID (aliasing b). It accepts exactly the lines that
+// TrimLine and SplitParams read as the two parameters "FIN" and a
+// MsgIDLength-byte ID: no space or line end inside the ID, and no "\r"
+// before the "\n" (the general parser would trim it, leaving a short ID).
+// Anything else is for the general parser, so every answer it gives,
+// errors included, stays as it is. A consumer FINs every message it gets,
+// and this spares each of those lines the general parse.
+func ParseFinLine(b []byte) ([]byte, bool) {
+	if len(b) < FinLineLength {
+		return nil, false
+	}
+	line := b[:FinLineLength]
+	if line[0] != 'F' || line[1] != 'I' || line[2] != 'N' || line[3] != ' ' || line[FinLineLength-1] != '\n' {
+		return nil, false
+	}
+	id := line[4 : 4+MsgIDLength]
+	if id[MsgIDLength-1] == '\r' {
+		return nil, false
+	}
+	for _, c := range id {
+		if c == ' ' || c == '\n' {
+			return nil, false
+		}
+	}
+	return id, true
+}
