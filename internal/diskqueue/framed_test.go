@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -178,4 +179,56 @@ func TestFrameAndPutFramedAllocateNothing(t *testing.T) {
 	put()
 	put()
 	require.Zero(t, testing.AllocsPerRun(100, put))
+}
+
+// BenchmarkPutIntoThreeQueues puts batches of 200 records of 226 bytes (a
+// 200-byte message's record) into three queues, as a fan-out to three
+// channels whose memory is full does: each queue encoding its own
+// (PutBatch) or one Framed for all three (PutFramed). One op is one record
+// stored in all three.
+func BenchmarkPutIntoThreeQueues(b *testing.B) {
+	records := make(recordsBatch, 200)
+	for i := range records {
+		records[i] = make([]byte, 226)
+		records[i][0] = byte(i)
+	}
+	for _, mode := range []string{"PutBatch", "PutFramed"} {
+		b.Run(mode, func(b *testing.B) {
+			var qs [3]*Queue
+			for k := range qs {
+				q, err := Open(Options{
+					Dir: b.TempDir(), Name: "clicks:c", MaxBytesPerFile: 100 << 20,
+					MinMsgSize: 1, MaxMsgSize: 1 << 20, SyncEvery: 1 << 40, SyncTimeout: time.Hour,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer q.Close()
+				qs[k] = q
+			}
+			var f Framed
+			b.SetBytes(3 * 226)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; done += len(records) {
+				if mode == "PutFramed" {
+					f.Reset()
+					if err := f.Frame(&records); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, q := range qs {
+					var err error
+					if mode == "PutFramed" {
+						_, err = q.PutFramed(&f, 0, f.Len())
+					} else {
+						_, err = q.PutBatch(&records)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
