@@ -34,7 +34,11 @@
 // The body is shared and never modified while a ring points at it, and
 // records come in blocks of many batches, each counted by the rings and
 // publishers holding it and reused once none does (nsqd/queue/records.go),
-// so fan-out allocates nothing per message. With the
+// so fan-out allocates nothing per message. Once the channels' memory is
+// full, a batch that two or more channels write to their disks is encoded
+// and checksummed once (queue.Frames, Topic.frameForCommits) and each
+// channel's disk queue copies the framed records (diskqueue's PutFramed):
+// the same bytes Put would store, one encoding instead of one per channel. With the
 // topology experiment on, Channel.take keeps a less local consumer from what
 // idle, more local consumers have credit for (topology.go).
 //

@@ -227,3 +227,40 @@ func (w *committer) run(running *sync.WaitGroup) {
 		w.done <- cc.channel.commit(cc.pending)
 	}
 }
+
+// frameForCommits encodes a fan-out's batch once, as framed disk records,
+// for the commits that write it to two or more channels' disks, and points
+// their Pendings at it (queue.Frames): each channel's writer then copies the
+// records instead of encoding and checksumming every message again. It
+// returns the Frames for the caller to release once every commit has
+// ended, or nil when fewer than two commits write to disk or the batch is
+// not framed (over queue.MaxFramedBytes).
+func (t *Topic) frameForCommits(msgs []Message, commits []channelCommit) *queue.Frames {
+	writers := 0
+	for i := range commits {
+		if commits[i].pending.DiskRecords() > 0 {
+			writers++
+		}
+	}
+	if writers < 2 {
+		return nil
+	}
+	frames, _ := t.frames.Get().(*queue.Frames)
+	if frames == nil {
+		frames = new(queue.Frames)
+	}
+	if !frames.Frame(msgs) {
+		t.frames.Put(frames)
+		return nil
+	}
+	for i := range commits {
+		commits[i].pending.UseFrames(frames)
+	}
+	return frames
+}
+
+// releaseFrames keeps frames for a later fan-out, forgetting its batch.
+func (t *Topic) releaseFrames(frames *queue.Frames) {
+	frames.Reset()
+	t.frames.Put(frames)
+}

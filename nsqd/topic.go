@@ -38,6 +38,10 @@ type Topic struct {
 	// committers commit the channels' disk work of a fan-out side by
 	// side (fanout_commit.go); stopped by close.
 	committers committers
+	// frames holds *queue.Frames for fan-outs to encode their batch in
+	// once for every channel's disk (frameForCommits); a pool, as
+	// concurrent publishers each need one and an idle topic none.
+	frames sync.Pool
 
 	// drainMu makes one drain step (read a batch from disk, hand it to the
 	// channels, release its records) indivisible for the operations that
@@ -274,6 +278,9 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err er
 		}
 	}
 	if len(commits) > 0 {
+		if frames := t.frameForCommits(shared.Msgs, commits); frames != nil {
+			defer t.releaseFrames(frames)
+		}
 		if err := t.commitFanOut(commits, commitsOverlap(msgs)); err != nil {
 			kept = true // a refused batch: as putShared says
 			if firstErr == nil {

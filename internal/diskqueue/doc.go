@@ -14,7 +14,9 @@
 // queue their batches and whichever caller holds the writer role writes every
 // waiting batch with one write call and, if the sync policy asks for it, one
 // fsync (group commit), in pieces of 256 KB for a large group; PutBatch
-// does the same for records the writer encodes itself. Read may run concurrently with Put; concurrent Reads
+// does the same for records the writer encodes itself, and PutFramed for
+// records framed once beforehand (Framed, for one batch put into several
+// queues; framed.go). Read may run concurrently with Put; concurrent Reads
 // are serialised. Ack may be called from any number of goroutines, at any
 // time. Lock order, outermost first:
 //

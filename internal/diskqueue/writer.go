@@ -42,6 +42,10 @@ const maxKeptBuf = 2 * writePiece
 type putReq struct {
 	records [][]byte
 	batch   Batch // instead of records, from PutBatch
+	// framed, instead of records, from PutFramed: its records from to
+	// from+n-1, copied framed as they are.
+	framed  *Framed
+	from, n int
 	done    bool
 	err     error
 	first   uint64 // Seq of the first record, with ReadOnWrite
@@ -86,8 +90,11 @@ func (q *Queue) PutBatch(b Batch) (first uint64, err error) {
 	return q.put(putReq{batch: b})
 }
 
-// len, size and appendTo read a request's records, given either way.
+// len, size and appendTo read a request's records, given any of the ways.
 func (r *putReq) len() int {
+	if r.framed != nil {
+		return r.n
+	}
 	if r.batch != nil {
 		return r.batch.Len()
 	}
@@ -95,6 +102,9 @@ func (r *putReq) len() int {
 }
 
 func (r *putReq) size(i int) int {
+	if r.framed != nil {
+		return r.framed.recordSize(r.from + i)
+	}
 	if r.batch != nil {
 		return r.batch.Size(i)
 	}
@@ -102,6 +112,10 @@ func (r *putReq) size(i int) int {
 }
 
 func (r *putReq) appendTo(dst []byte, i int) []byte {
+	if r.framed != nil {
+		f := r.framed
+		return append(dst, f.buf[f.start(r.from+i)+recHeaderSize:f.ends[r.from+i]]...)
+	}
 	if r.batch != nil {
 		return r.batch.Append(dst, i)
 	}
@@ -304,7 +318,10 @@ func (q *Queue) commit(group []*putReq) (err error) {
 			if q.opts.ReadOnWrite {
 				w.starts = append(w.starts, ackEntry{file: w.file, pos: w.pos + int64(len(buf))})
 			}
-			if buf, err = appendRecordOf(buf, req, i); err != nil {
+			if req.framed != nil {
+				// Framed once for every queue it goes to (framed.go).
+				buf = append(buf, req.framed.framed(req.from+i)...)
+			} else if buf, err = appendRecordOf(buf, req, i); err != nil {
 				if w.pos != segStart {
 					q.unwrite(segStart) // the group's pieces written so far
 				}

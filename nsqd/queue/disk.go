@@ -44,8 +44,11 @@ type Pending struct {
 	// this Pending (bound.go), given back at Settle.
 	boundDepth, boundBytes int64
 
-	batch   messageBatch // what PutBatch encodes, during a write only
-	encoded []byte       // encode's buffer, for a Disk without PutBatch
+	batch messageBatch // what PutBatch encodes, during a write only
+	// frames, when set, is the fan-out's batch framed once for every
+	// channel (frames.go): writes of a run of it copy its records.
+	frames  *Frames
+	encoded []byte // encode's buffer, for a Disk without PutBatch
 	records [][]byte
 }
 
@@ -149,15 +152,18 @@ func (q *Queue) write(d Disk, msgs []Message, p *Pending) (uint64, error) {
 // topic's held messages (held.go). A diskqueue encodes the messages straight
 // into its writer's buffer (PutBatch), so a large batch (a departing
 // consumer's thousands of in-flight messages) is not copied whole first;
-// another Disk (a test's wrapper) gets them encoded into p's buffer.
+// another Disk (a test's wrapper) gets them encoded into p's buffer. A run
+// of a fan-out's batch that was framed once for every channel (UseFrames)
+// is copied as framed instead (PutFramed).
 func (p *Pending) write(d Disk, msgs []Message, wrote func(error)) (uint64, error) {
-	var first uint64
-	var err error
-	if b, ok := d.(batchPutter); ok {
+	first, framed, err := p.putFramed(d, msgs)
+	switch b, ok := d.(batchPutter); {
+	case framed:
+	case ok:
 		p.batch.msgs = msgs
 		first, err = b.PutBatch(&p.batch)
 		p.batch.msgs = nil
-	} else {
+	default:
 		first, err = d.Put(p.encode(msgs))
 		clear(p.records)
 	}
