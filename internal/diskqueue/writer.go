@@ -90,7 +90,7 @@ func (q *Queue) PutBatch(b Batch) (first uint64, err error) {
 	return q.put(putReq{batch: b})
 }
 
-// len, size and appendTo read a request's records, given any of the ways.
+// len and size read a request's records, given any of the ways.
 func (r *putReq) len() int {
 	if r.framed != nil {
 		return r.n
@@ -109,17 +109,6 @@ func (r *putReq) size(i int) int {
 		return r.batch.Size(i)
 	}
 	return len(r.records[i])
-}
-
-func (r *putReq) appendTo(dst []byte, i int) []byte {
-	if r.framed != nil {
-		f := r.framed
-		return append(dst, f.buf[f.start(r.from+i)+recHeaderSize:f.ends[r.from+i]]...)
-	}
-	if r.batch != nil {
-		return r.batch.Append(dst, i)
-	}
-	return append(dst, r.records[i]...)
 }
 
 // maxFreeReqs bounds the finished requests a queue keeps for reuse: as many
