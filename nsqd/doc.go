@@ -28,6 +28,10 @@
 //	         ── REQ ──▶ channel ring (delay 0) or deferred heap
 //	         ── timeout / disconnect ──▶ channel ring, at once
 //
+// A disconnecting consumer's in-flight set goes back in runs of 256 from one
+// buffer (inFlight.drainEach), not as a copy of all of it: a disk-mode daemon
+// peaks in memory right then, with every reader's messages in flight.
+//
 // A topic copies each published batch once into its records
 // (queue.SharedRecords) and every channel's memory ring holds 8-byte pointers
 // to them (nsqd/queue/ready.go); a consumer takes a copy (Message, a value).

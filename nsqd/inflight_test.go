@@ -270,3 +270,58 @@ func TestInFlightSteadyChurnDoesNotAllocate(t *testing.T) {
 	// a FIFO that drops retired blocks made 74 here.
 	require.Less(t, after.Mallocs-before.Mallocs, uint64(10))
 }
+
+func TestInFlightDrainEachHandsOverEveryHeldMessageInBoundedRuns(t *testing.T) {
+	var f inFlight
+	msgs := testMessages(700, 1)
+	require.Equal(t, 700, f.add(msgs, 0, 1000))
+	// Finish every third one: drainEach must skip the freed slots.
+	want := map[protocol.MessageID]bool{}
+	for i, m := range msgs {
+		if i%3 == 0 {
+			_, ok := f.remove(m.ID)
+			require.True(t, ok)
+		} else {
+			want[m.ID] = true
+		}
+	}
+	got := map[protocol.MessageID]bool{}
+	runs := 0
+	handed := f.drainEach(func(run []Message) {
+		runs++
+		require.LessOrEqual(t, len(run), drainRun)
+		require.NotEmpty(t, run)
+		for _, m := range run {
+			require.False(t, got[m.ID], "handed over twice")
+			got[m.ID] = true
+		}
+	})
+	require.Equal(t, len(want), handed)
+	require.Equal(t, want, got)
+	require.Equal(t, 2, runs, "466 messages in runs of %d", drainRun)
+	require.Zero(t, f.count.Load())
+	_, ok := f.remove(msgs[1].ID)
+	require.False(t, ok, "a drained message is no longer in flight")
+	// The table is usable again.
+	require.Equal(t, 1, f.add(msgs[1:2], 0, 1000))
+	require.True(t, f.has(msgs[1].ID))
+	require.Equal(t, 1, f.drainEach(func(run []Message) { require.Equal(t, msgs[1].ID, run[0].ID) }))
+	var empty inFlight
+	require.Zero(t, empty.drainEach(func([]Message) { t.Fatal("nothing is held") }))
+}
+
+// A departing consumer's in-flight messages go back without a copy of all of
+// them: that copy was fresh heap at the moment a disk-mode daemon peaks.
+func TestInFlightDrainEachCopiesOnlyOneRun(t *testing.T) {
+	var f inFlight
+	const held = 2500
+	f.add(testMessages(held, 1), 0, 1000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	handed := f.drainEach(func([]Message) {})
+	runtime.ReadMemStats(&after)
+	require.Equal(t, held, handed)
+	allCopy := uint64(held * unsafe.Sizeof(Message{}))
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, allCopy/4,
+		"drainEach allocated %d bytes; a copy of everything held is %d", after.TotalAlloc-before.TotalAlloc, allCopy)
+}

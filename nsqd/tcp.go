@@ -132,9 +132,9 @@ func (c *client) release() {
 	if ch == nil {
 		return
 	}
-	if held := c.inFlight.drain(); len(held) > 0 {
+	c.inFlight.drainEach(func(held []Message) {
 		ch.inFlightCount.Add(-int64(len(held)))
 		ch.requeue(held)
-	}
+	})
 	ch.removeClient(c)
 }

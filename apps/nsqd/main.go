@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/exepages"
 	"github.com/nsqgo/nsq/internal/logging"
 	"github.com/nsqgo/nsq/internal/version"
 	"github.com/nsqgo/nsq/nsqd"
@@ -49,6 +50,11 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 		logFatal(stderr, p.opts.LogFormat, "failed to instantiate nsqd - %s", err)
 		return 1
 	}
+	// Start-up is over (options, metadata, listeners): give back the
+	// executable's pages only it needed (internal/exepages). An error
+	// leaves them resident, which is all it can cost, so it is not fatal
+	// and not worth a line in the log.
+	_, _ = exepages.Release()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
