@@ -6,8 +6,9 @@ import (
 	"slices"
 )
 
-// Framed holds records already framed as a segment stores them (FORMAT.md
-// §2: each record's 12-byte header, then its bytes), back to back, so that
+// Framed holds records already framed as a segment stores them (FORMAT.md,
+// "Segment, version 1": each record's 12-byte header, then its bytes), back
+// to back, so that
 // the same records can be put into several queues with their encoding and
 // checksums computed once: a topic's fan-out writes every message to each
 // of its channels' queues (nsqd/queue's Pending), which would otherwise
