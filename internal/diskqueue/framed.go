@@ -8,11 +8,10 @@ import (
 
 // Framed holds records already framed as a segment stores them (FORMAT.md,
 // "Segment, version 1": each record's 12-byte header, then its bytes), back
-// to back, so that
-// the same records can be put into several queues with their encoding and
-// checksums computed once: a topic's fan-out writes every message to each
-// of its channels' queues (nsqd/queue's Pending), which would otherwise
-// each encode and checksum all of them.
+// to back, so that the same records can be put into several queues with
+// their encoding and checksums computed once: a topic's fan-out writes
+// every message to each of its channels' queues (nsqd/queue's Pending),
+// which would otherwise each encode and checksum all of them.
 //
 // The framing does not depend on the queue: a record's header holds only
 // its length and checksums, and the segment header a new segment begins
