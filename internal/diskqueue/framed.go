@@ -1,7 +1,6 @@
 package diskqueue
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -51,17 +50,11 @@ func (f *Framed) Frame(b Batch) error {
 	f.buf = slices.Grow(f.buf, size)
 	f.ends = slices.Grow(f.ends, n)
 	for i := range n {
-		start := len(f.buf)
-		f.buf = append(f.buf, make([]byte, recHeaderSize)...)
-		f.buf = b.Append(f.buf, i)
-		data := f.buf[start+recHeaderSize:]
-		if want := b.Size(i); len(data) != want {
+		var err error
+		if f.buf, err = appendBatchRecord(f.buf, b, i); err != nil {
 			f.buf, f.ends = f.buf[:oldBuf], f.ends[:oldEnds]
-			return fmt.Errorf("frame: record %d: Append gave %d bytes, Size said %d", i+1, len(data), want)
+			return fmt.Errorf("frame: %w", err)
 		}
-		binary.BigEndian.PutUint32(f.buf[start:], uint32(len(data)))
-		binary.BigEndian.PutUint32(f.buf[start+4:], checksum(data))
-		binary.BigEndian.PutUint32(f.buf[start+8:], checksum(f.buf[start:start+8]))
 		f.ends = append(f.ends, len(f.buf))
 	}
 	return nil

@@ -70,19 +70,24 @@ func appendLegacyRecord(dst, data []byte) []byte {
 	return append(dst, data...)
 }
 
-// appendRecordOf appends the framed form of req's record i to dst. A Batch
-// record is encoded in place after room for its header, which is filled in
-// once the record's bytes are there; one whose length differs from what
-// Size said fails the whole group (the size checks used Size).
+// appendRecordOf appends the framed form of req's record i to dst.
 func appendRecordOf(dst []byte, req *putReq, i int) ([]byte, error) {
 	if req.batch == nil {
 		return appendRecord(dst, req.records[i]), nil
 	}
+	return appendBatchRecord(dst, req.batch, i)
+}
+
+// appendBatchRecord appends the framed form of b's record i to dst. The
+// record is encoded in place after room for its header, which is filled in
+// once the record's bytes are there; one whose length differs from what
+// Size said is an error, with dst as it was (the size checks used Size).
+func appendBatchRecord(dst []byte, b Batch, i int) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, make([]byte, recHeaderSize)...)
-	dst = req.batch.Append(dst, i)
+	dst = b.Append(dst, i)
 	data := dst[start+recHeaderSize:]
-	if want := req.batch.Size(i); len(data) != want {
+	if want := b.Size(i); len(data) != want {
 		return dst[:start], fmt.Errorf("put: record %d: Append gave %d bytes, Size said %d", i+1, len(data), want)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(data)))
