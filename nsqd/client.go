@@ -264,8 +264,8 @@ func (c *client) dropInFlight(ch *Channel) {
 	if c.channel.Load() != ch {
 		return
 	}
-	dropped := c.inFlight.drain()
-	ch.inFlightCount.Add(-int64(len(dropped)))
+	dropped := c.inFlight.drainEach(func([]Message) {})
+	ch.inFlightCount.Add(-int64(dropped))
 	c.signal()
 }
 

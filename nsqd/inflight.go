@@ -261,13 +261,6 @@ func (f *inFlight) takeLocked(slot uint32) Message {
 	return f.releaseLocked(slot)
 }
 
-// drain removes and returns everything in flight.
-func (f *inFlight) drain() []Message {
-	var msgs []Message
-	f.drainEach(func(run []Message) { msgs = append(msgs, run...) })
-	return msgs
-}
-
 // drainEach removes everything in flight and hands it to fn in runs of at
 // most drainRun messages, in slot order, and returns how many it handed
 // over. fn runs without the lock (it may take the channel's) and must not

@@ -325,3 +325,11 @@ func TestInFlightDrainEachCopiesOnlyOneRun(t *testing.T) {
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, allCopy/4,
 		"drainEach allocated %d bytes; a copy of everything held is %d", after.TotalAlloc-before.TotalAlloc, allCopy)
 }
+
+// drain removes and returns everything in flight, for the tests that look
+// at it whole.
+func (f *inFlight) drain() []Message {
+	var msgs []Message
+	f.drainEach(func(run []Message) { msgs = append(msgs, run...) })
+	return msgs
+}
