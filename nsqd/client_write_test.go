@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -142,12 +143,24 @@ func TestWriteWholeBatchAllocatesNothing(t *testing.T) {
 		batch[i].Body = make([]byte, 200)
 	}
 	c.writeBatchLocked(batch)
+	// A collection empties the sync.Pool the buffer lives in: with the
+	// collector off while measuring, what is counted is the write's own
+	// allocations, not how often other goroutines' garbage (a loaded
+	// -race run) forced a collection.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// Under -race the pool drops one Put in four on purpose, and each miss
+	// costs the box and the buffer (2): the average then stays under one
+	// per batch, while a write without the pool would cost two every time.
+	limit := 0.0
+	if raceEnabled {
+		limit = 1
+	}
 	allocs := testing.AllocsPerRun(100, func() {
 		if whole, err := c.writeWholeBatchLocked(batch); !whole || err != nil {
 			t.Fatal("batch not written whole", err)
 		}
 	})
-	if allocs != 0 {
+	if allocs > limit {
 		t.Fatalf("%v allocations per batch", allocs)
 	}
 }

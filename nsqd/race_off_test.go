@@ -1,0 +1,6 @@
+//go:build !race
+
+package nsqd
+
+// raceEnabled: this test binary was built without -race.
+const raceEnabled = false
