@@ -589,10 +589,26 @@ func (c *Channel) finished(m *Message, now int64) {
 // latencies are recorded: a burst of FINs costs one atomic add on the
 // channel's counter, which every consumer of the channel shares, instead
 // of one per FIN.
+//
+// The /metrics latency histogram counts the burst as one run
+// (prometheus.HistogramRun), also before the FIN count.
 func (c *Channel) finishedEach(msgs []Message, now int64) {
-	for i := range msgs {
-		c.recordE2E(msgs[i].Timestamp, now)
-		c.queue.Finish(&msgs[i])
+	l := &c.latency
+	if l.histogram == nil {
+		for i := range msgs {
+			c.recordE2E(msgs[i].Timestamp, now)
+			c.queue.Finish(&msgs[i])
+		}
+	} else {
+		run := l.histogram.Run()
+		for i := range msgs {
+			if l.window != nil {
+				l.window.Record(now, msgs[i].Timestamp)
+			}
+			run.Observe(time.Duration(now - msgs[i].Timestamp))
+			c.queue.Finish(&msgs[i])
+		}
+		run.Flush()
 	}
 	c.finishCount.Add(uint64(len(msgs)))
 }
