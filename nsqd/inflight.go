@@ -74,14 +74,15 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) int {
 	deadline := now + timeout
 	tracked := 0
 	for i := range msgs {
-		pos, found := f.index.find(&msgs[i].ID, &f.slots)
+		h := hashID(&msgs[i].ID)
+		pos, found := f.index.findHashed(&msgs[i].ID, h, &f.slots)
 		if found {
 			continue
 		}
 		slot := f.allocSlotLocked()
 		s := f.slots.at(slot)
 		s.msg, s.deadline, s.deliveredAt, s.live = msgs[i], deadline, now, true
-		f.index.insertAt(pos, &msgs[i].ID, slot)
+		f.index.shiftIn(pos, indexEntry{hash: h, slot: slot + 1})
 		f.deadlines.push(deadlineEntry{slot: slot, gen: s.gen, deadline: deadline})
 		if tracked != i {
 			msgs[tracked], msgs[i] = msgs[i], msgs[tracked]
@@ -106,11 +107,20 @@ func (f *inFlight) allocSlotLocked() uint32 {
 // releaseLocked frees a slot whose message has left: its body is no longer
 // referenced from here, and every deadline entry naming it becomes stale.
 func (f *inFlight) releaseLocked(slot uint32) Message {
+	msg := f.freeSlotLocked(slot)
+	f.count.Add(-1)
+	return msg
+}
+
+// freeSlotLocked is releaseLocked without the count, which the caller
+// updates: removeEach makes one atomic update of it per burst of FINs
+// instead of one per FIN (the pump reads count from another core for its
+// credit, so each update moves the cache line).
+func (f *inFlight) freeSlotLocked(slot uint32) Message {
 	s := f.slots.at(slot)
 	msg := s.msg
 	*s = inFlightSlot{gen: s.gen + 1}
 	f.free = append(f.free, slot)
-	f.count.Add(-1)
 	return msg
 }
 
@@ -162,14 +172,19 @@ func (f *inFlight) remove(id protocol.MessageID) (Message, bool) {
 // instead of one each, which the pump's deliveries also take.
 func (f *inFlight) removeEach(ids []protocol.MessageID, found []bool, msgs []Message) []Message {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	removed := 0
 	for i := range ids {
 		pos, ok := f.index.find(&ids[i], &f.slots)
 		found[i] = ok
 		if ok {
-			msgs = append(msgs, f.releaseLocked(f.index.deleteAt(pos)))
+			msgs = append(msgs, f.freeSlotLocked(f.index.deleteAt(pos)))
+			removed++
 		}
 	}
+	if removed > 0 {
+		f.count.Add(-int64(removed))
+	}
+	f.mu.Unlock()
 	return msgs
 }
 
@@ -388,12 +403,18 @@ func (x *idIndex) dist(pos uint64, e indexEntry) uint64 {
 
 // find returns the position of id, or the position where it would be
 // inserted: the first empty one, or the first whose entry's home lies after
-// id's (insertAt shifts that entry on).
+// id's (add shifts that entry on with shiftIn; reserve must have made
+// room first).
 func (x *idIndex) find(id *protocol.MessageID, slots *slotTable) (uint64, bool) {
 	if len(x.table) == 0 {
 		return 0, false
 	}
-	h := hashID(id)
+	return x.findHashed(id, hashID(id), slots)
+}
+
+// findHashed is find for an id whose hashID is h, on a table that is not
+// empty: add computes the hash once for the search and the insertion.
+func (x *idIndex) findHashed(id *protocol.MessageID, h uint32, slots *slotTable) (uint64, bool) {
 	pos := x.home(h)
 	for d := uint64(0); ; d++ {
 		e := x.table[pos]
@@ -405,12 +426,6 @@ func (x *idIndex) find(id *protocol.MessageID, slots *slotTable) (uint64, bool) 
 		}
 		pos = (pos + 1) & x.mask
 	}
-}
-
-// insertAt stores slot for id at pos, a position find returned for it;
-// reserve must have made room first.
-func (x *idIndex) insertAt(pos uint64, id *protocol.MessageID, slot uint32) {
-	x.shiftIn(pos, indexEntry{hash: hashID(id), slot: slot + 1})
 }
 
 // place inserts e where find would put it (growing rehashes with it).

@@ -359,9 +359,7 @@ func (s *v2Session) applyFins() error {
 		}
 		ch := s.c.channel.Load()
 		now := s.finTime(ch)
-		for i := range msgs {
-			ch.finished(&msgs[i], now)
-		}
+		ch.finishedEach(msgs, now)
 		clear(msgs) // drops the bodies
 		finished += len(msgs)
 	}

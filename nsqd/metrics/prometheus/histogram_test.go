@@ -72,3 +72,38 @@ func TestDurationHistogramBucketsEachSampleWhateverCameBefore(t *testing.T) {
 		}
 	}
 }
+
+// A run of samples counted with HistogramRun ends up, once flushed, with
+// the buckets and the sum that Observe of each sample gives, through runs
+// of one bucket, jumps between buckets both ways and negative samples.
+func TestHistogramRunCountsAsObserveEach(t *testing.T) {
+	bounds := SecondsBounds(0.001, 0.01, 1)
+	samples := []time.Duration{
+		5 * time.Microsecond, 7 * time.Microsecond, time.Millisecond, // one bucket
+		2 * time.Second, 3 * time.Second, // above every bound
+		-time.Millisecond, 1500 * time.Microsecond, // negative, then back down
+		10 * time.Millisecond, 10*time.Millisecond + 1, 999 * time.Microsecond,
+		time.Hour, time.Hour,
+	}
+	each := NewHistogram(bounds)
+	for _, d := range samples {
+		each.Observe(d)
+	}
+	batched := NewHistogram(bounds)
+	run := batched.Run()
+	for _, d := range samples {
+		run.Observe(d)
+	}
+	run.Flush()
+	want := make([]uint64, len(bounds))
+	wantCount, wantSum := each.snapshot(want)
+	got := make([]uint64, len(bounds))
+	count, sum := batched.snapshot(got)
+	require.Equal(t, want, got)
+	require.Equal(t, wantCount, count)
+	require.Equal(t, wantSum, sum)
+	require.Equal(t, each.counts[len(bounds)].Load(), batched.counts[len(bounds)].Load())
+	run.Flush() // an empty run adds nothing
+	count, _ = batched.snapshot(got)
+	require.Equal(t, wantCount, count)
+}
