@@ -73,6 +73,8 @@ func FuzzRecordReader(f *testing.F) {
 	f.Add(flip(valid, 3), false)                           // damaged magic
 	f.Add(flip(valid, segHeaderSize+1), false)             // damaged length
 	f.Add(flip(valid, segHeaderSize+recHeaderSize), false) // damaged data
+	// damaged data of the second record, met after an intact one
+	f.Add(flip(valid, segHeaderSize+2*recHeaderSize+26), false)
 	f.Add(valid[segHeaderSize:], false)                    // records without a header
 	f.Add(append(bytes.Clone(valid), make([]byte, 64)...), false)
 	f.Add(append(valid[:segHeaderSize:segHeaderSize], bytes.Repeat([]byte{0xff}, 40)...), false)
@@ -109,17 +111,54 @@ func FuzzRecordReader(f *testing.F) {
 			}
 		}
 		// Buffer refills must not change what is parsed.
-		small := parseAll(t, data, fm, 13)
-		if len(small) != len(items) {
-			t.Fatalf("chunk 13: %d items, default chunk: %d", len(small), len(items))
-		}
-		for i := range items {
-			a, b := items[i], small[i]
-			if a.kind != b.kind || a.start != b.start || a.end != b.end || !bytes.Equal(a.data, b.data) {
-				t.Fatalf("item %d differs with a small buffer: %+v vs %+v", i, a, b)
-			}
-		}
+		sameItems(t, "chunk 13", parseAll(t, data, fm, 13), items)
+		// Nor must Read's fast path for intact records (nextIntact), with
+		// either buffer size.
+		sameItems(t, "nextIntact first", parseAllIntactFirst(t, data, fm, 0), items)
+		sameItems(t, "nextIntact first, chunk 13", parseAllIntactFirst(t, data, fm, 13), items)
 	})
+}
+
+// sameItems fails the test when got differs from want.
+func sameItems(t *testing.T, how string, got, want []item) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d items, parse alone: %d", how, len(got), len(want))
+	}
+	for i := range want {
+		a, b := want[i], got[i]
+		if a.kind != b.kind || a.start != b.start || a.end != b.end || !bytes.Equal(a.data, b.data) {
+			t.Fatalf("%s: item %d differs: %+v vs %+v", how, i, b, a)
+		}
+	}
+}
+
+// parseAllIntactFirst is parseAll as Read parses: nextIntact first, parse
+// (by way of next) when it declines.
+func parseAllIntactFirst(t *testing.T, data []byte, fm format, chunk int) []item {
+	t.Helper()
+	var s segReader
+	s.chunk = chunk
+	s.reset(bytes.NewReader(data), fm, fuzzBounds, 0, int64(len(data)))
+	var items []item
+	for steps := 0; ; steps++ {
+		if steps > len(data)+2 {
+			t.Fatalf("no end after %d items over %d bytes", steps, len(data))
+		}
+		if start, rec, ok := s.nextIntact(); ok {
+			items = append(items, item{kind: itemRecord, start: start, end: s.pos, data: bytes.Clone(rec)})
+			continue
+		}
+		it, err := s.next()
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		if it.kind == itemEnd {
+			return items
+		}
+		it.data = bytes.Clone(it.data)
+		items = append(items, it)
+	}
 }
 
 // FuzzMeta: the metadata decoder never panics, and whatever it accepts as

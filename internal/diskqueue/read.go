@@ -133,6 +133,18 @@ loop:
 				r.seg.setLimit(wp)
 			}
 		}
+		if !r.replay.active() {
+			// The common case, an intact record wholly buffered, without
+			// building an item: returned by value (nine words) and copied,
+			// the item cost more than the checks (reader.go, nextIntact).
+			if start, data, ok := r.seg.nextIntact(); ok {
+				spans = append(spans, data)
+				readBytes += len(data)
+				r.starts = appendStart(r.starts, r.file, start, r.gap)
+				r.gap = false
+				continue
+			}
+		}
 		it := r.seg.parse()
 		switch it.kind {
 		case itemRecord:
@@ -146,7 +158,7 @@ loop:
 			readBytes += len(it.data)
 			// The record's own start, not the position before the item:
 			// redelivery must not re-skip damage that preceded it.
-			r.starts = append(r.starts, ackEntry{file: r.file, pos: it.start, afterGap: r.gap})
+			r.starts = appendStart(r.starts, r.file, it.start, r.gap)
 			r.gap = false
 		case itemNeedMore:
 			flush() // a fill may move the buffered bytes the spans point at
@@ -223,6 +235,28 @@ loop:
 	return out, err
 }
 
+// appendStart appends the tracker entry of a record starting at pos of
+// segment file. Its fields are stored one by one into the slice: appending
+// an ackEntry literal builds it on the stack first and copies it with wider
+// loads than the stores that built it, a store-forwarding stall that cost
+// more than the rest of the append (perf annotate of BenchmarkReadDone).
+func appendStart(starts []ackEntry, file, pos int64, afterGap bool) []ackEntry {
+	starts = grow1(starts)
+	e := &starts[len(starts)-1]
+	e.file, e.pos, e.slab, e.acked, e.afterGap = file, pos, 0, false, afterGap
+	return starts
+}
+
+// grow1 returns s one element longer; the new element's fields are the
+// caller's to set (it may hold an old value when s is reused).
+func grow1[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s[:len(s)+1]
+	}
+	var zero T
+	return append(s, zero)
+}
+
 // appendRecords copies the spans (which alias the read buffer) into memory
 // of their own and appends them to out as Records: one new array, or with
 // Options.ReuseReads slabs of the queue's read memory (readmem.go), whose
@@ -243,7 +277,7 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		off := 0
 		for _, s := range spans {
 			n := copy(buf[off:], s)
-			out = append(out, Record{Data: buf[off : off+n : off+n], Legacy: legacy})
+			out = appendRecord1(out, buf[off:off+n:off+n], legacy)
 			off += n
 		}
 		return out
@@ -259,7 +293,7 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		if len(s) > maxSlab {
 			if len(s) > maxReused {
 				// Larger than any slab: memory of its own, never reused.
-				out = append(out, Record{Data: bytes.Clone(s), Legacy: legacy})
+				out = appendRecord1(out, bytes.Clone(s), legacy)
 				continue
 			}
 			// A big slab of its own; the small slab being filled, if
@@ -268,7 +302,7 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 			big := q.mem.take(len(s))
 			q.amu.Unlock()
 			big.buf = append(big.buf, s...)
-			out = append(out, Record{Data: big.buf[:len(s):len(s)], Legacy: legacy})
+			out = appendRecord1(out, big.buf[:len(s):len(s)], legacy)
 			starts[i].slab = big.id
 			continue
 		}
@@ -279,10 +313,19 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		}
 		off := len(cur.buf)
 		cur.buf = append(cur.buf, s...)
-		out = append(out, Record{Data: cur.buf[off:len(cur.buf):len(cur.buf)], Legacy: legacy})
+		out = appendRecord1(out, cur.buf[off:len(cur.buf):len(cur.buf)], legacy)
 		starts[i].slab = cur.id
 		left -= len(s)
 	}
+	return out
+}
+
+// appendRecord1 appends a Record of data to out, its Seq left for the
+// caller, field by field for the reason appendStart gives.
+func appendRecord1(out []Record, data []byte, legacy bool) []Record {
+	out = grow1(out)
+	r := &out[len(out)-1]
+	r.Data, r.Legacy, r.Seq = data, legacy, 0
 	return out
 }
 

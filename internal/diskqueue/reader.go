@@ -264,6 +264,36 @@ func (s *segReader) parseRecord() item {
 	return item{kind: itemRecord, start: start, end: s.pos, data: data}
 }
 
+// nextIntact is parse for the common case of Read: when the next item is
+// an intact version-1 record wholly buffered, it moves past it and returns
+// its start and data (aliasing the buffer until the next fill), without
+// building an item. Anything else (a segment header, damage, a record not
+// wholly buffered, the end, upstream's format, a scan in progress) returns
+// ok false and leaves the reader as it was, for parse to decide: the checks
+// are parseRecord's, so both accept exactly the same records.
+func (s *segReader) nextIntact() (start int64, data []byte, ok bool) {
+	if s.scanning || s.format != formatV1 || s.atHeader {
+		return 0, nil, false
+	}
+	rem := s.limit - s.pos
+	b := s.avail(s.pos)
+	if rem < recHeaderSize || len(b) < recHeaderSize {
+		return 0, nil, false
+	}
+	h, hok := parseRecordHeader(b)
+	total := recHeaderSize + int64(h.length)
+	if !hok || int64(h.length) > s.bounds.v1Max || total > rem || int64(len(b)) < total {
+		return 0, nil, false
+	}
+	data = b[recHeaderSize:total]
+	if checksum(data) != h.dataCRC {
+		return 0, nil, false
+	}
+	start = s.pos
+	s.pos += total
+	return start, data, true
+}
+
 func (s *segReader) startScan(from, at int64, reason string) item {
 	s.scanning, s.scanFrom, s.scanAt, s.reason = true, from, at, reason
 	return s.scan()

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package diskqueue
+
+import "time"
+
+// userCPU is not measured here: the metric reads 0.
+func userCPU() time.Duration { return 0 }
