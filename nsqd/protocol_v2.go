@@ -43,6 +43,15 @@ type v2Session struct {
 	sizes  [4]byte
 	bodies slabAllocator // PUB's and MPUB's body memory (body_alloc.go)
 
+	// An MPUB's big bodies are read with the size field after each
+	// (sizeAheadReader, client_conn.go): bigBody reads them, ahead holds
+	// what it read of the size, vector is the transport's readv (nil: none),
+	// made once for vectorOf.
+	bigBody  sizeAheadReader
+	ahead    sizeAhead
+	vector   vectorReader
+	vectorOf net.Conn
+
 	// the last topic published to, so a stream of PUBs skips the map lookup
 	lastTopic *Topic
 
@@ -139,8 +148,12 @@ func (s *v2Session) readSize() (int32, error) {
 	return s.readSizeFrom(s.c.reader)
 }
 
+// readSizeFrom reads a size field from r, after what of it was read ahead
+// with the body before it (sizeAheadReader).
 func (s *v2Session) readSizeFrom(r io.Reader) (int32, error) {
-	if _, err := io.ReadFull(r, s.sizes[:]); err != nil {
+	got := copy(s.sizes[:], s.ahead.buf[:s.ahead.n])
+	s.ahead.n = 0
+	if _, err := io.ReadFull(r, s.sizes[got:]); err != nil {
 		return 0, err
 	}
 	return int32(binary.BigEndian.Uint32(s.sizes[:])), nil
@@ -155,6 +168,31 @@ func (s *v2Session) bodyReader(n int32) io.Reader {
 		return directReader{s.c}
 	}
 	return s.c.reader
+}
+
+// mpubBodyReader is bodyReader for the body of n bytes of an MPUB's
+// message i of count: a big one that is not the last is read together with
+// the size field after it where the connection can (sizeAheadReader).
+func (s *v2Session) mpubBodyReader(n int32, i, count int) io.Reader {
+	if n <= slabMaxBody || i+1 >= count {
+		return s.bodyReader(n)
+	}
+	s.bigBody = sizeAheadReader{c: s.c, vector: s.vectorReader(), left: int(n), ahead: &s.ahead}
+	return &s.bigBody
+}
+
+// vectorReader is the readv of the connection's socket, when the bytes
+// come straight from it (no TLS, no compression); nil otherwise.
+func (s *v2Session) vectorReader() vectorReader {
+	c := s.c
+	if c.decompressed != nil {
+		return nil
+	}
+	if s.vectorOf != c.transport {
+		s.vectorOf = c.transport
+		s.vector = newVectorReader(c.transport)
+	}
+	return s.vector
 }
 
 func (s *v2Session) sub() ([]byte, error) {
@@ -643,6 +681,7 @@ func (s *v2Session) mpub() ([]byte, error) {
 	// rather than the next body's first 16 KB read ahead to be copied out
 	// of the buffer again (bodyReader).
 	sizeReader := io.Reader(s.c.reader)
+	s.ahead.n = 0
 	for i := 0; i < int(count); i++ {
 		size, err := s.readSizeFrom(sizeReader)
 		if err != nil {
@@ -654,12 +693,11 @@ func (s *v2Session) mpub() ([]byte, error) {
 		if int64(size) > s.n.opts.MaxMsgSize {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB message too big %d > %d", size, s.n.opts.MaxMsgSize)
 		}
-		bodyReader := s.bodyReader(size)
-		body, err := s.bodies.readBody(bodyReader, i, int(size), remaining)
+		body, err := s.bodies.readBody(s.mpubBodyReader(size, i, int(count)), i, int(size), remaining)
 		if err != nil {
 			return nil, fatalErr("E_BAD_MESSAGE", "MPUB failed to read message body")
 		}
-		sizeReader = bodyReader
+		sizeReader = s.bodyReader(size)
 		remaining -= int(size)
 		s.batch = append(s.batch, Message{Body: body})
 	}
