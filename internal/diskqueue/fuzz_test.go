@@ -75,7 +75,7 @@ func FuzzRecordReader(f *testing.F) {
 	f.Add(flip(valid, segHeaderSize+recHeaderSize), false) // damaged data
 	// damaged data of the second record, met after an intact one
 	f.Add(flip(valid, segHeaderSize+2*recHeaderSize+26), false)
-	f.Add(valid[segHeaderSize:], false)                    // records without a header
+	f.Add(valid[segHeaderSize:], false) // records without a header
 	f.Add(append(bytes.Clone(valid), make([]byte, 64)...), false)
 	f.Add(append(valid[:segHeaderSize:segHeaderSize], bytes.Repeat([]byte{0xff}, 40)...), false)
 	f.Add(legacy, true)
