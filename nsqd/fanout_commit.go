@@ -113,60 +113,44 @@ func commitsOverlap(msgs []Message) bool {
 }
 
 // commitFanOut commits the disk work of a fan-out's channels and returns
-// the first error, in the order of commits. With overlap, the commits that
-// will wait (an fsync is due, or other slow work: Queue.CommitWaits) go to
-// the topic's committers, all but the first of them, while the caller
-// commits that first one and every commit that only appends to its
-// channel's backlog in the page cache: those cost less than the wake-ups of
-// a hand-over (on this project's 2-core machine a committer's round trip
-// cost about as much CPU as a 46 KB write, README "Fan-out: where the
-// publish time goes"), and the fsyncs, which take milliseconds, still
-// overlap. It returns once every commit has ended. Caller holds Topic.mu
+// the first error, in the order of commits. With overlap, the commits after
+// the first go to the topic's committers while the caller commits the
+// first; it returns once every commit has ended. Caller holds Topic.mu
 // (read or write); the committers take only each channel's Channel.mu, to
 // settle (LOCKS.md).
 func (t *Topic) commitFanOut(commits []channelCommit, overlap bool) error {
 	var crew [fanOutCommitRoom]*committer
-	var crewAt [fanOutCommitRoom]int // the index in commits of each crew's commit
 	hired := 0
-	var handed uint64 // bit i: commits[i] went to a committer (i < 64)
 	if overlap {
-		waiting := 0
-		for i := range commits {
-			if hired == len(crew) || i >= 64 {
+		for _, cc := range commits[1:] {
+			if hired == len(crew) {
 				break
-			}
-			cc := commits[i]
-			if !cc.channel.queue.CommitWaits(cc.pending) {
-				continue
-			}
-			if waiting++; waiting == 1 {
-				continue // the caller's own
 			}
 			w := t.committers.hire()
 			if w == nil {
 				break
 			}
 			w.work <- cc
-			crew[hired], crewAt[hired] = w, i
+			crew[hired] = w
 			hired++
-			handed |= 1 << i
 		}
 	}
-	first, firstAt := error(nil), len(commits)
-	for i, cc := range commits {
-		if i < 64 && handed&(1<<i) != 0 {
-			continue
-		}
-		if err := cc.channel.commit(cc.pending); err != nil && i < firstAt {
-			first, firstAt = err, i
+	first := commits[0].channel.commit(commits[0].pending)
+	var inline error // of the commits no committer took
+	for _, cc := range commits[1+hired:] {
+		if err := cc.channel.commit(cc.pending); err != nil && inline == nil {
+			inline = err
 		}
 	}
-	for k, w := range crew[:hired] {
+	for _, w := range crew[:hired] {
 		err := <-w.done
 		t.committers.release(w)
-		if err != nil && crewAt[k] < firstAt {
-			first, firstAt = err, crewAt[k]
+		if err != nil && first == nil {
+			first = err
 		}
+	}
+	if first == nil {
+		first = inline
 	}
 	return first
 }

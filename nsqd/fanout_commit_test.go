@@ -293,46 +293,10 @@ func TestFanOutCommitsWithBoundedChannels(t *testing.T) {
 	waitFor(t, "20 dead letters", func() bool { return dl.Depth() == 20 })
 }
 
-// A fan-out whose disk writes need no fsync (--sync-every not reached)
-// commits every channel on the publisher's goroutine: waking committers
-// costs more than three writes into the page cache. The batch that reaches
-// --sync-every hands all but the first channel's commit over, so that the
-// fsyncs overlap; every channel stores every message either way.
-func TestFanOutCommitsWithoutFsyncOnThePublisher(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0; o.SyncEvery = 50 })
-	fanOutTopic(t, n, "clicks", "a", "b", "c")
-	topic, err := n.GetExistingTopic("clicks")
-	require.NoError(t, err)
-	batch := bodiesOfSize(20, 300) // 6 KB: over minOverlapBytes
-	publish := func() {
-		msgs := make([]Message, len(batch))
-		for i := range batch {
-			msgs[i] = Message{Body: []byte(batch[i])}
-		}
-		require.NoError(t, topic.PutMessages(msgs))
-	}
-	started := func() int {
-		topic.committers.mu.Lock()
-		defer topic.committers.mu.Unlock()
-		return topic.committers.started
-	}
-	publish()
-	publish() // 40 records in each queue: no fsync yet
-	require.Zero(t, started(), "no committer for writes that do not fsync")
-	publish() // the 60th record: every queue fsyncs
-	require.Equal(t, 2, started(), "one committer for each fsync after the first")
-	for _, name := range []string{"a", "b", "c"} {
-		c, err := topic.GetExistingChannel(name)
-		require.NoError(t, err)
-		require.EqualValues(t, 60, c.Depth(), name)
-	}
-}
-
 // Closing a topic stops the committers its fan-outs started, and a closed
 // topic's publish refuses without them.
 func TestFanOutCommittersStopWithTheTopic(t *testing.T) {
-	// Every write fsyncs: the fan-out hands its commits over (commitFanOut).
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0; o.SyncEvery = 1 })
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
 	fanOutTopic(t, n, "clicks", "a", "b", "c")
 	topic, err := n.GetExistingTopic("clicks")
 	require.NoError(t, err)
@@ -366,9 +330,7 @@ func TestFanOutCommittersStopWithTheTopic(t *testing.T) {
 // refused, and none waits for ever. Run with -race, this also checks the
 // committers' hand-over against close.
 func TestFanOutCommittersStopWhilePublishing(t *testing.T) {
-	// Every write fsyncs, so every fan-out hands commits to committers
-	// (only commits that wait for an fsync are handed over: commitFanOut).
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0; o.SyncEvery = 1 })
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
 	fanOutTopic(t, n, "clicks", "a", "b", "c")
 	topic, err := n.GetExistingTopic("clicks")
 	require.NoError(t, err)
