@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -637,4 +638,56 @@ func TestReadPositionOfStatsIsTheReader(t *testing.T) {
 	require.EqualValues(t, 3, st.Unacked)
 	_, err = os.Stat(segPath(o, 0))
 	require.NoError(t, err)
+}
+
+// TestTrackerRingHoldsSixteenBytesARecord: the ring's memory for the
+// records nsqd's disk benchmark holds in flight (two consumers of RDY 2500)
+// is 16 bytes an entry, measured in bytes.
+func TestTrackerRingHoldsSixteenBytesARecord(t *testing.T) {
+	tr := tracker{base: firstSeq}
+	for i := range 5000 {
+		tr.push(ackEntry{file: 3, pos: int64(i) * 230, slab: uint32(i/36 + 1)})
+	}
+	bytes := len(tr.ring) * int(unsafe.Sizeof(tr.ring[0]))
+	require.Equal(t, 8192, len(tr.ring))
+	require.LessOrEqual(t, bytes, 8192*16, "ring of %d entries", len(tr.ring))
+}
+
+// TestTrackerEntriesKeepEveryField: what an entry holds comes back from the
+// compact ring whole (segment, position, slab, the gap flag), including
+// across a jump of segment numbers too far for the ring's relative ones,
+// where the older entries move to the stragglers.
+func TestTrackerEntriesKeepEveryField(t *testing.T) {
+	tr := tracker{base: firstSeq}
+	far := int64(1<<32) + 7
+	in := []ackEntry{
+		{file: 5, pos: 100, slab: 3},
+		{file: 5, pos: 200, slab: 3, afterGap: true},
+		{file: 6, pos: 16, slab: maxSlabID},
+		{file: far, pos: 1 << 40, slab: 9},
+		{file: far, pos: 1<<40 + 50, slab: 9},
+	}
+	for i, e := range in {
+		require.Equal(t, uint64(firstSeq+i), tr.push(e))
+	}
+	require.Len(t, tr.old, 3, "entries too far below the new one's segment stayed in the ring")
+	require.Equal(t, []span{
+		{file: 5, first: 100, last: 100},
+		{file: 5, first: 200, last: 200},
+		{file: 6, first: 16, last: 16},
+		{file: far, first: 1 << 40, last: 1<<40 + 50},
+	}, tr.unfinishedSpans())
+	for i, e := range in {
+		seq, got, ok := tr.frontier()
+		require.True(t, ok)
+		require.Equal(t, uint64(firstSeq+i), seq)
+		require.Equal(t, e, got, "entry %d", i)
+		slab, ok := tr.outstandingSlab(seq)
+		require.True(t, ok)
+		require.Equal(t, e.slab, slab)
+		require.Equal(t, e.slab, tr.ack(seq), "slab of entry %d", i)
+	}
+	_, _, ok := tr.frontier()
+	require.False(t, ok)
+	require.Zero(t, tr.unacked)
 }

@@ -104,9 +104,8 @@ func (t *tracker) unfinishedSpans() []span {
 	for _, s := range t.old[t.oldHead:] {
 		add(s.seq, s.ackEntry)
 	}
-	mask := len(t.ring) - 1
 	for i := range t.n {
-		add(t.base+uint64(i), t.ring[(t.head+i)&mask])
+		add(t.base+uint64(i), t.at(i))
 	}
 	return out
 }

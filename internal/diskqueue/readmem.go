@@ -151,9 +151,14 @@ func (m *readMemory) take(n int) *slab {
 	if k := len(m.freeIDs); k > 0 {
 		s.id = m.freeIDs[k-1]
 		m.freeIDs = m.freeIDs[:k-1]
-	} else {
+	} else if len(m.live) < maxSlabID {
 		m.live = append(m.live, nil)
 		s.id = uint32(len(m.live))
+	} else {
+		// More slabs outstanding than a tracker entry can name (ack.go):
+		// this one is not tracked, so it is never reused (id 0, as for
+		// memory of a record's own).
+		return s
 	}
 	m.live[s.id-1] = s
 	return s
