@@ -299,7 +299,7 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 			// A big slab of its own; the small slab being filled, if
 			// any, stays open for the records after it.
 			q.amu.Lock()
-			big := q.mem.take(len(s))
+			big := q.mem.take(len(s), len(s))
 			q.amu.Unlock()
 			big.buf = append(big.buf, s...)
 			out = appendRecord1(out, big.buf[:len(s):len(s)], legacy)
@@ -308,7 +308,7 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 		}
 		if cur == nil || len(cur.buf)+len(s) > cap(cur.buf) {
 			q.amu.Lock()
-			cur = q.mem.take(min(left, maxSlab))
+			cur = q.mem.take(min(left, maxSlab), len(s))
 			q.amu.Unlock()
 		}
 		off := len(cur.buf)

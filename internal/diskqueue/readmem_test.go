@@ -355,3 +355,43 @@ func TestReuseReadsTrimsFreeSlabs(t *testing.T) {
 	q.tick() // no read since: idle
 	require.Zero(t, freeSlabs())
 }
+
+// Free slabs of a small class are used by a later Read that needs a bigger
+// one, rather than left idle while new memory is allocated: reads of two
+// records each leave 512-byte slabs free, and a Read of 36 records then
+// fills them instead of allocating an 8 KB slab.
+func TestReuseReadsFillsSmallerFreeSlabsBeforeAllocating(t *testing.T) {
+	o, _ := testOptions(t, t.TempDir())
+	o.MaxBytesPerFile = 1 << 20
+	o.ReuseReads = true
+	fresh := 0
+	o.FreshReadMemory = func([]byte) { fresh++ }
+	q := mustOpen(t, o)
+	defer q.Close()
+	const size = 226 // an nsqd message of 200 bytes
+	putRange(t, q, 0, 76, size, 1)
+
+	var small []Record
+	for range 20 {
+		recs, err := q.Read(2)
+		require.NoError(t, err)
+		require.Len(t, recs, 2)
+		small = append(small, recs...)
+	}
+	require.Equal(t, 20, fresh, "a 512-byte slab for each Read of two records")
+	for _, r := range small {
+		q.Done(r.Seq)
+	}
+
+	recs, err := q.Read(36)
+	require.NoError(t, err)
+	require.Equal(t, seq(40, 76), indexes(t, recs))
+	require.Equal(t, 20, fresh, "allocated while 512-byte slabs were free")
+	freeSlabs := 0
+	q.amu.Lock()
+	for _, f := range q.mem.free {
+		freeSlabs += len(f.slabs)
+	}
+	q.amu.Unlock()
+	require.Equal(t, 2, freeSlabs, "36 records in 18 of the 20 free slabs")
+}
