@@ -42,38 +42,6 @@ func TestLargeGroupIsWrittenInPiecesFromASmallBuffer(t *testing.T) {
 	require.Equal(t, []int{1}, indexes(t, readAllNoAck(t, q2)))
 }
 
-// A group of small records (two 256-message chunks of a departing
-// consumer's requeue, 200-byte nsqd bodies) is encoded in a buffer of
-// smallPiece bytes, not one of the group's size; a group of big records
-// still gets pieces that hold several of them.
-func TestGroupOfSmallRecordsUsesASmallPiece(t *testing.T) {
-	o, _ := testOptions(t, t.TempDir())
-	o.MaxBytesPerFile = 16 << 20
-	o.MaxMsgSize = 64 << 10
-	q := mustOpen(t, o)
-	defer q.Close()
-
-	const n, size = 512, 226 // ~118 KB in one Put
-	var batch [][]byte
-	for i := range n {
-		batch = append(batch, payload(i, size))
-	}
-	require.NoError(t, putErr(q.Put(batch)))
-	require.LessOrEqual(t, cap(q.w.buf), smallPiece,
-		"the writer's buffer for a group of small records")
-	require.Equal(t, seq(0, n), indexes(t, readAllNoAck(t, q)))
-
-	const big = 60 << 10
-	batch = batch[:0]
-	for i := range 4 {
-		batch = append(batch, payload(n+i, big))
-	}
-	require.NoError(t, putErr(q.Put(batch)))
-	require.GreaterOrEqual(t, cap(q.w.buf), 4*(recHeaderSize+big),
-		"big records were not written several to a piece")
-	require.Equal(t, seq(n, n+4), indexes(t, readAllNoAck(t, q)))
-}
-
 // A group whose later pieces cannot be written (the disk fills up after its
 // first pieces are out) stores nothing: the segment is cut back to where
 // the group began, the queue's depth is unchanged, and neither a reader now

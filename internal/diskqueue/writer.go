@@ -30,18 +30,7 @@ type writer struct {
 // group's records still become visible to readers only once all of it is
 // written (publishWrite), and a failure cuts the segment back to where the
 // group began in it, so a failed Put stores nothing either way.
-//
-// A group of small records is written in pieces of smallPiece instead: the
-// piece is the buffer the writer allocates, and a departing consumer's
-// requeue (chunks of 256 messages of a few hundred bytes, nsqd/channel.go)
-// otherwise grew a fresh one of up to writePiece, after the idle writer had
-// given its buffer back, at the moment the daemon's memory peaks (README,
-// "Peak RSS"). A piece holds at least four of the group's largest records,
-// so big records (64 KB nsqd messages) are still written several to a call.
-const (
-	writePiece = 256 << 10
-	smallPiece = 64 << 10
-)
+const writePiece = 256 << 10
 
 // maxKeptBuf bounds the encoding buffer kept between groups: one that a
 // single large record grew past it is dropped after the group.
@@ -271,22 +260,14 @@ func (q *Queue) commit(group []*putReq) (err error) {
 	}()
 	// Grown once to what the group needs, up to a piece: a large group
 	// would otherwise leave a trail of doubled buffers.
-	size, largest := int64(segHeaderSize), int64(0)
+	size := int64(segHeaderSize)
 	for _, req := range group {
 		for i := range req.len() {
-			rec := int64(recHeaderSize + req.size(i))
-			size += rec
-			largest = max(largest, rec)
+			size += int64(recHeaderSize + req.size(i))
 		}
 	}
-	piece := min(q.writePiece, max(smallPiece, 4*largest))
-	want := min(size, piece, q.opts.MaxBytesPerFile)
-	if want > piece/2 {
-		// Grown to the whole piece at once: the next, slightly larger group
-		// (a second putter's batch joining) would otherwise allocate again.
-		want = min(piece, q.opts.MaxBytesPerFile)
-	}
-	buf := slices.Grow(w.buf[:0], int(want))
+	piece := q.writePiece
+	buf := slices.Grow(w.buf[:0], int(min(size, piece, q.opts.MaxBytesPerFile)))
 	w.wrote = true
 	defer func() {
 		if cap(buf) <= maxKeptBuf {
