@@ -55,6 +55,31 @@ func BenchmarkPut(b *testing.B) {
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkPutKB is BenchmarkPut with 1 KB nsqd messages (1,050-byte
+// records): compare.sh's size1k shape past its memory bound. Its 210 KB
+// batches are where a piece size below the group's (writePiece) shows as
+// extra write calls.
+func BenchmarkPutKB(b *testing.B) {
+	q, err := Open(benchOptions(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	const record = 1024 + 26
+	recs := make([][]byte, benchBatch)
+	for i := range recs {
+		recs[i] = payload(i, record)
+	}
+	b.SetBytes(benchBatch * record)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := putErr(q.Put(recs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkPutParallelSync1: concurrent single-record Puts with SyncEvery=1,
 // where group commit shares fsyncs between callers.
 func BenchmarkPutParallelSync1(b *testing.B) {
