@@ -138,6 +138,17 @@ func newTestClient(t testing.TB, opts Options) *Client {
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
+	// The socket timeouts run on the wall clock, not the test's fake one.
+	// On a loaded machine a lookupd that logs 300 registrations can take
+	// longer than the 1 s default to answer, and the session ends; with a
+	// fake clock the reconnect backoff then never elapses. No test here is
+	// about those timeouts, so they are as long as a test may wait.
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = testTimeout
+	}
+	if opts.CommandTimeout == 0 {
+		opts.CommandTimeout = testTimeout
+	}
 	c := New(opts)
 	t.Cleanup(c.Close)
 	return c
