@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bench/compare.sh [shape ...]     (default: every shape)
 # Shapes: memory disk fanout size1k size64k disk64k topics consumers latency
+#         (and, named only: held ceiling)
 # Env:    ROUNDS    alternating rounds per shape (default 5)
 #         RUNFOR    how long each writer and reader runs (default 5s)
 #         NSQD_BIN  our nsqd (default build/nsqd, from `make build`)
@@ -32,13 +33,20 @@
 #   memory     200-byte messages, MPUB batches of 200, --mem-queue-size=1000000
 #              (upstream's bench.sh settings), upstream's bench_writer/reader
 #   disk       the same through disk, --mem-queue-size=0
-#   ceiling    upstream's bench_writer (200 bytes, 1 KB, 64 KB) and
-#              bench_reader (200 bytes) against bench_ideal (bench/bench_ideal:
-#              an ideal nsqd with nothing behind it, answering each MPUB OK
-#              once read and streaming messages as fast as RDY credit
-#              allows): the most any daemon can be published to and consumed
-#              from with those tools on this machine, beside upstream nsqd's
-#              memory, size1k and size64k figures from the same run. Not in
+#   ceiling    the most any daemon could do on this machine with the same
+#              tools: each shape's writer and reader(s) against bench_ideal
+#              (bench/bench_ideal: an ideal nsqd with nothing behind it,
+#              answering each PUB/MPUB OK once read and streaming messages
+#              of the shape's size as fast as RDY credit allows; one message
+#              sequence per channel, so the fan-out shape's three readers
+#              each read a whole stream). Measures the ceilings of memory
+#              (pub, sub), size1k (pub1k, sub1k), size64k (pub64k, sub64k),
+#              fanout (fanout_pub, fanout_sub) and consumers (consumers_sub)
+#              -- those named with it, or all when it is named without any
+#              -- each beside upstream nsqd's figure from the same run, with
+#              bench_ideal's and the tools' CPU per message, and for each,
+#              what twice upstream's rate would leave the daemon: 2 cores'
+#              CPU per message at that rate less the tools' own. Not in
 #              the default set; name it (after those shapes) to run it.
 #   held       memory's settings, but no channel until the reader's SUB
 #              creates it: the topic holds what is published (1M messages
@@ -184,35 +192,98 @@ run_tool() {
 # record <shape> <daemon> <metric> <value>
 record() { echo "$1 $2 $3 $4" >>"$results"; }
 
-# run_ceiling: one run of upstream's bench_reader against bench_ideal, in
-# nsqd_pid's place (so cleanup stops it), recorded as daemon "ideal".
-run_ceiling() {
-	local port out t1 t2 subn i
+# read_fanout <tcp addr>: the fan-out shape's consume side, three upstream
+# bench_readers at once on topic clicks, one per channel; sets the
+# caller's sub (their rates summed), subn (messages) and subtool (their
+# reports).
+read_fanout() {
+	local c pids=() files=()
+	for c in metrics spam_analysis archive; do
+		files+=("$tmpdir/reader-$c.out")
+		("$up_reader" --runfor="$runfor" --nsqd-tcp-address="$1" --topic=clicks --channel="$c" --size=200 && tool_cpu) >"$tmpdir/reader-$c.out" 2>&1 &
+		pids+=($!)
+	done
+	for c in "${pids[@]}"; do wait "$c" || { echo "compare: a fan-out reader failed: $(cat "${files[@]}")" >&2; return 1; }; done
+	sub=0 subn=0
+	for c in "${files[@]}"; do
+		sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }')
+		subn=$((subn + $(count "$(cat "$c")")))
+	done
+	subtool=$(cat "${files[@]}")
+}
+
+# The shapes whose ceilings the ceiling shape measures: those named with
+# it, or all of them when it is named without any.
+ceiling_shapes=(memory size1k size64k fanout consumers)
+ceiling_wants() {
+	local s
+	for s in "${ceiling_shapes[@]}"; do
+		[[ " ${shapes[*]} " == *" $s "* ]] && { [[ " ${shapes[*]} " == *" $1 "* ]]; return; }
+	done
+	return 0
+}
+
+# start_ideal <body size>: bench_ideal on a free port, in nsqd_pid's place
+# (so cleanup and stop_nsqd stop it); sets tcp_addr.
+start_ideal() {
+	local port i
 	tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/nsq-bench.XXXXXX")
 	port=$(free_port)
-	"$PWD/build/bench_ideal" --tcp-address="127.0.0.1:$port" --size=200 >"$tmpdir/ideal.out" 2>&1 &
+	tcp_addr=127.0.0.1:$port
+	"$PWD/build/bench_ideal" --tcp-address="$tcp_addr" --size="$1" >"$tmpdir/ideal.out" 2>&1 &
 	nsqd_pid=$!
 	for i in $(seq 100); do
-		grep -q '^listening on' "$tmpdir/ideal.out" && break
+		grep -q '^listening on' "$tmpdir/ideal.out" && return 0
 		kill -0 "$nsqd_pid" 2>/dev/null || { echo "compare: bench_ideal died: $(cat "$tmpdir/ideal.out")" >&2; return 1; }
 		sleep 0.1
 	done
-	local metric size batch line="#   ceiling: upstream's tools against bench_ideal:"
-	for metric in pub:200:200 pub1k:1024:200 pub64k:65536:50; do
-		IFS=: read -r metric size batch <<<"$metric"
-		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="127.0.0.1:$port" --topic=sub_bench --size="$size" --batch-size="$batch")
+	echo "compare: bench_ideal did not start listening" >&2
+	return 1
+}
+
+# run_ceiling: one run of the tools of each wanted shape (ceiling_wants)
+# against bench_ideal, recorded as daemon "ideal": the publish sides on one
+# bench_ideal, then each consume side on a fresh one serving that shape's
+# body size. <metric>_cpu is bench_ideal's CPU per message consumed,
+# <metric>_tool the tools'.
+run_ceiling() {
+	local spec metric shape topic size batch out n t1 t2 sub subn subtool
+	local line="#   ceiling: against bench_ideal:"
+	start_ideal 200
+	for spec in pub:memory:sub_bench:200:200 pub1k:size1k:sub_bench:1024:200 pub64k:size64k:sub_bench:65536:50 fanout_pub:fanout:clicks:200:200; do
+		IFS=: read -r metric shape topic size batch <<<"$spec"
+		ceiling_wants "$shape" || continue
+		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic="$topic" --size="$size" --batch-size="$batch")
+		n=$(count "$out")
 		record ceiling ideal "$metric" "$(ops "$out")"
-		record ceiling ideal "${metric}_tool" "$(tool_us "$out" "$(count "$out")")"
-		line+=" $metric $(ops "$out") msgs/s (writer $(tool_us "$out" "$(count "$out")") us per message),"
+		record ceiling ideal "${metric}_tool" "$(tool_us "$out" "$n")"
+		line+=" $metric $(ops "$out") msgs/s (writer $(tool_us "$out" "$n") us per message),"
 	done
-	t1=$(cpu_ticks)
-	out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="127.0.0.1:$port" --topic=sub_bench --channel=ch --size=200)
-	t2=$(cpu_ticks) subn=$(count "$out")
+	for spec in sub:memory:200 sub1k:size1k:1024 sub64k:size64k:65536 fanout_sub:fanout:200 consumers_sub:consumers:200; do
+		IFS=: read -r metric shape size <<<"$spec"
+		ceiling_wants "$shape" || continue
+		stop_nsqd now
+		start_ideal "$size"
+		t1=$(cpu_ticks)
+		case $metric in
+		fanout_sub) read_fanout "$tcp_addr" ;;
+		consumers_sub)
+			subtool=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --connections=200 --rdy=50 --size=200)
+			sub=$(ops "$subtool") subn=$(count "$subtool")
+			;;
+		*)
+			subtool=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
+			sub=$(ops "$subtool") subn=$(count "$subtool")
+			;;
+		esac
+		t2=$(cpu_ticks)
+		record ceiling ideal "$metric" "$sub"
+		record ceiling ideal "${metric}_cpu" "$(cpu_us $((t2 - t1)) "$subn")"
+		record ceiling ideal "${metric}_tool" "$(tool_us "$subtool" "$subn")"
+		line+=" $metric $sub msgs/s (bench_ideal $(cpu_us $((t2 - t1)) "$subn"), readers $(tool_us "$subtool" "$subn") us per message),"
+	done
 	stop_nsqd now
-	record ceiling ideal sub "$(ops "$out")"
-	record ceiling ideal sub_cpu "$(cpu_us $((t2 - t1)) "$subn")"
-	record ceiling ideal sub_tool "$(tool_us "$out" "$subn")"
-	echo "$line sub $(ops "$out") msgs/s (bench_ideal $(cpu_us $((t2 - t1)) "$subn"), reader $(tool_us "$out" "$subn") us per message)"
+	echo "${line%,}"
 }
 
 # run_shape <shape> <daemon>: one run on a fresh nsqd.
@@ -238,22 +309,11 @@ run_shape() {
 		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
 	fanout)
-		local c pids=() files=()
+		local c
 		for c in metrics spam_analysis archive; do create_channel clicks "$c" >/dev/null; done
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --size=200 --batch-size=200)
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
-		for c in metrics spam_analysis archive; do
-			files+=("$tmpdir/reader-$c.out")
-			("$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --channel="$c" --size=200 && tool_cpu) >"$tmpdir/reader-$c.out" 2>&1 &
-			pids+=($!)
-		done
-		for c in "${pids[@]}"; do wait "$c" || { echo "compare: a fan-out reader failed: $(cat "${files[@]}")" >&2; return 1; }; done
-		sub=0
-		for c in "${files[@]}"; do
-			sub=$(awk -v a="$sub" -v b="$(ops "$(cat "$c")")" 'BEGIN { printf "%.3f", a + b }')
-			subn=$((subn + $(count "$(cat "$c")")))
-		done
-		subtool=$(cat "${files[@]}")
+		read_fanout "$tcp_addr"
 		;;
 	topics)
 		local i
@@ -340,15 +400,45 @@ printf '%-10s %-8s %12s %12s %7s\n' shape metric ours upstream ratio
 for shape in "${shapes[@]}"; do
 	if [[ $shape == ceiling ]]; then
 		# bench_ideal in the ours column; upstream nsqd's figure from the
-		# matching shape (when it ran too) in the other.
-		for metric in pub:memory:pub pub_tool:memory:pub_tool pub1k:size1k:pub pub64k:size64k:pub sub:memory:sub sub_cpu:memory:sub_cpu sub_tool:memory:sub_tool; do
-			IFS=: read -r metric other other_metric <<<"$metric"
+		# matching shape (when it ran too) in the other. Then, for each
+		# rate, what twice upstream's would leave the daemon.
+		budget=
+		for spec in pub:memory:pub pub1k:size1k:pub pub64k:size64k:pub fanout_pub:fanout:pub \
+			sub:memory:sub sub1k:size1k:sub sub64k:size64k:sub fanout_sub:fanout:sub consumers_sub:consumers:sub; do
+			IFS=: read -r metric other side <<<"$spec"
+			extra=(tool)
+			[[ $side == sub ]] && extra=(cpu tool)
+			awk -v m="$metric" '$1 == "ceiling" && $2 == "ideal" && $3 == m { found = 1 } END { exit !found }' "$results" || continue
+			for m in "$metric" "${extra[@]/#/${metric}_}"; do
+				om=${m/#$metric/$side}
+				a=$(awk -v m="$m" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
+				b=$(awk -v s="$other" -v m="$om" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
+				awk -v m="$m" -v a="$a" -v b="${b:-0}" \
+					'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", "ceiling", m, a, b, (b > 0 ? a / b : 0) }'
+			done
+			# Twice upstream's rate on $(nproc) cores leaves cores * 1e6 /
+			# (2 * rate) us of CPU per message for the daemon and the tools
+			# together; less the tools' own (against bench_ideal, the least
+			# they spend) is the daemon's share, beside ours's now.
 			a=$(awk -v m="$metric" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
-			b=$(awk -v s="$other" -v m="$other_metric" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
-			awk -v m="$metric" -v a="$a" -v b="${b:-0}" \
-				'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", "ceiling", m, a, b, (b > 0 ? a / b : 0) }'
+			b=$(awk -v s="$other" -v m="$side" '$1 == s && $2 == "upstream" && $3 == m { print $4 }' "$results" | median)
+			tool=$(awk -v m="${metric}_tool" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
+			ours=$(awk -v s="$other" -v m="${side}_cpu" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)
+			# bench_ideal's own CPU per message consumed: the least any
+			# daemon writing the same bytes spends.
+			floor=
+			[[ $side == sub ]] && floor=$(awk -v m="${metric}_cpu" '$1 == "ceiling" && $2 == "ideal" && $3 == m { print $4 }' "$results" | median)
+			awk -v b="$b" 'BEGIN { exit !(b > 0) }' || continue
+			budget+=$(awk -v m="$metric" -v a="$a" -v b="$b" -v t="$tool" -v o="${ours:-}" -v f="$floor" -v c="$(nproc)" 'BEGIN {
+				u = c * 1e6 / (2 * b)
+				printf "#   2x upstream %s = %.0f msgs/s: ceiling %.2fx of it (%s); %d cores give %.3f us per message, the tools take %.3f, leaving %.3f for the daemon%s%s\n",
+					m, 2 * b, a / (2 * b), (a >= 2 * b ? "reached by bench_ideal" : "NOT reached even by bench_ideal"),
+					c, u, t, u - t, (f == "" ? "" : sprintf(", bench_ideal itself takes %.3f", f)),
+					(o == "" || o + 0 == 0 ? "" : sprintf(" (ours now %.3f)", o))
+			}')$'\n'
 		done
-		echo "#   ceiling: bench_ideal (nothing behind it) in the ours column; upstream nsqd's memory (pub, sub), size1k (pub1k) and size64k (pub64k) medians in the other"
+		echo "#   ceiling: bench_ideal (nothing behind it) in the ours column; upstream nsqd's figure in the matching shape (memory: pub, sub; size1k: pub1k, sub1k; size64k: pub64k, sub64k; fanout: fanout_pub, fanout_sub; consumers: consumers_sub) in the other; _cpu is the daemon's CPU, _tool the tools', in us per message"
+		printf '%s' "$budget"
 		continue
 	fi
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"testing"
 
 	"github.com/nsqgo/nsq/internal/protocol"
@@ -111,6 +113,111 @@ func TestIdealServerAnswersPublishes(t *testing.T) {
 	require.Contains(t, string(data), "E_INVALID")
 }
 
+// consume subscribes to topic/channel with RDY rdy and returns the IDs of
+// the rdy messages it then gets, checking each body is size bytes.
+func consume(t *testing.T, addr, topic, channel string, rdy, size int) []protocol.MessageID {
+	t.Helper()
+	ids, err := tryConsume(addr, topic, channel, rdy, size)
+	require.NoError(t, err)
+	return ids
+}
+
+// tryConsume is consume for a goroutine other than the test's.
+func tryConsume(addr, topic, channel string, rdy, size int) ([]protocol.MessageID, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(protocol.MagicV2 + "SUB " + topic + " " + channel + "\nRDY " + strconv.Itoa(rdy) + "\n")); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(conn)
+	ids := make([]protocol.MessageID, 0, rdy)
+	for i := -1; i < rdy; i++ {
+		var head [8]byte
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return nil, err
+		}
+		data := make([]byte, binary.BigEndian.Uint32(head[:])-4)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, err
+		}
+		typ := int32(binary.BigEndian.Uint32(head[4:]))
+		if i < 0 {
+			if typ != protocol.FrameTypeResponse || string(data) != "OK" {
+				return nil, fmt.Errorf("SUB answered %d %q, want OK", typ, data)
+			}
+			continue
+		}
+		if typ != protocol.FrameTypeMessage {
+			return nil, fmt.Errorf("frame %d is type %d %q, want a message", i, typ, data)
+		}
+		m, err := protocol.DecodeMessage(data)
+		if err != nil {
+			return nil, err
+		}
+		if len(m.Body) != size {
+			return nil, fmt.Errorf("a %d-byte body, want %d", len(m.Body), size)
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+// The 1 KB and 64 KB shapes' readers get bodies of the --size the server
+// was started with (a 64 KB message is bigger than one write's budget:
+// it goes out one per write).
+func TestIdealServerServesSizedBodies(t *testing.T) {
+	for _, size := range []int{1024, 65536} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			require.Len(t, consume(t, startIdeal(t, size), "t", "c", 100, size), 100)
+		})
+	}
+}
+
+// A topic's channels each get every message (the same IDs, from 1 up),
+// while the consumers of one channel share its messages: never the same
+// ID twice between them. This is the fan-out shape's ideal: three
+// channels, each read by its own bench_reader.
+func TestIdealServerFansOutToEveryChannel(t *testing.T) {
+	addr := startIdeal(t, 3)
+	want := map[protocol.MessageID]bool{}
+	for v := range uint64(10) {
+		var id protocol.MessageID
+		protocol.FormatID(v+1, &id)
+		want[id] = true
+	}
+	set := func(ids ...[]protocol.MessageID) map[protocol.MessageID]bool {
+		s := map[protocol.MessageID]bool{}
+		for _, l := range ids {
+			for _, id := range l {
+				require.False(t, s[id], "ID %s delivered twice", id[:])
+				s[id] = true
+			}
+		}
+		return s
+	}
+	// Two consumers of "metrics", five messages each, at once.
+	type result struct {
+		ids []protocol.MessageID
+		err error
+	}
+	halves := make(chan result, 2)
+	for range 2 {
+		go func() {
+			ids, err := tryConsume(addr, "clicks", "metrics", 5, 3)
+			halves <- result{ids, err}
+		}()
+	}
+	a, b := <-halves, <-halves
+	require.NoError(t, a.err)
+	require.NoError(t, b.err)
+	require.Equal(t, want, set(a.ids, b.ids), "the consumers of metrics between them")
+	require.Equal(t, want, set(consume(t, addr, "clicks", "archive", 10, 3)), "archive's one consumer")
+	require.Equal(t, want, set(consume(t, addr, "clicks", "spam_analysis", 10, 3)), "spam_analysis's one consumer")
+}
+
 // Bad input gets an error frame and ends the session.
 func TestIdealServerRejectsBadInput(t *testing.T) {
 	for name, in := range map[string]string{
@@ -118,12 +225,13 @@ func TestIdealServerRejectsBadInput(t *testing.T) {
 		"command":  "  V2REQ x 0\n",
 		"mpub":     "  V2MPUB t\n\x00\x50\x00\x01",
 		"rdy":      "  V2RDY 2501\n",
+		"sub":      "  V2SUB t\n",
 		"identify": "  V2IDENTIFY\n\xff\xff\xff\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			cr := &credit{kick: make(chan struct{}, 1)}
-			err := readCommands(bufio.NewReader(bytes.NewReader([]byte(in))), cr, func(typ int32, data []byte) error {
+			err := readCommands(bufio.NewReader(bytes.NewReader([]byte(in))), cr, newChannels(), func(typ int32, data []byte) error {
 				out.Write(data)
 				require.Equal(t, protocol.FrameTypeError, typ)
 				return nil
@@ -144,7 +252,7 @@ func FuzzReadCommands(f *testing.F) {
 	f.Add([]byte("  V2MPUB t\n\x00\x00\x00\x03abcPUB t\n\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cr := &credit{kick: make(chan struct{}, 1)}
-		err := readCommands(bufio.NewReader(bytes.NewReader(in)), cr, func(int32, []byte) error { return nil })
+		err := readCommands(bufio.NewReader(bytes.NewReader(in)), cr, newChannels(), func(int32, []byte) error { return nil })
 		if err == nil {
 			t.Fatal("readCommands returned nil at the end of its input")
 		}

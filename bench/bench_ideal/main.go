@@ -2,7 +2,10 @@
 // can reach on this machine: no topic, no queue, no disk. It answers
 // IDENTIFY and SUB with OK and then streams messages of --size bytes to each
 // connection as fast as its RDY credit allows (a FIN gives one message of
-// credit back), and reads every PUB and MPUB whole and answers OK without
+// credit back). Each topic/channel pair has its own message sequence, as a
+// channel of nsqd has: the consumers of one channel share its messages and
+// every channel of a topic gets all of them (the fan-out shape's three
+// readers each read a whole stream). It reads every PUB and MPUB whole and answers OK without
 // keeping it. Pointing a reader or writer at it measures the tool's own cost
 // per message; bench/compare.sh's ceiling shape runs upstream's
 // bench_writer and bench_reader against it. It prints "listening on
