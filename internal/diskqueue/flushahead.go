@@ -40,8 +40,13 @@ type flushAhead struct {
 	// from is the write segment offset the last fsync (the policy's or a
 	// flush ahead) covered up to when it began. Guarded by wmu.
 	from int64
-	// every is flushAheadBytes, and fsync is fdatasync, unless a test set
-	// them (0, nil: the defaults).
+	// ran: a flush ahead began since the write segment's last policy
+	// fsync, so bytes past the end a failed group is cut back to may be on
+	// the device already (unwrite). Guarded by wmu.
+	ran bool
+	// every is flushAheadBytes, and fsync is fdatasync (what a flush ahead
+	// and the cut after it use), unless a test set them (0, nil: the
+	// defaults).
 	every int64
 	fsync func(*os.File) error
 }
@@ -61,11 +66,8 @@ func (q *Queue) maybeFlushAhead() {
 	if !w.ahead.busy.TryLock() {
 		return // the running one ends soon; the next write starts another
 	}
-	w.ahead.from = w.pos
-	f, fsync := w.f, w.ahead.fsync
-	if fsync == nil {
-		fsync = fdatasync
-	}
+	w.ahead.from, w.ahead.ran = w.pos, true
+	f, fsync := w.f, w.ahead.syncFunc()
 	// Owned by the writer: syncWriteFile and closeWriteFile (Close, a
 	// segment's roll-over) wait for it under wmu before they go on.
 	go func() {
@@ -74,6 +76,23 @@ func (q *Queue) maybeFlushAhead() {
 			w.ahead.err = fmt.Errorf("background flush: %w", err)
 		}
 	}()
+}
+
+func (a *flushAhead) syncFunc() func(*os.File) error {
+	if a.fsync == nil {
+		return fdatasync
+	}
+	return a.fsync
+}
+
+// waitFlushAhead waits for a running background flush to end and reports
+// whether one began since the last policy fsync; its error, if any, is
+// left for the next policy fsync. Caller holds wmu.
+func (q *Queue) waitFlushAhead() bool {
+	a := &q.w.ahead
+	a.busy.Lock()
+	a.busy.Unlock()
+	return a.ran
 }
 
 // takeFlushAheadErr waits for a running background flush to end and returns

@@ -3,6 +3,7 @@ package diskqueue
 import (
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -83,7 +84,8 @@ func TestFlushAheadFailureFailsTheNextPolicySync(t *testing.T) {
 	_, err := q.Put(batch)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, syscall.EIO), "%v", err)
-	require.Equal(t, int32(1), failures.Load())
+	// The background flush, then the fsync of the cut back (unwrite).
+	require.Equal(t, int32(2), failures.Load())
 
 	q.w.ahead.fsync = nil
 	putRange(t, q, 100, 120, 1000, 1)
@@ -91,4 +93,55 @@ func TestFlushAheadFailureFailsTheNextPolicySync(t *testing.T) {
 	q = mustOpen(t, o)
 	defer q.Close()
 	require.Equal(t, append(seq(0, 5), seq(100, 120)...), indexes(t, readAllNoAck(t, q)))
+}
+
+// lastLiesBatch says its last record is one byte longer than it appends:
+// the writer finds out only once the pieces before it are written.
+type lastLiesBatch struct{ recordsBatch }
+
+func (b lastLiesBatch) Size(i int) int {
+	if i == len(b.recordsBatch)-1 {
+		return len(b.recordsBatch[i]) + 1
+	}
+	return len(b.recordsBatch[i])
+}
+
+// A group that fails after some of its pieces were written is cut back; when
+// a flush ahead ran since the last policy fsync it may have put those
+// pieces on the device, so the cut is fsynced too (after any running flush
+// ahead ended): a crash cannot bring back records whose Put failed.
+func TestFailedGroupAfterAFlushAheadIsCutBackDurably(t *testing.T) {
+	o := flushAheadOptions(t)
+	q := mustOpen(t, o)
+	q.writePiece = 2 << 10
+	q.w.ahead.every = 4 << 10
+	var mu sync.Mutex
+	var sizes []int64 // the segment's size at each fsync through the hook
+	q.w.ahead.fsync = func(f *os.File) error {
+		fi, err := f.Stat()
+		require.NoError(t, err)
+		mu.Lock()
+		sizes = append(sizes, fi.Size())
+		mu.Unlock()
+		return fdatasync(f)
+	}
+	putRange(t, q, 0, 5, 1000, 1) // past 4 KB: a flush ahead
+	before := q.w.pos
+	var recs recordsBatch
+	for i := 5; i < 15; i++ {
+		recs = append(recs, payload(i, 1000))
+	}
+	_, err := q.PutBatch(lastLiesBatch{recs})
+	require.Error(t, err)
+	require.Equal(t, before, q.w.pos)
+	mu.Lock()
+	require.NotEmpty(t, sizes)
+	require.Equal(t, before, sizes[len(sizes)-1], "the cut back was not fsynced")
+	mu.Unlock()
+
+	putRange(t, q, 100, 102, 1000, 1)
+	require.NoError(t, q.Close())
+	q = mustOpen(t, o)
+	defer q.Close()
+	require.Equal(t, append(seq(0, 5), seq(100, 102)...), indexes(t, readAllNoAck(t, q)))
 }

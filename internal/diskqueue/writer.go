@@ -388,7 +388,7 @@ func (q *Queue) rollBack(file, pos int64) {
 	if err := syncDir(q.opts.Dir); err != nil {
 		q.logf("after a failed write: %s", err)
 	}
-	w.file, w.pos, w.unsynced, w.broken, w.ahead.from = file, pos, 0, false, pos
+	w.file, w.pos, w.unsynced, w.broken, w.ahead.from, w.ahead.ran = file, pos, 0, false, pos, false
 	if pos == 0 {
 		// The commit began a segment of its own: nothing before it to keep.
 		path := segmentPath(q.opts.Dir, q.opts.Name, file)
@@ -421,7 +421,15 @@ func (q *Queue) unwrite(pos int64) {
 	w := &q.w
 	w.pos = pos
 	w.ahead.from = min(w.ahead.from, pos)
-	if err := w.f.Truncate(pos); err != nil {
+	aheadRan := q.waitFlushAhead()
+	err := w.f.Truncate(pos)
+	if err == nil && aheadRan {
+		// A flush ahead (flushahead.go) may have put bytes past pos on the
+		// device: the cut must get there too, or a crash would bring back
+		// records whose Put failed.
+		err = w.ahead.syncFunc()(w.f)
+	}
+	if err != nil {
 		q.logf("cannot truncate %s back to %d after a failed write, starting a new segment: %s", w.f.Name(), pos, err)
 		w.broken = true
 	}
@@ -484,7 +492,7 @@ func (q *Queue) openWriteFile() error {
 func (q *Queue) advanceWriteFile() {
 	q.closeWriteFile()
 	w := &q.w
-	w.file, w.pos, w.unsynced, w.broken, w.ahead.from = w.file+1, 0, 0, false, 0
+	w.file, w.pos, w.unsynced, w.broken, w.ahead.from, w.ahead.ran = w.file+1, 0, 0, false, 0, false
 }
 
 func (q *Queue) closeWriteFile() {
@@ -521,7 +529,7 @@ func (q *Queue) syncWriteFile() error {
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
 	}
-	w.unsynced = 0
+	w.unsynced, w.ahead.ran = 0, false
 	q.mu.Lock()
 	q.stats.Syncs++
 	q.mu.Unlock()
