@@ -126,6 +126,10 @@ func TestFailedGroupAfterAFlushAheadIsCutBackDurably(t *testing.T) {
 		return fdatasync(f)
 	}
 	putRange(t, q, 0, 5, 1000, 1) // past 4 KB: a flush ahead
+	require.True(t, q.waitFlushAhead())
+	mu.Lock()
+	sizes = nil // from here: the failing group's
+	mu.Unlock()
 	before := q.w.pos
 	var recs recordsBatch
 	for i := 5; i < 15; i++ {
