@@ -292,3 +292,26 @@ func BenchmarkReadDone(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPut64K: one op is one Put of 50 records of 64 KB (compare.sh's
+// size64k and disk64k shapes past the memory bound).
+func BenchmarkPut64K(b *testing.B) {
+	q, err := Open(benchOptions(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	const record = 64<<10 + 26
+	recs := make([][]byte, 50)
+	for i := range recs {
+		recs[i] = payload(i, record)
+	}
+	b.SetBytes(50 * record)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := putErr(q.Put(recs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

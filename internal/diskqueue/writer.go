@@ -9,12 +9,13 @@ import (
 
 // writer is the append end of the queue. Guarded by Queue.wmu.
 type writer struct {
-	f        *os.File // write segment; nil until the first write into it
-	file     int64    // write segment number
-	pos      int64    // bytes in the write segment (0: header not written yet)
-	unsynced int64    // records written since the last fsync
-	broken   bool     // the segment may hold bytes past pos: start a new one
-	buf      []byte   // encoding buffer, reused across groups
+	f        *os.File   // write segment; nil until the first write into it
+	file     int64      // write segment number
+	pos      int64      // bytes in the write segment (0: header not written yet)
+	unsynced int64      // records written since the last fsync
+	broken   bool       // the segment may hold bytes past pos: start a new one
+	ahead    flushAhead // the background fdatasync (flushahead.go)
+	buf      []byte     // encoding buffer, reused across groups
 	// wrote: a group was written since the last periodic sync, which drops
 	// buf when none was (an idle writer keeps no buffer).
 	wrote bool
@@ -360,7 +361,9 @@ func (q *Queue) flushChunk(buf []byte, from, n int64, sync bool) error {
 			q.unwrite(from)
 			return err
 		}
+		return nil
 	}
+	q.maybeFlushAhead()
 	return nil
 }
 
@@ -385,7 +388,7 @@ func (q *Queue) rollBack(file, pos int64) {
 	if err := syncDir(q.opts.Dir); err != nil {
 		q.logf("after a failed write: %s", err)
 	}
-	w.file, w.pos, w.unsynced, w.broken = file, pos, 0, false
+	w.file, w.pos, w.unsynced, w.broken, w.ahead.from, w.ahead.ran = file, pos, 0, false, pos, false
 	if pos == 0 {
 		// The commit began a segment of its own: nothing before it to keep.
 		path := segmentPath(q.opts.Dir, q.opts.Name, file)
@@ -417,7 +420,16 @@ func (q *Queue) rollBack(file, pos int64) {
 func (q *Queue) unwrite(pos int64) {
 	w := &q.w
 	w.pos = pos
-	if err := w.f.Truncate(pos); err != nil {
+	w.ahead.from = min(w.ahead.from, pos)
+	aheadRan := q.waitFlushAhead()
+	err := w.f.Truncate(pos)
+	if err == nil && aheadRan {
+		// A flush ahead (flushahead.go) may have put bytes past pos on the
+		// device: the cut must get there too, or a crash would bring back
+		// records whose Put failed.
+		err = w.ahead.syncFunc()(w.f)
+	}
+	if err != nil {
 		q.logf("cannot truncate %s back to %d after a failed write, starting a new segment: %s", w.f.Name(), pos, err)
 		w.broken = true
 	}
@@ -480,10 +492,15 @@ func (q *Queue) openWriteFile() error {
 func (q *Queue) advanceWriteFile() {
 	q.closeWriteFile()
 	w := &q.w
-	w.file, w.pos, w.unsynced, w.broken = w.file+1, 0, 0, false
+	w.file, w.pos, w.unsynced, w.broken, w.ahead.from, w.ahead.ran = w.file+1, 0, 0, false, 0, false
 }
 
 func (q *Queue) closeWriteFile() {
+	if err := q.takeFlushAheadErr(); err != nil && q.w.f != nil {
+		// Only a failing commit or Close leaves a file without a policy
+		// fsync after its flush ahead: the records are not promised.
+		q.logf("%s: %s", q.w.f.Name(), err)
+	}
 	if q.w.f != nil {
 		if err := q.w.f.Close(); err != nil {
 			q.logf("close %s: %s", q.w.f.Name(), err)
@@ -495,19 +512,24 @@ func (q *Queue) closeWriteFile() {
 // syncWriteFile fsyncs the write segment. Caller holds wmu.
 func (q *Queue) syncWriteFile() error {
 	w := &q.w
+	aheadErr := q.takeFlushAheadErr()
 	if w.f == nil {
 		w.unsynced = 0
 		return nil
 	}
 	start := time.Now()
+	w.ahead.from = w.pos
 	err := fdatasync(w.f)
+	if err == nil && aheadErr != nil {
+		err = aheadErr // the write-back error this fsync no longer sees
+	}
 	if q.opts.SyncObserver != nil {
 		q.opts.SyncObserver(time.Since(start))
 	}
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
 	}
-	w.unsynced = 0
+	w.unsynced, w.ahead.ran = 0, false
 	q.mu.Lock()
 	q.stats.Syncs++
 	q.mu.Unlock()
