@@ -21,6 +21,8 @@
 // time. Lock order, outermost first:
 //
 //	wmu (writer role: write segment file, writer state)
+//	w.ahead.busy (a background flush ahead is running: taken under wmu,
+//	             released by the flush's goroutine; flushahead.go)
 //	rmu (reader role: read segment file, reader state)
 //	mu  (shared state: positions, depth, counters, pending batches)
 //	amu (records read and not yet acknowledged)
