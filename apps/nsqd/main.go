@@ -57,7 +57,7 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 	// leaves them resident, which is all it can cost, so it is not fatal
 	// and not worth a line in the log.
 	_, _ = exepages.Release()
-	// And again every second while it serves: code that ran only for a
+	// And again every few seconds while it serves: code that ran only for a
 	// phase (publishing, start-up, a departure) leaves the resident set
 	// soon after it (internal/exepages/trim.go; README, "Peak RSS").
 	defer exepages.StartTrimmer(clock.Real(), exepages.TrimEvery).Stop()
