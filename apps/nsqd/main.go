@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nsqgo/nsq/internal/clock"
 	"github.com/nsqgo/nsq/internal/exepages"
 	"github.com/nsqgo/nsq/internal/gcgoal"
 	"github.com/nsqgo/nsq/internal/logging"
@@ -56,6 +57,10 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 	// leaves them resident, which is all it can cost, so it is not fatal
 	// and not worth a line in the log.
 	_, _ = exepages.Release()
+	// And again every few seconds while it serves: code that ran only for a
+	// phase (publishing, start-up, a departure) leaves the resident set
+	// soon after it (internal/exepages/trim.go; README, "Peak RSS").
+	defer exepages.StartTrimmer(clock.Real(), exepages.TrimEvery).Stop()
 	// A small live heap is collected at a 2 MB goal instead of the
 	// runtime's 4 MB minimum, unless GOGC or GOMEMLIMIT says otherwise
 	// (internal/gcgoal; README, "Peak RSS").

@@ -16,7 +16,10 @@
 // process's mappings of those pages (madvise MADV_DONTNEED over the
 // executable's read-only mappings): the pages stay in the page cache, and
 // whatever the daemon runs afterwards is faulted back in as it runs. What
-// start-up alone touched stays out of the resident set.
+// start-up alone touched stays out of the resident set. A Trimmer (trim.go)
+// calls Release again every TrimEvery while the daemon serves, so that the
+// code of a phase that is over (publishing, a departure, start-up's
+// stragglers) leaves the resident set too, not only start-up's.
 //
 // Safety. MADV_DONTNEED on a private file mapping throws away any page the
 // process modified (a copy-on-write copy) and reads the file's bytes again
