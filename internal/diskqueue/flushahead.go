@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 )
 
 // flushAheadBytes is how many bytes written to the write segment since its
@@ -44,6 +45,14 @@ type flushAhead struct {
 	// fsync, so bytes past the end a failed group is cut back to may be on
 	// the device already (unwrite). Guarded by wmu.
 	ran bool
+	// took and done: the last background flush's duration, and that it
+	// has not been reported yet (to SyncObserver and Stats.Syncs, which
+	// count every data fsync). Guarded by busy; written by the flush's
+	// goroutine, reported by the writer once it holds busy again
+	// (reportFlushAhead), so the goroutine takes no other lock.
+	took   time.Duration
+	done   bool
+	failed bool
 	// every is flushAheadBytes, and fsync is fdatasync (what a flush ahead
 	// and the cut after it use), unless a test set them (0, nil: the
 	// defaults).
@@ -66,16 +75,46 @@ func (q *Queue) maybeFlushAhead() {
 	if !w.ahead.busy.TryLock() {
 		return // the running one ends soon; the next write starts another
 	}
+	took, done, failed := w.ahead.takeReport()
 	w.ahead.from, w.ahead.ran = w.pos, true
 	f, fsync := w.f, w.ahead.syncFunc()
 	// Owned by the writer: syncWriteFile and closeWriteFile (Close, a
 	// segment's roll-over) wait for it under wmu before they go on.
 	go func() {
 		defer w.ahead.busy.Unlock()
-		if err := fsync(f); err != nil {
+		start := time.Now()
+		err := fsync(f)
+		w.ahead.took, w.ahead.done, w.ahead.failed = time.Since(start), true, err != nil
+		if err != nil {
 			w.ahead.err = fmt.Errorf("background flush: %w", err)
 		}
 	}()
+	q.reportFlushAhead(took, done, failed)
+}
+
+// takeReport returns and clears the finished flush's report. Caller holds
+// busy.
+func (a *flushAhead) takeReport() (took time.Duration, done, failed bool) {
+	took, done, failed = a.took, a.done, a.failed
+	a.took, a.done, a.failed = 0, false, false
+	return took, done, failed
+}
+
+// reportFlushAhead tells SyncObserver about a finished background flush and
+// counts it in Stats.Syncs when it succeeded, as syncWriteFile does for the
+// policy's fsync. Caller holds wmu, not busy.
+func (q *Queue) reportFlushAhead(took time.Duration, done, failed bool) {
+	if !done {
+		return
+	}
+	if q.opts.SyncObserver != nil {
+		q.opts.SyncObserver(took)
+	}
+	if !failed {
+		q.mu.Lock()
+		q.stats.Syncs++
+		q.mu.Unlock()
+	}
 }
 
 func (a *flushAhead) syncFunc() func(*os.File) error {
@@ -91,7 +130,9 @@ func (a *flushAhead) syncFunc() func(*os.File) error {
 func (q *Queue) waitFlushAhead() bool {
 	a := &q.w.ahead
 	a.busy.Lock()
+	took, done, failed := a.takeReport()
 	a.busy.Unlock()
+	q.reportFlushAhead(took, done, failed)
 	return a.ran
 }
 
@@ -102,6 +143,8 @@ func (q *Queue) takeFlushAheadErr() error {
 	a.busy.Lock()
 	err := a.err
 	a.err = nil
+	took, done, failed := a.takeReport()
 	a.busy.Unlock()
+	q.reportFlushAhead(took, done, failed)
 	return err
 }

@@ -357,7 +357,7 @@ func (q *Queue) Empty() error {
 	q.mu.Unlock()
 
 	q.closeWriteFile()
-	q.w.file, q.w.pos, q.w.unsynced, q.w.broken = next, 0, 0, false
+	q.w.file, q.w.pos, q.w.unsynced, q.w.broken, q.w.ahead.from, q.w.ahead.ran = next, 0, 0, false, 0, false
 	q.r.close()
 	q.r.file = next
 	q.r.seg.seek(0)
