@@ -73,18 +73,25 @@ func TestFlushAheadCountsAsAnFsync(t *testing.T) {
 	var observed atomic.Int32
 	o.SyncObserver = func(time.Duration) { observed.Add(1) }
 	q := mustOpen(t, o)
-	var background atomic.Int32
-	q.w.ahead.every = 4 << 10
-	q.w.ahead.fsync = func(f *os.File) error {
-		background.Add(1)
-		return fdatasync(f)
-	}
+	background := countFlushAheads(q, 4<<10)
 	putRange(t, q, 0, 12, 1000, 1)
 	require.NoError(t, q.Close()) // one policy fsync of the unsynced records
 	require.GreaterOrEqual(t, background.Load(), int32(1))
 	require.Equal(t, background.Load()+1, observed.Load(),
 		"SyncObserver calls: every background flush and Close's fsync")
 	require.Equal(t, int64(background.Load()+1), q.Stats().Syncs)
+}
+
+// countFlushAheads makes q flush ahead every `every` bytes and counts the
+// background flushes.
+func countFlushAheads(q *Queue, every int64) *atomic.Int32 {
+	var n atomic.Int32
+	q.w.ahead.every = every
+	q.w.ahead.fsync = func(f *os.File) error {
+		n.Add(1)
+		return fdatasync(f)
+	}
+	return &n
 }
 
 // Empty starts the writer on a fresh segment, and the bytes counted
@@ -95,12 +102,7 @@ func TestFlushAheadStartsOverAfterEmpty(t *testing.T) {
 	o.SyncEvery = 1000
 	q := mustOpen(t, o)
 	defer q.Close()
-	var background atomic.Int32
-	q.w.ahead.every = 4 << 10
-	q.w.ahead.fsync = func(f *os.File) error {
-		background.Add(1)
-		return fdatasync(f)
-	}
+	background := countFlushAheads(q, 4<<10)
 	putRange(t, q, 0, 24, 1000, 1)
 	require.NoError(t, q.Empty())
 	q.wmu.Lock()
