@@ -124,11 +124,11 @@ build_upstream() {
 }
 
 build_upstream
-echo "# building ours into build/"
+if [[ -n ${NSQD_BIN:-} ]]; then echo "# building the bench tools into build/ (ours: NSQD_BIN=$NSQD_BIN, as given, not rebuilt)"; else echo "# building ours and the bench tools into build/"; fi
 mkdir -p build
 go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal
 [[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
-command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found" >&2; exit 1; }
+command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found (NSQD_BIN is used as given: build it first, e.g. go build -o build/ ./apps/nsqd)" >&2; exit 1; }
 
 # The other daemon: upstream's, or BASELINE_BIN (reported in the
 # "upstream" column, named in the header).
