@@ -594,22 +594,15 @@ func (c *Channel) finished(m *Message, now int64) {
 // (prometheus.HistogramRun), also before the FIN count.
 func (c *Channel) finishedEach(msgs []Message, now int64) {
 	l := &c.latency
-	if l.histogram == nil {
-		for i := range msgs {
-			c.recordE2E(msgs[i].Timestamp, now)
-			c.queue.Finish(&msgs[i])
+	run := l.histogram.Run() // nil-safe: a run that counts nothing
+	for i := range msgs {
+		if l.window != nil {
+			l.window.Record(now, msgs[i].Timestamp)
 		}
-	} else {
-		run := l.histogram.Run()
-		for i := range msgs {
-			if l.window != nil {
-				l.window.Record(now, msgs[i].Timestamp)
-			}
-			run.Observe(time.Duration(now - msgs[i].Timestamp))
-			c.queue.Finish(&msgs[i])
-		}
-		run.Flush()
+		run.Observe(time.Duration(now - msgs[i].Timestamp))
+		c.queue.Finish(&msgs[i])
 	}
+	run.Flush()
 	c.finishCount.Add(uint64(len(msgs)))
 }
 

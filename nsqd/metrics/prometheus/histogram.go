@@ -76,11 +76,15 @@ type HistogramRun struct {
 	sumUS  uint64 // microseconds not added yet
 }
 
-// Run begins a run of samples for h.
+// Run begins a run of samples for h. A nil h gives a run that counts
+// nothing, so a caller without a histogram needs no second loop.
 func (h *Histogram) Run() HistogramRun { return HistogramRun{h: h} }
 
 // Observe counts one sample of the run, as Histogram.Observe would.
 func (r *HistogramRun) Observe(d time.Duration) {
+	if r.h == nil {
+		return
+	}
 	d = max(d, 0)
 	i := r.h.bucket(d)
 	if i != r.bucket && r.n > 0 {

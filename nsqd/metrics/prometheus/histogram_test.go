@@ -106,4 +106,11 @@ func TestHistogramRunCountsAsObserveEach(t *testing.T) {
 	run.Flush() // an empty run adds nothing
 	count, _ = batched.snapshot(got)
 	require.Equal(t, wantCount, count)
+
+	// A run of no histogram (a channel without /metrics' latency) counts
+	// nothing and does not fail.
+	var none *Histogram
+	idle := none.Run()
+	idle.Observe(time.Second)
+	idle.Flush()
 }
