@@ -36,14 +36,21 @@ func benchBatchRecords() [][]byte {
 
 // BenchmarkPut: one op is one Put of 200 records (nsqd's defaults:
 // SyncEvery=2500, 100 MB segments).
-func BenchmarkPut(b *testing.B) {
+func BenchmarkPut(b *testing.B) { benchPut(b, benchBatch, benchRecord) }
+
+// benchPut times Puts of batch records of record bytes each into a queue
+// with nsqd's defaults, one Put per op.
+func benchPut(b *testing.B, batch, record int) {
 	q, err := Open(benchOptions(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer q.Close()
-	recs := benchBatchRecords()
-	b.SetBytes(benchBatch * benchRecord)
+	recs := make([][]byte, batch)
+	for i := range recs {
+		recs[i] = payload(i, record)
+	}
+	b.SetBytes(int64(batch * record))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -52,33 +59,14 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkPutKB is BenchmarkPut with 1 KB nsqd messages (1,050-byte
 // records): compare.sh's size1k shape past its memory bound. Its 210 KB
 // batches are where a piece size below the group's (writePiece) shows as
 // extra write calls.
-func BenchmarkPutKB(b *testing.B) {
-	q, err := Open(benchOptions(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer q.Close()
-	const record = 1024 + 26
-	recs := make([][]byte, benchBatch)
-	for i := range recs {
-		recs[i] = payload(i, record)
-	}
-	b.SetBytes(benchBatch * record)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := putErr(q.Put(recs)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkPutKB(b *testing.B) { benchPut(b, benchBatch, 1024+26) }
 
 // BenchmarkPutParallelSync1: concurrent single-record Puts with SyncEvery=1,
 // where group commit shares fsyncs between callers.
@@ -295,23 +283,4 @@ func BenchmarkReadDone(b *testing.B) {
 
 // BenchmarkPut64K: one op is one Put of 50 records of 64 KB (compare.sh's
 // size64k and disk64k shapes past the memory bound).
-func BenchmarkPut64K(b *testing.B) {
-	q, err := Open(benchOptions(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer q.Close()
-	const record = 64<<10 + 26
-	recs := make([][]byte, 50)
-	for i := range recs {
-		recs[i] = payload(i, record)
-	}
-	b.SetBytes(50 * record)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := putErr(q.Put(recs)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkPut64K(b *testing.B) { benchPut(b, 50, 64<<10+26) }
