@@ -45,6 +45,15 @@ func (c *testCluster) lookupdHas(t *testing.T, topic, channel string) bool {
 	return status == http.StatusOK && contains(answer.Channels, channel)
 }
 
+// channelProducers counts the producers the lookupd's /debug dump lists
+// under topic's channel.
+func (c *testCluster) channelProducers(t *testing.T, topic, channel string) int {
+	t.Helper()
+	var dump map[string][]json.RawMessage
+	require.Equal(t, http.StatusOK, getInto(t, "http://"+c.lookupd.HTTPAddr()+"/debug", &dump))
+	return len(dump["channel:"+topic+":"+channel])
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -128,7 +137,12 @@ func TestDeleteChannelAndTopicEverywhere(t *testing.T) {
 		c.createChannel(t, i, "doomed", "ch")
 	}
 	c.awaitLookup(t, "doomed", 0, 1)
-	tooltest.Eventually(t, "lookupd has the channel", func() bool { return c.lookupdHas(t, "doomed", "ch") })
+	// Both nodes' channel registrations must be in before the delete: one
+	// arriving after it would list the channel again, for good (a
+	// non-ephemeral channel stays listed when its producers unregister).
+	tooltest.Eventually(t, "both nodes registered the channel", func() bool {
+		return c.channelProducers(t, "doomed", "ch") == 2
+	})
 	admin := startAdmin(t, lookupdMode(c))
 
 	status, m := admin.send(t, http.MethodDelete, "/api/topics/doomed/ch", "", nil)
