@@ -30,6 +30,9 @@ type Queue struct {
 
 	rmu sync.Mutex // reader role
 	r   reader
+	// side is the read loop's view of r (read.go), built once at Open so
+	// that a Read allocates nothing for it.
+	side readSide
 
 	mu       sync.Mutex
 	closed   bool
@@ -73,6 +76,7 @@ func Open(opts Options) (*Queue, error) {
 
 		writePiece: writePiece,
 	}
+	q.side = readSide{r: &q.r, amu: &q.amu, mem: &q.mem, count: q.countDamage}
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
 		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
