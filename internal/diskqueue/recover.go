@@ -97,14 +97,19 @@ func (q *Queue) recover() error {
 	}
 	infos = kept
 
+	before := m.depth
 	if err := q.recoverTail(&m, infos); err != nil {
 		return err
 	}
+	q.tailRecords = m.depth - before
 	q.recoverReadPos(&m, infos)
 	if m.readFile == m.writeFile && m.readPos == m.writePos {
 		m.depth = 0
 	}
 	m.depth = max(m.depth, 0)
+	if o.Log {
+		m.depth = 0 // the cursors count their records (cursor.go)
+	}
 	rp := q.recoverProgress(&m)
 
 	q.legacyEnd = m.legacyEnd
