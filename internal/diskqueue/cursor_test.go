@@ -250,7 +250,7 @@ func TestCursorCrashDeliversEverythingUnfinished(t *testing.T) {
 	a, b, c := mustCursor(t, q, "a"), mustCursor(t, q, "b"), mustCursor(t, q, "c")
 	mustJoin(t, a, b, c)
 	putRange(t, q, 0, 20, 100, 4)
-	require.NoError(t, q.Sync())             // metadata of all three as of now
+	require.NoError(t, q.Sync())               // metadata of all three as of now
 	require.Len(t, cursorRead(t, a, true), 20) // a finished everything after the sync
 	recs, err := b.Read(10)                    // b has ten outstanding, five finished
 	require.NoError(t, err)
