@@ -170,8 +170,8 @@ func (c *Cursor) Joined() bool {
 }
 
 // Join makes the records put from now on the cursor's, until Leave. Its
-// metadata is written (and fsynced) before Join returns. Joining a joined
-// cursor does nothing.
+// metadata is written (and fsynced) before Join returns; if that fails,
+// the cursor is not joined. Joining a joined cursor does nothing.
 func (c *Cursor) Join() error {
 	q := c.q
 	q.wmu.Lock()
@@ -188,6 +188,7 @@ func (c *Cursor) Join() error {
 		c.mu.Unlock()
 		return nil
 	}
+	before := slices.Clone(c.intervals)
 	if k := len(c.intervals); k > 0 && c.intervals[k-1].end == end {
 		// Left and joined again with nothing put between: one interval.
 		c.intervals[k-1].open, c.intervals[k-1].end = true, position{}
@@ -196,6 +197,11 @@ func (c *Cursor) Join() error {
 	}
 	c.mu.Unlock()
 	if err := c.persist(); err != nil {
+		// Not durable, so not joined: the caller must not count on the
+		// log for the records it puts next. No Put ran meanwhile (wmu).
+		c.mu.Lock()
+		c.intervals = before
+		c.mu.Unlock()
 		return fmt.Errorf("diskqueue %s: cursor %s: join: %w", q.opts.Name, c.name, err)
 	}
 	return nil
