@@ -770,3 +770,96 @@ func drainSignal(c *Cursor) bool {
 		return false
 	}
 }
+
+// A cursor offers the read side of nsqd/queue's Disk interface and of the
+// reuse interface nsqd/queue/reuse.go reads through, with their meanings.
+var _ interface {
+	Read(max int) ([]Record, error)
+	ReadAppend(dst []Record, max int) ([]Record, error)
+	Ack(seqs ...uint64)
+	Done(seq uint64)
+	Keep(seqs ...uint64)
+	Depth() int64
+	Stats() Stats
+	Empty() error
+	Close() error
+	Delete() error
+} = (*Cursor)(nil)
+
+// TestCursorJoinLeaveBetweenPuts: Join and Leave racing with Puts take
+// effect between whole batches (a batch's records are the cursor's all or
+// none), and a cursor joined throughout gets everything.
+func TestCursorJoinLeaveBetweenPuts(t *testing.T) {
+	o, _ := logOptions(t)
+	o.MaxBytesPerFile = 4 << 10
+	q := mustOpen(t, o)
+	defer q.Close()
+	all, flip := mustCursor(t, q, "all"), mustCursor(t, q, "flip")
+	mustJoin(t, all)
+	const batches = 300
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				err = flip.Join()
+			} else {
+				err = flip.Leave()
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for b := range batches {
+		putRange(t, q, 4*b, 4*b+4, 50, 4)
+	}
+	close(stop)
+	wg.Wait()
+	require.Equal(t, seq(0, 4*batches), cursorIndexes(t, all, true))
+	got := cursorIndexes(t, flip, true)
+	t.Logf("flip got %d of %d records", len(got), 4*batches)
+	require.True(t, slices.IsSorted(got))
+	for i := 0; i < len(got); i += 4 {
+		require.GreaterOrEqual(t, len(got), i+4, "a partial batch at the end")
+		require.Equal(t, seq(got[i], got[i]+4), got[i:i+4], "batches whole")
+		require.Zero(t, got[i]%4)
+	}
+}
+
+func TestCursorReuseReadsKeepsKeptRecords(t *testing.T) {
+	o, _ := logOptions(t)
+	o.ReuseReads = true
+	q := mustOpen(t, o)
+	defer q.Close()
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 40, 100, 4)
+	first, err := a.Read(4)
+	require.NoError(t, err)
+	a.Keep(first[0].Seq)
+	kept := bytes.Clone(first[0].Data)
+	for _, r := range first {
+		a.Done(r.Seq)
+	}
+	var dst []Record
+	for i := 4; i < 40; i += 4 {
+		dst, err = a.ReadAppend(dst[:0], 4)
+		require.NoError(t, err)
+		require.Equal(t, seq(i, i+4), indexes(t, dst))
+		for _, r := range dst {
+			a.Done(r.Seq)
+		}
+	}
+	require.Equal(t, kept, first[0].Data, "a kept record's memory is never reused")
+	require.Equal(t, seq(0, 40), cursorIndexes(t, b, true), "b reads its own copies")
+}
