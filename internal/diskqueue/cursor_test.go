@@ -863,3 +863,29 @@ func TestCursorReuseReadsKeepsKeptRecords(t *testing.T) {
 	require.Equal(t, kept, first[0].Data, "a kept record's memory is never reused")
 	require.Equal(t, seq(0, 40), cursorIndexes(t, b, true), "b reads its own copies")
 }
+
+// TestCursorPeriodicSyncRecordsLeaveAndAcks calls the periodic sync's body
+// (tick) itself: it writes every cursor whose state changed, so that after
+// a crash a Leave holds and acknowledged records stay finished.
+func TestCursorPeriodicSyncRecordsLeaveAndAcks(t *testing.T) {
+	o, _ := logOptions(t)
+	q := mustOpen(t, o)
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 10, 100, 5)
+	require.Equal(t, seq(0, 10), cursorIndexes(t, a, true))
+	require.NoError(t, a.Leave())
+	savedB := b.saved
+	q.tick()
+	require.False(t, a.saved.joined(), "a's Leave written")
+	require.False(t, b.saved.equal(savedB), "b's depth written")
+	putRange(t, q, 10, 15, 100, 5)
+	crashLog(q)
+
+	q = mustOpen(t, o)
+	defer q.Close()
+	a, b = mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	require.False(t, a.Joined())
+	require.Empty(t, cursorIndexes(t, a, true), "finished before the sync, left before the later puts")
+	require.Equal(t, seq(0, 15), cursorIndexes(t, b, true))
+}
