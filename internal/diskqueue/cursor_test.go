@@ -444,8 +444,15 @@ func TestCursorNamesAndFiles(t *testing.T) {
 	a := mustCursor(t, q, "a")
 	mustJoin(t, a)
 	putRange(t, q, 0, 20, 100, 4)
+	_, err = q.Peek(1)
+	require.ErrorIs(t, err, errLogRead)
+	require.ErrorIs(t, q.Empty(), errLogRead)
 	require.NoError(t, q.Delete())
 	require.Empty(t, dirNames(t, o.Dir), "Delete removes the cursors' files too")
+	bad := o
+	bad.ReadOnWrite = true
+	_, err = Open(bad)
+	require.Error(t, err, "a log is not read on write")
 
 	plain, _ := testOptions(t, t.TempDir())
 	pq := mustOpen(t, plain)
