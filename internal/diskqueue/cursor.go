@@ -892,3 +892,78 @@ func (q *Queue) loadCursors(names []string) error {
 	q.lmu.Unlock()
 	return nil
 }
+
+// Peek returns up to maxRecords of the records Read would return next,
+// without consuming them, as Queue.Peek.
+func (c *Cursor) Peek(maxRecords int) ([]Record, error) {
+	if maxRecords <= 0 {
+		return nil, nil
+	}
+	var out []Record
+	err := c.Scan(func(data []byte, legacy bool) bool {
+		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
+		return len(out) < maxRecords
+	})
+	return out, err
+}
+
+// Scan calls fn with each record Read would return next, in order, until fn
+// returns false or the cursor's records end, as Queue.Scan: nothing moves,
+// damage is skipped silently, and it holds the cursor's reader role while
+// it scans.
+func (c *Cursor) Scan(fn func(data []byte, legacy bool) bool) error {
+	q := c.q
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	q.mu.Lock()
+	closed, write := q.closed, position{q.writeFile, q.writePos}
+	q.mu.Unlock()
+	c.mu.Lock()
+	open := c.open
+	c.ivs = append(c.ivs[:0], c.intervals...)
+	c.mu.Unlock()
+	if closed || !open {
+		return ErrClosed
+	}
+	at := position{c.r.file, c.r.seg.pos}
+	replay := c.r.replay // a copy: finished only reslices (progress.go)
+	var seg segReader
+	seg.chunk = 64 << 10
+	for _, iv := range c.ivs {
+		if !iv.after(at) {
+			continue
+		}
+		from := iv.start
+		if from.less(at) {
+			from = at
+		}
+		end := write
+		if !iv.open && iv.end.less(write) {
+			end = iv.end
+		}
+		for file := from.file; file <= end.file; file++ {
+			pos := int64(0)
+			if file == from.file {
+				pos = from.off
+			}
+			if file == end.file && pos >= end.off {
+				break
+			}
+			path := segmentPath(q.opts.Dir, q.opts.Name, file)
+			f, err := os.Open(path)
+			if errors.Is(err, os.ErrNotExist) {
+				continue // as Read: a missing segment is skipped
+			}
+			if err != nil {
+				return fmt.Errorf("peek: open %s: %w", path, err)
+			}
+			more, err := q.scanSegment(f, file, pos, end.file, end.off, &seg, &replay, fn)
+			f.Close()
+			if err != nil || !more {
+				return err
+			}
+		}
+		at = end
+	}
+	return nil
+}

@@ -896,3 +896,40 @@ func TestCursorPeriodicSyncRecordsLeaveAndAcks(t *testing.T) {
 	require.Empty(t, cursorIndexes(t, a, true), "finished before the sync, left before the later puts")
 	require.Equal(t, seq(0, 15), cursorIndexes(t, b, true))
 }
+
+func TestCursorPeekIsWhatReadReturnsNext(t *testing.T) {
+	o, _ := logOptions(t)
+	q := mustOpen(t, o)
+	a := mustCursor(t, q, "a")
+	mustJoin(t, a)
+	putRange(t, q, 0, 12, 100, 4)
+	require.NoError(t, a.Leave())
+	putRange(t, q, 12, 30, 100, 6)
+	mustJoin(t, a)
+	putRange(t, q, 30, 36, 100, 3)
+	recs, err := a.Read(3)
+	require.NoError(t, err)
+	a.Ack(recs[0].Seq, recs[2].Seq)
+
+	peeked, err := a.Peek(100)
+	require.NoError(t, err)
+	require.Equal(t, concat(seq(3, 12), seq(30, 36)), indexes(t, peeked))
+	few, err := a.Peek(4)
+	require.NoError(t, err)
+	require.Equal(t, seq(3, 7), indexes(t, few))
+	require.EqualValues(t, 1, a.Unacked(), "Peek consumes nothing")
+
+	// After a reopen, records finished before it are skipped as Read skips them.
+	require.NoError(t, q.Close())
+	q = mustOpen(t, o)
+	defer q.Close()
+	a = mustCursor(t, q, "a")
+	peeked, err = a.Peek(100)
+	require.NoError(t, err)
+	want := concat([]int{1}, seq(3, 12), seq(30, 36))
+	require.Equal(t, want, indexes(t, peeked))
+	require.Equal(t, want, cursorIndexes(t, a, true))
+	peeked, err = a.Peek(100)
+	require.NoError(t, err)
+	require.Empty(t, peeked)
+}
