@@ -494,7 +494,7 @@ func TestCursorsConcurrently(t *testing.T) {
 	o.SyncEvery = 50
 	q := mustOpen(t, o)
 	defer q.Close()
-	const perPutter = 600
+	const perPutter = 3000
 	cs := []*Cursor{mustCursor(t, q, "a"), mustCursor(t, q, "b"), mustCursor(t, q, "c")}
 	mustJoin(t, cs[0], cs[1])
 	putRange(t, q, 2*perPutter, 2*perPutter+5, 100, 5) // c's: none of these
