@@ -480,14 +480,14 @@ func (c *Cursor) snapshot() cursorMeta {
 	return m
 }
 
-// persist writes the cursor's metadata if it changed. Caller holds the
+// persist writes the cursor's metadata if it changed. (A new cursor that
+// was never joined has nothing to write: it needs no segment, and
+// Queue.Cursor makes the same one again after a reopen.) Caller holds the
 // queue's wmu.
 func (c *Cursor) persist() error {
 	m := c.snapshot()
 	if m.equal(c.saved) {
-		if _, err := os.Stat(c.metaPath); err == nil {
-			return nil
-		}
+		return nil
 	}
 	if err := writeCursorMeta(c.metaPath, m); err != nil {
 		return err
@@ -883,6 +883,17 @@ func (q *Queue) loadCursors(names []string) error {
 		}
 		c.load(m, write, oldest)
 		c.saved = m
+		if err != nil {
+			// The state that replaced the damaged file is written now: a
+			// second crash must not lose the cursor. Open has the queue to
+			// itself, so wmu is not needed.
+			if werr := writeCursorMeta(c.metaPath, c.snapshot()); werr != nil {
+				c.logf("cannot write recovered metadata (will retry): %s", werr)
+				c.saved = cursorMeta{depth: -1} // matches no real state
+			} else {
+				c.saved = c.snapshot()
+			}
+		}
 		cursors[name] = c
 	}
 	q.lmu.Lock()
