@@ -935,3 +935,26 @@ func TestCursorPeekIsWhatReadReturnsNext(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, peeked)
 }
+
+func TestCursorsSurviveALostLogMetadata(t *testing.T) {
+	o, log := logOptions(t)
+	q := mustOpen(t, o)
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 30, 100, 5)
+	recs, err := a.Read(10)
+	require.NoError(t, err)
+	a.Ack(seqsOf(recs)...)
+	require.NoError(t, q.Sync())
+	crashLog(q)
+	require.NoError(t, os.Remove(filepath.Join(o.Dir, metaFileName(o.Name))))
+
+	q = mustOpen(t, o)
+	defer q.Close()
+	require.True(t, log.contains("rebuilding it from the segments"))
+	a, b = mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	require.Equal(t, seq(10, 30), cursorIndexes(t, a, true))
+	require.Equal(t, seq(0, 30), cursorIndexes(t, b, true))
+	putRange(t, q, 30, 32, 100, 2)
+	require.Equal(t, seq(30, 32), cursorIndexes(t, a, true))
+}
