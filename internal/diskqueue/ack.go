@@ -415,6 +415,10 @@ func (q *Queue) Unacked() int64 {
 // safe: Open moves a read position whose segment is gone to the next one, and
 // every record of the removed segment was acknowledged.
 func (q *Queue) removeAcked() {
+	if q.opts.Log {
+		q.removeForCursors()
+		return
+	}
 	q.mu.Lock()
 	limit := q.readFile
 	q.amu.Lock()

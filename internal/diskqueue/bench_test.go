@@ -284,3 +284,100 @@ func BenchmarkReadDone(b *testing.B) {
 // BenchmarkPut64K: one op is one Put of 50 records of 64 KB (compare.sh's
 // size64k and disk64k shapes past the memory bound).
 func BenchmarkPut64K(b *testing.B) { benchPut(b, 50, 64<<10+26) }
+
+// BenchmarkPutOnceReadThreeCursors is the fan-out of one topic to three
+// channels past their memory bound, both ways: "ThreeQueues" frames each
+// 200-record batch of 226-byte records once and puts it into three queues
+// (PutFramed, as nsqd's channels do today), and each queue's reader reads
+// and acknowledges it; "LogThreeCursors" puts it once into a log (cursor.go)
+// that three joined cursors read and acknowledge. nsqd's defaults
+// (SyncEvery 2500, 100 MB segments), reads of 200 with ReuseReads and Done.
+// One op is one record put and delivered to all three readers; cpu-ns/record
+// is the process's user+system CPU per record, steadier than ns/op on a
+// shared machine.
+func BenchmarkPutOnceReadThreeCursors(b *testing.B) {
+	records := make(recordsBatch, benchBatch)
+	for i := range records {
+		records[i] = payload(i, benchRecord)
+	}
+	read := func(b *testing.B, dst []Record, readAppend func([]Record, int) ([]Record, error), done func(uint64)) []Record {
+		got, err := readAppend(dst[:0], benchBatch)
+		if err != nil || len(got) != benchBatch {
+			b.Fatalf("read %d records: %v", len(got), err)
+		}
+		for _, r := range got {
+			done(r.Seq)
+		}
+		return got
+	}
+	for _, mode := range []string{"ThreeQueues", "LogThreeCursors"} {
+		b.Run(mode, func(b *testing.B) {
+			o := benchOptions(b)
+			o.ReuseReads = true
+			var (
+				qs      []*Queue
+				cursors []*Cursor
+				log     *Queue
+				f       Framed
+				dsts    [3][]Record
+			)
+			if mode == "ThreeQueues" {
+				for k := range 3 {
+					ok := o
+					ok.Name = fmt.Sprintf("clicks:c%d", k)
+					q, err := Open(ok)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer q.Close()
+					qs = append(qs, q)
+				}
+			} else {
+				o.Log = true
+				var err error
+				if log, err = Open(o); err != nil {
+					b.Fatal(err)
+				}
+				defer log.Close()
+				for k := range 3 {
+					c, err := log.Cursor(fmt.Sprintf("c%d", k))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := c.Join(); err != nil {
+						b.Fatal(err)
+					}
+					cursors = append(cursors, c)
+				}
+			}
+			b.SetBytes(3 * benchRecord)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := processCPU()
+			n := 0
+			for ; n < b.N; n += benchBatch {
+				if log == nil {
+					f.Reset()
+					if err := f.Frame(&records); err != nil {
+						b.Fatal(err)
+					}
+					for k, q := range qs {
+						if _, err := q.PutFramed(&f, 0, f.Len()); err != nil {
+							b.Fatal(err)
+						}
+						dsts[k] = read(b, dsts[k], q.ReadAppend, q.Done)
+					}
+					continue
+				}
+				if _, err := log.PutBatch(&records); err != nil {
+					b.Fatal(err)
+				}
+				for k, c := range cursors {
+					dsts[k] = read(b, dsts[k], c.ReadAppend, c.Done)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(n), "cpu-ns/record")
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -313,24 +312,5 @@ func readMeta(path string) (meta, metaKind, error) {
 // fsync of the directory. A crash leaves either the old or the new file
 // (and perhaps a temp file, removed at the next Open).
 func writeMeta(path string, m meta) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write metadata: %w", err)
-	}
-	_, err = tmp.Write(m.encode())
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write metadata %s: %w", path, err)
-	}
-	return syncDir(dir)
+	return writeFileAtomic(path, m.encode())
 }

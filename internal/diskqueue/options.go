@@ -31,6 +31,15 @@ type Options struct {
 	// read before the first Put, or Put fails with ErrUnread. nsqd's
 	// deferred store keeps its records this way (nsqd/queue/store.go).
 	ReadOnWrite bool
+	// Log opens the queue as a log: it has no reader of its own, and is
+	// read through named cursors (Queue.Cursor), each with its own read
+	// position, acknowledgements and metadata file, and each receiving
+	// the records put while it is joined (cursor.go). Read, Peek, Scan
+	// and Empty of the queue itself fail; its Depth is 0. A queue's files
+	// are a log's or a plain queue's for good: opened the other way, a
+	// plain queue's records would be removed as no cursor's, and a log's
+	// read from its oldest kept segment as if they were all unread.
+	Log bool
 	// ReuseReads lets Read copy records into memory that earlier records
 	// were read into, once those were acknowledged with Done (readmem.go):
 	// the caller promises that nothing reads a record's Data after its Done.
@@ -86,6 +95,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("options: Name %q cannot be part of a file name", o.Name)
 	case o.MinMsgSize < 0:
 		return fmt.Errorf("options: MinMsgSize %d is negative", o.MinMsgSize)
+	case o.Log && o.ReadOnWrite:
+		return errors.New("options: Log and ReadOnWrite exclude each other")
 	case o.MinMsgSize > o.MaxMsgSize:
 		return fmt.Errorf("options: MinMsgSize %d is over MaxMsgSize %d", o.MinMsgSize, o.MaxMsgSize)
 	}
@@ -122,3 +133,7 @@ var ErrUnread = errors.New("diskqueue: records left unread before a read-on-writ
 // ErrRecordSize is wrapped by Put's error for a record outside
 // [MinMsgSize, MaxMsgSize].
 var ErrRecordSize = errors.New("record size out of bounds")
+
+// errLogRead is returned by Read on a queue opened with Options.Log: a log
+// is read through its cursors only (cursor.go).
+var errLogRead = errors.New("diskqueue: a log is read through its cursors")

@@ -42,6 +42,9 @@ func (q *Queue) Scan(fn func(data []byte, legacy bool) bool) error {
 	if closed {
 		return ErrClosed
 	}
+	if q.opts.Log {
+		return errLogRead
+	}
 	file, pos := q.r.file, q.r.seg.pos
 	replay := q.r.replay // a copy: finished only reslices (progress.go)
 

@@ -30,6 +30,9 @@ type Queue struct {
 
 	rmu sync.Mutex // reader role
 	r   reader
+	// side is the read loop's view of r (read.go), built once at Open so
+	// that a Read allocates nothing for it.
+	side readSide
 
 	mu       sync.Mutex
 	closed   bool
@@ -51,6 +54,18 @@ type Queue struct {
 	mem  readMemory // the slabs records were read into (readmem.go); under amu
 
 	saved meta // the metadata last written; guarded by wmu
+
+	// Options.Log (cursor.go). lmu guards cursors (nil until Open has
+	// loaded them), logFrom (the lowest segment removal has not claimed),
+	// logGone (segments above it removed already) and needs (scratch).
+	lmu     sync.Mutex
+	cursors map[string]*Cursor
+	logFrom int64
+	logGone map[int64]struct{}
+	needs   [][2]int64
+	// tailRecords is how many records Open's recovery found past the
+	// metadata's write end; guarded by wmu.
+	tailRecords int64
 }
 
 // Open opens (or creates) the queue opts.Name in opts.Dir, recovering from
@@ -73,11 +88,21 @@ func Open(opts Options) (*Queue, error) {
 
 		writePiece: writePiece,
 	}
+	q.side = readSide{r: &q.r, amu: &q.amu, mem: &q.mem, count: q.countDamage}
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
 		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
 	}
-	if q.readable() {
+	if opts.Log {
+		files, err := listQueueFiles(opts.Dir, opts.Name)
+		if err == nil {
+			err = q.loadCursors(files.cursors)
+		}
+		if err != nil {
+			q.closeWriteFile()
+			return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
+		}
+	} else if q.readable() {
 		q.signal()
 	}
 	q.loops.Add(1)
@@ -171,7 +196,7 @@ func (q *Queue) tick() {
 	if closed {
 		return
 	}
-	if q.w.unsynced > 0 || !q.snapshot().equal(q.saved) {
+	if q.w.unsynced > 0 || !q.snapshot().equal(q.saved) || q.opts.Log && q.cursorsChanged() {
 		if err := q.persistMeta(); err != nil {
 			q.logf("periodic sync: %s", err)
 		}
@@ -185,6 +210,9 @@ func (q *Queue) tick() {
 	q.amu.Lock()
 	q.acks.shrink()
 	q.amu.Unlock()
+	if q.opts.Log {
+		q.tickCursors()
+	}
 	// An idle reader gives its buffers back; a busy one keeps them.
 	// TryLock: never wait for a Read in progress.
 	if q.rmu.TryLock() {
@@ -247,6 +275,11 @@ func (q *Queue) persistMeta() error {
 	if q.w.unsynced > 0 {
 		err = q.syncWriteFile()
 	}
+	if err == nil && q.opts.Log {
+		// Before the queue's own: its read position follows what the
+		// cursors hold (removeForCursors).
+		err = q.persistCursors()
+	}
 	if err == nil {
 		m := q.snapshot()
 		if err = writeMeta(q.metaPath, m); err == nil {
@@ -292,6 +325,9 @@ func (q *Queue) Delete() error {
 	for _, n := range files.segments {
 		names = append(names, segmentFileName(q.opts.Name, n))
 	}
+	for _, c := range files.cursors {
+		names = append(names, cursorMetaFileName(q.opts.Name, c))
+	}
 	names = append(names, files.temps...)
 	names = append(names, files.extra...)
 	for _, n := range names {
@@ -328,6 +364,9 @@ func (q *Queue) shutdown(persist bool) error {
 	q.r.close()
 	q.r.seg.release()
 	q.w.buf = nil
+	if q.opts.Log {
+		q.closeCursors()
+	}
 	return err
 }
 
@@ -339,6 +378,9 @@ func (q *Queue) Empty() error {
 	defer q.wmu.Unlock()
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
+	if q.opts.Log {
+		return fmt.Errorf("diskqueue %s: empty: %w (empty its cursors)", q.opts.Name, errLogRead)
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

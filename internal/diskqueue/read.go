@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // reader is the consuming end of the queue. Guarded by Queue.rmu.
@@ -94,101 +95,15 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	if closed {
 		return dst, ErrClosed
 	}
+	if q.opts.Log {
+		return dst, errLogRead
+	}
 	r := &q.r
 	r.used = true
-
-	var (
-		out     = dst
-		base    = len(dst)
-		skipped int64
-		err     error
-	)
-	spans := r.spans[:0]
 	r.starts = r.starts[:0]
-	flush := func() {
-		from := len(out) - base
-		out = q.appendRecords(out, spans, r.starts[from:from+len(spans)], r.seg.format == formatLegacy, maxRecords)
-		clear(spans)
-		spans = spans[:0]
-	}
-	readBytes := 0 // Data bytes of the records of this Read (maxReadBytes)
-loop:
-	for len(out)-base+len(spans) < maxRecords && readBytes < maxReadBytes {
-		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
-			break
-		}
-		if r.f == nil {
-			if err = q.openReadFile(wf, wp); err != nil {
-				break
-			}
-			continue
-		}
-		if !r.sealed {
-			if r.file < wf {
-				// The writer has moved on: this segment is final.
-				if err = q.sealReadFile(); err != nil {
-					break
-				}
-			} else if r.seg.limit < wp && !r.seg.short {
-				r.seg.setLimit(wp)
-			}
-		}
-		if !r.replay.active() {
-			// The common case, an intact record wholly buffered, without
-			// building an item: returned by value (nine words) and copied,
-			// the item cost more than the checks (reader.go, nextIntact).
-			if start, data, ok := r.seg.nextIntact(); ok {
-				spans = append(spans, data)
-				readBytes += len(data)
-				r.starts = appendStart(r.starts, r.file, start, r.gap)
-				r.gap = false
-				continue
-			}
-		}
-		it := r.seg.parse()
-		switch it.kind {
-		case itemRecord:
-			if r.replay.finished(position{r.file, it.start}) {
-				// Finished before the crash or Close: not delivered again,
-				// not counted in depth (the metadata's depth excluded it).
-				r.gap = true
-				continue
-			}
-			spans = append(spans, it.data)
-			readBytes += len(it.data)
-			// The record's own start, not the position before the item:
-			// redelivery must not re-skip damage that preceded it.
-			r.starts = appendStart(r.starts, r.file, it.start, r.gap)
-			r.gap = false
-		case itemNeedMore:
-			flush() // a fill may move the buffered bytes the spans point at
-			if err = r.seg.fill(); err != nil {
-				err = fmt.Errorf("read %s: %w", r.f.Name(), err)
-				break loop
-			}
-		case itemDamage:
-			r.gap = true
-			skipped += it.records
-			q.skipDamage(r.f, r.file, it)
-		case itemEnd:
-			if r.sealed {
-				flush()
-				q.finishReadFile()
-				continue
-			}
-			if r.seg.short && r.seg.pos < wp {
-				// The write segment is shorter than what was written to it:
-				// something outside the queue truncated it.
-				q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1,
-					reason: "segment shorter than the data written to it"})
-				skipped++
-				r.seg.seek(wp)
-			}
-			break loop
-		}
-	}
-	flush()
-	r.spans = spans
+	base := len(dst)
+	readBytes := 0
+	out, skipped, err := q.readRun(q.side, wf, wp, dst, base, maxRecords, &readBytes)
 
 	q.mu.Lock()
 	q.readFile, q.readPos = r.file, r.seg.pos
@@ -235,6 +150,111 @@ loop:
 	return out, err
 }
 
+// readSide is what the read loop works on: one reader (the Queue's, or a
+// Cursor's; cursor.go), the memory its records are copied into with the
+// lock guarding it, and where skipped damage is counted.
+type readSide struct {
+	r     *reader
+	amu   *sync.Mutex
+	mem   *readMemory
+	count func(records, bytes int64)
+}
+
+// readRun reads records up to the write end wf,wp (or a cursor's interval
+// end) into out, until out holds maxRecords records past base or the
+// records read hold maxReadBytes (readBytes carries the count across the
+// runs of one Read). The records' tracker entries are appended to
+// rs.r.starts, one per record of out[base:], for the caller to register.
+// Caller holds the reader role of rs.r.
+func (q *Queue) readRun(rs readSide, wf, wp int64, out []Record, base, maxRecords int, readBytes *int) (_ []Record, skipped int64, err error) {
+	r := rs.r
+	spans := r.spans[:0]
+	flush := func() {
+		from := len(out) - base
+		out = q.appendRecords(rs, out, spans, r.starts[from:from+len(spans)], r.seg.format == formatLegacy, maxRecords)
+		clear(spans)
+		spans = spans[:0]
+	}
+loop:
+	for len(out)-base+len(spans) < maxRecords && *readBytes < maxReadBytes {
+		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
+			break
+		}
+		if r.f == nil {
+			if err = q.openReadFile(rs, wf, wp); err != nil {
+				break
+			}
+			continue
+		}
+		if !r.sealed {
+			if r.file < wf {
+				// The writer has moved on: this segment is final.
+				if err = sealReadFile(r); err != nil {
+					break
+				}
+			} else if r.seg.limit < wp && !r.seg.short {
+				r.seg.setLimit(wp)
+			}
+		}
+		if !r.replay.active() {
+			// The common case, an intact record wholly buffered, without
+			// building an item: returned by value (nine words) and copied,
+			// the item cost more than the checks (reader.go, nextIntact).
+			if start, data, ok := r.seg.nextIntact(); ok {
+				spans = append(spans, data)
+				*readBytes += len(data)
+				r.starts = appendStart(r.starts, r.file, start, r.gap)
+				r.gap = false
+				continue
+			}
+		}
+		it := r.seg.parse()
+		switch it.kind {
+		case itemRecord:
+			if r.replay.finished(position{r.file, it.start}) {
+				// Finished before the crash or Close: not delivered again,
+				// not counted in depth (the metadata's depth excluded it).
+				r.gap = true
+				continue
+			}
+			spans = append(spans, it.data)
+			*readBytes += len(it.data)
+			// The record's own start, not the position before the item:
+			// redelivery must not re-skip damage that preceded it.
+			r.starts = appendStart(r.starts, r.file, it.start, r.gap)
+			r.gap = false
+		case itemNeedMore:
+			flush() // a fill may move the buffered bytes the spans point at
+			if err = r.seg.fill(); err != nil {
+				err = fmt.Errorf("read %s: %w", r.f.Name(), err)
+				break loop
+			}
+		case itemDamage:
+			r.gap = true
+			skipped += it.records
+			q.skipDamage(r.f, r.file, it, rs.count)
+		case itemEnd:
+			if r.sealed {
+				flush()
+				finishReadFile(r)
+				continue
+			}
+			if r.seg.short && r.seg.pos < wp {
+				// The write segment is shorter than what was written to it:
+				// something outside the queue truncated it.
+				q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1,
+					reason: "segment shorter than the data written to it"}, rs.count)
+				skipped++
+				r.seg.seek(wp)
+			}
+			break loop
+		}
+	}
+	flush()
+	r.spans = spans
+	return out, skipped, err
+}
+
 // appendStart appends the tracker entry of a record starting at pos of
 // segment file. Its fields are stored one by one into the slice: appending
 // an ackEntry literal builds it on the stack first and copies it with wider
@@ -261,7 +281,7 @@ func grow1[T any](s []T) []T {
 // of their own and appends them to out as Records: one new array, or with
 // Options.ReuseReads slabs of the queue's read memory (readmem.go), whose
 // ids it sets in the records' tracker entries, starts. Called under rmu.
-func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, legacy bool, maxRecords int) []Record {
+func (q *Queue) appendRecords(rs readSide, out []Record, spans [][]byte, starts []ackEntry, legacy bool, maxRecords int) []Record {
 	if len(spans) == 0 {
 		return out
 	}
@@ -298,18 +318,18 @@ func (q *Queue) appendRecords(out []Record, spans [][]byte, starts []ackEntry, l
 			}
 			// A big slab of its own; the small slab being filled, if
 			// any, stays open for the records after it.
-			q.amu.Lock()
-			big := q.mem.take(len(s), len(s))
-			q.amu.Unlock()
+			rs.amu.Lock()
+			big := rs.mem.take(len(s), len(s))
+			rs.amu.Unlock()
 			big.buf = append(big.buf, s...)
 			out = appendRecord1(out, big.buf[:len(s):len(s)], legacy)
 			starts[i].slab = big.id
 			continue
 		}
 		if cur == nil || len(cur.buf)+len(s) > cap(cur.buf) {
-			q.amu.Lock()
-			cur = q.mem.take(min(left, maxSlab), len(s))
-			q.amu.Unlock()
+			rs.amu.Lock()
+			cur = rs.mem.take(min(left, maxSlab), len(s))
+			rs.amu.Unlock()
 		}
 		off := len(cur.buf)
 		cur.buf = append(cur.buf, s...)
@@ -332,8 +352,8 @@ func appendRecord1(out []Record, data []byte, legacy bool) []Record {
 // openReadFile opens the segment the reader is positioned in. A segment that
 // does not exist is skipped: it was consumed and removed after the metadata
 // was last written, or lost.
-func (q *Queue) openReadFile(wf, wp int64) error {
-	r := &q.r
+func (q *Queue) openReadFile(rs readSide, wf, wp int64) error {
+	r := rs.r
 	path := segmentPath(q.opts.Dir, q.opts.Name, r.file)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -344,7 +364,7 @@ func (q *Queue) openReadFile(wf, wp int64) error {
 			return nil
 		}
 		// The write segment itself is gone: nothing to read up to wp.
-		q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1, reason: "write segment is missing"})
+		q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1, reason: "write segment is missing"}, rs.count)
 		r.seg.seek(wp)
 		return nil
 	}
@@ -360,15 +380,14 @@ func (q *Queue) openReadFile(wf, wp int64) error {
 	r.seg.reset(f, fm, q.bounds, r.seg.pos, wp)
 	r.sealed = false
 	if r.file < wf {
-		return q.sealReadFile()
+		return sealReadFile(r)
 	}
 	return nil
 }
 
 // sealReadFile fixes the read limit of a segment the writer has left at the
 // file's final size.
-func (q *Queue) sealReadFile() error {
-	r := &q.r
+func sealReadFile(r *reader) error {
 	fi, err := r.f.Stat()
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", r.f.Name(), err)
@@ -380,8 +399,7 @@ func (q *Queue) sealReadFile() error {
 
 // finishReadFile moves on from a fully read segment. The segment itself is
 // removed by removeAcked once its records are all acknowledged.
-func (q *Queue) finishReadFile() {
-	r := &q.r
+func finishReadFile(r *reader) {
 	r.close()
 	r.file++
 	r.seg.seek(0)
@@ -389,8 +407,9 @@ func (q *Queue) finishReadFile() {
 
 // skipDamage records a damaged region: its bytes go to a side file (when src
 // can still provide them), a log line says what was skipped, and the
-// counters grow. It never fails: damage must not stop the queue.
-func (q *Queue) skipDamage(src io.ReaderAt, seg int64, it item) {
+// counters grow (count, nil for none). It never fails: damage must not stop
+// the queue.
+func (q *Queue) skipDamage(src io.ReaderAt, seg int64, it item, count func(records, bytes int64)) {
 	size := it.end - it.start
 	kept := "not kept (no bytes to copy)"
 	if src != nil && size > 0 {
@@ -403,9 +422,16 @@ func (q *Queue) skipDamage(src io.ReaderAt, seg int64, it item) {
 	}
 	q.logf("%s at offset %d of %s: skipped %d bytes (%d records at least), %s",
 		it.reason, it.start, segmentFileName(q.opts.Name, seg), size, it.records, kept)
+	if count != nil {
+		count(it.records, size)
+	}
+}
+
+// countDamage counts damage the Queue's reader or recovery skipped.
+func (q *Queue) countDamage(records, bytes int64) {
 	q.mu.Lock()
-	q.stats.SkippedRecords += it.records
-	q.stats.SkippedBytes += size
+	q.stats.SkippedRecords += records
+	q.stats.SkippedBytes += bytes
 	q.mu.Unlock()
 }
 

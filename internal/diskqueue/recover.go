@@ -97,14 +97,19 @@ func (q *Queue) recover() error {
 	}
 	infos = kept
 
+	before := m.depth
 	if err := q.recoverTail(&m, infos); err != nil {
 		return err
 	}
+	q.tailRecords = m.depth - before
 	q.recoverReadPos(&m, infos)
 	if m.readFile == m.writeFile && m.readPos == m.writePos {
 		m.depth = 0
 	}
 	m.depth = max(m.depth, 0)
+	if o.Log {
+		m.depth = 0 // the cursors count their records (cursor.go)
+	}
 	rp := q.recoverProgress(&m)
 
 	q.legacyEnd = m.legacyEnd
@@ -215,7 +220,7 @@ func (q *Queue) recoverTail(m *meta, infos []segInfo) error {
 			from = m.writePos
 			if from > in.size {
 				q.skipDamage(nil, in.num, item{start: in.size, end: from, records: 1,
-					reason: "segment shorter than its metadata says"})
+					reason: "segment shorter than its metadata says"}, q.countDamage)
 				// Records below the metadata's position are in its depth
 				// already; rescan only to find the end.
 				from, count = 0, false
@@ -243,7 +248,7 @@ func (q *Queue) recoverTail(m *meta, infos []segInfo) error {
 	// No segment of ours holds the write end: the next write starts a new one.
 	if (newest == nil || newest.num < m.writeFile) && m.writePos > 0 && m.writeFile >= m.legacyEnd {
 		q.skipDamage(nil, m.writeFile, item{start: 0, end: m.writePos, records: 1,
-			reason: "write segment named by the metadata is missing"})
+			reason: "write segment named by the metadata is missing"}, q.countDamage)
 	}
 	m.writeFile, m.writePos = max(m.writeFile, m.legacyEnd), 0
 	if newest != nil && newest.num >= m.writeFile {
@@ -296,7 +301,7 @@ func (q *Queue) recoverWriteSegment(in segInfo, from int64) (records, end int64,
 			q.logf("cutting a torn tail of %d bytes at offset %d of %s (a write interrupted by a crash)", size, tail.start, path)
 			q.stats.TruncatedBytes += size
 		} else {
-			q.skipDamage(f, in.num, tail)
+			q.skipDamage(f, in.num, tail, q.countDamage)
 		}
 		end = tail.start
 	}
@@ -368,7 +373,7 @@ func (q *Queue) recoverReadPos(m *meta, infos []segInfo) {
 		}
 		if m.readPos > in.size {
 			q.skipDamage(nil, in.num, item{start: in.size, end: in.size, records: 1,
-				reason: fmt.Sprintf("segment shorter (%d bytes) than the read position %d", in.size, m.readPos)})
+				reason: fmt.Sprintf("segment shorter (%d bytes) than the read position %d", in.size, m.readPos)}, q.countDamage)
 			m.readPos = in.size
 		}
 		return

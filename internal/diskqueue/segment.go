@@ -122,12 +122,14 @@ func damagedFileName(name string, n, off int64) string {
 type fileKind int
 
 const (
-	kindOther    fileKind = iota // not one of this queue's files
-	kindSegment                  // <name>.diskqueue.<n>.dat
-	kindMeta                     // <name>.diskqueue.meta.dat
-	kindMetaTemp                 // <name>.diskqueue.meta.dat.<digits>.tmp (atomic-write leftover)
-	kindDamaged                  // <name>.diskqueue.<n>.dat.<off>.damaged (our side files)
-	kindBad                      // <name>.diskqueue.<n>.dat.bad (upstream's quarantine)
+	kindOther      fileKind = iota // not one of this queue's files
+	kindSegment                    // <name>.diskqueue.<n>.dat
+	kindMeta                       // <name>.diskqueue.meta.dat
+	kindMetaTemp                   // <name>.diskqueue.meta.dat.<digits>.tmp (atomic-write leftover)
+	kindDamaged                    // <name>.diskqueue.<n>.dat.<off>.damaged (our side files)
+	kindBad                        // <name>.diskqueue.<n>.dat.bad (upstream's quarantine)
+	kindCursorMeta                 // <name>.diskqueue.cursor.<cursor>.meta.dat (cursor.go)
+	kindCursorTemp                 // <name>.diskqueue.cursor.<cursor>.meta.dat.<digits>.tmp
 )
 
 // classify reports whether file (a base name) is one of queue name's files.
@@ -140,6 +142,9 @@ func classify(name, file string) (fileKind, int64) {
 	}
 	if rest == "meta.dat" {
 		return kindMeta, 0
+	}
+	if c, ok := strings.CutPrefix(rest, "cursor."); ok {
+		return classifyCursor(c), 0
 	}
 	if t, ok := strings.CutPrefix(rest, "meta.dat."); ok {
 		if d, ok := strings.CutSuffix(t, ".tmp"); ok && isDigits(d) {
@@ -171,6 +176,32 @@ func classify(name, file string) (fileKind, int64) {
 	return kindOther, 0
 }
 
+// classifyCursor classifies rest, a file name after
+// "<name>.diskqueue.cursor.": a cursor's metadata or its atomic-write
+// leftover, when the cursor name in it is valid (validCursorName, whose
+// ".diskqueue" rule keeps another queue's files from matching).
+func classifyCursor(rest string) fileKind {
+	if c, ok := strings.CutSuffix(rest, ".meta.dat"); ok {
+		if validCursorName(c) == nil {
+			return kindCursorMeta
+		}
+		return kindOther
+	}
+	if c, ok := strings.CutSuffix(rest, ".meta.dat.damaged"); ok {
+		if validCursorName(c) == nil {
+			return kindDamaged // an unreadable cursor metadata file, kept
+		}
+		return kindOther
+	}
+	if t, ok := strings.CutSuffix(rest, ".tmp"); ok {
+		i := strings.LastIndex(t, ".meta.dat.")
+		if i > 0 && isDigits(t[i+len(".meta.dat."):]) && validCursorName(t[:i]) == nil {
+			return kindCursorTemp
+		}
+	}
+	return kindOther
+}
+
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -188,6 +219,7 @@ type queueFiles struct {
 	segments []int64  // sorted ascending
 	temps    []string // stale metadata temporaries
 	extra    []string // side files (damaged, bad)
+	cursors  []string // cursor names with a metadata file (cursor.go)
 }
 
 func listQueueFiles(dir, name string) (queueFiles, error) {
@@ -203,8 +235,11 @@ func listQueueFiles(dir, name string) (queueFiles, error) {
 			if e.Type().IsRegular() {
 				qf.segments = append(qf.segments, n)
 			}
-		case kindMetaTemp:
+		case kindMetaTemp, kindCursorTemp:
 			qf.temps = append(qf.temps, e.Name())
+		case kindCursorMeta:
+			c := strings.TrimSuffix(strings.TrimPrefix(e.Name(), name+".diskqueue.cursor."), ".meta.dat")
+			qf.cursors = append(qf.cursors, c)
 		case kindDamaged, kindBad:
 			qf.extra = append(qf.extra, e.Name())
 		}

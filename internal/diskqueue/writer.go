@@ -549,6 +549,14 @@ func (q *Queue) publishWrite(written int64, err error) {
 	}
 	q.mu.Lock()
 	q.writeFile, q.writePos = q.w.file, q.w.pos
+	if q.opts.Log {
+		// A log's records are its cursors' (cursor.go), counted in
+		// theirs under mu with the write end they lie below.
+		if written > 0 {
+			q.publishToCursors(written)
+		}
+		written = 0
+	}
 	q.depth += written
 	if err != nil {
 		q.stats.WriteErrors++
