@@ -9,14 +9,32 @@
 #                   ${XDG_CACHE_HOME:-~/.cache}/nsqgo-bench), outside the tree
 #         BASELINE_BIN  compare with this nsqd instead of upstream's (an
 #                   earlier build of ours: before vs after a change, same run)
+#         WARMUP    before a shape's round 1, one uncounted run of each daemon
+#                   (ours, then the other) this long per writer and reader
+#                   (default 1s; 0 switches it off): a script's first runs
+#                   are slow (cold caches, memory the VM's host must back
+#                   again), and round 1's first run is ours
+#         TOUCH_MB  before every run (warm-up or counted), make this many MB
+#                   of fresh memory resident and free it again
+#                   (bench/bench_touch; default 0, off): the VM hands freed
+#                   memory back to its host, and memory the host must back
+#                   again costs 10-20x more to fault in, so a daemon started
+#                   after a run that freed much memory pays less for its own
+#                   than one started after a small run; this puts each on
+#                   the same footing. The line it prints ("touched N MB in
+#                   S s") shows the state each run started from: a slow
+#                   touch means the host had taken the memory back
+#         DRYRUN=1  print the runs in order (warm-ups, rounds, daemons)
+#                   without building or running anything
 #
 # Side by side with upstream nsqd v1.3.0: builds upstream's nsqd, bench_writer
 # and bench_reader from the Go module proxy into BENCH_CACHE (a throwaway
 # module that requires github.com/nsqio/nsq v1.3.0; nothing of upstream is
 # copied into this repository), then runs each shape against ours and
 # upstream alternately, in ABBA order (ours first in odd rounds, upstream
-# first in even ones), each run on a fresh nsqd with a fresh data dir, and
-# prints the medians and the ratios ours / upstream. Peak RSS (rss_mb) is
+# first in even ones) after an uncounted warm-up run of each (WARMUP),
+# each run on a fresh nsqd with a fresh data dir, prints each round's
+# ratios, and at the end the medians and the ratios ours / upstream. Peak RSS (rss_mb) is
 # the daemon's VmHWM at the end of the run; rss_b_msg is it in bytes per
 # message published (where messages wait in memory, the peak follows how
 # many a daemon took in RUNFOR: this is what each costs). pub_cpu and sub_cpu are the daemon's
@@ -76,6 +94,9 @@ set -euo pipefail
 
 rounds=${ROUNDS:-5}
 runfor=${RUNFOR:-5s}
+warmup=${WARMUP:-1s}
+touch_mb=${TOUCH_MB:-0}
+[[ $touch_mb =~ ^[0-9]+$ ]] || { echo "compare: TOUCH_MB must be a number of MB, not $touch_mb" >&2; exit 2; }
 ours_bin=${NSQD_BIN:-build/nsqd}
 if [[ $ours_bin == */* && $ours_bin != /* ]]; then ours_bin=$PWD/$ours_bin; fi
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nsqgo-bench}
@@ -87,6 +108,29 @@ for s in "${shapes[@]}"; do
 	[[ " ${known_shapes[*]} " == *" $s "* ]] || { echo "compare: unknown shape $s (one of: ${known_shapes[*]})" >&2; exit 2; }
 done
 cd "$(dirname "$0")/.."
+
+# schedule prints the runs in the order the main loop below makes them, one
+# "<shape> <warmup|round N> <daemon>" line each (DRYRUN=1 prints only this).
+schedule() {
+	local shape round daemon order
+	for shape in "${shapes[@]}"; do
+		if [[ $shape != ceiling && $warmup != 0 ]]; then
+			for daemon in ours upstream; do echo "$shape warmup $daemon"; done
+		fi
+		for round in $(seq "$rounds"); do
+			if [[ $shape == ceiling ]]; then
+				echo "$shape round $round ideal"
+				continue
+			fi
+			if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
+			for daemon in "${order[@]}"; do echo "$shape round $round $daemon"; done
+		done
+	done
+}
+if [[ ${DRYRUN:-0} == 1 ]]; then
+	schedule
+	exit 0
+fi
 
 # build_upstream builds upstream v1.3.0's nsqd and bench tools into $cache.
 upstream=$cache/upstream-v1.3.0
@@ -126,7 +170,7 @@ build_upstream() {
 build_upstream
 if [[ -n ${NSQD_BIN:-} ]]; then echo "# building the bench tools into build/ (ours: NSQD_BIN=$NSQD_BIN, as given, not rebuilt)"; else echo "# building ours and the bench tools into build/"; fi
 mkdir -p build
-go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal
+go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal ./bench/bench_touch
 [[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
 command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found (NSQD_BIN is used as given: build it first, e.g. go build -o build/ ./apps/nsqd)" >&2; exit 1; }
 
@@ -189,8 +233,9 @@ run_tool() {
 	echo "$out"
 }
 
-# record <shape> <daemon> <metric> <value>
-record() { echo "$1 $2 $3 $4" >>"$results"; }
+# record <shape> <daemon> <metric> <value>; nothing in a warm-up run.
+counting=1
+record() { ((counting)) || return 0; echo "$1 $2 $3 $4" >>"$results"; }
 
 # read_fanout <tcp addr>: the fan-out shape's consume side, three upstream
 # bench_readers at once on topic clicks, one per channel; sets the
@@ -298,6 +343,8 @@ run_shape() {
 	disk64k) mqs=0 size=65536 batch=50 ;;
 	latency) mqs=10000 ;;
 	esac
+	local touched=
+	((touch_mb == 0)) || touched=$("$PWD/build/bench_touch" --mb="$touch_mb")
 	start_nsqd "$mqs" >/dev/null
 	t0=$(cpu_ticks)
 	case $shape in
@@ -345,12 +392,14 @@ run_shape() {
 		record "$shape" "$daemon" tool_stall_ms "$(sed -n 's/.* longest \([0-9.]*\)ms - .*/\1/p' <<<"$out")"
 		;;
 	esac
-	local rss
+	local rss label="$shape $daemon"
+	((counting)) || label="$shape $daemon (warm-up, not counted)"
 	rss=$(peak_rss_kb) t2=$(cpu_ticks)
 	stop_nsqd now
+	[[ -z $touched ]] || echo "#   $label: before it, $touched"
 	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 	if [[ $shape == latency ]]; then
-		sed "1s/^/#   $shape $daemon: /; 1!s/^/#     /" <<<"$out"
+		sed "1s/^/#   $label: /; 1!s/^/#     /" <<<"$out"
 	else
 		[[ -n $pub && -n $sub ]] || { echo "compare: no rate parsed for $shape $daemon" >&2; return 1; }
 		record "$shape" "$daemon" pub "$pub"
@@ -372,23 +421,45 @@ run_shape() {
 			drained=" (drained: consume is a lower bound)"
 			record "$shape" "$daemon" drained 1
 		fi
-		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
+		last_pub[$daemon]=$pub last_sub[$daemon]=$sub
+		echo "#   $label: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
 			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message" \
 			"(tools $(tool_us "$pubtool" "$pubn") / $(tool_us "$subtool" "$subn"))"
 	fi
 }
 
-echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor"
-for shape in "${shapes[@]}"; do
-	for round in $(seq "$rounds"); do
+# The last run's rates of each daemon, for the round's ratio line.
+declare -A last_pub last_sub
+echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor, WARMUP=$warmup, TOUCH_MB=$touch_mb"
+# The runs in schedule's order: warm-ups uncounted (RUNFOR is WARMUP's
+# there), each round's ratios once its second daemon has run. (An array,
+# not a pipe: the bench tools must not share the loop's stdin.)
+mapfile -t runs < <(schedule)
+current=
+for run in "${runs[@]}"; do
+	read -r shape kind round daemon <<<"$run"
+	if [[ $kind == warmup ]]; then
+		daemon=$round
+		[[ $daemon == ours ]] && echo "# $shape warm-up (not counted, WARMUP=$warmup)"
+		counting=0 runfor_counted=$runfor runfor=$warmup
+		run_shape "$shape" "$daemon"
+		counting=1 runfor=$runfor_counted
+		continue
+	fi
+	if [[ "$shape $round" != "$current" ]]; then
+		current="$shape $round" last_pub=() last_sub=()
 		echo "# $shape round $round/$rounds"
-		if [[ $shape == ceiling ]]; then
-			run_ceiling
-			continue
-		fi
-		if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
-		for daemon in "${order[@]}"; do run_shape "$shape" "$daemon"; done
-	done
+	fi
+	if [[ $shape == ceiling ]]; then
+		run_ceiling
+		continue
+	fi
+	run_shape "$shape" "$daemon"
+	[[ $shape != latency && -n ${last_pub[ours]:-} && -n ${last_pub[upstream]:-} ]] || continue
+	awk -v s="$shape" -v r="$round" -v po="${last_pub[ours]}" -v pu="${last_pub[upstream]}" \
+		-v so="${last_sub[ours]}" -v su="${last_sub[upstream]}" 'BEGIN {
+			printf "#   %s round %d: ours / upstream publish %.2fx, consume %.2fx\n", s, r, (pu > 0 ? po / pu : 0), (su > 0 ? so / su : 0)
+		}'
 done
 
 # The medians of each shape's metrics, ours beside upstream's.
