@@ -233,6 +233,33 @@ run_tool() {
 	echo "$out"
 }
 
+# machine_state prints "<time s> <busy ticks> <steal ticks> <reported kB>":
+# /proc/stat's CPU totals (busy: user, nice, system, irq, softirq) and, where
+# this kernel has it, how much freed memory the VM has handed back to its
+# host so far (free page reporting; 0 elsewhere).
+machine_state() {
+	local rep=0 f=/sys/module/page_reporting/parameters/reported_kib
+	[[ -r $f ]] && rep=$(<"$f")
+	awk -v rep="$rep" -v now="$(date +%s.%N)" '$1 == "cpu" { print now, $2 + $3 + $4 + $7 + $8, $9, rep; exit }' /proc/stat
+}
+# meanwhile <state at start> <state at end> <daemon ticks> <tool reports>
+# prints what else went on during a run: the CPU of every other process
+# (all busy time less the daemon's and the tools'), the host's steal, both
+# in cores, and the MB of freed memory handed back to the host. A run whose
+# rate is off while others took a core was slowed by them, not by either
+# daemon.
+meanwhile() {
+	local tools
+	tools=$(awk '/^# tool cpu / { t += $4 } END { printf "%.3f", t }' <<<"$4")
+	awk -v a="$1" -v b="$2" -v d="$3" -v t="$tools" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); w = y[1] - x[1]
+		if (w <= 0) w = 1
+		o = ((y[2] - x[2]) / hz - d / hz - t) / w
+		if (o < 0) o = 0
+		printf "%.2f %.2f %.0f\n", o, (y[3] - x[3]) / hz / w, (y[4] - x[4]) / 1024
+	}'
+}
+
 # record <shape> <daemon> <metric> <value>; nothing in a warm-up run.
 counting=1
 record() { ((counting)) || return 0; echo "$1 $2 $3 $4" >>"$results"; }
@@ -345,6 +372,8 @@ run_shape() {
 	esac
 	local touched=
 	((touch_mb == 0)) || touched=$("$PWD/build/bench_touch" --mb="$touch_mb")
+	local state0 state1 others steal handed
+	state0=$(machine_state)
 	start_nsqd "$mqs" >/dev/null
 	t0=$(cpu_ticks)
 	case $shape in
@@ -394,9 +423,13 @@ run_shape() {
 	esac
 	local rss label="$shape $daemon"
 	((counting)) || label="$shape $daemon (warm-up, not counted)"
-	rss=$(peak_rss_kb) t2=$(cpu_ticks)
+	rss=$(peak_rss_kb) t2=$(cpu_ticks) state1=$(machine_state)
 	stop_nsqd now
 	[[ -z $touched ]] || echo "#   $label: before it, $touched"
+	local reports="$pubtool"$'\n'"$subtool"
+	[[ $shape == latency ]] && reports=$out
+	read -r others steal handed < <(meanwhile "$state0" "$state1" $((t2 - t0)) "$reports")
+	record "$shape" "$daemon" others "$others"
 	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 	if [[ $shape == latency ]]; then
 		sed "1s/^/#   $label: /; 1!s/^/#     /" <<<"$out"
@@ -426,6 +459,7 @@ run_shape() {
 			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message" \
 			"(tools $(tool_us "$pubtool" "$pubn") / $(tool_us "$subtool" "$subn"))"
 	fi
+	echo "#     meanwhile other processes took $others cores, the host's steal $steal; $handed MB of freed memory went back to the host"
 }
 
 # The last run's rates of each daemon, for the round's ratio line.
@@ -520,6 +554,12 @@ for shape in "${shapes[@]}"; do
 		awk -v s="$shape" -v m="$metric" -v a="$a" -v b="$b" \
 			'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", s, m, a, b, (b > 0 ? a / b : 0) }'
 	done
+	awk -v s="$shape" '$1 == s && $3 == "others" { print $2, $4 }' "$results" | sort -k1,1 -k2g | awk -v s="$shape" '
+		{ v[$1, ++n[$1]] = $2 }
+		END {
+			for (d in n) { k = n[d]; m[d] = (k % 2 ? v[d, (k + 1) / 2] : (v[d, k / 2] + v[d, k / 2 + 1]) / 2); x[d] = v[d, k] }
+			printf "#   %s: other processes took a median of %.2f cores (at most %.2f) during ours'"'"' runs, %.2f (%.2f) during upstream'"'"'s\n", s, m["ours"], x["ours"], m["upstream"], x["upstream"]
+		}'
 	for daemon in ours upstream; do
 		n=$(awk -v s="$shape" -v d="$daemon" '$1 == s && $2 == d && $3 == "drained"' "$results" | wc -l)
 		((n == 0)) || echo "#   $shape: $daemon's reader drained the channel in $n of $rounds runs (consume is a lower bound there)"
