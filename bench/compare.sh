@@ -11,9 +11,12 @@
 #                   earlier build of ours: before vs after a change, same run)
 #         WARMUP    before a shape's round 1, one uncounted run of each daemon
 #                   (ours, then the other) this long per writer and reader
-#                   (default 1s; 0 switches it off): a script's first runs
-#                   are slow (cold caches, memory the VM's host must back
-#                   again), and round 1's first run is ours
+#                   (default RUNFOR's; 0 switches it off): a script's first
+#                   runs are slow (cold caches, memory the VM's host must
+#                   back again), and round 1's first run is ours. As long as
+#                   a counted run, the warm-up leaves the machine as a
+#                   counted run leaves it for the next (as much memory
+#                   freed, as much of the disk queue's file data)
 #         TOUCH_MB  before every run (warm-up or counted), make this many MB
 #                   of fresh memory resident and free it again
 #                   (bench/bench_touch; default 0, off): the VM hands freed
@@ -94,7 +97,7 @@ set -euo pipefail
 
 rounds=${ROUNDS:-5}
 runfor=${RUNFOR:-5s}
-warmup=${WARMUP:-1s}
+warmup=${WARMUP:-$runfor}
 touch_mb=${TOUCH_MB:-0}
 [[ $touch_mb =~ ^[0-9]+$ ]] || { echo "compare: TOUCH_MB must be a number of MB, not $touch_mb" >&2; exit 2; }
 ours_bin=${NSQD_BIN:-build/nsqd}
