@@ -15,7 +15,7 @@ func compareEnv(extra ...string) []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "ROUNDS", "RUNFOR", "WARMUP", "TOUCH_MB", "DRYRUN", "NSQD_BIN", "BASELINE_BIN":
+		case "ROUNDS", "RUNFOR", "WARMUP", "TOUCH_MB", "QUIET", "RETRIES", "DRYRUN", "NSQD_BIN", "BASELINE_BIN":
 			continue
 		}
 		env = append(env, kv)
@@ -72,8 +72,8 @@ func TestCompareWarmupOff(t *testing.T) {
 	}
 }
 
-// TestCompareRejects checks that compare.sh refuses an unknown shape and a
-// TOUCH_MB that is not a number before it builds or runs anything.
+// TestCompareRejects checks that compare.sh refuses an unknown shape and
+// settings that are not numbers before it builds or runs anything.
 func TestCompareRejects(t *testing.T) {
 	for _, c := range []struct {
 		env   []string
@@ -82,6 +82,8 @@ func TestCompareRejects(t *testing.T) {
 	}{
 		{compareEnv("DRYRUN=1"), "nosuch", "unknown shape nosuch"},
 		{compareEnv("DRYRUN=1", "TOUCH_MB=1g"), "memory", "TOUCH_MB must be a number"},
+		{compareEnv("DRYRUN=1", "QUIET=half"), "memory", "QUIET must be a number of cores"},
+		{compareEnv("DRYRUN=1", "RETRIES=-1"), "memory", "RETRIES must be a count"},
 	} {
 		out, err := dryRun(t, c.env, c.shape)
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
