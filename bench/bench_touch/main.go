@@ -3,14 +3,14 @@
 //
 //	touched 1024 MB in 0.083 s (0.081 us per KB)
 //
-// bench/compare.sh runs it just before every counted run (FAIRNESS, see its
-// usage header). This machine's VM hands freed memory back to its host after
-// a few seconds, and a page the host must back again costs 20-30 times more
-// to fault in than one another process freed just before (README, "Side by
-// side with upstream"): a daemon started after a run that freed much memory
-// pays far less for its own than one started after a small or idle one.
-// Touching and freeing a fixed amount first gives every daemon the same
-// amount of memory the host already backs, whichever run came before.
+// bench/compare.sh runs it before every run when TOUCH_MB is set (off by
+// default). This machine's VM hands freed memory back to its host, and a
+// page the host must back again costs 10-20 times more to fault in than one
+// another process freed shortly before (README, "Side by side with
+// upstream"): the touch was meant to give every daemon the same amount of
+// memory the host already backs, whichever run came before. It did not
+// narrow the spread of A/A rounds, but its timing line shows the state each
+// run started from: a slow touch means the host had taken the memory back.
 package main
 
 import (
