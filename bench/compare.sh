@@ -23,16 +23,17 @@
 #                   memory back to its host, and memory the host must back
 #                   again costs 10-20x more to fault in, so a daemon started
 #                   after a run that freed much memory pays less for its own
-#                   than one started after a small run; this puts each on
-#                   the same footing. The line it prints ("touched N MB in
-#                   S s") shows the state each run started from: a slow
-#                   touch means the host had taken the memory back
+#                   than one started after a small run; this was meant to
+#                   put each on the same footing, but did not narrow the
+#                   spread of A/A rounds (README). The line it prints
+#                   ("touched N MB in S s") shows the state each run started
+#                   from: a slow touch means the host had taken it back
 #         QUIET     run a round again when other processes took more than
 #                   this many cores during either of its runs (default 0.5;
 #                   0 switches it off), at most RETRIES times (default 1):
 #                   on 2 cores such a run reads far lower than its twin (in
-#                   A/A runs a round's ratio was within 3% when both runs
-#                   were quiet, 18% off in the median when not). Each run
+#                   A/A runs a round's ratio was 0.96-1.05x when both runs
+#                   were quiet, 18% off 1.00x in the median when not). Each run
 #                   prints what else took the CPU meanwhile; the last try of
 #                   a round counts, quiet or not. Not for the latency shape,
 #                   which leaves most of the CPU idle for others to take
