@@ -9,14 +9,45 @@
 #                   ${XDG_CACHE_HOME:-~/.cache}/nsqgo-bench), outside the tree
 #         BASELINE_BIN  compare with this nsqd instead of upstream's (an
 #                   earlier build of ours: before vs after a change, same run)
+#         WARMUP    before a shape's round 1, one uncounted run of each daemon
+#                   (ours, then the other) this long per writer and reader
+#                   (default RUNFOR's; 0 switches it off): a script's first
+#                   runs are slow (cold caches, memory the VM's host must
+#                   back again), and round 1's first run is ours. As long as
+#                   a counted run, the warm-up leaves the machine as a
+#                   counted run leaves it for the next (as much memory
+#                   freed, as much of the disk queue's file data)
+#         TOUCH_MB  before every run (warm-up or counted), make this many MB
+#                   of fresh memory resident and free it again
+#                   (bench/bench_touch; default 0, off): the VM hands freed
+#                   memory back to its host, and memory the host must back
+#                   again costs 10-20x more to fault in, so a daemon started
+#                   after a run that freed much memory pays less for its own
+#                   than one started after a small run; this was meant to
+#                   put each on the same footing, but did not narrow the
+#                   spread of A/A rounds (README). The line it prints
+#                   ("touched N MB in S s") shows the state each run started
+#                   from: a slow touch means the host had taken it back
+#         QUIET     run a round again when other processes took more than
+#                   this many cores during either of its runs (default 0.5;
+#                   0 switches it off), at most RETRIES times (default 1):
+#                   on 2 cores such a run reads far lower than its twin (in
+#                   A/A runs a round's ratio was 0.96-1.05x when both runs
+#                   were quiet, 18% off 1.00x in the median when not). Each run
+#                   prints what else took the CPU meanwhile; the last try of
+#                   a round counts, quiet or not. Not for the latency shape,
+#                   which leaves most of the CPU idle for others to take
+#         DRYRUN=1  print the runs in order (warm-ups, rounds, daemons)
+#                   without building or running anything
 #
 # Side by side with upstream nsqd v1.3.0: builds upstream's nsqd, bench_writer
 # and bench_reader from the Go module proxy into BENCH_CACHE (a throwaway
 # module that requires github.com/nsqio/nsq v1.3.0; nothing of upstream is
 # copied into this repository), then runs each shape against ours and
 # upstream alternately, in ABBA order (ours first in odd rounds, upstream
-# first in even ones), each run on a fresh nsqd with a fresh data dir, and
-# prints the medians and the ratios ours / upstream. Peak RSS (rss_mb) is
+# first in even ones) after an uncounted warm-up run of each (WARMUP),
+# each run on a fresh nsqd with a fresh data dir, prints each round's
+# ratios, and at the end the medians and the ratios ours / upstream. Peak RSS (rss_mb) is
 # the daemon's VmHWM at the end of the run; rss_b_msg is it in bytes per
 # message published (where messages wait in memory, the peak follows how
 # many a daemon took in RUNFOR: this is what each costs). pub_cpu and sub_cpu are the daemon's
@@ -76,6 +107,13 @@ set -euo pipefail
 
 rounds=${ROUNDS:-5}
 runfor=${RUNFOR:-5s}
+warmup=${WARMUP:-$runfor}
+touch_mb=${TOUCH_MB:-0}
+quiet=${QUIET:-0.5}
+retries=${RETRIES:-1}
+[[ $quiet =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "compare: QUIET must be a number of cores, not $quiet" >&2; exit 2; }
+[[ $retries =~ ^[0-9]+$ ]] || { echo "compare: RETRIES must be a count, not $retries" >&2; exit 2; }
+[[ $touch_mb =~ ^[0-9]+$ ]] || { echo "compare: TOUCH_MB must be a number of MB, not $touch_mb" >&2; exit 2; }
 ours_bin=${NSQD_BIN:-build/nsqd}
 if [[ $ours_bin == */* && $ours_bin != /* ]]; then ours_bin=$PWD/$ours_bin; fi
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nsqgo-bench}
@@ -87,6 +125,29 @@ for s in "${shapes[@]}"; do
 	[[ " ${known_shapes[*]} " == *" $s "* ]] || { echo "compare: unknown shape $s (one of: ${known_shapes[*]})" >&2; exit 2; }
 done
 cd "$(dirname "$0")/.."
+
+# schedule prints the runs in the order the main loop below makes them, one
+# "<shape> <warmup|round N> <daemon>" line each (DRYRUN=1 prints only this).
+schedule() {
+	local shape round daemon order
+	for shape in "${shapes[@]}"; do
+		if [[ $shape != ceiling && $warmup != 0 ]]; then
+			for daemon in ours upstream; do echo "$shape warmup $daemon"; done
+		fi
+		for round in $(seq "$rounds"); do
+			if [[ $shape == ceiling ]]; then
+				echo "$shape round $round ideal"
+				continue
+			fi
+			if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
+			for daemon in "${order[@]}"; do echo "$shape round $round $daemon"; done
+		done
+	done
+}
+if [[ ${DRYRUN:-0} == 1 ]]; then
+	schedule
+	exit 0
+fi
 
 # build_upstream builds upstream v1.3.0's nsqd and bench tools into $cache.
 upstream=$cache/upstream-v1.3.0
@@ -126,7 +187,7 @@ build_upstream() {
 build_upstream
 if [[ -n ${NSQD_BIN:-} ]]; then echo "# building the bench tools into build/ (ours: NSQD_BIN=$NSQD_BIN, as given, not rebuilt)"; else echo "# building ours and the bench tools into build/"; fi
 mkdir -p build
-go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal
+go build -o build/ ./bench/bench_writer ./bench/bench_reader ./bench/bench_latency ./bench/bench_ideal ./bench/bench_touch
 [[ -n ${NSQD_BIN:-} ]] || go build -o build/ ./apps/nsqd
 command -v "$ours_bin" >/dev/null || { echo "compare: $ours_bin not found (NSQD_BIN is used as given: build it first, e.g. go build -o build/ ./apps/nsqd)" >&2; exit 1; }
 
@@ -146,7 +207,9 @@ our_latency=$PWD/build/bench_latency
 
 source bench/lib.sh
 results=$(mktemp "${TMPDIR:-/tmp}/nsq-compare.XXXXXX")
-trap 'cleanup; rm -f "$results"' EXIT
+# A round's records wait in pending until the round is kept (QUIET).
+pending=$results.pending
+trap 'cleanup; rm -f "$results" "$pending"' EXIT
 
 # ops prints the msgs/s of a bench_writer/bench_reader report line.
 ops() { sed -n 's/.* - \([0-9.]*\)ops\/s - .*/\1/p' <<<"$1" | tail -n 1; }
@@ -189,8 +252,38 @@ run_tool() {
 	echo "$out"
 }
 
-# record <shape> <daemon> <metric> <value>
-record() { echo "$1 $2 $3 $4" >>"$results"; }
+# machine_state prints "<time s> <busy ticks> <steal ticks> <reported kB>":
+# /proc/stat's CPU totals (busy: user, nice, system, irq, softirq) and, where
+# this kernel has it, how much freed memory the VM has handed back to its
+# host so far (free page reporting; 0 elsewhere).
+machine_state() {
+	local rep=0 f=/sys/module/page_reporting/parameters/reported_kib
+	[[ -r $f ]] && rep=$(<"$f")
+	awk -v rep="$rep" -v now="$(date +%s.%N)" '$1 == "cpu" { print now, $2 + $3 + $4 + $7 + $8, $9, rep; exit }' /proc/stat
+}
+# meanwhile <state at start> <state at end> <daemon ticks> <tool reports>
+# prints what else went on during a run: the CPU of every other process
+# (all busy time less the daemon's and the tools'), the host's steal, both
+# in cores, and the MB of freed memory handed back to the host. A run whose
+# rate is off while others took a core was slowed by them, not by either
+# daemon.
+meanwhile() {
+	local tools
+	tools=$(awk '/^# tool cpu / { t += $4 } END { printf "%.3f", t }' <<<"$4")
+	awk -v a="$1" -v b="$2" -v d="$3" -v t="$tools" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); w = y[1] - x[1]
+		if (w <= 0) w = 1
+		o = ((y[2] - x[2]) / hz - d / hz - t) / w
+		if (o < 0) o = 0
+		printf "%.2f %.2f %.0f\n", o, (y[3] - x[3]) / hz / w, (y[4] - x[4]) / 1024
+	}'
+}
+
+# record <shape> <daemon> <metric> <value>; nothing in a warm-up run.
+counting=1
+record() { ((counting)) || return 0; echo "$1 $2 $3 $4" >>"$pending"; }
+# keep_records moves the pending records into the results.
+keep_records() { cat "$pending" >>"$results" 2>/dev/null || true; : >"$pending"; }
 
 # read_fanout <tcp addr>: the fan-out shape's consume side, three upstream
 # bench_readers at once on topic clicks, one per channel; sets the
@@ -298,6 +391,10 @@ run_shape() {
 	disk64k) mqs=0 size=65536 batch=50 ;;
 	latency) mqs=10000 ;;
 	esac
+	local touched=
+	((touch_mb == 0)) || touched=$("$PWD/build/bench_touch" --mb="$touch_mb")
+	local state0 state1 others steal handed
+	state0=$(machine_state)
 	start_nsqd "$mqs" >/dev/null
 	t0=$(cpu_ticks)
 	case $shape in
@@ -345,12 +442,19 @@ run_shape() {
 		record "$shape" "$daemon" tool_stall_ms "$(sed -n 's/.* longest \([0-9.]*\)ms - .*/\1/p' <<<"$out")"
 		;;
 	esac
-	local rss
-	rss=$(peak_rss_kb) t2=$(cpu_ticks)
+	local rss label="$shape $daemon"
+	((counting)) || label="$shape $daemon (warm-up, not counted)"
+	rss=$(peak_rss_kb) t2=$(cpu_ticks) state1=$(machine_state)
 	stop_nsqd now
+	[[ -z $touched ]] || echo "#   $label: before it, $touched"
+	local reports="$pubtool"$'\n'"$subtool"
+	[[ $shape == latency ]] && reports=$out
+	read -r others steal handed < <(meanwhile "$state0" "$state1" $((t2 - t0)) "$reports")
+	record "$shape" "$daemon" others "$others"
+	last_others[$daemon]=$others
 	record "$shape" "$daemon" rss_mb "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 	if [[ $shape == latency ]]; then
-		sed "1s/^/#   $shape $daemon: /; 1!s/^/#     /" <<<"$out"
+		sed "1s/^/#   $label: /; 1!s/^/#     /" <<<"$out"
 	else
 		[[ -n $pub && -n $sub ]] || { echo "compare: no rate parsed for $shape $daemon" >&2; return 1; }
 		record "$shape" "$daemon" pub "$pub"
@@ -372,23 +476,74 @@ run_shape() {
 			drained=" (drained: consume is a lower bound)"
 			record "$shape" "$daemon" drained 1
 		fi
-		echo "#   $shape $daemon: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
+		last_pub[$daemon]=$pub last_sub[$daemon]=$sub
+		echo "#   $label: publish $pub msgs/s, consume $sub msgs/s$drained, peak RSS $((rss / 1024)) MB," \
 			"CPU $(cpu_us $((t1 - t0)) "$pubn") / $(cpu_us $((t2 - t1)) "$subn") us per message" \
 			"(tools $(tool_us "$pubtool" "$pubn") / $(tool_us "$subtool" "$subn"))"
 	fi
+	echo "#     meanwhile other processes took $others cores, the host's steal $steal; $handed MB of freed memory went back to the host"
 }
 
-echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor"
-for shape in "${shapes[@]}"; do
-	for round in $(seq "$rounds"); do
-		echo "# $shape round $round/$rounds"
-		if [[ $shape == ceiling ]]; then
-			run_ceiling
-			continue
-		fi
-		if ((round % 2 == 1)); then order=(ours upstream); else order=(upstream ours); fi
-		for daemon in "${order[@]}"; do run_shape "$shape" "$daemon"; done
+# The last run's rates of each daemon, for the round's ratio line, and the
+# CPU other processes took during it (QUIET).
+declare -A last_pub last_sub last_others
+echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor, WARMUP=$warmup, QUIET=$quiet (RETRIES=$retries), TOUCH_MB=$touch_mb"
+
+# run_round <shape> <round> <daemon> <daemon>: one round, run again (both
+# daemons, same order) while other processes took more than QUIET cores
+# during either run, at most RETRIES times; then its records are kept and
+# its ratios printed.
+run_round() {
+	local shape=$1 round=$2 try busiest
+	for try in $(seq 0 "$retries"); do
+		: >"$pending"
+		last_pub=() last_sub=() last_others=()
+		run_shape "$shape" "$3"
+		run_shape "$shape" "$4"
+		busiest=$(printf '%s\n' "${last_others[@]}" | sort -g | tail -n 1)
+		# The latency shape leaves most of the CPU idle, which other
+		# processes then take without slowing it: not a reason to rerun.
+		[[ $shape != latency ]] || break
+		awk -v b="$busiest" -v q="$quiet" 'BEGIN { exit !(q > 0 && b > q) }' || break
+		((try < retries)) || { echo "#   $shape round $round: other processes took $busiest cores during it (QUIET=$quiet), counted anyway (RETRIES=$retries)"; break; }
+		echo "#   $shape round $round: other processes took $busiest cores during it (QUIET=$quiet): running it again"
 	done
+	keep_records
+	[[ $shape != latency ]] || return 0
+	awk -v s="$shape" -v r="$round" -v po="${last_pub[ours]}" -v pu="${last_pub[upstream]}" \
+		-v so="${last_sub[ours]}" -v su="${last_sub[upstream]}" 'BEGIN {
+			printf "#   %s round %d: ours / upstream publish %.2fx, consume %.2fx\n", s, r, (pu > 0 ? po / pu : 0), (su > 0 ? so / su : 0)
+		}'
+}
+
+# The runs in schedule's order: warm-ups uncounted (RUNFOR is WARMUP's
+# there), then each round's two runs together (run_round). (An array, not
+# a pipe: the bench tools must not share the loop's stdin.)
+mapfile -t runs < <(schedule)
+first=
+for run in "${runs[@]}"; do
+	read -r shape kind round daemon <<<"$run"
+	if [[ $kind == warmup ]]; then
+		daemon=$round
+		[[ $daemon == ours ]] && echo "# $shape warm-up (not counted, WARMUP=$warmup)"
+		counting=0 runfor_counted=$runfor runfor=$warmup
+		run_shape "$shape" "$daemon"
+		counting=1 runfor=$runfor_counted
+		continue
+	fi
+	if [[ $shape == ceiling ]]; then
+		echo "# $shape round $round/$rounds"
+		run_ceiling
+		keep_records
+		continue
+	fi
+	if [[ -z $first ]]; then
+		first=$daemon
+		continue
+	fi
+	echo "# $shape round $round/$rounds"
+	run_round "$shape" "$round" "$first" "$daemon"
+	first=
 done
 
 # The medians of each shape's metrics, ours beside upstream's.
@@ -449,6 +604,12 @@ for shape in "${shapes[@]}"; do
 		awk -v s="$shape" -v m="$metric" -v a="$a" -v b="$b" \
 			'BEGIN { printf "%-10s %-8s %12.3f %12.3f %6.2fx\n", s, m, a, b, (b > 0 ? a / b : 0) }'
 	done
+	awk -v s="$shape" '$1 == s && $3 == "others" { print $2, $4 }' "$results" | sort -k1,1 -k2g | awk -v s="$shape" '
+		{ v[$1, ++n[$1]] = $2 }
+		END {
+			for (d in n) { k = n[d]; m[d] = (k % 2 ? v[d, (k + 1) / 2] : (v[d, k / 2] + v[d, k / 2 + 1]) / 2); x[d] = v[d, k] }
+			printf "#   %s: other processes took a median of %.2f cores (at most %.2f) during ours'"'"' runs, %.2f (%.2f) during upstream'"'"'s\n", s, m["ours"], x["ours"], m["upstream"], x["upstream"]
+		}'
 	for daemon in ours upstream; do
 		n=$(awk -v s="$shape" -v d="$daemon" '$1 == s && $2 == d && $3 == "drained"' "$results" | wc -l)
 		((n == 0)) || echo "#   $shape: $daemon's reader drained the channel in $n of $rounds runs (consume is a lower bound there)"
