@@ -622,3 +622,270 @@ func TestCursorMetaRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), "3,16,-1,-1\n", "an open interval's end")
 }
+
+// TestCursorModel runs random operations on a log of three cursors against
+// a model: while nothing crashes, every Read returns exactly the next
+// records put while the cursor was joined (or given back by its Close);
+// after a crash, a cursor delivers in order every record it had not
+// acknowledged, and nothing that was never its, except the records put
+// after a Leave that no metadata write recorded.
+func TestCursorModel(t *testing.T) {
+	for seed := range uint64(12) {
+		t.Run("", func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			o, _ := logOptions(t)
+			o.MaxBytesPerFile = 700 + int64(rng.IntN(1500))
+			q := mustOpen(t, o)
+			defer func() { q.Close() }()
+			names := []string{"a", "b", "c"}
+			type model struct {
+				c           *Cursor
+				joined      bool
+				expect      []int          // addressed, not yet read, in order
+				outstanding map[uint64]int // seq -> record
+				mine        map[int]bool   // every record ever addressed
+				extra       map[int]bool   // put after an unrecorded Leave
+				leaveLost   bool           // a Leave no metadata write recorded
+			}
+			ms := make([]*model, len(names))
+			for i, n := range names {
+				ms[i] = &model{c: mustCursor(t, q, n), outstanding: map[uint64]int{}, mine: map[int]bool{}, extra: map[int]bool{}}
+			}
+			next := 0
+			synced := func() {
+				for _, m := range ms {
+					m.leaveLost = false
+				}
+			}
+			for step := range 400 {
+				m := ms[rng.IntN(len(ms))]
+				switch op := rng.IntN(20); {
+				case op < 6: // put
+					n := 1 + rng.IntN(6)
+					putRange(t, q, next, next+n, 60+rng.IntN(80), n)
+					for i := next; i < next+n; i++ {
+						for _, x := range ms {
+							if x.joined {
+								x.expect = append(x.expect, i)
+								x.mine[i] = true
+							} else if x.leaveLost {
+								x.extra[i] = true
+							}
+						}
+					}
+					next += n
+				case op < 8:
+					require.NoError(t, m.c.Join())
+					m.joined, m.leaveLost = true, false
+				case op < 9:
+					require.NoError(t, m.c.Leave())
+					if m.joined {
+						m.leaveLost = true
+					}
+					m.joined = false
+				case op < 14: // read, acknowledge some
+					recs, err := m.c.Read(1 + rng.IntN(10))
+					require.NoError(t, err)
+					got := indexes(t, recs)
+					require.Equal(t, append([]int{}, m.expect[:min(len(got), len(m.expect))]...), got, "step %d cursor %s", step, m.c.Name())
+					m.expect = m.expect[len(got):]
+					for _, r := range recs {
+						if rng.IntN(3) > 0 {
+							m.c.Ack(r.Seq)
+						} else {
+							m.outstanding[r.Seq] = payloadIndex(t, r.Data)
+						}
+					}
+				case op < 15: // acknowledge the outstanding
+					for s := range m.outstanding {
+						if rng.IntN(2) == 0 {
+							m.c.Ack(s)
+							delete(m.outstanding, s)
+						}
+					}
+				case op < 16:
+					require.NoError(t, q.Sync())
+					synced()
+				case op < 17: // close and reopen one cursor
+					require.NoError(t, m.c.Close())
+					for _, i := range m.outstanding {
+						m.expect = append(m.expect, i)
+					}
+					slices.Sort(m.expect)
+					m.outstanding = map[uint64]int{}
+					m.c = mustCursor(t, q, m.c.Name())
+					if len(m.expect) > 0 {
+						require.True(t, drainSignal(m.c), "a reopened cursor with records is signalled")
+					}
+				case op < 18: // crash and reopen the log
+					crashLog(q)
+					q = mustOpen(t, o)
+					for _, x := range ms {
+						x.c = mustCursor(t, q, x.c.Name())
+						got := cursorIndexes(t, x.c, true)
+						require.True(t, slices.IsSorted(got), "step %d cursor %s: %v", step, x.c.Name(), got)
+						have := map[int]bool{}
+						for _, i := range got {
+							have[i] = true
+							require.True(t, x.mine[i] || x.extra[i], "step %d cursor %s got %d, never its", step, x.c.Name(), i)
+						}
+						for _, i := range x.expect {
+							require.True(t, have[i], "step %d cursor %s lost unread %d", step, x.c.Name(), i)
+						}
+						for _, i := range x.outstanding {
+							require.True(t, have[i], "step %d cursor %s lost outstanding %d", step, x.c.Name(), i)
+						}
+						x.expect, x.outstanding = nil, map[uint64]int{}
+						x.joined = x.c.Joined()
+						if x.joined {
+							// A lost Leave: joined again, as far as the log knows.
+							for i := range x.extra {
+								x.mine[i] = true
+							}
+						}
+						x.leaveLost = false
+						clear(x.extra)
+					}
+					synced()
+				case op < 19:
+					require.NoError(t, m.c.Empty())
+					m.expect, m.outstanding = nil, map[uint64]int{}
+				default: // the invariant on disk: nothing a cursor needs is gone
+					require.NoError(t, q.Sync())
+					synced()
+				}
+			}
+			for _, m := range ms {
+				require.Equal(t, append([]int{}, m.expect...), cursorIndexes(t, m.c, true), m.c.Name())
+			}
+		})
+	}
+}
+
+func drainSignal(c *Cursor) bool {
+	select {
+	case <-c.Ready():
+		return true
+	default:
+		return false
+	}
+}
+
+// A cursor offers the read side of nsqd/queue's Disk interface and of the
+// reuse interface nsqd/queue/reuse.go reads through, with their meanings.
+var _ interface {
+	Read(max int) ([]Record, error)
+	ReadAppend(dst []Record, max int) ([]Record, error)
+	Ack(seqs ...uint64)
+	Done(seq uint64)
+	Keep(seqs ...uint64)
+	Depth() int64
+	Stats() Stats
+	Empty() error
+	Close() error
+	Delete() error
+} = (*Cursor)(nil)
+
+// TestCursorJoinLeaveBetweenPuts: Join and Leave racing with Puts take
+// effect between whole batches (a batch's records are the cursor's all or
+// none), and a cursor joined throughout gets everything.
+func TestCursorJoinLeaveBetweenPuts(t *testing.T) {
+	o, _ := logOptions(t)
+	o.MaxBytesPerFile = 4 << 10
+	q := mustOpen(t, o)
+	defer q.Close()
+	all, flip := mustCursor(t, q, "all"), mustCursor(t, q, "flip")
+	mustJoin(t, all)
+	const batches = 300
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				err = flip.Join()
+			} else {
+				err = flip.Leave()
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for b := range batches {
+		putRange(t, q, 4*b, 4*b+4, 50, 4)
+	}
+	close(stop)
+	wg.Wait()
+	require.Equal(t, seq(0, 4*batches), cursorIndexes(t, all, true))
+	got := cursorIndexes(t, flip, true)
+	t.Logf("flip got %d of %d records", len(got), 4*batches)
+	require.True(t, slices.IsSorted(got))
+	for i := 0; i < len(got); i += 4 {
+		require.GreaterOrEqual(t, len(got), i+4, "a partial batch at the end")
+		require.Equal(t, seq(got[i], got[i]+4), got[i:i+4], "batches whole")
+		require.Zero(t, got[i]%4)
+	}
+}
+
+func TestCursorReuseReadsKeepsKeptRecords(t *testing.T) {
+	o, _ := logOptions(t)
+	o.ReuseReads = true
+	q := mustOpen(t, o)
+	defer q.Close()
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 40, 100, 4)
+	first, err := a.Read(4)
+	require.NoError(t, err)
+	a.Keep(first[0].Seq)
+	kept := bytes.Clone(first[0].Data)
+	for _, r := range first {
+		a.Done(r.Seq)
+	}
+	var dst []Record
+	for i := 4; i < 40; i += 4 {
+		dst, err = a.ReadAppend(dst[:0], 4)
+		require.NoError(t, err)
+		require.Equal(t, seq(i, i+4), indexes(t, dst))
+		for _, r := range dst {
+			a.Done(r.Seq)
+		}
+	}
+	require.Equal(t, kept, first[0].Data, "a kept record's memory is never reused")
+	require.Equal(t, seq(0, 40), cursorIndexes(t, b, true), "b reads its own copies")
+}
+
+// TestCursorPeriodicSyncRecordsLeaveAndAcks calls the periodic sync's body
+// (tick) itself: it writes every cursor whose state changed, so that after
+// a crash a Leave holds and acknowledged records stay finished.
+func TestCursorPeriodicSyncRecordsLeaveAndAcks(t *testing.T) {
+	o, _ := logOptions(t)
+	q := mustOpen(t, o)
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 10, 100, 5)
+	require.Equal(t, seq(0, 10), cursorIndexes(t, a, true))
+	require.NoError(t, a.Leave())
+	savedB := b.saved
+	q.tick()
+	require.False(t, a.saved.joined(), "a's Leave written")
+	require.False(t, b.saved.equal(savedB), "b's depth written")
+	putRange(t, q, 10, 15, 100, 5)
+	crashLog(q)
+
+	q = mustOpen(t, o)
+	defer q.Close()
+	a, b = mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	require.False(t, a.Joined())
+	require.Empty(t, cursorIndexes(t, a, true), "finished before the sync, left before the later puts")
+	require.Equal(t, seq(0, 15), cursorIndexes(t, b, true))
+}

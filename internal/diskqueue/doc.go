@@ -24,12 +24,25 @@
 //	w.ahead.busy (a background flush ahead is running: taken under wmu,
 //	             released by the flush's goroutine; flushahead.go)
 //	rmu (reader role: read segment file, reader state)
+//	Cursor.rmu (a cursor's reader role: its read file and reader state)
 //	mu  (shared state: positions, depth, counters, pending batches)
-//	amu (records read and not yet acknowledged)
+//	lmu (a log's cursors, and which of its segments removal claimed)
+//	Cursor.mu  (a cursor's positions, intervals, depth, counters)
+//	amu, Cursor.amu (records read and not yet acknowledged)
 //
-// mu and amu are only ever held for short, non-blocking sections; file I/O
-// happens under wmu or rmu alone. Ack takes amu alone, so acknowledging
-// never waits for file I/O.
+// mu, lmu and the amus are only ever held for short, non-blocking sections;
+// file I/O happens under wmu or a reader role alone (a cursor's metadata
+// under wmu). Ack takes amu alone, so acknowledging never waits for file
+// I/O. A cursor's Read takes mu and its own mu one after the other, never
+// one inside the other; a Put's publication counts the new records in the
+// joined cursors' depth under mu, lmu and each Cursor.mu in that order.
+//
+// Logs. A queue opened with Options.Log has no reader of its own: it is
+// read through named cursors (Queue.Cursor; cursor.go), each joined over
+// intervals of write positions (Join, Leave) and receiving the records put
+// while it was joined, with its own acknowledgements, FIN progress, depth,
+// read memory and metadata file. A segment stays until no cursor needs it.
+// FORMAT.md, "Logs and cursors", has the rules.
 //
 // Durability. With SyncEvery=1 a Put that returns nil has been fsynced. The
 // metadata file is written at Close, every SyncTimeout while anything

@@ -35,7 +35,10 @@ type Options struct {
 	// read through named cursors (Queue.Cursor), each with its own read
 	// position, acknowledgements and metadata file, and each receiving
 	// the records put while it is joined (cursor.go). Read, Peek, Scan
-	// and Empty of the queue itself fail; its Depth is 0.
+	// and Empty of the queue itself fail; its Depth is 0. A queue's files
+	// are a log's or a plain queue's for good: opened the other way, a
+	// plain queue's records would be removed as no cursor's, and a log's
+	// read from its oldest kept segment as if they were all unread.
 	Log bool
 	// ReuseReads lets Read copy records into memory that earlier records
 	// were read into, once those were acknowledged with Done (readmem.go):
