@@ -1,8 +1,14 @@
 package nsqd
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -364,4 +370,199 @@ func TestFanoutLogNameMeetsNoOtherQueue(t *testing.T) {
 	require.False(t, protocol.ValidName(name), "not a topic's")
 	require.False(t, protocol.ValidName(strings.TrimPrefix(name, "clicks:")), "not a channel's")
 	require.NotEqual(t, queue.StoreSuffix, topicLogSuffix)
+}
+
+// fanoutCrashChildEnv carries the data directory to the re-executed test
+// binary that runs nsqd with --fanout-log as a child process, to be killed
+// with SIGKILL.
+const fanoutCrashChildEnv = "NSQD_TEST_FANOUT_LOG_CRASH_CHILD"
+
+// TestFanoutLogCrashChild is the child of TestFanoutLogSurvivesKill9: an
+// nsqd with --fanout-log that sends everything through disk and fsyncs
+// every write. It prints its addresses and runs until killed.
+func TestFanoutLogCrashChild(t *testing.T) {
+	dir := os.Getenv(fanoutCrashChildEnv)
+	if dir == "" {
+		t.Skip("the child process of TestFanoutLogSurvivesKill9")
+	}
+	opts := NewOptions()
+	opts.TCPAddress = "127.0.0.1:0"
+	opts.HTTPAddress = "127.0.0.1:0"
+	opts.HTTPSAddress = "127.0.0.1:0"
+	opts.BroadcastAddress = "127.0.0.1"
+	opts.DataPath = dir
+	opts.MemQueueSize = 0
+	opts.SyncEvery = 1
+	opts.MaxBytesPerFile = 4096
+	opts.FanoutLog = true
+	opts.Logger = testLogWriter{t}
+	n, err := New(opts)
+	require.NoError(t, err)
+	go n.Main()
+	fmt.Printf("FANOUTCRASH %s %s\n", n.RealTCPAddr(), n.RealHTTPAddr())
+	// The parent kills this process long before; the bound only keeps an
+	// orphan from living on.
+	time.Sleep(2 * time.Minute)
+}
+
+// A kill -9 while publishers and consumers are under way loses nothing
+// that was acknowledged: after the restart every channel delivers every
+// message whose publish was answered OK, and every message it had not
+// finished.
+func TestFanoutLogSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFanoutLogCrashChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), fanoutCrashChildEnv+"="+dir)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	addrs := make(chan []string, 1)
+	go func() {
+		// Owner: this test; ends when the child's stdout closes.
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), "FANOUTCRASH "); ok {
+				addrs <- strings.Fields(rest)
+			}
+		}
+	}()
+	var tcpAddr, httpAddr string
+	select {
+	case a := <-addrs:
+		require.Len(t, a, 2)
+		tcpAddr, httpAddr = a[0], a[1]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("child nsqd did not start:\n%s", logs.String())
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, path := range []string{"/topic/create?topic=clicks", "/channel/create?topic=clicks&channel=metrics",
+		"/channel/create?topic=clicks&channel=spam_analysis", "/channel/create?topic=clicks&channel=archive"} {
+		resp, err := client.Post("http://"+httpAddr+path, "", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	waitFor(t, "nsqd.dat to record the channels", func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, metadataFile))
+		return err == nil && bytes.Contains(data, []byte(`"name":"archive"`)) && bytes.Contains(data, []byte(`"name":"metrics"`)) && bytes.Contains(data, []byte(`"name":"spam_analysis"`))
+	})
+
+	producer := dialV2Addr(t, tcpAddr)
+	var acked []string
+	for b := 0; b < 10; b++ {
+		batch := numbered(fmt.Sprintf("b%d-", b), 20)
+		producer.mpub("clicks", batch...)
+		acked = append(acked, batch...)
+	}
+	// metrics finishes 30 of 50 it holds; the rest stay in flight.
+	consumer := dialV2Addr(t, tcpAddr)
+	consumer.subscribe("clicks", "metrics")
+	consumer.send("RDY 50")
+	msgs := consumer.readMessages(50)
+	consumer.send("RDY 0")
+	finished := map[string]bool{}
+	for _, m := range msgs[:30] {
+		consumer.fin(m.ID)
+		finished[string(m.Body)] = true
+	}
+	waitFor(t, "metrics' FINs", func() bool {
+		return childChannelStat(t, client, httpAddr, "clicks", "metrics", "in_flight_count") == 20
+	})
+
+	// A publisher keeps publishing while the process is killed.
+	type outcome struct{ acked []string }
+	published := make(chan outcome, 1)
+	some := make(chan struct{})
+	lateConn := dialV2Addr(t, tcpAddr)
+	go func() {
+		// Owner: this test; ends at the first failed publish (the kill).
+		var ok []string
+		for i := 0; ; i++ {
+			body := fmt.Sprintf("late-%d", i)
+			if _, err := lateConn.conn.Write(command("PUB clicks", []byte(body))); err != nil {
+				break
+			}
+			frameType, data, err := lateConn.readFrameErr(10 * time.Second)
+			if err != nil || frameType != protocol.FrameTypeResponse || string(data) != "OK" {
+				break
+			}
+			ok = append(ok, body)
+			if len(ok) == 20 {
+				close(some)
+			}
+		}
+		published <- outcome{ok}
+	}()
+	select {
+	case <-some:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the late publisher published nothing")
+	}
+	require.NoError(t, cmd.Process.Kill())
+	cmd.Wait()
+	killed = true
+	late := (<-published).acked
+	acked = append(acked, late...)
+	t.Logf("%d late publishes acknowledged before the kill", len(late))
+
+	n := startDaemon(t, func(o *Options) { o.DataPath = dir; o.MemQueueSize = 0; o.FanoutLog = true })
+	for _, name := range logChannels {
+		ch := existingChannel(t, n, "clicks", name)
+		c := dialV2(t, n)
+		c.subscribe("clicks", name)
+		c.send("RDY 100")
+		seen := map[string]int{}
+		missing := func() int {
+			k := 0
+			for _, b := range acked {
+				if seen[b] == 0 && !(name == "metrics" && finished[b]) {
+					k++
+				}
+			}
+			return k
+		}
+		for missing() > 0 {
+			m, err := c.readMessageErr(5 * time.Second)
+			if err != nil {
+				t.Fatalf("%s: %d acknowledged messages not delivered after the crash (%v); depth %d cursor %+v", name, missing(), err, ch.Depth(), ch.log.cursor.Stats())
+			}
+			seen[string(m.Body)]++
+			c.fin(m.ID)
+		}
+		c.conn.Close()
+	}
+}
+
+// childChannelStat reads a numeric field of topic/channel from a daemon's
+// /stats.
+func childChannelStat(t *testing.T, client *http.Client, httpAddr, topic, channel, key string) float64 {
+	t.Helper()
+	resp, err := client.Get("http://" + httpAddr + "/stats?format=json&topic=" + topic + "&channel=" + channel)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var stats struct {
+		Topics []struct {
+			Channels []map[string]any `json:"channels"`
+		} `json:"topics"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&stats))
+	if len(stats.Topics) != 1 || len(stats.Topics[0].Channels) != 1 {
+		return -1
+	}
+	v, _ := stats.Topics[0].Channels[0][key].(float64)
+	return v
 }
