@@ -566,3 +566,33 @@ func childChannelStat(t *testing.T, client *http.Client, httpAddr, topic, channe
 	v, _ := stats.Topics[0].Channels[0][key].(float64)
 	return v
 }
+
+// A bounded channel and a deferred (DPUB) batch keep their own queue: the
+// bounded channel never joins the log, and a joined channel takes a
+// deferred batch into its own queue (its store, or its heap) and delivers
+// it when due.
+func TestFanoutLogKeepsBoundedChannelsAndDeferredOnTheirOwnQueues(t *testing.T) {
+	n := fanoutLogDaemon(t, 2, nil)
+	bounded := boundedChannel(t, n, "clicks", "bounded", "max_depth=1000&overflow=drop-oldest")
+	channels := fanOutTopic(t, n, "clicks", "metrics", "archive")
+	dialV2(t, n).mpub("clicks", numbered("m", 20)...)
+	require.Zero(t, bounded.queue.CursorDepth(), "the bounded channel never joins")
+	require.EqualValues(t, 18, ownBacklogDepth(bounded))
+	for _, c := range channels {
+		require.EqualValues(t, 20, c.queue.CursorDepth(), c.name)
+	}
+	producer := dialV2(t, n)
+	producer.send("DPUB clicks 50", []byte("later"))
+	producer.expectResponse("OK")
+	for _, c := range append(channels, bounded) {
+		c.mu.Lock()
+		deferred := c.queue.DeferredCount()
+		c.mu.Unlock()
+		require.Equal(t, 1, deferred, c.name)
+	}
+	for _, c := range channels {
+		require.EqualValues(t, 20, c.queue.CursorDepth(), "%s: the deferred message is not logged", c.name)
+		got := consumeLogged(t, n, "clicks", c.name, 21)
+		requireEachOnce(t, append(numbered("m", 20), "later"), got, c.name)
+	}
+}
