@@ -3,6 +3,7 @@ package nsqd
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/diskqueue"
 	"github.com/nsqgo/nsq/nsqd/queue"
@@ -62,6 +63,12 @@ type topicLog struct {
 	// the end of their write. Lock order: Topic.mu, gate, Channel.mu
 	// (LOCKS.md).
 	gate sync.RWMutex
+	// joined counts the channels joined, changed with their joined
+	// (under the gate held for writing): a topic with one channel and
+	// none joined skips the gate (beginLogLocked). A joined channel that
+	// was deleted stays counted: its topic then takes the gate, which is
+	// only slower.
+	joined atomic.Int32
 }
 
 // channelLog is a channel's part of its topic's log.
@@ -121,7 +128,15 @@ func (t *Topic) attachLogCursor(c *Channel) error {
 		return fmt.Errorf("channel %s:%s: %w", t.name, c.name, err)
 	}
 	c.log.cursor = cur
-	c.log.joined = cur.Joined()
+	if cur.Joined() {
+		// Left joined by an earlier run: a fan-out leaves it once it has
+		// caught up. The channel is not visible yet; the gate orders this
+		// against the fan-outs that will see it.
+		t.log.gate.Lock()
+		c.log.joined = true
+		t.log.joined.Add(1)
+		t.log.gate.Unlock()
+	}
 	c.mu.Lock()
 	c.queue.AttachCursor(cur)
 	c.mu.Unlock()
@@ -143,7 +158,9 @@ func (lf *logFanOut) logs(c *Channel) bool { return lf.write && c.log.joined }
 // joining and leaving cursors as needed, and takes the gate; endLog
 // writes the batch and releases it. Caller holds t.mu (read or write).
 func (t *Topic) beginLogLocked(msgs []Message) logFanOut {
-	if t.log.q == nil || hasDeferred(msgs) {
+	if t.log.q == nil || len(t.channels) < 2 && t.log.joined.Load() == 0 || hasDeferred(msgs) {
+		// No channel could join (it takes two), and none is joined: no
+		// decision to order against (a join needs this fan-out's lock).
 		return logFanOut{}
 	}
 	lf := logFanOut{held: true}
@@ -190,12 +207,14 @@ func (t *Topic) logChangesLocked(n int, apply bool) bool {
 				continue
 			}
 			c.log.joined = true
+			t.log.joined.Add(1)
 		} else {
 			if err := c.log.cursor.Leave(); err != nil {
 				t.nsqd.logf(errorLevel, "CHANNEL(%s:%s): %s", t.name, c.name, err)
 				continue
 			}
 			c.log.joined = false
+			t.log.joined.Add(-1)
 		}
 	}
 	return changes

@@ -596,3 +596,22 @@ func TestFanoutLogKeepsBoundedChannelsAndDeferredOnTheirOwnQueues(t *testing.T) 
 		requireEachOnce(t, append(numbered("m", 20), "later"), got, c.name)
 	}
 }
+
+// Deleting the topic deletes its log with the channels' cursors; the
+// topic made again starts with no log records.
+func TestFanoutLogDeletedWithItsTopic(t *testing.T) {
+	n := fanoutLogDaemon(t, 0, nil)
+	fanOutTopic(t, n, "gone", "a", "b")
+	dialV2(t, n).mpub("gone", "x", "y")
+	logFiles, err := filepath.Glob(filepath.Join(n.opts.DataPath, "gone"+topicLogSuffix+"*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, logFiles)
+
+	require.NoError(t, n.DeleteExistingTopic("gone"))
+	files, err := filepath.Glob(filepath.Join(n.opts.DataPath, "gone*"))
+	require.NoError(t, err)
+	require.Empty(t, files)
+	for _, c := range fanOutTopic(t, n, "gone", "a", "b") {
+		require.Zero(t, c.Depth(), c.name)
+	}
+}
