@@ -615,3 +615,22 @@ func TestFanoutLogDeletedWithItsTopic(t *testing.T) {
 		require.Zero(t, c.Depth(), c.name)
 	}
 }
+
+// Restarted with the flag off, the daemon still reads what the log holds
+// for each channel, and logs nothing new: the joined channels leave.
+func TestFanoutLogReadAfterRestartWithTheFlagOff(t *testing.T) {
+	n := fanoutLogDaemon(t, 0, nil)
+	fanOutTopic(t, n, "clicks", "a", "b")
+	logged := numbered("logged", 20)
+	dialV2(t, n).mpub("clicks", logged...)
+	n = restartDaemon(t, n, func(o *Options) { o.MemQueueSize = 0 })
+	later := numbered("own", 10)
+	dialV2(t, n).mpub("clicks", later...)
+	for _, name := range []string{"a", "b"} {
+		c := existingChannel(t, n, "clicks", name)
+		require.EqualValues(t, 20, c.queue.CursorDepth(), name)
+		require.EqualValues(t, 10, ownBacklogDepth(c), name)
+		require.False(t, c.log.cursor.Joined(), "%s left the log", name)
+		requireEachOnce(t, append(logged, later...), consumeLogged(t, n, "clicks", name, 30), name)
+	}
+}
