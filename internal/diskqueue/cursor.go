@@ -480,14 +480,14 @@ func (c *Cursor) snapshot() cursorMeta {
 	return m
 }
 
-// persist writes the cursor's metadata if it changed. Caller holds the
+// persist writes the cursor's metadata if it changed. (A new cursor that
+// was never joined has nothing to write: it needs no segment, and
+// Queue.Cursor makes the same one again after a reopen.) Caller holds the
 // queue's wmu.
 func (c *Cursor) persist() error {
 	m := c.snapshot()
 	if m.equal(c.saved) {
-		if _, err := os.Stat(c.metaPath); err == nil {
-			return nil
-		}
+		return nil
 	}
 	if err := writeCursorMeta(c.metaPath, m); err != nil {
 		return err
@@ -883,6 +883,17 @@ func (q *Queue) loadCursors(names []string) error {
 		}
 		c.load(m, write, oldest)
 		c.saved = m
+		if err != nil {
+			// The state that replaced the damaged file is written now: a
+			// second crash must not lose the cursor. Open has the queue to
+			// itself, so wmu is not needed.
+			if werr := writeCursorMeta(c.metaPath, c.snapshot()); werr != nil {
+				c.logf("cannot write recovered metadata (will retry): %s", werr)
+				c.saved = cursorMeta{depth: -1} // matches no real state
+			} else {
+				c.saved = c.snapshot()
+			}
+		}
 		cursors[name] = c
 	}
 	q.lmu.Lock()
@@ -890,5 +901,80 @@ func (q *Queue) loadCursors(names []string) error {
 	q.logFrom = oldest
 	q.logGone = map[int64]struct{}{}
 	q.lmu.Unlock()
+	return nil
+}
+
+// Peek returns up to maxRecords of the records Read would return next,
+// without consuming them, as Queue.Peek.
+func (c *Cursor) Peek(maxRecords int) ([]Record, error) {
+	if maxRecords <= 0 {
+		return nil, nil
+	}
+	var out []Record
+	err := c.Scan(func(data []byte, legacy bool) bool {
+		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
+		return len(out) < maxRecords
+	})
+	return out, err
+}
+
+// Scan calls fn with each record Read would return next, in order, until fn
+// returns false or the cursor's records end, as Queue.Scan: nothing moves,
+// damage is skipped silently, and it holds the cursor's reader role while
+// it scans.
+func (c *Cursor) Scan(fn func(data []byte, legacy bool) bool) error {
+	q := c.q
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	q.mu.Lock()
+	closed, write := q.closed, position{q.writeFile, q.writePos}
+	q.mu.Unlock()
+	c.mu.Lock()
+	open := c.open
+	c.ivs = append(c.ivs[:0], c.intervals...)
+	c.mu.Unlock()
+	if closed || !open {
+		return ErrClosed
+	}
+	at := position{c.r.file, c.r.seg.pos}
+	replay := c.r.replay // a copy: finished only reslices (progress.go)
+	var seg segReader
+	seg.chunk = 64 << 10
+	for _, iv := range c.ivs {
+		if !iv.after(at) {
+			continue
+		}
+		from := iv.start
+		if from.less(at) {
+			from = at
+		}
+		end := write
+		if !iv.open && iv.end.less(write) {
+			end = iv.end
+		}
+		for file := from.file; file <= end.file; file++ {
+			pos := int64(0)
+			if file == from.file {
+				pos = from.off
+			}
+			if file == end.file && pos >= end.off {
+				break
+			}
+			path := segmentPath(q.opts.Dir, q.opts.Name, file)
+			f, err := os.Open(path)
+			if errors.Is(err, os.ErrNotExist) {
+				continue // as Read: a missing segment is skipped
+			}
+			if err != nil {
+				return fmt.Errorf("peek: open %s: %w", path, err)
+			}
+			more, err := q.scanSegment(f, file, pos, end.file, end.off, &seg, &replay, fn)
+			f.Close()
+			if err != nil || !more {
+				return err
+			}
+		}
+		at = end
+	}
 	return nil
 }

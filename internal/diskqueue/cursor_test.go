@@ -444,8 +444,15 @@ func TestCursorNamesAndFiles(t *testing.T) {
 	a := mustCursor(t, q, "a")
 	mustJoin(t, a)
 	putRange(t, q, 0, 20, 100, 4)
+	_, err = q.Peek(1)
+	require.ErrorIs(t, err, errLogRead)
+	require.ErrorIs(t, q.Empty(), errLogRead)
 	require.NoError(t, q.Delete())
 	require.Empty(t, dirNames(t, o.Dir), "Delete removes the cursors' files too")
+	bad := o
+	bad.ReadOnWrite = true
+	_, err = Open(bad)
+	require.Error(t, err, "a log is not read on write")
 
 	plain, _ := testOptions(t, t.TempDir())
 	pq := mustOpen(t, plain)
@@ -468,8 +475,10 @@ func TestCorruptCursorMetadataDeliversEverything(t *testing.T) {
 		return b
 	})
 	q = mustOpen(t, o)
-	defer q.Close()
 	require.True(t, log.contains("checksum mismatch"))
+	crashLog(q) // the state that replaced the damaged file was written at Open
+	q = mustOpen(t, o)
+	defer q.Close()
 	a = mustCursor(t, q, "a")
 	require.True(t, a.Joined())
 	got := cursorIndexes(t, a, true)
@@ -487,7 +496,7 @@ func TestCursorsConcurrently(t *testing.T) {
 	o.SyncEvery = 50
 	q := mustOpen(t, o)
 	defer q.Close()
-	const perPutter = 600
+	const perPutter = 3000
 	cs := []*Cursor{mustCursor(t, q, "a"), mustCursor(t, q, "b"), mustCursor(t, q, "c")}
 	mustJoin(t, cs[0], cs[1])
 	putRange(t, q, 2*perPutter, 2*perPutter+5, 100, 5) // c's: none of these
@@ -888,4 +897,64 @@ func TestCursorPeriodicSyncRecordsLeaveAndAcks(t *testing.T) {
 	require.False(t, a.Joined())
 	require.Empty(t, cursorIndexes(t, a, true), "finished before the sync, left before the later puts")
 	require.Equal(t, seq(0, 15), cursorIndexes(t, b, true))
+}
+
+func TestCursorPeekIsWhatReadReturnsNext(t *testing.T) {
+	o, _ := logOptions(t)
+	q := mustOpen(t, o)
+	a := mustCursor(t, q, "a")
+	mustJoin(t, a)
+	putRange(t, q, 0, 12, 100, 4)
+	require.NoError(t, a.Leave())
+	putRange(t, q, 12, 30, 100, 6)
+	mustJoin(t, a)
+	putRange(t, q, 30, 36, 100, 3)
+	recs, err := a.Read(3)
+	require.NoError(t, err)
+	a.Ack(recs[0].Seq, recs[2].Seq)
+
+	peeked, err := a.Peek(100)
+	require.NoError(t, err)
+	require.Equal(t, concat(seq(3, 12), seq(30, 36)), indexes(t, peeked))
+	few, err := a.Peek(4)
+	require.NoError(t, err)
+	require.Equal(t, seq(3, 7), indexes(t, few))
+	require.EqualValues(t, 1, a.Unacked(), "Peek consumes nothing")
+
+	// After a reopen, records finished before it are skipped as Read skips them.
+	require.NoError(t, q.Close())
+	q = mustOpen(t, o)
+	defer q.Close()
+	a = mustCursor(t, q, "a")
+	peeked, err = a.Peek(100)
+	require.NoError(t, err)
+	want := concat([]int{1}, seq(3, 12), seq(30, 36))
+	require.Equal(t, want, indexes(t, peeked))
+	require.Equal(t, want, cursorIndexes(t, a, true))
+	peeked, err = a.Peek(100)
+	require.NoError(t, err)
+	require.Empty(t, peeked)
+}
+
+func TestCursorsSurviveALostLogMetadata(t *testing.T) {
+	o, log := logOptions(t)
+	q := mustOpen(t, o)
+	a, b := mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	mustJoin(t, a, b)
+	putRange(t, q, 0, 30, 100, 5)
+	recs, err := a.Read(10)
+	require.NoError(t, err)
+	a.Ack(seqsOf(recs)...)
+	require.NoError(t, q.Sync())
+	crashLog(q)
+	require.NoError(t, os.Remove(filepath.Join(o.Dir, metaFileName(o.Name))))
+
+	q = mustOpen(t, o)
+	defer q.Close()
+	require.True(t, log.contains("rebuilding it from the segments"))
+	a, b = mustCursor(t, q, "a"), mustCursor(t, q, "b")
+	require.Equal(t, seq(10, 30), cursorIndexes(t, a, true))
+	require.Equal(t, seq(0, 30), cursorIndexes(t, b, true))
+	putRange(t, q, 30, 32, 100, 2)
+	require.Equal(t, seq(30, 32), cursorIndexes(t, a, true))
 }
