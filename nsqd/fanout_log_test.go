@@ -634,3 +634,18 @@ func TestFanoutLogReadAfterRestartWithTheFlagOff(t *testing.T) {
 		requireEachOnce(t, append(logged, later...), consumeLogged(t, n, "clicks", name, 30), name)
 	}
 }
+
+// GET /channel/peek shows a channel's logged messages after its memory,
+// and consumes nothing.
+func TestFanoutLogPeekShowsTheCursorsRecords(t *testing.T) {
+	n := fanoutLogDaemon(t, 2, nil)
+	c := fanOutTopic(t, n, "clicks", "metrics", "archive")[0]
+	dialV2(t, n).mpub("clicks", "m0", "m1")
+	dialV2(t, n).mpub("clicks", numbered("l", 5)...)
+	require.EqualValues(t, 5, c.queue.CursorDepth())
+	path := "/channel/peek?topic=clicks&channel=metrics&state=ready&n=10"
+	require.Equal(t, append([]string{"m0", "m1"}, numbered("l", 5)...), peekBodies(peekJSONOf(t, n, path)))
+	require.Equal(t, []string{"m0", "m1", "l0"}, peekBodies(peekJSONOf(t, n, "/channel/peek?topic=clicks&channel=metrics&state=ready&n=3")))
+	require.EqualValues(t, 5, c.queue.CursorDepth())
+	requireEachOnce(t, append([]string{"m0", "m1"}, numbered("l", 5)...), consumeLogged(t, n, "clicks", "metrics", 7), "metrics")
+}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 
@@ -135,6 +136,29 @@ func (q *Queue) readCursor(dst []Message, n int, now int64, later []Message) ([]
 		err = fmt.Errorf("read from the topic log: %w", err)
 	}
 	return dst, later, err
+}
+
+// peekCursor is PeekBacklog's part for the cursor: up to n of its
+// records, in the order it reads them, after the own backlog's.
+func (q *Queue) peekCursor(dst []Message, n int) ([]Message, error) {
+	sc, ok := q.cursor.c.(scanner)
+	if !ok || n <= 0 {
+		return dst, nil
+	}
+	err := sc.Scan(func(data []byte, legacy bool) bool {
+		m, err := DecodeRecord(data, legacy)
+		if err != nil {
+			return true
+		}
+		m.Body = bytes.Clone(m.Body) // data is the scanner's buffer
+		dst = append(dst, m)
+		n--
+		return n > 0
+	})
+	if err != nil {
+		return dst, fmt.Errorf("peek the topic log: %w", err)
+	}
+	return dst, nil
 }
 
 // PutLog writes msgs to a topic log as the records a channel's backlog
