@@ -649,3 +649,47 @@ func TestFanoutLogPeekShowsTheCursorsRecords(t *testing.T) {
 	require.EqualValues(t, 5, c.queue.CursorDepth())
 	requireEachOnce(t, append([]string{"m0", "m1"}, numbered("l", 5)...), consumeLogged(t, n, "clicks", "metrics", 7), "metrics")
 }
+
+// A damaged record of the log is skipped by each channel that reads it,
+// and counted in its /stats disk_skipped_records; the others arrive.
+func TestFanoutLogDamageIsSkippedAndCountedPerChannel(t *testing.T) {
+	n := fanoutLogDaemon(t, 0, nil)
+	fanOutTopic(t, n, "clicks", "a", "b")
+	bodies := bodiesOfSize(20, 100)
+	dialV2(t, n).mpub("clicks", bodies...)
+	dataPath := n.opts.DataPath
+	n.Exit()
+	segs, err := filepath.Glob(filepath.Join(dataPath, "clicks"+topicLogSuffix+".diskqueue.000000.dat"))
+	require.NoError(t, err)
+	require.Len(t, segs, 1)
+	data, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	data[len(data)/2] ^= 0xff // inside a record in the middle of the batch
+	require.NoError(t, os.WriteFile(segs[0], data, 0o600))
+
+	n = startDaemon(t, func(o *Options) { o.DataPath = dataPath; o.FanoutLog = true; o.MemQueueSize = 0 })
+	for _, name := range []string{"a", "b"} {
+		ch := existingChannel(t, n, "clicks", name)
+		c := dialV2(t, n)
+		c.subscribe("clicks", name)
+		c.send("RDY 50")
+		var got []string
+		// A skipped record is counted when the read meets it, before the
+		// records after it are delivered.
+		for len(got)+int(ch.queueHealth().DiskSkippedRecords) < len(bodies) {
+			m, err := c.readMessageErr(5 * time.Second)
+			require.NoError(t, err, "%s after %d", name, len(got))
+			got = append(got, string(m.Body))
+			c.fin(m.ID)
+		}
+		c.expectNoFrame(50 * time.Millisecond)
+		require.Zero(t, ch.Depth(), name)
+		skipped := ch.queueHealth().DiskSkippedRecords
+		require.GreaterOrEqual(t, skipped, int64(1), name)
+		require.Equal(t, len(bodies), len(got)+int(skipped), "%s: every record delivered or skipped", name)
+		require.Subset(t, bodies, got, name)
+		stats := channelStatsJSON(t, n, "clicks", name)
+		require.EqualValues(t, skipped, stats["disk_skipped_records"], name)
+		c.conn.Close()
+	}
+}

@@ -28,6 +28,7 @@ type Cursor interface {
 	Done(seq uint64)
 	Keep(seqs ...uint64)
 	Depth() int64
+	Stats() diskqueue.Stats
 	Empty() error
 	Close() error
 	Delete() error
@@ -64,6 +65,15 @@ func (q *Queue) CursorDepth() int64 {
 		return 0
 	}
 	return q.cursor.c.Depth()
+}
+
+// CursorStats reads the cursor's counters (zero values without one). It
+// needs no lock of the caller's.
+func (q *Queue) CursorStats() diskqueue.Stats {
+	if q.cursor.c == nil {
+		return diskqueue.Stats{}
+	}
+	return q.cursor.c.Stats()
 }
 
 // ownBacklogDepth is the depth of the queue's own backlog.
