@@ -130,23 +130,27 @@ func BenchmarkPublishFanoutDisk(b *testing.B) {
 		batch      int
 		syncEvery  int64
 		publishers int
+		fanoutLog  bool // --fanout-log: the batch written once, to the topic log
 	}{
-		{"batch=200", 200, 0, 2},
-		{"batch=1", 1, 0, 2},
+		{"batch=200", 200, 0, 2, false},
+		{"batch=1", 1, 0, 2, false},
 		// Every batch fsyncs every channel's queue: what the overlap of
 		// the channels' fdatasyncs saves, alone.
-		{"batch=200/sync=every-batch", 200, 200, 2},
+		{"batch=200/sync=every-batch", 200, 200, 2, false},
 		// The ceiling: no fsync but at a segment's end.
-		{"batch=200/sync=rarely", 200, 1 << 40, 2},
+		{"batch=200/sync=rarely", 200, 1 << 40, 2, false},
 		// compare.sh's fan-out shape past its memory: one publisher
 		// waiting for each MPUB's answer.
-		{"batch=200/publishers=1", 200, 0, 1},
+		{"batch=200/publishers=1", 200, 0, 1, false},
+		{"batch=200/fanout-log", 200, 0, 2, true},
+		{"batch=200/publishers=1/fanout-log", 200, 0, 1, true},
 	} {
 		batch := shape.batch
 		b.Run(shape.name, func(b *testing.B) {
 			n := startDaemon(b, func(o *Options) {
 				o.MemQueueSize = 0
 				o.Logger = io.Discard
+				o.FanoutLog = shape.fanoutLog
 				if shape.syncEvery > 0 {
 					o.SyncEvery = shape.syncEvery
 				}

@@ -66,6 +66,8 @@ type Channel struct {
 	dead channelDead // dead set and dead-letter counters (channel_dead.go)
 
 	bound channelBound // max_depth/max_bytes counters (channel_bound.go)
+
+	log channelLog // its cursor of the topic's log (fanout_log.go)
 }
 
 func newChannel(topicName, name string, n *NSQD) (*Channel, error) {

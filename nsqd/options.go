@@ -127,6 +127,11 @@ type Options struct {
 	// HugePages (ours, hugepages.go): ask the kernel for 2 MB pages for the
 	// heap memory that holds queued messages, where THP is "madvise".
 	HugePages bool
+
+	// FanoutLog (ours, fanout_log.go): a topic writes a batch its channels
+	// would each spill to disk once, to a topic log each reads through a
+	// cursor of its own. Off by default.
+	FanoutLog bool
 }
 
 // NewOptions returns upstream nsqd 1.3's defaults.

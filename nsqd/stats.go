@@ -17,13 +17,14 @@ func queueHealth(dropped uint64, disk diskqueue.Stats) QueueHealth {
 }
 
 // queueHealth is queueHealth for a channel: its queue's drop counter and
-// the damage counters of its backlog and deferred store.
+// the damage counters of its backlog, deferred store and topic log cursor.
 func (c *Channel) queueHealth() QueueHealth {
 	backlog, store := c.queue.DiskStats()
+	cursor := c.queue.CursorStats()
 	return QueueHealth{
 		DroppedCount:       c.queue.Dropped(),
-		DiskSkippedRecords: backlog.SkippedRecords + store.SkippedRecords,
-		DiskSkippedBytes:   backlog.SkippedBytes + store.SkippedBytes,
+		DiskSkippedRecords: backlog.SkippedRecords + store.SkippedRecords + cursor.SkippedRecords,
+		DiskSkippedBytes:   backlog.SkippedBytes + store.SkippedBytes + cursor.SkippedBytes,
 	}
 }
 

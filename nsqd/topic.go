@@ -42,6 +42,8 @@ type Topic struct {
 	// once for every channel's disk (frameForCommits); a pool, as
 	// concurrent publishers each need one and an idle topic none.
 	frames sync.Pool
+	// log is the topic log of --fanout-log (fanout_log.go).
+	log topicLog
 
 	// drainMu makes one drain step (read a batch from disk, hand it to the
 	// channels, release its records) indivisible for the operations that
@@ -120,6 +122,10 @@ func newTopic(name string, n *NSQD) (*Topic, error) {
 		starting:  true,
 	}
 	held.CountBodyBytes(&t.bound.bytes)
+	if err := t.openLog(); err != nil {
+		held.Close()
+		return nil, err
+	}
 	t.records.AdviseFresh(n.hugePages) // the records fill fresh heap, as ring blocks do
 	return t, nil
 }
@@ -264,7 +270,11 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err er
 	var room [fanOutCommitRoom]channelCommit
 	commits := room[:0]
 	var firstErr error
+	lf := t.beginLogLocked(msgs) // the topic log's (fanout_log.go)
 	for _, c := range t.channels {
+		if lf.logs(c) {
+			continue // its copy is in the log, written by endLog
+		}
 		p, keptHere, err := reserved.begin(c, shared)
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -286,6 +296,12 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err er
 			if firstErr == nil {
 				firstErr = err
 			}
+		}
+	}
+	if err := t.endLog(lf, shared.Msgs); err != nil {
+		kept = true
+		if firstErr == nil {
+			firstErr = err
 		}
 	}
 	return late, kept, firstErr
@@ -396,6 +412,9 @@ func (t *Topic) openChannel(name string, o *channelOpening) (*Channel, error) {
 		hook(t.name + ":" + name) // the channel's queue name
 	}
 	c, err := newChannel(t.name, name, t.nsqd)
+	if err == nil {
+		err = t.attachLogCursor(c) // fanout_log.go
+	}
 	t.mu.Lock()
 	delete(t.opening, name)
 	exiting, deleted := err == nil && t.exiting, t.deleted
@@ -567,6 +586,9 @@ func (t *Topic) close(deleted bool) error {
 		closeHeld = t.held.Delete
 	}
 	if err := closeHeld(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if err := t.closeLog(deleted); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return firstErr

@@ -112,6 +112,9 @@ func configKeyOf() map[string]string {
 
 		// huge pages (nsqd/hugepages.go)
 		"HugePages": "huge_pages",
+
+		// the topic log (nsqd/fanout_log.go)
+		"FanoutLog": "fanout_log",
 	}
 }
 

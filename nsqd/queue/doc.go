@@ -19,6 +19,7 @@
 //	Depth, BacklogDepth, ReadyInMemory, DeferredCount, Dropped, DiskStats, OldestReady
 //	Peek(dst, Ready|Deferred, n)     copies, nothing consumed
 //	Empty (BeginEmpty, DropMemory, DropDisk), Flush, Close, Delete
+//	AttachCursor(c)                  a topic log's cursor, read as a second backlog (cursor_backlog.go)
 //	Config.Policy, Config.Kill       the dead path: attempts limit (Requeue) and TTL (Take,
 //	                                 PromoteDue) hand dying messages to Kill from Commit (dying.go)
 //

@@ -87,6 +87,9 @@ func (e *Emptying) DropDisk() error {
 	if s := q.store.Load(); s != nil {
 		err = errors.Join(err, s.Empty())
 	}
+	if c := q.cursor.c; c != nil {
+		err = errors.Join(err, c.Empty())
+	}
 	return err
 }
 

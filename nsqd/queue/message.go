@@ -37,7 +37,7 @@ func backlogReceipt(seq uint64) receipt { return receipt(seq) }
 func storeReceipt(seq uint64) receipt   { return receipt(seq) | storeBit }
 
 func (r receipt) inStore() bool { return r&storeBit != 0 }
-func (r receipt) seq() uint64   { return uint64(r &^ storeBit) }
+func (r receipt) seq() uint64   { return uint64(r &^ (storeBit | cursorBit)) }
 
 // RecordHeader is the part of a disk record before upstream's message
 // payload: the time the message is deferred until, so a deferred message

@@ -38,5 +38,5 @@ func (q *Queue) PeekBacklog(dst []Message, n int) ([]Message, error) {
 	if err != nil {
 		return dst, fmt.Errorf("peek disk backlog: %w", err)
 	}
-	return dst, nil
+	return q.peekCursor(dst, n) // cursor_backlog.go
 }

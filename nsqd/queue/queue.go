@@ -30,7 +30,8 @@ type Queue struct {
 	cfg      Config
 	ready    readyRing // pointers to records (ready.go)
 	deferred deferredHeap
-	backlog  Disk // nil: memory only
+	backlog  Disk        // nil: memory only
+	cursor   cursorState // a topic log's cursor, read as a second backlog (cursor_backlog.go)
 	// store holds the durable deferred messages; opened on first use by
 	// Commit, outside the caller's lock (openStore).
 	store   atomic.Pointer[diskRef]
@@ -354,7 +355,7 @@ func (q *Queue) Take(dst []Message, max int, now int64) ([]Message, int, *Pendin
 	if !diskFirst {
 		dst, p = q.popReady(dst, max, now, p)
 	}
-	if taken := len(dst) - start; taken < max && q.backlog.Depth() > 0 {
+	if taken := len(dst) - start; taken < max && q.BacklogDepth() > 0 {
 		return dst, max - taken, p
 	}
 	if diskFirst {
@@ -396,6 +397,14 @@ func (q *Queue) popReady(dst []Message, max int, now int64, p *Pending) ([]Messa
 // serialises its readers. The error is a failed read: the caller retries
 // later.
 func (q *Queue) ReadBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
+	if q.cursor.c != nil {
+		return q.readBoth(dst, n, now, later)
+	}
+	return q.readOwnBacklog(dst, n, now, later)
+}
+
+// readOwnBacklog is ReadBacklog of the queue's own backlog.
+func (q *Queue) readOwnBacklog(dst []Message, n int, now int64, later []Message) ([]Message, []Message, error) {
 	ttl := q.policy().MsgTTL
 	box, err := q.readBacklog(n)
 	var read int64 // body bytes out of the backlog: one atomic add per batch
@@ -476,21 +485,21 @@ func (q *Queue) release(r receipt) {
 		if store := q.store.Load(); store != nil {
 			store.Ack(r.seq())
 		}
+	case r.inCursor():
+		q.cursor.c.Ack(r.seq())
 	case q.backlog != nil:
 		q.backlog.Ack(r.seq())
 	}
 }
 
-// Depth is the number of ready messages, memory and backlog.
+// Depth is the number of ready messages, memory and backlog (the cursor's
+// too).
 func (q *Queue) Depth() int64 { return int64(q.ready.Len()) + q.BacklogDepth() }
 
-// BacklogDepth is the part of Depth on disk. It needs no lock of the
-// caller's.
+// BacklogDepth is the part of Depth on disk: the backlog's and the
+// cursor's. It needs no lock of the caller's.
 func (q *Queue) BacklogDepth() int64 {
-	if q.backlog == nil {
-		return 0
-	}
-	return q.backlog.Depth()
+	return q.ownBacklogDepth() + q.CursorDepth()
 }
 
 // ReadyInMemory is the number of ready messages in memory.
@@ -578,15 +587,18 @@ func (q *Queue) Flush() *Pending {
 
 // Close releases the disk queues, keeping what they hold. Call it once
 // every Pending is settled; it needs no lock of the caller's.
-func (q *Queue) Close() error { return q.shut(Disk.Close) }
+func (q *Queue) Close() error { return q.shut(Disk.Close, Cursor.Close) }
 
 // Delete releases the disk queues and removes what they hold.
-func (q *Queue) Delete() error { return q.shut(Disk.Delete) }
+func (q *Queue) Delete() error { return q.shut(Disk.Delete, Cursor.Delete) }
 
-func (q *Queue) shut(op func(Disk) error) error {
+func (q *Queue) shut(op func(Disk) error, cursorOp func(Cursor) error) error {
 	var err error
 	if q.backlog != nil {
 		err = op(q.backlog)
+	}
+	if c := q.cursor.c; c != nil {
+		err = errors.Join(err, cursorOp(c))
 	}
 	q.storeMu.Lock()
 	defer q.storeMu.Unlock()

@@ -90,6 +90,8 @@ func (q *Queue) finish(r receipt) {
 				store.Ack(r.seq())
 			}
 		}
+	case r.inCursor():
+		q.cursor.c.Done(r.seq())
 	case q.backlog != nil:
 		if d, ok := q.backlog.(reuser); ok {
 			d.Done(r.seq())
@@ -102,6 +104,10 @@ func (q *Queue) finish(r receipt) {
 // keepBody keeps the backlog from reusing the memory of r's message.
 func (q *Queue) keepBody(r receipt) {
 	if !q.cfg.ReuseReads || r == 0 || r.inStore() {
+		return
+	}
+	if r.inCursor() {
+		q.cursor.c.Keep(r.seq())
 		return
 	}
 	if d, ok := q.backlog.(reuser); ok {
@@ -121,7 +127,9 @@ func (q *Queue) keepBodies(msgs []Message) {
 	}
 	seqs := q.keepScratch[:0]
 	for i := range msgs {
-		if r := msgs[i].receipt; r != 0 && !r.inStore() {
+		if r := msgs[i].receipt; r.inCursor() {
+			q.cursor.c.Keep(r.seq())
+		} else if r != 0 && !r.inStore() {
 			seqs = append(seqs, r.seq())
 		}
 	}
