@@ -60,8 +60,11 @@ type client struct {
 	// IDENTIFY's upgrades (upgrade.go, client_conn.go) swap layers in the reader goroutine
 	// while holding writeMu, so transport needs no lock of its own: the
 	// reader goroutine reads it where it changes it, writers under writeMu.
-	transport  net.Conn
-	deadlined  *deadlineConn
+	transport net.Conn
+	deadlined *deadlineConn
+	// socket reads and writes conn without the scheduler's syscall
+	// hand-off (client_rawio_linux.go); nil where conn is no socket.
+	socket     *socketIO
 	compressor flushWriter // under writeMu; nil while uncompressed (client_conn.go)
 	snappy     atomic.Bool // negotiated, for stats
 	deflate    atomic.Bool
@@ -152,6 +155,7 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
 	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
 	c.deadlined = &deadlineConn{client: c}
+	c.socket = newSocketIO(conn)
 	c.reader = bufio.NewReaderSize(c.deadlined, defaultBufferSize)
 	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)
 	return c

@@ -98,7 +98,11 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	if err := d.beforeRead(); err != nil {
 		return 0, err
 	}
-	return d.client.transport.Read(p)
+	c := d.client
+	if c.socket != nil && c.transport == c.conn {
+		return c.socket.Read(p)
+	}
+	return c.transport.Read(p)
 }
 
 // readVector is Read into p and on into next in one system call, through
@@ -136,7 +140,11 @@ func (d *deadlineConn) beforeRead() error {
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
 	d.armWrite()
-	return d.client.transport.Write(p)
+	c := d.client
+	if c.socket != nil && c.transport == c.conn {
+		return c.socket.Write(p)
+	}
+	return c.transport.Write(p)
 }
 
 // armWrite sets the write deadline a write gets: a heartbeat interval from
