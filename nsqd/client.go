@@ -101,6 +101,13 @@ type client struct {
 	// signals when someone is listening.
 	wake           chan struct{}
 	awaitingCredit atomic.Bool
+	// deliverMu is held by a delivery pass: the pump's, or the reader's
+	// inline one (deliverInline, pump.go); inlineBatch is the latter's
+	// scratch, under it.
+	deliverMu   sync.Mutex
+	inlineBatch []Message
+	// inlinePasses counts the inline passes that delivered, for tests.
+	inlinePasses atomic.Uint64
 	// creditPending is set by FIN and REQ and turned into one wake-up when
 	// the reader has run out of buffered commands, so a burst of FINs
 	// restarts delivery once with all the freed credit rather than once per

@@ -121,7 +121,9 @@ func (d *deadlineConn) beforeRead() error {
 	c.finTimeRead = false // the commands after this read are FIN'd later
 	if c.creditPending {
 		c.creditPending = false
-		c.creditFreed()
+		if c.awaitingCredit.Load() {
+			c.deliverInline() // rather than wake the pump (pump.go)
+		}
 	}
 	if err := c.flushPending(); err != nil {
 		return err
