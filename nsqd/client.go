@@ -162,7 +162,9 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
 	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
 	c.deadlined = &deadlineConn{client: c}
-	c.socket = newSocketIO(conn)
+	if c.socket = newSocketIO(conn); c.socket != nil {
+		c.socket.wouldBlock = c.flushBeforeWait
+	}
 	c.reader = bufio.NewReaderSize(c.deadlined, defaultBufferSize)
 	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)
 	return c

@@ -31,6 +31,10 @@ type socketIO struct {
 	raw syscall.RawConn
 	rd  rawOp
 	wr  rawOp
+	// wouldBlock, when set, runs when a read finds nothing to read,
+	// before the reader waits (client.flushBeforeWait); its error ends
+	// the read.
+	wouldBlock func() error
 }
 
 // rawOp is one direction's pending call: the buffer, the outcome, and the
@@ -40,6 +44,7 @@ type rawOp struct {
 	p     []byte
 	n     int
 	errno syscall.Errno
+	err   error // wouldBlock's
 	fn    func(fd uintptr) bool
 }
 
@@ -73,6 +78,11 @@ func (s *socketIO) tryRead(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if s.wouldBlock != nil {
+				if op.err = s.wouldBlock(); op.err != nil {
+					return true
+				}
+			}
 			return false
 		}
 		op.n, op.errno = int(n), errno
@@ -108,12 +118,15 @@ func (s *socketIO) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	op := &s.rd
-	op.p, op.n, op.errno = p, 0, 0
+	op.p, op.n, op.errno, op.err = p, 0, 0, nil
 	err := s.raw.Read(op.fn)
 	runtime.KeepAlive(p)
 	op.p = nil
 	if err != nil {
 		return 0, err
+	}
+	if op.err != nil {
+		return 0, op.err
 	}
 	if op.errno != 0 {
 		return 0, os.NewSyscallError("read", op.errno)

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -171,5 +173,42 @@ func TestClientUsesSocketIOOnlyForSockets(t *testing.T) {
 	defer p2.Close()
 	if c := newClient(2, p1, n); c.socket != nil {
 		t.Fatal("a pipe client has a socketIO")
+	}
+}
+
+// wouldBlock runs when a read finds nothing (and not when bytes are
+// waiting), before the reader waits; its error ends the read.
+func TestSocketIOWouldBlockRunsBeforeAWait(t *testing.T) {
+	server, client := tcpPair(t)
+	sock := newSocketIO(server)
+	calls := 0
+	sock.wouldBlock = func() error {
+		calls++
+		client.Write([]byte("late")) // what the peer sends once answered
+		return nil
+	}
+	client.Write([]byte("now"))
+	raw, err := server.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bytes to arrive", func() bool {
+		var queued int32
+		raw.Control(func(fd uintptr) {
+			syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&queued)))
+		})
+		return queued == 3
+	})
+	b := make([]byte, 8)
+	if n, err := sock.Read(b); n != 3 || err != nil || calls != 0 {
+		t.Fatalf("Read with bytes waiting = %d, %v, wouldBlock called %d times; want 3, nil, 0", n, err, calls)
+	}
+	if n, err := sock.Read(b); string(b[:n]) != "late" || err != nil || calls != 1 {
+		t.Fatalf("Read with nothing waiting = %q, %v, wouldBlock called %d times; want \"late\", nil, 1", b[:n], err, calls)
+	}
+	failed := errors.New("flush failed")
+	sock.wouldBlock = func() error { return failed }
+	if _, err := sock.Read(b); err != failed {
+		t.Fatalf("Read whose wouldBlock failed: %v; want its error", err)
 	}
 }

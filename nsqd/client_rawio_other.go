@@ -6,7 +6,7 @@ import "net"
 
 // socketIO is client_rawio_linux.go's raw socket I/O; elsewhere a client
 // reads and writes its connection as net does.
-type socketIO struct{}
+type socketIO struct{ wouldBlock func() error }
 
 func newSocketIO(net.Conn) *socketIO { return nil }
 

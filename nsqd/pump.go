@@ -117,8 +117,8 @@ func (c *client) pump() {
 // reader takes and writes them itself; the in-flight slots its FINs just
 // freed are reused on the same core, too.
 //
-// It does what a pump pass does (take up to the credit, deliver, flush)
-// under deliverMu, which the pump's passes hold: when the pump is in a
+// It does what a pump pass does (take up to the credit, deliver) under
+// deliverMu, leaving the flush to the reader's next wait, which the pump's passes hold: when the pump is in a
 // pass, or tests watch the pump (pumpHooks), it wakes the pump instead.
 // It stops when the credit is spent, and hands on to the pump whenever
 // the pump must look again: the channel had nothing ready (only the pump
@@ -161,8 +161,12 @@ func (c *client) deliverInline() {
 	}
 	c.deliverMu.Unlock()
 	if err == nil && wrote {
+		// Flushed with the answers, before the reader next waits
+		// (client_conn.go's flushBeforeWait, or beforeRead).
 		c.inlinePasses.Add(1)
-		err = c.flushNow()
+		c.writeMu.Lock()
+		c.unflushed = true
+		c.writeMu.Unlock()
 	}
 	if err != nil {
 		c.closeConn()
