@@ -46,6 +46,9 @@ type client struct {
 	writeMu   sync.Mutex
 	writer    *bufio.Writer
 	unflushed bool // responses written but not yet flushed
+	// deliveredUnflushed: an inline pass's frames (pump.go) wait in the
+	// output buffer for the reader's next wait (flushBeforeWait).
+	deliveredUnflushed bool
 	// frameHead holds a message frame's header when the frame does not fit
 	// in the output buffer (writeMessageLocked). Under writeMu.
 	frameHead [protocol.FrameHead + protocol.MessageHeaderLength]byte
@@ -229,7 +232,7 @@ func (c *client) writeMessageLocked(m *Message) error {
 func (c *client) flushNow() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.unflushed = false
+	c.unflushed, c.deliveredUnflushed = false, false
 	return c.flushLocked()
 }
 
@@ -262,7 +265,7 @@ func (c *client) flushPending() error {
 	if !c.unflushed {
 		return nil
 	}
-	c.unflushed = false
+	c.unflushed, c.deliveredUnflushed = false, false
 	return c.flushLocked()
 }
 

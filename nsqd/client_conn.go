@@ -95,46 +95,49 @@ type deadlineConn struct {
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
+	if err := d.beforeRead(); err != nil {
+		return 0, err
+	}
 	c := d.client
 	if c.socket != nil && c.transport == c.conn {
-		// What is buffered goes out when the read would wait
-		// (socketIO.wouldBlock: flushBeforeWait), not before every read.
-		if err := d.beforeRead(false); err != nil {
-			return 0, err
-		}
 		return c.socket.Read(p)
-	}
-	if err := d.beforeRead(true); err != nil {
-		return 0, err
 	}
 	return c.transport.Read(p)
 }
 
-// flushBeforeWait is the socket reader's wouldBlock (socketIO): answers
-// and the deliveries of inline passes (pump.go's deliverInline) go out when
-// the reader has read every command that arrived and is about to wait for
-// more, rather than before each read. While FINs keep arriving, a burst's
-// deliveries then join the next burst's in the output buffer (flushed when
-// full), instead of a socket write each: with bench_reader's bursts of 20
-// to 30 FINs per read, delivering each burst's credit at once doubled the
-// daemon's writes. Nothing waits longer than until the client pauses: a
-// client that waits for an answer has stopped sending, so the read finds
-// nothing and the answer goes.
-func (c *client) flushBeforeWait() error { return c.flushPending() }
+// flushBeforeWait is the socket reader's wouldBlock (socketIO): the
+// deliveries of inline passes (pump.go's deliverInline) go out when the
+// reader has read every command that arrived and is about to wait for
+// more, rather than before its next read as answers do. While FINs keep
+// arriving, a burst's deliveries then join the next burst's in the output
+// buffer (flushed when full, or by the next answer's flush), instead of a
+// socket write each: with bench_reader's bursts of 20 to 30 FINs per read,
+// delivering each burst's credit at once doubled the daemon's writes.
+// They wait no longer than until the client pauses: a client that waits
+// for messages has stopped sending, so the read finds nothing and they
+// go.
+func (c *client) flushBeforeWait() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if !c.unflushed && !c.deliveredUnflushed {
+		return nil
+	}
+	c.unflushed, c.deliveredUnflushed = false, false
+	return c.flushLocked()
+}
 
 // readVector is Read into p and on into next in one system call, through
 // v (the transport's vectorReader, newVectorReader).
 func (d *deadlineConn) readVector(v vectorReader, p, next []byte) (int, error) {
-	if err := d.beforeRead(true); err != nil {
+	if err := d.beforeRead(); err != nil {
 		return 0, err
 	}
 	return v.ReadVector(p, next)
 }
 
 // beforeRead is what every read of the transport does first: credit and
-// (when flush is set) answers held back go out, and the read gets its
-// deadline.
-func (d *deadlineConn) beforeRead(flush bool) error {
+// answers held back go out, and the read gets its deadline.
+func (d *deadlineConn) beforeRead() error {
 	c := d.client
 	c.finTimeRead = false // the commands after this read are FIN'd later
 	if c.creditPending {
@@ -143,10 +146,8 @@ func (d *deadlineConn) beforeRead(flush bool) error {
 			c.deliverInline() // rather than wake the pump (pump.go)
 		}
 	}
-	if flush {
-		if err := c.flushPending(); err != nil {
-			return err
-		}
+	if err := c.flushPending(); err != nil {
+		return err
 	}
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
 		first := c.readDeadline.IsZero()

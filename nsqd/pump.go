@@ -165,7 +165,11 @@ func (c *client) deliverInline() {
 		// (client_conn.go's flushBeforeWait, or beforeRead).
 		c.inlinePasses.Add(1)
 		c.writeMu.Lock()
-		c.unflushed = true
+		if c.socket != nil && c.transport == c.conn {
+			c.deliveredUnflushed = true
+		} else {
+			c.unflushed = true // no wait to flush at: flushed as answers
+		}
 		c.writeMu.Unlock()
 	}
 	if err != nil {
