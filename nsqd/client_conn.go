@@ -132,6 +132,10 @@ func (d *deadlineConn) readVector(v vectorReader, p, next []byte) (int, error) {
 	if err := d.beforeRead(); err != nil {
 		return 0, err
 	}
+	// This read has no would-block hook: inline deliveries go out now.
+	if err := d.client.flushBeforeWait(); err != nil {
+		return 0, err
+	}
 	return v.ReadVector(p, next)
 }
 

@@ -118,8 +118,10 @@ func (c *client) pump() {
 // freed are reused on the same core, too.
 //
 // It does what a pump pass does (take up to the credit, deliver) under
-// deliverMu, leaving the flush to the reader's next wait, which the pump's passes hold: when the pump is in a
-// pass, or tests watch the pump (pumpHooks), it wakes the pump instead.
+// deliverMu, which the pump's passes hold, and leaves the flush to the
+// reader's next wait (client_conn.go's flushBeforeWait). When the pump is
+// in a pass, or tests watch the pump (pumpHooks), it wakes the pump
+// instead.
 // It stops when the credit is spent, and hands on to the pump whenever
 // the pump must look again: the channel had nothing ready (only the pump
 // waits for messages: the wait take registered is the pump's to watch),
