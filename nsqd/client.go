@@ -46,6 +46,9 @@ type client struct {
 	writeMu   sync.Mutex
 	writer    *bufio.Writer
 	unflushed bool // responses written but not yet flushed
+	// deliveredUnflushed: an inline pass's frames (pump.go) wait in the
+	// output buffer for the reader's next wait (flushBeforeWait).
+	deliveredUnflushed bool
 	// frameHead holds a message frame's header when the frame does not fit
 	// in the output buffer (writeMessageLocked). Under writeMu.
 	frameHead [protocol.FrameHead + protocol.MessageHeaderLength]byte
@@ -60,8 +63,11 @@ type client struct {
 	// IDENTIFY's upgrades (upgrade.go, client_conn.go) swap layers in the reader goroutine
 	// while holding writeMu, so transport needs no lock of its own: the
 	// reader goroutine reads it where it changes it, writers under writeMu.
-	transport  net.Conn
-	deadlined  *deadlineConn
+	transport net.Conn
+	deadlined *deadlineConn
+	// socket reads and writes conn without the scheduler's syscall
+	// hand-off (client_rawio_linux.go); nil where conn is no socket.
+	socket     *socketIO
 	compressor flushWriter // under writeMu; nil while uncompressed (client_conn.go)
 	snappy     atomic.Bool // negotiated, for stats
 	deflate    atomic.Bool
@@ -98,6 +104,13 @@ type client struct {
 	// signals when someone is listening.
 	wake           chan struct{}
 	awaitingCredit atomic.Bool
+	// deliverMu is held by a delivery pass: the pump's, or the reader's
+	// inline one (deliverInline, pump.go); inlineBatch is the latter's
+	// scratch, under it.
+	deliverMu   sync.Mutex
+	inlineBatch []Message
+	// inlinePasses counts the inline passes that delivered, for tests.
+	inlinePasses atomic.Uint64
 	// creditPending is set by FIN and REQ and turned into one wake-up when
 	// the reader has run out of buffered commands, so a burst of FINs
 	// restarts delivery once with all the freed credit rather than once per
@@ -152,6 +165,9 @@ func newClient(id int64, conn net.Conn, n *NSQD) *client {
 	c.heartbeatInterval.Store(int64(n.opts.ClientTimeout / 2))
 	c.msgTimeout.Store(int64(n.opts.MsgTimeout))
 	c.deadlined = &deadlineConn{client: c}
+	if c.socket = newSocketIO(conn); c.socket != nil {
+		c.socket.wouldBlock = c.flushBeforeWait
+	}
 	c.reader = bufio.NewReaderSize(c.deadlined, defaultBufferSize)
 	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)
 	return c
@@ -216,7 +232,7 @@ func (c *client) writeMessageLocked(m *Message) error {
 func (c *client) flushNow() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.unflushed = false
+	c.unflushed, c.deliveredUnflushed = false, false
 	return c.flushLocked()
 }
 
@@ -249,7 +265,7 @@ func (c *client) flushPending() error {
 	if !c.unflushed {
 		return nil
 	}
-	c.unflushed = false
+	c.unflushed, c.deliveredUnflushed = false, false
 	return c.flushLocked()
 }
 

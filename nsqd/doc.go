@@ -65,7 +65,10 @@
 // A consumer FINs every message, in bursts: the reader takes the plain
 // "FIN <id>\n" lines buffered behind a FIN without the general parse
 // (protocol.ParseFinLine) and applies the burst under one lock of the
-// in-flight set per 16 FINs (finBatch).
+// in-flight set per 16 FINs (finBatch). When a burst frees credit while
+// the pump waits for credit, the reader delivers it itself before its next
+// read (deliverInline, pump.go) rather than waking the pump, and those
+// frames are flushed when its next read would wait.
 // Channels have no goroutine; a channel arms one timer (from the
 // injectable clock) for its queue's next deferred deadline. A topic runs
 // one only while it hands its disk backlog to its channels (Topic.drain),

@@ -40,35 +40,46 @@ func (c *client) pump() {
 		var messagesReady <-chan struct{}
 		ch := c.channel.Load()
 		if ch != nil && c.state.Load() == stateSubscribed {
+			// A pass holds deliverMu: the reader's inline passes
+			// (deliverInline) wait for none and run between the pump's.
+			c.deliverMu.Lock()
 			c.awaitingCredit.Store(true)
+			delivered, wrote := false, false
+			var err error
 			if credit := c.credit(); credit > 0 {
 				c.awaitingCredit.Store(false)
 				want := int(min(credit, maxDeliveryBatch))
 				batch, messagesReady = ch.take(batch[:0], want, c)
 				if len(batch) > 0 {
-					deadline, err := c.deliver(ch, batch)
+					delivered = true
+					var deadline int64
+					deadline, err = c.deliver(ch, batch)
 					clear(batch)
-					if err != nil {
-						c.closeConn()
-						return
-					}
 					// deadline is 0 when sampling or deduplication left nothing.
-					if deadline != 0 {
-						pending = true
-					}
-					// Keep going while more may be ready, but never
-					// starve heartbeats or exit.
-					select {
-					case <-c.exit:
-						return
-					case <-heartbeat.C():
-						if c.sendHeartbeat() != nil {
-							return
-						}
-					default:
-					}
-					continue
+					wrote = deadline != 0
 				}
+			}
+			c.deliverMu.Unlock()
+			if err != nil {
+				c.closeConn()
+				return
+			}
+			if delivered {
+				if wrote {
+					pending = true
+				}
+				// Keep going while more may be ready, but never
+				// starve heartbeats or exit.
+				select {
+				case <-c.exit:
+					return
+				case <-heartbeat.C():
+					if c.sendHeartbeat() != nil {
+						return
+					}
+				default:
+				}
+				continue
 			}
 		}
 
@@ -95,6 +106,87 @@ func (c *client) pump() {
 		}
 	}
 }
+
+// deliverInline is a delivery pass run by the reader goroutine, in place
+// of waking the pump, when the FINs (or REQs) of a socket read freed
+// credit while the pump waits for credit (client_conn.go's beforeRead).
+// A consumer at its RDY limit gets its next messages on every burst of
+// FINs, and waking the parked pump for each burst was a goroutine
+// hand-off each time: on two busy cores often a sleeping thread woken and
+// a context switch, for a pass of a few dozen messages. Inline, the
+// reader takes and writes them itself; the in-flight slots its FINs just
+// freed are reused on the same core, too.
+//
+// It does what a pump pass does (take up to the credit, deliver) under
+// deliverMu, which the pump's passes hold, and leaves the flush to the
+// reader's next wait (client_conn.go's flushBeforeWait). When the pump is
+// in a pass, or tests watch the pump (pumpHooks), it wakes the pump
+// instead.
+// It stops when the credit is spent, and hands on to the pump whenever
+// the pump must look again: the channel had nothing ready (only the pump
+// waits for messages: the wait take registered is the pump's to watch),
+// or credit is left after maxInlineBatches batches.
+func (c *client) deliverInline() {
+	if c.nsqd.pumpHooks.Load() != nil || !c.deliverMu.TryLock() {
+		c.signal()
+		return
+	}
+	handOn, wrote := false, false
+	var err error
+	for i := 0; ; i++ {
+		ch := c.channel.Load()
+		credit := c.credit()
+		if ch == nil || c.state.Load() != stateSubscribed || !c.awaitingCredit.Load() {
+			handOn = true
+			break
+		}
+		if credit <= 0 {
+			break // the pump still waits for credit, and will be told
+		}
+		if i == maxInlineBatches {
+			handOn = true
+			break
+		}
+		batch, _ := ch.take(c.inlineBatch[:0], int(min(credit, maxDeliveryBatch)), c)
+		c.inlineBatch = batch[:0]
+		if len(batch) == 0 {
+			handOn = true
+			break
+		}
+		var deadline int64
+		deadline, err = c.deliver(ch, batch)
+		clear(batch)
+		if err != nil {
+			break
+		}
+		wrote = wrote || deadline != 0
+	}
+	c.deliverMu.Unlock()
+	if err == nil && wrote {
+		// Flushed with the answers, before the reader next waits
+		// (client_conn.go's flushBeforeWait, or beforeRead).
+		c.inlinePasses.Add(1)
+		c.writeMu.Lock()
+		if c.socket != nil && c.transport == c.conn {
+			c.deliveredUnflushed = true
+		} else {
+			c.unflushed = true // no wait to flush at: flushed as answers
+		}
+		c.writeMu.Unlock()
+	}
+	if err != nil {
+		c.closeConn()
+		return
+	}
+	if handOn {
+		c.signal()
+	}
+}
+
+// maxInlineBatches bounds the batches one inline pass delivers: the
+// reader goes back to its commands after at most that many, and the pump
+// delivers the rest.
+const maxInlineBatches = 4
 
 // pumpHooks let a test see a pump's decisions, where what it shows is
 // that something did not happen (a paused channel delivers nothing): a
