@@ -103,10 +103,9 @@ func Check(h *History, b Bounds) Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	channels := checkedChannels(h)
-	named := len(channels) > 1 || channels[0] != ""
 	// on names the channel in a finding when there is more than one.
 	on := func(ch string) string {
-		if !named {
+		if len(channels) < 2 {
 			return ""
 		}
 		return " on " + ch
