@@ -177,11 +177,13 @@ func Run(cfg Config) (Result, error) {
 		return res, err
 	}
 	faults := slices.Clone(cfg.Faults)
+	tmpfs := false
 	if slices.Contains(faults, FaultDiskFull) {
 		if err := mountTmpfs(dataDir); err != nil {
 			fmt.Fprintf(cfg.Log, "chaos: no disk-full fault: %s\n", err)
 			faults = slices.DeleteFunc(faults, func(f string) bool { return f == FaultDiskFull })
 		} else {
+			tmpfs = true
 			defer unmountTmpfs(dataDir)
 		}
 	}
@@ -253,6 +255,16 @@ func Run(cfg Config) (Result, error) {
 		}
 	}
 	res.Report = Check(res.History, bounds)
+	if tmpfs && !res.OK() {
+		// The data directory goes with its tmpfs: keep a copy for the
+		// post-mortem (the segments, the cursors' metadata).
+		kept := filepath.Join(dir, "data-kept")
+		if out, err := exec.Command("cp", "-a", dataDir, kept).CombinedOutput(); err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("keeping the data directory: %s: %s", err, out))
+		} else {
+			fmt.Fprintf(cfg.Log, "chaos: data directory copied to %s\n", kept)
+		}
+	}
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
