@@ -22,8 +22,8 @@ import (
 // (a depth counted down twice for one damaged record would leave the last
 // ones unread with the channel reporting depth 0).
 //
-// It fails today, on every build since per-message FIN progress (the
-// session's start build too): after the restart the channel delivers all
+// It fails today (this tree, the session's start build, h-toplog's build
+// with --fanout-log): after the restart the channel delivers all
 // but the last later message and /stats says depth 0. The replay skips
 // finished records without counting them in depth, as the metadata's depth
 // excluded them, but counts the damaged record again though the depth was
