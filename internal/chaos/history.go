@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -197,6 +199,15 @@ func (h *History) Dump(w io.Writer) error {
 		}{"fault", f}); err != nil {
 			return err
 		}
+	}
+	// The channels checked and the ids in damaged records: what the
+	// checker's verdict also depends on.
+	if err := enc.Encode(struct {
+		Record   string
+		Channels []string
+		Damaged  []string
+	}{"checked", h.Channels, slices.Sorted(maps.Keys(h.Damaged))}); err != nil {
+		return err
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -51,4 +52,26 @@ func TestChannelNames(t *testing.T) {
 	c.defaults()
 	require.Equal(t, []string{"ch", "ch1", "ch2"}, c.channelNames())
 	require.Equal(t, 3, c.Consumers, "at least one consumer per channel")
+}
+
+// The dump of a failed run carries what the verdict depends on besides the
+// events: the channels checked and the ids in damaged records.
+func TestDumpCarriesChannelsAndDamage(t *testing.T) {
+	h := &History{Channels: []string{"ch", "ch1"}}
+	h.addPublishes([]Publish{pub("c0-0", 0)})
+	h.addDelivery(deliverOn("ch1", "c0-0", 1, ActionFin))
+	h.addDamaged([]string{"c0-7", "c0-3"})
+	var b strings.Builder
+	require.NoError(t, h.Dump(&b))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 3)
+	require.Contains(t, lines[1], `"Channel":"ch1"`)
+	var last struct {
+		Record            string
+		Channels, Damaged []string
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[2]), &last))
+	require.Equal(t, "checked", last.Record)
+	require.Equal(t, []string{"ch", "ch1"}, last.Channels)
+	require.Equal(t, []string{"c0-3", "c0-7"}, last.Damaged)
 }
