@@ -134,14 +134,16 @@ bench-archive: build
 	@bash bench/archive.sh
 
 # The fault harness (internal/chaos): CYCLES faults of FAULTS (kill9, sigterm,
-# sigstop, flip, diskfull, or all) against build/nsqd with NSQD_ARGS; prints
-# the checker's table. make test runs a short version.
+# sigstop, flip, diskfull, or all) against build/nsqd with NSQD_ARGS, CHANNELS
+# channels of the one topic (each checked on its own); prints the checker's
+# table. make test runs a short version.
 CYCLES ?= 50
+CHANNELS ?= 1
 SEED ?= 1
 FAULTS ?= kill9
 NSQD_ARGS ?= --mem-queue-size=0 --sync-every=1
 chaos: build
-	$(GO) run ./test/chaos -nsqd $(BUILD)/nsqd -cycles $(CYCLES) -seed $(SEED) -faults $(FAULTS) -nsqd-args '$(NSQD_ARGS)'
+	$(GO) run ./test/chaos -nsqd $(BUILD)/nsqd -cycles $(CYCLES) -seed $(SEED) -faults $(FAULTS) -channels $(CHANNELS) -nsqd-args '$(NSQD_ARGS)'
 
 # Side by side with upstream nsqd v1.3.0 (built into ~/.cache/nsqgo-bench):
 # SHAPES="memory fanout" ROUNDS=5 RUNFOR=5s make bench-compare

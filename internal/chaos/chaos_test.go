@@ -67,6 +67,38 @@ func TestShortChaosRun(t *testing.T) {
 	require.Equal(t, 6, len(res.History.Faults))
 }
 
+// TestShortChaosRunChannels is the short multi-channel version: the topic
+// hands every message to three channels, each read by its own consumers,
+// and the checker holds each channel to every promise on its own through a
+// few kill -9s.
+func TestShortChaosRunChannels(t *testing.T) {
+	res, err := Run(Config{
+		NSQD:         nsqdBinary(t),
+		NSQDArgs:     []string{"--mem-queue-size=0", "--sync-every=1", "--sync-timeout=500ms", "--msg-timeout=3s"},
+		Dir:          t.TempDir(),
+		Cycles:       3,
+		Seed:         2,
+		Faults:       []string{FaultKill9},
+		CycleTime:    time.Second,
+		Channels:     3,
+		PublishPause: 2 * time.Millisecond,
+		MaxDPUBDelay: time.Second,
+		DrainTimeout: 30 * time.Second,
+		Slack:        2 * time.Second,
+		Log:          testLog{t},
+	})
+	require.NoError(t, err)
+	t.Log("\n" + res.Report.Table("short chaos run, 3 channels", res.Elapsed))
+	require.Empty(t, res.Errors)
+	require.True(t, res.Report.OK())
+	require.Equal(t, []string{"ch", "ch1", "ch2"}, res.Report.Channels)
+	for _, ch := range res.Report.Channels {
+		require.Positive(t, res.Report.PerChannel[ch].Deliveries, ch)
+	}
+	require.Positive(t, res.Report.Published)
+	require.Equal(t, 3, len(res.History.Faults))
+}
+
 // The checker is only as good as what it catches on a real daemon: a
 // segment file deleted behind nsqd's back is reported as loss, exactly the
 // messages it held, and a body no publisher recorded is reported as

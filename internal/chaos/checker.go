@@ -25,16 +25,17 @@ type Bounds struct {
 
 // Report is the checker's verdict.
 type Report struct {
-	Published       int // messages answered OK
-	Refused         int // messages answered E_*
-	Unknown         int // messages without an answer
+	Channels        []string // the channels checked, each on its own
+	Published       int      // messages answered OK
+	Refused         int      // messages answered E_*
+	Unknown         int      // messages without an answer
 	Deliveries      int
-	Distinct        int // OK'd messages delivered at least once
+	Distinct        int // OK'd messages delivered at least once (on some channel)
 	Lost            []string
 	LostToDamage    []string
 	Unexpected      []string // never published, garbled, or refused and still delivered
 	Early           []string // DPUB delivered before its time
-	Duplicates      int      // deliveries after a FIN of the same message
+	Duplicates      int      // deliveries after a FIN of the same message on the same channel
 	DupOutside      []string // duplicates no fault explains
 	MaxDupFINAge    time.Duration
 	DupPastSync     int // duplicates explained only with the slack: acknowledged more than SyncTimeout before the crash
@@ -43,6 +44,13 @@ type Report struct {
 	UnknownAndKept  int // publishes without an answer that were delivered
 	FaultCounts     map[string]int
 	DamagedMessages int
+	// PerChannel breaks the counts down by channel.
+	PerChannel map[string]*ChannelCounts
+}
+
+// ChannelCounts are one channel's share of a report.
+type ChannelCounts struct {
+	Deliveries, Lost, LostToDamage, Unexpected, Early, Duplicates, DupOutside int
 }
 
 // OK is the pass criterion: nothing lost outside damaged records, nothing
@@ -51,27 +59,70 @@ func (r Report) OK() bool {
 	return len(r.Lost) == 0 && len(r.Unexpected) == 0 && len(r.Early) == 0 && len(r.DupOutside) == 0
 }
 
-// Check compares what was published with what was delivered.
+// checkedChannels is the set of channels every acknowledged publish must be
+// finished on: the history's own list, else the channels deliveries name,
+// else the one unnamed channel.
+func checkedChannels(h *History) []string {
+	if len(h.Channels) > 0 {
+		return slices.Clone(h.Channels)
+	}
+	set := map[string]bool{}
+	for _, d := range h.Deliveries {
+		set[d.Channel] = true
+	}
+	if len(set) == 0 {
+		return []string{""}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// Check compares what was published with what was delivered. Every rule
+// applies to each channel on its own: a topic hands every message to all
+// its channels, each keeps (and finishes, and replays) its own copy.
 //
-//   - lost: answered OK, and no delivery of it was FIN'd (after the final
-//     drain every message must have been finished once); lost to damage when
-//     the nemesis damaged a record holding it;
+//   - lost: answered OK, and no delivery of it was FIN'd on some channel
+//     (after the final drain every message must have been finished once on
+//     every channel); lost to damage when the nemesis damaged a record
+//     holding it;
 //   - unexpected: a body that no publisher sent, a body that differs from
 //     the one sent under its id, or a message whose publish was refused;
 //   - early: a DPUB delivered before its send time plus its delay (the
 //     daemon stamps its time after the send, so no tolerance is needed);
-//   - duplicate: a delivery after a FIN of the same message was sent. It is
-//     within bound when a fault explains it: a kill -9 or SIGTERM within
-//     SyncTimeout+Slack after an acknowledgement of a copy of the message
-//     (its FIN, a REQ, a timeout, or an internal hand-off: the topic's to
-//     the channel right after the publish, the deferred store's to the
+//   - duplicate: a delivery on a channel after a FIN of the same message
+//     was sent on that channel. It is within bound when a fault explains
+//     it: a kill -9 or SIGTERM within SyncTimeout+Slack after an
+//     acknowledgement of a copy of the message on that same channel (its
+//     FIN, a REQ, a timeout, or an internal hand-off: the topic's to the
+//     channel right after the publish, the deferred store's to the
 //     channel's queue when a DPUB or delayed REQ is due), a SIGSTOP around
 //     it, a full disk between it and the crash (the metadata could not be
-//     written), or a FIN sent after the message's timeout.
+//     written), or a FIN sent after the message's timeout. An
+//     acknowledgement on another channel explains nothing: that channel's
+//     progress is its own.
 func Check(h *History, b Bounds) Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := Report{FaultCounts: map[string]int{}, DamagedMessages: len(h.Damaged)}
+	channels := checkedChannels(h)
+	// on names the channel in a finding when there is more than one.
+	on := func(ch string) string {
+		if len(channels) < 2 {
+			return ""
+		}
+		return " on " + ch
+	}
+	r := Report{FaultCounts: map[string]int{}, DamagedMessages: len(h.Damaged), Channels: channels,
+		PerChannel: map[string]*ChannelCounts{}}
+	for _, ch := range channels {
+		r.PerChannel[ch] = &ChannelCounts{}
+	}
+	counts := func(ch string) *ChannelCounts {
+		c := r.PerChannel[ch]
+		if c == nil {
+			c = &ChannelCounts{}
+			r.PerChannel[ch] = c
+		}
+		return c
+	}
 	for _, f := range h.Faults {
 		r.FaultCounts[f.Kind]++
 	}
@@ -101,38 +152,49 @@ func Check(h *History, b Bounds) Report {
 		acks []time.Time
 		last Delivery
 	}
-	seen := map[string]*state{}
-	keptRefused, keptUnknown := map[string]bool{}, map[string]bool{}
+	type key struct{ channel, id string }
+	seen := map[key]*state{}
+	delivered := map[string]bool{}
+	keptRefused, keptUnknown := map[key]bool{}, map[string]bool{}
 	for _, d := range deliveries {
+		cc := counts(d.Channel)
+		cc.Deliveries++
 		if d.ID == "" || !d.Intact {
-			r.Unexpected = append(r.Unexpected, fmt.Sprintf("garbled body %s at %s", d.Body, d.At.Format(time.StampMilli)))
+			r.Unexpected = append(r.Unexpected, fmt.Sprintf("garbled body %s at %s%s", d.Body, d.At.Format(time.StampMilli), on(d.Channel)))
+			cc.Unexpected++
 			continue
 		}
 		p, ok := pubs[d.ID]
 		if !ok {
-			r.Unexpected = append(r.Unexpected, fmt.Sprintf("%s: never published", d.ID))
+			r.Unexpected = append(r.Unexpected, fmt.Sprintf("%s%s: never published", d.ID, on(d.Channel)))
+			cc.Unexpected++
 			continue
 		}
+		k := key{d.Channel, d.ID}
 		switch p.Outcome {
 		case OutcomeRefused:
-			if !keptRefused[d.ID] {
-				keptRefused[d.ID] = true
-				r.Unexpected = append(r.Unexpected, fmt.Sprintf("%s: %s refused with an error, delivered anyway", d.ID, p.Op))
+			if !keptRefused[k] {
+				keptRefused[k] = true
+				r.Unexpected = append(r.Unexpected, fmt.Sprintf("%s%s: %s refused with an error, delivered anyway", d.ID, on(d.Channel), p.Op))
+				cc.Unexpected++
 			}
 		case OutcomeUnknown:
 			keptUnknown[d.ID] = true
 		}
 		if p.Op == "DPUB" && d.At.Before(p.Sent.Add(p.Delay)) {
-			r.Early = append(r.Early, fmt.Sprintf("%s: DPUB %s delivered %s after its send", d.ID, p.Delay, d.At.Sub(p.Sent).Round(time.Millisecond)))
+			r.Early = append(r.Early, fmt.Sprintf("%s%s: DPUB %s delivered %s after its send", d.ID, on(d.Channel), p.Delay, d.At.Sub(p.Sent).Round(time.Millisecond)))
+			cc.Early++
 		}
-		s := seen[d.ID]
+		delivered[d.ID] = true
+		s := seen[k]
 		if s == nil {
 			s = &state{}
-			seen[d.ID] = s
+			seen[k] = s
 		}
 		switch {
 		case s.finished:
 			r.Duplicates++
+			cc.Duplicates++
 			// One crash may bring back several copies of a message (its
 			// record and a requeued copy), in any order: any FIN of it
 			// that the crash explains explains them all.
@@ -167,9 +229,10 @@ func Check(h *History, b Bounds) Report {
 					r.DupPastSync++
 				}
 			} else {
+				cc.DupOutside++
 				fin := s.fins[len(s.fins)-1][0]
-				r.DupOutside = append(r.DupOutside, fmt.Sprintf("%s: FIN'd at %s, delivered again at %s (nsqd id %s attempt %d to consumer %d; before: id %s attempt %d to consumer %d, %s) with no fault to explain it",
-					d.ID, fin.Format(time.StampMilli), d.At.Format(time.StampMilli), d.NSQID, d.Attempts, d.Consumer,
+				r.DupOutside = append(r.DupOutside, fmt.Sprintf("%s%s: FIN'd at %s, delivered again at %s (nsqd id %s attempt %d to consumer %d; before: id %s attempt %d to consumer %d, %s) with no fault to explain it",
+					d.ID, on(d.Channel), fin.Format(time.StampMilli), d.At.Format(time.StampMilli), d.NSQID, d.Attempts, d.Consumer,
 					s.last.NSQID, s.last.Attempts, s.last.Consumer, s.last.Action))
 			}
 		case s.delivered:
@@ -197,21 +260,25 @@ func Check(h *History, b Bounds) Report {
 		if p.Outcome != OutcomeOK {
 			continue
 		}
-		s := seen[p.ID]
-		if s != nil && s.delivered {
+		if delivered[p.ID] {
 			r.Distinct++
 		}
-		if s != nil && s.finished {
-			continue
-		}
-		why := "never delivered"
-		if s != nil {
-			why = "delivered, never finished"
-		}
-		if h.Damaged[p.ID] {
-			r.LostToDamage = append(r.LostToDamage, p.ID)
-		} else {
-			r.Lost = append(r.Lost, fmt.Sprintf("%s: %s OK at %s, %s", p.ID, p.Op, p.Sent.Format(time.StampMilli), why))
+		for _, ch := range channels {
+			s := seen[key{ch, p.ID}]
+			if s != nil && s.finished {
+				continue
+			}
+			why := "never delivered"
+			if s != nil {
+				why = "delivered, never finished"
+			}
+			if h.Damaged[p.ID] {
+				r.LostToDamage = append(r.LostToDamage, p.ID+on(ch))
+				counts(ch).LostToDamage++
+			} else {
+				r.Lost = append(r.Lost, fmt.Sprintf("%s%s: %s OK at %s, %s", p.ID, on(ch), p.Op, p.Sent.Format(time.StampMilli), why))
+				counts(ch).Lost++
+			}
 		}
 	}
 	return r
@@ -280,6 +347,16 @@ func (r Report) Table(title string, elapsed time.Duration) string {
 		{"duplicates acknowledged more than --sync-timeout before the crash", fmt.Sprint(r.DupPastSync)},
 		{"elapsed", elapsed.Round(time.Second).String()},
 		{"verdict", map[bool]string{true: "PASS", false: "FAIL"}[r.OK()]},
+	}
+	if len(r.Channels) > 1 {
+		var per []string
+		for _, ch := range r.Channels {
+			c := r.PerChannel[ch]
+			per = append(per, fmt.Sprintf("%s: %d deliveries, %d lost, %d unexpected, %d early, %d duplicates (%d outside)",
+				ch, c.Deliveries, c.Lost, c.Unexpected, c.Early, c.Duplicates, c.DupOutside))
+		}
+		rows = slices.Insert(rows, 1, [2]string{"channels", fmt.Sprintf("%d", len(r.Channels))},
+			[2]string{"per channel", strings.Join(per, "; ")})
 	}
 	b.WriteString("| | |\n|---|---|\n")
 	for _, row := range rows {

@@ -189,3 +189,125 @@ func TestCheckerAllowsAReplayedDeferredHandOff(t *testing.T) {
 	}
 	require.True(t, Check(h, bounds).OK())
 }
+
+func deliverOn(ch, id string, ms int, a Action) Delivery {
+	d := deliver(id, ms, a)
+	d.Channel = ch
+	return d
+}
+
+// Every acknowledged publish must be finished on every channel: finished on
+// two channels of three is lost on the third, and the loss is reported on
+// the channel it happened on.
+func TestCheckerPerChannelLoss(t *testing.T) {
+	h := &History{
+		Channels:  []string{"a", "b", "c"},
+		Publishes: []Publish{pub("c0-0", 0), pub("c0-1", 1), pub("c0-2", 2)},
+		Deliveries: []Delivery{
+			deliverOn("a", "c0-0", 10, ActionFin), deliverOn("b", "c0-0", 11, ActionFin), deliverOn("c", "c0-0", 12, ActionFin),
+			deliverOn("a", "c0-1", 10, ActionFin), deliverOn("b", "c0-1", 11, ActionFin), // never on c
+			deliverOn("a", "c0-2", 10, ActionFin), deliverOn("b", "c0-2", 11, ActionReq), deliverOn("c", "c0-2", 12, ActionFin),
+		},
+	}
+	r := Check(h, bounds)
+	require.False(t, r.OK())
+	require.Equal(t, 3, r.Published)
+	require.Equal(t, 3, r.Distinct)
+	require.Len(t, r.Lost, 2, "%v", r.Lost)
+	require.Contains(t, r.Lost[0], "c0-1 on c: PUB OK")
+	require.Contains(t, r.Lost[0], "never delivered")
+	require.Contains(t, r.Lost[1], "c0-2 on b: PUB OK")
+	require.Contains(t, r.Lost[1], "delivered, never finished")
+	require.Equal(t, 0, r.PerChannel["a"].Lost)
+	require.Equal(t, 1, r.PerChannel["b"].Lost)
+	require.Equal(t, 1, r.PerChannel["c"].Lost)
+	require.Contains(t, r.Table("t", time.Second), "| channels | 3 |")
+
+	// Finished on every channel: nothing lost.
+	h.Deliveries = append(h.Deliveries, deliverOn("c", "c0-1", 20, ActionFin), deliverOn("b", "c0-2", 21, ActionFin))
+	r = Check(h, bounds)
+	require.True(t, r.OK(), "%v", r.Lost)
+	require.Equal(t, 1, r.Redeliveries)
+
+	// A history without its channel list is checked on the channels its
+	// deliveries name.
+	h = &History{
+		Publishes:  []Publish{pub("c0-0", 0)},
+		Deliveries: []Delivery{deliverOn("a", "c0-0", 10, ActionFin), deliverOn("b", "c0-0", 11, ActionReq)},
+	}
+	r = Check(h, bounds)
+	require.Equal(t, []string{"a", "b"}, r.Channels)
+	require.Len(t, r.Lost, 1)
+	require.Contains(t, r.Lost[0], "c0-0 on b:")
+
+	// A damaged record's loss is counted apart on each channel it is lost on.
+	h.Damaged = map[string]bool{"c0-0": true}
+	r = Check(h, bounds)
+	require.True(t, r.OK())
+	require.Equal(t, []string{"c0-0 on b"}, r.LostToDamage)
+}
+
+// A duplicate on a channel is explained only by an acknowledgement on that
+// channel: each channel persists its own progress, so a crash soon after a
+// FIN on another channel says nothing about this one's replay.
+func TestCheckerPerChannelDuplicates(t *testing.T) {
+	crash := []Fault{{Kind: FaultKill9, Start: at(11_500), End: at(11_700)}}
+	// FIN'd on a at 10_000, shortly before the crash; on b only after it.
+	h := &History{
+		Channels:  []string{"a", "b"},
+		Publishes: []Publish{pub("c0-0", 0)},
+		Deliveries: []Delivery{
+			deliverOn("a", "c0-0", 10_000, ActionFin),
+			deliverOn("b", "c0-0", 14_000, ActionFin),
+			deliverOn("b", "c0-0", 20_000, ActionFin), // again on b: only a's FIN is near the crash
+		},
+		Faults: crash,
+	}
+	r := Check(h, bounds)
+	require.False(t, r.OK())
+	require.Equal(t, 1, r.Duplicates)
+	require.Len(t, r.DupOutside, 1)
+	require.Contains(t, r.DupOutside[0], "c0-0 on b:")
+	require.Equal(t, 1, r.PerChannel["b"].DupOutside)
+	require.Zero(t, r.PerChannel["a"].Duplicates)
+
+	// The same copy again on a is explained by a's own FIN.
+	h.Deliveries[2].Channel = "a"
+	r = Check(h, bounds)
+	require.True(t, r.OK(), "%v", r.DupOutside)
+	require.Equal(t, 1, r.Duplicates)
+	require.Equal(t, 1, r.PerChannel["a"].Duplicates)
+
+	// A message FIN'd once on each channel is no duplicate at all, with no
+	// fault anywhere.
+	h = &History{
+		Channels:   []string{"a", "b"},
+		Publishes:  []Publish{pub("c0-0", 0)},
+		Deliveries: []Delivery{deliverOn("a", "c0-0", 10, ActionFin), deliverOn("b", "c0-0", 20, ActionFin)},
+	}
+	r = Check(h, bounds)
+	require.True(t, r.OK())
+	require.Zero(t, r.Duplicates)
+	require.Zero(t, r.Redeliveries)
+}
+
+// Unexpected and early deliveries are reported per channel.
+func TestCheckerPerChannelUnexpectedAndEarly(t *testing.T) {
+	h := &History{
+		Channels: []string{"a", "b"},
+		Publishes: []Publish{{ID: "c0-0", Op: "MPUB", Sent: at(0), Outcome: OutcomeRefused},
+			{ID: "c0-1", Op: "DPUB", Sent: at(0), Delay: 2 * time.Second}},
+		Deliveries: []Delivery{
+			deliverOn("a", "c0-0", 10, ActionFin), deliverOn("b", "c0-0", 11, ActionFin), deliverOn("b", "c0-0", 12, ActionFin),
+			deliverOn("a", "c0-1", 2_000, ActionFin), deliverOn("b", "c0-1", 1_999, ActionFin),
+		},
+	}
+	r := Check(h, bounds)
+	require.Len(t, r.Unexpected, 2, "one report per channel: %v", r.Unexpected)
+	require.Contains(t, r.Unexpected[0], "c0-0 on a: MPUB refused")
+	require.Contains(t, r.Unexpected[1], "c0-0 on b: MPUB refused")
+	require.Len(t, r.Early, 1)
+	require.Contains(t, r.Early[0], "c0-1 on b: DPUB")
+	require.Equal(t, 1, r.PerChannel["b"].Early)
+	require.Zero(t, r.PerChannel["a"].Early)
+}

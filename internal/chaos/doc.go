@@ -7,6 +7,9 @@
 // history against the daemon's promises (README, "Durability"): nothing
 // acknowledged lost outside damaged records, nothing unexpected, no DPUB
 // early, and every duplicate explained by a fault within the replay bound.
+// With several channels of the topic (Config.Channels) every rule holds per
+// channel: each acknowledged publish must be finished on every channel, and
+// a duplicate on a channel is explained only by what happened on it.
 //
 // test/chaos is the command (make chaos); chaos_test.go runs a short version
 // in make test and tests the checker itself.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -101,6 +103,7 @@ type Delivery struct {
 	Attempts uint16
 	NSQID    string // the daemon's message id
 	Consumer int    // which consumer received it
+	Channel  string // the channel it came from ("" in histories of one unnamed channel)
 	Action   Action
 	ActedAt  time.Time     // when the FIN or REQ was written
 	ReqDelay time.Duration // the delay of a delayed REQ
@@ -116,7 +119,12 @@ type Fault struct {
 // History is everything that happened, recorded concurrently by the
 // publishers, consumers and the nemesis.
 type History struct {
-	mu         sync.Mutex
+	mu sync.Mutex
+	// Channels are the topic's channels the run subscribed to: every
+	// acknowledged publish must be finished on each of them. When empty the
+	// checker takes the channels the deliveries name (or the one unnamed
+	// channel "").
+	Channels   []string
 	Publishes  []Publish
 	Deliveries []Delivery
 	Faults     []Fault
@@ -191,6 +199,15 @@ func (h *History) Dump(w io.Writer) error {
 		}{"fault", f}); err != nil {
 			return err
 		}
+	}
+	// The channels checked and the ids in damaged records: what the
+	// checker's verdict also depends on.
+	if err := enc.Encode(struct {
+		Record   string
+		Channels []string
+		Damaged  []string
+	}{"checked", h.Channels, slices.Sorted(maps.Keys(h.Damaged))}); err != nil {
+		return err
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,10 @@ type Config struct {
 	MaxDPUBDelay time.Duration
 	Topic        string
 	Channel      string
+	// Channels is how many channels of the topic the consumers read (1
+	// unless set): the first is named Channel, the others Channel1,
+	// Channel2... Consumers are spread over them, at least one each.
+	Channels int
 	// DrainTimeout bounds the final drain.
 	DrainTimeout time.Duration
 	// Slack is the scheduling allowance on the replay bound (Bounds.Slack):
@@ -84,6 +89,10 @@ func (c *Config) defaults() {
 	if c.Channel == "" {
 		c.Channel = "ch"
 	}
+	if c.Channels < 1 {
+		c.Channels = 1
+	}
+	c.Consumers = max(c.Consumers, c.Channels)
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 2 * time.Minute
 	}
@@ -93,6 +102,16 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+}
+
+// channelNames are the channels a run reads: Channel, then Channel1,
+// Channel2... (a run of one channel is named as it always was).
+func (c *Config) channelNames() []string {
+	names := []string{c.Channel}
+	for i := 1; i < c.Channels; i++ {
+		names = append(names, c.Channel+strconv.Itoa(i))
+	}
+	return names
 }
 
 // flagValue returns the last value given to --name (or -name) in args.
@@ -158,11 +177,13 @@ func Run(cfg Config) (Result, error) {
 		return res, err
 	}
 	faults := slices.Clone(cfg.Faults)
+	tmpfs := false
 	if slices.Contains(faults, FaultDiskFull) {
 		if err := mountTmpfs(dataDir); err != nil {
 			fmt.Fprintf(cfg.Log, "chaos: no disk-full fault: %s\n", err)
 			faults = slices.DeleteFunc(faults, func(f string) bool { return f == FaultDiskFull })
 		} else {
+			tmpfs = true
 			defer unmountTmpfs(dataDir)
 		}
 	}
@@ -174,12 +195,16 @@ func Run(cfg Config) (Result, error) {
 		return res, err
 	}
 	defer n.shutdown()
-	// The channel exists before the first publish, so it gets every message.
+	// The channels exist before the first publish, so each gets every
+	// message.
 	if err := n.post("/topic/create?topic=" + cfg.Topic); err != nil {
 		return res, err
 	}
-	if err := n.post("/channel/create?topic=" + cfg.Topic + "&channel=" + cfg.Channel); err != nil {
-		return res, err
+	res.History.Channels = cfg.channelNames()
+	for _, ch := range res.History.Channels {
+		if err := n.post("/channel/create?topic=" + cfg.Topic + "&channel=" + ch); err != nil {
+			return res, err
+		}
 	}
 	fmt.Fprintf(cfg.Log, "chaos: nsqd %v, data in %s, log %s\n", args, dataDir, n.logPath)
 
@@ -230,13 +255,24 @@ func Run(cfg Config) (Result, error) {
 		}
 	}
 	res.Report = Check(res.History, bounds)
+	if tmpfs && !res.OK() {
+		// The data directory goes with its tmpfs: keep a copy for the
+		// post-mortem (the segments, the cursors' metadata).
+		kept := filepath.Join(dir, "data-kept")
+		if out, err := exec.Command("cp", "-a", dataDir, kept).CombinedOutput(); err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("keeping the data directory: %s: %s", err, out))
+		} else {
+			fmt.Fprintf(cfg.Log, "chaos: data directory copied to %s\n", kept)
+		}
+	}
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
 
-// drain waits until the channel has been empty (no depth, nothing in
-// flight or deferred) on several polls in a row, after the last DPUB's
-// time has passed.
+// drain waits until every channel of the run has been empty (no depth,
+// nothing in flight or deferred) and the topic too, on several polls in a
+// row, after the last DPUB's time has passed. A channel missing from the
+// stats is not empty: its messages are somewhere else, or gone.
 func drain(n *node, cfg Config) error {
 	deadline := time.Now().Add(cfg.DrainTimeout)
 	pause(nil, cfg.MaxDPUBDelay)
@@ -255,22 +291,8 @@ func drain(n *node, cfg Config) error {
 			quiet, last = 0, err.Error()
 			continue
 		}
-		empty := true
-		last = ""
-		for _, t := range s.Topics {
-			if t.Name != cfg.Topic {
-				continue
-			}
-			if t.Depth != 0 {
-				empty = false
-			}
-			for _, c := range t.Channels {
-				if c.Depth != 0 || c.InFlight != 0 || c.Deferred != 0 {
-					empty = false
-				}
-				last = fmt.Sprintf("topic depth %d, channel depth %d, in flight %d, deferred %d", t.Depth, c.Depth, c.InFlight, c.Deferred)
-			}
-		}
+		empty, state := drained(s, cfg.Topic, cfg.channelNames())
+		last = state
 		if empty {
 			quiet++
 		} else {
@@ -278,6 +300,40 @@ func drain(n *node, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// drained reports whether the topic and each of channels is empty in s,
+// and what it saw.
+func drained(s nodeStats, topic string, channels []string) (bool, string) {
+	empty := true
+	var seen []string
+	missing := map[string]bool{}
+	for _, ch := range channels {
+		missing[ch] = true
+	}
+	for _, t := range s.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Depth != 0 {
+			empty = false
+		}
+		seen = append(seen, fmt.Sprintf("topic depth %d", t.Depth))
+		for _, c := range t.Channels {
+			delete(missing, c.Name)
+			if c.Depth != 0 || c.InFlight != 0 || c.Deferred != 0 {
+				empty = false
+			}
+			seen = append(seen, fmt.Sprintf("channel %s depth %d, in flight %d, deferred %d", c.Name, c.Depth, c.InFlight, c.Deferred))
+		}
+	}
+	for _, ch := range channels {
+		if missing[ch] {
+			empty = false
+			seen = append(seen, "channel "+ch+" missing")
+		}
+	}
+	return empty, strings.Join(seen, "; ")
 }
 
 // nemesis injects faults into the node.

@@ -13,11 +13,11 @@ import (
 // node currently runs, reconnecting across restarts. Every publish and
 // every delivery goes to the history.
 type workload struct {
-	node    *node
-	hist    *History
-	topic   string
-	channel string
-	cfg     *Config
+	node     *node
+	hist     *History
+	topic    string
+	channels []string // consumer i reads channels[i%len(channels)]
+	cfg      *Config
 
 	stopPub  chan struct{} // closed to stop the publishers
 	stopSub  chan struct{} // closed to stop the consumers
@@ -33,19 +33,32 @@ type workload struct {
 	// Flow control: publishers wait while the messages answered OK exceed
 	// the FINs sent by more than cfg.MaxBacklog, so that the backlog (and
 	// the disk, and the final drain) stays bounded however slow consumers
-	// are under the faults.
+	// are under the faults. FINs are counted per channel and the slowest
+	// channel rules: every message is owed to each.
 	okCount  atomic.Int64
-	finCount atomic.Int64
+	finCount []atomic.Int64 // by index in channels
 }
 
 const ioTimeout = 5 * time.Second
 
 func newWorkload(n *node, h *History, cfg *Config) *workload {
+	channels := cfg.channelNames()
 	return &workload{
-		node: n, hist: h, topic: cfg.Topic, channel: cfg.Channel, cfg: cfg,
+		node: n, hist: h, topic: cfg.Topic, channels: channels, cfg: cfg,
 		stopPub: make(chan struct{}), stopSub: make(chan struct{}),
 		errs: map[string]int{}, conns: map[int]*conn{},
+		finCount: make([]atomic.Int64, len(channels)),
 	}
+}
+
+// backlog is how many messages answered OK the slowest channel has not
+// FIN'd yet.
+func (w *workload) backlog() int64 {
+	fins := w.finCount[0].Load()
+	for i := range w.finCount[1:] {
+		fins = min(fins, w.finCount[i+1].Load())
+	}
+	return w.okCount.Load() - fins
 }
 
 func (w *workload) start(seed uint64) {
@@ -105,7 +118,7 @@ func (w *workload) publisher(p int, rng *rand.Rand) {
 	}()
 	n := 0
 	for !stopped(w.stopPub) {
-		if w.okCount.Load()-w.finCount.Load() > int64(w.cfg.MaxBacklog) {
+		if w.backlog() > int64(w.cfg.MaxBacklog) {
 			pause(w.stopPub, 10*time.Millisecond)
 			continue
 		}
@@ -218,7 +231,8 @@ func (w *workload) subscribe(i int, rng *rand.Rand) *conn {
 	w.conns[i] = c
 	w.consMu.Unlock()
 	rdy := 5 + rng.IntN(40)
-	if err := c.send(ioTimeout, []byte("SUB "+w.topic+" "+w.channel+"\n")); err != nil {
+	channel := w.channels[i%len(w.channels)]
+	if err := c.send(ioTimeout, []byte("SUB "+w.topic+" "+channel+"\n")); err != nil {
 		c.close()
 		return nil
 	}
@@ -263,7 +277,7 @@ func (w *workload) consume(i int, c *conn, rng *rand.Rand) {
 			w.errorsMu.Unlock()
 			return
 		}
-		d := Delivery{At: time.Now(), Attempts: m.attempts, NSQID: m.id, Consumer: i}
+		d := Delivery{At: time.Now(), Attempts: m.attempts, NSQID: m.id, Consumer: i, Channel: w.channels[i%len(w.channels)]}
 		d.ID, d.Intact = idOf(m.body)
 		if !d.Intact {
 			d.Body = cut(m.body, 80)
@@ -288,7 +302,7 @@ func (w *workload) consume(i int, c *conn, rng *rand.Rand) {
 				return
 			}
 			if d.Action == ActionFin {
-				w.finCount.Add(1)
+				w.finCount[i%len(w.channels)].Add(1)
 			}
 		}
 		w.hist.addDelivery(d)

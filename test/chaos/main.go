@@ -26,7 +26,8 @@ func main() {
 	flag.StringVar(&faults, "faults", "kill9", "comma-separated fault kinds, or \"all\": "+strings.Join(chaos.AllFaults, ","))
 	flag.DurationVar(&cfg.CycleTime, "cycle-time", 4*time.Second, "mean workload time between faults (each is 0.5x to 1.5x of it)")
 	flag.IntVar(&cfg.Publishers, "publishers", 4, "concurrent publishers")
-	flag.IntVar(&cfg.Consumers, "consumers", 3, "concurrent consumers")
+	flag.IntVar(&cfg.Consumers, "consumers", 3, "concurrent consumers (at least one per channel)")
+	flag.IntVar(&cfg.Channels, "channels", 1, "channels of the topic, each read by its own consumers and checked on its own")
 	flag.DurationVar(&cfg.PublishPause, "publish-pause", time.Millisecond, "mean pause between a publisher's commands")
 	flag.StringVar(&cfg.Dir, "dir", "", "work directory (data, nsqd.log); a temp dir when empty")
 	flag.BoolVar(&keep, "keep", false, "keep the work directory after a passing run")
@@ -55,6 +56,9 @@ func main() {
 		os.Exit(2)
 	}
 	title := fmt.Sprintf("chaos: %d cycles of %s, seed %d, nsqd %s", cfg.Cycles, strings.Join(cfg.Faults, ","), cfg.Seed, nsqdArgs)
+	if cfg.Channels > 1 {
+		title += fmt.Sprintf(", %d channels", cfg.Channels)
+	}
 	fmt.Print(res.Report.Table(title, res.Elapsed))
 	for _, e := range res.Errors {
 		fmt.Printf("harness: %s\n", e)
