@@ -54,32 +54,25 @@ type Cursor struct {
 	q        *Queue
 	name     string
 	metaPath string
-	ready    chan struct{} // capacity 1, never closed
 
-	rmu  sync.Mutex // reader role; see the lock order in doc.go
-	r    reader
-	side readSide
+	// consumer is the cursor's reading end (consumer.go), as the Queue's
+	// own is the queue's: reader role rmu, the read state under mu,
+	// acknowledgements and read memory under amu. Its stats hold only
+	// the damage and read error counters.
+	consumer
 	// ivs is the intervals as the Read in progress sees them, copied from
 	// intervals at its start (Join and Leave change those under mu).
+	// Guarded by rmu.
 	ivs []interval
 
-	mu       sync.Mutex
-	open     bool // handed out by Queue.Cursor and not closed since
-	readFile int64
-	readPos  int64
-	depth    int64
+	mu   sync.Mutex
+	open bool // handed out by Queue.Cursor and not closed since
 	// intervals: the cursor's intervals not yet wholly behind its
 	// frontier (sorted, disjoint, only the last open).
 	intervals []interval
-	replay    replay
 	// keptFrom is the frontier's segment at the last removal check: a
 	// Read that moves it past a segment lets removal run.
 	keptFrom int64
-	stats    Stats // damage and read error counters
-
-	amu  sync.Mutex
-	acks tracker
-	mem  readMemory
 
 	saved cursorMeta // the metadata last written; guarded by the queue's wmu
 }
@@ -122,11 +115,8 @@ func (q *Queue) newCursor(name string) *Cursor {
 		q:        q,
 		name:     name,
 		metaPath: filepath.Join(q.opts.Dir, cursorMetaFileName(q.opts.Name, name)),
-		ready:    make(chan struct{}, 1),
-		acks:     tracker{base: firstSeq},
-		mem:      readMemory{fresh: q.opts.FreshReadMemory},
 	}
-	c.side = readSide{r: &c.r, amu: &c.amu, mem: &c.mem, count: c.countDamage}
+	c.consumer.init(&c.mu, q.opts)
 	return c
 }
 
@@ -137,20 +127,6 @@ func (c *Cursor) Name() string { return c.name }
 // Put while it is joined, when it is loaded with records waiting, and after
 // a Read that left records behind.
 func (c *Cursor) Ready() <-chan struct{} { return c.ready }
-
-func (c *Cursor) signal() {
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (c *Cursor) countDamage(records, bytes int64) {
-	c.mu.Lock()
-	c.stats.SkippedRecords += records
-	c.stats.SkippedBytes += bytes
-	c.mu.Unlock()
-}
 
 func (c *Cursor) logf(format string, args ...any) {
 	c.q.logf("cursor %s: "+format, append([]any{c.name}, args...)...)
@@ -176,9 +152,7 @@ func (c *Cursor) Join() error {
 	q := c.q
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	q.mu.Lock()
-	closed, end := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
+	closed, end := q.writeEnd()
 	c.mu.Lock()
 	if closed || !c.open {
 		c.mu.Unlock()
@@ -202,7 +176,7 @@ func (c *Cursor) Join() error {
 		c.mu.Lock()
 		c.intervals = before
 		c.mu.Unlock()
-		return fmt.Errorf("diskqueue %s: cursor %s: join: %w", q.opts.Name, c.name, err)
+		return c.wrap("join", err)
 	}
 	return nil
 }
@@ -216,9 +190,7 @@ func (c *Cursor) Leave() error {
 	q := c.q
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	q.mu.Lock()
-	closed, end := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
+	closed, end := q.writeEnd()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if closed || !c.open {
@@ -253,25 +225,16 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	q := c.q
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	open := c.open
-	c.ivs = append(c.ivs[:0], c.intervals...)
-	c.mu.Unlock()
-	if closed || !open {
-		return dst, ErrClosed
+	write, err := c.startScan()
+	if err != nil {
+		return dst, err
 	}
-	r := &c.r
-	r.used = true
-	r.starts = r.starts[:0]
+	r := c.startRead()
 	var (
 		out       = dst
 		base      = len(dst)
 		readBytes int
 		skipped   int64
-		err       error
 	)
 	for len(out)-base < maxRecords && readBytes < maxReadBytes {
 		at := position{r.file, r.seg.pos}
@@ -284,15 +247,12 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 			c.seek(iv.start)
 			at = iv.start
 		}
-		limit := write
-		if !iv.open && iv.end.less(write) {
-			limit = iv.end
-		}
+		limit := iv.limit(write)
 		if !at.less(limit) {
 			break
 		}
 		var n int64
-		out, n, err = q.readRun(c.side, limit.file, limit.off, out, base, maxRecords, &readBytes)
+		out, n, err = q.readRun(&c.consumer, limit.file, limit.off, out, base, maxRecords, &readBytes)
 		skipped += n
 		if err != nil || (position{r.file, r.seg.pos}).less(limit) || limit == write {
 			break
@@ -300,31 +260,12 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	}
 
 	c.mu.Lock()
-	c.readFile, c.readPos = r.file, r.seg.pos
-	moved := int64(len(out)-base) + skipped
-	c.depth = max(c.depth-moved, 0)
-	c.amu.Lock()
-	for i, st := range r.starts {
-		out[base+i].Seq = c.acks.push(st)
-		c.mem.ref(st.slab)
-	}
-	c.replay = r.replay
-	frontier := position{c.readFile, c.readPos}
-	if _, e, ok := c.acks.frontier(); ok {
-		frontier = position{e.file, e.pos}
-	}
-	c.amu.Unlock()
+	frontier := c.tookLocked(out, base, skipped)
 	dropped := c.trimIntervals(frontier)
 	release := dropped || frontier.file > c.keptFrom
 	c.keptFrom = frontier.file
 	atTail := c.atTailLocked(write)
-	staleDepth := int64(0)
-	if atTail && c.depth != 0 {
-		staleDepth, c.depth = c.depth, 0
-	}
-	if err != nil {
-		c.stats.ReadErrors++
-	}
+	staleDepth := c.endReadLocked(atTail, err)
 	c.mu.Unlock()
 	if staleDepth != 0 {
 		c.logf("depth %d at the tail, reset to 0", staleDepth)
@@ -335,10 +276,22 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	if !atTail {
 		c.signal()
 	}
-	if len(out) > base {
-		return out, nil
+	return readResult(out, base, err)
+}
+
+// startScan is the start of a Read or a Scan: it copies the cursor's
+// intervals to ivs and returns the write end, or ErrClosed. Caller holds
+// rmu.
+func (c *Cursor) startScan() (write position, err error) {
+	closed, write := c.q.writeEnd()
+	c.mu.Lock()
+	open := c.open
+	c.ivs = append(c.ivs[:0], c.intervals...)
+	c.mu.Unlock()
+	if closed || !open {
+		return write, ErrClosed
 	}
-	return out, err
+	return write, nil
 }
 
 // seek moves the reader to p, the start of its next interval: what lies
@@ -376,10 +329,7 @@ func (c *Cursor) atTailLocked(write position) bool {
 	at := position{c.readFile, c.readPos}
 	for _, iv := range c.intervals {
 		if iv.after(at) {
-			limit := write
-			if !iv.open && iv.end.less(write) {
-				limit = iv.end
-			}
+			limit := iv.limit(write)
 			return !at.less(limit) && (iv.open || limit == write)
 		}
 	}
@@ -387,50 +337,21 @@ func (c *Cursor) atTailLocked(write position) bool {
 }
 
 // Ack acknowledges records the cursor returned, as Queue.Ack.
-func (c *Cursor) Ack(seqs ...uint64) {
-	c.amu.Lock()
-	for _, s := range seqs {
-		c.mem.done(c.acks.ack(s), true)
-	}
-	c.amu.Unlock()
-}
+func (c *Cursor) Ack(seqs ...uint64) { c.ack(seqs) }
 
 // Done acknowledges seq and gives its memory back, as Queue.Done.
-func (c *Cursor) Done(seq uint64) {
-	c.amu.Lock()
-	c.mem.done(c.acks.ack(seq), !c.q.opts.ReuseReads)
-	c.amu.Unlock()
-}
+func (c *Cursor) Done(seq uint64) { c.done(seq) }
 
 // Keep keeps the records' memory from reuse, as Queue.Keep.
-func (c *Cursor) Keep(seqs ...uint64) {
-	if !c.q.opts.ReuseReads {
-		return
-	}
-	c.amu.Lock()
-	for _, s := range seqs {
-		if slab, ok := c.acks.outstandingSlab(s); ok {
-			c.mem.keep(slab)
-		}
-	}
-	c.amu.Unlock()
-}
+func (c *Cursor) Keep(seqs ...uint64) { c.keep(seqs) }
 
 // Unacked is the number of records read and not yet acknowledged.
-func (c *Cursor) Unacked() int64 {
-	c.amu.Lock()
-	defer c.amu.Unlock()
-	return c.acks.unacked
-}
+func (c *Cursor) Unacked() int64 { return c.unacked() }
 
 // Depth is the number of the cursor's records not yet read: counted as
 // they are put while it is joined, an estimate after a crash until it
 // reaches the end (FORMAT.md, "Depth").
-func (c *Cursor) Depth() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.depth
-}
+func (c *Cursor) Depth() int64 { return c.depthNow() }
 
 // Stats returns the cursor's counters and positions; the write position and
 // the write counters are the log's.
@@ -438,12 +359,8 @@ func (c *Cursor) Stats() Stats {
 	s := c.q.Stats()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s.Depth = c.depth
-	s.ReadFile, s.ReadPos = c.readFile, c.readPos
 	s.SkippedRecords, s.SkippedBytes, s.ReadErrors = c.stats.SkippedRecords, c.stats.SkippedBytes, c.stats.ReadErrors
-	c.amu.Lock()
-	s.Unacked = c.acks.unacked
-	c.amu.Unlock()
+	c.readStatsLocked(&s)
 	return s
 }
 
@@ -453,21 +370,8 @@ func (c *Cursor) Stats() Stats {
 func (c *Cursor) snapshot() cursorMeta {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	reader := position{c.readFile, c.readPos}
-	m := cursorMeta{depth: c.depth, read: reader}
-	var ahead []span
-	m.readEnd, ahead = c.replay.remaining(reader)
-	c.amu.Lock()
-	if _, e, ok := c.acks.frontier(); ok {
-		m.read = position{e.file, e.pos}
-		m.depth += c.acks.unacked
-		m.unfinished = c.acks.unfinishedSpans()
-		if !m.progress() {
-			m.readEnd = reader
-		}
-	}
-	c.amu.Unlock()
-	m.unfinished = append(m.unfinished, ahead...)
+	var m cursorMeta
+	m.read, m.readEnd, m.depth, m.unfinished = c.progressLocked()
 	for _, iv := range c.intervals {
 		if !iv.after(m.read) {
 			continue
@@ -525,24 +429,12 @@ func (c *Cursor) load(m cursorMeta, write position, oldest int64) {
 			ivs = append(ivs, iv)
 		}
 	}
-	r := &c.r
-	r.close()
-	r.file = read.file
-	r.seg.seek(read.off)
-	r.replay, r.gap = rp, false
+	c.moveReader(read, rp)
 	c.mu.Lock()
-	c.readFile, c.readPos = read.file, read.off
-	c.depth = m.depth
+	c.setLocked(read, m.depth, rp)
 	c.intervals = ivs
-	c.replay = rp
 	c.keptFrom = read.file
-	c.mu.Unlock()
-
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
-	c.mu.Lock()
+	c.forget()
 	tail := c.atTailLocked(write)
 	c.mu.Unlock()
 	if !tail {
@@ -560,9 +452,7 @@ func (c *Cursor) Close() error {
 	defer q.wmu.Unlock()
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
+	closed, write := q.writeEnd()
 	c.mu.Lock()
 	open := c.open
 	c.open = false
@@ -573,10 +463,7 @@ func (c *Cursor) Close() error {
 	err := c.persist()
 	c.load(c.snapshot(), write, 0)
 	c.r.seg.release()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: close: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+	return c.wrap("close", err)
 }
 
 // Empty skips the cursor to the write end: every record of it, outstanding
@@ -589,9 +476,7 @@ func (c *Cursor) Empty() error {
 	defer q.wmu.Unlock()
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
+	closed, write := q.writeEnd()
 	c.mu.Lock()
 	if closed || !c.open {
 		c.mu.Unlock()
@@ -602,27 +487,15 @@ func (c *Cursor) Empty() error {
 	if joined {
 		c.intervals = []interval{{start: write, open: true}}
 	}
-	c.readFile, c.readPos = write.file, write.off
-	c.depth = 0
-	c.replay = replay{}
+	c.setLocked(write, 0, replay{})
 	c.keptFrom = write.file
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
+	c.forget()
 	c.mu.Unlock()
-	r := &c.r
-	r.close()
-	r.file = write.file
-	r.seg.seek(write.off)
-	r.replay, r.gap = replay{}, false
+	c.moveReader(write, replay{})
 
 	err := c.persist()
 	q.removeForCursors()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: empty: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+	return c.wrap("empty", err)
 }
 
 // Delete removes the cursor: its metadata file goes, and the segments only
@@ -643,12 +516,8 @@ func (c *Cursor) Delete() error {
 	c.open = false
 	c.intervals = nil
 	c.mu.Unlock()
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
-	c.r.close()
-	c.r.seg.release()
+	c.forget()
+	c.closeReader()
 	var err error
 	if rerr := os.Remove(c.metaPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		err = rerr
@@ -656,10 +525,15 @@ func (c *Cursor) Delete() error {
 		err = syncDir(q.opts.Dir)
 	}
 	q.removeForCursors()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: delete: %w", q.opts.Name, c.name, err)
+	return c.wrap("delete", err)
+}
+
+// wrap gives err (nil for none) the context of the cursor and of op.
+func (c *Cursor) wrap(op string, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("diskqueue %s: cursor %s: %s: %w", c.q.opts.Name, c.name, op, err)
 }
 
 // need appends the segment ranges the cursor needs, [lo, hi] inclusive:
@@ -825,19 +699,7 @@ func (q *Queue) cursorsChanged() bool {
 // queue's reader. Caller holds wmu.
 func (q *Queue) tickCursors() {
 	for _, c := range q.cursorList() {
-		c.amu.Lock()
-		c.acks.shrink()
-		c.amu.Unlock()
-		if c.rmu.TryLock() {
-			if !c.r.used {
-				c.r.seg.release()
-			}
-			c.amu.Lock()
-			c.mem.trim(!c.r.used)
-			c.amu.Unlock()
-			c.r.used = false
-			c.rmu.Unlock()
-		}
+		c.idle()
 	}
 }
 
@@ -846,8 +708,7 @@ func (q *Queue) tickCursors() {
 func (q *Queue) closeCursors() {
 	for _, c := range q.cursorList() {
 		c.rmu.Lock()
-		c.r.close()
-		c.r.seg.release()
+		c.closeReader()
 		c.rmu.Unlock()
 		c.mu.Lock()
 		c.open = false

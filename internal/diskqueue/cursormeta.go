@@ -29,6 +29,15 @@ func (iv interval) covers(p position) bool {
 // after reports whether the interval still holds positions at or after p.
 func (iv interval) after(p position) bool { return iv.open || p.less(iv.end) }
 
+// limit is where a read of the interval stops when the write end is
+// write: its end, or the write end when that comes first (or it is open).
+func (iv interval) limit(write position) position {
+	if !iv.open && iv.end.less(write) {
+		return iv.end
+	}
+	return write
+}
+
 // cursorMeta is the persistent state of one cursor.
 type cursorMeta struct {
 	depth int64
