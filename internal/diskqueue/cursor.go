@@ -447,23 +447,18 @@ func (c *Cursor) load(m cursorMeta, write position, oldest int64) {
 // (Close is not Leave). Records read and not acknowledged are delivered
 // again once Queue.Cursor reopens it.
 func (c *Cursor) Close() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	closed, write := q.writeEnd()
-	c.mu.Lock()
-	open := c.open
-	c.open = false
-	c.mu.Unlock()
-	if closed || !open {
-		return ErrClosed
-	}
-	err := c.persist()
-	c.load(c.snapshot(), write, 0)
-	c.r.seg.release()
-	return c.wrap("close", err)
+	return c.exclusive("close", func(write position, usable bool) error {
+		c.mu.Lock()
+		c.open = false
+		c.mu.Unlock()
+		if !usable {
+			return ErrClosed
+		}
+		err := c.persist()
+		c.load(c.snapshot(), write, 0)
+		c.r.seg.release()
+		return err
+	})
 }
 
 // Empty skips the cursor to the write end: every record of it, outstanding
@@ -471,6 +466,65 @@ func (c *Cursor) Close() error {
 // nothing). A joined cursor stays joined. Its metadata is written before
 // Empty returns; the segments only it held are removed.
 func (c *Cursor) Empty() error {
+	return c.exclusive("empty", func(write position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
+		c.mu.Lock()
+		joined := c.joinedLocked()
+		c.intervals = nil
+		if joined {
+			c.intervals = []interval{{start: write, open: true}}
+		}
+		c.setLocked(write, 0, replay{})
+		c.keptFrom = write.file
+		c.forget()
+		c.mu.Unlock()
+		c.moveReader(write, replay{})
+
+		err := c.persist()
+		c.q.removeForCursors()
+		return err
+	})
+}
+
+// Delete removes the cursor: its metadata file goes, and the segments only
+// it held are removed. The log keeps no trace of it; Queue.Cursor of the
+// same name makes a new one.
+func (c *Cursor) Delete() error {
+	return c.exclusive("delete", func(position, bool) error {
+		q := c.q
+		q.lmu.Lock()
+		if q.cursors[c.name] == c {
+			delete(q.cursors, c.name)
+		}
+		q.lmu.Unlock()
+		c.mu.Lock()
+		c.open = false
+		c.intervals = nil
+		c.mu.Unlock()
+		c.forget()
+		c.closeReader()
+		var err error
+		if rerr := os.Remove(c.metaPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		} else {
+			err = syncDir(q.opts.Dir)
+		}
+		q.removeForCursors()
+		return err
+	})
+}
+
+// exclusive runs op's fn, which replaces the cursor's state (Close, Empty,
+// Delete), holding the queue's writer role (a Put is wholly before or after
+// it, and the cursor's metadata is written under it) and the cursor's
+// reader role. fn is given the write end and whether the cursor may be
+// used: handed out, and the queue open. Nothing else changes either while
+// fn runs, since Queue.Cursor only opens a closed cursor and the queue's
+// Close takes the writer role. fn's error other than ErrClosed is wrapped
+// with op.
+func (c *Cursor) exclusive(op string, fn func(write position, usable bool) error) error {
 	q := c.q
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
@@ -478,54 +532,13 @@ func (c *Cursor) Empty() error {
 	defer c.rmu.Unlock()
 	closed, write := q.writeEnd()
 	c.mu.Lock()
-	if closed || !c.open {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	joined := c.joinedLocked()
-	c.intervals = nil
-	if joined {
-		c.intervals = []interval{{start: write, open: true}}
-	}
-	c.setLocked(write, 0, replay{})
-	c.keptFrom = write.file
-	c.forget()
+	usable := !closed && c.open
 	c.mu.Unlock()
-	c.moveReader(write, replay{})
-
-	err := c.persist()
-	q.removeForCursors()
-	return c.wrap("empty", err)
-}
-
-// Delete removes the cursor: its metadata file goes, and the segments only
-// it held are removed. The log keeps no trace of it; Queue.Cursor of the
-// same name makes a new one.
-func (c *Cursor) Delete() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	q.lmu.Lock()
-	if q.cursors[c.name] == c {
-		delete(q.cursors, c.name)
+	err := fn(write, usable)
+	if errors.Is(err, ErrClosed) {
+		return err
 	}
-	q.lmu.Unlock()
-	c.mu.Lock()
-	c.open = false
-	c.intervals = nil
-	c.mu.Unlock()
-	c.forget()
-	c.closeReader()
-	var err error
-	if rerr := os.Remove(c.metaPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		err = rerr
-	} else {
-		err = syncDir(q.opts.Dir)
-	}
-	q.removeForCursors()
-	return c.wrap("delete", err)
+	return c.wrap(op, err)
 }
 
 // wrap gives err (nil for none) the context of the cursor and of op.
