@@ -149,36 +149,33 @@ func (c *Cursor) Joined() bool {
 // metadata is written (and fsynced) before Join returns; if that fails,
 // the cursor is not joined. Joining a joined cursor does nothing.
 func (c *Cursor) Join() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	closed, end := q.writeEnd()
-	c.mu.Lock()
-	if closed || !c.open {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	if c.joinedLocked() {
-		c.mu.Unlock()
-		return nil
-	}
-	before := slices.Clone(c.intervals)
-	if k := len(c.intervals); k > 0 && c.intervals[k-1].end == end {
-		// Left and joined again with nothing put between: one interval.
-		c.intervals[k-1].open, c.intervals[k-1].end = true, position{}
-	} else {
-		c.intervals = append(c.intervals, interval{start: end, open: true})
-	}
-	c.mu.Unlock()
-	if err := c.persist(); err != nil {
-		// Not durable, so not joined: the caller must not count on the
-		// log for the records it puts next. No Put ran meanwhile (wmu).
+	return c.exclusive(false, func(end position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
 		c.mu.Lock()
-		c.intervals = before
+		if c.joinedLocked() {
+			c.mu.Unlock()
+			return nil
+		}
+		before := slices.Clone(c.intervals)
+		if k := len(c.intervals); k > 0 && c.intervals[k-1].end == end {
+			// Left and joined again with nothing put between: one interval.
+			c.intervals[k-1].open, c.intervals[k-1].end = true, position{}
+		} else {
+			c.intervals = append(c.intervals, interval{start: end, open: true})
+		}
 		c.mu.Unlock()
-		return c.wrap("join", err)
-	}
-	return nil
+		if err := c.persist(); err != nil {
+			// Not durable, so not joined: the caller must not count on the
+			// log for the records it puts next. No Put ran meanwhile (wmu).
+			c.mu.Lock()
+			c.intervals = before
+			c.mu.Unlock()
+			return c.wrap("join", err)
+		}
+		return nil
+	})
 }
 
 // Leave ends the cursor's current interval: records put from now on are
@@ -187,34 +184,28 @@ func (c *Cursor) Join() error {
 // (duplicates, never loss). Leaving a cursor that is not joined does
 // nothing.
 func (c *Cursor) Leave() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	closed, end := q.writeEnd()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if closed || !c.open {
-		return ErrClosed
-	}
-	if !c.joinedLocked() {
+	return c.exclusive(false, func(end position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.joinedLocked() {
+			return nil
+		}
+		k := len(c.intervals) - 1
+		if c.intervals[k].start == end {
+			c.intervals = c.intervals[:k] // nothing was put while joined
+		} else {
+			c.intervals[k].open, c.intervals[k].end = false, end
+		}
 		return nil
-	}
-	k := len(c.intervals) - 1
-	if c.intervals[k].start == end {
-		c.intervals = c.intervals[:k] // nothing was put while joined
-	} else {
-		c.intervals[k].open, c.intervals[k].end = false, end
-	}
-	return nil
+	})
 }
 
 // Read returns up to maxRecords of the cursor's records, as Queue.Read.
 func (c *Cursor) Read(maxRecords int) ([]Record, error) {
-	out, err := c.ReadAppend(nil, maxRecords)
-	if len(out) == 0 {
-		return nil, err
-	}
-	return out, err
+	return orNil(c.ReadAppend(nil, maxRecords))
 }
 
 // ReadAppend is Read appending to dst, as Queue.ReadAppend.
@@ -447,7 +438,7 @@ func (c *Cursor) load(m cursorMeta, write position, oldest int64) {
 // (Close is not Leave). Records read and not acknowledged are delivered
 // again once Queue.Cursor reopens it.
 func (c *Cursor) Close() error {
-	return c.exclusive("close", func(write position, usable bool) error {
+	return c.exclusive(true, func(write position, usable bool) error {
 		c.mu.Lock()
 		c.open = false
 		c.mu.Unlock()
@@ -457,7 +448,7 @@ func (c *Cursor) Close() error {
 		err := c.persist()
 		c.load(c.snapshot(), write, 0)
 		c.r.seg.release()
-		return err
+		return c.wrap("close", err)
 	})
 }
 
@@ -466,7 +457,7 @@ func (c *Cursor) Close() error {
 // nothing). A joined cursor stays joined. Its metadata is written before
 // Empty returns; the segments only it held are removed.
 func (c *Cursor) Empty() error {
-	return c.exclusive("empty", func(write position, usable bool) error {
+	return c.exclusive(true, func(write position, usable bool) error {
 		if !usable {
 			return ErrClosed
 		}
@@ -484,7 +475,7 @@ func (c *Cursor) Empty() error {
 
 		err := c.persist()
 		c.q.removeForCursors()
-		return err
+		return c.wrap("empty", err)
 	})
 }
 
@@ -492,7 +483,7 @@ func (c *Cursor) Empty() error {
 // it held are removed. The log keeps no trace of it; Queue.Cursor of the
 // same name makes a new one.
 func (c *Cursor) Delete() error {
-	return c.exclusive("delete", func(position, bool) error {
+	return c.exclusive(true, func(position, bool) error {
 		q := c.q
 		q.lmu.Lock()
 		if q.cursors[c.name] == c {
@@ -512,33 +503,30 @@ func (c *Cursor) Delete() error {
 			err = syncDir(q.opts.Dir)
 		}
 		q.removeForCursors()
-		return err
+		return c.wrap("delete", err)
 	})
 }
 
-// exclusive runs op's fn, which replaces the cursor's state (Close, Empty,
-// Delete), holding the queue's writer role (a Put is wholly before or after
-// it, and the cursor's metadata is written under it) and the cursor's
-// reader role. fn is given the write end and whether the cursor may be
-// used: handed out, and the queue open. Nothing else changes either while
-// fn runs, since Queue.Cursor only opens a closed cursor and the queue's
-// Close takes the writer role. fn's error other than ErrClosed is wrapped
-// with op.
-func (c *Cursor) exclusive(op string, fn func(write position, usable bool) error) error {
+// exclusive runs fn, which changes the cursor's intervals or replaces its
+// state (Join, Leave, Close, Empty, Delete), holding the queue's writer
+// role (a Put is wholly before or after it, and the cursor's metadata is
+// written under it) and, with reader, the cursor's reader role. fn is
+// given the write end and whether the cursor may be used: handed out, and
+// the queue open. Neither changes while fn runs: Queue.Cursor only opens a
+// closed cursor, and closing one or the queue takes the writer role.
+func (c *Cursor) exclusive(reader bool, fn func(write position, usable bool) error) error {
 	q := c.q
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
+	if reader {
+		c.rmu.Lock()
+		defer c.rmu.Unlock()
+	}
 	closed, write := q.writeEnd()
 	c.mu.Lock()
 	usable := !closed && c.open
 	c.mu.Unlock()
-	err := fn(write, usable)
-	if errors.Is(err, ErrClosed) {
-		return err
-	}
-	return c.wrap(op, err)
+	return fn(write, usable)
 }
 
 // wrap gives err (nil for none) the context of the cursor and of op.
@@ -780,73 +768,33 @@ func (q *Queue) loadCursors(names []string) error {
 
 // Peek returns up to maxRecords of the records Read would return next,
 // without consuming them, as Queue.Peek.
-func (c *Cursor) Peek(maxRecords int) ([]Record, error) {
-	if maxRecords <= 0 {
-		return nil, nil
-	}
-	var out []Record
-	err := c.Scan(func(data []byte, legacy bool) bool {
-		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
-		return len(out) < maxRecords
-	})
-	return out, err
-}
+func (c *Cursor) Peek(maxRecords int) ([]Record, error) { return peek(c.Scan, maxRecords) }
 
 // Scan calls fn with each record Read would return next, in order, until fn
 // returns false or the cursor's records end, as Queue.Scan: nothing moves,
 // damage is skipped silently, and it holds the cursor's reader role while
 // it scans.
 func (c *Cursor) Scan(fn func(data []byte, legacy bool) bool) error {
-	q := c.q
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	open := c.open
-	c.ivs = append(c.ivs[:0], c.intervals...)
-	c.mu.Unlock()
-	if closed || !open {
-		return ErrClosed
+	write, err := c.startScan()
+	if err != nil {
+		return err
 	}
 	at := position{c.r.file, c.r.seg.pos}
 	replay := c.r.replay // a copy: finished only reslices (progress.go)
 	var seg segReader
-	seg.chunk = 64 << 10
 	for _, iv := range c.ivs {
 		if !iv.after(at) {
 			continue
 		}
-		from := iv.start
+		from, end := iv.start, iv.limit(write)
 		if from.less(at) {
 			from = at
 		}
-		end := write
-		if !iv.open && iv.end.less(write) {
-			end = iv.end
-		}
-		for file := from.file; file <= end.file; file++ {
-			pos := int64(0)
-			if file == from.file {
-				pos = from.off
-			}
-			if file == end.file && pos >= end.off {
-				break
-			}
-			path := segmentPath(q.opts.Dir, q.opts.Name, file)
-			f, err := os.Open(path)
-			if errors.Is(err, os.ErrNotExist) {
-				continue // as Read: a missing segment is skipped
-			}
-			if err != nil {
-				return fmt.Errorf("peek: open %s: %w", path, err)
-			}
-			more, err := q.scanSegment(f, file, pos, end.file, end.off, &seg, &replay, fn)
-			f.Close()
-			if err != nil || !more {
-				return err
-			}
+		more, err := c.q.scanRange(from, end, &seg, &replay, fn)
+		if err != nil || !more {
+			return err
 		}
 		at = end
 	}

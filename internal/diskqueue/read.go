@@ -72,7 +72,11 @@ type Record struct {
 // An I/O error is returned only when no record was read before it; the
 // position does not move past unread bytes, so the next call retries.
 func (q *Queue) Read(maxRecords int) ([]Record, error) {
-	out, err := q.ReadAppend(nil, maxRecords)
+	return orNil(q.ReadAppend(nil, maxRecords))
+}
+
+// orNil is Read's result from ReadAppend's: nil when no record was read.
+func orNil(out []Record, err error) ([]Record, error) {
 	if len(out) == 0 {
 		return nil, err
 	}
