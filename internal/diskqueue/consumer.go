@@ -35,10 +35,14 @@ type consumer struct {
 	mem  readMemory // the slabs records were read into (readmem.go); under amu
 	// reuse is Options.ReuseReads.
 	reuse bool
+	// who prefixes its log lines: "" for the Queue's, "cursor NAME: ".
+	who string
 }
 
-// init readies a consumer whose published state pmu guards.
-func (s *consumer) init(pmu *sync.Mutex, opts Options) {
+// init readies a consumer whose published state pmu guards, logging as
+// who.
+func (s *consumer) init(pmu *sync.Mutex, opts Options, who string) {
+	s.who = who
 	s.ready = make(chan struct{}, 1)
 	s.pmu = pmu
 	s.acks = tracker{base: firstSeq}
@@ -177,23 +181,31 @@ func (s *consumer) tookLocked(out []Record, base int, skipped int64) position {
 	return frontier
 }
 
-// endReadLocked closes a Read's bookkeeping: at the tail the depth is
-// known to be zero (it is exact except after a crash or skipped damage),
-// so a stale count is dropped and returned for the log; a Read error is
-// counted. Caller holds pmu.
-func (s *consumer) endReadLocked(atTail bool, err error) (staleDepth int64) {
+// endRead ends a Read of q that returned out[base:] and err, at the tail
+// of its records or not, and released segments (the reader left them, or
+// acknowledgements did since) or not. At the tail the depth is known to be
+// zero (it is exact except after a crash or skipped damage), so a stale
+// count is dropped and logged; a Read error is counted. Records left
+// behind are signalled. It returns the Read's result: the records, or the
+// error when there are none. Caller holds pmu, which endRead releases.
+func (s *consumer) endRead(q *Queue, out []Record, base int, err error, atTail, release bool) ([]Record, error) {
+	staleDepth := int64(0)
 	if atTail && s.depth != 0 {
 		staleDepth, s.depth = s.depth, 0
 	}
 	if err != nil {
 		s.stats.ReadErrors++
 	}
-	return staleDepth
-}
-
-// readResult is what Read returns: the records, or the error when there
-// are none.
-func readResult(out []Record, base int, err error) ([]Record, error) {
+	s.pmu.Unlock()
+	if staleDepth != 0 {
+		q.logf("%sdepth %d at the tail, reset to 0", s.who, staleDepth)
+	}
+	if release {
+		q.removeAcked() // a log's removes what no cursor needs
+	}
+	if !atTail {
+		s.signal()
+	}
 	if len(out) > base {
 		return out, nil
 	}

@@ -116,7 +116,7 @@ func (q *Queue) newCursor(name string) *Cursor {
 		name:     name,
 		metaPath: filepath.Join(q.opts.Dir, cursorMetaFileName(q.opts.Name, name)),
 	}
-	c.consumer.init(&c.mu, q.opts)
+	c.consumer.init(&c.mu, q.opts, "cursor "+name+": ")
 	return c
 }
 
@@ -129,7 +129,7 @@ func (c *Cursor) Name() string { return c.name }
 func (c *Cursor) Ready() <-chan struct{} { return c.ready }
 
 func (c *Cursor) logf(format string, args ...any) {
-	c.q.logf("cursor %s: "+format, append([]any{c.name}, args...)...)
+	c.q.logf("%s"+format, append([]any{c.who}, args...)...)
 }
 
 // joinedLocked reports whether records put now are the cursor's. Caller
@@ -255,19 +255,7 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	dropped := c.trimIntervals(frontier)
 	release := dropped || frontier.file > c.keptFrom
 	c.keptFrom = frontier.file
-	atTail := c.atTailLocked(write)
-	staleDepth := c.endReadLocked(atTail, err)
-	c.mu.Unlock()
-	if staleDepth != 0 {
-		c.logf("depth %d at the tail, reset to 0", staleDepth)
-	}
-	if release {
-		q.removeForCursors()
-	}
-	if !atTail {
-		c.signal()
-	}
-	return readResult(out, base, err)
+	return c.endRead(q, out, base, err, c.atTailLocked(write), release)
 }
 
 // startScan is the start of a Read or a Scan: it copies the cursor's
@@ -599,8 +587,11 @@ func (q *Queue) removeForCursors() {
 	from := q.logFrom
 	n := from
 	prefix := true
-	for _, nd := range needs {
-		for ; n < min(nd[0], wf); n++ {
+	// unneeded dooms segments n up to to, which no cursor needs: claimed
+	// by moving from while below every needed one, else remembered in
+	// logGone (once).
+	unneeded := func(to int64) {
+		for ; n < to; n++ {
 			if prefix {
 				doomed = append(doomed, n)
 				from = n + 1
@@ -609,6 +600,9 @@ func (q *Queue) removeForCursors() {
 				q.logGone[n] = struct{}{}
 			}
 		}
+	}
+	for _, nd := range needs {
+		unneeded(min(nd[0], wf))
 		prefix = false
 		if nd[1] >= wf-1 {
 			n = wf
@@ -616,15 +610,7 @@ func (q *Queue) removeForCursors() {
 		}
 		n = max(n, nd[1]+1)
 	}
-	for ; n < wf; n++ {
-		if prefix {
-			doomed = append(doomed, n)
-			from = n + 1
-		} else if _, gone := q.logGone[n]; !gone {
-			doomed = append(doomed, n)
-			q.logGone[n] = struct{}{}
-		}
-	}
+	unneeded(wf)
 	q.logFrom = from
 	for g := range q.logGone {
 		if g < from {

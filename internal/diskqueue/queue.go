@@ -74,7 +74,7 @@ func Open(opts Options) (*Queue, error) {
 
 		writePiece: writePiece,
 	}
-	q.consumer.init(&q.mu, opts)
+	q.consumer.init(&q.mu, opts, "")
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
 		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)

@@ -111,18 +111,7 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	// Segments left behind by the reader, or released by acks since.
 	release := q.removeFrom < keepFrom
 	atTail := q.readFile == q.writeFile && q.readPos == q.writePos
-	staleDepth := q.endReadLocked(atTail, err)
-	q.mu.Unlock()
-	if staleDepth != 0 {
-		q.logf("depth %d at the tail, reset to 0", staleDepth)
-	}
-	if release {
-		q.removeAcked()
-	}
-	if !atTail {
-		q.signal()
-	}
-	return readResult(out, base, err)
+	return q.endRead(q, out, base, err, atTail, release)
 }
 
 // readRun reads records of the reading end rs (the Queue's, or a
