@@ -30,6 +30,10 @@
 //	Cursor.mu  (a cursor's positions, intervals, depth, counters)
 //	amu, Cursor.amu (records read and not yet acknowledged)
 //
+// The Queue's reading end and each Cursor's are one type (consumer.go):
+// its rmu and amu are the lines above, and its read state (positions,
+// depth, FIN progress, counters) is under the Queue's mu or the Cursor's.
+//
 // mu, lmu and the amus are only ever held for short, non-blocking sections;
 // file I/O happens under wmu or a reader role alone (a cursor's metadata
 // under wmu). Ack takes amu alone, so acknowledging never waits for file

@@ -92,9 +92,7 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	}
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
-	q.mu.Lock()
-	closed, wf, wp := q.closed, q.writeFile, q.writePos
-	q.mu.Unlock()
+	closed, write := q.writeEnd()
 	if closed {
 		return dst, ErrClosed
 	}
@@ -104,7 +102,7 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	q.startRead()
 	base := len(dst)
 	readBytes := 0
-	out, skipped, err := q.readRun(&q.consumer, wf, wp, dst, base, maxRecords, &readBytes)
+	out, skipped, err := q.readRun(&q.consumer, write.file, write.off, dst, base, maxRecords, &readBytes)
 
 	q.mu.Lock()
 	keepFrom := q.tookLocked(out, base, skipped).file
