@@ -10,16 +10,17 @@ import (
 // implementation. What differs is only which positions a Read may cover
 // (the write end, or a cursor's intervals) and what removes segments.
 //
-// Locks (doc.go has the order): rmu is the reader role; pmu is the owner's
-// lock of the published state below it (the Queue's mu, or the Cursor's
-// own mu), given at init; amu guards the tracker and the read memory.
+// Its locks are its owner's (doc.go has the order, nsqd/LOCKS.md a row for
+// each), given at init: rmu is the reader role (Queue.rmu, Cursor.rmu);
+// pmu guards the published state below it (Queue.mu, Cursor.mu); amu
+// guards the tracker and the read memory (Queue.amu, Cursor.amu).
 type consumer struct {
 	ready chan struct{} // capacity 1, never closed
 
-	rmu sync.Mutex // reader role
+	rmu *sync.Mutex // reader role: guards r
 	r   reader
 
-	pmu *sync.Mutex // Queue.mu or Cursor.mu: guards the fields to amu
+	pmu *sync.Mutex // guards the fields up to amu
 	// readFile, readPos: published read position, the next record Read
 	// returns (a cursor's may sit in a gap between its intervals).
 	readFile, readPos int64
@@ -30,7 +31,7 @@ type consumer struct {
 	replay replay
 	stats  Stats // counters; Depth and positions are filled in by Stats()
 
-	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
+	amu  *sync.Mutex // records read and not yet acknowledged; see ack.go
 	acks tracker
 	mem  readMemory // the slabs records were read into (readmem.go); under amu
 	// reuse is Options.ReuseReads.
@@ -39,12 +40,12 @@ type consumer struct {
 	who string
 }
 
-// init readies a consumer whose published state pmu guards, logging as
-// who.
-func (s *consumer) init(pmu *sync.Mutex, opts Options, who string) {
+// init readies a consumer guarded by its owner's locks rmu, pmu and amu,
+// logging as who.
+func (s *consumer) init(rmu, pmu, amu *sync.Mutex, opts Options, who string) {
 	s.who = who
 	s.ready = make(chan struct{}, 1)
-	s.pmu = pmu
+	s.rmu, s.pmu, s.amu = rmu, pmu, amu
 	s.acks = tracker{base: firstSeq}
 	s.mem = readMemory{fresh: opts.FreshReadMemory}
 	s.reuse = opts.ReuseReads
@@ -163,7 +164,7 @@ func (s *consumer) startRead() *reader {
 // (less the records returned and the damage skipped), the records' Seqs
 // in out[base:], and the FIN progress left. The tracker is updated under
 // pmu with the depth, so that a metadata snapshot never sees the records
-// in neither place (snapshotLocked). It returns the frontier, which
+// in neither place (progressLocked). It returns the frontier, which
 // decides what segments the Read released. Caller holds rmu and pmu.
 func (s *consumer) tookLocked(out []Record, base int, skipped int64) position {
 	r := &s.r
@@ -212,7 +213,7 @@ func (s *consumer) endRead(q *Queue, out []Record, base int, err error, atTail, 
 	return out, err
 }
 
-// readStats fills in the reading end's part of st: depth, read position,
+// readStatsLocked fills in the reading end's part of st: depth, read position,
 // what is outstanding. Caller holds pmu.
 func (s *consumer) readStatsLocked(st *Stats) {
 	st.Depth = s.depth

@@ -55,8 +55,9 @@ type Cursor struct {
 	name     string
 	metaPath string
 
+	rmu sync.Mutex // reader role: consumer.r and ivs; see the lock order in doc.go
 	// consumer is the cursor's reading end (consumer.go), as the Queue's
-	// own is the queue's: reader role rmu, the read state under mu,
+	// own is the queue's: the reader under rmu, the read state under mu,
 	// acknowledgements and read memory under amu. Its stats hold only
 	// the damage and read error counters.
 	consumer
@@ -73,6 +74,8 @@ type Cursor struct {
 	// keptFrom is the frontier's segment at the last removal check: a
 	// Read that moves it past a segment lets removal run.
 	keptFrom int64
+
+	amu sync.Mutex // records read and not yet acknowledged: consumer.acks, consumer.mem
 
 	saved cursorMeta // the metadata last written; guarded by the queue's wmu
 }
@@ -116,7 +119,7 @@ func (q *Queue) newCursor(name string) *Cursor {
 		name:     name,
 		metaPath: filepath.Join(q.opts.Dir, cursorMetaFileName(q.opts.Name, name)),
 	}
-	c.consumer.init(&c.mu, q.opts, "cursor "+name+": ")
+	c.consumer.init(&c.rmu, &c.mu, &c.amu, q.opts, "cursor "+name+": ")
 	return c
 }
 

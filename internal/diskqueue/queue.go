@@ -27,7 +27,8 @@ type Queue struct {
 	writePiece int64
 	spare      []*putReq // recycled pending slice; guarded by wmu
 
-	// consumer is the queue's reading end (consumer.go): the reader role
+	rmu sync.Mutex // reader role: consumer.r
+	// consumer is the queue's reading end (consumer.go): the reader under
 	// rmu, the published read state under mu, and the records read and
 	// not yet acknowledged under amu. A log (Options.Log) does not read
 	// through it: its cursors each have their own. Its read position is
@@ -41,6 +42,8 @@ type Queue struct {
 	// published write position: readers never look past it
 	writeFile, writePos int64
 	removeFrom          int64 // lowest segment number that may still need removing
+
+	amu sync.Mutex // records read and not yet acknowledged: consumer.acks, consumer.mem
 
 	saved meta // the metadata last written; guarded by wmu
 
@@ -74,7 +77,7 @@ func Open(opts Options) (*Queue, error) {
 
 		writePiece: writePiece,
 	}
-	q.consumer.init(&q.mu, opts, "")
+	q.consumer.init(&q.rmu, &q.mu, &q.amu, opts, "")
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
 		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
