@@ -364,50 +364,25 @@ func (t *tracker) shrink() {
 // With Options.ReuseReads, the memory of a record acknowledged with Ack is
 // never reused: the caller may go on using its Data. Done is the
 // acknowledgement that lets it be reused.
-func (q *Queue) Ack(seqs ...uint64) {
-	q.amu.Lock()
-	for _, s := range seqs {
-		q.mem.done(q.acks.ack(s), true)
-	}
-	q.amu.Unlock()
-}
+func (q *Queue) Ack(seqs ...uint64) { q.ack(seqs) }
 
 // Done acknowledges seq as Ack does, and with Options.ReuseReads also says
 // that nothing reads the record's Data (nor anything sliced from it) any
 // more: once every record that shares its memory is done, a later Read may
 // overwrite that memory (readmem.go). It takes a single seq so that a call
 // through an interface allocates nothing.
-func (q *Queue) Done(seq uint64) {
-	q.amu.Lock()
-	q.mem.done(q.acks.ack(seq), !q.opts.ReuseReads)
-	q.amu.Unlock()
-}
+func (q *Queue) Done(seq uint64) { q.done(seq) }
 
 // Keep says that the Data of these outstanding records will be used past
 // their acknowledgement, however they are acknowledged: with
 // Options.ReuseReads, their memory is then never reused. Unknown and
 // acknowledged seqs are ignored. Without ReuseReads it does nothing.
-func (q *Queue) Keep(seqs ...uint64) {
-	if !q.opts.ReuseReads {
-		return
-	}
-	q.amu.Lock()
-	for _, s := range seqs {
-		if slab, ok := q.acks.outstandingSlab(s); ok {
-			q.mem.keep(slab)
-		}
-	}
-	q.amu.Unlock()
-}
+func (q *Queue) Keep(seqs ...uint64) { q.keep(seqs) }
 
 // Unacked is the number of records returned by Read and not yet
 // acknowledged. They are not part of Depth, and they are delivered again
 // after a restart.
-func (q *Queue) Unacked() int64 {
-	q.amu.Lock()
-	defer q.amu.Unlock()
-	return q.acks.unacked
-}
+func (q *Queue) Unacked() int64 { return q.unacked() }
 
 // removeAcked removes the segments the reader has left whose records are
 // all acknowledged: those below the frontier's segment (the reader's, when
@@ -420,11 +395,8 @@ func (q *Queue) removeAcked() {
 		return
 	}
 	q.mu.Lock()
-	limit := q.readFile
 	q.amu.Lock()
-	if _, e, ok := q.acks.frontier(); ok {
-		limit = e.file
-	}
+	limit := q.frontierLocked().file
 	q.amu.Unlock()
 	from := q.removeFrom
 	// Claimed under mu, so that concurrent callers (Read and the periodic

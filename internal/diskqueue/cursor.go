@@ -54,32 +54,28 @@ type Cursor struct {
 	q        *Queue
 	name     string
 	metaPath string
-	ready    chan struct{} // capacity 1, never closed
 
-	rmu  sync.Mutex // reader role; see the lock order in doc.go
-	r    reader
-	side readSide
+	rmu sync.Mutex // reader role: consumer.r and ivs; see the lock order in doc.go
+	// consumer is the cursor's reading end (consumer.go), as the Queue's
+	// own is the queue's: the reader under rmu, the read state under mu,
+	// acknowledgements and read memory under amu. Its stats hold only
+	// the damage and read error counters.
+	consumer
 	// ivs is the intervals as the Read in progress sees them, copied from
 	// intervals at its start (Join and Leave change those under mu).
+	// Guarded by rmu.
 	ivs []interval
 
-	mu       sync.Mutex
-	open     bool // handed out by Queue.Cursor and not closed since
-	readFile int64
-	readPos  int64
-	depth    int64
+	mu   sync.Mutex
+	open bool // handed out by Queue.Cursor and not closed since
 	// intervals: the cursor's intervals not yet wholly behind its
 	// frontier (sorted, disjoint, only the last open).
 	intervals []interval
-	replay    replay
 	// keptFrom is the frontier's segment at the last removal check: a
 	// Read that moves it past a segment lets removal run.
 	keptFrom int64
-	stats    Stats // damage and read error counters
 
-	amu  sync.Mutex
-	acks tracker
-	mem  readMemory
+	amu sync.Mutex // records read and not yet acknowledged: consumer.acks, consumer.mem
 
 	saved cursorMeta // the metadata last written; guarded by the queue's wmu
 }
@@ -122,11 +118,8 @@ func (q *Queue) newCursor(name string) *Cursor {
 		q:        q,
 		name:     name,
 		metaPath: filepath.Join(q.opts.Dir, cursorMetaFileName(q.opts.Name, name)),
-		ready:    make(chan struct{}, 1),
-		acks:     tracker{base: firstSeq},
-		mem:      readMemory{fresh: q.opts.FreshReadMemory},
 	}
-	c.side = readSide{r: &c.r, amu: &c.amu, mem: &c.mem, count: c.countDamage}
+	c.consumer.init(&c.rmu, &c.mu, &c.amu, q.opts, "cursor "+name+": ")
 	return c
 }
 
@@ -138,22 +131,8 @@ func (c *Cursor) Name() string { return c.name }
 // a Read that left records behind.
 func (c *Cursor) Ready() <-chan struct{} { return c.ready }
 
-func (c *Cursor) signal() {
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (c *Cursor) countDamage(records, bytes int64) {
-	c.mu.Lock()
-	c.stats.SkippedRecords += records
-	c.stats.SkippedBytes += bytes
-	c.mu.Unlock()
-}
-
 func (c *Cursor) logf(format string, args ...any) {
-	c.q.logf("cursor %s: "+format, append([]any{c.name}, args...)...)
+	c.q.logf("%s"+format, append([]any{c.who}, args...)...)
 }
 
 // joinedLocked reports whether records put now are the cursor's. Caller
@@ -173,38 +152,33 @@ func (c *Cursor) Joined() bool {
 // metadata is written (and fsynced) before Join returns; if that fails,
 // the cursor is not joined. Joining a joined cursor does nothing.
 func (c *Cursor) Join() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	q.mu.Lock()
-	closed, end := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	if closed || !c.open {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	if c.joinedLocked() {
-		c.mu.Unlock()
-		return nil
-	}
-	before := slices.Clone(c.intervals)
-	if k := len(c.intervals); k > 0 && c.intervals[k-1].end == end {
-		// Left and joined again with nothing put between: one interval.
-		c.intervals[k-1].open, c.intervals[k-1].end = true, position{}
-	} else {
-		c.intervals = append(c.intervals, interval{start: end, open: true})
-	}
-	c.mu.Unlock()
-	if err := c.persist(); err != nil {
-		// Not durable, so not joined: the caller must not count on the
-		// log for the records it puts next. No Put ran meanwhile (wmu).
+	return c.exclusive(false, func(end position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
 		c.mu.Lock()
-		c.intervals = before
+		if c.joinedLocked() {
+			c.mu.Unlock()
+			return nil
+		}
+		before := slices.Clone(c.intervals)
+		if k := len(c.intervals); k > 0 && c.intervals[k-1].end == end {
+			// Left and joined again with nothing put between: one interval.
+			c.intervals[k-1].open, c.intervals[k-1].end = true, position{}
+		} else {
+			c.intervals = append(c.intervals, interval{start: end, open: true})
+		}
 		c.mu.Unlock()
-		return fmt.Errorf("diskqueue %s: cursor %s: join: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+		if err := c.persist(); err != nil {
+			// Not durable, so not joined: the caller must not count on the
+			// log for the records it puts next. No Put ran meanwhile (wmu).
+			c.mu.Lock()
+			c.intervals = before
+			c.mu.Unlock()
+			return c.wrap("join", err)
+		}
+		return nil
+	})
 }
 
 // Leave ends the cursor's current interval: records put from now on are
@@ -213,36 +187,28 @@ func (c *Cursor) Join() error {
 // (duplicates, never loss). Leaving a cursor that is not joined does
 // nothing.
 func (c *Cursor) Leave() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	q.mu.Lock()
-	closed, end := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if closed || !c.open {
-		return ErrClosed
-	}
-	if !c.joinedLocked() {
+	return c.exclusive(false, func(end position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.joinedLocked() {
+			return nil
+		}
+		k := len(c.intervals) - 1
+		if c.intervals[k].start == end {
+			c.intervals = c.intervals[:k] // nothing was put while joined
+		} else {
+			c.intervals[k].open, c.intervals[k].end = false, end
+		}
 		return nil
-	}
-	k := len(c.intervals) - 1
-	if c.intervals[k].start == end {
-		c.intervals = c.intervals[:k] // nothing was put while joined
-	} else {
-		c.intervals[k].open, c.intervals[k].end = false, end
-	}
-	return nil
+	})
 }
 
 // Read returns up to maxRecords of the cursor's records, as Queue.Read.
 func (c *Cursor) Read(maxRecords int) ([]Record, error) {
-	out, err := c.ReadAppend(nil, maxRecords)
-	if len(out) == 0 {
-		return nil, err
-	}
-	return out, err
+	return orNil(c.ReadAppend(nil, maxRecords))
 }
 
 // ReadAppend is Read appending to dst, as Queue.ReadAppend.
@@ -253,25 +219,16 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	q := c.q
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	open := c.open
-	c.ivs = append(c.ivs[:0], c.intervals...)
-	c.mu.Unlock()
-	if closed || !open {
-		return dst, ErrClosed
+	write, err := c.startScan()
+	if err != nil {
+		return dst, err
 	}
-	r := &c.r
-	r.used = true
-	r.starts = r.starts[:0]
+	r := c.startRead()
 	var (
 		out       = dst
 		base      = len(dst)
 		readBytes int
 		skipped   int64
-		err       error
 	)
 	for len(out)-base < maxRecords && readBytes < maxReadBytes {
 		at := position{r.file, r.seg.pos}
@@ -284,15 +241,12 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 			c.seek(iv.start)
 			at = iv.start
 		}
-		limit := write
-		if !iv.open && iv.end.less(write) {
-			limit = iv.end
-		}
+		limit := iv.limit(write)
 		if !at.less(limit) {
 			break
 		}
 		var n int64
-		out, n, err = q.readRun(c.side, limit.file, limit.off, out, base, maxRecords, &readBytes)
+		out, n, err = q.readRun(&c.consumer, limit.file, limit.off, out, base, maxRecords, &readBytes)
 		skipped += n
 		if err != nil || (position{r.file, r.seg.pos}).less(limit) || limit == write {
 			break
@@ -300,45 +254,26 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	}
 
 	c.mu.Lock()
-	c.readFile, c.readPos = r.file, r.seg.pos
-	moved := int64(len(out)-base) + skipped
-	c.depth = max(c.depth-moved, 0)
-	c.amu.Lock()
-	for i, st := range r.starts {
-		out[base+i].Seq = c.acks.push(st)
-		c.mem.ref(st.slab)
-	}
-	c.replay = r.replay
-	frontier := position{c.readFile, c.readPos}
-	if _, e, ok := c.acks.frontier(); ok {
-		frontier = position{e.file, e.pos}
-	}
-	c.amu.Unlock()
+	frontier := c.tookLocked(out, base, skipped)
 	dropped := c.trimIntervals(frontier)
 	release := dropped || frontier.file > c.keptFrom
 	c.keptFrom = frontier.file
-	atTail := c.atTailLocked(write)
-	staleDepth := int64(0)
-	if atTail && c.depth != 0 {
-		staleDepth, c.depth = c.depth, 0
-	}
-	if err != nil {
-		c.stats.ReadErrors++
-	}
+	return c.endRead(q, out, base, err, c.atTailLocked(write), release)
+}
+
+// startScan is the start of a Read or a Scan: it copies the cursor's
+// intervals to ivs and returns the write end, or ErrClosed. Caller holds
+// rmu.
+func (c *Cursor) startScan() (write position, err error) {
+	closed, write := c.q.writeEnd()
+	c.mu.Lock()
+	open := c.open
+	c.ivs = append(c.ivs[:0], c.intervals...)
 	c.mu.Unlock()
-	if staleDepth != 0 {
-		c.logf("depth %d at the tail, reset to 0", staleDepth)
+	if closed || !open {
+		return write, ErrClosed
 	}
-	if release {
-		q.removeForCursors()
-	}
-	if !atTail {
-		c.signal()
-	}
-	if len(out) > base {
-		return out, nil
-	}
-	return out, err
+	return write, nil
 }
 
 // seek moves the reader to p, the start of its next interval: what lies
@@ -376,10 +311,7 @@ func (c *Cursor) atTailLocked(write position) bool {
 	at := position{c.readFile, c.readPos}
 	for _, iv := range c.intervals {
 		if iv.after(at) {
-			limit := write
-			if !iv.open && iv.end.less(write) {
-				limit = iv.end
-			}
+			limit := iv.limit(write)
 			return !at.less(limit) && (iv.open || limit == write)
 		}
 	}
@@ -387,50 +319,21 @@ func (c *Cursor) atTailLocked(write position) bool {
 }
 
 // Ack acknowledges records the cursor returned, as Queue.Ack.
-func (c *Cursor) Ack(seqs ...uint64) {
-	c.amu.Lock()
-	for _, s := range seqs {
-		c.mem.done(c.acks.ack(s), true)
-	}
-	c.amu.Unlock()
-}
+func (c *Cursor) Ack(seqs ...uint64) { c.ack(seqs) }
 
 // Done acknowledges seq and gives its memory back, as Queue.Done.
-func (c *Cursor) Done(seq uint64) {
-	c.amu.Lock()
-	c.mem.done(c.acks.ack(seq), !c.q.opts.ReuseReads)
-	c.amu.Unlock()
-}
+func (c *Cursor) Done(seq uint64) { c.done(seq) }
 
 // Keep keeps the records' memory from reuse, as Queue.Keep.
-func (c *Cursor) Keep(seqs ...uint64) {
-	if !c.q.opts.ReuseReads {
-		return
-	}
-	c.amu.Lock()
-	for _, s := range seqs {
-		if slab, ok := c.acks.outstandingSlab(s); ok {
-			c.mem.keep(slab)
-		}
-	}
-	c.amu.Unlock()
-}
+func (c *Cursor) Keep(seqs ...uint64) { c.keep(seqs) }
 
 // Unacked is the number of records read and not yet acknowledged.
-func (c *Cursor) Unacked() int64 {
-	c.amu.Lock()
-	defer c.amu.Unlock()
-	return c.acks.unacked
-}
+func (c *Cursor) Unacked() int64 { return c.unacked() }
 
 // Depth is the number of the cursor's records not yet read: counted as
 // they are put while it is joined, an estimate after a crash until it
 // reaches the end (FORMAT.md, "Depth").
-func (c *Cursor) Depth() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.depth
-}
+func (c *Cursor) Depth() int64 { return c.depthNow() }
 
 // Stats returns the cursor's counters and positions; the write position and
 // the write counters are the log's.
@@ -438,12 +341,8 @@ func (c *Cursor) Stats() Stats {
 	s := c.q.Stats()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s.Depth = c.depth
-	s.ReadFile, s.ReadPos = c.readFile, c.readPos
 	s.SkippedRecords, s.SkippedBytes, s.ReadErrors = c.stats.SkippedRecords, c.stats.SkippedBytes, c.stats.ReadErrors
-	c.amu.Lock()
-	s.Unacked = c.acks.unacked
-	c.amu.Unlock()
+	c.readStatsLocked(&s)
 	return s
 }
 
@@ -453,21 +352,8 @@ func (c *Cursor) Stats() Stats {
 func (c *Cursor) snapshot() cursorMeta {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	reader := position{c.readFile, c.readPos}
-	m := cursorMeta{depth: c.depth, read: reader}
-	var ahead []span
-	m.readEnd, ahead = c.replay.remaining(reader)
-	c.amu.Lock()
-	if _, e, ok := c.acks.frontier(); ok {
-		m.read = position{e.file, e.pos}
-		m.depth += c.acks.unacked
-		m.unfinished = c.acks.unfinishedSpans()
-		if !m.progress() {
-			m.readEnd = reader
-		}
-	}
-	c.amu.Unlock()
-	m.unfinished = append(m.unfinished, ahead...)
+	var m cursorMeta
+	m.read, m.readEnd, m.depth, m.unfinished = c.progressLocked()
 	for _, iv := range c.intervals {
 		if !iv.after(m.read) {
 			continue
@@ -525,24 +411,12 @@ func (c *Cursor) load(m cursorMeta, write position, oldest int64) {
 			ivs = append(ivs, iv)
 		}
 	}
-	r := &c.r
-	r.close()
-	r.file = read.file
-	r.seg.seek(read.off)
-	r.replay, r.gap = rp, false
+	c.moveReader(read, rp)
 	c.mu.Lock()
-	c.readFile, c.readPos = read.file, read.off
-	c.depth = m.depth
+	c.setLocked(read, m.depth, rp)
 	c.intervals = ivs
-	c.replay = rp
 	c.keptFrom = read.file
-	c.mu.Unlock()
-
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
-	c.mu.Lock()
+	c.forget()
 	tail := c.atTailLocked(write)
 	c.mu.Unlock()
 	if !tail {
@@ -555,28 +429,18 @@ func (c *Cursor) load(m cursorMeta, write position, oldest int64) {
 // (Close is not Leave). Records read and not acknowledged are delivered
 // again once Queue.Cursor reopens it.
 func (c *Cursor) Close() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	open := c.open
-	c.open = false
-	c.mu.Unlock()
-	if closed || !open {
-		return ErrClosed
-	}
-	err := c.persist()
-	c.load(c.snapshot(), write, 0)
-	c.r.seg.release()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: close: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+	return c.exclusive(true, func(write position, usable bool) error {
+		c.mu.Lock()
+		c.open = false
+		c.mu.Unlock()
+		if !usable {
+			return ErrClosed
+		}
+		err := c.persist()
+		c.load(c.snapshot(), write, 0)
+		c.r.seg.release()
+		return c.wrap("close", err)
+	})
 }
 
 // Empty skips the cursor to the write end: every record of it, outstanding
@@ -584,82 +448,84 @@ func (c *Cursor) Close() error {
 // nothing). A joined cursor stays joined. Its metadata is written before
 // Empty returns; the segments only it held are removed.
 func (c *Cursor) Empty() error {
-	q := c.q
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	if closed || !c.open {
+	return c.exclusive(true, func(write position, usable bool) error {
+		if !usable {
+			return ErrClosed
+		}
+		c.mu.Lock()
+		joined := c.joinedLocked()
+		c.intervals = nil
+		if joined {
+			c.intervals = []interval{{start: write, open: true}}
+		}
+		c.setLocked(write, 0, replay{})
+		c.keptFrom = write.file
+		c.forget()
 		c.mu.Unlock()
-		return ErrClosed
-	}
-	joined := c.joinedLocked()
-	c.intervals = nil
-	if joined {
-		c.intervals = []interval{{start: write, open: true}}
-	}
-	c.readFile, c.readPos = write.file, write.off
-	c.depth = 0
-	c.replay = replay{}
-	c.keptFrom = write.file
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
-	c.mu.Unlock()
-	r := &c.r
-	r.close()
-	r.file = write.file
-	r.seg.seek(write.off)
-	r.replay, r.gap = replay{}, false
+		c.moveReader(write, replay{})
 
-	err := c.persist()
-	q.removeForCursors()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: empty: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+		err := c.persist()
+		c.q.removeForCursors()
+		return c.wrap("empty", err)
+	})
 }
 
 // Delete removes the cursor: its metadata file goes, and the segments only
 // it held are removed. The log keeps no trace of it; Queue.Cursor of the
 // same name makes a new one.
 func (c *Cursor) Delete() error {
+	return c.exclusive(true, func(position, bool) error {
+		q := c.q
+		q.lmu.Lock()
+		if q.cursors[c.name] == c {
+			delete(q.cursors, c.name)
+		}
+		q.lmu.Unlock()
+		c.mu.Lock()
+		c.open = false
+		c.intervals = nil
+		c.mu.Unlock()
+		c.forget()
+		c.closeReader()
+		var err error
+		if rerr := os.Remove(c.metaPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		} else {
+			err = syncDir(q.opts.Dir)
+		}
+		q.removeForCursors()
+		return c.wrap("delete", err)
+	})
+}
+
+// exclusive runs fn, which changes the cursor's intervals or replaces its
+// state (Join, Leave, Close, Empty, Delete), holding the queue's writer
+// role (a Put is wholly before or after it, and the cursor's metadata is
+// written under it) and, with reader, the cursor's reader role. fn is
+// given the write end and whether the cursor may be used: handed out, and
+// the queue open. Neither changes while fn runs: Queue.Cursor only opens a
+// closed cursor, and closing one or the queue takes the writer role.
+func (c *Cursor) exclusive(reader bool, fn func(write position, usable bool) error) error {
 	q := c.q
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	q.lmu.Lock()
-	if q.cursors[c.name] == c {
-		delete(q.cursors, c.name)
+	if reader {
+		c.rmu.Lock()
+		defer c.rmu.Unlock()
 	}
-	q.lmu.Unlock()
+	closed, write := q.writeEnd()
 	c.mu.Lock()
-	c.open = false
-	c.intervals = nil
+	usable := !closed && c.open
 	c.mu.Unlock()
-	c.amu.Lock()
-	c.acks.reset()
-	c.mem.forget()
-	c.amu.Unlock()
-	c.r.close()
-	c.r.seg.release()
-	var err error
-	if rerr := os.Remove(c.metaPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		err = rerr
-	} else {
-		err = syncDir(q.opts.Dir)
+	return fn(write, usable)
+}
+
+// wrap gives err (nil for none) the context of the cursor and of op.
+func (c *Cursor) wrap(op string, err error) error {
+	if err == nil {
+		return nil
 	}
-	q.removeForCursors()
-	if err != nil {
-		return fmt.Errorf("diskqueue %s: cursor %s: delete: %w", q.opts.Name, c.name, err)
-	}
-	return nil
+	return fmt.Errorf("diskqueue %s: cursor %s: %s: %w", c.q.opts.Name, c.name, op, err)
 }
 
 // need appends the segment ranges the cursor needs, [lo, hi] inclusive:
@@ -724,8 +590,11 @@ func (q *Queue) removeForCursors() {
 	from := q.logFrom
 	n := from
 	prefix := true
-	for _, nd := range needs {
-		for ; n < min(nd[0], wf); n++ {
+	// unneeded dooms segments n up to to, which no cursor needs: claimed
+	// by moving from while below every needed one, else remembered in
+	// logGone (once).
+	unneeded := func(to int64) {
+		for ; n < to; n++ {
 			if prefix {
 				doomed = append(doomed, n)
 				from = n + 1
@@ -734,6 +603,9 @@ func (q *Queue) removeForCursors() {
 				q.logGone[n] = struct{}{}
 			}
 		}
+	}
+	for _, nd := range needs {
+		unneeded(min(nd[0], wf))
 		prefix = false
 		if nd[1] >= wf-1 {
 			n = wf
@@ -741,15 +613,7 @@ func (q *Queue) removeForCursors() {
 		}
 		n = max(n, nd[1]+1)
 	}
-	for ; n < wf; n++ {
-		if prefix {
-			doomed = append(doomed, n)
-			from = n + 1
-		} else if _, gone := q.logGone[n]; !gone {
-			doomed = append(doomed, n)
-			q.logGone[n] = struct{}{}
-		}
-	}
+	unneeded(wf)
 	q.logFrom = from
 	for g := range q.logGone {
 		if g < from {
@@ -825,19 +689,7 @@ func (q *Queue) cursorsChanged() bool {
 // queue's reader. Caller holds wmu.
 func (q *Queue) tickCursors() {
 	for _, c := range q.cursorList() {
-		c.amu.Lock()
-		c.acks.shrink()
-		c.amu.Unlock()
-		if c.rmu.TryLock() {
-			if !c.r.used {
-				c.r.seg.release()
-			}
-			c.amu.Lock()
-			c.mem.trim(!c.r.used)
-			c.amu.Unlock()
-			c.r.used = false
-			c.rmu.Unlock()
-		}
+		c.idle()
 	}
 }
 
@@ -846,8 +698,7 @@ func (q *Queue) tickCursors() {
 func (q *Queue) closeCursors() {
 	for _, c := range q.cursorList() {
 		c.rmu.Lock()
-		c.r.close()
-		c.r.seg.release()
+		c.closeReader()
 		c.rmu.Unlock()
 		c.mu.Lock()
 		c.open = false
@@ -906,73 +757,33 @@ func (q *Queue) loadCursors(names []string) error {
 
 // Peek returns up to maxRecords of the records Read would return next,
 // without consuming them, as Queue.Peek.
-func (c *Cursor) Peek(maxRecords int) ([]Record, error) {
-	if maxRecords <= 0 {
-		return nil, nil
-	}
-	var out []Record
-	err := c.Scan(func(data []byte, legacy bool) bool {
-		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
-		return len(out) < maxRecords
-	})
-	return out, err
-}
+func (c *Cursor) Peek(maxRecords int) ([]Record, error) { return peek(c.Scan, maxRecords) }
 
 // Scan calls fn with each record Read would return next, in order, until fn
 // returns false or the cursor's records end, as Queue.Scan: nothing moves,
 // damage is skipped silently, and it holds the cursor's reader role while
 // it scans.
 func (c *Cursor) Scan(fn func(data []byte, legacy bool) bool) error {
-	q := c.q
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	q.mu.Lock()
-	closed, write := q.closed, position{q.writeFile, q.writePos}
-	q.mu.Unlock()
-	c.mu.Lock()
-	open := c.open
-	c.ivs = append(c.ivs[:0], c.intervals...)
-	c.mu.Unlock()
-	if closed || !open {
-		return ErrClosed
+	write, err := c.startScan()
+	if err != nil {
+		return err
 	}
 	at := position{c.r.file, c.r.seg.pos}
 	replay := c.r.replay // a copy: finished only reslices (progress.go)
 	var seg segReader
-	seg.chunk = 64 << 10
 	for _, iv := range c.ivs {
 		if !iv.after(at) {
 			continue
 		}
-		from := iv.start
+		from, end := iv.start, iv.limit(write)
 		if from.less(at) {
 			from = at
 		}
-		end := write
-		if !iv.open && iv.end.less(write) {
-			end = iv.end
-		}
-		for file := from.file; file <= end.file; file++ {
-			pos := int64(0)
-			if file == from.file {
-				pos = from.off
-			}
-			if file == end.file && pos >= end.off {
-				break
-			}
-			path := segmentPath(q.opts.Dir, q.opts.Name, file)
-			f, err := os.Open(path)
-			if errors.Is(err, os.ErrNotExist) {
-				continue // as Read: a missing segment is skipped
-			}
-			if err != nil {
-				return fmt.Errorf("peek: open %s: %w", path, err)
-			}
-			more, err := q.scanSegment(f, file, pos, end.file, end.off, &seg, &replay, fn)
-			f.Close()
-			if err != nil || !more {
-				return err
-			}
+		more, err := c.q.scanRange(from, end, &seg, &replay, fn)
+		if err != nil || !more {
+			return err
 		}
 		at = end
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -28,6 +27,15 @@ func (iv interval) covers(p position) bool {
 
 // after reports whether the interval still holds positions at or after p.
 func (iv interval) after(p position) bool { return iv.open || p.less(iv.end) }
+
+// limit is where a read of the interval stops when the write end is
+// write: its end, or the write end when that comes first (or it is open).
+func (iv interval) limit(write position) position {
+	if !iv.open && iv.end.less(write) {
+		return iv.end
+	}
+	return write
+}
 
 // cursorMeta is the persistent state of one cursor.
 type cursorMeta struct {
@@ -91,22 +99,10 @@ func (m cursorMeta) encode() []byte {
 // declared count: each list is as long as its lines, which must match it.
 func decodeCursorMeta(b []byte) (cursorMeta, error) {
 	var m cursorMeta
-	body, sumLine, ok := cutLastLine(b)
-	if !ok {
-		return m, errors.New("no checksum line")
-	}
-	hex, ok := strings.CutPrefix(sumLine, "crc32c ")
-	if !ok || len(hex) != 8 {
-		return m, fmt.Errorf("bad checksum line %q", sumLine)
-	}
-	want, err := strconv.ParseUint(hex, 16, 32)
+	lines, err := checkedLines(b)
 	if err != nil {
-		return m, fmt.Errorf("bad checksum line %q", sumLine)
+		return m, err
 	}
-	if got := checksum(body); uint32(want) != got {
-		return m, fmt.Errorf("checksum mismatch: file says %08x, content is %08x", want, got)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
 	if lines[0] != cursorMetaMagic+" 1" {
 		if v, ok := strings.CutPrefix(lines[0], cursorMetaMagic+" "); ok {
 			return m, fmt.Errorf("version %q: %w", v, errMetaNewer)
@@ -116,67 +112,40 @@ func decodeCursorMeta(b []byte) (cursorMeta, error) {
 	if len(lines) < 6 {
 		return m, fmt.Errorf("%d lines, want at least 7", len(lines)+1)
 	}
-	next := 1
-	field := func(key string, a, b *int64) error {
-		if next >= len(lines) {
-			return fmt.Errorf("line %d: want %q, file ends", next+1, key)
-		}
-		v, ok := strings.CutPrefix(lines[next], key+" ")
-		if !ok {
-			return fmt.Errorf("line %d: want %q", next+1, key)
-		}
-		if err := parseInts(v, a, b); err != nil {
-			return fmt.Errorf("line %d (%s): %w", next+1, key, err)
-		}
-		next++
-		return nil
-	}
+	l := lineReader{lines: lines, next: 1}
 	var nSpans, nIntervals int64
-	if err := errors.Join(
-		field("depth", &m.depth, nil),
-		field("read", &m.read.file, &m.read.off),
-		field("read-end", &m.readEnd.file, &m.readEnd.off),
-		field("unfinished", &nSpans, nil)); err != nil {
+	l.field("depth", &m.depth, nil)
+	l.field("read", &m.read.file, &m.read.off)
+	l.field("read-end", &m.readEnd.file, &m.readEnd.off)
+	l.field("unfinished", &nSpans, nil)
+	if l.err != nil {
+		return m, l.err
+	}
+	if m.unfinished, err = l.spans(nSpans); err != nil {
 		return m, err
 	}
-	if nSpans < 0 || nSpans > int64(len(lines)-next) {
-		return m, fmt.Errorf("unfinished %d, but %d lines left", nSpans, len(lines)-next)
+	if l.field("intervals", &nIntervals, nil); l.err != nil {
+		return m, l.err
 	}
-	for range nSpans {
-		var s span
-		l := lines[next]
-		f, rest, ok := strings.Cut(l, ",")
-		if !ok {
-			return m, fmt.Errorf("line %d: malformed span %q", next+1, l)
-		}
-		if err := errors.Join(parseInts(f, &s.file, nil), parseInts(rest, &s.first, &s.last)); err != nil {
-			return m, fmt.Errorf("line %d: %w", next+1, err)
-		}
-		m.unfinished = append(m.unfinished, s)
-		next++
+	if nIntervals != int64(len(lines)-l.next) {
+		return m, fmt.Errorf("intervals %d, but %d interval lines", nIntervals, len(lines)-l.next)
 	}
-	if err := field("intervals", &nIntervals, nil); err != nil {
-		return m, err
-	}
-	if nIntervals != int64(len(lines)-next) {
-		return m, fmt.Errorf("intervals %d, but %d interval lines", nIntervals, len(lines)-next)
-	}
-	for _, l := range lines[next:] {
+	for ; l.next < len(lines); l.next++ {
 		var iv interval
-		a, rest, ok := strings.Cut(l, ",")
+		line := lines[l.next]
+		a, rest, ok := strings.Cut(line, ",")
 		b, c, ok2 := strings.Cut(rest, ",")
 		if !ok || !ok2 {
-			return m, fmt.Errorf("line %d: malformed interval %q", next+1, l)
+			return m, fmt.Errorf("line %d: malformed interval %q", l.next+1, line)
 		}
 		if err := errors.Join(parseInts(a, &iv.start.file, nil), parseInts(b, &iv.start.off, nil),
 			parseInts(c, &iv.end.file, &iv.end.off)); err != nil {
-			return m, fmt.Errorf("line %d: %w", next+1, err)
+			return m, fmt.Errorf("line %d: %w", l.next+1, err)
 		}
 		if iv.end == (position{-1, -1}) {
 			iv.open, iv.end = true, position{}
 		}
 		m.intervals = append(m.intervals, iv)
-		next++
 	}
 	return m, m.check()
 }

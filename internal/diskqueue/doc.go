@@ -30,6 +30,12 @@
 //	Cursor.mu  (a cursor's positions, intervals, depth, counters)
 //	amu, Cursor.amu (records read and not yet acknowledged)
 //
+// The Queue's reading end and each Cursor's are one type (consumer.go),
+// guarded by its owner's locks above: the reader under rmu (or
+// Cursor.rmu), the read state (positions, depth, FIN progress, counters)
+// under mu (or Cursor.mu), acknowledgements and read memory under amu (or
+// Cursor.amu).
+//
 // mu, lmu and the amus are only ever held for short, non-blocking sections;
 // file I/O happens under wmu or a reader role alone (a cursor's metadata
 // under wmu). Ack takes amu alone, so acknowledging never waits for file

@@ -105,22 +105,10 @@ func decodeMeta(b []byte) (meta, metaKind, error) {
 
 func decodeOurMeta(b []byte) (meta, error) {
 	var m meta
-	body, sumLine, ok := cutLastLine(b)
-	if !ok {
-		return m, errors.New("no checksum line")
-	}
-	hex, ok := strings.CutPrefix(sumLine, "crc32c ")
-	if !ok || len(hex) != 8 {
-		return m, fmt.Errorf("bad checksum line %q", sumLine)
-	}
-	want, err := strconv.ParseUint(hex, 16, 32)
+	lines, err := checkedLines(b)
 	if err != nil {
-		return m, fmt.Errorf("bad checksum line %q", sumLine)
+		return m, err
 	}
-	if got := checksum(body); uint32(want) != got {
-		return m, fmt.Errorf("checksum mismatch: file says %08x, content is %08x", want, got)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
 	var version int
 	switch lines[0] {
 	case metaMagic + " 1":
@@ -137,26 +125,27 @@ func decodeOurMeta(b []byte) (meta, error) {
 		v, _ := strings.CutPrefix(lines[0], metaMagic+" ")
 		return m, fmt.Errorf("version %q: %w", v, errMetaNewer)
 	}
-	fields := []struct {
-		key  string
-		a, b *int64
-	}{
-		{"depth", &m.depth, nil},
-		{"read", &m.readFile, &m.readPos},
-		{"write", &m.writeFile, &m.writePos},
-		{"legacy-end", &m.legacyEnd, nil},
-	}
-	for i, f := range fields {
-		v, ok := strings.CutPrefix(lines[i+1], f.key+" ")
-		if !ok {
-			return m, fmt.Errorf("line %d: want %q", i+2, f.key)
-		}
-		if err := parseInts(v, f.a, f.b); err != nil {
-			return m, fmt.Errorf("line %d (%s): %w", i+2, f.key, err)
-		}
+	l := lineReader{lines: lines, next: 1}
+	l.field("depth", &m.depth, nil)
+	l.field("read", &m.readFile, &m.readPos)
+	l.field("write", &m.writeFile, &m.writePos)
+	l.field("legacy-end", &m.legacyEnd, nil)
+	if l.err != nil {
+		return m, l.err
 	}
 	if version == 2 {
-		if err := m.decodeProgress(lines[5:]); err != nil {
+		// Version 2's FIN progress: "read-end f,p", "unfinished k" and the
+		// k span lines, the last lines of the file.
+		var k int64
+		l.field("read-end", &m.readEnd.file, &m.readEnd.off)
+		l.field("unfinished", &k, nil)
+		if l.err != nil {
+			return m, l.err
+		}
+		if k != int64(len(lines)-l.next) {
+			return m, fmt.Errorf("unfinished %d, but %d span lines", k, len(lines)-l.next)
+		}
+		if m.unfinished, err = l.spans(k); err != nil {
 			return m, err
 		}
 		if !m.progress() {
@@ -167,48 +156,83 @@ func decodeOurMeta(b []byte) (meta, error) {
 	return m, m.check()
 }
 
-// decodeProgress parses version 2's "read-end f,p", "unfinished k" and the
-// k span lines "file,first,last". Nothing is allocated by the declared
-// count: the spans are as many as the lines present, which must match it.
-func (m *meta) decodeProgress(lines []string) error {
-	v, ok := strings.CutPrefix(lines[0], "read-end ")
+// checkedLines verifies the checksum line that ends our metadata files
+// (the queue's and a cursor's, cursormeta.go) and returns the lines before
+// it.
+func checkedLines(b []byte) ([]string, error) {
+	body, sumLine, ok := cutLastLine(b)
 	if !ok {
-		return errors.New("line 7: want \"read-end\"")
+		return nil, errors.New("no checksum line")
 	}
-	if err := parseInts(v, &m.readEnd.file, &m.readEnd.off); err != nil {
-		return fmt.Errorf("line 7 (read-end): %w", err)
+	hex, ok := strings.CutPrefix(sumLine, "crc32c ")
+	if !ok || len(hex) != 8 {
+		return nil, fmt.Errorf("bad checksum line %q", sumLine)
 	}
-	v, ok = strings.CutPrefix(lines[1], "unfinished ")
+	want, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil {
+		return nil, fmt.Errorf("bad checksum line %q", sumLine)
+	}
+	if got := checksum(body); uint32(want) != got {
+		return nil, fmt.Errorf("checksum mismatch: file says %08x, content is %08x", want, got)
+	}
+	return strings.Split(strings.TrimSuffix(string(body), "\n"), "\n"), nil
+}
+
+// lineReader reads the lines of a metadata file in order: lines[next] is
+// the next, line next+1 of the file. err is the first error of field,
+// after which field does nothing.
+type lineReader struct {
+	lines []string
+	next  int
+	err   error
+}
+
+// field reads the line "key a" (b nil) or "key a,b".
+func (l *lineReader) field(key string, a, b *int64) {
+	if l.err != nil {
+		return
+	}
+	if l.next >= len(l.lines) {
+		l.err = fmt.Errorf("line %d: want %q, file ends", l.next+1, key)
+		return
+	}
+	v, ok := strings.CutPrefix(l.lines[l.next], key+" ")
 	if !ok {
-		return errors.New("line 8: want \"unfinished\"")
+		l.err = fmt.Errorf("line %d: want %q", l.next+1, key)
+		return
 	}
-	var k int64
-	if err := parseInts(v, &k, nil); err != nil {
-		return fmt.Errorf("line 8 (unfinished): %w", err)
+	if err := parseInts(v, a, b); err != nil {
+		l.err = fmt.Errorf("line %d (%s): %w", l.next+1, key, err)
+		return
 	}
-	spanLines := lines[2:]
-	if k != int64(len(spanLines)) {
-		return fmt.Errorf("unfinished %d, but %d span lines", k, len(spanLines))
+	l.next++
+}
+
+// spans reads n span lines "file,first,last" (FIN progress, progress.go).
+// Nothing is allocated by a declared count: n must not exceed the lines
+// left, so the spans are as many as the lines present.
+func (l *lineReader) spans(n int64) ([]span, error) {
+	if n < 0 || n > int64(len(l.lines)-l.next) {
+		return nil, fmt.Errorf("unfinished %d, but %d lines left", n, len(l.lines)-l.next)
 	}
-	if k == 0 {
-		return nil
+	if n == 0 {
+		return nil, nil
 	}
-	m.unfinished = make([]span, 0, len(spanLines))
-	for i, l := range spanLines {
+	out := make([]span, 0, n)
+	for range n {
 		var s span
-		fileStr, rest, ok := strings.Cut(l, ",")
+		line := l.lines[l.next]
+		f, rest, ok := strings.Cut(line, ",")
 		if !ok {
-			return fmt.Errorf("line %d: malformed span %q", i+9, l)
+			return nil, fmt.Errorf("line %d: malformed span %q", l.next+1, line)
 		}
-		if err := parseInts(fileStr, &s.file, nil); err != nil {
-			return fmt.Errorf("line %d: %w", i+9, err)
+		if err := errors.Join(parseInts(f, &s.file, nil), parseInts(rest, &s.first, &s.last)); err != nil {
+			return nil, fmt.Errorf("line %d: %w", l.next+1, err)
 		}
-		if err := parseInts(rest, &s.first, &s.last); err != nil {
-			return fmt.Errorf("line %d: %w", i+9, err)
-		}
-		m.unfinished = append(m.unfinished, s)
+		out = append(out, s)
+		l.next++
 	}
-	return nil
+	return out, nil
 }
 
 // decodeUpstreamMeta parses upstream's "%d\n%d,%d\n%d,%d\n".

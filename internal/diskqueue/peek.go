@@ -18,12 +18,15 @@ import (
 // files, logs and counts them, so a peek changes no file and no counter.
 // Peek holds the reader role while it scans (it serialises with Read),
 // reading through its own file handles and buffer.
-func (q *Queue) Peek(maxRecords int) ([]Record, error) {
+func (q *Queue) Peek(maxRecords int) ([]Record, error) { return peek(q.Scan, maxRecords) }
+
+// peek is Peek through scan, the Queue's Scan or a Cursor's.
+func peek(scan func(func(data []byte, legacy bool) bool) error, maxRecords int) ([]Record, error) {
 	if maxRecords <= 0 {
 		return nil, nil
 	}
 	var out []Record
-	err := q.Scan(func(data []byte, legacy bool) bool {
+	err := scan(func(data []byte, legacy bool) bool {
 		out = append(out, Record{Data: append([]byte(nil), data...), Legacy: legacy})
 		return len(out) < maxRecords
 	})
@@ -36,39 +39,47 @@ func (q *Queue) Peek(maxRecords int) ([]Record, error) {
 func (q *Queue) Scan(fn func(data []byte, legacy bool) bool) error {
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
-	q.mu.Lock()
-	closed, wf, wp := q.closed, q.writeFile, q.writePos
-	q.mu.Unlock()
+	closed, write := q.writeEnd()
 	if closed {
 		return ErrClosed
 	}
 	if q.opts.Log {
 		return errLogRead
 	}
-	file, pos := q.r.file, q.r.seg.pos
 	replay := q.r.replay // a copy: finished only reslices (progress.go)
-
 	var seg segReader
+	_, err := q.scanRange(position{q.r.file, q.r.seg.pos}, write, &seg, &replay, fn)
+	return err
+}
+
+// scanRange passes the records starting in [from, end) to fn, as Scan
+// does, reading through seg; more is false once fn asked to stop. Caller
+// holds the reader role whose replay (a copy) it is given.
+func (q *Queue) scanRange(from, end position, seg *segReader, replay *replay, fn func([]byte, bool) bool) (more bool, err error) {
 	seg.chunk = 64 << 10
-	for more := true; more && (file < wf || (file == wf && pos < wp)); {
+	for file := from.file; file <= end.file; file++ {
+		pos := int64(0)
+		if file == from.file {
+			pos = from.off
+		}
+		if file == end.file && pos >= end.off {
+			break
+		}
 		path := segmentPath(q.opts.Dir, q.opts.Name, file)
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			// As Read: a missing segment below the writer's is skipped.
-			file, pos = file+1, 0
-			continue
+			continue // as Read: a missing segment below the writer's is skipped
 		}
 		if err != nil {
-			return fmt.Errorf("peek: open %s: %w", path, err)
+			return false, fmt.Errorf("peek: open %s: %w", path, err)
 		}
-		more, err = q.scanSegment(f, file, pos, wf, wp, &seg, &replay, fn)
+		more, err := q.scanSegment(f, file, pos, end.file, end.off, seg, replay, fn)
 		f.Close()
-		if err != nil {
-			return err
+		if err != nil || !more {
+			return false, err
 		}
-		file, pos = file+1, 0
 	}
-	return nil
+	return true, nil
 }
 
 // scanSegment passes the records of one segment from pos on to fn; more is

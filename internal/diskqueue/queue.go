@@ -14,7 +14,6 @@ type Queue struct {
 	opts     Options
 	bounds   bounds
 	metaPath string
-	ready    chan struct{} // capacity 1, never closed
 	stop     chan struct{} // closed by Close/Delete to stop syncLoop
 	loops    sync.WaitGroup
 
@@ -28,30 +27,23 @@ type Queue struct {
 	writePiece int64
 	spare      []*putReq // recycled pending slice; guarded by wmu
 
-	rmu sync.Mutex // reader role
-	r   reader
-	// side is the read loop's view of r (read.go), built once at Open so
-	// that a Read allocates nothing for it.
-	side readSide
+	rmu sync.Mutex // reader role: consumer.r
+	// consumer is the queue's reading end (consumer.go): the reader under
+	// rmu, the published read state under mu, and the records read and
+	// not yet acknowledged under amu. A log (Options.Log) does not read
+	// through it: its cursors each have their own. Its read position is
+	// then the lowest segment the cursors keep (removeForCursors).
+	consumer
 
 	mu       sync.Mutex
 	closed   bool
 	pending  []*putReq // batches waiting for the writer
 	freeReqs []*putReq // finished requests kept for the next puts (writer.go)
-	readFile int64     // published read position: the next record Read returns
-	readPos  int64
 	// published write position: readers never look past it
 	writeFile, writePos int64
-	depth               int64
 	removeFrom          int64 // lowest segment number that may still need removing
-	// replay: the reader's FIN progress left from the metadata Open loaded,
-	// as of the published read position (progress.go).
-	replay replay
-	stats  Stats // counters; Depth and positions are filled in by Stats()
 
-	amu  sync.Mutex // records read and not yet acknowledged; see ack.go
-	acks tracker
-	mem  readMemory // the slabs records were read into (readmem.go); under amu
+	amu sync.Mutex // records read and not yet acknowledged: consumer.acks, consumer.mem
 
 	saved meta // the metadata last written; guarded by wmu
 
@@ -81,14 +73,11 @@ func Open(opts Options) (*Queue, error) {
 		opts:     opts,
 		bounds:   boundsFor(opts),
 		metaPath: filepath.Join(opts.Dir, metaFileName(opts.Name)),
-		ready:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
-		acks:     tracker{base: firstSeq},
-		mem:      readMemory{fresh: opts.FreshReadMemory},
 
 		writePiece: writePiece,
 	}
-	q.side = readSide{r: &q.r, amu: &q.amu, mem: &q.mem, count: q.countDamage}
+	q.consumer.init(&q.rmu, &q.mu, &q.amu, opts, "")
 	if err := q.recover(); err != nil {
 		q.closeWriteFile()
 		return nil, fmt.Errorf("diskqueue %s: open: %w", opts.Name, err)
@@ -115,13 +104,6 @@ func Open(opts Options) (*Queue, error) {
 // consumer waits on it, then calls Read until it returns no records.
 func (q *Queue) Ready() <-chan struct{} { return q.ready }
 
-func (q *Queue) signal() {
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
 // readable reports whether a Read would find something (or damage to skip).
 func (q *Queue) readable() bool {
 	q.mu.Lock()
@@ -132,24 +114,23 @@ func (q *Queue) readable() bool {
 // Depth is the number of records written and not yet read. After a crash it
 // is an estimate until the reader reaches the end of the queue (FORMAT.md,
 // "Depth").
-func (q *Queue) Depth() int64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.depth
-}
+func (q *Queue) Depth() int64 { return q.depthNow() }
 
 // Stats returns a snapshot of the queue's counters and positions.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := q.stats
-	s.Depth = q.depth
-	s.ReadFile, s.ReadPos = q.readFile, q.readPos
 	s.WriteFile, s.WritePos = q.writeFile, q.writePos
-	q.amu.Lock()
-	s.Unacked = q.acks.unacked
-	q.amu.Unlock()
+	q.readStatsLocked(&s)
 	return s
+}
+
+// writeEnd is the published write end, and whether the queue is closed.
+func (q *Queue) writeEnd() (closed bool, write position) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed, position{q.writeFile, q.writePos}
 }
 
 func (q *Queue) logf(format string, args ...any) {
@@ -207,23 +188,10 @@ func (q *Queue) tick() {
 		q.w.buf = nil
 	}
 	q.w.wrote = false
-	q.amu.Lock()
-	q.acks.shrink()
-	q.amu.Unlock()
+	// An idle reader gives its buffers back; a busy one keeps them.
+	q.idle()
 	if q.opts.Log {
 		q.tickCursors()
-	}
-	// An idle reader gives its buffers back; a busy one keeps them.
-	// TryLock: never wait for a Read in progress.
-	if q.rmu.TryLock() {
-		if !q.r.used {
-			q.r.seg.release()
-		}
-		q.amu.Lock()
-		q.mem.trim(!q.r.used)
-		q.amu.Unlock()
-		q.r.used = false
-		q.rmu.Unlock()
 	}
 }
 
@@ -231,38 +199,19 @@ func (q *Queue) tick() {
 // is the frontier: the oldest record read and not acknowledged, or the next
 // record to read when none is outstanding; its depth counts every record
 // from there on, outstanding ones included, since a reopened queue delivers
-// them again. mu and amu are held together so that a concurrent Read, which
-// moves records from depth to the tracker under both, is seen whole.
-//
-// Past the frontier it records FIN progress (progress.go): readEnd, the
-// furthest the reader got (or the end of what a replay after the last Open
-// still has to go through), and the unfinished records before it: the
-// outstanding ones, then the replay's own unfinished spans not yet reached.
-// A reopened queue delivers only those before readEnd, so depth counts only
-// them.
+// them again. Past the frontier it records FIN progress (progress.go;
+// consumer.progressLocked). A reopened queue delivers only the unfinished
+// records before readEnd, so depth counts only them.
 func (q *Queue) snapshot() meta {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	reader := position{q.readFile, q.readPos}
 	m := meta{
-		depth:    q.depth,
-		readFile: q.readFile, readPos: q.readPos,
 		writeFile: q.writeFile, writePos: q.writePos,
 		legacyEnd: q.legacyEnd,
 	}
-	var ahead []span
-	m.readEnd, ahead = q.replay.remaining(reader)
-	q.amu.Lock()
-	if _, e, ok := q.acks.frontier(); ok {
-		m.readFile, m.readPos = e.file, e.pos
-		m.depth += q.acks.unacked
-		m.unfinished = q.acks.unfinishedSpans()
-		if !m.progress() {
-			m.readEnd = reader
-		}
-	}
-	q.amu.Unlock()
-	m.unfinished = append(m.unfinished, ahead...)
+	var read position
+	read, m.readEnd, m.depth, m.unfinished = q.progressLocked()
+	m.readFile, m.readPos = read.file, read.off
 	return m
 }
 
@@ -361,8 +310,7 @@ func (q *Queue) shutdown(persist bool) error {
 		err = q.persistMeta()
 	}
 	q.closeWriteFile()
-	q.r.close()
-	q.r.seg.release()
+	q.closeReader()
 	q.w.buf = nil
 	if q.opts.Log {
 		q.closeCursors()
@@ -387,23 +335,15 @@ func (q *Queue) Empty() error {
 		return ErrClosed
 	}
 	next := q.w.file + 1
-	q.readFile, q.readPos = next, 0
+	q.setLocked(position{next, 0}, 0, replay{})
 	q.writeFile, q.writePos = next, 0
-	q.depth = 0
 	q.removeFrom = next // Empty removes the older segments itself
-	q.replay = replay{}
-	q.amu.Lock()
-	q.acks.reset()
-	q.mem.forget()
-	q.amu.Unlock()
+	q.forget()
 	q.mu.Unlock()
 
 	q.closeWriteFile()
 	q.w.file, q.w.pos, q.w.unsynced, q.w.broken, q.w.ahead.from, q.w.ahead.ran = next, 0, 0, false, 0, false
-	q.r.close()
-	q.r.file = next
-	q.r.seg.seek(0)
-	q.r.replay, q.r.gap = replay{}, false
+	q.moveReader(position{next, 0}, replay{})
 
 	// Metadata first: a crash between the two steps leaves old segments
 	// below the read position, which Open removes; the other order could

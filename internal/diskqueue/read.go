@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 )
 
 // reader is the consuming end of the queue. Guarded by Queue.rmu.
@@ -73,7 +72,11 @@ type Record struct {
 // An I/O error is returned only when no record was read before it; the
 // position does not move past unread bytes, so the next call retries.
 func (q *Queue) Read(maxRecords int) ([]Record, error) {
-	out, err := q.ReadAppend(nil, maxRecords)
+	return orNil(q.ReadAppend(nil, maxRecords))
+}
+
+// orNil is Read's result from ReadAppend's: nil when no record was read.
+func orNil(out []Record, err error) ([]Record, error) {
 	if len(out) == 0 {
 		return nil, err
 	}
@@ -89,85 +92,35 @@ func (q *Queue) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 	}
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
-	q.mu.Lock()
-	closed, wf, wp := q.closed, q.writeFile, q.writePos
-	q.mu.Unlock()
+	closed, write := q.writeEnd()
 	if closed {
 		return dst, ErrClosed
 	}
 	if q.opts.Log {
 		return dst, errLogRead
 	}
-	r := &q.r
-	r.used = true
-	r.starts = r.starts[:0]
+	q.startRead()
 	base := len(dst)
 	readBytes := 0
-	out, skipped, err := q.readRun(q.side, wf, wp, dst, base, maxRecords, &readBytes)
+	out, skipped, err := q.readRun(&q.consumer, write.file, write.off, dst, base, maxRecords, &readBytes)
 
 	q.mu.Lock()
-	q.readFile, q.readPos = r.file, r.seg.pos
-	moved := int64(len(out)-base) + skipped
-	q.depth = max(q.depth-moved, 0)
-	// The tracker is updated under mu with the depth, so that a metadata
-	// snapshot never sees the records in neither place (see snapshot).
-	q.amu.Lock()
-	for i, st := range r.starts {
-		out[base+i].Seq = q.acks.push(st)
-		q.mem.ref(st.slab)
-	}
-	q.replay = r.replay
-	keepFrom := q.readFile
-	if _, e, ok := q.acks.frontier(); ok {
-		keepFrom = e.file
-	}
-	q.amu.Unlock()
+	keepFrom := q.tookLocked(out, base, skipped).file
 	// Segments left behind by the reader, or released by acks since.
 	release := q.removeFrom < keepFrom
 	atTail := q.readFile == q.writeFile && q.readPos == q.writePos
-	staleDepth := int64(0)
-	if atTail && q.depth != 0 {
-		// Depth is exact except after a crash or skipped damage; the tail
-		// is where it is known to be zero.
-		staleDepth, q.depth = q.depth, 0
-	}
-	if err != nil {
-		q.stats.ReadErrors++
-	}
-	q.mu.Unlock()
-	if staleDepth != 0 {
-		q.logf("depth %d at the tail, reset to 0", staleDepth)
-	}
-	if release {
-		q.removeAcked()
-	}
-	if !atTail {
-		q.signal()
-	}
-	if len(out) > base {
-		return out, nil
-	}
-	return out, err
+	return q.endRead(q, out, base, err, atTail, release)
 }
 
-// readSide is what the read loop works on: one reader (the Queue's, or a
-// Cursor's; cursor.go), the memory its records are copied into with the
-// lock guarding it, and where skipped damage is counted.
-type readSide struct {
-	r     *reader
-	amu   *sync.Mutex
-	mem   *readMemory
-	count func(records, bytes int64)
-}
-
-// readRun reads records up to the write end wf,wp (or a cursor's interval
-// end) into out, until out holds maxRecords records past base or the
-// records read hold maxReadBytes (readBytes carries the count across the
-// runs of one Read). The records' tracker entries are appended to
-// rs.r.starts, one per record of out[base:], for the caller to register.
-// Caller holds the reader role of rs.r.
-func (q *Queue) readRun(rs readSide, wf, wp int64, out []Record, base, maxRecords int, readBytes *int) (_ []Record, skipped int64, err error) {
-	r := rs.r
+// readRun reads records of the reading end rs (the Queue's, or a
+// Cursor's) up to the write end wf,wp (or a cursor's interval end) into
+// out, until out holds maxRecords records past base or the records read
+// hold maxReadBytes (readBytes carries the count across the runs of one
+// Read). The records' tracker entries are appended to rs.r.starts, one per
+// record of out[base:], for the caller to register (tookLocked). Caller
+// holds rs.rmu.
+func (q *Queue) readRun(rs *consumer, wf, wp int64, out []Record, base, maxRecords int, readBytes *int) (_ []Record, skipped int64, err error) {
+	r := &rs.r
 	spans := r.spans[:0]
 	flush := func() {
 		from := len(out) - base
@@ -232,7 +185,7 @@ loop:
 		case itemDamage:
 			r.gap = true
 			skipped += it.records
-			q.skipDamage(r.f, r.file, it, rs.count)
+			q.skipDamage(r.f, r.file, it, rs.countDamage)
 		case itemEnd:
 			if r.sealed {
 				flush()
@@ -243,7 +196,7 @@ loop:
 				// The write segment is shorter than what was written to it:
 				// something outside the queue truncated it.
 				q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1,
-					reason: "segment shorter than the data written to it"}, rs.count)
+					reason: "segment shorter than the data written to it"}, rs.countDamage)
 				skipped++
 				r.seg.seek(wp)
 			}
@@ -281,7 +234,7 @@ func grow1[T any](s []T) []T {
 // of their own and appends them to out as Records: one new array, or with
 // Options.ReuseReads slabs of the queue's read memory (readmem.go), whose
 // ids it sets in the records' tracker entries, starts. Called under rmu.
-func (q *Queue) appendRecords(rs readSide, out []Record, spans [][]byte, starts []ackEntry, legacy bool, maxRecords int) []Record {
+func (q *Queue) appendRecords(rs *consumer, out []Record, spans [][]byte, starts []ackEntry, legacy bool, maxRecords int) []Record {
 	if len(spans) == 0 {
 		return out
 	}
@@ -352,8 +305,8 @@ func appendRecord1(out []Record, data []byte, legacy bool) []Record {
 // openReadFile opens the segment the reader is positioned in. A segment that
 // does not exist is skipped: it was consumed and removed after the metadata
 // was last written, or lost.
-func (q *Queue) openReadFile(rs readSide, wf, wp int64) error {
-	r := rs.r
+func (q *Queue) openReadFile(rs *consumer, wf, wp int64) error {
+	r := &rs.r
 	path := segmentPath(q.opts.Dir, q.opts.Name, r.file)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -364,7 +317,7 @@ func (q *Queue) openReadFile(rs readSide, wf, wp int64) error {
 			return nil
 		}
 		// The write segment itself is gone: nothing to read up to wp.
-		q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1, reason: "write segment is missing"}, rs.count)
+		q.skipDamage(nil, r.file, item{start: r.seg.pos, end: wp, records: 1, reason: "write segment is missing"}, rs.countDamage)
 		r.seg.seek(wp)
 		return nil
 	}
@@ -425,14 +378,6 @@ func (q *Queue) skipDamage(src io.ReaderAt, seg int64, it item, count func(recor
 	if count != nil {
 		count(it.records, size)
 	}
-}
-
-// countDamage counts damage the Queue's reader or recovery skipped.
-func (q *Queue) countDamage(records, bytes int64) {
-	q.mu.Lock()
-	q.stats.SkippedRecords += records
-	q.stats.SkippedBytes += bytes
-	q.mu.Unlock()
 }
 
 // copyRange copies size bytes at off of src into a new file at path.

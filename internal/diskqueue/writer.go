@@ -225,10 +225,7 @@ func (q *Queue) markRead(group []*putReq) {
 			i++
 		}
 	}
-	keepFrom := q.readFile
-	if _, e, ok := q.acks.frontier(); ok {
-		keepFrom = e.file
-	}
+	keepFrom := q.frontierLocked().file
 	q.amu.Unlock()
 	release := q.removeFrom < keepFrom
 	q.mu.Unlock()
