@@ -240,7 +240,7 @@ func (t *Topic) logChange(c *Channel, n int, several bool) (join, leave bool) {
 			return false, true
 		}
 		if c.queue.CursorDepth() > 0 {
-			return false, false // not caught up (CursorDepth says why not Depth)
+			return false, false // not caught up
 		}
 		return false, c.memoryRoom(n)
 	}

@@ -22,35 +22,28 @@ import (
 // (a depth counted down twice for one damaged record would leave the last
 // ones unread with the channel reporting depth 0).
 //
-// It fails today (this tree, the session's start build, h-toplog's build
-// with --fanout-log): after the restart the channel delivers all
-// but the last later message and /stats says depth 0. The replay skips
-// finished records without counting them in depth, as the metadata's depth
-// excluded them, but counts the damaged record again though the depth was
-// already lowered for it before the crash (internal/diskqueue/read.go,
-// readRun's itemDamage case, and the depth update after it in read.go and
-// cursor.go); nsqd/queue asks for a backlog read only while Depth() > 0.
-// So it is skipped unless CHAOS_REPRO is set: it documents the defect
-// until internal/diskqueue's owner fixes it, then it should run always.
-//
-// It runs against the build, or against CHAOS_REPRO_NSQD with the extra
-// flags CHAOS_REPRO_ARGS (e.g. CHAOS_REPRO_ARGS=--fanout-log on a build that
-// has the topic log: the same failure through a cursor of the log).
+// It failed before internal/diskqueue kept the depth above 0 while records
+// are left to read (consumer.go, endRead): the replay skips finished records
+// without counting them in depth, as the metadata's depth excluded them,
+// but counted the damaged record again though the depth was already
+// lowered for it before the crash, and nsqd/queue asks for a backlog read
+// only while Depth() > 0: the channel delivered all but the last later
+// message and /stats said depth 0. It runs through the channels' own
+// queues and through a topic log's cursors (--fanout-log).
 func TestReplayedDamageLeavesNoRecordUnread(t *testing.T) {
-	if os.Getenv("CHAOS_REPRO") == "" && os.Getenv("CHAOS_REPRO_NSQD") == "" {
-		t.Skip("known defect (a replayed damaged record is counted out of depth twice); CHAOS_REPRO=1 runs it")
+	for name, args := range map[string][]string{"own queues": {"--fanout-log=false"}, "topic log": {"--fanout-log"}} {
+		t.Run(name, func(t *testing.T) { replayDamage(t, nsqdBinary(t), args) })
 	}
-	bin := os.Getenv("CHAOS_REPRO_NSQD")
-	if bin == "" {
-		bin = nsqdBinary(t)
-	}
+}
+
+func replayDamage(t *testing.T, bin string, extra []string) {
 	channels := []string{"ch", "ch1", "ch2"}
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
 	require.NoError(t, os.Mkdir(dataDir, 0o755))
 	n := &node{bin: bin, dataDir: dataDir, logPath: filepath.Join(dir, "nsqd.log"),
 		args: append([]string{"--mem-queue-size=0", "--sync-every=1", "--sync-timeout=100ms",
-			"--msg-timeout=60s", "--max-bytes-per-file=4096"}, strings.Fields(os.Getenv("CHAOS_REPRO_ARGS"))...)}
+			"--msg-timeout=60s", "--max-bytes-per-file=4096"}, extra...)}
 	require.NoError(t, n.start())
 	defer n.shutdown()
 	defer func() {

@@ -194,6 +194,13 @@ func (s *consumer) endRead(q *Queue, out []Record, base int, err error, atTail, 
 	if atTail && s.depth != 0 {
 		staleDepth, s.depth = s.depth, 0
 	}
+	if !atTail && s.depth <= 0 {
+		// The depth is 0 only at the tail. An estimate that ran out
+		// before it (a replay after a crash that skipped damage counted
+		// out before the crash once more) must not hide the records left:
+		// callers read while the depth says there is something to read.
+		s.depth = 1
+	}
 	if err != nil {
 		s.stats.ReadErrors++
 	}

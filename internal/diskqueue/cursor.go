@@ -253,12 +253,21 @@ func (c *Cursor) ReadAppend(dst []Record, maxRecords int) ([]Record, error) {
 		}
 	}
 
+	// The tail is judged against the write end as of now, not as of the
+	// Read's start: a Put published meanwhile has counted its records in
+	// the depth (publishToCursors, under mu and then Cursor.mu), and a
+	// tail judged against the old end would drop that count. Holding mu
+	// while taking Cursor.mu keeps the two in step (the lock order allows
+	// it: mu, lmu, Cursor.mu).
+	q.mu.Lock()
+	now := position{q.writeFile, q.writePos}
 	c.mu.Lock()
+	q.mu.Unlock()
 	frontier := c.tookLocked(out, base, skipped)
 	dropped := c.trimIntervals(frontier)
 	release := dropped || frontier.file > c.keptFrom
 	c.keptFrom = frontier.file
-	return c.endRead(q, out, base, err, c.atTailLocked(write), release)
+	return c.endRead(q, out, base, err, c.atTailLocked(now), release)
 }
 
 // startScan is the start of a Read or a Scan: it copies the cursor's

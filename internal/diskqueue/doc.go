@@ -39,9 +39,10 @@
 // mu, lmu and the amus are only ever held for short, non-blocking sections;
 // file I/O happens under wmu or a reader role alone (a cursor's metadata
 // under wmu). Ack takes amu alone, so acknowledging never waits for file
-// I/O. A cursor's Read takes mu and its own mu one after the other, never
-// one inside the other; a Put's publication counts the new records in the
-// joined cursors' depth under mu, lmu and each Cursor.mu in that order.
+// I/O. A cursor's Read ends under mu and then its own mu (nested, so that
+// it judges the tail against the write end its depth counts); a Put's
+// publication counts the new records in the joined cursors' depth under
+// mu, lmu and each Cursor.mu in that order.
 //
 // Logs. A queue opened with Options.Log has no reader of its own: it is
 // read through named cursors (Queue.Cursor; cursor.go), each joined over

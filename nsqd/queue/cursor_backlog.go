@@ -59,31 +59,14 @@ func (q *Queue) AttachCursor(c Cursor) { q.cursor.c = c }
 // HasCursor reports whether the queue reads a topic log's cursor too.
 func (q *Queue) HasCursor() bool { return q.cursor.c != nil }
 
-// CursorDepth is the number of the cursor's records not yet read, or 1
-// when its count says 0 while it is joined and its reader is behind the
-// write end. It needs no lock of the caller's.
-//
-// Why the second case: a cursor's Read that reaches what was the write end
-// when it began sets the count to 0, and a Put that landed meanwhile (and
-// counted its records) is forgotten with it (internal/diskqueue's
-// Cursor.ReadAppend judges "at the tail" by the write end it started
-// with). Those records would then wait, unread, for the next Put to count
-// again. While the cursor is joined, everything between its reader and the
-// write end is its, past any gap the read seeks over, so a reader behind
-// the write end has records, or one read that finds none puts it at the
-// end.
+// CursorDepth is the number of the cursor's records not yet read (0 only
+// when none is left: internal/diskqueue judges the tail against the write
+// end its count includes). It needs no lock of the caller's.
 func (q *Queue) CursorDepth() int64 {
-	c := q.cursor.c
-	if c == nil {
+	if q.cursor.c == nil {
 		return 0
 	}
-	if d := c.Depth(); d > 0 || !c.Joined() {
-		return d
-	}
-	if s := c.Stats(); s.ReadFile < s.WriteFile || s.ReadFile == s.WriteFile && s.ReadPos < s.WritePos {
-		return 1
-	}
-	return 0
+	return q.cursor.c.Depth()
 }
 
 // CursorStats reads the cursor's counters (zero values without one). It
