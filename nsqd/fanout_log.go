@@ -239,8 +239,8 @@ func (t *Topic) logChange(c *Channel, n int, several bool) (join, leave bool) {
 		if !may {
 			return false, true
 		}
-		if c.log.cursor.Depth() > 0 {
-			return false, false
+		if c.queue.CursorDepth() > 0 {
+			return false, false // not caught up (CursorDepth says why not Depth)
 		}
 		return false, c.memoryRoom(n)
 	}

@@ -693,3 +693,62 @@ func TestFanoutLogDamageIsSkippedAndCountedPerChannel(t *testing.T) {
 		c.conn.Close()
 	}
 }
+
+// Consumers reading while publishers publish: every channel delivers every
+// message, the last batches too, with no publish after them to wake it.
+func TestFanoutLogConsumeWhilePublishing(t *testing.T) {
+	n := fanoutLogDaemon(t, 4, nil)
+	fanOutTopic(t, n, "clicks", logChannels...)
+	const batches, size = 200, 10
+	var bodies []string
+	for b := 0; b < batches; b++ {
+		bodies = append(bodies, numbered(fmt.Sprintf("b%d-", b), size)...)
+	}
+	consumers := map[string]*testConn{}
+	for _, name := range logChannels {
+		c := dialV2(t, n)
+		c.subscribe("clicks", name)
+		c.send("RDY 7")
+		consumers[name] = c
+	}
+	done := make(chan error, 1)
+	producer := dialV2(t, n)
+	go func() {
+		// Owner: this test; ends after the last batch's answer.
+		for b := 0; b < batches; b++ {
+			if _, err := producer.conn.Write(command("MPUB clicks", mpubBody(bodies[b*size:(b+1)*size]...))); err != nil {
+				done <- err
+				return
+			}
+			frameType, data, err := producer.readFrameErr(10 * time.Second)
+			if err != nil || frameType != protocol.FrameTypeResponse || string(data) != "OK" {
+				done <- fmt.Errorf("batch %d: %d %q %v", b, frameType, data, err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	got := map[string][]string{}
+	for len(got["archive"])+len(got["metrics"])+len(got["spam_analysis"]) < 3*len(bodies) {
+		progressed := false
+		for _, name := range logChannels {
+			c := consumers[name]
+			if len(got[name]) == len(bodies) {
+				continue
+			}
+			m, err := c.readMessageErr(5 * time.Second)
+			if err != nil {
+				ch := existingChannel(t, n, "clicks", name)
+				t.Fatalf("%s stalled after %d of %d: %v; depth %d cursor %+v joined %v", name, len(got[name]), len(bodies), err, ch.Depth(), ch.log.cursor.Stats(), ch.log.cursor.Joined())
+			}
+			got[name] = append(got[name], string(m.Body))
+			c.fin(m.ID)
+			progressed = true
+		}
+		require.True(t, progressed)
+	}
+	require.NoError(t, <-done)
+	for _, name := range logChannels {
+		requireEachOnce(t, bodies, got[name], name)
+	}
+}

@@ -28,6 +28,7 @@ type Cursor interface {
 	Done(seq uint64)
 	Keep(seqs ...uint64)
 	Depth() int64
+	Joined() bool
 	Stats() diskqueue.Stats
 	Empty() error
 	Close() error
@@ -58,13 +59,31 @@ func (q *Queue) AttachCursor(c Cursor) { q.cursor.c = c }
 // HasCursor reports whether the queue reads a topic log's cursor too.
 func (q *Queue) HasCursor() bool { return q.cursor.c != nil }
 
-// CursorDepth is the number of the cursor's records not yet read. It needs
-// no lock of the caller's.
+// CursorDepth is the number of the cursor's records not yet read, or 1
+// when its count says 0 while it is joined and its reader is behind the
+// write end. It needs no lock of the caller's.
+//
+// Why the second case: a cursor's Read that reaches what was the write end
+// when it began sets the count to 0, and a Put that landed meanwhile (and
+// counted its records) is forgotten with it (internal/diskqueue's
+// Cursor.ReadAppend judges "at the tail" by the write end it started
+// with). Those records would then wait, unread, for the next Put to count
+// again. While the cursor is joined, everything between its reader and the
+// write end is its, past any gap the read seeks over, so a reader behind
+// the write end has records, or one read that finds none puts it at the
+// end.
 func (q *Queue) CursorDepth() int64 {
-	if q.cursor.c == nil {
+	c := q.cursor.c
+	if c == nil {
 		return 0
 	}
-	return q.cursor.c.Depth()
+	if d := c.Depth(); d > 0 || !c.Joined() {
+		return d
+	}
+	if s := c.Stats(); s.ReadFile < s.WriteFile || s.ReadFile == s.WriteFile && s.ReadPos < s.WritePos {
+		return 1
+	}
+	return 0
 }
 
 // CursorStats reads the cursor's counters (zero values without one). It
@@ -100,7 +119,7 @@ func (q *Queue) readBoth(dst []Message, n int, now int64, later []Message) ([]Me
 		}
 		var e error
 		if fromCursor {
-			if q.cursor.c.Depth() == 0 {
+			if q.CursorDepth() == 0 {
 				continue
 			}
 			dst, later, e = q.readCursor(dst, left, now, later)
