@@ -113,6 +113,19 @@ func bodiesOfSize(count, size int) []string {
 	return bodies
 }
 
+// ownBacklogsOnly configures a daemon whose channels spill past a memory
+// bound of 0 to their own backlogs: these tests are about how a fan-out
+// commits a batch to each channel's backlog (side by side, on committers),
+// which is the path with --fanout-log off. With the log on (the default),
+// a batch several channels would spill is written once, to the topic log
+// (fanout_log.go), and no channel's backlog is written; fanout_log_test.go
+// tests that path, and TestFanoutLogWriteErrorReachesThePublisher the
+// refusal of its write.
+func ownBacklogsOnly(o *Options) {
+	o.MemQueueSize = 0
+	o.FanoutLog = false
+}
+
 // fanOutTopic creates topic with the named channels.
 func fanOutTopic(t *testing.T, n *NSQD, topic string, names ...string) []*Channel {
 	t.Helper()
@@ -133,7 +146,7 @@ func fanOutTopic(t *testing.T, n *NSQD, topic string, names ...string) []*Channe
 // PutMessages). Committed one after another, the first write would wait in
 // vain for the second and the publish would fail.
 func TestFanOutCommitsChannelsSideBySide(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	channels := fanOutTopic(t, n, "clicks", "metrics", "spam_analysis", "archive")
 	group := &rendezvous{wait: 3 * time.Second}
 	for _, c := range channels {
@@ -196,7 +209,7 @@ func TestFanOutCommitsChannelsSideBySide(t *testing.T) {
 // committed on the publisher's goroutine, one channel after another: the
 // rendezvous times out, and the publisher is told.
 func TestFanOutCommitsSmallBatchOnThePublisher(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	channels := fanOutTopic(t, n, "clicks", "a", "b")
 	group := &rendezvous{wait: 50 * time.Millisecond}
 	for _, c := range channels {
@@ -213,7 +226,7 @@ func TestFanOutCommitsSmallBatchOnThePublisher(t *testing.T) {
 // again): whichever channel's commit the publisher ran itself and which a
 // committer ran.
 func TestFanOutCommitErrorReachesThePublisher(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	channels := fanOutTopic(t, n, "clicks", "a", "b", "c", "d")
 	broken := channels[2]
 	breakChannelDisk(t, broken)
@@ -251,7 +264,7 @@ func TestFanOutCommitErrorReachesThePublisher(t *testing.T) {
 // a batch a reject-new channel refuses is refused whole, one it admits
 // reaches every channel.
 func TestFanOutCommitsWithBoundedChannels(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	adminPost(t, n, "/topic/create?topic=dl")
 	adminPost(t, n, "/channel/create?topic=dl&channel=c")
 	bounded := boundedChannel(t, n, "orders", "bounded", "max_depth=30&overflow=reject-new")
@@ -296,7 +309,7 @@ func TestFanOutCommitsWithBoundedChannels(t *testing.T) {
 // Closing a topic stops the committers its fan-outs started, and a closed
 // topic's publish refuses without them.
 func TestFanOutCommittersStopWithTheTopic(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	fanOutTopic(t, n, "clicks", "a", "b", "c")
 	topic, err := n.GetExistingTopic("clicks")
 	require.NoError(t, err)
@@ -330,7 +343,7 @@ func TestFanOutCommittersStopWithTheTopic(t *testing.T) {
 // refused, and none waits for ever. Run with -race, this also checks the
 // committers' hand-over against close.
 func TestFanOutCommittersStopWhilePublishing(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 0 })
+	n := startDaemon(t, ownBacklogsOnly)
 	fanOutTopic(t, n, "clicks", "a", "b", "c")
 	topic, err := n.GetExistingTopic("clicks")
 	require.NoError(t, err)

@@ -201,10 +201,10 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-// With the flag off nothing goes to a log: each channel writes its own
-// backlog, and no log file exists.
+// With the flag off (it is on by default) nothing goes to a log: each
+// channel writes its own backlog, and no log file exists.
 func TestFanoutLogOffWritesEachChannelsBacklog(t *testing.T) {
-	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 10 })
+	n := startDaemon(t, func(o *Options) { o.MemQueueSize = 10; o.FanoutLog = false })
 	channels := fanOutTopic(t, n, "clicks", logChannels...)
 	dialV2(t, n).mpub("clicks", numbered("m", 50)...)
 	for _, c := range channels {
@@ -623,7 +623,7 @@ func TestFanoutLogReadAfterRestartWithTheFlagOff(t *testing.T) {
 	fanOutTopic(t, n, "clicks", "a", "b")
 	logged := numbered("logged", 20)
 	dialV2(t, n).mpub("clicks", logged...)
-	n = restartDaemon(t, n, func(o *Options) { o.MemQueueSize = 0 })
+	n = restartDaemon(t, n, func(o *Options) { o.MemQueueSize = 0; o.FanoutLog = false })
 	later := numbered("own", 10)
 	dialV2(t, n).mpub("clicks", later...)
 	for _, name := range []string{"a", "b"} {

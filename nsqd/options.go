@@ -130,7 +130,7 @@ type Options struct {
 
 	// FanoutLog (ours, fanout_log.go): a topic writes a batch its channels
 	// would each spill to disk once, to a topic log each reads through a
-	// cursor of its own. Off by default.
+	// cursor of its own. On by default (--fanout-log=false turns it off).
 	FanoutLog bool
 }
 
@@ -199,6 +199,7 @@ func NewOptions() *Options {
 		MaxDeadDepth: defaultMaxDeadDepth,
 
 		HugePages: true,
+		FanoutLog: true,
 	}
 }
 

@@ -124,7 +124,7 @@ func roundTripCases(t *testing.T, dataPath, cert, key string) map[string]optionC
 		"max_dead_depth":    {flag: "50", toml: "50", set: "50", byDefault: "100000"},
 
 		"huge_pages": {flag: "false", toml: "false", set: "false", byDefault: "true"},
-		"fanout_log": {flag: "true", toml: "true", set: "true", byDefault: "false"},
+		"fanout_log": {flag: "false", toml: "false", set: "false", byDefault: "true"},
 	}
 }
 
