@@ -3,14 +3,11 @@ package nsqd
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,26 +23,10 @@ const deadCrashChildEnv = "NSQD_TEST_DEAD_CRASH_CHILD"
 // nsqd on loopback port 0 that sends everything through disk and kills a
 // message at its first REQ. It prints its addresses and runs until killed.
 func TestDeadLetterCrashChild(t *testing.T) {
-	dir := os.Getenv(deadCrashChildEnv)
-	if dir == "" {
-		t.Skip("the child process of TestDeadLetterSurvivesKill9")
-	}
-	opts := NewOptions()
-	opts.TCPAddress = "127.0.0.1:0"
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.HTTPSAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = dir
-	opts.MemQueueSize = 0
-	opts.MaxAttempts = 1
-	opts.Logger = testLogWriter{t}
-	n, err := New(opts)
-	require.NoError(t, err)
-	go n.Main()
-	fmt.Printf("DEADCRASH %s %s\n", n.RealTCPAddr(), n.RealHTTPAddr())
-	// The parent kills this process long before; the bound only keeps an
-	// orphan from living on.
-	time.Sleep(2 * time.Minute)
+	serveCrashChild(t, deadCrashChildEnv, "DEADCRASH", func(opts *Options) {
+		opts.MemQueueSize = 0
+		opts.MaxAttempts = 1
+	})
 }
 
 // A message dying at the moment nsqd is killed with SIGKILL is never lost:
@@ -57,40 +38,8 @@ func TestDeadLetterSurvivesKill9(t *testing.T) {
 		t.Skip("runs a child process")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDeadLetterCrashChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), deadCrashChildEnv+"="+dir)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	addrs := make(chan []string, 1)
-	go func() {
-		// Owner: this test; ends when the child's stdout closes.
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if rest, ok := strings.CutPrefix(lines.Text(), "DEADCRASH "); ok {
-				addrs <- strings.Fields(rest)
-			}
-		}
-	}()
-	var tcpAddr, httpAddr string
-	select {
-	case a := <-addrs:
-		require.Len(t, a, 2)
-		tcpAddr, httpAddr = a[0], a[1]
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child nsqd did not start:\n%s", logs.String())
-	}
+	child := startCrashChild(t, "TestDeadLetterCrashChild", deadCrashChildEnv, dir, "DEADCRASH")
+	tcpAddr, httpAddr := child.tcpAddr, child.httpAddr
 
 	const count = 100
 	consumer := dialV2Addr(t, tcpAddr)
@@ -110,9 +59,7 @@ func TestDeadLetterSurvivesKill9(t *testing.T) {
 	// the first death is stored, while the others are under way.
 	consumer.sendRaw(reqs)
 	waitFor(t, "the first death", func() bool { return childDeadCount(t, httpAddr) >= 1 })
-	require.NoError(t, cmd.Process.Kill())
-	cmd.Wait()
-	killed = true
+	child.kill9(t)
 
 	// Restart on the same files, with the limit off so nothing moves.
 	n := startDaemon(t, func(o *Options) { o.DataPath = dir; o.MemQueueSize = 0 })
@@ -129,8 +76,7 @@ func TestDeadLetterSurvivesKill9(t *testing.T) {
 	queued, fromBacklog, p := ch.queue.Take(nil, 10*count, ch.now())
 	ch.mu.Unlock()
 	require.Nil(t, p, "nothing expired")
-	var later []Message
-	queued, later, err = ch.queue.ReadBacklog(queued, fromBacklog, ch.now(), nil)
+	queued, later, err := ch.queue.ReadBacklog(queued, fromBacklog, ch.now(), nil)
 	require.NoError(t, err)
 	require.Empty(t, later, "nothing deferred")
 	for _, m := range queued {

@@ -1,14 +1,11 @@
 package nsqd
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -381,28 +378,12 @@ const fanoutCrashChildEnv = "NSQD_TEST_FANOUT_LOG_CRASH_CHILD"
 // nsqd with --fanout-log that sends everything through disk and fsyncs
 // every write. It prints its addresses and runs until killed.
 func TestFanoutLogCrashChild(t *testing.T) {
-	dir := os.Getenv(fanoutCrashChildEnv)
-	if dir == "" {
-		t.Skip("the child process of TestFanoutLogSurvivesKill9")
-	}
-	opts := NewOptions()
-	opts.TCPAddress = "127.0.0.1:0"
-	opts.HTTPAddress = "127.0.0.1:0"
-	opts.HTTPSAddress = "127.0.0.1:0"
-	opts.BroadcastAddress = "127.0.0.1"
-	opts.DataPath = dir
-	opts.MemQueueSize = 0
-	opts.SyncEvery = 1
-	opts.MaxBytesPerFile = 4096
-	opts.FanoutLog = true
-	opts.Logger = testLogWriter{t}
-	n, err := New(opts)
-	require.NoError(t, err)
-	go n.Main()
-	fmt.Printf("FANOUTCRASH %s %s\n", n.RealTCPAddr(), n.RealHTTPAddr())
-	// The parent kills this process long before; the bound only keeps an
-	// orphan from living on.
-	time.Sleep(2 * time.Minute)
+	serveCrashChild(t, fanoutCrashChildEnv, "FANOUTCRASH", func(opts *Options) {
+		opts.MemQueueSize = 0
+		opts.SyncEvery = 1
+		opts.MaxBytesPerFile = 4096
+		opts.FanoutLog = true
+	})
 }
 
 // A kill -9 while publishers and consumers are under way loses nothing
@@ -414,40 +395,8 @@ func TestFanoutLogSurvivesKill9(t *testing.T) {
 		t.Skip("runs a child process")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFanoutLogCrashChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), fanoutCrashChildEnv+"="+dir)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	addrs := make(chan []string, 1)
-	go func() {
-		// Owner: this test; ends when the child's stdout closes.
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if rest, ok := strings.CutPrefix(lines.Text(), "FANOUTCRASH "); ok {
-				addrs <- strings.Fields(rest)
-			}
-		}
-	}()
-	var tcpAddr, httpAddr string
-	select {
-	case a := <-addrs:
-		require.Len(t, a, 2)
-		tcpAddr, httpAddr = a[0], a[1]
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child nsqd did not start:\n%s", logs.String())
-	}
+	child := startCrashChild(t, "TestFanoutLogCrashChild", fanoutCrashChildEnv, dir, "FANOUTCRASH")
+	tcpAddr, httpAddr := child.tcpAddr, child.httpAddr
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, path := range []string{"/topic/create?topic=clicks", "/channel/create?topic=clicks&channel=metrics",
 		"/channel/create?topic=clicks&channel=spam_analysis", "/channel/create?topic=clicks&channel=archive"} {
@@ -512,9 +461,7 @@ func TestFanoutLogSurvivesKill9(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the late publisher published nothing")
 	}
-	require.NoError(t, cmd.Process.Kill())
-	cmd.Wait()
-	killed = true
+	child.kill9(t)
 	late := (<-published).acked
 	acked = append(acked, late...)
 	t.Logf("%d late publishes acknowledged before the kill", len(late))
