@@ -54,6 +54,19 @@ func newSocketIO(conn net.Conn) *socketIO {
 	if _, ok := conn.(*net.TCPConn); !ok {
 		return nil
 	}
+	raw := rawConnOf(conn)
+	if raw == nil {
+		return nil
+	}
+	s := &socketIO{raw: raw}
+	s.rd.fn = s.tryRead
+	s.wr.fn = s.tryWrite
+	return s
+}
+
+// rawConnOf returns conn's descriptor access for calls through the
+// poller, or nil when conn has none.
+func rawConnOf(conn net.Conn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -62,10 +75,7 @@ func newSocketIO(conn net.Conn) *socketIO {
 	if err != nil {
 		return nil
 	}
-	s := &socketIO{raw: raw}
-	s.rd.fn = s.tryRead
-	s.wr.fn = s.tryWrite
-	return s
+	return raw
 }
 
 // tryRead runs one read(2); false asks the poller to wait until the

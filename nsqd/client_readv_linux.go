@@ -28,12 +28,8 @@ func newVectorReader(conn net.Conn) vectorReader {
 	if v, ok := conn.(vectorReader); ok {
 		return v
 	}
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawConnOf(conn)
+	if raw == nil {
 		return nil
 	}
 	r := &socketVectorReader{raw: raw}
