@@ -276,10 +276,21 @@ func TestGoNsqConsumersSharingAChannelGetEachMessageOnce(t *testing.T) {
 	log := newGonsqLog(t)
 	shared := newCollector()
 	perConsumer := [2]*collector{newCollector(), newCollector()}
-	for _, own := range perConsumer {
+	// Each consumer holds its first message until the other has one: with
+	// its credit (RDY 2 of MaxInFlight 5) in flight, the channel must serve
+	// the other, however the scheduler favours the first (under load one
+	// connection used to take the whole burst before the other's turn).
+	var first [2]sync.Once
+	gotFirst := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	for i, own := range perConsumer {
 		gonsqConsumer(t, n, log, "t", "c", func(cfg *nsq.Config) { cfg.MaxInFlight = 5 },
 			func(m *nsq.Message) error {
 				own.handle(m)
+				first[i].Do(func() { close(gotFirst[i]) })
+				select {
+				case <-gotFirst[1-i]:
+				case <-time.After(5 * time.Second):
+				}
 				return shared.handle(m)
 			})
 	}
