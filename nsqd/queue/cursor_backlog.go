@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"bytes"
 	"fmt"
 	"sync/atomic"
 
@@ -157,16 +156,7 @@ func (q *Queue) peekCursor(dst []Message, n int) ([]Message, error) {
 	if !ok || n <= 0 {
 		return dst, nil
 	}
-	err := sc.Scan(func(data []byte, legacy bool) bool {
-		m, err := DecodeRecord(data, legacy)
-		if err != nil {
-			return true
-		}
-		m.Body = bytes.Clone(m.Body) // data is the scanner's buffer
-		dst = append(dst, m)
-		n--
-		return n > 0
-	})
+	dst, err := peekRecords(sc, dst, n)
 	if err != nil {
 		return dst, fmt.Errorf("peek the topic log: %w", err)
 	}

@@ -25,6 +25,17 @@ func (q *Queue) PeekBacklog(dst []Message, n int) ([]Message, error) {
 	if !ok {
 		return dst, nil
 	}
+	before := len(dst)
+	dst, err := peekRecords(sc, dst, n)
+	if err != nil {
+		return dst, fmt.Errorf("peek disk backlog: %w", err)
+	}
+	return q.peekCursor(dst, n-(len(dst)-before)) // cursor_backlog.go
+}
+
+// peekRecords appends up to n of sc's records, decoded, in the order a
+// read returns them; a record that does not decode is passed over.
+func peekRecords(sc scanner, dst []Message, n int) ([]Message, error) {
 	err := sc.Scan(func(data []byte, legacy bool) bool {
 		m, err := DecodeRecord(data, legacy)
 		if err != nil {
@@ -35,8 +46,5 @@ func (q *Queue) PeekBacklog(dst []Message, n int) ([]Message, error) {
 		n--
 		return n > 0
 	})
-	if err != nil {
-		return dst, fmt.Errorf("peek disk backlog: %w", err)
-	}
-	return q.peekCursor(dst, n) // cursor_backlog.go
+	return dst, err
 }
