@@ -251,7 +251,7 @@ func (t *Topic) logChange(c *Channel, n int, several bool) (join, leave bool) {
 func (c *Channel) memoryRoom(n int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queue.ReadyInMemory()+n <= int(c.nsqd.opts.MemQueueSize)
+	return c.queue.MemoryRoom(n)
 }
 
 // hasDeferred reports whether a batch holds a deferred message (DPUB).

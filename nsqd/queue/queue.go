@@ -502,6 +502,10 @@ func (q *Queue) BacklogDepth() int64 {
 	return q.ownBacklogDepth() + q.CursorDepth()
 }
 
+// MemoryRoom reports whether n more ready messages fit in memory
+// (Config.MemSize). Caller holds its lock.
+func (q *Queue) MemoryRoom(n int) bool { return q.ready.Len()+n <= q.cfg.MemSize }
+
 // ReadyInMemory is the number of ready messages in memory.
 func (q *Queue) ReadyInMemory() int { return q.ready.Len() }
 
