@@ -154,12 +154,12 @@ func replayDamage(t *testing.T, bin string, extra []string) {
 
 	// B: 30 more, unread. Then a crash once the progress (the held
 	// message, everything after it finished) is on disk: nsqd writes it
-	// every --sync-timeout (100ms), into the channel's queue metadata or
-	// its topic log cursor's (internal/diskqueue/FORMAT.md).
+	// every --sync-timeout (100ms); the daemon offers no event for it, and
+	// the metadata file is no exact one either: a few of B may be in
+	// flight to a consumer whose RDY 0 raced B's publish, so the saved
+	// unfinished records are not known in advance.
 	publish(1, 30)
-	for _, ch := range channels {
-		awaitOnlyHeldUnfinished(t, dataDir, ch)
-	}
+	time.Sleep(time.Second)
 	require.NoError(t, n.signal(syscall.SIGKILL))
 	for _, s := range subs {
 		s.c.close()
@@ -202,41 +202,4 @@ func replayDamage(t *testing.T, bin string, extra []string) {
 		}
 		c.close()
 	}
-}
-
-// awaitOnlyHeldUnfinished waits until channel ch of topic chaos has saved
-// FIN progress with exactly one unfinished record (the held message): one
-// span whose first and last record are the same, in its queue's metadata
-// or in its topic log cursor's.
-func awaitOnlyHeldUnfinished(t *testing.T, dataDir, ch string) {
-	t.Helper()
-	paths := []string{
-		filepath.Join(dataDir, "chaos:"+ch+".diskqueue.meta.dat"),
-		filepath.Join(dataDir, "chaos:~log.diskqueue.cursor."+ch+".meta.dat"),
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, path := range paths {
-			if b, err := os.ReadFile(path); err == nil && onlyOneRecordUnfinished(string(b)) {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no saved progress with only the held message unfinished", ch)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// onlyOneRecordUnfinished reports whether a metadata file's progress lists
-// one unfinished span of one record ("unfinished 1", then "s,first,last"
-// with first == last).
-func onlyOneRecordUnfinished(meta string) bool {
-	_, rest, ok := strings.Cut(meta, "\nunfinished 1\n")
-	if !ok {
-		return false
-	}
-	span, _, _ := strings.Cut(rest, "\n")
-	parts := strings.Split(span, ",")
-	return len(parts) == 3 && parts[1] == parts[2]
 }
