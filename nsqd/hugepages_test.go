@@ -51,14 +51,14 @@ func TestBodyMemoryIsAdvisedBeforeItIsFilled(t *testing.T) {
 // slabs, the channel's ring blocks).
 func TestDaemonAdvisesPublishedMemory(t *testing.T) {
 	requireMadvise(t)
-	off := startDaemon(t, func(o *Options) { o.HugePages = false })
+	off := startDaemon(t, nil) // off by default (README "Huge pages")
 	require.False(t, off.hugePages.Active())
 
 	// The advisor acts once the runtime has mapped DefaultMinHeapBytes.
 	ballast := make([]byte, hugepage.DefaultMinHeapBytes)
 	defer runtime.KeepAlive(ballast)
 
-	n := startDaemon(t, nil)
+	n := startDaemon(t, func(o *Options) { o.HugePages = true })
 	require.True(t, n.hugePages.Active())
 	c := dialV2(t, n)
 	httpDo(t, "POST", httpURL(n, "/channel/create?topic=hp&channel=ch"), nil)

@@ -198,7 +198,7 @@ func NewOptions() *Options {
 		Overflow:     defaultOverflow,
 		MaxDeadDepth: defaultMaxDeadDepth,
 
-		HugePages: true,
+		HugePages: false,
 		FanoutLog: true,
 	}
 }

@@ -100,7 +100,7 @@ func (o *Options) Declarations() []config.Option {
 		{Flag: "max-dead-depth", Field: &o.MaxDeadDepth, Help: "dead messages a channel keeps; beyond it the oldest is dropped and counted (0 = unbounded)"},
 
 		// ours: transparent huge pages for queued messages' memory (hugepages.go)
-		{Flag: "huge-pages", Field: &o.HugePages, Help: "ask the kernel for 2 MB pages for the memory of queued messages once the heap passes 64 MB (only acts where transparent huge pages are 'madvise')"},
+		{Flag: "huge-pages", Field: &o.HugePages, Help: "ask the kernel for 2 MB pages for the memory of queued messages once the heap passes 64 MB (only acts where transparent huge pages are 'madvise'; off by default: see README, Huge pages)"},
 
 		// ours: the topic log for fan-outs past the channels' memory (fanout_log.go)
 		{Flag: "fanout-log", Field: &o.FanoutLog, Help: "write a batch that several channels would each write to disk once, to a topic log each channel reads through its own cursor"},

@@ -123,7 +123,7 @@ func roundTripCases(t *testing.T, dataPath, cert, key string) map[string]optionC
 		"overflow":          {flag: "drop-oldest", toml: `"drop-oldest"`, set: "drop-oldest", byDefault: "reject-new"},
 		"max_dead_depth":    {flag: "50", toml: "50", set: "50", byDefault: "100000"},
 
-		"huge_pages": {flag: "false", toml: "false", set: "false", byDefault: "true"},
+		"huge_pages": {flag: "true", toml: "true", set: "true", byDefault: "false"},
 		"fanout_log": {flag: "false", toml: "false", set: "false", byDefault: "true"},
 	}
 }
