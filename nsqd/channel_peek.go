@@ -78,12 +78,13 @@ func cmpInt64(a, b int64) int {
 func (f *inFlight) peek(dst []peeked, clientID int64) []peeked {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.slots.eachLive(func(e *inFlightSlot) {
+	f.slots.eachLive(func(e *inFlightSlot, times *slotTimes) {
 		// The body is copied: the answer is written after the lock is
 		// released, and a FIN meanwhile lets a disk channel reuse the
 		// body's memory (nsqd/queue/reuse.go).
-		m := Message{ID: e.msg.ID, Body: bytes.Clone(e.msg.Body), Timestamp: e.msg.Timestamp, DeliverAt: e.msg.DeliverAt, Attempts: e.msg.Attempts}
-		dst = append(dst, peeked{Message: m, TimeoutAt: e.deadline, ClientID: clientID})
+		held := e.message()
+		m := Message{ID: held.ID, Body: bytes.Clone(held.Body), Timestamp: held.Timestamp, DeliverAt: held.DeliverAt, Attempts: held.Attempts}
+		dst = append(dst, peeked{Message: m, TimeoutAt: times.deadline, ClientID: clientID})
 	})
 	return dst
 }

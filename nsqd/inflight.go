@@ -6,8 +6,10 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/nsqgo/nsq/internal/protocol"
+	"github.com/nsqgo/nsq/nsqd/queue"
 )
 
 var (
@@ -15,15 +17,70 @@ var (
 	errNotOwner    = errors.New("client does not own message")
 )
 
-// inFlightSlot is a delivered message waiting for FIN, REQ or its timeout.
+// inFlightSlot is a delivered message waiting for FIN, REQ or its timeout:
+// the message's fields, packed into one 64-byte cache line, so that finding
+// a FIN's message and freeing its slot touch one line. A Message and the
+// slot's own fields took 96 bytes, two lines for most slots, and at a
+// consumer's RDY the slots and the bodies between a delivery and its FIN
+// do not stay cached: loading each slot's second line was most of a FIN's
+// cost (README, "Consume path: one cache line per in-flight slot"). The
+// times only a TOUCH or a timeout reads live apart, in slotTimes.
+//
+// The body is kept as its first byte and length (unsafe.SliceData), which
+// keeps the same memory alive; message() gives it back with a capacity
+// equal to its length, so an append to it copies rather than writing past
+// it. The receipt travels as queue.Receipt, opaque.
 type inFlightSlot struct {
-	msg         Message
-	deadline    int64 // ns since the epoch
-	deliveredAt int64 // caps TOUCH at deliveredAt + --max-msg-timeout
+	id        protocol.MessageID
+	body      *byte
+	bodyLen   int
+	timestamp int64
+	deliverAt int64
+	receipt   queue.Receipt
 	// gen changes whenever the slot is freed, so a deadline entry naming
 	// the slot can tell whether it still refers to the same delivery.
-	gen  uint32
-	live bool
+	gen      uint32
+	attempts uint16
+	live     bool
+}
+
+// slotTimes is the part of a slot that only deliveries, TOUCHes and
+// timeouts use: a FIN never reads it.
+type slotTimes struct {
+	deadline    int64 // ns since the epoch
+	deliveredAt int64 // caps TOUCH at deliveredAt + --max-msg-timeout
+}
+
+// set packs m into s as a live message.
+func (s *inFlightSlot) set(m *Message) {
+	s.id = m.ID
+	s.body = unsafe.SliceData(m.Body)
+	s.bodyLen = len(m.Body)
+	s.timestamp = m.Timestamp
+	s.deliverAt = m.DeliverAt
+	s.receipt = m.Receipt()
+	s.attempts = m.Attempts
+	s.live = true
+}
+
+// unpack writes the message set packed into every field of m; a nil body
+// comes back nil, an empty one empty. It writes into place rather than
+// returning a Message: returned, the 72 bytes were copied three times
+// between the slot and a FIN's scratch array.
+func (s *inFlightSlot) unpack(m *Message) {
+	m.ID = s.id
+	m.Body = unsafe.Slice(s.body, s.bodyLen)
+	m.Timestamp = s.timestamp
+	m.DeliverAt = s.deliverAt
+	m.Attempts = s.attempts
+	m.SetReceipt(s.receipt)
+}
+
+// message is the message set packed, as unpack.
+func (s *inFlightSlot) message() Message {
+	var m Message
+	s.unpack(&m)
+	return m
 }
 
 // deadlineEntry orders timeouts. Deliveries happen in time order with one
@@ -81,7 +138,8 @@ func (f *inFlight) add(msgs []Message, now, timeout int64) int {
 		}
 		slot := f.allocSlotLocked()
 		s := f.slots.at(slot)
-		s.msg, s.deadline, s.deliveredAt, s.live = msgs[i], deadline, now, true
+		s.set(&msgs[i])
+		*f.slots.timesAt(slot) = slotTimes{deadline: deadline, deliveredAt: now}
 		f.index.shiftIn(pos, indexEntry{hash: h, slot: slot + 1})
 		f.deadlines.push(deadlineEntry{slot: slot, gen: s.gen, deadline: deadline})
 		if tracked != i {
@@ -107,7 +165,8 @@ func (f *inFlight) allocSlotLocked() uint32 {
 // releaseLocked frees a slot whose message has left: its body is no longer
 // referenced from here, and every deadline entry naming it becomes stale.
 func (f *inFlight) releaseLocked(slot uint32) Message {
-	msg := f.freeSlotLocked(slot)
+	var msg Message
+	f.freeSlotLocked(slot, &msg)
 	f.count.Add(-1)
 	return msg
 }
@@ -116,12 +175,12 @@ func (f *inFlight) releaseLocked(slot uint32) Message {
 // updates: removeEach makes one atomic update of it per burst of FINs
 // instead of one per FIN (the pump reads count from another core for its
 // credit, so each update moves the cache line).
-func (f *inFlight) freeSlotLocked(slot uint32) Message {
+// It writes the slot's message into dst.
+func (f *inFlight) freeSlotLocked(slot uint32, dst *Message) {
 	s := f.slots.at(slot)
-	msg := s.msg
-	*s = inFlightSlot{gen: s.gen + 1}
+	s.unpack(dst)
+	*s = inFlightSlot{gen: s.gen + 1} // drops the body; the times are left as they are
 	f.free = append(f.free, slot)
-	return msg
 }
 
 // dropStaleLocked forgets deadline entries of messages already FIN'd or
@@ -151,7 +210,7 @@ func (f *inFlight) dropStaleLocked() {
 
 func (f *inFlight) isStaleLocked(d *deadlineEntry) bool {
 	s := f.slots.at(d.slot)
-	return !s.live || s.gen != d.gen || s.deadline != d.deadline
+	return !s.live || s.gen != d.gen || f.slots.timesAt(d.slot).deadline != d.deadline
 }
 
 // remove ends tracking of id and returns its message.
@@ -177,7 +236,13 @@ func (f *inFlight) removeEach(ids []protocol.MessageID, found []bool, msgs []Mes
 		pos, ok := f.index.find(&ids[i], &f.slots)
 		found[i] = ok
 		if ok {
-			msgs = append(msgs, f.freeSlotLocked(f.index.deleteAt(pos)))
+			// Unpacked in place: every field of the message is written.
+			if len(msgs) < cap(msgs) {
+				msgs = msgs[:len(msgs)+1]
+			} else {
+				msgs = append(msgs, Message{})
+			}
+			f.freeSlotLocked(f.index.deleteAt(pos), &msgs[len(msgs)-1])
 			removed++
 		}
 	}
@@ -205,16 +270,16 @@ func (f *inFlight) touch(id protocol.MessageID, now, timeout, maxTimeout int64) 
 		return false
 	}
 	slot := f.index.slotAt(pos)
-	s := f.slots.at(slot)
+	times := f.slots.timesAt(slot)
 	deadline := now + timeout
-	if limit := s.deliveredAt + maxTimeout; deadline > limit {
+	if limit := times.deliveredAt + maxTimeout; deadline > limit {
 		deadline = limit
 	}
-	if deadline == s.deadline {
+	if deadline == times.deadline {
 		return true // capped again: already queued with this deadline
 	}
-	s.deadline = deadline
-	entry := deadlineEntry{slot: slot, gen: s.gen, deadline: deadline}
+	times.deadline = deadline
+	entry := deadlineEntry{slot: slot, gen: f.slots.at(slot).gen, deadline: deadline}
 	if f.deadlines.Len() > 0 && deadline < f.latest {
 		f.capped = append(f.capped, entry)
 	} else {
@@ -268,7 +333,7 @@ func (f *inFlight) expire(now int64, dst []Message) ([]Message, int64) {
 
 // takeLocked ends tracking of the live message in slot.
 func (f *inFlight) takeLocked(slot uint32) Message {
-	pos, found := f.index.find(&f.slots.at(slot).msg.ID, &f.slots)
+	pos, found := f.index.find(&f.slots.at(slot).id, &f.slots)
 	if !found || f.index.slotAt(pos) != slot {
 		panic("nsqd: in-flight index lost a live message") // an invariant of this file, not of input
 	}
@@ -307,8 +372,8 @@ func (f *inFlight) drainEach(fn func([]Message)) int {
 		clear(run) // keeps no bodies alive
 		run = run[:0]
 	}
-	slots.eachLive(func(s *inFlightSlot) {
-		run = append(run, s.msg)
+	slots.eachLive(func(s *inFlightSlot, _ *slotTimes) {
+		run = append(run, s.message())
 		if len(run) == cap(run) {
 			flush()
 		}
@@ -421,7 +486,7 @@ func (x *idIndex) findHashed(id *protocol.MessageID, h uint32, slots *slotTable)
 		if e.slot == 0 || x.dist(pos, e) < d {
 			return pos, false
 		}
-		if e.hash == h && slots.at(e.slot-1).msg.ID == *id {
+		if e.hash == h && slots.at(e.slot-1).id == *id {
 			return pos, true
 		}
 		pos = (pos + 1) & x.mask
@@ -477,20 +542,32 @@ func (x *idIndex) deleteAt(pos uint64) uint32 {
 // allocated about twice, and with append's smaller steps for large slices
 // up to five times, what it ended up holding, while the client's lock was
 // held for each copy).
+//
+// A chunk of slots is 512 bytes, eight slots: the largest object the Go
+// allocator places at a multiple of its size with no header in front (a
+// bigger object that holds pointers starts 8 bytes past its size class's
+// alignment, behind its type header), so every slot starts a cache line
+// (TestInFlightSlotIsOneCacheLine). The times hold no pointers and need no
+// alignment: they come in chunks of 128, 2 KB.
 type slotTable struct {
 	chunks []*[slotChunkLen]inFlightSlot
+	times  []*[timesChunkLen]slotTimes
 	n      uint32 // slots handed out: chunks hold [0, n)
 }
 
-// slotChunkLen slots of 96 bytes make a 12 KB chunk: a consumer at RDY 1
-// costs one chunk, and the chunk list of one at RDY 2500 is 20 pointers.
 const (
-	slotChunkShift = 7
-	slotChunkLen   = 1 << slotChunkShift
+	slotChunkShift  = 3
+	slotChunkLen    = 1 << slotChunkShift
+	timesChunkShift = 7
+	timesChunkLen   = 1 << timesChunkShift
 )
 
 func (t *slotTable) at(slot uint32) *inFlightSlot {
 	return &t.chunks[slot>>slotChunkShift][slot&(slotChunkLen-1)]
+}
+
+func (t *slotTable) timesAt(slot uint32) *slotTimes {
+	return &t.times[slot>>timesChunkShift][slot&(timesChunkLen-1)]
 }
 
 // grow hands out a new slot, zeroed.
@@ -498,15 +575,19 @@ func (t *slotTable) grow() uint32 {
 	if t.n == uint32(len(t.chunks))*slotChunkLen {
 		t.chunks = append(t.chunks, new([slotChunkLen]inFlightSlot))
 	}
+	if t.n == uint32(len(t.times))*timesChunkLen {
+		t.times = append(t.times, new([timesChunkLen]slotTimes))
+	}
 	t.n++
 	return t.n - 1
 }
 
-// eachLive calls fn for every slot holding a message, in slot order.
-func (t *slotTable) eachLive(fn func(*inFlightSlot)) {
+// eachLive calls fn for every slot holding a message, with its times, in
+// slot order.
+func (t *slotTable) eachLive(fn func(*inFlightSlot, *slotTimes)) {
 	for i := uint32(0); i < t.n; i++ {
 		if s := t.at(i); s.live {
-			fn(s)
+			fn(s, t.timesAt(i))
 		}
 	}
 }

@@ -65,6 +65,60 @@ func BenchmarkInFlightDeliverThenFinish(b *testing.B) {
 	}
 }
 
+// BenchmarkInFlightFinBursts is BenchmarkInFlightDeliverThenFinish with the
+// FINs applied as a consumer's bursts are (v2Session.applyFins): chunks of
+// finApplyChunk through removeEach, at RDY 2500, in delivery order. "warm"
+// keeps only the table in the cache; "cold" also writes a line in every 64
+// of a 256 KB buffer after each batch's delivery (6.4 MB while a message is
+// in flight, more than this machine's 2 MB of L2 per core), as the bodies,
+// frames and other connections do in the daemon, so that a FIN finds its
+// slot out of the core's cache.
+func BenchmarkInFlightFinBursts(b *testing.B) {
+	for _, cache := range []string{"warm", "cold"} {
+		b.Run(cache, func(b *testing.B) {
+			const batch, window = 100, 2500
+			var f inFlight
+			const pool = 164 * batch
+			ids := testMessages(pool, 1<<40)
+			var evict []byte
+			if cache == "cold" {
+				evict = make([]byte, 256<<10)
+			}
+			var found [finApplyChunk]bool
+			var scratch [finApplyChunk]Message
+			finished := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU(b)
+			for delivered := 0; delivered < b.N; delivered += batch {
+				start := delivered % pool
+				msgs := ids[start : start+min(batch, b.N-delivered)]
+				f.add(msgs, int64(delivered), 1<<40)
+				for i := 0; i < len(evict); i += 64 {
+					evict[i]++
+				}
+				for finished+window <= delivered+len(msgs) {
+					end := min(finished+batch, b.N)
+					var fins [finApplyChunk]protocol.MessageID
+					for i := finished; i < end; i += finApplyChunk {
+						n := min(finApplyChunk, end-i)
+						for k := range n {
+							fins[k] = ids[(i+k)%pool].ID
+						}
+						got := f.removeEach(fins[:n], found[:n], scratch[:0])
+						if len(got) != n {
+							b.Fatalf("FIN'd %d of %d", len(got), n)
+						}
+						clear(got)
+					}
+					finished = end
+				}
+			}
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
 // BenchmarkConsumeCPU is BenchmarkConsume (a channel filled by MPUBs of 200,
 // then drained by one consumer at RDY 2500 FINning each message, batched per
 // read) reporting the process's CPU per message as well: the in-flight table

@@ -31,7 +31,7 @@ func checkIDIndex(t *testing.T, f *inFlight) {
 		entries++
 		s := f.slots.at(e.slot - 1)
 		require.True(t, s.live, "entry at %d names a free slot", pos)
-		require.Equal(t, hashID(&s.msg.ID), e.hash, "entry at %d: stored hash", pos)
+		require.Equal(t, hashID(&s.id), e.hash, "entry at %d: stored hash", pos)
 		d := x.dist(pos, e)
 		if d == 0 {
 			continue

@@ -3,6 +3,7 @@ package nsqd
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
@@ -217,13 +218,14 @@ func TestInFlightGrowthDoesNotCopySlots(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	require.Same(t, held, first(), "a slot moved while the table grew")
-	slotBytes := uint64(rdy) * uint64(unsafe.Sizeof(inFlightSlot{}))
+	slotBytes := uint64(rdy) * uint64(unsafe.Sizeof(inFlightSlot{})+unsafe.Sizeof(slotTimes{}))
 	grown := after.TotalAlloc - before.TotalAlloc
-	// The slots and their last chunk's unused part; the index, at most half
-	// full, so 8192 8-byte entries, and the smaller tables it doubled from;
-	// three 16 KB blocks of deadline entries; a margin. A doubling slot
-	// slice alone allocated over 1 MB.
-	limit := slotBytes + 12<<10 + 2*8192*8 + 3*16<<10 + 16<<10
+	// The slots and their times, and the last chunks' unused parts; the
+	// lists of chunk pointers (313 and 20) and the shorter lists they grew
+	// from; the index, at most half full, so 8192 8-byte entries, and the
+	// smaller tables it doubled from; three 16 KB blocks of deadline
+	// entries; a margin. A doubling slot slice alone allocated over 1 MB.
+	limit := slotBytes + 4<<10 + 2*313*8 + 2*8192*8 + 3*16<<10 + 16<<10
 	require.Less(t, grown, limit, "growing to %d in flight allocated %d bytes", rdy, grown)
 	t.Logf("%d in flight: %d bytes allocated while growing, slots %d bytes", rdy, grown, slotBytes)
 }
@@ -332,4 +334,62 @@ func (f *inFlight) drain() []Message {
 	var msgs []Message
 	f.drainEach(func(run []Message) { msgs = append(msgs, run...) })
 	return msgs
+}
+
+// A slot is one cache line, and the chunks place each slot on a line of its
+// own, so that a FIN's search and release touch one line per message.
+func TestInFlightSlotIsOneCacheLine(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(inFlightSlot{}))
+	var f inFlight
+	f.add(testMessages(300, 1<<40), 0, 1000)
+	for slot := uint32(0); slot < 300; slot++ {
+		require.Zero(t, uintptr(unsafe.Pointer(f.slots.at(slot)))%64, "slot %d straddles two cache lines", slot)
+	}
+}
+
+// Every field of a Message, its receipt included, comes back from the
+// in-flight table as it went in (REQ, timeouts, drains and peeks hand the
+// message on); a body comes back as the same bytes, nil as nil and empty as
+// empty. The message is filled field by field through reflection, so a
+// field added to queue.Message and not packed into the slot fails here.
+func TestInFlightSlotKeepsEveryMessageField(t *testing.T) {
+	backing := []byte("0123456789")
+	bodies := map[string][]byte{"nil": nil, "empty": backing[3:3], "bytes": backing[2:7]}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			var m Message
+			protocol.FormatID(0xabc, &m.ID)
+			v := reflect.ValueOf(&m).Elem()
+			for i := 0; i < v.NumField(); i++ {
+				f := v.Field(i)
+				// Unexported fields (the receipt) are written through their
+				// address, as the queue itself would set them.
+				f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+				switch v.Type().Field(i).Name {
+				case "ID":
+				case "Body":
+					f.Set(reflect.ValueOf(body))
+				default:
+					switch f.Kind() {
+					case reflect.Int64:
+						f.SetInt(int64(1000 + i))
+					case reflect.Uint16, reflect.Uint64:
+						f.SetUint(uint64(7 + i))
+					default:
+						t.Fatalf("Message field %s of kind %s: teach this test (and the slot) about it", v.Type().Field(i).Name, f.Kind())
+					}
+				}
+			}
+			require.NotZero(t, m.Receipt(), "the receipt was set")
+			var f inFlight
+			f.add([]Message{m}, 0, 1000)
+			got, ok := f.remove(m.ID)
+			require.True(t, ok)
+			require.True(t, reflect.DeepEqual(m, got), "packed %+v, got back %+v", m, got)
+			require.Equal(t, body == nil, got.Body == nil, "nil and empty bodies stay apart")
+			require.Equal(t, unsafe.SliceData(body), unsafe.SliceData(got.Body), "the same bytes, not a copy")
+			require.Len(t, got.Body, len(body))
+			require.Equal(t, len(got.Body), cap(got.Body), "no room to append into the bytes after the body")
+		})
+	}
 }

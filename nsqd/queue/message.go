@@ -24,6 +24,21 @@ type Message struct {
 	receipt receipt
 }
 
+// Receipt is the disk record a message holds, opaque outside this package:
+// a holder that keeps a message's fields apart instead of the Message itself
+// (nsqd's in-flight slots, which pack one into a 64-byte cache line,
+// nsqd/inflight.go) takes it with Message.Receipt and puts it back with
+// Message.SetReceipt.
+type Receipt struct{ r receipt }
+
+// Receipt is m's disk record, for a holder that stores m's fields apart.
+func (m *Message) Receipt() Receipt { return Receipt{m.receipt} }
+
+// SetReceipt gives m back the record r that Receipt took from it: m must be
+// the same message put back together, so that its record is still
+// acknowledged exactly once.
+func (m *Message) SetReceipt(r Receipt) { m.receipt = r.r }
+
 // receipt is a disk record a message holds: 0 for none, else the record's
 // sequence number in the backlog, or in the deferred store with storeBit
 // set. A record is acknowledged once its message is finished or has a newer
