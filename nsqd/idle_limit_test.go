@@ -87,3 +87,41 @@ func requireNotIdleExpired(t testing.TB, cl *client) {
 	_, _, expired := idleState(cl)
 	require.False(t, expired, "the idle limit expired early")
 }
+
+// The idle timer is armed lazily (timeouts.go): commands that each move the
+// read deadline later leave the timer armed for the first one's, and when it
+// fires it arms again for the deadline in force, which still ends the
+// connection at exactly that deadline. Before, every command's first read
+// reset the timer.
+func TestIdleTimerIsNotResetByEveryCommand(t *testing.T) {
+	t.Parallel()
+	n, clk := startClockedDaemon(t, func(o *Options) { o.ClientTimeout = idleClientTimeout })
+	start := clk.Now()
+	c := dialV2(t, n)
+	cl := awaitReadDeadline(t, n, c, start.Add(idleClientTimeout))
+	arms := func() uint64 {
+		cl.idle.mu.Lock()
+		defer cl.idle.mu.Unlock()
+		return cl.idle.arms
+	}
+	require.Equal(t, uint64(1), arms())
+	const commands = 40
+	step := idleClientTimeout / 4 / commands // all inside the first heartbeat
+	for i := 1; i <= commands; i++ {
+		clk.Advance(step)
+		c.send("NOP")
+		awaitReadDeadline(t, n, c, clk.Now().Add(idleClientTimeout))
+	}
+	last := clk.Now()
+	require.Equal(t, uint64(1), arms(), "the timer was armed again for a later deadline")
+
+	// The timer fires at the first command's deadline and arms for the
+	// last one's; the connection lives until exactly then.
+	clk.AdvanceTo(start.Add(idleClientTimeout))
+	requireNotIdleExpired(t, cl)
+	require.Equal(t, uint64(2), arms())
+	clk.AdvanceTo(last.Add(idleClientTimeout - time.Nanosecond))
+	requireNotIdleExpired(t, cl)
+	clk.AdvanceTo(last.Add(idleClientTimeout))
+	c.expectClosed()
+}
