@@ -59,6 +59,7 @@ type NSQD struct {
 	nextClientID atomic.Int64
 	pumpHooks    atomic.Pointer[pumpHooks] // nil but in tests (pump.go)
 	batchFrames  sync.Pool                 // *[]byte: a delivery batch encoded for one write (client_vector.go)
+	mpubBatches  sync.Pool                 // *[]Message: an MPUB's messages from its read to its publish (protocol_v2.go)
 
 	tcpListener   net.Listener
 	httpListener  net.Listener

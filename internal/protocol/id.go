@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -38,12 +39,29 @@ func (g *IDGenerator) Reserve(n int, now time.Time) uint64 {
 }
 
 // FormatID writes v as 16 lower-case hex characters.
+//
+// Eight digits at a time, in one 64-bit word each (hexDigits), rather than
+// a table lookup and a byte store per digit: every published message gets
+// an ID, and the digit loop was 2.4% of the daemon's CPU publishing to 100
+// topics (README, "100 topics: where the publish time goes").
 func FormatID(v uint64, id *MessageID) {
-	const digits = "0123456789abcdef"
-	for i := MsgIDLength - 1; i >= 0; i-- {
-		id[i] = digits[v&0xf]
-		v >>= 4
-	}
+	binary.BigEndian.PutUint64(id[:8], hexDigits(uint32(v>>32)))
+	binary.BigEndian.PutUint64(id[8:], hexDigits(uint32(v)))
+}
+
+// hexDigits returns the 8 lower-case hex digits of v as the bytes of a
+// word, the most significant digit in its top byte.
+func hexDigits(v uint32) uint64 {
+	// Spread the nibbles one to a byte, in order: nibble i (from the
+	// least significant) lands in byte i.
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	// A byte n of 10 or more has bit 4 set in n+6 (no byte carries into
+	// the next: n+6 < 16+6). Those get 'a'-10, the others '0'.
+	letters := ((x + 0x0606060606060606) >> 4) & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // Fill writes a fresh ID into each element of ids.

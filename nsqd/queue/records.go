@@ -119,6 +119,7 @@ func (r *Records) block(want, need int) *recordBlock {
 	}
 	b := &recordBlock{msgs: make([]Message, want), home: r}
 	hugepage.Fresh(r.fresh, b.msgs)
+	prefault(b.msgs) // one fault per page, not two (prefault.go)
 	return b
 }
 

@@ -72,6 +72,7 @@ func (r *Ring[T]) newBlock() []T {
 	}
 	b := make([]T, r.blockLen)
 	hugepage.Fresh(r.fresh, b)
+	prefault(b) // one fault per page, not two (prefault.go)
 	return b
 }
 
