@@ -23,8 +23,6 @@
 //	wmu (writer role: write segment file, writer state)
 //	w.ahead.busy (a background flush ahead is running: taken under wmu,
 //	             released by the flush's goroutine; flushahead.go)
-//	w.ahead.wbBusy (a write-back start is running: the same, for
-//	             startWriteback in flushahead.go)
 //	rmu (reader role: read segment file, reader state)
 //	Cursor.rmu (a cursor's reader role: its read file and reader state)
 //	mu  (shared state: positions, depth, counters, pending batches)

@@ -58,18 +58,6 @@ type flushAhead struct {
 	// defaults).
 	every int64
 	fsync func(*os.File) error
-
-	// The write-back start (startWriteback): wbBusy is held while one runs,
-	// as busy is for a flush ahead (a separate lock, so that neither delays
-	// the other). wbFile and wbEnd: the segment and offset the last one
-	// reached (past from: one ran in this sync interval), guarded by wmu.
-	// wbEvery and wbStart are writebackBytes and syncFileRangeWrite unless
-	// a test set them.
-	wbBusy  sync.Mutex
-	wbFile  int64
-	wbEnd   int64
-	wbEvery int64
-	wbStart func(f *os.File, off, n int64) error
 }
 
 // maybeFlushAhead starts a background fdatasync of the write segment once
@@ -81,11 +69,7 @@ func (q *Queue) maybeFlushAhead() {
 	if every == 0 {
 		every = flushAheadBytes
 	}
-	if w.f == nil {
-		return
-	}
-	if w.pos-w.ahead.from < every {
-		q.startWriteback()
+	if w.f == nil || w.pos-w.ahead.from < every {
 		return
 	}
 	if !w.ahead.busy.TryLock() {
@@ -163,72 +147,4 @@ func (q *Queue) takeFlushAheadErr() error {
 	a.busy.Unlock()
 	q.reportFlushAhead(took, done, failed)
 	return err
-}
-
-// writebackBytes is the least a write-back start (startWriteback) is worth:
-// fewer bytes than this since the last fsync are left to the policy's fsync.
-const writebackBytes = 256 << 10
-
-// startWriteback asks the kernel, once per sync interval, to start writing
-// to the device the bytes written to the write segment since the last fsync
-// began (sync_file_range with SYNC_FILE_RANGE_WRITE, from a goroutine of
-// its own): when half of SyncEvery records are unsynced, if they hold at
-// least writebackBytes, while putters go on. If one is still running, the
-// next write tries again. Caller holds wmu; the write segment is open.
-//
-// Why: the policy's fsync every SyncEvery records wrote the whole
-// interval's bytes itself (2.6 MB for 2,500 records of 1 KB: about 2 ms
-// here) under the write lock, while its publisher waited for the OK and the
-// other publisher, once its next batch was read, for the lock. Started half
-// an interval earlier, half of those bytes are on the device when it comes,
-// and it takes about half as long. Once per interval, because the kernel's
-// write-back costs CPU per call here: a start every 256 KB shortened the
-// fsync as much but cost the daemon 18-25% more CPU per published message
-// and published no faster (README, "Disk phase: where a publisher's time
-// goes").
-//
-// A write-back start is not an fsync and promises nothing: the sync policy
-// counts a record as synced only once the policy's own fsync returned, as
-// before, so the bound on unsynced records is unchanged. It consumes no
-// write-back error either: sync_file_range reports the errors of a
-// write-back only when asked to wait for it (SYNC_FILE_RANGE_WAIT_AFTER),
-// so the next fsync of the file still sees them.
-func (q *Queue) startWriteback() {
-	w := &q.w
-	a := &w.ahead
-	if a.wbStart == nil && !writebackSupported {
-		return
-	}
-	if a.wbFile == w.file && a.wbEnd > a.from {
-		return // started already in this interval
-	}
-	every := a.wbEvery
-	if every == 0 {
-		every = writebackBytes
-	}
-	from, n := a.from, w.pos-a.from
-	if w.unsynced < q.opts.SyncEvery/2 || n < every || !a.wbBusy.TryLock() {
-		return
-	}
-	// The bytes may reach the device, and a crash may then keep them even
-	// if a failed group is cut back from them: unwrite fsyncs the cut.
-	a.wbFile, a.wbEnd, a.ran = w.file, w.pos, true
-	f, start := w.f, a.wbStart
-	if start == nil {
-		start = syncFileRangeWrite
-	}
-	// Owned by the writer: closeWriteFile and unwrite wait for it under wmu.
-	go func() {
-		defer a.wbBusy.Unlock()
-		// Nothing to do about a failure: the policy's fsync writes the
-		// bytes anyway and reports the device's errors.
-		_ = start(f, from, n)
-	}()
-}
-
-// waitWriteback waits for a running write-back start to return. Caller
-// holds wmu.
-func (q *Queue) waitWriteback() {
-	q.w.ahead.wbBusy.Lock()
-	q.w.ahead.wbBusy.Unlock() //nolint:staticcheck // an empty section: waiting is the point
 }

@@ -418,7 +418,6 @@ func (q *Queue) unwrite(pos int64) {
 	w := &q.w
 	w.pos = pos
 	w.ahead.from = min(w.ahead.from, pos)
-	q.waitWriteback()
 	aheadRan := q.waitFlushAhead()
 	err := w.f.Truncate(pos)
 	if err == nil && aheadRan {
@@ -499,7 +498,6 @@ func (q *Queue) closeWriteFile() {
 		// fsync after its flush ahead: the records are not promised.
 		q.logf("%s: %s", q.w.f.Name(), err)
 	}
-	q.waitWriteback()
 	if q.w.f != nil {
 		if err := q.w.f.Close(); err != nil {
 			q.logf("close %s: %s", q.w.f.Name(), err)
