@@ -45,23 +45,40 @@ type packRecords struct {
 }
 
 const (
-	// packBlockMin and packBlockMax bound a block's entries: at least 48 KB
-	// of them, at most about 1 MB; between them eight batches' worth, as
-	// recordBlock, rounded up to packBlockRound entries, so that both of
-	// a block's slices are exactly the size the allocator hands out (16 KB
-	// of pointers and 8 KB of lengths: size classes and whole pages)
-	// rather than up to a twentieth more.
+	// packBlockMin and packBlockMax bound a block's entries: at least 12 KB
+	// of them (an idle topic keeps its current block, as its records'),
+	// at most about 1 MB; between them eight batches' worth, as
+	// recordBlock, rounded up (packBlockLen) so that both of a block's
+	// slices are exactly a size the allocator hands out (a size class, or
+	// whole 8 KB pages) rather than up to a twentieth more.
 	packEntryBytes = int(unsafe.Sizeof((*byte)(nil))) + 4
-	packBlockMin   = 4096
-	packBlockRound = 2048
-	packBlockMax   = (1 << 20) / packEntryBytes / packBlockRound * packBlockRound
+	packBlockMin   = 1024
+	packBlockMax   = 84 * 1024
 )
+
+// packBlockLen is the entries of a block for batches of n: 1,024 entries
+// (8 and 4 KB) at a time up to 8,192 (64 and 32 KB), then 2,048 (16 and
+// 8 KB: whole pages).
+func packBlockLen(n int) int {
+	want := min(recordBlockBatches*n, packBlockMax)
+	if want <= 8192 {
+		return max(packBlockMin, roundUp(want, 1024))
+	}
+	return roundUp(want, 2048)
+}
+
+// packMinBatch is the smallest batch packed. A ring run (48 bytes) per
+// batch and channel is what packing adds: for a PUB's one message in n
+// channels that is 12 + 48n bytes against a whole record's 72 (whose runs
+// extend over consecutive records of a block), so small batches are
+// copied whole; from eight messages on, packing costs at most 12 + 6n.
+const packMinBatch = 8
 
 // packable reports whether msgs may be packed (see above), and the value
 // of the first one's ID. It reads every message once; the IDs are
 // compared as the hex text they are, by incrementing it (nextID).
 func packable(msgs []Message) (first uint64, ok bool) {
-	if len(msgs) == 0 {
+	if len(msgs) < packMinBatch {
 		return 0, false
 	}
 	m0 := &msgs[0]
@@ -121,7 +138,7 @@ func nextID(id *protocol.MessageID) {
 func (r *packRecords) copy(msgs []Message) (*packBlock, int) {
 	n := len(msgs)
 	if r.cur == nil || n > len(r.cur.lens)-r.free {
-		blockLen := max(packBlockMin, min(roundUp(recordBlockBatches*n, packBlockRound), packBlockMax))
+		blockLen := packBlockLen(n)
 		if n > blockLen {
 			b := r.block(n, n) // a batch bigger than a block: its own
 			b.fill(0, msgs)

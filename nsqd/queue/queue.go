@@ -624,7 +624,7 @@ func (q *Queue) ReplaceBacklog(wrap func(Disk) Disk) {
 // RequeueShared is Requeue for a batch given as records the ring may point
 // at (a topic's held memory handed over, Held.HandOverMemory): the ring
 // holds s's block instead of copying the messages into records of its own,
-// so a hand-over costs a channel 8 bytes a message kept in memory. The
+// so a hand-over costs a channel a ring run per block of records. The
 // messages must hold no disk receipt (held memory holds none). Deferred
 // messages, those past the memory bound and a batch the attempts limit
 // sends away in part are copied as by Requeue, with its outcomes.

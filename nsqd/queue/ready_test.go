@@ -303,7 +303,7 @@ func BenchmarkReadyRingFanOut3(b *testing.B) {
 // kept alive by a few of its messages. Packed or not.
 func TestPutSharedPointsOnlyAtWholeBatches(t *testing.T) {
 	for _, packed := range []bool{false, true} {
-		q, err := Open(Config{Name: "t:c", MemSize: 5})
+		q, err := Open(Config{Name: "t:c", MemSize: 14})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,38 +320,38 @@ func TestPutSharedPointsOnlyAtWholeBatches(t *testing.T) {
 			}
 			return msgs
 		}
-		whole := recs.Copy(published(0, 3))
+		whole := recs.Copy(published(0, 10))
 		if (whole.pack != nil) != packed {
 			t.Fatalf("packed %v: Copy packed %v", packed, whole.pack != nil)
 		}
 		if p, _ := q.PutShared(whole, 0); p != nil {
 			t.Fatal("a memory queue with room wrote to disk")
 		}
-		part := recs.Copy(published(3, 7))
+		part := recs.Copy(published(10, 18))
 		if p, _ := q.PutShared(part, 0); p != nil {
 			t.Fatal("a memory queue wrote to disk")
 		}
-		if q.ReadyInMemory() != 5 || q.Dropped() != 2 {
-			t.Fatalf("%d ready, %d dropped; want 5 and 2", q.ReadyInMemory(), q.Dropped())
+		if q.ReadyInMemory() != 14 || q.Dropped() != 4 {
+			t.Fatalf("%d ready, %d dropped; want 14 and 4", q.ReadyInMemory(), q.Dropped())
 		}
-		for i := 0; i < 5; i++ {
+		for i := 0; i < 14; i++ {
 			ref := q.ready.recordAt(i)
 			inWhole := ref.full != nil && ref.full == whole.block || ref.pack != nil && ref.pack == whole.pack
 			inPart := ref.full != nil && ref.full == part.block || ref.pack != nil && ref.pack == part.pack
-			if i < 3 && !inWhole {
+			if i < 10 && !inWhole {
 				t.Errorf("packed %v: message %d of the whole batch is a copy", packed, i)
 			}
-			if i >= 3 && (inPart || ref.full != q.ready.own.cur) {
+			if i >= 10 && (inPart || ref.full != q.ready.own.cur) {
 				t.Errorf("packed %v: message %d of the partial batch is not the queue's own copy", packed, i)
 			}
 		}
-		got, _, _ := q.Take(nil, 10, 0)
+		got, _, _ := q.Take(nil, 20, 0)
 		whole.Release()
 		part.Release()
-		if len(got) != 5 {
-			t.Fatalf("took %d, want 5", len(got))
+		if len(got) != 14 {
+			t.Fatalf("took %d, want 14", len(got))
 		}
-		want := append(published(0, 3), published(3, 7)[:2]...)
+		want := append(published(0, 10), published(10, 18)[:4]...)
 		for i := range got {
 			if !same(got[i], want[i]) {
 				t.Fatalf("packed %v: ready message %d is %+v, want %+v", packed, i, got[i], want[i])

@@ -9,11 +9,12 @@ import (
 )
 
 // Records keeps copies of messages at stable addresses, so that queues can
-// hold pointers to them (readyRing, ready.go) instead of a 72-byte copy
-// each. A topic copies every published batch into its SharedRecords once
-// and each of its channels queues pointers to the same copies: fanning a
-// message out to n channels costs one record and n pointers, not n
-// records. A record is never written again while anything refers to it.
+// hold runs of them (readyRing, ready.go) instead of a 72-byte copy each.
+// A topic copies every published batch into its SharedRecords once (packed,
+// packed.go, when it has the shape a topic publishes) and each of its
+// channels queues runs of the same copies: fanning a message out to n
+// channels costs one record, not n. A record is never written again while
+// anything refers to it.
 //
 // Copies are carved from blocks sized for several batches of the size
 // being copied, so a batch costs no allocation of its own (a PUB of one
