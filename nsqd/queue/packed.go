@@ -1,7 +1,9 @@
 package queue
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"sync/atomic"
 	"unsafe"
 
@@ -75,8 +77,8 @@ func packBlockLen(n int) int {
 const packMinBatch = 8
 
 // packable reports whether msgs may be packed (see above), and the value
-// of the first one's ID. It reads every message once; the IDs are
-// compared as the hex text they are, by incrementing it (nextID).
+// of the first one's ID. It reads every message once, comparing each ID
+// with the text FormatID would write for it (putID's words).
 func packable(msgs []Message) (first uint64, ok bool) {
 	if len(msgs) < packMinBatch {
 		return 0, false
@@ -86,18 +88,48 @@ func packable(msgs []Message) (first uint64, ok bool) {
 	if !ok {
 		return 0, false
 	}
-	id := m0.ID
+	hi := hexWord(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
 	for i := range msgs {
 		m := &msgs[i]
-		if i > 0 {
-			nextID(&id)
+		v := first + uint64(i)
+		if uint32(v) == 0 {
+			hi = hexWord(uint32(v >> 32))
 		}
-		if m.ID != id || m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
+		if binary.LittleEndian.Uint64(m.ID[:8]) != hi || binary.LittleEndian.Uint64(m.ID[8:]) != hexWord(uint32(v)) ||
+			m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
 			m.receipt != 0 || uint64(len(m.Body)) > math.MaxUint32 {
 			return 0, false
 		}
 	}
 	return first, true
+}
+
+// putIDs writes FormatID(first+i) into the ID of every message of out,
+// eight digits at a time (hexWord).
+func putIDs(out []Message, first uint64) {
+	hi := hexWord(uint32(first >> 32))
+	for i := range out {
+		v := first + uint64(i)
+		if uint32(v) == 0 {
+			hi = hexWord(uint32(v >> 32))
+		}
+		binary.LittleEndian.PutUint64(out[i].ID[:8], hi)
+		binary.LittleEndian.PutUint64(out[i].ID[8:], hexWord(uint32(v)))
+	}
+}
+
+// hexWord is v as 8 lower-case hex digits, the first in the low byte.
+func hexWord(v uint32) uint64 {
+	// One nibble a byte, the most significant in the top byte ...
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	// ... which is the last in memory: the text starts in the low byte.
+	x = bits.ReverseBytes64(x)
+	// A byte of 10 or more gets 'a'-'0'-10 on top of '0'.
+	letters := ((x + 0x0606060606060606) >> 4) & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // parseID reads an ID as protocol.FormatID writes it: 16 lower-case hex
@@ -114,23 +146,6 @@ func parseID(id *protocol.MessageID) (v uint64, ok bool) {
 		}
 	}
 	return v, true
-}
-
-// nextID turns FormatID(v) into FormatID(v+1) in place (wrapping as the
-// uint64 does): one digit for fifteen IDs in sixteen.
-func nextID(id *protocol.MessageID) {
-	for i := len(id) - 1; i >= 0; i-- {
-		switch c := id[i]; c {
-		case 'f':
-			id[i] = '0' // carry on
-		case '9':
-			id[i] = 'a'
-			return
-		default:
-			id[i] = c + 1
-			return
-		}
-	}
 }
 
 // copy packs msgs (packable) into a block and returns it and the index of

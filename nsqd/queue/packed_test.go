@@ -11,25 +11,27 @@ import (
 	"github.com/nsqgo/nsq/internal/protocol"
 )
 
-// nextID is FormatID of the next value, and parseID reads FormatID's text
-// back, for any value, carries and the wrap included; other text is not
-// an ID of FormatID's.
-func TestNextIDAndParseIDFollowFormatID(t *testing.T) {
+// putIDs writes what FormatID writes, for any first value, across the
+// carry from the low 32 bits and the wrap of the uint64 included; parseID
+// reads FormatID's text back, and no other text.
+func TestPutIDsAndParseIDFollowFormatID(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	values := []uint64{0, 9, 15, 0xf, 0xff, 0x9f, 0x0fff, 0xffffffff, math.MaxUint64 - 1, math.MaxUint64}
+	values := []uint64{0, 9, 15, 0xf, 0xff, 0x9f, 0x0fff, 0xfffffffe, 0xffffffff, 0x1fffffffe, math.MaxUint64 - 1, math.MaxUint64}
 	for i := 0; i < 10000; i++ {
 		values = append(values, rng.Uint64(), rng.Uint64()|0xfff) // many carries
 	}
+	out := make([]Message, 3)
 	for _, v := range values {
-		var id, want protocol.MessageID
-		protocol.FormatID(v, &id)
-		if got, ok := parseID(&id); !ok || got != v {
-			t.Fatalf("parseID(%s) = %x, %v; want %x", id[:], got, ok, v)
-		}
-		nextID(&id)
-		protocol.FormatID(v+1, &want)
-		if id != want {
-			t.Fatalf("nextID after %x: %s, want %s", v, id[:], want[:])
+		putIDs(out, v)
+		for i := range out {
+			var want protocol.MessageID
+			protocol.FormatID(v+uint64(i), &want)
+			if out[i].ID != want {
+				t.Fatalf("putIDs from %x, message %d: %s, want %s", v, i, out[i].ID[:], want[:])
+			}
+			if got, ok := parseID(&want); !ok || got != v+uint64(i) {
+				t.Fatalf("parseID(%s) = %x, %v", want[:], got, ok)
+			}
 		}
 	}
 	for _, text := range []string{"000000000000000A", "00000000000000g0", "0000000000000 00", "\x00000000000000000"[:16]} {

@@ -1,10 +1,10 @@
 package queue
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/nsqgo/nsq/internal/hugepage"
-	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // readyRing is a queue's ready messages in memory, in delivery order: a
@@ -148,15 +148,21 @@ func release(full *recordBlock, pack *packBlock) {
 
 // unpack appends the first k messages of a packed run to dst.
 func (run *readyRun) unpack(dst []Message, k int) []Message {
-	var id protocol.MessageID
-	protocol.FormatID(run.first, &id)
-	p := run.pack
-	for i := int(run.start); i < int(run.start)+k; i++ {
-		if i > int(run.start) {
-			nextID(&id)
-		}
-		dst = append(dst, Message{ID: id, Body: p.body(i), Timestamp: run.ts, DeliverAt: run.deliverAt})
+	n := len(dst)
+	dst = slices.Grow(dst, k)[:n+k]
+	out := dst[n:]
+	start := int(run.start)
+	bodies := run.pack.bodies[start : start+k]
+	lens := run.pack.lens[start : start+k]
+	for i := range out {
+		// Field by field: a whole-struct store goes through a temporary
+		// and a typed copy, several times the cost.
+		m := &out[i]
+		m.Body = unsafe.Slice(bodies[i], lens[i])
+		m.Timestamp, m.DeliverAt = run.ts, run.deliverAt
+		m.Attempts, m.receipt = 0, 0
 	}
+	putIDs(out, run.first)
 	return dst
 }
 
