@@ -24,8 +24,8 @@ import (
 // rebuilding it from those (readyRun.unpack); what it rebuilds is equal,
 // field for field, to what was copied, the body being the same bytes (its
 // capacity is its length). A batch that is not of that shape (tests,
-// requeues, held memory handed over) is copied into whole records, as
-// before (records.go).
+// requeues, held memory handed over) or is smaller than packMinBatch is
+// copied into whole records, as before (records.go).
 //
 // A packBlock counts its holders and is reused like a recordBlock: the
 // packRecords while it carves the block, a SharedRecords caller between
