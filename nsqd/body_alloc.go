@@ -2,6 +2,7 @@ package nsqd
 
 import (
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/nsqgo/nsq/internal/hugepage"
@@ -78,7 +79,10 @@ type slabAllocator struct {
 	// bodies, each at full capacity), for recycle; slabAt is where slab is
 	// in it.
 	used   [][]byte
-	slabAt int
+	slabAt int // -1: slab is carry's, not the batch's own
+	// tail is the batch's last slab once shrink ended it, and carry the
+	// one the next batch fills first: see forget.
+	tail, carry []byte
 	// spare is memory of earlier batches that nothing refers to any more.
 	spare      [][]byte
 	spareBytes int
@@ -95,7 +99,7 @@ const (
 
 // reset starts a batch.
 func (a *slabAllocator) reset() {
-	a.slab = nil
+	a.slab, a.tail = nil, nil
 	a.members = a.members[:0]
 	clear(a.used)
 	a.used = a.used[:0]
@@ -107,17 +111,27 @@ func (a *slabAllocator) reset() {
 // (including these n); a new slab is sized by it, capped at bodyChunk.
 func (a *slabAllocator) alloc(i, n, remaining int) []byte {
 	if cap(a.slab)-len(a.slab) < n {
-		want := min(max(remaining, n), bodyChunk)
-		a.slab = a.takeSpare(n, want, min(2*want, bodyChunk))
-		if a.slab != nil {
-			a.countReused(cap(a.slab))
-		} else {
-			a.slab = make([]byte, 0, want)
-			hugepage.Fresh(a.fresh, a.slab)
-		}
-		a.slabAt = len(a.used)
-		a.used = append(a.used, a.slab[:0])
 		a.members = a.members[:0]
+		if carry := a.carry; cap(carry)-len(carry) >= n {
+			// The rest of a kept batch's last slab (forget): not this
+			// batch's to give back (shrink) or reuse (recycle).
+			a.slab, a.carry, a.slabAt = carry, nil, -1
+		} else {
+			a.carry = nil
+			want := min(max(remaining, n), bodyChunk)
+			a.slab = a.takeSpare(n, want, min(2*want, bodyChunk))
+			if a.slab != nil {
+				a.countReused(cap(a.slab))
+			} else {
+				// As much room as the allocator hands out for want
+				// anyway (its size class, or whole pages): what the
+				// batch leaves of it, the next one fills (forget).
+				a.slab = slices.Grow([]byte(nil), want)
+				hugepage.Fresh(a.fresh, a.slab)
+			}
+			a.slabAt = len(a.used)
+			a.used = append(a.used, a.slab[:0])
+		}
 	}
 	start := len(a.slab)
 	a.slab = a.slab[:start+n]
@@ -206,7 +220,8 @@ func (a *slabAllocator) takeSpare(n, want, most int) []byte {
 // allocations.
 func (a *slabAllocator) shrink(batch []Message) {
 	used := len(a.slab)
-	if used > 0 && used < cap(a.slab)/2 {
+	a.tail = a.slab
+	if a.slabAt >= 0 && used > 0 && used < cap(a.slab)/2 {
 		exact := make([]byte, 0, used)
 		for _, i := range a.members {
 			body := batch[i].Body
@@ -216,6 +231,7 @@ func (a *slabAllocator) shrink(batch []Message) {
 		}
 		a.addSpare(a.used[a.slabAt])
 		a.used[a.slabAt] = exact[:0]
+		a.tail = nil
 	}
 	a.slab = nil
 	a.members = a.members[:0]
@@ -228,11 +244,22 @@ func (a *slabAllocator) recycle() {
 	for _, b := range a.used {
 		a.addSpare(b)
 	}
+	a.carry = nil // the batch's last slab is a spare now, or a kept batch's
 	a.reset()
 }
 
-// forget ends a batch whose bodies may be kept: its memory is theirs.
-func (a *slabAllocator) forget() { a.reset() }
+// forget ends a batch whose bodies may be kept: its memory is theirs. The
+// room left in its last slab (shrink's tail) is where the next batch's
+// first bodies go, instead of fresh memory: a slab's last bytes are not
+// left empty for as long as its messages are queued (a batch of 200
+// bodies of 200 bytes left 960 of the 40,960 bytes the allocator gives for
+// 40,000, 2.4%). A body read into that room is referred to by its own
+// message only, and keeps alive the slab an earlier message already does:
+// a message still keeps at most its body or one slab.
+func (a *slabAllocator) forget() {
+	a.carry = a.tail
+	a.reset()
+}
 
 // addSpare keeps b for reuse, unless the spares are at their bounds.
 func (a *slabAllocator) addSpare(b []byte) {
@@ -245,6 +272,7 @@ func (a *slabAllocator) addSpare(b []byte) {
 
 // dropSpares lets the collector have the spares (an idle connection).
 func (a *slabAllocator) dropSpares() {
+	a.carry = nil // its slab is the kept messages' only
 	clear(a.spare)
 	a.spare = a.spare[:0]
 	a.spareBytes = 0

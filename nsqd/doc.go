@@ -33,8 +33,10 @@
 // peaks in memory right then, with every reader's messages in flight.
 //
 // A topic copies each published batch once into its records
-// (queue.SharedRecords) and every channel's memory ring holds 8-byte pointers
-// to them (nsqd/queue/ready.go); a consumer takes a copy (Message, a value).
+// (queue.SharedRecords: packed, 12 bytes a message besides the body, for a
+// batch as publish makes it, nsqd/queue/packed.go) and every channel's memory
+// ring holds runs of them (nsqd/queue/ready.go); a consumer takes a copy
+// (Message, a value).
 // The body is shared and never modified while a ring points at it, and
 // records come in blocks of many batches, each counted by the rings and
 // publishers holding it and reused once none does (nsqd/queue/records.go),
@@ -51,7 +53,7 @@
 // (nsqd/queue/held_memory.go), and every channel's ring points at them,
 // run by run, under the topic's write lock (Held.HandOverMemory,
 // Queue.RequeueShared): nothing is copied, so it keeps its place before
-// later publishes at the cost of 8 bytes a message per channel. The disk
+// later publishes at the cost of a ring run per block per channel. The disk
 // part is moved by the drain goroutine a batch at a time, as the records
 // were read wherever a channel would put the whole batch on its own disk
 // (Held.ReadRecords, Queue.BeginPutRecords: same encoding on both sides),

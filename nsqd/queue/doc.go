@@ -1,6 +1,6 @@
 // Package queue owns where a channel keeps its messages: the ready ring
-// (ready.go: pointers to records, records.go, over ring.go; their fresh
-// blocks written a word per page at once, prefault.go), the deferred heap (heap.go), the disk backlog and the deferred
+// (ready.go: runs of records, records.go and packed.go, over ring.go; their
+// fresh blocks written a word per page at once, prefault.go), the deferred heap (heap.go), the disk backlog and the deferred
 // store (store.go), behind one small API with no goroutines, no locks
 // callers must know about and no wall clock: time comes in as a parameter,
 // and NextDeadline tells the caller when to come back. The nsqd package

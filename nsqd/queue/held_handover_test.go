@@ -61,8 +61,8 @@ func TestHeldHandOverSharesTheRecords(t *testing.T) {
 		t.Fatalf("%d runs for %d messages in batches of 7: batches of a block are not one run", runs, count)
 	}
 	for i := 0; i < count; i++ {
-		a, b := queues[0].ready.ptrs.at(i), queues[1].ready.ptrs.at(i)
-		if *a != *b {
+		a, b := queues[0].ready.recordAt(i), queues[1].ready.recordAt(i)
+		if a != b {
 			t.Fatalf("message %d: the queues hold different records", i)
 		}
 	}

@@ -5,7 +5,7 @@ package queue
 // listed as runs of consecutive records of one block. Records rather than
 // a ring of messages so that handing the held messages over to channels
 // (Held.HandOverMemory) gives each channel's ready ring pointers to the
-// same records (ready.go), 8 bytes a message, instead of copying every
+// same records (ready.go), a run per block, instead of copying every
 // 72-byte message out into one large slice and into each channel again:
 // a million held messages cost a SUB that created the first channel over a
 // second of copying under the topic's write lock.

@@ -9,7 +9,8 @@ const prefaultStride = 4 << 10
 
 // prefault writes a zero word into each page of s, a block just made by
 // make (so all zero, and seen by no one else yet) that holds pointers: a
-// record block (records.go) or a ring block (ring.go).
+// record block (records.go), a ring block (ring.go) or a packed block's
+// body pointers (packed.go).
 //
 // Why. Such a block is filled a batch at a time, and while the collector
 // marks, two things read its pages before they are written: the write

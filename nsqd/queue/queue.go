@@ -221,7 +221,7 @@ func (q *Queue) PutShared(s Shared, now int64) (p *Pending, inMemory bool) {
 	// A put only adds: to the ring or the heap now, or to p's memory part
 	// (ready once stored) or its store part (deferred, joining the heap).
 	before := q.ready.Len() + q.deferred.Len()
-	p = q.putFrom(s.Msgs, now, false, s.block)
+	p = q.putFrom(s.Msgs, now, false, &s)
 	inMemory = q.ready.Len()+q.deferred.Len() > before || p != nil && len(p.ready)+len(p.store) > 0
 	return p, inMemory
 }
@@ -230,9 +230,9 @@ func (q *Queue) put(msgs []Message, now int64, keep bool) *Pending {
 	return q.putFrom(msgs, now, keep, nil)
 }
 
-// putFrom is put; shared, when not nil, is the block of records msgs are,
+// putFrom is put; shared, when not nil, is the records msgs are (its Msgs),
 // for the ring to point at (PutShared).
-func (q *Queue) putFrom(msgs []Message, now int64, keep bool, shared *recordBlock) *Pending {
+func (q *Queue) putFrom(msgs []Message, now int64, keep bool, shared *Shared) *Pending {
 	var p *Pending
 	start := 0
 	for i := range msgs {
@@ -251,9 +251,9 @@ func (q *Queue) enqueue(msgs []Message, keep bool, p *Pending) *Pending {
 	return q.enqueueFrom(msgs, keep, nil, p)
 }
 
-// enqueueFrom is enqueue; shared, when not nil, is the block of records
-// msgs are: the ring may point at them (PutShared).
-func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *recordBlock, p *Pending) *Pending {
+// enqueueFrom is enqueue; shared, when not nil, is the records msgs are a
+// part of: the ring may point at them (PutShared).
+func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *Shared, p *Pending) *Pending {
 	if len(msgs) == 0 {
 		return p
 	}
@@ -290,10 +290,10 @@ func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *recordBlock, p *P
 	return p
 }
 
-// pushReadyShared is pushReady (bound.go) for records of block the ring
+// pushReadyShared is pushReady (bound.go) for records of shared the ring
 // may point at.
-func (q *Queue) pushReadyShared(msgs []Message, block *recordBlock) {
-	q.ready.push(msgs, block)
+func (q *Queue) pushReadyShared(msgs []Message, shared *Shared) {
+	q.ready.pushShared(msgs, shared)
 	q.bound.readyBytes += BodyBytes(msgs)
 }
 
@@ -624,7 +624,7 @@ func (q *Queue) ReplaceBacklog(wrap func(Disk) Disk) {
 // RequeueShared is Requeue for a batch given as records the ring may point
 // at (a topic's held memory handed over, Held.HandOverMemory): the ring
 // holds s's block instead of copying the messages into records of its own,
-// so a hand-over costs a channel 8 bytes a message kept in memory. The
+// so a hand-over costs a channel a ring run per block of records. The
 // messages must hold no disk receipt (held memory holds none). Deferred
 // messages, those past the memory bound and a batch the attempts limit
 // sends away in part are copied as by Requeue, with its outcomes.
@@ -636,5 +636,5 @@ func (q *Queue) RequeueShared(s Shared, now int64) *Pending {
 			}
 		}
 	}
-	return q.putFrom(s.Msgs, now, true, s.block)
+	return q.putFrom(s.Msgs, now, true, &s)
 }

@@ -1,153 +1,211 @@
 package queue
 
-import "github.com/nsqgo/nsq/internal/hugepage"
+import (
+	"slices"
+	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/hugepage"
+)
 
 // readyRing is a queue's ready messages in memory, in delivery order: a
-// ring of pointers to records (records.go) rather than of the messages
-// themselves. A published message's record is the topic's, one for all of
-// its channels (PushShared); a message that belongs to this queue alone
-// (requeued, promoted, read back from disk) is copied into the queue's own
-// records (Push). Either way a record is only read once pointed to: Pop
-// copies the message out, and the caller owns and may change that copy.
+// ring of runs of records (records.go, packed.go) rather than of the
+// messages themselves. A published message's record is the topic's, one
+// for all of its channels (PushShared); a message that belongs to this
+// queue alone (requeued, promoted, read back from disk) is copied into the
+// queue's own records (Push). Either way a record is only read once
+// pointed to: Pop copies the message out (or rebuilds it, from a packed
+// record), and the caller owns and may change that copy.
 //
-// An entry is 8 bytes instead of a whole message's 72, so a message queued
-// in n channels takes 72 + 8n bytes instead of 72n, and appending a batch
-// to a channel writes an eighth of the memory.
-//
-// The ring holds its records' blocks (records.go) by runs: spans lists, in
-// ring order, how many consecutive entries point into which block, each run
-// one hold on its block, released once the last of its entries is popped
-// or cleared. A batch pushed after one from the same block extends the
-// last run, so a topic's fan-out of MPUBs costs a ring one hold per eight
-// batches.
+// A run is consecutive records of one block: whole records
+// (full.msgs[start:end]) or packed entries (pack, start to end, with the
+// first ID, Timestamp and DeliverAt they share). It is one hold on its
+// block, released once its last message is popped or cleared. A batch
+// pushed right after the previous one in the same block, continuing its
+// IDs with the same times, extends the last run, so a ring holds about one
+// run per batch or fewer, and a message queued in n channels of a topic
+// costs 12 bytes of packed record in all, not a pointer per channel.
 type readyRing struct {
-	ptrs Ring[*Message]
+	runs Ring[readyRun]
+	size int // messages in the runs
 	own  Records
-	// spans[spanHead:] are the runs, front first; their counts add up to
-	// ptrs.Len().
-	spans    []span
-	spanHead int
+	// front is Front's answer for a packed run, rebuilt.
+	front Message
 }
 
-// maxKeptSpans bounds the runs' slice an empty ring keeps for reuse.
-const maxKeptSpans = 64
-
-// span is a run of consecutive ring entries pointing into one block.
-type span struct {
-	block *recordBlock
-	n     int
+// readyRun is a run of records of one block (full or pack).
+type readyRun struct {
+	full       *recordBlock
+	pack       *packBlock
+	start, end int32
+	// A packed run's messages share these; first is the ID value of the
+	// message at start.
+	first         uint64
+	ts, deliverAt int64
 }
 
 // AdviseFresh shows the ring's and the own records' new blocks to a.
 func (r *readyRing) AdviseFresh(a *hugepage.Advisor) {
-	r.ptrs.AdviseFresh(a)
+	r.runs.AdviseFresh(a)
 	r.own.AdviseFresh(a)
 }
 
-func (r *readyRing) Len() int { return r.ptrs.Len() }
+func (r *readyRing) Len() int { return r.size }
 
 // Push appends copies of msgs, kept in the queue's own records.
 func (r *readyRing) Push(msgs ...Message) {
 	recs, block := r.own.copy(msgs)
-	r.push(recs, block)
+	r.pushFull(recs, block)
 }
 
-// PushShared appends pointers to s's records; the ring holds their block
-// from now on, so the caller may Release s once done with it.
-func (r *readyRing) PushShared(s Shared) { r.push(s.Msgs, s.block) }
+// PushShared appends s's records; the ring holds their block from now on,
+// so the caller may Release s once done with it.
+func (r *readyRing) PushShared(s Shared) { r.pushShared(s.Msgs, &s) }
 
-// push appends pointers to msgs, records of block, which the caller holds.
-func (r *readyRing) push(msgs []Message, block *recordBlock) {
+// pushShared appends msgs, a part of s.Msgs, as the records of s.
+func (r *readyRing) pushShared(msgs []Message, s *Shared) {
 	if len(msgs) == 0 {
 		return
 	}
-	if last := len(r.spans) - 1; last >= r.spanHead && r.spans[last].block == block {
-		r.spans[last].n += len(msgs)
-	} else {
-		block.hold()
-		r.spans = append(r.spans, span{block: block, n: len(msgs)})
+	if s.pack == nil {
+		r.pushFull(msgs, s.block)
+		return
 	}
-	for len(msgs) > 0 {
-		tail := r.ptrs.tailSpace()
-		n := min(len(tail), len(msgs))
-		for i := range tail[:n] {
-			tail[i] = &msgs[i]
+	k := indexIn(msgs, s.Msgs)
+	r.pushPacked(s.pack, s.at+k, len(msgs), s.first+uint64(k), msgs[0].Timestamp, msgs[0].DeliverAt)
+}
+
+// indexIn is the index of msgs[0] in all, of which msgs is a part.
+func indexIn(msgs, all []Message) int {
+	return int((uintptr(unsafe.Pointer(&msgs[0])) - uintptr(unsafe.Pointer(&all[0]))) / uintptr(recordBytes))
+}
+
+// pushFull appends recs, records of block, which the caller holds.
+func (r *readyRing) pushFull(recs []Message, block *recordBlock) {
+	if len(recs) == 0 {
+		return
+	}
+	start := int32(indexIn(recs, block.msgs))
+	end := start + int32(len(recs))
+	r.size += len(recs)
+	if n := r.runs.Len(); n > 0 {
+		if last := r.runs.at(n - 1); last.full == block && last.end == start {
+			last.end = end
+			return
 		}
-		r.ptrs.size += n
-		msgs = msgs[n:]
 	}
+	block.hold()
+	r.runs.Push(readyRun{full: block, start: start, end: end})
+}
+
+// pushPacked appends n packed entries of block from at on.
+func (r *readyRing) pushPacked(block *packBlock, at, n int, first uint64, ts, deliverAt int64) {
+	start := int32(at)
+	end := start + int32(n)
+	r.size += n
+	if k := r.runs.Len(); k > 0 {
+		if last := r.runs.at(k - 1); last.pack == block && last.end == start &&
+			last.first+uint64(last.end-last.start) == first && last.ts == ts && last.deliverAt == deliverAt {
+			last.end = end
+			return
+		}
+	}
+	block.hold()
+	r.runs.Push(readyRun{pack: block, start: start, end: end, first: first, ts: ts, deliverAt: deliverAt})
 }
 
 // PopInto moves up to max messages from the front into dst, as copies.
 func (r *readyRing) PopInto(dst []Message, max int) []Message {
-	p := &r.ptrs
-	popped := 0
-	for max > 0 && p.size > 0 {
-		front := p.blocks[0]
-		end := min(p.head+p.size, p.blockLen, p.head+max)
-		for _, m := range front[p.head:end] {
-			dst = append(dst, *m)
+	for max > 0 && r.size > 0 {
+		run := r.runs.Front()
+		k := min(max, int(run.end-run.start))
+		if run.full != nil {
+			dst = append(dst, run.full.msgs[run.start:run.start+int32(k)]...)
+		} else {
+			dst = run.unpack(dst, k)
+			run.first += uint64(k)
 		}
-		clear(front[p.head:end]) // drop references for the GC
-		n := end - p.head
-		popped += n
-		max -= n
-		p.size -= n
-		p.head = end
-		p.frontConsumed()
+		run.start += int32(k)
+		r.size -= k
+		max -= k
+		if run.start == run.end {
+			// Its messages are copied out: the block may be reused.
+			full, pack := run.full, run.pack
+			r.runs.DropFront()
+			release(full, pack)
+		}
 	}
-	// Only now, with every popped record copied out, may their blocks be
-	// reused.
-	r.releaseFront(popped)
 	return dst
 }
 
-// releaseFront ends the runs of the first n entries, which are gone.
-func (r *readyRing) releaseFront(n int) {
-	for n > 0 {
-		s := &r.spans[r.spanHead]
-		k := min(n, s.n)
-		s.n -= k
-		n -= k
-		if s.n == 0 {
-			block := s.block
-			*s = span{}
-			r.spanHead++
-			block.release()
-		}
+// release ends a run's hold on its block.
+func release(full *recordBlock, pack *packBlock) {
+	if full != nil {
+		full.release()
+	} else {
+		pack.release()
 	}
-	switch {
-	case r.spanHead == len(r.spans):
-		r.spans = r.spans[:0]
-		if cap(r.spans) > maxKeptSpans {
-			r.spans = nil // a long queue's runs are not kept by an empty one
-		}
-		r.spanHead = 0
-	case r.spanHead >= 32 && r.spanHead*2 >= len(r.spans):
-		// Move the live runs to the front: each is moved at most once per
-		// run popped, and the slice stays under twice the live runs.
-		live := copy(r.spans, r.spans[r.spanHead:])
-		clear(r.spans[live:])
-		r.spans = r.spans[:live]
-		r.spanHead = 0
+}
+
+// unpack appends the first k messages of a packed run to dst.
+func (run *readyRun) unpack(dst []Message, k int) []Message {
+	n := len(dst)
+	dst = slices.Grow(dst, k)[:n+k]
+	out := dst[n:]
+	start := int(run.start)
+	bodies := run.pack.bodies[start : start+k]
+	lens := run.pack.lens[start : start+k]
+	for i := range out {
+		// Field by field: a whole-struct store goes through a temporary
+		// and a typed copy, several times the cost.
+		m := &out[i]
+		m.Body = unsafe.Slice(bodies[i], lens[i])
+		m.Timestamp, m.DeliverAt = run.ts, run.deliverAt
+		m.Attempts, m.receipt = 0, 0
 	}
+	putIDs(out, run.first)
+	return dst
 }
 
 // Front returns the first message, not to be modified; the ring must not
-// be empty.
-func (r *readyRing) Front() *Message { return *r.ptrs.Front() }
+// be empty. A packed one is rebuilt, valid until the ring changes.
+func (r *readyRing) Front() *Message {
+	run := r.runs.Front()
+	if run.full != nil {
+		return &run.full.msgs[run.start]
+	}
+	run.unpack(r.scratch(), 1)
+	return &r.front
+}
+
+// scratch is a slice of no length over front, for unpack to append one
+// message to without allocating.
+func (r *readyRing) scratch() []Message { return unsafe.Slice(&r.front, 1)[:0] }
 
 // Each calls fn for every message in order; fn must not modify it.
 func (r *readyRing) Each(fn func(*Message)) {
-	r.ptrs.Each(func(m **Message) { fn(*m) })
+	r.runs.Each(func(run *readyRun) {
+		if run.full != nil {
+			for i := run.start; i < run.end; i++ {
+				fn(&run.full.msgs[i])
+			}
+			return
+		}
+		var one [1]Message
+		at := *run
+		for at.start < at.end {
+			m := at.unpack(one[:0], 1)
+			fn(&m[0])
+			at.start++
+			at.first++
+		}
+	})
 }
 
-// Clear drops everything, releases the blocks of the ring and ends its
-// holds on records; the own records and their spare blocks are kept.
+// Clear drops everything and ends the ring's holds on records; the own
+// records and their spare blocks are kept.
 func (r *readyRing) Clear() {
-	r.ptrs.Clear()
-	for i := r.spanHead; i < len(r.spans); i++ {
-		r.spans[i].block.release()
-	}
-	r.spans, r.spanHead = nil, 0
+	r.runs.Each(func(run *readyRun) { release(run.full, run.pack) })
+	r.runs.Clear()
+	r.size = 0
+	r.front = Message{}
 }

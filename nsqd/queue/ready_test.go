@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/protocol"
 )
 
 // msgN is a message that carries its number in Timestamp and Attempts, and
@@ -20,6 +22,40 @@ var testBody = []byte("0123456789")
 func same(a, b Message) bool {
 	return a.ID == b.ID && unsafe.SliceData(a.Body) == unsafe.SliceData(b.Body) && len(a.Body) == len(b.Body) &&
 		a.Timestamp == b.Timestamp && a.DeliverAt == b.DeliverAt && a.Attempts == b.Attempts && a.receipt == b.receipt
+}
+
+// publishedBatch is messages from..to-1 as a topic publishes them (and
+// packs them, packed.go): consecutive IDs, one Timestamp and DeliverAt, no
+// attempts or receipt; the bodies differ.
+func publishedBatch(from, to int, ts int64) []Message {
+	msgs := make([]Message, 0, to-from)
+	for n := from; n < to; n++ {
+		m := Message{Body: testBody[:n%len(testBody)], Timestamp: ts}
+		// Consecutive within the batch, from a first value far from n's.
+		protocol.FormatID(uint64(from)*7919+uint64(n-from), &m.ID)
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+// recordRef names a record: its block and index.
+type recordRef struct {
+	full  *recordBlock
+	pack  *packBlock
+	index int32
+}
+
+// recordAt names the record the i-th message of r is.
+func (r *readyRing) recordAt(i int) recordRef {
+	for k := 0; k < r.runs.Len(); k++ {
+		run := r.runs.at(k)
+		if n := int(run.end - run.start); i >= n {
+			i -= n
+			continue
+		}
+		return recordRef{full: run.full, pack: run.pack, index: run.start + int32(i)}
+	}
+	panic("recordAt past the end")
 }
 
 // The ready ring behaves as a FIFO of message values under any mix of
@@ -70,6 +106,9 @@ func TestReadyRingMatchesModel(t *testing.T) {
 			for i := range msgs {
 				msgs[i].receipt = 0 // a shared record holds none
 			}
+			if rng.IntN(2) == 0 { // as a topic publishes: packed
+				msgs = publishedBatch(next-len(msgs), next, int64(step))
+			}
 			recs := shared.Copy(msgs)
 			r.PushShared(recs)
 			recs.Release()
@@ -98,21 +137,48 @@ func TestReadyRingMatchesModel(t *testing.T) {
 	}
 }
 
-// Popped slots hold no pointer, so a record is collectable once every ring
-// has handed its message out.
-func TestReadyRingClearsPoppedPointers(t *testing.T) {
-	var r readyRing
-	var recs SharedRecords
-	for i := 0; i < 5; i++ {
-		s := recs.Copy(make([]Message, 1000))
-		r.PushShared(s)
-		s.Release()
-	}
-	r.PopInto(nil, r.Len()-1)
-	for _, b := range append(r.ptrs.blocks, r.ptrs.spare...) {
-		for i := range b {
-			if b[i] != nil && b[i] != r.Front() {
-				t.Fatalf("a popped slot still points at its record")
+// Popped runs leave nothing in the ring and end their holds, so a block
+// is reusable (and its records' bodies collectable) once every ring has
+// handed its messages out.
+func TestReadyRingClearsPoppedRuns(t *testing.T) {
+	for _, packed := range []bool{false, true} {
+		var r readyRing
+		var recs SharedRecords
+		var copies []Shared
+		for i := 0; i < 5; i++ {
+			msgs := make([]Message, 1000)
+			if packed {
+				msgs = publishedBatch(i*1000, (i+1)*1000, 1)
+			}
+			s := recs.Copy(msgs)
+			if (s.pack != nil) != packed {
+				t.Fatalf("packed %v: Copy packed %v", packed, s.pack != nil)
+			}
+			r.PushShared(s)
+			s.Release()
+			copies = append(copies, s)
+		}
+		r.PopInto(nil, r.Len()-1)
+		if r.runs.Len() != 1 {
+			t.Fatalf("packed %v: %d runs left for one message", packed, r.runs.Len())
+		}
+		for _, b := range append(r.runs.blocks, r.runs.spare...) {
+			for i := range b {
+				if b[i] != (readyRun{}) && &b[i] != r.runs.Front() {
+					t.Fatalf("packed %v: a popped run is still in the ring", packed)
+				}
+			}
+		}
+		r.Clear()
+		for i, s := range copies {
+			refs := int64(0)
+			if s.block != nil {
+				refs = s.block.refs.Load()
+			} else {
+				refs = s.pack.refs.Load()
+			}
+			if max := int64(1); refs > max { // the SharedRecords' own, while it carves
+				t.Fatalf("packed %v: batch %d's block has %d holders after the ring let go", packed, i, refs)
 			}
 		}
 	}
@@ -180,9 +246,14 @@ func TestRecordsBlocksServeManyBatches(t *testing.T) {
 // Steady shared and own pushes and pops allocate nothing: record blocks
 // whose messages were all popped are carved again.
 func TestReadyRingSteadyStateAllocatesNothing(t *testing.T) {
+	for _, batch := range [][]Message{make([]Message, 200), publishedBatch(0, 200, 1)} {
+		steadyStateAllocatesNothing(t, batch)
+	}
+}
+
+func steadyStateAllocatesNothing(t *testing.T, batch []Message) {
 	var rings [3]readyRing
 	var recs SharedRecords
-	batch := make([]Message, 200)
 	dst := make([]Message, 0, 256)
 	round := func() {
 		s := recs.Copy(batch)
@@ -214,7 +285,7 @@ func TestReadyRingSteadyStateAllocatesNothing(t *testing.T) {
 func BenchmarkReadyRingFanOut3(b *testing.B) {
 	var rings [3]readyRing
 	var recs SharedRecords
-	batch := make([]Message, 200)
+	batch := publishedBatch(0, 200, 1)
 	dst := make([]Message, 0, 256)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -229,57 +300,62 @@ func BenchmarkReadyRingFanOut3(b *testing.B) {
 
 // A batch the queue takes whole is pointed at; one it takes only in part
 // (its bound left room for some) is copied, so its records block is not
-// kept alive by a few of its messages.
+// kept alive by a few of its messages. Packed or not.
 func TestPutSharedPointsOnlyAtWholeBatches(t *testing.T) {
-	q, err := Open(Config{Name: "t:c", MemSize: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs SharedRecords
-	inBatch := func(m *Message, batch []Message) bool {
-		at := uintptr(unsafe.Pointer(m))
-		return at >= uintptr(unsafe.Pointer(&batch[0])) && at <= uintptr(unsafe.Pointer(&batch[len(batch)-1]))
-	}
-	published := func(from, to int) []Message {
-		var msgs []Message
-		for n := from; n < to; n++ {
-			m := msgN(n)
-			m.receipt, m.DeliverAt = 0, 0 // published now: no disk record
-			msgs = append(msgs, m)
+	for _, packed := range []bool{false, true} {
+		q, err := Open(Config{Name: "t:c", MemSize: 14})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return msgs
-	}
-	whole := recs.Copy(published(0, 3))
-	if p, _ := q.PutShared(whole, 0); p != nil {
-		t.Fatal("a memory queue with room wrote to disk")
-	}
-	part := recs.Copy(published(3, 7))
-	if p, _ := q.PutShared(part, 0); p != nil {
-		t.Fatal("a memory queue wrote to disk")
-	}
-	defer whole.Release()
-	defer part.Release()
-	if q.ReadyInMemory() != 5 || q.Dropped() != 2 {
-		t.Fatalf("%d ready, %d dropped; want 5 and 2", q.ReadyInMemory(), q.Dropped())
-	}
-	i := 0
-	q.ready.ptrs.Each(func(m **Message) {
-		if i < 3 && !inBatch(*m, whole.Msgs) {
-			t.Errorf("message %d of the whole batch is a copy", i)
+		var recs SharedRecords
+		published := func(from, to int) []Message {
+			if packed {
+				return publishedBatch(from, to, 1)
+			}
+			var msgs []Message
+			for n := from; n < to; n++ {
+				m := msgN(n)
+				m.receipt, m.DeliverAt = 0, 0 // published now: no disk record
+				msgs = append(msgs, m)
+			}
+			return msgs
 		}
-		if i >= 3 && inBatch(*m, part.Msgs) {
-			t.Errorf("message %d of the partial batch points into it", i)
+		whole := recs.Copy(published(0, 10))
+		if (whole.pack != nil) != packed {
+			t.Fatalf("packed %v: Copy packed %v", packed, whole.pack != nil)
 		}
-		i++
-	})
-	got, _, _ := q.Take(nil, 10, 0)
-	if len(got) != 5 {
-		t.Fatalf("took %d, want 5", len(got))
-	}
-	want := published(0, 5)
-	for i := range got {
-		if !same(got[i], want[i]) {
-			t.Fatalf("ready message %d is %+v, want %+v", i, got[i], want[i])
+		if p, _ := q.PutShared(whole, 0); p != nil {
+			t.Fatal("a memory queue with room wrote to disk")
+		}
+		part := recs.Copy(published(10, 18))
+		if p, _ := q.PutShared(part, 0); p != nil {
+			t.Fatal("a memory queue wrote to disk")
+		}
+		if q.ReadyInMemory() != 14 || q.Dropped() != 4 {
+			t.Fatalf("%d ready, %d dropped; want 14 and 4", q.ReadyInMemory(), q.Dropped())
+		}
+		for i := 0; i < 14; i++ {
+			ref := q.ready.recordAt(i)
+			inWhole := ref.full != nil && ref.full == whole.block || ref.pack != nil && ref.pack == whole.pack
+			inPart := ref.full != nil && ref.full == part.block || ref.pack != nil && ref.pack == part.pack
+			if i < 10 && !inWhole {
+				t.Errorf("packed %v: message %d of the whole batch is a copy", packed, i)
+			}
+			if i >= 10 && (inPart || ref.full != q.ready.own.cur) {
+				t.Errorf("packed %v: message %d of the partial batch is not the queue's own copy", packed, i)
+			}
+		}
+		got, _, _ := q.Take(nil, 20, 0)
+		whole.Release()
+		part.Release()
+		if len(got) != 14 {
+			t.Fatalf("took %d, want 14", len(got))
+		}
+		want := append(published(0, 10), published(10, 18)[:4]...)
+		for i := range got {
+			if !same(got[i], want[i]) {
+				t.Fatalf("packed %v: ready message %d is %+v, want %+v", packed, i, got[i], want[i])
+			}
 		}
 	}
 }
@@ -300,6 +376,7 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 		var rings [4]readyRing
 		var models [4][]Message
 		seen := map[*recordBlock]bool{} // every block the rings held
+		seenPacks := map[*packBlock]bool{}
 		next, copied, maxLive := 0, 0, 0
 		type fanOut struct {
 			shared Shared
@@ -326,15 +403,20 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 				return
 			}
 			expected := map[*recordBlock]int64{}
-			holders := func(b *recordBlock) {
+			expectedPacks := map[*packBlock]int64{}
+			holders := func(b *recordBlock, p *packBlock) {
 				if b != nil {
 					expected[b]++
 					seen[b] = true
 				}
+				if p != nil {
+					expectedPacks[p]++
+					seenPacks[p] = true
+				}
 			}
-			holders(shared.records.cur)
+			holders(shared.records.cur, shared.packs.cur)
 			for _, f := range held {
-				holders(f.shared.block)
+				holders(f.shared.block, f.shared.pack)
 				for j := range f.msgs {
 					if !same(f.shared.Msgs[j], f.msgs[j]) {
 						t.Fatalf("seed %d step %d %s: a held record changed", seed, step, op)
@@ -354,17 +436,17 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 					j++
 				})
 				total := 0
-				for _, s := range r.spans[r.spanHead:] {
-					if s.n <= 0 {
-						t.Fatalf("seed %d step %d %s: ring %d has an empty run", seed, step, op, i)
+				r.runs.Each(func(run *readyRun) {
+					if run.end <= run.start || (run.full == nil) == (run.pack == nil) {
+						t.Fatalf("seed %d step %d %s: ring %d has an empty or unnamed run", seed, step, op, i)
 					}
-					total += s.n
-					holders(s.block)
-				}
+					total += int(run.end - run.start)
+					holders(run.full, run.pack)
+				})
 				if total != r.Len() {
 					t.Fatalf("seed %d step %d %s: ring %d runs count %d of %d", seed, step, op, i, total, r.Len())
 				}
-				holders(r.own.cur)
+				holders(r.own.cur, nil)
 			}
 			live := 0
 			for b := range seen {
@@ -373,6 +455,26 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 				}
 				if got := b.refs.Load(); got != expected[b] {
 					t.Fatalf("seed %d step %d %s: a block has %d holders, want %d", seed, step, op, got, expected[b])
+				}
+			}
+			for b := range seenPacks {
+				if expectedPacks[b] > 0 {
+					live++
+				}
+				if got := b.refs.Load(); got != expectedPacks[b] {
+					t.Fatalf("seed %d step %d %s: a packed block has %d holders, want %d", seed, step, op, got, expectedPacks[b])
+				}
+			}
+			for i := range shared.packs.spare {
+				if b := shared.packs.spare[i].Load(); b != nil {
+					if expectedPacks[b] != 0 {
+						t.Fatalf("seed %d step %d %s: a spare packed block is held", seed, step, op)
+					}
+					for _, body := range b.bodies {
+						if body != nil {
+							t.Fatalf("seed %d step %d %s: a spare packed block keeps a body", seed, step, op)
+						}
+					}
 				}
 			}
 			maxLive = max(maxLive, live)
@@ -398,6 +500,9 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 				}
 				if len(held) == 0 || len(held) < 4 && rng.IntN(2) == 0 {
 					msgs := batch(n)
+					if n > 0 && rng.IntN(2) == 0 { // as a topic publishes: packed
+						msgs = publishedBatch(next-n, next, int64(step))
+					}
 					held = append(held, fanOut{shared.Copy(msgs), msgs})
 					copied += n
 					check(step, "Copy")
@@ -443,10 +548,10 @@ func TestSharedRecordsReusedAcrossRingsMatchesModel(t *testing.T) {
 				check(step, "Clear")
 			}
 		}
-		if blocks, unreused := len(seen), copied/(recordBlockBatches*150); blocks*4 > unreused {
+		if blocks, unreused := len(seen)+len(seenPacks), copied/(recordBlockBatches*150); blocks*4 > unreused {
 			t.Fatalf("seed %d: %d blocks for %d records copied, about %d without reuse", seed, blocks, copied, unreused)
 		}
-		t.Logf("seed %d: %d blocks for %d records copied, about %d without reuse, at most %d held at once", seed, len(seen), copied, copied/(recordBlockBatches*150), maxLive)
+		t.Logf("seed %d: %d blocks for %d records copied, about %d without reuse, at most %d held at once", seed, len(seen)+len(seenPacks), copied, copied/(recordBlockBatches*150), maxLive)
 	}
 }
 

@@ -9,11 +9,12 @@ import (
 )
 
 // Records keeps copies of messages at stable addresses, so that queues can
-// hold pointers to them (readyRing, ready.go) instead of a 72-byte copy
-// each. A topic copies every published batch into its SharedRecords once
-// and each of its channels queues pointers to the same copies: fanning a
-// message out to n channels costs one record and n pointers, not n
-// records. A record is never written again while anything refers to it.
+// hold runs of them (readyRing, ready.go) instead of a 72-byte copy each.
+// A topic copies every published batch into its SharedRecords once (packed,
+// packed.go, when it has the shape a topic publishes) and each of its
+// channels queues runs of the same copies: fanning a message out to n
+// channels costs one record, not n. A record is never written again while
+// anything refers to it.
 //
 // Copies are carved from blocks sized for several batches of the size
 // being copied, so a batch costs no allocation of its own (a PUB of one
@@ -142,17 +143,28 @@ func (b *recordBlock) release() {
 }
 
 // SharedRecords is Records for concurrent callers (a topic's publishers,
-// which fan out under the topic's read lock).
+// which fan out under the topic's read lock). A batch of the shape a topic
+// publishes is packed (packed.go: 12 bytes a message); any other is copied
+// into whole records.
 type SharedRecords struct {
 	mu      sync.Mutex
 	records Records
+	packs   packRecords
 }
 
 // Shared is a batch's records in a SharedRecords, held unchanged until
 // Release: queue them with Queue.PutShared in between.
+//
+// Msgs are the messages: whole records (block), or, for a packed batch
+// (pack), the slice given to Copy itself, which the caller must leave
+// unchanged until Release; a ring that queues them points at the packed
+// entries from at on, whose first ID has the value first.
 type Shared struct {
 	Msgs  []Message
 	block *recordBlock
+	pack  *packBlock
+	at    int
+	first uint64
 }
 
 // Release ends the hold Copy gave; Msgs must not be used after.
@@ -160,14 +172,28 @@ func (s Shared) Release() {
 	if s.block != nil {
 		s.block.release()
 	}
+	if s.pack != nil {
+		s.pack.release()
+	}
 }
 
 // AdviseFresh is Records.AdviseFresh; call it before any Copy.
-func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) { s.records.AdviseFresh(a) }
+func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) {
+	s.records.AdviseFresh(a)
+	s.packs.fresh = a
+}
 
-// Copy copies msgs into records, in order and contiguous, held for the
-// caller until it calls Release.
+// Copy copies msgs into records, in order, held for the caller until it
+// calls Release. A packed batch's Msgs are msgs: the caller leaves them
+// unchanged until then (Shared).
 func (s *SharedRecords) Copy(msgs []Message) Shared {
+	if first, ok := packable(msgs); ok {
+		s.mu.Lock()
+		b, at := s.packs.copy(msgs)
+		b.hold()
+		s.mu.Unlock()
+		return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, first: first}
+	}
 	s.mu.Lock()
 	out, b := s.records.copy(msgs)
 	if b != nil {
