@@ -261,10 +261,12 @@ func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err er
 	if err != nil {
 		return nil, true, err
 	}
-	// One copy of the batch for every channel: each queues pointers to it
-	// (nsqd/queue/ready.go), 8 bytes a message instead of a 72-byte copy.
-	// The hold on the records ends once every channel has queued them
-	// (queue.SharedRecords.Copy).
+	// One copy of the batch for every channel: a published batch is packed
+	// into 12 bytes a message (nsqd/queue/packed.go), other batches into
+	// whole records, and each channel queues one run over it
+	// (nsqd/queue/ready.go), not a copy. msgs must stay unchanged until
+	// shared.Release, since a packed batch keeps it. The hold on the records
+	// ends once every channel has queued them (queue.SharedRecords.Copy).
 	shared := t.records.Copy(msgs)
 	defer shared.Release()
 	var room [fanOutCommitRoom]channelCommit
