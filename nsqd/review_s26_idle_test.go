@@ -27,7 +27,7 @@ func (c *deadlineRecorder) SetReadDeadline(t time.Time) error {
 	c.last, c.sets = t, c.sets+1
 	return nil
 }
-func (c *deadlineRecorder) SetDeadline(t time.Time) error      { return c.SetReadDeadline(t) }
+func (c *deadlineRecorder) SetDeadline(t time.Time) error    { return c.SetReadDeadline(t) }
 func (c *deadlineRecorder) SetWriteDeadline(time.Time) error { return nil }
 
 func TestReviewIdleLimitMatchesItsModel(t *testing.T) {
