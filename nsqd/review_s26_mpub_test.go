@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -274,5 +275,46 @@ func TestReviewMPUBOverSocketAsUpstream(t *testing.T) {
 				require.Equal(t, "sentinel", string(sub.readMessage().Body), "a message no MPUB body made was published")
 			})
 		}
+	}
+}
+
+// The scratch slice an MPUB gathers its messages in goes back to the
+// daemon's pool (NSQD.mpubBatches) holding no message: after a batch
+// published, one cut short, and one refused at a bad size field, every
+// element up to its capacity is zero, so the pool keeps no body alive and a
+// later batch sees nothing of an earlier one.
+func TestReviewMPUBPooledScratchIsClearedToItsCapacity(t *testing.T) {
+	n := reviewMPUBDaemon(t)
+	bodies := strings.Split(strings.Repeat("body,", 49)+"last", ",")
+	published := reviewFrame(100, int32(len(bodies)), bodies, nil)
+	cases := map[string][]byte{
+		"published": published,
+		"cut short": published[:len(published)-2],
+		"bad size":  reviewFrame(100, int32(len(bodies)), bodies, map[int]int32{40: -1}),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			seen := 0
+			for try := 0; try < 20 && seen < 3; try++ {
+				topicName := fmt.Sprintf("review%d", reviewTopics.Add(1))
+				stream := append([]byte("MPUB "+topicName+"\n"), data...)
+				s := &v2Session{c: newClient(1, &chunkConn{stream: bytes.NewReader(stream), chunk: 4096}, n), n: n}
+				s.run()
+				// The session ran on this goroutine: the pool's slot for
+				// its P most likely holds the slice it put back.
+				p, _ := n.mpubBatches.Get().(*[]Message)
+				if p == nil {
+					continue
+				}
+				seen++
+				require.Zero(t, len(*p), "a pooled slice holds messages")
+				require.GreaterOrEqual(t, cap(*p), 40, "not the slice this MPUB used")
+				for i, m := range (*p)[:cap(*p)] {
+					require.True(t, reflect.DeepEqual(Message{}, m), "element %d of the pooled slice: %+v", i, m)
+				}
+				n.mpubBatches.Put(p)
+			}
+			require.NotZero(t, seen, "the pool never gave back a slice")
+		})
 	}
 }
