@@ -318,3 +318,23 @@ func TestReviewMPUBPooledScratchIsClearedToItsCapacity(t *testing.T) {
 		})
 	}
 }
+
+// Small bodies whose framing falls at every offset of the read buffer's
+// edge: with a first body of each length from 1 to 210 and then bodies of
+// 200 bytes (204 framed), some body ends exactly at the buffer's end, and
+// some size field is split there at each of its bytes, whatever the
+// command line's length.
+func TestReviewMPUBEveryAlignmentAtTheBufferEdge(t *testing.T) {
+	n := reviewMPUBDaemon(t)
+	rest := make([]string, 85) // 85 framed bodies pass the 16 KB edge
+	for i := range rest {
+		rest[i] = fmt.Sprintf("%03d", i) + strings.Repeat(string(rune('a'+i%26)), 197)
+	}
+	for pre := 1; pre <= 210; pre++ {
+		bodies := append([]string{strings.Repeat("p", pre)}, rest...)
+		data := reviewFrame(100, int32(len(bodies)), bodies, nil)
+		for _, chunk := range []int{defaultBufferSize} {
+			checkMPUBAsUpstream(t, n, data, chunk)
+		}
+	}
+}
