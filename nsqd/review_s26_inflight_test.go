@@ -130,6 +130,11 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 	rng := rand.New(rand.NewPCG(26, 1))
 	var f inFlight
 	held := map[protocol.MessageID]Message{}
+	// when each held message times out, and when it was delivered (a
+	// TOUCH extends to at most delivery + maxTimeout): the times live
+	// apart from the slots, in chunks of another size (slotTimes)
+	deadlines := map[protocol.MessageID]int64{}
+	delivered := map[protocol.MessageID]int64{}
 	next := uint64(1)
 	now := int64(1_000_000)
 	const timeout, maxTimeout = int64(100), int64(250)
@@ -148,6 +153,7 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 		}
 		for _, m := range keep {
 			held[m.ID] = m
+			deadlines[m.ID], delivered[m.ID] = now+timeout, now
 		}
 	}
 	pick := func() (protocol.MessageID, bool) {
@@ -191,6 +197,7 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 			requireSameMessage(t, held[id], got, "REQ")
 			got.Attempts++
 			require.Equal(t, 1, f.add([]Message{got}, now, timeout))
+			deadlines[id], delivered[id] = now+timeout, now
 			fin, ok := f.remove(id)
 			require.True(t, ok)
 			requireSameMessage(t, got, fin, "FIN after requeue")
@@ -198,6 +205,7 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 		case 4: // TOUCH
 			if id, ok := pick(); ok {
 				require.True(t, f.touch(id, now, timeout, maxTimeout))
+				deadlines[id] = min(now+timeout, delivered[id]+maxTimeout)
 			}
 		case 5: // time passes; timeouts
 			now += rng.Int64N(60)
@@ -206,7 +214,13 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 				want, ok := held[m.ID]
 				require.True(t, ok, "timed out a message not held")
 				requireSameMessage(t, want, m, "timeout")
+				require.LessOrEqual(t, deadlines[m.ID], now, "timed out before its deadline")
 				delete(held, m.ID)
+			}
+			for id, d := range deadlines {
+				if _, ok := held[id]; ok {
+					require.Greater(t, d, now, "a message past its deadline did not time out")
+				}
 			}
 		case 6: // peek
 			for _, p := range f.peek(nil, 9) {
@@ -221,6 +235,7 @@ func TestReviewInFlightEveryWayOutKeepsEveryField(t *testing.T) {
 				require.Equal(t, want.Attempts, p.Attempts)
 				require.Zero(t, p.Receipt(), "a peeked copy has no receipt")
 				require.Equal(t, int64(9), p.ClientID)
+				require.Equal(t, deadlines[p.ID], p.TimeoutAt, "peek deadline")
 			}
 		case 7:
 			if rng.IntN(50) == 0 { // a departing consumer
