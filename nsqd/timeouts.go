@@ -98,18 +98,13 @@ func (c *client) stopTimeouts() {
 // deadline gives ("i/o timeout") and the connection closes as before,
 // with no error frame, as upstream.
 //
-// One timer per connection, armed lazily: a read whose deadline is no
-// earlier than the one the timer is armed for only records it, and when
-// the timer fires before the deadline in force, checkIdle arms it again for
-// that deadline. Deadlines move later with every command (two heartbeat
-// intervals from its first read), so the timer is armed about once per two
-// heartbeat intervals, not at the first read of every command: a read
-// costs a lock and, at the start of a command, a clock read. Resetting the
-// timer at each command's first read took 1-3% of the daemon's CPU in the
-// consume shapes, where every socket read of a burst of FINs begins a
-// command. A deadline earlier than the armed one (a shorter heartbeat
-// after IDENTIFY) re-arms at once. The read fails at the deadline in
-// force, as before: tests see it in idleState, not in the clock's timers.
+// One timer per connection, reset at the first read of each command (not
+// at the other reads of a command, nor for commands already buffered): a
+// read costs a lock and, at the start of a command, a clock read and a
+// timer reset, no more than the socket deadline it replaces, which was set
+// on every read. The timer is always armed for the deadline in force, so a
+// test on a fake clock sees a command's read as a timer armed for its
+// deadline.
 type idleLimit struct {
 	mu       sync.Mutex
 	timer    clock.Timer // on the daemon's clock
@@ -121,9 +116,8 @@ type idleLimit struct {
 	stale   bool
 	stopped bool
 	// Socket reads so far, and those that began a command (set a new
-	// deadline): counted for tests that must know the reader got there;
-	// arms counts the timer's arming, for the test that it is lazy.
-	reads, commandReads, arms uint64
+	// deadline): counted for tests that must know the reader got there.
+	reads, commandReads uint64
 }
 
 // limitRead puts deadline (ns on the daemon's clock; 0 for none) in force
@@ -149,10 +143,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 		}
 		return
 	}
-	if !l.stale && l.armedFor != 0 && l.armedFor <= deadline {
-		// Another read of the same command, or a later deadline: the
-		// timer fires no later than it, and checkIdle re-arms for it.
-		return
+	if !l.stale && l.armedFor == deadline {
+		return // another read of the same command
 	}
 	if l.stopped {
 		return
@@ -169,9 +161,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 		c.conn.SetReadDeadline(time.Time{})
 		l.stale = false
 	}
-	if l.armedFor == 0 || deadline < l.armedFor {
+	if l.armedFor != deadline {
 		l.armedFor = deadline
-		l.arms++
 		if l.timer == nil {
 			l.timer = c.nsqd.clock.AfterFunc(time.Duration(deadline-now), c.checkIdle)
 		} else {
@@ -181,8 +172,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 }
 
 // checkIdle runs on the idle timer: it fails the pending read once the
-// deadline in force has passed, and otherwise (the deadline moved later
-// since the timer was armed, or a wall clock stepped back) re-arms for it.
+// deadline in force has passed, and otherwise (a wall clock stepped back)
+// re-arms for it.
 func (c *client) checkIdle() {
 	l := &c.idle
 	l.mu.Lock()
@@ -194,7 +185,6 @@ func (c *client) checkIdle() {
 	now := c.nsqd.clock.Now().UnixNano()
 	if now < l.deadline {
 		l.armedFor = l.deadline
-		l.arms++
 		l.timer.Reset(time.Duration(l.deadline - now))
 		return
 	}
