@@ -23,9 +23,9 @@ var (
 // slot's own fields took 96 bytes, two lines for most slots, and at a
 // consumer's RDY the slots and the bodies between a delivery and its FIN
 // do not stay cached: loading each slot's second line was most of a FIN's
-// cost (README, "Consume path: one cache line per in-flight slot, the idle
-// timer armed lazily"). The times that only deliveries, TOUCHes and
-// timeouts use live apart, in slotTimes.
+// cost (README, "Consume path: one cache line per in-flight slot"). The
+// times that only deliveries, TOUCHes and timeouts use live apart, in
+// slotTimes.
 //
 // The body is kept as its first byte and length (unsafe.SliceData), which
 // keeps the same memory alive; unpack gives it back with a capacity equal

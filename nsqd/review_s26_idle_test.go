@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Session 26 review: the idle timer is armed lazily (timeouts.go). Whatever
+// Session 26 review of the idle limit (timeouts.go; written for a lazily
+// armed timer, since taken back, and kept for the eager one). Whatever
 // the order of reads (deadlines later, earlier, already past, none), of
 // suspensions and of clock jumps, the read must fail exactly when the clock
 // reaches the deadline in force, never before, and never be left to wait

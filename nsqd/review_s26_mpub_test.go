@@ -18,7 +18,7 @@ import (
 // buffer in place (protocol_v2.go, mpub). These tests compare what the
 // parser makes of an MPUB, fed by the socket in pieces of every size, with
 // upstream's reading of the same bytes (readMPUB in upstream's
-// protocol_v2.go as /work/shared/reference/tcp-protocol.md describes it):
+// protocol_v2.go as upstream nsqd 1.3 reads it, per the TCP protocol reference):
 // the same error text, or the same bodies published, in order.
 
 // reviewMPUBLimits are small limits so that fuzzed bytes reach every check,
