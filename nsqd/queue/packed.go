@@ -3,7 +3,6 @@ package queue
 import (
 	"encoding/binary"
 	"math"
-	"math/bits"
 	"sync/atomic"
 	"unsafe"
 
@@ -78,24 +77,25 @@ const packMinBatch = 8
 
 // packable reports whether msgs may be packed (see above), and the value
 // of the first one's ID. It reads every message once, comparing each ID
-// with the text FormatID would write for it (putID's words).
+// with the text FormatID would write for it, a half at a time
+// (protocol.HexDigits).
 func packable(msgs []Message) (first uint64, ok bool) {
 	if len(msgs) < packMinBatch {
 		return 0, false
 	}
 	m0 := &msgs[0]
-	first, ok = parseID(&m0.ID)
+	first, ok = protocol.ParseID(&m0.ID)
 	if !ok {
 		return 0, false
 	}
-	hi := hexWord(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
+	hi := protocol.HexDigits(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
 	for i := range msgs {
 		m := &msgs[i]
 		v := first + uint64(i)
 		if uint32(v) == 0 {
-			hi = hexWord(uint32(v >> 32))
+			hi = protocol.HexDigits(uint32(v >> 32))
 		}
-		if binary.LittleEndian.Uint64(m.ID[:8]) != hi || binary.LittleEndian.Uint64(m.ID[8:]) != hexWord(uint32(v)) ||
+		if binary.BigEndian.Uint64(m.ID[:8]) != hi || binary.BigEndian.Uint64(m.ID[8:]) != protocol.HexDigits(uint32(v)) ||
 			m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
 			m.receipt != 0 || uint64(len(m.Body)) > math.MaxUint32 {
 			return 0, false
@@ -105,47 +105,17 @@ func packable(msgs []Message) (first uint64, ok bool) {
 }
 
 // putIDs writes FormatID(first+i) into the ID of every message of out,
-// eight digits at a time (hexWord).
+// the first eight digits formatted again only when the last eight wrap.
 func putIDs(out []Message, first uint64) {
-	hi := hexWord(uint32(first >> 32))
+	hi := protocol.HexDigits(uint32(first >> 32))
 	for i := range out {
 		v := first + uint64(i)
 		if uint32(v) == 0 {
-			hi = hexWord(uint32(v >> 32))
+			hi = protocol.HexDigits(uint32(v >> 32))
 		}
-		binary.LittleEndian.PutUint64(out[i].ID[:8], hi)
-		binary.LittleEndian.PutUint64(out[i].ID[8:], hexWord(uint32(v)))
+		binary.BigEndian.PutUint64(out[i].ID[:8], hi)
+		binary.BigEndian.PutUint64(out[i].ID[8:], protocol.HexDigits(uint32(v)))
 	}
-}
-
-// hexWord is v as 8 lower-case hex digits, the first in the low byte.
-func hexWord(v uint32) uint64 {
-	// One nibble a byte, the most significant in the top byte ...
-	x := uint64(v)
-	x = (x | x<<16) & 0x0000ffff0000ffff
-	x = (x | x<<8) & 0x00ff00ff00ff00ff
-	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
-	// ... which is the last in memory: the text starts in the low byte.
-	x = bits.ReverseBytes64(x)
-	// A byte of 10 or more gets 'a'-'0'-10 on top of '0'.
-	letters := ((x + 0x0606060606060606) >> 4) & 0x0101010101010101
-	return x + 0x3030303030303030 + letters*('a'-'0'-10)
-}
-
-// parseID reads an ID as protocol.FormatID writes it: 16 lower-case hex
-// digits. ok is false for any other text.
-func parseID(id *protocol.MessageID) (v uint64, ok bool) {
-	for _, c := range id {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
 }
 
 // copy packs msgs (packable) into a block and returns it and the index of

@@ -12,7 +12,7 @@ import (
 )
 
 // putIDs writes what FormatID writes, for any first value, across the
-// carry from the low 32 bits and the wrap of the uint64 included; parseID
+// carry from the low 32 bits and the wrap of the uint64 included; protocol.ParseID
 // reads FormatID's text back, and no other text.
 func TestPutIDsAndParseIDFollowFormatID(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -29,16 +29,16 @@ func TestPutIDsAndParseIDFollowFormatID(t *testing.T) {
 			if out[i].ID != want {
 				t.Fatalf("putIDs from %x, message %d: %s, want %s", v, i, out[i].ID[:], want[:])
 			}
-			if got, ok := parseID(&want); !ok || got != v+uint64(i) {
-				t.Fatalf("parseID(%s) = %x, %v", want[:], got, ok)
+			if got, ok := protocol.ParseID(&want); !ok || got != v+uint64(i) {
+				t.Fatalf("ParseID(%s) = %x, %v", want[:], got, ok)
 			}
 		}
 	}
 	for _, text := range []string{"000000000000000A", "00000000000000g0", "0000000000000 00", "\x00000000000000000"[:16]} {
 		var id protocol.MessageID
 		copy(id[:], text)
-		if _, ok := parseID(&id); ok {
-			t.Fatalf("parseID(%q) took it", text)
+		if _, ok := protocol.ParseID(&id); ok {
+			t.Fatalf("ParseID(%q) took it", text)
 		}
 	}
 }
