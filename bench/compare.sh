@@ -56,6 +56,15 @@
 # pub_tool and sub_tool are the same for the bench writer and reader(s)
 # themselves: on 2 cores the tools and the daemon share the CPU, so a rate
 # can go no higher than the cores / (daemon's + tool's CPU per message).
+# The data dir's block device (the one under TMPDIR, default /tmp: each
+# run's data dir is made there) is read from /proc/diskstats before and
+# after each phase: each run prints what the device wrote and read while
+# publishing and while consuming, the publish phase's write rate, and the
+# daemon's own share (/proc/PID/io's write_bytes; the device counts every
+# process's writes), and the summary adds pub_wr_mb, pub_wr_mbs, sub_wr_mb,
+# disk_rd_mb and wr_b_msg (the device's bytes written over both phases per
+# message published). A data dir on tmpfs or a device the counters do not
+# list: the header says so, and the runs go on without these figures.
 # A run whose reader drained every message published before RUNFOR ended
 # is marked "drained": its consume rate is only that count / RUNFOR, a lower
 # bound, and the summary says in how many runs of each daemon that happened.
@@ -206,6 +215,7 @@ our_reader=$PWD/build/bench_reader
 our_latency=$PWD/build/bench_latency
 
 source bench/lib.sh
+source bench/diskstats.sh
 results=$(mktemp "${TMPDIR:-/tmp}/nsq-compare.XXXXXX")
 # A round's records wait in pending until the round is kept (QUIET).
 pending=$results.pending
@@ -277,6 +287,58 @@ meanwhile() {
 		if (o < 0) o = 0
 		printf "%.2f %.2f %.0f\n", o, (y[3] - x[3]) / hz / w, (y[4] - x[4]) / 1024
 	}'
+}
+
+# disk_mark <i>: the data dir's device counters (disk_sectors), the daemon's
+# own write_bytes and the time at the start (0), at the end of the publish
+# phase (1) and at the end of the consume phase (2) of a run.
+data_dir=${TMPDIR:-/tmp}
+disk_dev=$(disk_device "$data_dir")
+declare -a dmark_sec dmark_own dmark_time
+disk_mark() {
+	[[ -n $disk_dev ]] || return 0
+	dmark_sec[$1]=$(disk_sectors "$disk_dev")
+	dmark_own[$1]=$(proc_write_bytes "$nsqd_pid")
+	dmark_time[$1]=$(date +%s.%N)
+}
+# disk_report <shape> <daemon> <messages published>: prints a run's
+# "disk" line from its marks and records its disk metrics; in the latency
+# shape (one phase) only what the whole run wrote and read.
+disk_report() {
+	[[ -n $disk_dev ]] || return 0
+	local pub sub own
+	pub=$(disk_delta "${dmark_sec[0]:-}" "${dmark_sec[1]:-}")
+	sub=$(disk_delta "${dmark_sec[1]:-}" "${dmark_sec[2]:-}")
+	if [[ -z $pub || -z $sub ]]; then
+		echo "#     disk $disk_dev: its counters could not be read during this run"
+		return 0
+	fi
+	own=$(awk -v a="${dmark_own[0]:-}" -v b="${dmark_own[1]:-}" -v c="${dmark_own[2]:-}" 'BEGIN {
+		if (a == "" || b == "" || c == "") print "unknown"; else printf "%.1f / %.1f MB", (b - a) / 1e6, (c - b) / 1e6
+	}')
+	if [[ $1 == latency ]]; then
+		awk -v d="$disk_dev" -v p="$pub" -v s="$sub" -v o="$own" 'BEGIN {
+			split(p, x, " "); split(s, y, " ")
+			printf "#     disk %s: the run wrote %.1f MB and read %.1f MB (the daemon'"'"'s own writes %s)\n", d, x[2] + y[2], x[1] + y[1], o
+		}'
+		return 0
+	fi
+	local line
+	line=$(awk -v d="$disk_dev" -v p="$pub" -v s="$sub" -v o="$own" -v n="$3" \
+		-v t0="${dmark_time[0]:-}" -v t1="${dmark_time[1]:-}" -v t2="${dmark_time[2]:-}" 'BEGIN {
+		split(p, x, " "); split(s, y, " ")
+		w = t1 - t0; if (w <= 0) w = 1e-9
+		c = t2 - t1; if (c <= 0) c = 1e-9
+		printf "%.1f %.0f %.1f %.1f %.0f|", x[2], x[2] / w, y[2], x[1] + y[1], (n > 0 ? (x[2] + y[2]) * 1e6 / n : 0)
+		printf "#     disk %s: publish wrote %.1f MB in %.2f s (%.0f MB/s) and read %.1f MB; consume wrote %.1f MB (%.0f MB/s) and read %.1f MB in %.2f s; the daemon'"'"'s own writes %s (the device counts every process'"'"'s)\n", d, x[2], w, x[2] / w, x[1], y[2], y[2] / c, y[1], c, o
+	}')
+	local v=(${line%%|*})
+	record "$1" "$2" pub_wr_mb "${v[0]}"
+	record "$1" "$2" pub_wr_mbs "${v[1]}"
+	record "$1" "$2" sub_wr_mb "${v[2]}"
+	record "$1" "$2" disk_rd_mb "${v[3]}"
+	record "$1" "$2" wr_b_msg "${v[4]}"
+	echo "${line#*|}"
 }
 
 # record <shape> <daemon> <metric> <value>; nothing in a warm-up run.
@@ -397,11 +459,14 @@ run_shape() {
 	state0=$(machine_state)
 	start_nsqd "$mqs" >/dev/null
 	t0=$(cpu_ticks)
+	dmark_sec=() dmark_own=() dmark_time=()
+	disk_mark 0
 	case $shape in
 	memory | disk | size1k | size64k | disk64k | held)
 		[[ $shape == held ]] || create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size="$size" --batch-size="$batch")
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
+		disk_mark 1
 		out=$(run_tool "$up_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --size="$size")
 		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
@@ -410,6 +475,7 @@ run_shape() {
 		for c in metrics spam_analysis archive; do create_channel clicks "$c" >/dev/null; done
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=clicks --size=200 --batch-size=200)
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
+		disk_mark 1
 		read_fanout "$tcp_addr"
 		;;
 	topics)
@@ -417,6 +483,7 @@ run_shape() {
 		for i in $(seq 0 99); do create_channel "sub_bench_$i" ch >/dev/null; done
 		out=$(run_tool "$our_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --size=200 --batch-size=200)
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
+		disk_mark 1
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --topics=100 --connections=100 --channel=ch --size=200)
 		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
@@ -424,6 +491,7 @@ run_shape() {
 		create_channel sub_bench ch >/dev/null
 		out=$(run_tool "$up_writer" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --size=200 --batch-size=200)
 		pub=$(ops "$out") pubn=$(count "$out") t1=$(cpu_ticks) pubtool=$out
+		disk_mark 1
 		out=$(run_tool "$our_reader" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --topic=sub_bench --channel=ch --connections=200 --rdy=50 --size=200)
 		sub=$(ops "$out") subn=$(count "$out") subtool=$out
 		;;
@@ -431,6 +499,7 @@ run_shape() {
 		create_channel latency_bench ch >/dev/null
 		# shellcheck disable=SC2086 # LATENCY_FLAGS is a list of flags
 		out=$(run_tool "$our_latency" --runfor="$runfor" --nsqd-tcp-address="$tcp_addr" --rate=20000 ${LATENCY_FLAGS:-})
+		disk_mark 1
 		local metric p99
 		for metric in p50 p99 p999 max; do
 			record "$shape" "$daemon" "${metric}_ms" "$(sed -n "s/.* $metric: \([0-9.]*\)ms .*/\1/p" <<<"$out")"
@@ -445,6 +514,7 @@ run_shape() {
 	local rss label="$shape $daemon"
 	((counting)) || label="$shape $daemon (warm-up, not counted)"
 	rss=$(peak_rss_kb) t2=$(cpu_ticks) state1=$(machine_state)
+	disk_mark 2
 	stop_nsqd now
 	[[ -z $touched ]] || echo "#   $label: before it, $touched"
 	local reports="$pubtool"$'\n'"$subtool"
@@ -482,12 +552,18 @@ run_shape() {
 			"(tools $(tool_us "$pubtool" "$pubn") / $(tool_us "$subtool" "$subn"))"
 	fi
 	echo "#     meanwhile other processes took $others cores, the host's steal $steal; $handed MB of freed memory went back to the host"
+	disk_report "$shape" "$daemon" "${pubn:-0}"
 }
 
 # The last run's rates of each daemon, for the round's ratio line, and the
 # CPU other processes took during it (QUIET).
 declare -A last_pub last_sub last_others
 echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%d GB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, RUNFOR=$runfor, WARMUP=$warmup, QUIET=$quiet (RETRIES=$retries), TOUCH_MB=$touch_mb"
+if [[ -n $disk_dev ]]; then
+	echo "# data dirs in $data_dir, on device $disk_dev (/proc/diskstats): its writes and reads are shown per run"
+else
+	echo "# data dirs in $data_dir: its block device was not found in /proc/diskstats (tmpfs, overlay?): no disk figures"
+fi
 
 # run_round <shape> <round> <daemon> <daemon>: one round, run again (both
 # daemons, same order) while other processes took more than QUIET cores
@@ -597,6 +673,7 @@ for shape in "${shapes[@]}"; do
 		continue
 	fi
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)
+	[[ -z $disk_dev ]] || metrics+=(pub_wr_mb pub_wr_mbs sub_wr_mb disk_rd_mb wr_b_msg)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)

@@ -2,9 +2,12 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -91,6 +94,86 @@ func TestCompareRejects(t *testing.T) {
 		}
 		if !strings.Contains(out, c.msg) {
 			t.Errorf("output %q does not say %q", out, c.msg)
+		}
+	}
+}
+
+// diskFunc runs one function of diskstats.sh (sourced) with args and
+// returns its output; the function must succeed whatever it is given.
+func diskFunc(t *testing.T, fn string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{"-euc", `source ./diskstats.sh; "$@"`, "diskstats", fn}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %q: %v\n%s", fn, args, err, out)
+	}
+	return string(out)
+}
+
+// devNumbers splits a st_dev as glibc encodes it (the encoding stat's %d
+// prints) into the major and minor numbers /proc/diskstats lists.
+func devNumbers(dev uint64) (major, minor uint64) {
+	return (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff), dev&0xff | (dev>>12)&0xffffff00
+}
+
+// TestDiskstatsDevice checks that disk_device finds the line of the
+// device holding a directory by its major:minor (not by its position or
+// a name), and prints nothing, successfully, when the counters do not
+// list it, when the file is missing or garbled, or the directory is not
+// there: compare.sh then runs without disk figures.
+func TestDiskstatsDevice(t *testing.T) {
+	dir := t.TempDir()
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	major, minor := devNumbers(uint64(st.Dev))
+	line := func(maj, mn uint64, name string, rd, wr int) string {
+		return fmt.Sprintf("%4d %7d %s 10 0 %d 5 20 0 %d 9 0 7 14 0 0 0 0 0 0\n", maj, mn, name, rd, wr)
+	}
+	write := func(name, body string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	listed := write("listed", "garbage\n"+line(major+1, minor, "other0", 1, 2)+line(major, minor+1, "other1", 3, 4)+
+		line(major, minor, "testdisk", 1000, 4096))
+	if got := diskFunc(t, "disk_device", dir, listed); got != "testdisk\n" {
+		t.Errorf("disk_device: got %q, want testdisk", got)
+	}
+	if got := diskFunc(t, "disk_sectors", "testdisk", listed); got != "1000 4096\n" {
+		t.Errorf("disk_sectors: got %q, want \"1000 4096\"", got)
+	}
+	unlisted := write("unlisted", line(major+1, minor, "other0", 1, 2))
+	short := write("short", fmt.Sprintf("%d %d testdisk 1 2 3\n", major, minor))
+	for _, c := range [][]string{
+		{"disk_device", dir, unlisted},
+		{"disk_device", dir, short},
+		{"disk_device", dir, filepath.Join(dir, "nosuchfile")},
+		{"disk_device", filepath.Join(dir, "nosuchdir"), listed},
+		{"disk_sectors", "nosuchdisk", listed},
+		{"disk_sectors", "testdisk", short},
+		{"disk_sectors", "", listed},
+		{"disk_sectors", "testdisk", filepath.Join(dir, "nosuchfile")},
+	} {
+		if got := diskFunc(t, c[0], c[1:]...); got != "" {
+			t.Errorf("%q: got %q, want nothing", c, got)
+		}
+	}
+}
+
+// TestDiskstatsDelta checks the MB between two readings (512-byte
+// sectors, MB of 10^6 bytes) and that a missing or backward reading gives
+// nothing rather than a made-up figure.
+func TestDiskstatsDelta(t *testing.T) {
+	if got := diskFunc(t, "disk_delta", "1000 4096", "3000 2004096"); got != "1.0 1024.0\n" {
+		t.Errorf("disk_delta: got %q, want \"1.0 1024.0\"", got)
+	}
+	for _, c := range [][2]string{{"", "1 2"}, {"1 2", ""}, {"5 2", "4 3"}, {"1 9", "2 8"}, {"1", "2 3"}} {
+		if got := diskFunc(t, "disk_delta", c[0], c[1]); got != "" {
+			t.Errorf("disk_delta %q: got %q, want nothing", c, got)
 		}
 	}
 }
