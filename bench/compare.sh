@@ -61,9 +61,13 @@
 # after each phase: each run prints what the device wrote and read while
 # publishing and while consuming, the publish phase's write rate, and the
 # daemon's own share (/proc/PID/io's write_bytes; the device counts every
-# process's writes), and the summary adds pub_wr_mb, pub_wr_mbs, sub_wr_mb,
-# disk_rd_mb and wr_b_msg (the device's bytes written over both phases per
-# message published). A data dir on tmpfs or a device the counters do not
+# process's writes), and the summary adds pub_wr_mb and pub_wr_mbs (MB
+# written while publishing, and per second of the publish phase), pub_busy
+# (the share of the publish phase the device had a write or read in
+# flight: near 1.0, the device was the bound), busy_wr_mbs (MB written per
+# second it was busy: what it sustained), sub_wr_mb, disk_rd_mb (both
+# phases) and wr_b_msg (the bytes written over both phases per message
+# published). A data dir on tmpfs or a device the counters do not
 # list: the header says so, and the runs go on without these figures.
 # A run whose reader drained every message published before RUNFOR ended
 # is marked "drained": its consume rate is only that count / RUNFOR, a lower
@@ -329,15 +333,18 @@ disk_report() {
 		split(p, x, " "); split(s, y, " ")
 		w = t1 - t0; if (w <= 0) w = 1e-9
 		c = t2 - t1; if (c <= 0) c = 1e-9
-		printf "%.1f %.0f %.1f %.1f %.0f|", x[2], x[2] / w, y[2], x[1] + y[1], (n > 0 ? (x[2] + y[2]) * 1e6 / n : 0)
-		printf "#     disk %s: publish wrote %.1f MB in %.2f s (%.0f MB/s) and read %.1f MB; consume wrote %.1f MB (%.0f MB/s) and read %.1f MB in %.2f s; the daemon'"'"'s own writes %s (the device counts every process'"'"'s)\n", d, x[2], w, x[2] / w, x[1], y[2], y[2] / c, y[1], c, o
+		bw = (x[3] > 0 ? x[2] / x[3] : 0)
+		printf "%.1f %.0f %.2f %.0f %.1f %.1f %.0f|", x[2], x[2] / w, x[3] / w, bw, y[2], x[1] + y[1], (n > 0 ? (x[2] + y[2]) * 1e6 / n : 0)
+		printf "#     disk %s: publish wrote %.1f MB in %.2f s (%.0f MB/s; the device busy %.2f s of it, %.0f MB/s while busy) and read %.1f MB; consume wrote %.1f MB (%.0f MB/s) and read %.1f MB in %.2f s; the daemon'"'"'s own writes %s (the device counts every process'"'"'s)\n", d, x[2], w, x[2] / w, x[3], bw, x[1], y[2], y[2] / c, y[1], c, o
 	}')
 	local v=(${line%%|*})
 	record "$1" "$2" pub_wr_mb "${v[0]}"
 	record "$1" "$2" pub_wr_mbs "${v[1]}"
-	record "$1" "$2" sub_wr_mb "${v[2]}"
-	record "$1" "$2" disk_rd_mb "${v[3]}"
-	record "$1" "$2" wr_b_msg "${v[4]}"
+	record "$1" "$2" pub_busy "${v[2]}"
+	record "$1" "$2" busy_wr_mbs "${v[3]}"
+	record "$1" "$2" sub_wr_mb "${v[4]}"
+	record "$1" "$2" disk_rd_mb "${v[5]}"
+	record "$1" "$2" wr_b_msg "${v[6]}"
 	echo "${line#*|}"
 }
 
@@ -673,7 +680,7 @@ for shape in "${shapes[@]}"; do
 		continue
 	fi
 	metrics=(pub sub rss_mb rss_b_msg pub_cpu sub_cpu pub_tool sub_tool)
-	[[ -z $disk_dev ]] || metrics+=(pub_wr_mb pub_wr_mbs sub_wr_mb disk_rd_mb wr_b_msg)
+	[[ -z $disk_dev ]] || metrics+=(pub_wr_mb pub_wr_mbs pub_busy busy_wr_mbs sub_wr_mb disk_rd_mb wr_b_msg)
 	[[ $shape == latency ]] && metrics=(p50_ms p99_ms p999_ms max_ms tool_stall_ms rss_mb)
 	for metric in "${metrics[@]}"; do
 		a=$(awk -v s="$shape" -v m="$metric" '$1 == s && $2 == "ours" && $3 == m { print $4 }' "$results" | median)

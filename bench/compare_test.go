@@ -129,7 +129,7 @@ func TestDiskstatsDevice(t *testing.T) {
 	}
 	major, minor := devNumbers(uint64(st.Dev))
 	line := func(maj, mn uint64, name string, rd, wr int) string {
-		return fmt.Sprintf("%4d %7d %s 10 0 %d 5 20 0 %d 9 0 7 14 0 0 0 0 0 0\n", maj, mn, name, rd, wr)
+		return fmt.Sprintf("%4d %7d %s 10 0 %d 5 20 0 %d 9 0 %d 14 0 0 0 0 0 0\n", maj, mn, name, rd, wr, rd+wr+1)
 	}
 	write := func(name, body string) string {
 		p := filepath.Join(t.TempDir(), name)
@@ -143,11 +143,12 @@ func TestDiskstatsDevice(t *testing.T) {
 	if got := diskFunc(t, "disk_device", dir, listed); got != "testdisk\n" {
 		t.Errorf("disk_device: got %q, want testdisk", got)
 	}
-	if got := diskFunc(t, "disk_sectors", "testdisk", listed); got != "1000 4096\n" {
-		t.Errorf("disk_sectors: got %q, want \"1000 4096\"", got)
+	if got := diskFunc(t, "disk_sectors", "testdisk", listed); got != "1000 4096 5097\n" {
+		t.Errorf("disk_sectors: got %q, want \"1000 4096 5097\"", got)
 	}
 	unlisted := write("unlisted", line(major+1, minor, "other0", 1, 2))
-	short := write("short", fmt.Sprintf("%d %d testdisk 1 2 3\n", major, minor))
+	// A line cut short, as a partition's line was before Linux 2.6.25.
+	short := write("short", fmt.Sprintf("%d %d testdisk 1 2 3 4\n", major, minor))
 	for _, c := range [][]string{
 		{"disk_device", dir, unlisted},
 		{"disk_device", dir, short},
@@ -165,13 +166,14 @@ func TestDiskstatsDevice(t *testing.T) {
 }
 
 // TestDiskstatsDelta checks the MB between two readings (512-byte
-// sectors, MB of 10^6 bytes) and that a missing or backward reading gives
-// nothing rather than a made-up figure.
+// sectors, MB of 10^6 bytes) and the busy seconds, and that a missing or
+// backward reading gives nothing rather than a made-up figure.
 func TestDiskstatsDelta(t *testing.T) {
-	if got := diskFunc(t, "disk_delta", "1000 4096", "3000 2004096"); got != "1.0 1024.0\n" {
-		t.Errorf("disk_delta: got %q, want \"1.0 1024.0\"", got)
+	if got := diskFunc(t, "disk_delta", "1000 4096 70", "3000 2004096 1320"); got != "1.0 1024.0 1.25\n" {
+		t.Errorf("disk_delta: got %q, want \"1.0 1024.0 1.25\"", got)
 	}
-	for _, c := range [][2]string{{"", "1 2"}, {"1 2", ""}, {"5 2", "4 3"}, {"1 9", "2 8"}, {"1", "2 3"}} {
+	for _, c := range [][2]string{{"", "1 2 3"}, {"1 2 3", ""}, {"5 2 3", "4 3 3"}, {"1 9 3", "2 8 3"},
+		{"1 2 3", "2 3 2"}, {"1 2", "2 3 4"}, {"1 2 3 4", "2 3 4 5"}} {
 		if got := diskFunc(t, "disk_delta", c[0], c[1]); got != "" {
 			t.Errorf("disk_delta %q: got %q, want nothing", c, got)
 		}

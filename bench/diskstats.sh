@@ -36,24 +36,28 @@ disk_device() {
 	return 0
 }
 
-# disk_sectors <name> [file] prints "<sectors read> <sectors written>" so
-# far for the named device (512 bytes each, whatever the device's own
-# sector size: the kernel counts in 512-byte units), or nothing.
+# disk_sectors <name> [file] prints "<sectors read> <sectors written>
+# <ms busy>" so far for the named device, or nothing: sectors of 512 bytes
+# whatever the device's own sector size (the kernel counts in 512-byte
+# units), and the time the device had a request in flight (io_ticks), so
+# that bytes over busy time is its rate while it was writing, not the
+# average over a run that wrote only part of the time.
 disk_sectors() {
 	local name=$1 file=${2:-/proc/diskstats}
 	[[ -n $name && -r $file ]] || return 0
-	awk -v n="$name" 'NF >= 10 && $3 == n && $6 ~ /^[0-9]+$/ && $10 ~ /^[0-9]+$/ { print $6, $10; exit }' "$file" 2>/dev/null || true
+	awk -v n="$name" 'NF >= 13 && $3 == n && $6 ~ /^[0-9]+$/ && $10 ~ /^[0-9]+$/ && $13 ~ /^[0-9]+$/ { print $6, $10, $13; exit }' "$file" 2>/dev/null || true
 }
 
-# disk_delta <before> <after> prints "<MB read> <MB written>" between two
-# disk_sectors readings (MB of 10^6 bytes), or nothing when either is
-# missing or the counters went back (the device was replaced meanwhile).
+# disk_delta <before> <after> prints "<MB read> <MB written> <s busy>"
+# between two disk_sectors readings (MB of 10^6 bytes), or nothing when
+# either is missing or the counters went back (the device was replaced
+# meanwhile).
 disk_delta() {
-	[[ $1 =~ ^[0-9]+\ [0-9]+$ && $2 =~ ^[0-9]+\ [0-9]+$ ]] || return 0
+	[[ $1 =~ ^[0-9]+\ [0-9]+\ [0-9]+$ && $2 =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || return 0
 	awk -v a="$1" -v b="$2" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
-		if (y[1] < x[1] || y[2] < x[2]) exit
-		printf "%.1f %.1f\n", (y[1] - x[1]) * 512 / 1e6, (y[2] - x[2]) * 512 / 1e6
+		if (y[1] < x[1] || y[2] < x[2] || y[3] < x[3]) exit
+		printf "%.1f %.1f %.2f\n", (y[1] - x[1]) * 512 / 1e6, (y[2] - x[2]) * 512 / 1e6, (y[3] - x[3]) / 1000
 	}'
 }
 
