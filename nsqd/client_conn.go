@@ -86,7 +86,9 @@ func setTLSStats(s *ClientStats, state *tls.ConnectionState) {
 //
 // A command must be complete within two heartbeat intervals of the first
 // read that waits for it, as upstream's read deadline: the deadline is on
-// the daemon's clock and enforced by the client's idle timer (timeouts.go),
+// the daemon's monotonic clock (clock.Clock.Nanotime, which setting the
+// wall clock does not move, as a socket deadline is kept by the kernel)
+// and enforced by the client's idle timer (timeouts.go),
 // which fails the blocked read as a socket deadline would. A write gets one
 // heartbeat interval, as upstream's, as a socket deadline on the wall clock:
 // it bounds a peer that stops reading, which no test waits for.
@@ -153,12 +155,12 @@ func (d *deadlineConn) beforeRead() error {
 	if err := c.flushPending(); err != nil {
 		return err
 	}
-	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
-		first := c.readDeadline.IsZero()
+	if hb := c.heartbeatInterval.Load(); hb > 0 {
+		first := c.readDeadline == 0
 		if first {
-			c.readDeadline = c.nsqd.clock.Now().Add(2 * hb)
+			c.readDeadline = c.nsqd.clock.Nanotime() + 2*hb
 		}
-		c.limitRead(c.readDeadline.UnixNano(), first)
+		c.limitRead(c.readDeadline, first)
 	} else {
 		c.limitRead(0, false)
 	}
