@@ -94,11 +94,11 @@ func (c *client) stopTimeouts() {
 // read that waits for it), on the daemon's clock, so that a test moves
 // time past it rather than waiting. Deadlines and the judgement are on the
 // clock's monotonic reading (Nanotime), as the timer's wait is: setting
-// the wall clock neither ends a connection early nor keeps it open late. When the deadline passes with the
-// reader still reading that command, the timer sets the socket's read
-// deadline in the past: the blocked read fails with the timeout a socket
-// deadline gives ("i/o timeout") and the connection closes as before,
-// with no error frame, as upstream.
+// the wall clock neither ends a connection early nor keeps it open late.
+// When the deadline passes with the reader still reading that command,
+// the timer sets the socket's read deadline in the past: the blocked read
+// fails with the timeout a socket deadline gives ("i/o timeout") and the
+// connection closes as before, with no error frame, as upstream.
 //
 // One timer per connection, reset at the first read of each command (not
 // at the other reads of a command, nor for commands already buffered): a
