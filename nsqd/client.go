@@ -117,11 +117,12 @@ type client struct {
 	// FIN with one message each. Only the reader goroutine touches it.
 	creditPending bool
 	// readDeadline is when the command being read must be complete, on the
-	// daemon's clock: set at the first socket read of each command (the
-	// protocol loop clears it), so a client trickling bytes cannot hold the
-	// connection open past two heartbeat intervals, as upstream. Only the
-	// reader touches it; idle enforces it (timeouts.go).
-	readDeadline time.Time
+	// daemon's monotonic clock (clock.Clock.Nanotime; 0: not set yet): set
+	// at the first socket read of each command (the protocol loop clears
+	// it), so a client trickling bytes cannot hold the connection open past
+	// two heartbeat intervals, as upstream. Only the reader touches it;
+	// idle enforces it (timeouts.go).
+	readDeadline int64
 	idle         idleLimit
 	// finTime is the FIN time of the commands from the latest socket read,
 	// valid while finTimeRead (v2Session.finTime). Only the reader touches it.

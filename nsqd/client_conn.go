@@ -2,7 +2,9 @@ package nsqd
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
+	"os"
 	"time"
 
 	"github.com/nsqgo/nsq/nsqd/connlayer"
@@ -86,10 +88,13 @@ func setTLSStats(s *ClientStats, state *tls.ConnectionState) {
 //
 // A command must be complete within two heartbeat intervals of the first
 // read that waits for it, as upstream's read deadline: the deadline is on
-// the daemon's clock and enforced by the client's idle timer (timeouts.go),
+// the daemon's monotonic clock (clock.Clock.Nanotime, which setting the
+// wall clock does not move, as a socket deadline is kept by the kernel)
+// and enforced by the client's idle timer (timeouts.go),
 // which fails the blocked read as a socket deadline would. A write gets one
 // heartbeat interval, as upstream's, as a socket deadline on the wall clock:
-// it bounds a peer that stops reading, which no test waits for.
+// it bounds a peer that stops reading (armed when a write must wait, on a
+// plain socket: writeSocket).
 type deadlineConn struct {
 	client *client
 }
@@ -153,12 +158,12 @@ func (d *deadlineConn) beforeRead() error {
 	if err := c.flushPending(); err != nil {
 		return err
 	}
-	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {
-		first := c.readDeadline.IsZero()
+	if hb := c.heartbeatInterval.Load(); hb > 0 {
+		first := c.readDeadline == 0
 		if first {
-			c.readDeadline = c.nsqd.clock.Now().Add(2 * hb)
+			c.readDeadline = c.nsqd.clock.Nanotime() + 2*hb
 		}
-		c.limitRead(c.readDeadline.UnixNano(), first)
+		c.limitRead(c.readDeadline, first)
 	} else {
 		c.limitRead(0, false)
 	}
@@ -166,16 +171,47 @@ func (d *deadlineConn) beforeRead() error {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
-	d.armWrite()
 	c := d.client
 	if c.socket != nil && c.transport == c.conn {
-		return c.socket.Write(p)
+		return d.writeSocket(p)
 	}
+	d.armWrite()
 	return c.transport.Write(p)
 }
 
-// armWrite sets the write deadline a write gets: a heartbeat interval from
-// now (client_vector.go's vectored writes arm it too).
+// writeSocket writes p to the plain socket, arming the write deadline only
+// when the write must wait. A write's deadline matters only while it waits
+// for room in the socket: one the socket takes whole at once completes
+// whatever its deadline, so a deadline set before it (time.Now and the
+// runtime's timer update, on every write of the consume path) changes
+// nothing. When the socket is full, the rest of the write waits under a
+// deadline a heartbeat interval from then, which is from the write's start
+// but for the system calls that filled the socket: a peer that stops
+// reading is cut off within the bound it was before.
+//
+// A deadline left on the socket by an earlier write that waited (or by a
+// TLS handshake's bound that failed) stays there: while ahead it does
+// nothing to a write that does not wait (one that must wait sets its
+// own), and once past it fails the next write before it writes anything
+// (os.ErrDeadlineExceeded): that write clears it and tries again, as the
+// deadline set before every write did.
+func (d *deadlineConn) writeSocket(p []byte) (int, error) {
+	c := d.client
+	n, err := c.socket.WriteNow(p)
+	if err != nil && n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.conn.SetWriteDeadline(time.Time{})
+		n, err = c.socket.WriteNow(p)
+	}
+	if err != nil || n == len(p) {
+		return n, err
+	}
+	d.armWrite()
+	m, err := c.socket.Write(p[n:])
+	return n + m, err
+}
+
+// armWrite sets the write deadline a write that may wait gets: a heartbeat
+// interval from now (client_vector.go's vectored writes arm it too).
 func (d *deadlineConn) armWrite() {
 	c := d.client
 	if hb := time.Duration(c.heartbeatInterval.Load()); hb > 0 {

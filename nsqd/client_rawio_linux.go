@@ -46,6 +46,9 @@ type rawOp struct {
 	errno syscall.Errno
 	err   error // wouldBlock's
 	fn    func(fd uintptr) bool
+	// noWait: a write that finds the socket full returns what it wrote
+	// instead of waiting (WriteNow).
+	noWait bool
 }
 
 // newSocketIO returns a socketIO for conn when it is a socket, nil
@@ -112,7 +115,7 @@ func (s *socketIO) tryWrite(fd uintptr) bool {
 			op.n += int(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			return false
+			return op.noWait
 		default:
 			op.errno = errno
 			return true
@@ -149,11 +152,23 @@ func (s *socketIO) Read(p []byte) (int, error) {
 
 // Write is conn.Write: all of p, or an error with how much went.
 func (s *socketIO) Write(p []byte) (int, error) {
+	return s.write(p, false)
+}
+
+// WriteNow writes what of p the socket takes without waiting: fewer than
+// len(p) bytes and no error when the socket is full. A write deadline
+// already past on the socket fails it before it writes anything, as it
+// fails Write (the poller checks it first).
+func (s *socketIO) WriteNow(p []byte) (int, error) {
+	return s.write(p, true)
+}
+
+func (s *socketIO) write(p []byte, noWait bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	op := &s.wr
-	op.p, op.n, op.errno = p, 0, 0
+	op.p, op.n, op.errno, op.noWait = p, 0, 0, noWait
 	err := s.raw.Write(op.fn)
 	runtime.KeepAlive(p)
 	op.p = nil

@@ -12,3 +12,6 @@ func newSocketIO(net.Conn) *socketIO { return nil }
 
 func (*socketIO) Read([]byte) (int, error)  { panic("nsqd: no raw socket I/O on this platform") }
 func (*socketIO) Write([]byte) (int, error) { panic("nsqd: no raw socket I/O on this platform") }
+func (*socketIO) WriteNow([]byte) (int, error) {
+	panic("nsqd: no raw socket I/O on this platform")
+}

@@ -39,7 +39,7 @@ func loopbackPair(t testing.TB) (server, peer net.Conn) {
 
 // writingClient is a client writing to conn the way newClient sets it up.
 func writingClient(conn net.Conn) *client {
-	c := &client{conn: conn, transport: conn}
+	c := &client{conn: conn, transport: conn, socket: newSocketIO(conn)}
 	c.heartbeatInterval.Store(int64(30 * time.Second))
 	c.deadlined = &deadlineConn{client: c}
 	c.writer = bufio.NewWriterSize(c.deadlined, defaultBufferSize)

@@ -67,7 +67,7 @@ type v2Session struct {
 // run executes commands until the connection fails or a fatal error.
 func (s *v2Session) run() error {
 	for {
-		s.c.readDeadline = time.Time{} // a new command: a new deadline
+		s.c.readDeadline = 0 // a new command: a new deadline
 		line, err := s.c.reader.ReadSlice('\n')
 		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {

@@ -109,10 +109,14 @@ func checkMPUBAsUpstream(t *testing.T, n *NSQD, data []byte, chunk int) {
 	if wantErr == "" {
 		data = data[:used] // what follows would be read as more commands
 	}
-	topicName := fmt.Sprintf("review%d", reviewTopics.Add(1))
+	// Ephemeral: no disk queue to create (its files and fsyncs were most of
+	// a case's time), and the MPUB is read and put as for any topic; the
+	// daemon's memory queue (reviewMPUBDaemon) holds every body an MPUB
+	// within --max-body-size can carry.
+	topicName := fmt.Sprintf("review%d#ephemeral", reviewTopics.Add(1))
 	topic, err := n.GetTopic(topicName)
 	require.NoError(t, err)
-	_, err = topic.GetChannel("c")
+	channel, err := topic.GetChannel("c#ephemeral")
 	require.NoError(t, err)
 
 	stream := append([]byte("MPUB "+topicName+"\n"), data...)
@@ -127,16 +131,19 @@ func checkMPUBAsUpstream(t *testing.T, n *NSQD, data []byte, chunk int) {
 		require.False(t, errors.As(runErr, &perr), "want %d bodies, got %v", len(bodies), runErr)
 	}
 
-	pub := dialV2(t, n)
-	sub := dialV2(t, n)
-	sub.subscribe(topicName, "c")
-	sub.send(fmt.Sprintf("RDY %d", len(bodies)+1))
-	got := sub.readMessages(len(bodies))
+	// The session ran on this goroutine and an MPUB is in its channels
+	// before it is answered: the channel now holds exactly upstream's
+	// bodies, in order, and nothing more. (Looked at in place, by peek,
+	// rather than through two connections and a subscriber per case;
+	// TestReviewMPUBOverSocketAsUpstream delivers over a socket. With the
+	// disk queues, this took TestReviewMPUBEveryAlignmentAtTheBufferEdge
+	// from 4.6 s to 0.09 s here.)
+	got, err := channel.peekReady(len(bodies) + 1)
+	require.NoError(t, err)
+	require.Len(t, got, len(bodies), "messages published")
 	for i := range bodies {
 		require.Equal(t, bodies[i], got[i].Body, "message %d", i)
 	}
-	pub.pub(topicName, "sentinel")
-	require.Equal(t, "sentinel", string(sub.readMessage().Body), "a message no MPUB body made was published")
 }
 
 func reviewMPUBDaemon(t testing.TB) *NSQD {
@@ -144,6 +151,7 @@ func reviewMPUBDaemon(t testing.TB) *NSQD {
 		o.Logger = io.Discard // the fuzz engine forbids the F's Log inside the target
 		o.MaxMsgSize = reviewMaxMsgSize
 		o.MaxBodySize = reviewMaxBodySize
+		o.MemQueueSize = reviewMaxBodySize / 5 // more than the most bodies an MPUB carries
 	})
 }
 

@@ -92,11 +92,13 @@ func (c *client) stopTimeouts() {
 // idleLimit ends a connection whose command is not complete by its read
 // deadline (client.readDeadline: two heartbeat intervals from the first
 // read that waits for it), on the daemon's clock, so that a test moves
-// time past it rather than waiting. When the deadline passes with the
-// reader still reading that command, the timer sets the socket's read
-// deadline in the past: the blocked read fails with the timeout a socket
-// deadline gives ("i/o timeout") and the connection closes as before,
-// with no error frame, as upstream.
+// time past it rather than waiting. Deadlines and the judgement are on the
+// clock's monotonic reading (Nanotime), as the timer's wait is: setting
+// the wall clock neither ends a connection early nor keeps it open late.
+// When the deadline passes with the reader still reading that command,
+// the timer sets the socket's read deadline in the past: the blocked read
+// fails with the timeout a socket deadline gives ("i/o timeout") and the
+// connection closes as before, with no error frame, as upstream.
 //
 // One timer per connection, reset at the first read of each command (not
 // at the other reads of a command, nor for commands already buffered): a
@@ -108,8 +110,8 @@ func (c *client) stopTimeouts() {
 type idleLimit struct {
 	mu       sync.Mutex
 	timer    clock.Timer // on the daemon's clock
-	armedFor int64       // when timer fires, ns since the epoch; 0 = not armed
-	deadline int64       // the read deadline in force; 0 = none (no heartbeats)
+	armedFor int64       // when timer fires, on Nanotime; 0 = not armed
+	deadline int64       // the read deadline in force, on Nanotime; 0 = none (no heartbeats)
 	// stale: the socket may hold a read deadline in the past (set by this
 	// timer for a command the reader had already read, or by the TLS
 	// handshake's bound); the next read with a deadline ahead clears it.
@@ -120,7 +122,7 @@ type idleLimit struct {
 	reads, commandReads uint64
 }
 
-// limitRead puts deadline (ns on the daemon's clock; 0 for none) in force
+// limitRead puts deadline (the clock's Nanotime; 0 for none) in force
 // for the socket read the reader is about to make, the first of a command
 // when first.
 func (c *client) limitRead(deadline int64, first bool) {
@@ -149,7 +151,7 @@ func (c *client) limitRead(deadline int64, first bool) {
 	if l.stopped {
 		return
 	}
-	now := c.nsqd.clock.Now().UnixNano()
+	now := c.nsqd.clock.Nanotime()
 	if deadline <= now {
 		// Past already (the command took its time in the daemon): the
 		// read fails at once, as on a socket deadline gone by.
@@ -172,8 +174,8 @@ func (c *client) limitRead(deadline int64, first bool) {
 }
 
 // checkIdle runs on the idle timer: it fails the pending read once the
-// deadline in force has passed, and otherwise (a wall clock stepped back)
-// re-arms for it.
+// deadline in force has passed, and otherwise (it fired for a deadline a
+// read moved later while it ran) re-arms for it.
 func (c *client) checkIdle() {
 	l := &c.idle
 	l.mu.Lock()
@@ -182,7 +184,7 @@ func (c *client) checkIdle() {
 	if l.stopped || l.deadline == 0 || l.stale {
 		return
 	}
-	now := c.nsqd.clock.Now().UnixNano()
+	now := c.nsqd.clock.Nanotime()
 	if now < l.deadline {
 		l.armedFor = l.deadline
 		l.timer.Reset(time.Duration(l.deadline - now))

@@ -4,7 +4,14 @@ import "time"
 
 // Clock is a source of the current time and of timers.
 type Clock interface {
+	// Now is the wall clock's reading: it steps when the system's clock
+	// is set (by hand, NTP), so a deadline that must hold whatever the
+	// wall clock does is measured on Nanotime instead.
 	Now() time.Time
+	// Nanotime is the monotonic reading in nanoseconds: it never steps,
+	// and only the difference between two readings of one Clock means
+	// anything. Timers wait on it.
+	Nanotime() int64
 	// AfterFunc calls f in its own goroutine (Real) or in Advance's
 	// goroutine (Fake) once d has passed.
 	AfterFunc(d time.Duration, f func()) Timer
@@ -33,12 +40,16 @@ type Ticker interface {
 	Stop()
 }
 
-// Real returns the wall clock.
-func Real() Clock { return realClock{} }
+// Real returns the wall clock. Its Nanotime counts from the call to Real
+// (time.Since on the runtime's monotonic reading, cheaper than Now, which
+// reads the wall clock too).
+func Real() Clock { return realClock{start: time.Now()} }
 
-type realClock struct{}
+type realClock struct{ start time.Time }
 
 func (realClock) Now() time.Time { return time.Now() }
+
+func (r realClock) Nanotime() int64 { return int64(time.Since(r.start)) }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer {
 	return realTimer{time.AfterFunc(d, f)}

@@ -6,4 +6,9 @@
 //
 // Real is the wall clock. Fake is a manual clock whose timers fire in the
 // goroutine that calls Advance, in deadline order, one at a time.
+//
+// A Clock has two readings, as the runtime has: Now, the wall clock, which
+// steps when the system's clock is set, and Nanotime, monotonic, which
+// timers wait on. A deadline that must hold whatever the wall clock does
+// is kept on Nanotime; Fake.StepWall sets the wall clock to test that.
 package clock

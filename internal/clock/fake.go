@@ -14,9 +14,16 @@ import (
 //
 // A timer's channel holds one value, as the runtime's does; a tick that
 // finds it full is dropped.
+//
+// Its Nanotime starts at the start time's nanoseconds since the epoch and
+// moves with Advance, so that, until StepWall is called, it reads the same
+// number as Now().UnixNano(). StepWall sets the wall clock as an
+// administrator or NTP would: Now moves, Nanotime and the time left on
+// every timer do not.
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
+	mono    int64  // Nanotime
 	seq     uint64 // arming order, for ties
 	pending map[*fakeTimer]struct{}
 	armed   chan struct{} // closed and replaced whenever a timer is armed
@@ -24,7 +31,37 @@ type Fake struct {
 
 // NewFake returns a Fake clock reading start.
 func NewFake(start time.Time) *Fake {
-	return &Fake{now: start, pending: map[*fakeTimer]struct{}{}, armed: make(chan struct{})}
+	return &Fake{now: start, mono: start.UnixNano(), pending: map[*fakeTimer]struct{}{}, armed: make(chan struct{})}
+}
+
+// Nanotime returns the fake monotonic reading.
+func (f *Fake) Nanotime() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mono
+}
+
+// StepWall sets the wall clock d later (earlier when d is negative)
+// without time passing: Now moves by d; Nanotime does not, and no timer
+// fires. A timer waits on the monotonic reading, so the wall time at which
+// each pending one fires (NextDeadline, Deadlines, ArmedAt, AdvanceTo's
+// argument) moves by d as well.
+func (f *Fake) StepWall(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	for t := range f.pending {
+		t.when = t.when.Add(d)
+	}
+}
+
+// moveLocked sets the clock to t, no earlier than now, moving the
+// monotonic reading by as much.
+func (f *Fake) moveLocked(t time.Time) {
+	if t.After(f.now) {
+		f.mono += int64(t.Sub(f.now))
+		f.now = t
+	}
 }
 
 // Now returns the fake time.
@@ -50,16 +87,12 @@ func (f *Fake) AdvanceTo(t time.Time) {
 		f.mu.Lock()
 		next := f.nextDueLocked(t)
 		if next == nil {
-			if t.After(f.now) {
-				f.now = t
-			}
+			f.moveLocked(t)
 			f.mu.Unlock()
 			return
 		}
 		delete(f.pending, next)
-		if next.when.After(f.now) {
-			f.now = next.when
-		}
+		f.moveLocked(next.when)
 		fire := f.now
 		if next.period > 0 {
 			next.when = fire.Add(next.period)

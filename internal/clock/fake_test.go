@@ -159,3 +159,52 @@ func TestFakeAwaitArmedSeesATimerArmedElsewhere(t *testing.T) {
 	require.True(t, c.AwaitArmed(10*time.Second, EarliestIs(due)))
 	require.False(t, c.AwaitArmed(time.Millisecond, EarliestIs(epoch.Add(time.Hour))), "not the earliest")
 }
+
+func TestFakeNanotimeMovesWithAdvanceAndNotWithAWallStep(t *testing.T) {
+	c := NewFake(epoch)
+	require.Equal(t, epoch.UnixNano(), c.Nanotime(), "reads as the wall clock until a step")
+	fired := 0
+	c.AfterFunc(10*time.Second, func() { fired++ })
+	c.Advance(4 * time.Second)
+	require.Equal(t, epoch.Add(4*time.Second).UnixNano(), c.Nanotime())
+
+	// Forward: the wall jumps an hour, no time passes, nothing fires, and
+	// the timer still has 6 s to wait.
+	c.StepWall(time.Hour)
+	require.Equal(t, epoch.Add(time.Hour+4*time.Second), c.Now())
+	require.Equal(t, epoch.Add(4*time.Second).UnixNano(), c.Nanotime())
+	require.Zero(t, fired)
+	next, ok := c.NextDeadline()
+	require.True(t, ok)
+	require.Equal(t, epoch.Add(time.Hour+10*time.Second), next)
+	c.Advance(6*time.Second - time.Nanosecond)
+	require.Zero(t, fired)
+	c.Advance(time.Nanosecond)
+	require.Equal(t, 1, fired)
+	require.Equal(t, epoch.Add(10*time.Second).UnixNano(), c.Nanotime())
+
+	// Back: the wall goes back two hours; a timer armed after it waits its
+	// own duration on the monotonic reading.
+	c.StepWall(-2 * time.Hour)
+	require.Equal(t, epoch.Add(-time.Hour+10*time.Second), c.Now())
+	c.AfterFunc(time.Second, func() { fired++ })
+	c.Advance(time.Second)
+	require.Equal(t, 2, fired)
+	require.Equal(t, epoch.Add(11*time.Second).UnixNano(), c.Nanotime())
+}
+
+func TestRealNanotimeNeverGoesBack(t *testing.T) {
+	c := Real()
+	prev := c.Nanotime()
+	require.GreaterOrEqual(t, prev, int64(0))
+	for range 1000 {
+		now := c.Nanotime()
+		require.GreaterOrEqual(t, now, prev)
+		prev = now
+	}
+	// A timer's wait is on the same reading.
+	start := c.Nanotime()
+	timer := c.NewTimer(time.Millisecond)
+	<-timer.C()
+	require.GreaterOrEqual(t, c.Nanotime()-start, int64(time.Millisecond))
+}

@@ -34,4 +34,10 @@
 //
 // Where it does nothing. On operating systems other than Linux, and when
 // /proc/self/smaps cannot be read.
+//
+// Reading smaps. It also owns the module's one reader of the
+// /proc/PID/smaps format (SmapsScanner, smaps.go), which allocates nothing
+// per line; internal/hugepage's Marked reads a mapping's VmFlags with it.
+// It imports internal/clock (the Trimmer) and nothing else of the module,
+// so internal/hugepage may import it.
 package exepages

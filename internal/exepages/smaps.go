@@ -7,6 +7,77 @@ import (
 	"io"
 )
 
+// SmapsScanner reads a /proc/PID/smaps listing line by line: each mapping
+// is a header line, "start-end perms offset dev inode [path]", followed by
+// "Key: value" lines ("Rss:", "Anonymous:", "THPeligible:", "VmFlags:").
+// It is the one reader of that format in the module: Release's (below)
+// and internal/hugepage's Marked use it. It converts no line to a string:
+// the listing has a few thousand lines, and Release runs in the process it
+// means to shrink, where their garbage would be fresh heap pages.
+type SmapsScanner struct {
+	sc     *bufio.Scanner
+	header SmapsHeader
+	isHead bool
+	key    []byte
+	value  []byte
+}
+
+// SmapsHeader is a mapping's header line. Perms and Path point into the
+// scanner's buffer: they hold until the next Scan.
+type SmapsHeader struct {
+	Start, End uint64
+	Perms      []byte // "r-xp": at least two letters, read and write first
+	Path       []byte // the rest of the line, which may hold spaces; empty for an anonymous mapping
+}
+
+// Readable and Writable read the header's permissions.
+func (h *SmapsHeader) Readable() bool { return h.Perms[0] == 'r' }
+func (h *SmapsHeader) Writable() bool { return h.Perms[1] == 'w' }
+
+// NewSmapsScanner reads the listing r.
+func NewSmapsScanner(r io.Reader) *SmapsScanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	return &SmapsScanner{sc: sc}
+}
+
+// Scan moves to the next line; false at the end of the listing or on a
+// read error (Err).
+func (s *SmapsScanner) Scan() bool {
+	if !s.sc.Scan() {
+		return false
+	}
+	line := s.sc.Bytes()
+	s.header, s.isHead = parseHeader(line)
+	s.key, s.value = nil, nil
+	if !s.isHead {
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok {
+			s.key, s.value = k, v
+		}
+	}
+	return true
+}
+
+// Header is the line's mapping header; ok is false for any other line.
+func (s *SmapsScanner) Header() (h *SmapsHeader, ok bool) { return &s.header, s.isHead }
+
+// Field is the line's "Key: value" (value as written, spaces and all); ok
+// is false for a header and for a line with no colon.
+func (s *SmapsScanner) Field() (key, value []byte, ok bool) {
+	return s.key, s.value, s.key != nil
+}
+
+// Line is the line as read, for error messages.
+func (s *SmapsScanner) Line() []byte { return s.sc.Bytes() }
+
+// Err is the read error that ended Scan, if any.
+func (s *SmapsScanner) Err() error {
+	if err := s.sc.Err(); err != nil {
+		return fmt.Errorf("reading smaps: %w", err)
+	}
+	return nil
+}
+
 // span is one mapping Release may drop: [start, end) and how much of it is
 // resident.
 type span struct {
@@ -34,10 +105,7 @@ func (e *smapsEntry) droppable() bool {
 }
 
 // selectSpans reads a /proc/PID/smaps listing and returns the mappings of
-// exe (an absolute path, as the listing names it) that are droppable. It
-// converts no line to a string: the listing has a few thousand lines, and
-// their garbage would be fresh heap pages of the process it means to
-// shrink.
+// exe (an absolute path, as the listing names it) that are droppable.
 func selectSpans(r io.Reader, exe string) ([]span, error) {
 	var spans []span
 	var cur smapsEntry
@@ -48,27 +116,29 @@ func selectSpans(r io.Reader, exe string) ([]span, error) {
 		}
 		open = false
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc := NewSmapsScanner(r)
 	for sc.Scan() {
-		line := sc.Bytes()
-		if e, ok := parseHeader(line, exe); ok {
+		if h, ok := sc.Header(); ok {
 			finish()
-			cur, open = e, true
+			cur = smapsEntry{
+				start:    h.Start,
+				end:      h.End,
+				readable: h.Readable(),
+				writable: h.Writable(),
+				ofExe:    string(h.Path) == exe,
+			}
+			open = true
 			continue
 		}
-		if !open {
-			continue
-		}
-		key, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		key, value, ok := sc.Field()
+		if !open || !ok {
 			continue
 		}
 		switch string(key) {
 		case "Rss", "Anonymous":
 			n, err := parseKB(value)
 			if err != nil {
-				return nil, fmt.Errorf("exepages: smaps line %q: %w", line, err)
+				return nil, fmt.Errorf("exepages: smaps line %q: %w", sc.Line(), err)
 			}
 			if string(key) == "Rss" {
 				cur.rssBytes = n
@@ -78,7 +148,7 @@ func selectSpans(r io.Reader, exe string) ([]span, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("exepages: reading smaps: %w", err)
+		return nil, fmt.Errorf("exepages: %w", err)
 	}
 	finish()
 	return spans, nil
@@ -86,11 +156,11 @@ func selectSpans(r io.Reader, exe string) ([]span, error) {
 
 // parseHeader reads a mapping's first line, "start-end perms offset dev
 // inode [path]"; ok is false for any other line (the "Key: value" ones).
-func parseHeader(line []byte, exe string) (smapsEntry, bool) {
+func parseHeader(line []byte) (SmapsHeader, bool) {
 	// A header starts with an address in lower-case hex; every other line
 	// with a capitalised key ("Rss:", "VmFlags:").
 	if len(line) == 0 || !isHex(line[0]) {
-		return smapsEntry{}, false
+		return SmapsHeader{}, false
 	}
 	var fields [5][]byte
 	rest := line
@@ -102,24 +172,16 @@ func parseHeader(line []byte, exe string) (smapsEntry, bool) {
 		}
 		fields[i], rest = rest[:end], rest[end:]
 		if len(fields[i]) == 0 {
-			return smapsEntry{}, false
+			return SmapsHeader{}, false
 		}
 	}
 	lo, hi, ok := bytes.Cut(fields[0], []byte("-"))
 	start, okLo := parseHex(lo)
 	end, okHi := parseHex(hi)
 	if !ok || !okLo || !okHi || len(fields[1]) < 2 {
-		return smapsEntry{}, false
+		return SmapsHeader{}, false
 	}
-	// The path is the rest of the line, which may hold spaces.
-	path := bytes.TrimLeft(rest, " ")
-	return smapsEntry{
-		start:    start,
-		end:      end,
-		readable: fields[1][0] == 'r',
-		writable: fields[1][1] == 'w',
-		ofExe:    string(path) == exe,
-	}, true
+	return SmapsHeader{Start: start, End: end, Perms: fields[1], Path: bytes.TrimLeft(rest, " ")}, true
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
@@ -143,7 +205,7 @@ func parseHex(b []byte) (uint64, bool) {
 	return n, true
 }
 
-// parseKB reads " 1234 kB" as bytes.
+// parseKB reads a size field's value, " 1234 kB", as bytes.
 func parseKB(value []byte) (int64, error) {
 	num, unit, _ := bytes.Cut(bytes.TrimSpace(value), []byte(" "))
 	if string(unit) != "kB" {

@@ -89,3 +89,49 @@ func TestSelectSpansAllocatesNothingPerLine(t *testing.T) {
 	// The scanner and its buffer, and the spans slice growing to 100.
 	require.LessOrEqual(t, allocs, 12.0)
 }
+
+// FuzzSmapsScanner feeds the smaps reader arbitrary listings: it never
+// panics, a header has the permissions it is read by, a field's key holds
+// no colon, and every span Release would drop is a non-empty range named
+// by a header line of the executable. The seeds run as a normal test.
+func FuzzSmapsScanner(f *testing.F) {
+	f.Add(sampleSmaps)
+	f.Add("00400000-00500000 r-xp 00000000 fe:00 1 /opt/my apps/nsqd (deleted)\nRss: 8 kB\nAnonymous: 0 kB\n")
+	f.Add("00400000-00500000 r-xp 00000000 fe:00 1 /opt/nsq/bin/nsqd\nRss: 12 MB\n")
+	f.Add("c000000000-c000400000 rw-p 00000000 00:00 0 \nTHPeligible:    1\nVmFlags: rd wr mr mw me ac sd hg\n")
+	f.Add("00500000-00400000 r-xp 0 0 0 /opt/nsq/bin/nsqd\nRss: 4 kB\nAnonymous: 0 kB\n") // end before start
+	f.Add("0-1 r 0 0 0 /opt/nsq/bin/nsqd\n")                                              // one-letter perms
+	f.Add("ffffffffffffffff0-1 r-xp 0 0 0 /opt/nsq/bin/nsqd\nAnonymous: 0 kB\n")          // 17 digits
+	f.Add("00400000-00500000 r-xp 0 0 0 /opt/nsq/bin/nsqd\nRss: 999999999999999 kB\nAnonymous: 0 kB\n")
+	f.Fuzz(func(t *testing.T, listing string) {
+		headers := map[[2]uint64]bool{} // of the executable
+		sc := NewSmapsScanner(strings.NewReader(listing))
+		for sc.Scan() {
+			if h, ok := sc.Header(); ok {
+				if len(h.Perms) < 2 {
+					t.Fatalf("header %q with permissions %q", sc.Line(), h.Perms)
+				}
+				_ = h.Readable() && h.Writable()
+				if string(h.Path) == exe {
+					headers[[2]uint64{h.Start, h.End}] = true
+				}
+				continue
+			}
+			if key, _, ok := sc.Field(); ok && strings.Contains(string(key), ":") {
+				t.Fatalf("key %q holds a colon", key)
+			}
+		}
+		spans, err := selectSpans(strings.NewReader(listing), exe)
+		if err != nil {
+			return
+		}
+		for _, s := range spans {
+			if s.end <= s.start || s.rssBytes < 0 {
+				t.Fatalf("span %+v", s)
+			}
+			if !headers[[2]uint64{s.start, s.end}] {
+				t.Fatalf("span %+v named by no header of %s", s, exe)
+			}
+		}
+	})
+}

@@ -42,4 +42,8 @@
 // GODEBUG=disablethp=1 (the user asked the runtime for no huge pages), an
 // Advisor is inactive and costs one branch per call. A nil *Advisor is a
 // valid inactive one.
+//
+// Checking. Marked (tests and diagnostics) reads a mapping's VmFlags from
+// /proc/self/smaps with internal/exepages' reader of that format, the only
+// package of the module it imports.
 package hugepage

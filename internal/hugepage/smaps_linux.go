@@ -1,17 +1,19 @@
 package hugepage
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+	"slices"
 	"unsafe"
+
+	"github.com/nsqgo/nsq/internal/exepages"
 )
 
 // Marked reports whether the mapping holding s's first element is marked
 // for huge pages (VmFlags "hg" in /proc/self/smaps) and THP-eligible. It
-// reads the whole smaps file: for tests and diagnostics, never a hot path.
+// reads the whole smaps file, with internal/exepages' reader of it: for
+// tests and diagnostics, never a hot path.
 func Marked[T any](s []T) (bool, error) {
 	if cap(s) == 0 {
 		return false, fmt.Errorf("hugepage: an empty slice has no address")
@@ -22,33 +24,32 @@ func Marked[T any](s []T) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
+	return markedIn(exepages.NewSmapsScanner(f), addr)
+}
+
+// markedIn is Marked over a listing: the VmFlags of the mapping holding
+// addr name "hg", and its THPeligible (listed before VmFlags) is 1.
+func markedIn(sc *exepages.SmapsScanner, addr uint64) (bool, error) {
 	in, eligible := false, false
-	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		// A mapping's header: "start-end perms offset dev inode [path]".
-		if span, _, ok := strings.Cut(line, " "); ok && !strings.HasSuffix(span, ":") {
-			if lo, hi, ok := strings.Cut(span, "-"); ok {
-				start, err1 := strconv.ParseUint(lo, 16, 64)
-				end, err2 := strconv.ParseUint(hi, 16, 64)
-				if err1 == nil && err2 == nil {
-					in = addr >= start && addr < end
-					continue
-				}
-			}
-		}
-		if !in {
+		if h, ok := sc.Header(); ok {
+			in = addr >= h.Start && addr < h.End
 			continue
 		}
-		if v, ok := strings.CutPrefix(line, "THPeligible:"); ok {
-			eligible = strings.TrimSpace(v) == "1"
+		key, value, ok := sc.Field()
+		if !in || !ok {
+			continue
 		}
-		if v, ok := strings.CutPrefix(line, "VmFlags:"); ok {
-			return eligible && strings.Contains(" "+strings.TrimSpace(v)+" ", " hg "), nil
+		switch string(key) {
+		case "THPeligible":
+			eligible = string(bytes.TrimSpace(value)) == "1"
+		case "VmFlags":
+			hg := slices.ContainsFunc(bytes.Fields(value), func(flag []byte) bool { return string(flag) == "hg" })
+			return eligible && hg, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return false, err
+		return false, fmt.Errorf("hugepage: %w", err)
 	}
 	return false, fmt.Errorf("hugepage: no mapping holds %#x", addr)
 }
