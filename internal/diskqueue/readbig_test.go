@@ -174,3 +174,51 @@ func TestReadBigRecordsSegmentCutWhileReading(t *testing.T) {
 	require.EqualValues(t, 1, st.SkippedRecords)
 	require.EqualValues(t, recHeaderSize+1000, st.SkippedBytes)
 }
+
+// A Read that releases segments (the reader left them, every record in
+// them acknowledged) does not remove them itself: removeLoop does, so that
+// the Read returns its records without waiting for the unlinks (the
+// kernel freeing each segment's page cache). While removeLoop cannot run
+// (the test holds Queue.removing) the segments stay; once it can, they
+// go; and Close removes what is released whatever removeLoop did.
+func TestReadLeavesSegmentRemovalToRemoveLoop(t *testing.T) {
+	o, _ := bigOptions(t, true)
+	q := mustOpen(t, o)
+	putRange(t, q, 0, 20, bigTestSize, 4) // three segments
+	all := segments(t, o)
+	require.Len(t, all, 3)
+
+	q.removing.Lock()
+	var got []int
+	for len(got) < 20 {
+		recs, err := q.Read(5)
+		require.NoError(t, err)
+		require.NotEmpty(t, recs)
+		for _, r := range recs {
+			got = append(got, payloadIndex(t, r.Data))
+			q.Done(r.Seq)
+		}
+	}
+	_, err := q.Read(1) // releases what the Dones finished
+	require.NoError(t, err)
+	require.Equal(t, seq(0, 20), got)
+	require.Equal(t, all, segments(t, o), "a Read removed segments itself")
+	q.removing.Unlock()
+	settle(q)
+	require.Equal(t, all[2:], segments(t, o), "only the write segment is left")
+
+	// Released just before Close: Close removes them.
+	putRange(t, q, 20, 40, bigTestSize, 4)
+	for range 20 {
+		recs, err := q.Read(1)
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		q.Done(recs[0].Seq)
+	}
+	_, err = q.Read(1)
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+	segs := segments(t, o)
+	require.Len(t, segs, 1)
+	require.Equal(t, all[2]+3, segs[0])
+}
