@@ -59,6 +59,7 @@ func TestUnackedRecordsAreRedeliveredAfterCrash(t *testing.T) {
 	require.EqualValues(t, 30, q.Unacked())
 	require.EqualValues(t, 30, q.Stats().Unacked)
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, before, segments(t, o), "segments holding unacked records stay")
 	m, _, err := readMeta(q.metaPath)
 	require.NoError(t, err)
@@ -235,6 +236,7 @@ func TestSegmentsWithUnackedRecordsSurvive(t *testing.T) {
 			putRange(t, q, 20, 40, 100, 4) // more rollovers after the read
 			readAll(t, q)
 			require.NoError(t, q.Sync())
+			settle(q) // nothing was released: nothing is removed
 			segs := segments(t, o)
 			require.Greater(t, len(segs), 4)
 			require.EqualValues(t, 0, segs[0], "the segment holding the unacked record is kept")
@@ -249,6 +251,7 @@ func TestSegmentsWithUnackedRecordsSurvive(t *testing.T) {
 				_, err := q.Read(1)
 				require.NoError(t, err)
 			}
+			settle(q)
 			require.Equal(t, segs[len(segs)-1:], segments(t, o))
 		})
 	}
@@ -293,10 +296,12 @@ func TestUnackedUpstreamRecordsAreRedelivered(t *testing.T) {
 
 	q = mustOpen(t, o)
 	defer q.Close()
+	settle(q)
 	require.Equal(t, []int64{0, 1}, segments(t, o), "segment 0 holds the unacked record 2")
 	recs = readAll(t, q)
 	require.Equal(t, []int{2, 4}, indexes(t, recs), "3 was acknowledged: only unfinished records come back")
 	require.True(t, recs[0].Legacy)
+	settle(q)
 	require.Empty(t, segments(t, o), "upstream segments are removed once acked")
 }
 

@@ -209,7 +209,7 @@ func (s *consumer) endRead(q *Queue, out []Record, base int, err error, atTail, 
 		q.logf("%sdepth %d at the tail, reset to 0", s.who, staleDepth)
 	}
 	if release {
-		q.removeAcked() // a log's removes what no cursor needs
+		q.removeLater() // a log's removes what no cursor needs
 	}
 	if !atTail {
 		s.signal()

@@ -191,6 +191,7 @@ func TestCursorSegmentRemovalWaitsForTheSlowestCursor(t *testing.T) {
 
 	require.Equal(t, seq(0, 50), cursorIndexes(t, fast, true))
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, all, segments(t, o), "slow has read nothing")
 
 	// slow reads half, acknowledging all but its first record.
@@ -198,9 +199,11 @@ func TestCursorSegmentRemovalWaitsForTheSlowestCursor(t *testing.T) {
 	require.NoError(t, err)
 	slow.Ack(seqsOf(recs[1:])...)
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, all, segments(t, o), "slow's oldest record is outstanding")
 	slow.Ack(recs[0].Seq)
 	require.NoError(t, q.Sync())
+	settle(q)
 	left := segments(t, o)
 	require.Less(t, len(left), len(all), "segments slow has left are removed")
 	require.Equal(t, all[len(all)-len(left):], left)
@@ -210,9 +213,11 @@ func TestCursorSegmentRemovalWaitsForTheSlowestCursor(t *testing.T) {
 	require.Equal(t, seq(25, 50), cursorIndexes(t, slow, true))
 	require.NoError(t, q.Sync())
 	lateSeg := late.snapshot().intervals[0].start.file
+	settle(q)
 	require.Equal(t, lateSeg, segments(t, o)[0])
 	require.Equal(t, seq(40, 50), cursorIndexes(t, late, true))
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, []int64{q.Stats().WriteFile}, segments(t, o), "only the write segment is left")
 }
 
@@ -240,6 +245,7 @@ func TestCursorSegmentsInAGapAreRemoved(t *testing.T) {
 		}
 	}
 	require.Less(t, len(want), len(all))
+	settle(q)
 	require.Equal(t, want, segments(t, o), "segments only steady needed are gone")
 	require.Equal(t, concat(seq(0, 4), seq(40, 44)), cursorIndexes(t, gappy, true))
 }
@@ -329,6 +335,7 @@ func TestCursorEmptyAndDeleteLeaveTheOthersReading(t *testing.T) {
 	require.Equal(t, seq(30, 35), cursorIndexes(t, a, true))
 	require.Equal(t, seq(0, 35), cursorIndexes(t, c, true))
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, []int64{q.Stats().WriteFile}, segments(t, o), "neither a nor the deleted b holds anything")
 
 	b = mustCursor(t, q, "b")
@@ -351,6 +358,7 @@ func TestClosedCursorHoldsItsSegmentsAndReopens(t *testing.T) {
 	require.Equal(t, seq(0, 20), cursorIndexes(t, a, true))
 	putRange(t, q, 20, 25, 100, 5) // b is closed but still joined
 	require.NoError(t, q.Sync())
+	settle(q)
 	require.Equal(t, int64(0), segments(t, o)[0], "closed b holds its segments")
 	_, err = q.Cursor("a")
 	require.ErrorIs(t, err, ErrCursorOpen)

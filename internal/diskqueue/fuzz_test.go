@@ -12,8 +12,12 @@ var fuzzBounds = bounds{legacyMin: 26, legacyMax: 1050, v1Max: 1050}
 // parseAll runs a segment reader over data with the given fill size and
 // returns every item (record data copied). It fails the test when the reader
 // stops making progress. With intactFirst it parses as Read does: nextIntact
-// first, parse (by way of next) when that declines.
-func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool) []item {
+// first, parse (by way of next) when that declines. With bigFrom > 0 too,
+// a record over bigFrom bytes that nextIntact declines is offered to
+// bigNext and readBig, as Read does with records over maxSlab, into
+// memory with 0 to 40 bytes of room after the record (so that the next
+// header is read with it, in part, or not at all).
+func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool, bigFrom int) []item {
 	t.Helper()
 	var s segReader
 	s.chunk = chunk
@@ -35,6 +39,17 @@ func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool)
 			var rec []byte
 			if start, rec, ok = s.nextIntact(); ok {
 				it = item{kind: itemRecord, start: start, end: s.pos, data: rec}
+			}
+		}
+		if !ok && bigFrom > 0 {
+			if h, big := s.bigNext(bigFrom); big {
+				room := []int{0, 5, recHeaderSize, 40}[steps%4]
+				dst := make([]byte, 3, int(h.length)+room) // len is ignored
+				var start int64
+				var rec []byte
+				if start, rec, ok = s.readBig(h, dst); ok {
+					it = item{kind: itemRecord, start: start, end: s.pos, data: rec}
+				}
 			}
 		}
 		if !ok {
@@ -77,7 +92,26 @@ func FuzzRecordReader(f *testing.F) {
 	}
 	flip := func(b []byte, i int) []byte { c := bytes.Clone(b); c[i] ^= 0x20; return c }
 
+	// Records of mixed sizes, a big one first: with small fill sizes the
+	// buffer then holds part of later ones (what readBig takes).
+	var mixed []byte
+	mixed = appendSegmentHeader(mixed)
+	for i, n := range []int{300, 50, 120, 120, 120, 35, 200, 80} {
+		mixed = appendRecord(mixed, payload(i, n))
+	}
+	mixedAt := func(k int) int { // offset of record k of mixed
+		off := segHeaderSize
+		for range k {
+			off += recHeaderSize + int(binary.BigEndian.Uint32(mixed[off:]))
+		}
+		return off
+	}
+
 	f.Add(valid, false)
+	f.Add(mixed, false)
+	f.Add(flip(mixed, mixedAt(3)+recHeaderSize+100), false)     // damaged data of a big record
+	f.Add(flip(mixed, mixedAt(4)+2), false)                     // damaged length of a big record
+	f.Add(mixed[:mixedAt(6)+recHeaderSize+90], false)           // torn big record
 	f.Add(valid[:len(valid)-7], false)                          // torn last record
 	f.Add(valid[:segHeaderSize+5], false)                       // torn record header
 	f.Add(valid[:9], false)                                     // torn segment header
@@ -101,7 +135,7 @@ func FuzzRecordReader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		items := parseAll(t, data, fm, 0, false)
+		items := parseAll(t, data, fm, 0, false, 0)
 		for _, it := range items {
 			if it.kind != itemRecord {
 				continue
@@ -121,11 +155,15 @@ func FuzzRecordReader(f *testing.F) {
 			}
 		}
 		// Buffer refills must not change what is parsed.
-		sameItems(t, "chunk 13", parseAll(t, data, fm, 13, false), items)
+		sameItems(t, "chunk 13", parseAll(t, data, fm, 13, false, 0), items)
 		// Nor must Read's fast path for intact records (nextIntact), with
 		// either buffer size.
-		sameItems(t, "nextIntact first", parseAll(t, data, fm, 0, true), items)
-		sameItems(t, "nextIntact first, chunk 13", parseAll(t, data, fm, 13, true), items)
+		sameItems(t, "nextIntact first", parseAll(t, data, fm, 0, true, 0), items)
+		sameItems(t, "nextIntact first, chunk 13", parseAll(t, data, fm, 13, true, 0), items)
+		// Nor must reading big records straight into their memory
+		// (readBig), over buffers that hold part of most records.
+		sameItems(t, "readBig, chunk 13", parseAll(t, data, fm, 13, true, 30), items)
+		sameItems(t, "readBig, chunk 64", parseAll(t, data, fm, 64, true, 30), items)
 	})
 }
 

@@ -234,3 +234,12 @@ func recordOffset(t *testing.T, seg []byte, k int) int {
 
 // putErr drops the first Seq Put returns (0 unless ReadOnWrite).
 func putErr(_ uint64, err error) error { return err }
+
+// settle waits for the segment removals Reads handed to removeLoop and
+// does what is left of them: once it returns, what the Reads so far
+// released is gone, as it was when a Read removed segments itself.
+func settle(q *Queue) {
+	q.removing.Lock()
+	defer q.removing.Unlock()
+	q.removeAcked()
+}

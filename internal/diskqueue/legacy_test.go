@@ -77,6 +77,7 @@ func TestUpstreamDataIsAdopted(t *testing.T) {
 	for i, r := range recs {
 		require.Equal(t, i < 3, r.Legacy, "record %d", i)
 	}
+	settle(q)
 	require.Equal(t, []int64{2}, segments(t, o), "upstream segments are removed once read")
 	b, err := os.ReadFile(segPath(o, 2))
 	require.NoError(t, err)
@@ -128,6 +129,7 @@ func TestUpstreamFreshQueueMetadata(t *testing.T) {
 	require.Zero(t, q.Depth())
 	putRange(t, q, 0, 3, 30, 3)
 	require.Equal(t, seq(0, 3), indexes(t, readAll(t, q)))
+	settle(q)
 	require.Equal(t, []int64{1}, segments(t, o))
 }
 
@@ -142,6 +144,7 @@ func TestUpstreamFullyReadQueue(t *testing.T) {
 	require.Empty(t, readAll(t, q))
 	putRange(t, q, 10, 12, 30, 2)
 	require.Equal(t, seq(10, 12), indexes(t, readAll(t, q)))
+	settle(q)
 	require.Equal(t, []int64{1}, segments(t, o))
 }
 

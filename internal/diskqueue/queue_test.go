@@ -38,6 +38,7 @@ func TestFIFOAcrossRollover(t *testing.T) {
 	}
 	require.Zero(t, q.Depth())
 	// Fully read segments are removed; only the write segment stays.
+	settle(q)
 	require.Equal(t, segs[len(segs)-1:], segments(t, o))
 }
 

@@ -160,6 +160,20 @@ loop:
 				r.gap = false
 				continue
 			}
+			// A big record only partly buffered is read straight into its
+			// own memory (readBig): the spans so far go first, since the
+			// read reuses the buffer they point into.
+			if h, ok := r.seg.bigNext(maxSlab); ok {
+				flush()
+				if start, data, slabID, ok := q.readBig(rs, h); ok {
+					*readBytes += len(data)
+					r.starts = appendStart(r.starts, r.file, start, r.gap)
+					r.starts[len(r.starts)-1].slab = slabID
+					r.gap = false
+					out = appendRecord1(out, data, false)
+					continue
+				}
+			}
 		}
 		it := r.seg.parse()
 		switch it.kind {
@@ -206,6 +220,39 @@ loop:
 	flush()
 	r.spans = spans
 	return out, skipped, err
+}
+
+// readBig reads the big record whose header h the reader rs has buffered
+// (segReader.bigNext) into memory of its own: with Options.ReuseReads a
+// big slab of the read memory (slabID names it, 0 for memory that is not
+// reused), else a new array. ok false: the record was not read (damage, a
+// short file, an error), the memory went back, and parse decides. Caller
+// holds rs.rmu.
+func (q *Queue) readBig(rs *consumer, h recordHeader) (start int64, data []byte, slabID uint32, ok bool) {
+	n := int(h.length)
+	var s *slab
+	var dst []byte
+	if q.opts.ReuseReads && n <= maxReused {
+		rs.amu.Lock()
+		s = rs.mem.take(n, n)
+		rs.amu.Unlock()
+		dst = s.buf[:0]
+	} else {
+		// Room for the next record's header too (segReader.readBig).
+		dst = make([]byte, 0, n+recHeaderSize)
+	}
+	start, data, ok = rs.r.seg.readBig(h, dst)
+	if s == nil {
+		return start, data, 0, ok
+	}
+	if !ok {
+		rs.amu.Lock()
+		rs.mem.untake(s)
+		rs.amu.Unlock()
+		return 0, nil, 0, false
+	}
+	s.buf = s.buf[:n]
+	return start, data, s.id, true
 }
 
 // appendStart appends the tracker entry of a record starting at pos of

@@ -294,6 +294,67 @@ func (s *segReader) nextIntact() (start int64, data []byte, ok bool) {
 	return start, data, true
 }
 
+// bigNext reports the header of the next item when it is a version-1
+// record of more than minLen bytes whose intact header is buffered but whose
+// data is not wholly buffered: a record readBig can read straight into
+// memory of its own. It checks what parseRecord checks of the header and
+// moves nothing.
+func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
+	if s.scanning || s.format != formatV1 || s.atHeader {
+		return h, false
+	}
+	rem := s.limit - s.pos
+	b := s.avail(s.pos)
+	if rem < recHeaderSize || len(b) < recHeaderSize {
+		return h, false
+	}
+	h, ok = parseRecordHeader(b)
+	total := recHeaderSize + int64(h.length)
+	if !ok || int64(h.length) <= int64(minLen) || int64(h.length) > s.bounds.v1Max ||
+		total > rem || int64(len(b)) >= total {
+		return h, false
+	}
+	return h, true
+}
+
+// readBig reads the record bigNext found (header h) into dst's array (len
+// ignored, cap at least h.length): the part already buffered is copied,
+// the rest is read from the file straight into dst, so a big record's
+// bytes are not read into the buffer and copied out again (README, "Disk
+// backlog read: big records straight into their memory"). The same read
+// takes as much of the next record's header as fits in dst's spare
+// capacity (up to recHeaderSize bytes, never past limit) and buffers it,
+// so that a run of big records costs one read each and the next record's
+// length is known without a fill.
+//
+// It returns the record's start and data (dst[:h.length]) once the data
+// checksum matched, moving past the record like parseRecord. Anything else
+// (a read error, the file shorter than limit, a checksum mismatch) returns
+// ok false with pos where it was and nothing buffered: parse then fills
+// from the file and decides exactly as it would have (damage, truncation,
+// the error), so readBig accepts nothing parse would not.
+func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byte, ok bool) {
+	start = s.pos
+	n := int64(h.length)
+	next := start + recHeaderSize + n
+	have := copy(dst[:n], s.avail(start)[recHeaderSize:])
+	ahead := min(int64(cap(dst))-n, recHeaderSize, s.limit-next)
+	buf := dst[:n+ahead]
+	m, err := s.src.ReadAt(buf[have:], start+recHeaderSize+int64(have))
+	if m < len(buf)-have || (err != nil && !errors.Is(err, io.EOF)) {
+		s.bufOff, s.n = start, 0
+		return 0, nil, false
+	}
+	data = buf[:n:n]
+	if checksum(data) != h.dataCRC {
+		s.bufOff, s.n = start, 0
+		return 0, nil, false
+	}
+	s.pos, s.bufOff = next, next
+	s.n = copy(s.buf, buf[n:])
+	return start, data, true
+}
+
 func (s *segReader) startScan(from, at int64, reason string) item {
 	s.scanning, s.scanFrom, s.scanAt, s.reason = true, from, at, reason
 	return s.scan()

@@ -228,6 +228,22 @@ func (m *readMemory) done(id uint32, keep bool) {
 	m.free[c].slabs = append(m.free[c].slabs, s)
 }
 
+// untake gives back a slab take returned that holds no record (a read into
+// it failed): it is free again at once.
+func (m *readMemory) untake(s *slab) {
+	if s.id != 0 {
+		m.live[s.id-1] = nil
+		m.freeIDs = append(m.freeIDs, s.id)
+		s.id = 0
+	}
+	s.buf = s.buf[:0]
+	c := int(s.class)
+	for len(m.free) <= c {
+		m.free = append(m.free, freeList{})
+	}
+	m.free[c].slabs = append(m.free[c].slabs, s)
+}
+
 // keep marks slab id as never to be reused.
 func (m *readMemory) keep(id uint32) {
 	if id != 0 && int(id) <= len(m.live) {
