@@ -144,7 +144,7 @@ func (b *recordBlock) release() {
 
 // SharedRecords is Records for concurrent callers (a topic's publishers,
 // which fan out under the topic's read lock). A batch of the shape a topic
-// publishes is packed (packed.go: 12 bytes a message); any other is copied
+// publishes is packed (packed.go: 8 bytes a message); any other is copied
 // into whole records.
 type SharedRecords struct {
 	mu      sync.Mutex
@@ -164,6 +164,7 @@ type Shared struct {
 	block *recordBlock
 	pack  *packBlock
 	at    int
+	end0  int // the index of the first of pack's ends for Msgs (packed.go)
 	first uint64
 }
 
@@ -187,12 +188,12 @@ func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) {
 // calls Release. A packed batch's Msgs are msgs: the caller leaves them
 // unchanged until then (Shared).
 func (s *SharedRecords) Copy(msgs []Message) Shared {
-	if first, ok := packable(msgs); ok {
+	if first, ends, ok := packable(msgs); ok {
 		s.mu.Lock()
-		b, at := s.packs.copy(msgs)
+		b, at, end0 := s.packs.copy(msgs, ends)
 		b.hold()
 		s.mu.Unlock()
-		return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, first: first}
+		return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, end0: end0, first: first}
 	}
 	s.mu.Lock()
 	out, b := s.records.copy(msgs)
