@@ -118,6 +118,8 @@ func packable(msgs []Message) (first uint64, ends int, ok bool) {
 		return 0, 0, false
 	}
 	hi := protocol.HexDigits(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
+	ends = 1                                      // the last entry's
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(m0.Body)))
 	for i := range msgs {
 		m := &msgs[i]
 		v := first + uint64(i)
@@ -129,26 +131,15 @@ func packable(msgs []Message) (first uint64, ends int, ok bool) {
 			m.receipt != 0 || uint64(len(m.Body)) > math.MaxUint32 {
 			return 0, 0, false
 		}
-	}
-	return first, countEnds(msgs), true
-}
-
-// countEnds is the ends msgs need as entries (see above): one for each
-// whose next body does not start where its own ends, and the last.
-func countEnds(msgs []Message) int {
-	n := 1
-	for i := 0; i+1 < len(msgs); i++ {
-		if !follows(msgs[i].Body, msgs[i+1].Body) {
-			n++
+		// at is where the previous body ended: an end for it unless
+		// this one starts there.
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(m.Body)))
+		if i > 0 && p != at {
+			ends++
 		}
+		at = p + uintptr(len(m.Body))
 	}
-	return n
-}
-
-// follows reports whether next starts where b ends, so that b's length is
-// the distance between their starts.
-func follows(b, next []byte) bool {
-	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))+uintptr(len(b)) == uintptr(unsafe.Pointer(unsafe.SliceData(next)))
+	return first, ends, true
 }
 
 // putIDs writes FormatID(first+i) into the ID of every message of out,
@@ -196,16 +187,22 @@ func (b *packBlock) fill(at, end0 int, msgs []Message) int {
 	bodies := b.bodies[at : at+len(msgs)]
 	ends := b.ends[end0:]
 	k := 0
-	last := len(msgs) - 1
 	for i := range msgs {
-		body := msgs[i].Body
-		bodies[i] = unsafe.SliceData(body)
-		if i == last || !follows(body, msgs[i+1].Body) {
-			ends[k] = packEnd{at: uint32(at + i), n: uint32(len(body))}
-			k++
+		p := unsafe.SliceData(msgs[i].Body)
+		bodies[i] = p
+		// The previous entry needs an end unless this body starts where
+		// the previous one ended (packable counted them the same way).
+		if i > 0 {
+			prev := msgs[i-1].Body
+			if uintptr(unsafe.Pointer(unsafe.SliceData(prev)))+uintptr(len(prev)) != uintptr(unsafe.Pointer(p)) {
+				ends[k] = packEnd{at: uint32(at + i - 1), n: uint32(len(prev))}
+				k++
+			}
 		}
 	}
-	return end0 + k
+	last := len(msgs) - 1
+	ends[k] = packEnd{at: uint32(at + last), n: uint32(len(msgs[last].Body))}
+	return end0 + k + 1
 }
 
 // block returns a block of about want entries and wantEnds ends, and at

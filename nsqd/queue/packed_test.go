@@ -227,7 +227,7 @@ func TestPackedEntriesKeepTheirSlabsAlive(t *testing.T) {
 			}
 			msgs[i].Body = body
 		}
-		if n := countEnds(msgs); n > 10 {
+		if _, n, _ := packable(msgs); n > 10 {
 			t.Fatalf("%d ends for ten slabs", n) // at most one per slab: entries without a length
 		}
 		s := recs.Copy(msgs)
@@ -288,6 +288,39 @@ func TestPackBlocksAreAllocatorSizes(t *testing.T) {
 		}
 		if !exact(l * packEntryBytes) {
 			t.Fatalf("batches of %d: a block of %d entries is %d bytes", n, l, l*packEntryBytes)
+		}
+	}
+}
+
+// A ring may queue the tail of a packed batch (pushShared of a part): its
+// lengths come from the right ends whatever lies apart before it.
+func TestPackedTailOfABatchKeepsItsLengths(t *testing.T) {
+	for _, from := range []int{1, 13, 14, 50, 99} {
+		var recs SharedRecords
+		var r readyRing
+		msgs := publishedBatch(0, 100, 1)
+		buf := make([]byte, 2000)
+		at := 0
+		for i := range msgs {
+			n := i % 5 * 3
+			msgs[i].Body = buf[at : at+n : at+n]
+			at += n
+			if i%7 == 0 {
+				at++ // apart from the next
+			}
+		}
+		s := recs.Copy(msgs)
+		if s.pack == nil {
+			t.Fatal("not packed")
+		}
+		r.pushShared(s.Msgs[from:], &s)
+		s.Release()
+		got := r.PopInto(nil, 7)
+		got = r.PopInto(got, 1000)
+		for i := range got {
+			if !same(got[i], msgs[from+i]) {
+				t.Fatalf("from %d, message %d: %+v, want %+v", from, i, got[i], msgs[from+i])
+			}
 		}
 	}
 }

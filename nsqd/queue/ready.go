@@ -163,21 +163,45 @@ func (run *readyRun) unpack(dst []Message, k int) []Message {
 	dst = slices.Grow(dst, k)[:n+k]
 	out := dst[n:]
 	start := int(run.start)
-	b := run.pack
-	bodies := b.bodies[start : start+k]
-	e := int(run.end0)
-	for i := range out {
-		// Field by field: a whole-struct store goes through a temporary
-		// and a typed copy, several times the cost.
-		m := &out[i]
-		var n uintptr
-		n, e = b.length(start+i, e)
-		m.Body = unsafe.Slice(bodies[i], n)
-		m.Timestamp, m.DeliverAt = run.ts, run.deliverAt
-		m.Attempts, m.receipt = 0, 0
+	bodies := run.pack.bodies
+	ends := run.pack.ends[run.end0:]
+	ts, deliverAt := run.ts, run.deliverAt
+	for i := 0; i < k; {
+		// Up to the next end, a length is the distance to the next body
+		// (packed.go); the entry at the end has its own.
+		end := ends[0]
+		stop := min(int(end.at)-start, k)
+		unpackFollowing(out[i:stop], bodies[start+i:start+stop+1], ts, deliverAt) // the one after stop exists: stop <= end.at
+		i = stop
+		if i < k {
+			m := &out[i]
+			m.Body = unsafe.Slice(bodies[start+i], end.n)
+			m.Timestamp, m.DeliverAt = ts, deliverAt
+			m.Attempts, m.receipt = 0, 0
+			ends = ends[1:]
+			i++
+		}
 	}
 	putIDs(out, run.first)
 	return dst
+}
+
+// unpackFollowing writes the messages of out but for their IDs: bodies at
+// next, each as long as the distance to the next one's start (packed.go);
+// next has one more than out.
+func unpackFollowing(out []Message, next []*byte, ts, deliverAt int64) {
+	next = next[:len(out)+1]
+	p := uintptr(unsafe.Pointer(next[0]))
+	for j := range out {
+		q := uintptr(unsafe.Pointer(next[j+1]))
+		// Field by field: a whole-struct store goes through a temporary
+		// and a typed copy, several times the cost.
+		m := &out[j]
+		m.Body = unsafe.Slice(next[j], q-p)
+		m.Timestamp, m.DeliverAt = ts, deliverAt
+		m.Attempts, m.receipt = 0, 0
+		p = q
+	}
 }
 
 // Front returns the first message, not to be modified; the ring must not
