@@ -62,7 +62,7 @@ type packRecords struct {
 	free    int // the first unused entry of cur
 	freeEnd int // the first unused end of cur
 	fresh   *hugepage.Advisor
-	spare   [maxSpareRecordBlocks]atomic.Pointer[packBlock]
+	spare   blockSpares[packBlock]
 }
 
 const (
@@ -206,17 +206,13 @@ func (b *packBlock) fill(at, end0 int, msgs []Message) int {
 }
 
 // block returns a block of about want entries and wantEnds ends, and at
-// least need and needEnds, with no holder: a spare one within the bounds
-// Records.block uses, else a new one.
+// least need and needEnds, with no holder: a spare one that fits as
+// Records.block's do, else a new one.
 func (r *packRecords) block(want, need, wantEnds, needEnds int) *packBlock {
-	for i := range r.spare {
-		b := r.spare[i].Swap(nil)
-		if b == nil {
-			continue
-		}
-		if n := len(b.bodies); n >= need && n >= want/4 && n <= 8*want && len(b.ends) >= needEnds {
-			return b
-		}
+	if b := r.spare.take(func(b *packBlock) bool {
+		return spareFits(len(b.bodies), want, need) && len(b.ends) >= needEnds
+	}); b != nil {
+		return b
 	}
 	// The ends as many as the allocator's size for wantEnds holds anyway.
 	ends := slices.Grow([]packEnd(nil), wantEnds)
@@ -236,11 +232,7 @@ func (b *packBlock) release() {
 		return
 	}
 	clear(b.bodies)
-	for i := range b.home.spare {
-		if b.home.spare[i].CompareAndSwap(nil, b) {
-			return
-		}
-	}
+	b.home.spare.offer(b)
 }
 
 // length is entry i's body length; e is the index of the first end at or

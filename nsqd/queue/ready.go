@@ -171,7 +171,9 @@ func (run *readyRun) unpack(dst []Message, k int) []Message {
 		// (packed.go); the entry at the end has its own.
 		end := ends[0]
 		stop := min(int(end.at)-start, k)
-		unpackFollowing(out[i:stop], bodies[start+i:start+stop+1], ts, deliverAt) // the one after stop exists: stop <= end.at
+		if stop > i {
+			unpackFollowing(out[i:stop], bodies[start+i:start+stop+1], ts, deliverAt) // the one after stop exists: stop <= end.at
+		}
 		i = stop
 		if i < k {
 			m := &out[i]

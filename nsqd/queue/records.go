@@ -42,12 +42,40 @@ type Records struct {
 	free  []Message    // the current block's unused part
 	cur   *recordBlock // the block free is part of; nil before the first
 	fresh *hugepage.Advisor
-	// spare holds released blocks for reuse. Released from any goroutine
-	// (a compare-and-swap into an empty slot), taken only by the Records'
-	// user (a swap out), so no lock is needed and a block is never in two
-	// slots.
-	spare [maxSpareRecordBlocks]atomic.Pointer[recordBlock]
+	spare blockSpares[recordBlock] // released blocks, for reuse
 }
+
+// blockSpares holds released blocks of a Records or packRecords for reuse.
+// Released from any goroutine (a compare-and-swap into an empty slot,
+// offer), taken only by the carver (a swap out, take), so no lock is
+// needed and a block is never in two slots.
+type blockSpares[B any] [maxSpareRecordBlocks]atomic.Pointer[B]
+
+// take returns a spare for which fits holds, or nil. Every spare it looks
+// at and finds unfit is dropped, so that the spares follow the traffic.
+func (s *blockSpares[B]) take(fits func(*B) bool) *B {
+	for i := range s {
+		if b := s[i].Swap(nil); b != nil && fits(b) {
+			return b
+		}
+	}
+	return nil
+}
+
+// offer keeps b, a released block, in an empty slot; with none, b is left
+// to the collector.
+func (s *blockSpares[B]) offer(b *B) {
+	for i := range s {
+		if s[i].CompareAndSwap(nil, b) {
+			return
+		}
+	}
+}
+
+// spareFits reports whether a spare block of n entries will do for a
+// block of about want and at least need: within a factor of four or eight
+// of want (publishers' batch sizes vary).
+func spareFits(n, want, need int) bool { return n >= need && n >= want/4 && n <= 8*want }
 
 // recordBlock is a block of records and the count of its holders.
 type recordBlock struct {
@@ -105,18 +133,10 @@ func (r *Records) copy(msgs []Message) ([]Message, *recordBlock) {
 }
 
 // block returns a block of about want records, and at least need, with no
-// holder: a spare one, else a new one of want. A spare within a factor of
-// four or eight of want will do (publishers' batch sizes vary); one further
-// off is dropped, so that the list follows the traffic.
+// holder: a spare one that fits (spareFits), else a new one of want.
 func (r *Records) block(want, need int) *recordBlock {
-	for i := range r.spare {
-		b := r.spare[i].Swap(nil)
-		if b == nil {
-			continue
-		}
-		if n := len(b.msgs); n >= need && n >= want/4 && n <= 8*want {
-			return b
-		}
+	if b := r.spare.take(func(b *recordBlock) bool { return spareFits(len(b.msgs), want, need) }); b != nil {
+		return b
 	}
 	b := &recordBlock{msgs: make([]Message, want), home: r}
 	hugepage.Fresh(r.fresh, b.msgs)
@@ -134,12 +154,7 @@ func (b *recordBlock) release() {
 		return
 	}
 	clear(b.msgs) // keep no bodies alive while spare
-	for i := range b.home.spare {
-		if b.home.spare[i].CompareAndSwap(nil, b) {
-			return
-		}
-	}
-	// No room: left to the collector.
+	b.home.spare.offer(b)
 }
 
 // SharedRecords is Records for concurrent callers (a topic's publishers,
