@@ -105,29 +105,49 @@ func packEndsLen(entries, needing int) int {
 const packMinBatch = 8
 
 // packable reports whether msgs may be packed (see above), the value of
-// the first one's ID, and how many ends its entries need. It reads every
-// message once, comparing each ID with the text FormatID would write for
-// it, a half at a time (protocol.HexDigits).
-func packable(msgs []Message) (first uint64, ends int, ok bool) {
+// the first one's ID, how many ends its entries need and the sum of its
+// bodies' lengths. It reads every message once, comparing each ID with the
+// text FormatID would write for it, a half at a time (protocol.HexDigits).
+func packable(msgs []Message) (first uint64, ends int, bytes int64, ok bool) {
+	if len(msgs) < packMinBatch {
+		return 0, 0, 0, false
+	}
+	first, ok = protocol.ParseID(&msgs[0].ID)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	ends, bytes, ok = packShape(msgs, first, true)
+	return first, ends, bytes, ok
+}
+
+// packShape is packable for msgs whose first ID has the value first. With
+// allIDs false the caller vouches for the IDs between the first and the
+// last (it wrote them, SharedRecords.CopyPublished), and only those two
+// are compared.
+func packShape(msgs []Message, first uint64, allIDs bool) (ends int, bytes int64, ok bool) {
 	if len(msgs) < packMinBatch {
 		return 0, 0, false
 	}
-	m0 := &msgs[0]
-	first, ok = protocol.ParseID(&m0.ID)
-	if !ok {
+	last := uint64(len(msgs) - 1)
+	if !allIDs && (!isID(&msgs[0], first) || !isID(&msgs[last], first+last)) {
 		return 0, 0, false
 	}
+	m0 := &msgs[0]
 	hi := protocol.HexDigits(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
 	ends = 1                                      // the last entry's
 	at := uintptr(unsafe.Pointer(unsafe.SliceData(m0.Body)))
 	for i := range msgs {
 		m := &msgs[i]
-		v := first + uint64(i)
-		if uint32(v) == 0 {
-			hi = protocol.HexDigits(uint32(v >> 32))
+		if allIDs {
+			v := first + uint64(i)
+			if uint32(v) == 0 {
+				hi = protocol.HexDigits(uint32(v >> 32))
+			}
+			if binary.BigEndian.Uint64(m.ID[:8]) != hi || binary.BigEndian.Uint64(m.ID[8:]) != protocol.HexDigits(uint32(v)) {
+				return 0, 0, false
+			}
 		}
-		if binary.BigEndian.Uint64(m.ID[:8]) != hi || binary.BigEndian.Uint64(m.ID[8:]) != protocol.HexDigits(uint32(v)) ||
-			m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
+		if m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
 			m.receipt != 0 || uint64(len(m.Body)) > math.MaxUint32 {
 			return 0, 0, false
 		}
@@ -138,8 +158,15 @@ func packable(msgs []Message) (first uint64, ends int, ok bool) {
 			ends++
 		}
 		at = p + uintptr(len(m.Body))
+		bytes += int64(len(m.Body))
 	}
-	return first, ends, true
+	return ends, bytes, true
+}
+
+// isID reports whether m's ID is the text FormatID writes for v.
+func isID(m *Message, v uint64) bool {
+	return binary.BigEndian.Uint64(m.ID[:8]) == protocol.HexDigits(uint32(v>>32)) &&
+		binary.BigEndian.Uint64(m.ID[8:]) == protocol.HexDigits(uint32(v))
 }
 
 // putIDs writes FormatID(first+i) into the ID of every message of out,

@@ -47,13 +47,13 @@ func TestPutIDsAndParseIDFollowFormatID(t *testing.T) {
 // differs from the first in a field the packed records share, or has
 // attempts, a receipt, or an ID out of sequence, keeps the batch whole.
 func TestPackableTakesOnlyPublishedBatches(t *testing.T) {
-	if _, _, ok := packable(nil); ok {
+	if _, _, _, ok := packable(nil); ok {
 		t.Fatal("an empty batch packed")
 	}
-	if _, _, ok := packable(publishedBatch(3, 3+packMinBatch-1, 5)); ok {
+	if _, _, _, ok := packable(publishedBatch(3, 3+packMinBatch-1, 5)); ok {
 		t.Fatal("a batch smaller than packMinBatch packed")
 	}
-	if first, _, ok := packable(publishedBatch(3, 203, 5)); !ok || first != 3*7919 {
+	if first, _, _, ok := packable(publishedBatch(3, 203, 5)); !ok || first != 3*7919 {
 		t.Fatalf("a published batch: %x, %v", first, ok)
 	}
 	spoil := []func(m *Message){
@@ -71,7 +71,7 @@ func TestPackableTakesOnlyPublishedBatches(t *testing.T) {
 			if at == 0 && k < 2 {
 				continue // the first message sets the shared fields
 			}
-			if _, _, ok := packable(msgs); ok {
+			if _, _, _, ok := packable(msgs); ok {
 				t.Fatalf("spoiled %d at message %d: packed", k, at)
 			}
 		}
@@ -227,7 +227,7 @@ func TestPackedEntriesKeepTheirSlabsAlive(t *testing.T) {
 			}
 			msgs[i].Body = body
 		}
-		if _, n, _ := packable(msgs); n > 10 {
+		if _, n, _, _ := packable(msgs); n > 10 {
 			t.Fatalf("%d ends for ten slabs", n) // at most one per slab: entries without a length
 		}
 		s := recs.Copy(msgs)
@@ -321,6 +321,60 @@ func TestPackedTailOfABatchKeepsItsLengths(t *testing.T) {
 			if !same(got[i], msgs[from+i]) {
 				t.Fatalf("from %d, message %d: %+v, want %+v", from, i, got[i], msgs[from+i])
 			}
+		}
+	}
+}
+
+// CopyPublished packs a batch its caller numbered from first as Copy does,
+// and keeps whole one whose first or last ID is not first's; either way
+// the batch's body bytes are summed once, for every queue it goes to.
+func TestCopyPublishedChecksTheEndsAndSumsTheBytes(t *testing.T) {
+	var recs SharedRecords
+	msgs := publishedBatch(3, 203, 5)
+	first := uint64(3 * 7919)
+	s := recs.CopyPublished(msgs, first)
+	if s.pack == nil || s.first != first || s.bytes != BodyBytes(msgs) {
+		t.Fatalf("packed %v, first %x, bytes %d (want %d)", s.pack != nil, s.first, s.bytes, BodyBytes(msgs))
+	}
+	var r readyRing
+	r.PushShared(s)
+	s.Release()
+	got := r.PopInto(nil, 1000)
+	for i := range msgs {
+		if !same(got[i], msgs[i]) {
+			t.Fatalf("message %d: %+v, want %+v", i, got[i], msgs[i])
+		}
+	}
+	for _, wrong := range []uint64{first + 1, first - 1} {
+		s := recs.CopyPublished(msgs, wrong)
+		if s.pack != nil || s.bytes != BodyBytes(msgs) {
+			t.Fatalf("first %x for %x: packed %v, bytes %d", wrong, first, s.pack != nil, s.bytes)
+		}
+		s.Release()
+	}
+	last := slices.Clone(msgs)
+	protocol.FormatID(first+1000, &last[len(last)-1].ID)
+	if s := recs.CopyPublished(last, first); s.pack != nil {
+		t.Fatal("a batch whose last ID is not first's packed")
+	}
+}
+
+// A queue counts a shared batch's bytes as the sum of its bodies, whole or
+// in part.
+func TestPutSharedCountsReadyBytes(t *testing.T) {
+	for _, memSize := range []int{1000, 150} {
+		q, err := Open(Config{Name: "t:c", MemSize: memSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs SharedRecords
+		msgs := publishedBatch(3, 203, 5)
+		s := recs.CopyPublished(msgs, 3*7919)
+		q.PutShared(s, 0)
+		s.Release()
+		want := BodyBytes(msgs[:min(memSize, len(msgs))])
+		if got := q.bound.readyBytes; got != want {
+			t.Fatalf("mem size %d: ready bytes %d, want %d", memSize, got, want)
 		}
 	}
 }

@@ -181,6 +181,7 @@ type Shared struct {
 	at    int
 	end0  int // the index of the first of pack's ends for Msgs (packed.go)
 	first uint64
+	bytes int64 // BodyBytes(Msgs), once for every queue the batch goes to
 }
 
 // Release ends the hold Copy gave; Msgs must not be used after.
@@ -203,20 +204,43 @@ func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) {
 // calls Release. A packed batch's Msgs are msgs: the caller leaves them
 // unchanged until then (Shared).
 func (s *SharedRecords) Copy(msgs []Message) Shared {
-	if first, ends, ok := packable(msgs); ok {
-		s.mu.Lock()
-		b, at, end0 := s.packs.copy(msgs, ends)
-		b.hold()
-		s.mu.Unlock()
-		return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, end0: end0, first: first}
+	if first, ends, bytes, ok := packable(msgs); ok {
+		return s.pack(msgs, first, ends, bytes)
 	}
+	return s.copyWhole(msgs)
+}
+
+// CopyPublished is Copy for a batch whose IDs the caller wrote as
+// protocol.FormatID(first+i) (a topic's publish, nsqd/topic.go's
+// putMessagesAt): only the first and last are read back, where Copy
+// compares every one. A batch whose IDs are otherwise would come out of a
+// ring with the IDs first+i all the same.
+func (s *SharedRecords) CopyPublished(msgs []Message, first uint64) Shared {
+	if ends, bytes, ok := packShape(msgs, first, false); ok {
+		return s.pack(msgs, first, ends, bytes)
+	}
+	return s.copyWhole(msgs)
+}
+
+// pack is Copy of a batch packShape took.
+func (s *SharedRecords) pack(msgs []Message, first uint64, ends int, bytes int64) Shared {
+	s.mu.Lock()
+	b, at, end0 := s.packs.copy(msgs, ends)
+	b.hold()
+	s.mu.Unlock()
+	return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, end0: end0, first: first, bytes: bytes}
+}
+
+// copyWhole is Copy into whole records.
+func (s *SharedRecords) copyWhole(msgs []Message) Shared {
+	bytes := BodyBytes(msgs)
 	s.mu.Lock()
 	out, b := s.records.copy(msgs)
 	if b != nil {
 		b.hold()
 	}
 	s.mu.Unlock()
-	return Shared{Msgs: out, block: b}
+	return Shared{Msgs: out, block: b, bytes: bytes}
 }
 
 // copyIndexed is copy for a caller that keeps the copies as a range of
