@@ -34,3 +34,35 @@ func BenchmarkPackedFanOut3(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackCopy is SharedRecords.Copy of a batch of 200 bodies in a
+// slab, checking every ID, against CopyPublished, which reads back only
+// the first and last (one op is one batch, released at once).
+func BenchmarkPackCopy(b *testing.B) {
+	batch := publishedBatch(0, 200, 1)
+	slab := make([]byte, 200*200)
+	for i := range batch {
+		batch[i].Body = slab[i*200 : (i+1)*200 : (i+1)*200]
+	}
+	for _, published := range []bool{false, true} {
+		name := "Copy"
+		if published {
+			name = "CopyPublished"
+		}
+		b.Run(name, func(b *testing.B) {
+			var recs SharedRecords
+			for b.Loop() {
+				var s Shared
+				if published {
+					s = recs.CopyPublished(batch, 0)
+				} else {
+					s = recs.Copy(batch)
+				}
+				if s.pack == nil {
+					b.Fatal("not packed")
+				}
+				s.Release()
+			}
+		})
+	}
+}
