@@ -190,7 +190,11 @@ func (run *readyRun) unpack(dst []Message, k int) []Message {
 
 // unpackFollowing writes the messages of out but for their IDs: bodies at
 // next, each as long as the distance to the next one's start (packed.go);
-// next has one more than out.
+// next has one more than out. Not inlined: inside unpack its loop ran out
+// of registers and kept its variables on the stack (BenchmarkPackedFanOut3
+// 2.97 against 2.65 us).
+//
+//go:noinline
 func unpackFollowing(out []Message, next []*byte, ts, deliverAt int64) {
 	next = next[:len(out)+1]
 	p := uintptr(unsafe.Pointer(next[0]))
