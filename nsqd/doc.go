@@ -33,7 +33,7 @@
 // peaks in memory right then, with every reader's messages in flight.
 //
 // A topic copies each published batch once into its records
-// (queue.SharedRecords: packed, 12 bytes a message besides the body, for a
+// (queue.SharedRecords: packed, 8 bytes a message besides the body, for a
 // batch as publish makes it, nsqd/queue/packed.go) and every channel's memory
 // ring holds runs of them (nsqd/queue/ready.go); a consumer takes a copy
 // (Message, a value).

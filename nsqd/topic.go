@@ -196,7 +196,7 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) (kept bool, err err
 		return true, errExiting
 	}
 	if t.distributingLocked() {
-		late, kept, err := t.fanOutLocked(msgs)
+		late, kept, err := t.fanOutLocked(msgs, first)
 		t.mu.RUnlock()
 		killLate(late)
 		if err != nil {
@@ -210,7 +210,7 @@ func (t *Topic) putMessagesAt(msgs []Message, now time.Time) (kept bool, err err
 		// that keep it still (topic_bound.go). Its drop-oldest may hand
 		// held bodies to a dead-letter topic: kept.
 		t.mu.RUnlock()
-		return true, t.holdBounded(msgs, bytes)
+		return true, t.holdBounded(msgs, first, bytes)
 	}
 	// Held. Under the read lock, so that no hand-off (which takes the
 	// write lock) runs between the decision and the memory append. The
@@ -256,18 +256,21 @@ func (t *Topic) count(n int, bytes uint64) {
 // kept is whether any channel may still refer to a body of the batch
 // (Channel.putShared); the records the channels did not queue are read by
 // no one once the hold on them ends.
-func (t *Topic) fanOutLocked(msgs []Message) (late []*Channel, kept bool, err error) {
+//
+// The IDs of msgs are protocol.FormatID(first+i), as putMessagesAt wrote
+// them: the records read back only the first and last.
+func (t *Topic) fanOutLocked(msgs []Message, first uint64) (late []*Channel, kept bool, err error) {
 	reserved, err := t.reserveLocked(msgs) // a batch is refused whole (topic_bound.go)
 	if err != nil {
 		return nil, true, err
 	}
 	// One copy of the batch for every channel: a published batch is packed
-	// into 12 bytes a message (nsqd/queue/packed.go), other batches into
+	// into 8 bytes a message (nsqd/queue/packed.go), other batches into
 	// whole records, and each channel queues one run over it
 	// (nsqd/queue/ready.go), not a copy. msgs must stay unchanged until
 	// shared.Release, since a packed batch keeps it. The hold on the records
 	// ends once every channel has queued them (queue.SharedRecords.Copy).
-	shared := t.records.Copy(msgs)
+	shared := t.records.CopyPublished(msgs, first)
 	defer shared.Release()
 	var room [fanOutCommitRoom]channelCommit
 	commits := room[:0]

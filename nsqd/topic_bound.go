@@ -129,12 +129,13 @@ func (b *topicBound) released(bodyBytes int64) { b.bytes.Add(-bodyBytes) }
 // messages in between; the batch's disk part is written under them too
 // (nsqd/LOCKS.md, "Known exceptions": topics with a bound only). If the
 // topic began to distribute meanwhile, the batch is fanned out instead.
-func (t *Topic) holdBounded(msgs []Message, bytes uint64) error {
+// first is as for fanOutLocked.
+func (t *Topic) holdBounded(msgs []Message, first uint64, bytes uint64) error {
 	t.drainMu.Lock()
 	defer t.drainMu.Unlock()
 	t.mu.Lock()
 	if t.distributingLocked() && !t.exiting {
-		late, _, err := t.fanOutLocked(msgs)
+		late, _, err := t.fanOutLocked(msgs, first)
 		t.mu.Unlock()
 		killLate(late)
 		if err == nil {

@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -11,55 +12,76 @@ import (
 )
 
 // Packed records: what a published batch costs in memory besides its
-// bodies, 12 bytes a message instead of a 72-byte record.
+// bodies, 8 bytes a message instead of a 72-byte record.
 //
 // A batch as a topic publishes it (nsqd/topic.go's putMessagesAt) has one
 // clock reading for every message, consecutive IDs, no attempts, no
 // deferral of its own beyond one DeliverAt for all, and no disk receipt:
 // only the bodies differ. So SharedRecords.Copy keeps such a batch as a
-// body pointer and a length per message, in a packBlock, and the fields
-// the messages share once per run of a ring (readyRun, ready.go): its
-// first ID, Timestamp and DeliverAt. A ring hands out a message by
-// rebuilding it from those (readyRun.unpack); what it rebuilds is equal,
-// field for field, to what was copied, the body being the same bytes (its
-// capacity is its length). A batch that is not of that shape (tests,
-// requeues, held memory handed over) or is smaller than packMinBatch is
-// copied into whole records, as before (records.go).
+// body pointer per message, in a packBlock, and the fields the messages
+// share once per run of a ring (readyRun, ready.go): its first ID,
+// Timestamp and DeliverAt. A ring hands out a message by rebuilding it
+// from those (readyRun.unpack); what it rebuilds is equal, field for
+// field, to what was copied, the body being the same bytes (its capacity
+// is its length). A batch that is not of that shape (tests, requeues, held
+// memory handed over) or is smaller than packMinBatch is copied into whole
+// records, as before (records.go).
+//
+// A body's length is mostly not stored: the bodies of a batch read from a
+// socket lie one after another in their slabs (nsqd/body_alloc.go), so an
+// entry's length is where the next entry's body starts less where its own
+// does. Only an entry whose next body does not start where its own ends (a
+// slab's last body, a big body of its own, each batch's last entry, whose
+// next entry is not written yet) has its length in the block's ends, in
+// entry order; a ring run keeps the index of the first end at or after its
+// start (readyRun.end0). Every entry keeps a real pointer to its own body's
+// first byte, so the collector keeps each body's memory alive exactly as a
+// []byte would: an offset from a slab's start would not, since two slabs
+// may lie next to each other and nothing here knows where one ends.
 //
 // A packBlock counts its holders and is reused like a recordBlock: the
 // packRecords while it carves the block, a SharedRecords caller between
 // Copy and Release, and each ring run that points into it.
 type packBlock struct {
 	bodies []*byte // a body's first byte; cleared once the block is free
-	lens   []uint32
-	refs   atomic.Int64
-	home   *packRecords
+	// ends are the lengths that do not follow from the next body (see
+	// above), in entry order. Fixed once made: entries and ends are
+	// written by the carver while rings read earlier ones.
+	ends []packEnd
+	refs atomic.Int64
+	home *packRecords
 }
+
+// packEnd is the length n of entry at.
+type packEnd struct{ at, n uint32 }
 
 // packRecords carves packBlocks; not safe for concurrent use, except that
 // blocks may be released from any goroutine (the spare slots, as Records').
 type packRecords struct {
-	cur   *packBlock
-	free  int // the first unused entry of cur
-	fresh *hugepage.Advisor
-	spare [maxSpareRecordBlocks]atomic.Pointer[packBlock]
+	cur     *packBlock
+	free    int // the first unused entry of cur
+	freeEnd int // the first unused end of cur
+	fresh   *hugepage.Advisor
+	spare   blockSpares[packBlock]
 }
 
 const (
-	// packBlockMin and packBlockMax bound a block's entries: at least 12 KB
+	// packBlockMin and packBlockMax bound a block's entries: at least 8 KB
 	// of them (an idle topic keeps its current block, as its records'),
-	// at most about 1 MB; between them eight batches' worth, as
-	// recordBlock, rounded up (packBlockLen) so that both of a block's
-	// slices are exactly a size the allocator hands out (a size class, or
-	// whole 8 KB pages) rather than up to a twentieth more.
-	packEntryBytes = int(unsafe.Sizeof((*byte)(nil))) + 4
+	// at most about 672 KB; between them eight batches' worth, as
+	// recordBlock, rounded up (packBlockLen) so that a block's entries are
+	// exactly a size the allocator hands out (a size class, or whole 8 KB
+	// pages) rather than up to a twentieth more.
+	packEntryBytes = int(unsafe.Sizeof((*byte)(nil)))
 	packBlockMin   = 1024
 	packBlockMax   = 84 * 1024
+	// packEndsPer is entries per end a block has room for at least: two
+	// ends for a batch of 200 read into two slabs, 64 for 8 such batches.
+	packEndsPer = 32
 )
 
 // packBlockLen is the entries of a block for batches of n: 1,024 entries
-// (8 and 4 KB) at a time up to 8,192 (64 and 32 KB), then 2,048 (16 and
-// 8 KB: whole pages).
+// (8 KB) at a time up to 8,192 (64 KB), then 2,048 (16 KB: whole pages).
 func packBlockLen(n int) int {
 	want := min(recordBlockBatches*n, packBlockMax)
 	if want <= 8192 {
@@ -68,40 +90,83 @@ func packBlockLen(n int) int {
 	return roundUp(want, 2048)
 }
 
-// packMinBatch is the smallest batch packed. A ring run (48 bytes) per
+// packEndsLen is the ends of a block of entries entries for batches of
+// needing ends each: packEndsPer's share, or eight batches' worth (at most
+// one per entry) when the batches need more.
+func packEndsLen(entries, needing int) int {
+	return min(entries, max(entries/packEndsPer, recordBlockBatches*needing))
+}
+
+// packMinBatch is the smallest batch packed. A ring run (56 bytes) per
 // batch and channel is what packing adds: for a PUB's one message in n
-// channels that is 12 + 48n bytes against a whole record's 72 (whose runs
+// channels that is 8 + 56n bytes against a whole record's 72 (whose runs
 // extend over consecutive records of a block), so small batches are
-// copied whole; from eight messages on, packing costs at most 12 + 6n.
+// copied whole; from eight messages on, packing costs at most 8 + 7n.
 const packMinBatch = 8
 
-// packable reports whether msgs may be packed (see above), and the value
-// of the first one's ID. It reads every message once, comparing each ID
-// with the text FormatID would write for it, a half at a time
-// (protocol.HexDigits).
-func packable(msgs []Message) (first uint64, ok bool) {
+// packable reports whether msgs may be packed (see above), the value of
+// the first one's ID, how many ends its entries need and the sum of its
+// bodies' lengths. It reads every message once, comparing each ID with the
+// text FormatID would write for it, a half at a time (protocol.HexDigits).
+func packable(msgs []Message) (first uint64, ends int, bytes int64, ok bool) {
 	if len(msgs) < packMinBatch {
-		return 0, false
+		return 0, 0, 0, false
+	}
+	first, ok = protocol.ParseID(&msgs[0].ID)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	ends, bytes, ok = packShape(msgs, first, true)
+	return first, ends, bytes, ok
+}
+
+// packShape is packable for msgs whose first ID has the value first. With
+// allIDs false the caller vouches for the IDs between the first and the
+// last (it wrote them, SharedRecords.CopyPublished), and only those two
+// are compared.
+func packShape(msgs []Message, first uint64, allIDs bool) (ends int, bytes int64, ok bool) {
+	if len(msgs) < packMinBatch {
+		return 0, 0, false
+	}
+	last := uint64(len(msgs) - 1)
+	if !allIDs && (!isID(&msgs[0], first) || !isID(&msgs[last], first+last)) {
+		return 0, 0, false
 	}
 	m0 := &msgs[0]
-	first, ok = protocol.ParseID(&m0.ID)
-	if !ok {
-		return 0, false
-	}
 	hi := protocol.HexDigits(uint32(first >> 32)) // the first 8 digits: new only when the last 8 wrap
+	ends = 1                                      // the last entry's
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(m0.Body)))
 	for i := range msgs {
 		m := &msgs[i]
-		v := first + uint64(i)
-		if uint32(v) == 0 {
-			hi = protocol.HexDigits(uint32(v >> 32))
+		if allIDs {
+			v := first + uint64(i)
+			if uint32(v) == 0 {
+				hi = protocol.HexDigits(uint32(v >> 32))
+			}
+			if binary.BigEndian.Uint64(m.ID[:8]) != hi || binary.BigEndian.Uint64(m.ID[8:]) != protocol.HexDigits(uint32(v)) {
+				return 0, 0, false
+			}
 		}
-		if binary.BigEndian.Uint64(m.ID[:8]) != hi || binary.BigEndian.Uint64(m.ID[8:]) != protocol.HexDigits(uint32(v)) ||
-			m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
+		if m.Timestamp != m0.Timestamp || m.DeliverAt != m0.DeliverAt || m.Attempts != 0 ||
 			m.receipt != 0 || uint64(len(m.Body)) > math.MaxUint32 {
-			return 0, false
+			return 0, 0, false
 		}
+		// at is where the previous body ended: an end for it unless
+		// this one starts there.
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(m.Body)))
+		if i > 0 && p != at {
+			ends++
+		}
+		at = p + uintptr(len(m.Body))
+		bytes += int64(len(m.Body))
 	}
-	return first, true
+	return ends, bytes, true
+}
+
+// isID reports whether m's ID is the text FormatID writes for v.
+func isID(m *Message, v uint64) bool {
+	return binary.BigEndian.Uint64(m.ID[:8]) == protocol.HexDigits(uint32(v>>32)) &&
+		binary.BigEndian.Uint64(m.ID[8:]) == protocol.HexDigits(uint32(v))
 }
 
 // putIDs writes FormatID(first+i) into the ID of every message of out,
@@ -118,56 +183,69 @@ func putIDs(out []Message, first uint64) {
 	}
 }
 
-// copy packs msgs (packable) into a block and returns it and the index of
-// the first entry. The same hold rule as Records.copy's applies.
-func (r *packRecords) copy(msgs []Message) (*packBlock, int) {
+// copy packs msgs (packable, needing ends ends) into a block and returns
+// it, the index of the first entry and that of its first end. The same
+// hold rule as Records.copy's applies.
+func (r *packRecords) copy(msgs []Message, ends int) (b *packBlock, at, end0 int) {
 	n := len(msgs)
-	if r.cur == nil || n > len(r.cur.lens)-r.free {
+	if r.cur == nil || n > len(r.cur.bodies)-r.free || ends > len(r.cur.ends)-r.freeEnd {
 		blockLen := packBlockLen(n)
 		if n > blockLen {
-			b := r.block(n, n) // a batch bigger than a block: its own
-			b.fill(0, msgs)
-			return b, 0
+			b := r.block(n, n, ends, ends) // a batch bigger than a block: its own
+			b.fill(0, 0, msgs)
+			return b, 0, 0
 		}
 		if r.cur != nil {
 			r.cur.release()
 		}
-		r.cur = r.block(blockLen, n)
+		r.cur = r.block(blockLen, n, packEndsLen(blockLen, ends), ends)
 		r.cur.refs.Add(1) // the packRecords' hold while it carves the block
-		r.free = 0
+		r.free, r.freeEnd = 0, 0
 	}
-	at := r.free
-	r.cur.fill(at, msgs)
+	at, end0 = r.free, r.freeEnd
+	r.freeEnd = r.cur.fill(at, end0, msgs)
 	r.free += n
-	return r.cur, at
+	return r.cur, at, end0
 }
 
-// fill writes the entries of msgs from at on.
-func (b *packBlock) fill(at int, msgs []Message) {
+// fill writes the entries of msgs from at on, and their ends from end0 on;
+// it returns the index after the last end written.
+func (b *packBlock) fill(at, end0 int, msgs []Message) int {
 	bodies := b.bodies[at : at+len(msgs)]
-	lens := b.lens[at : at+len(msgs)]
+	ends := b.ends[end0:]
+	k := 0
 	for i := range msgs {
-		bodies[i] = unsafe.SliceData(msgs[i].Body)
-		lens[i] = uint32(len(msgs[i].Body))
+		p := unsafe.SliceData(msgs[i].Body)
+		bodies[i] = p
+		// The previous entry needs an end unless this body starts where
+		// the previous one ended (packable counted them the same way).
+		if i > 0 {
+			prev := msgs[i-1].Body
+			if uintptr(unsafe.Pointer(unsafe.SliceData(prev)))+uintptr(len(prev)) != uintptr(unsafe.Pointer(p)) {
+				ends[k] = packEnd{at: uint32(at + i - 1), n: uint32(len(prev))}
+				k++
+			}
+		}
 	}
+	last := len(msgs) - 1
+	ends[k] = packEnd{at: uint32(at + last), n: uint32(len(msgs[last].Body))}
+	return end0 + k + 1
 }
 
-// block returns a block of about want entries, and at least need, with no
-// holder: a spare one within the bounds Records.block uses, else a new one.
-func (r *packRecords) block(want, need int) *packBlock {
-	for i := range r.spare {
-		b := r.spare[i].Swap(nil)
-		if b == nil {
-			continue
-		}
-		if n := len(b.lens); n >= need && n >= want/4 && n <= 8*want {
-			return b
-		}
+// block returns a block of about want entries and wantEnds ends, and at
+// least need and needEnds, with no holder: a spare one that fits as
+// Records.block's do, else a new one.
+func (r *packRecords) block(want, need, wantEnds, needEnds int) *packBlock {
+	if b := r.spare.take(func(b *packBlock) bool {
+		return spareFits(len(b.bodies), want, need) && len(b.ends) >= needEnds
+	}); b != nil {
+		return b
 	}
-	b := &packBlock{bodies: make([]*byte, want), lens: make([]uint32, want), home: r}
+	// The ends as many as the allocator's size for wantEnds holds anyway.
+	ends := slices.Grow([]packEnd(nil), wantEnds)
+	b := &packBlock{bodies: make([]*byte, want), ends: ends[:cap(ends)], home: r}
 	hugepage.Fresh(r.fresh, b.bodies)
-	hugepage.Fresh(r.fresh, b.lens)
-	prefault(b.bodies) // pointers: one fault per page, not two (prefault.go); lens holds none
+	prefault(b.bodies) // pointers: one fault per page, not two (prefault.go); ends hold none
 	return b
 }
 
@@ -181,15 +259,26 @@ func (b *packBlock) release() {
 		return
 	}
 	clear(b.bodies)
-	for i := range b.home.spare {
-		if b.home.spare[i].CompareAndSwap(nil, b) {
-			return
-		}
-	}
+	b.home.spare.offer(b)
 }
 
-// body is entry i's body.
-func (b *packBlock) body(i int) []byte { return unsafe.Slice(b.bodies[i], b.lens[i]) }
+// length is entry i's body length; e is the index of the first end at or
+// after i, and next that of the first end after i.
+func (b *packBlock) length(i, e int) (n uintptr, next int) {
+	if end := b.ends[e]; int(end.at) == i {
+		return uintptr(end.n), e + 1
+	}
+	return uintptr(unsafe.Pointer(b.bodies[i+1])) - uintptr(unsafe.Pointer(b.bodies[i])), e
+}
+
+// endFrom is the index of the first end at or after entry i, from e, the
+// index of one at or before it.
+func (b *packBlock) endFrom(e, i int) int {
+	for int(b.ends[e].at) < i {
+		e++
+	}
+	return e
+}
 
 // roundUp is n rounded up to a multiple of m.
 func roundUp(n, m int) int { return (n + m - 1) / m * m }

@@ -294,7 +294,11 @@ func (q *Queue) enqueueFrom(msgs []Message, keep bool, shared *Shared, p *Pendin
 // may point at.
 func (q *Queue) pushReadyShared(msgs []Message, shared *Shared) {
 	q.ready.pushShared(msgs, shared)
-	q.bound.readyBytes += BodyBytes(msgs)
+	if len(msgs) == len(shared.Msgs) {
+		q.bound.readyBytes += shared.bytes // summed once by Copy, not per queue
+	} else {
+		q.bound.readyBytes += BodyBytes(msgs)
+	}
 }
 
 // deferOne holds a message until its DeliverAt: a durable one (it has a

@@ -42,12 +42,40 @@ type Records struct {
 	free  []Message    // the current block's unused part
 	cur   *recordBlock // the block free is part of; nil before the first
 	fresh *hugepage.Advisor
-	// spare holds released blocks for reuse. Released from any goroutine
-	// (a compare-and-swap into an empty slot), taken only by the Records'
-	// user (a swap out), so no lock is needed and a block is never in two
-	// slots.
-	spare [maxSpareRecordBlocks]atomic.Pointer[recordBlock]
+	spare blockSpares[recordBlock] // released blocks, for reuse
 }
+
+// blockSpares holds released blocks of a Records or packRecords for reuse.
+// Released from any goroutine (a compare-and-swap into an empty slot,
+// offer), taken only by the carver (a swap out, take), so no lock is
+// needed and a block is never in two slots.
+type blockSpares[B any] [maxSpareRecordBlocks]atomic.Pointer[B]
+
+// take returns a spare for which fits holds, or nil. Every spare it looks
+// at and finds unfit is dropped, so that the spares follow the traffic.
+func (s *blockSpares[B]) take(fits func(*B) bool) *B {
+	for i := range s {
+		if b := s[i].Swap(nil); b != nil && fits(b) {
+			return b
+		}
+	}
+	return nil
+}
+
+// offer keeps b, a released block, in an empty slot; with none, b is left
+// to the collector.
+func (s *blockSpares[B]) offer(b *B) {
+	for i := range s {
+		if s[i].CompareAndSwap(nil, b) {
+			return
+		}
+	}
+}
+
+// spareFits reports whether a spare block of n entries will do for a
+// block of about want and at least need: within a factor of four or eight
+// of want (publishers' batch sizes vary).
+func spareFits(n, want, need int) bool { return n >= need && n >= want/4 && n <= 8*want }
 
 // recordBlock is a block of records and the count of its holders.
 type recordBlock struct {
@@ -105,18 +133,10 @@ func (r *Records) copy(msgs []Message) ([]Message, *recordBlock) {
 }
 
 // block returns a block of about want records, and at least need, with no
-// holder: a spare one, else a new one of want. A spare within a factor of
-// four or eight of want will do (publishers' batch sizes vary); one further
-// off is dropped, so that the list follows the traffic.
+// holder: a spare one that fits (spareFits), else a new one of want.
 func (r *Records) block(want, need int) *recordBlock {
-	for i := range r.spare {
-		b := r.spare[i].Swap(nil)
-		if b == nil {
-			continue
-		}
-		if n := len(b.msgs); n >= need && n >= want/4 && n <= 8*want {
-			return b
-		}
+	if b := r.spare.take(func(b *recordBlock) bool { return spareFits(len(b.msgs), want, need) }); b != nil {
+		return b
 	}
 	b := &recordBlock{msgs: make([]Message, want), home: r}
 	hugepage.Fresh(r.fresh, b.msgs)
@@ -134,17 +154,12 @@ func (b *recordBlock) release() {
 		return
 	}
 	clear(b.msgs) // keep no bodies alive while spare
-	for i := range b.home.spare {
-		if b.home.spare[i].CompareAndSwap(nil, b) {
-			return
-		}
-	}
-	// No room: left to the collector.
+	b.home.spare.offer(b)
 }
 
 // SharedRecords is Records for concurrent callers (a topic's publishers,
 // which fan out under the topic's read lock). A batch of the shape a topic
-// publishes is packed (packed.go: 12 bytes a message); any other is copied
+// publishes is packed (packed.go: 8 bytes a message); any other is copied
 // into whole records.
 type SharedRecords struct {
 	mu      sync.Mutex
@@ -164,7 +179,9 @@ type Shared struct {
 	block *recordBlock
 	pack  *packBlock
 	at    int
+	end0  int // the index of the first of pack's ends for Msgs (packed.go)
 	first uint64
+	bytes int64 // BodyBytes(Msgs), once for every queue the batch goes to
 }
 
 // Release ends the hold Copy gave; Msgs must not be used after.
@@ -187,20 +204,43 @@ func (s *SharedRecords) AdviseFresh(a *hugepage.Advisor) {
 // calls Release. A packed batch's Msgs are msgs: the caller leaves them
 // unchanged until then (Shared).
 func (s *SharedRecords) Copy(msgs []Message) Shared {
-	if first, ok := packable(msgs); ok {
-		s.mu.Lock()
-		b, at := s.packs.copy(msgs)
-		b.hold()
-		s.mu.Unlock()
-		return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, first: first}
+	if first, ends, bytes, ok := packable(msgs); ok {
+		return s.pack(msgs, first, ends, bytes)
 	}
+	return s.copyWhole(msgs)
+}
+
+// CopyPublished is Copy for a batch whose IDs the caller wrote as
+// protocol.FormatID(first+i) (a topic's publish, nsqd/topic.go's
+// putMessagesAt): only the first and last are read back, where Copy
+// compares every one. A batch whose IDs are otherwise would come out of a
+// ring with the IDs first+i all the same.
+func (s *SharedRecords) CopyPublished(msgs []Message, first uint64) Shared {
+	if ends, bytes, ok := packShape(msgs, first, false); ok {
+		return s.pack(msgs, first, ends, bytes)
+	}
+	return s.copyWhole(msgs)
+}
+
+// pack is Copy of a batch packShape took.
+func (s *SharedRecords) pack(msgs []Message, first uint64, ends int, bytes int64) Shared {
+	s.mu.Lock()
+	b, at, end0 := s.packs.copy(msgs, ends)
+	b.hold()
+	s.mu.Unlock()
+	return Shared{Msgs: msgs[:len(msgs):len(msgs)], pack: b, at: at, end0: end0, first: first, bytes: bytes}
+}
+
+// copyWhole is Copy into whole records.
+func (s *SharedRecords) copyWhole(msgs []Message) Shared {
+	bytes := BodyBytes(msgs)
 	s.mu.Lock()
 	out, b := s.records.copy(msgs)
 	if b != nil {
 		b.hold()
 	}
 	s.mu.Unlock()
-	return Shared{Msgs: out, block: b}
+	return Shared{Msgs: out, block: b, bytes: bytes}
 }
 
 // copyIndexed is copy for a caller that keeps the copies as a range of
