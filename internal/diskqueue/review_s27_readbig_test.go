@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -199,4 +200,89 @@ func TestReviewS27UntakeFreesTheSlab(t *testing.T) {
 	m.done(again.id, false)
 	require.Nil(t, m.live[id-1])
 	require.Same(t, again, m.take(spareSize, spareSize))
+}
+
+// errReaderAt is src whose ReadAts fail while fail is set.
+type errReaderAt struct {
+	src  io.ReaderAt
+	fail error
+}
+
+func (r *errReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if r.fail != nil {
+		return 0, r.fail
+	}
+	return r.src.ReadAt(p, off)
+}
+
+// A Read whose readBig meets a read error returns the error and nothing
+// else, with the accounting as it was: depth, read position, outstanding
+// records, Seqs (the next record read gets the next Seq), and with
+// ReuseReads no slab left live for a record never returned. The next Read
+// returns the record intact.
+func TestReviewS27ReadBigErrorLeavesTheAccountingAsItWas(t *testing.T) {
+	for _, reuse := range []bool{true, false} {
+		t.Run(map[bool]string{true: "reuse", false: "no reuse"}[reuse], func(t *testing.T) {
+			o, _ := bigOptions(t, reuse)
+			q := mustOpen(t, o)
+			defer q.Close()
+			const n = 7
+			putRange(t, q, 0, n, bigTestSize, 3)
+			// Records 0-2 whole and part of 3 are buffered by the first Read.
+			var lastSeq uint64
+			for i := range 3 {
+				recs, err := q.Read(1)
+				require.NoError(t, err)
+				require.Equal(t, []int{i}, indexes(t, recs))
+				lastSeq = recs[0].Seq
+				q.Done(recs[0].Seq)
+			}
+			q.rmu.Lock()
+			src := &errReaderAt{src: q.consumer.r.seg.src}
+			q.consumer.r.seg.src = src
+			q.rmu.Unlock()
+
+			before := q.Stats()
+			src.fail = errors.New("injected EIO")
+			recs, err := q.Read(2)
+			require.Error(t, err)
+			require.ErrorIs(t, err, src.fail)
+			require.Empty(t, recs)
+			after := q.Stats()
+			require.Equal(t, before.Depth, after.Depth)
+			require.EqualValues(t, n-3, after.Depth)
+			require.Equal(t, before.ReadFile, after.ReadFile)
+			require.Equal(t, before.ReadPos, after.ReadPos)
+			require.Zero(t, after.Unacked)
+			require.Equal(t, before.ReadErrors+1, after.ReadErrors)
+			if reuse {
+				q.amu.Lock()
+				live := 0
+				for _, s := range q.consumer.mem.live {
+					if s != nil {
+						live++
+					}
+				}
+				q.amu.Unlock()
+				require.Zero(t, live, "slabs live with no record outstanding")
+			}
+
+			src.fail = nil
+			var got []int
+			for steps := 0; len(got) < n-3 && steps < 100; steps++ {
+				recs, err := q.Read(1)
+				require.NoError(t, err)
+				for _, r := range recs {
+					i := payloadIndex(t, r.Data)
+					require.Equal(t, payload(i, bigTestSize), r.Data)
+					require.Equal(t, lastSeq+1, r.Seq, "record %d", i)
+					lastSeq = r.Seq
+					got = append(got, i)
+					q.Done(r.Seq)
+				}
+			}
+			require.Equal(t, seq(3, n), got)
+			require.Zero(t, q.Depth())
+		})
+	}
 }
