@@ -215,28 +215,32 @@ func (m *readMemory) done(id uint32, keep bool) {
 	if s.refs > 0 {
 		return
 	}
-	m.live[id-1] = nil
-	m.freeIDs = append(m.freeIDs, id)
-	s.id = 0
+	m.retire(s)
 	if s.kept {
 		return // the collector reclaims it once nothing points into it
 	}
-	c := int(s.class)
-	for len(m.free) <= c {
-		m.free = append(m.free, freeList{})
-	}
-	m.free[c].slabs = append(m.free[c].slabs, s)
+	m.putFree(s)
 }
 
 // untake gives back a slab take returned that holds no record (a read into
 // it failed): it is free again at once.
 func (m *readMemory) untake(s *slab) {
 	if s.id != 0 {
-		m.live[s.id-1] = nil
-		m.freeIDs = append(m.freeIDs, s.id)
-		s.id = 0
+		m.retire(s)
 	}
 	s.buf = s.buf[:0]
+	m.putFree(s)
+}
+
+// retire frees slab s's id: no record refers to s any more.
+func (m *readMemory) retire(s *slab) {
+	m.live[s.id-1] = nil
+	m.freeIDs = append(m.freeIDs, s.id)
+	s.id = 0
+}
+
+// putFree puts s on its size class's free list, for take to reuse.
+func (m *readMemory) putFree(s *slab) {
 	c := int(s.class)
 	for len(m.free) <= c {
 		m.free = append(m.free, freeList{})

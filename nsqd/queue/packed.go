@@ -262,15 +262,6 @@ func (b *packBlock) release() {
 	b.home.spare.offer(b)
 }
 
-// length is entry i's body length; e is the index of the first end at or
-// after i, and next that of the first end after i.
-func (b *packBlock) length(i, e int) (n uintptr, next int) {
-	if end := b.ends[e]; int(end.at) == i {
-		return uintptr(end.n), e + 1
-	}
-	return uintptr(unsafe.Pointer(b.bodies[i+1])) - uintptr(unsafe.Pointer(b.bodies[i])), e
-}
-
 // endFrom is the index of the first end at or after entry i, from e, the
 // index of one at or before it.
 func (b *packBlock) endFrom(e, i int) int {
