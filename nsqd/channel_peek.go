@@ -15,7 +15,7 @@ import (
 // peeked is one message as peek shows it.
 type peeked struct {
 	Message
-	TimeoutAt int64 // in flight: when it times out
+	TimeoutAt int64 // in flight: when it times out (wall clock, ns since the epoch)
 	ClientID  int64 // in flight: who holds it
 }
 
@@ -59,6 +59,12 @@ func (c *Channel) peekInFlight(n int) []peeked {
 	})
 	if len(out) > n {
 		out = out[:n]
+	}
+	// Deadlines are kept on the monotonic reading (timeouts.go); peek
+	// shows when each falls due on the wall clock as it reads now.
+	wallOffset := c.nsqd.clock.Now().UnixNano() - c.nsqd.clock.Nanotime()
+	for i := range out {
+		out[i].TimeoutAt += wallOffset
 	}
 	return out
 }

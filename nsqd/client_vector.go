@@ -2,8 +2,11 @@ package nsqd
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
+	"os"
 	"slices"
+	"time"
 
 	"github.com/nsqgo/nsq/internal/protocol"
 )
@@ -22,7 +25,8 @@ const (
 	// vectorMinBody is the smallest body written by reference.
 	vectorMinBody = 8 << 10
 	// vectorMaxBytes bounds one vectored write, which gets one write
-	// deadline (a heartbeat interval, as every write does): a quarter of
+	// deadline (a heartbeat interval from when it must wait, as every
+	// write): a quarter of
 	// what one write of upstream's covers for a message of the default
 	// --max-msg-size (it writes a big body with one call), so a slow
 	// consumer is not cut off sooner than there.
@@ -42,6 +46,10 @@ type frameVector struct {
 	bufs    net.Buffers
 	backing [][]byte
 	bytes   int
+	// sys is the plain socket's writev without waiting
+	// (client_vector_linux.go): allocated at the client's first vectored
+	// write to a socket.
+	sys *vectorIO
 }
 
 // vectoredLocked reports whether frames may go to the socket as vectors:
@@ -102,17 +110,45 @@ func (c *client) writeBatchLocked(batch []Message) error {
 }
 
 // writeVectorLocked writes the pending frames in one vectored write (net
-// falls back to one write per piece where the socket has no writev), with
-// the write deadline every write gets (deadlineConn.Write), and forgets the
-// bodies. writeMu held.
+// falls back to one write per piece where the socket has no writev) and
+// forgets the bodies. A plain socket gets its write deadline only when the
+// write must wait (writevSocketLocked); any other connection gets it first,
+// as deadlineConn.Write gives it. writeMu held.
 func (c *client) writeVectorLocked() error {
 	v := &c.vector
 	pieces := len(v.bufs)
-	c.deadlined.armWrite()
-	_, err := v.bufs.WriteTo(c.conn)
+	var err error
+	if c.socket != nil {
+		err = c.writevSocketLocked()
+	} else {
+		c.deadlined.armWrite()
+		_, err = v.bufs.WriteTo(c.conn)
+	}
 	clear(v.backing[:pieces])
 	v.bufs = nil
 	v.bytes = 0
+	return err
+}
+
+// writevSocketLocked is deadlineConn.writeSocket (client_conn.go) for a
+// vectored write: what the socket takes at once goes with no deadline set
+// (setting one costs time.Now and a runtime timer update, and a write that
+// does not wait completes whatever it is), and the rest, if any, waits
+// under a deadline a heartbeat interval from then. A deadline already past
+// on the socket fails the first try before it writes anything: it is
+// cleared and the write tried again, as writeSocket does. writeMu held.
+func (c *client) writevSocketLocked() error {
+	v := &c.vector
+	n, err := c.writevNow()
+	if err != nil && n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.conn.SetWriteDeadline(time.Time{})
+		_, err = c.writevNow()
+	}
+	if err != nil || len(v.bufs) == 0 {
+		return err
+	}
+	c.deadlined.armWrite()
+	_, err = v.bufs.WriteTo(c.conn)
 	return err
 }
 

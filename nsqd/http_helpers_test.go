@@ -3,11 +3,9 @@ package nsqd
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nsqgo/nsq/internal/httpapi"
 	"github.com/stretchr/testify/require"
@@ -25,43 +23,6 @@ func httpGet(t testing.TB, n *NSQD, path string) (int, []byte) {
 	t.Helper()
 	status, data, _ := httpDo(t, http.MethodGet, httpURL(n, path), nil)
 	return status, data
-}
-
-// chunked wraps a body so that net/http cannot know its length and sends
-// it with chunked transfer encoding, as a streaming client does.
-type chunked struct{ r io.Reader }
-
-func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// httpPostChunked posts body without a Content-Length.
-func httpPostChunked(t testing.TB, n *NSQD, path string, body []byte) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, httpURL(n, path), chunked{bytes.NewReader(body)})
-	require.NoError(t, err)
-	// A body of unknown length (ContentLength 0, Body set) goes out chunked.
-	require.EqualValues(t, 0, req.ContentLength)
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, data
-}
-
-// httpNoRedirect performs a request without following redirects.
-func httpNoRedirect(t testing.TB, method, url string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	require.NoError(t, err)
-	client := &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp
 }
 
 // requireAPIError asserts a V1 error answer.

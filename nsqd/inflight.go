@@ -48,8 +48,8 @@ type inFlightSlot struct {
 // slotTimes is the part of a slot that only deliveries, TOUCHes and
 // timeouts use: a FIN never reads it.
 type slotTimes struct {
-	deadline    int64 // ns since the epoch
-	deliveredAt int64 // caps TOUCH at deliveredAt + --max-msg-timeout
+	deadline    int64 // on the clock's Nanotime (timeouts.go)
+	deliveredAt int64 // on Nanotime; caps TOUCH at deliveredAt + --max-msg-timeout
 }
 
 // set packs m into s as a live message.

@@ -484,7 +484,7 @@ func (s *v2Session) touch() error {
 	if err != nil {
 		return err
 	}
-	now := s.n.clock.Now().UnixNano()
+	now := s.n.clock.Nanotime() // in-flight deadlines are monotonic (timeouts.go)
 	if !s.c.inFlight.touch(id, now, s.c.msgTimeout.Load(), int64(s.n.opts.MaxMsgTimeout)) {
 		return s.notOwnedErr("E_TOUCH_FAILED", "TOUCH", id)
 	}

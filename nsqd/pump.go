@@ -218,7 +218,8 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 			return 0, nil
 		}
 	}
-	now := c.nsqd.clock.Now().UnixNano()
+	// The timeout is measured on the monotonic reading (timeouts.go).
+	now := c.nsqd.clock.Nanotime()
 	timeout := c.msgTimeout.Load()
 	for i := range batch {
 		batch[i].Attempts = countAttempt(batch[i].Attempts)
@@ -232,10 +233,15 @@ func (c *client) deliver(ch *Channel, batch []Message) (int64, error) {
 	if tracked < len(batch) {
 		// Second copies of messages this client holds wait until the held
 		// copy's deadline; then they are delivered (a duplicate, which
-		// at-least-once allows) unless that copy is still held.
+		// at-least-once allows) unless that copy is still held. DeliverAt
+		// is wall-clock time, as every deferral's (it is written to disk
+		// with the record): a wall clock set meanwhile moves it against
+		// the held copy's monotonic deadline, which costs at most an early
+		// duplicate or a late one. Rare, so the wall clock is read here.
+		due := c.nsqd.clock.Now().UnixNano() + timeout
 		for i := tracked; i < len(batch); i++ {
 			batch[i].Attempts--
-			batch[i].DeliverAt = now + timeout
+			batch[i].DeliverAt = due
 		}
 		ch.deferAll(batch[tracked:])
 		clear(batch[tracked:])

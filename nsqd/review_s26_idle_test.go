@@ -13,9 +13,9 @@ import (
 // Session 26 review of the idle limit (timeouts.go; written for a lazily
 // armed timer, since taken back, and kept for the eager one). Whatever
 // the order of reads (deadlines later, earlier, already past, none), of
-// suspensions and of clock jumps, the read must fail exactly when the clock
-// reaches the deadline in force, never before, and never be left to wait
-// past it.
+// suspensions, of clock jumps and of wall-clock steps, the read must fail
+// exactly when the clock's monotonic reading reaches the deadline in force,
+// never before, and never be left to wait past it.
 
 // deadlineRecorder is a connection that records the last read deadline set.
 type deadlineRecorder struct {
@@ -44,7 +44,9 @@ func TestReviewIdleLimitMatchesItsModel(t *testing.T) {
 			// TLS handshake's suspension it is the handshake's).
 			var deadline int64
 			expired, known := false, true
-			now := func() int64 { return clk.Now().UnixNano() }
+			// The limit's deadlines are on the monotonic reading, so the
+			// model's now is too: the wall clock steps below.
+			now := clk.Nanotime
 			check := func(step string) {
 				t.Helper()
 				d, _, gotExpired := idleState(c)
@@ -83,11 +85,15 @@ func TestReviewIdleLimitMatchesItsModel(t *testing.T) {
 					deadline, expired, known = 0, false, false
 					check(fmt.Sprintf("step %d: suspended", step))
 				case op == 7 && deadline > now(): // to the nanosecond before, and the deadline
-					clk.AdvanceTo(time.Unix(0, deadline-1))
+					clk.Advance(time.Duration(deadline - 1 - now()))
 					check(fmt.Sprintf("step %d: 1ns before the deadline", step))
-					clk.AdvanceTo(time.Unix(0, deadline))
+					clk.Advance(time.Nanosecond)
 					expired = true
 					check(fmt.Sprintf("step %d: at the deadline", step))
+				case op == 8: // the wall clock is set, either way: no time passes
+					wall := time.Duration(rng.Int64N(int64(4*time.Hour))) - 2*time.Hour
+					clk.StepWall(wall)
+					check(fmt.Sprintf("step %d: wall clock stepped %v", step, wall))
 				default: // the clock moves, or jumps far
 					dt := rng.Int64N(int64(2 * time.Second))
 					if rng.IntN(8) == 0 {

@@ -17,8 +17,6 @@ import (
 // the HTTP server's are net/http's socket deadlines on the wall clock, so
 // --client-timeout is made short for it instead.
 
-const shortClientTimeout = 100 * time.Millisecond
-
 // awaitServerClose reads until the daemon closes conn, and fails if it
 // has not within within.
 func awaitServerClose(t *testing.T, conn net.Conn, within time.Duration) {

@@ -15,15 +15,24 @@ import (
 // heartbeat interval or more), and a message's timeout must fire at its
 // time whatever its holder's socket is doing, so that another consumer
 // gets it.
+//
+// Deadlines are on the clock's monotonic reading (Clock.Nanotime), as the
+// timer's wait is: a message times out msg_timeout after its delivery (or
+// its last TOUCH) however the wall clock is set meanwhile. On wall-clock
+// nanoseconds, a wall clock set forward (by hand, NTP) timed out every
+// message in flight at once, and one set back held them for as long as the
+// step. Only peek shows a deadline, converted to the wall clock then
+// (channel_peek.go); nothing persists one.
 type clientTimeouts struct {
 	mu      sync.Mutex
 	timer   clock.Timer // on the daemon's clock
-	next    int64       // when timer fires, ns since the epoch; 0 = not armed
+	next    int64       // when timer fires, on Nanotime; 0 = not armed
 	stopped bool
 	scratch []Message
 }
 
-// armTimeout makes sure the client's timeouts are checked by deadline.
+// armTimeout makes sure the client's timeouts are checked by deadline
+// (the clock's Nanotime).
 func (c *client) armTimeout(deadline int64) {
 	t := &c.timeouts
 	t.mu.Lock()
@@ -32,7 +41,7 @@ func (c *client) armTimeout(deadline int64) {
 		return
 	}
 	t.next = deadline
-	wait := time.Duration(deadline - c.nsqd.clock.Now().UnixNano())
+	wait := time.Duration(deadline - c.nsqd.clock.Nanotime())
 	if t.timer == nil {
 		t.timer = c.nsqd.clock.AfterFunc(wait, c.fireTimeouts)
 		return
@@ -50,7 +59,7 @@ func (c *client) fireTimeouts() {
 	if t.stopped {
 		return
 	}
-	now := c.nsqd.clock.Now().UnixNano()
+	now := c.nsqd.clock.Nanotime()
 	expired, next := c.inFlight.expire(now, t.scratch[:0])
 	if ch := c.channel.Load(); len(expired) > 0 && ch != nil {
 		ch.inFlightCount.Add(-int64(len(expired)))

@@ -20,11 +20,6 @@ type interval struct {
 	open       bool
 }
 
-// covers reports whether a record starting at p is in the interval.
-func (iv interval) covers(p position) bool {
-	return !p.less(iv.start) && (iv.open || p.less(iv.end))
-}
-
 // after reports whether the interval still holds positions at or after p.
 func (iv interval) after(p position) bool { return iv.open || p.less(iv.end) }
 

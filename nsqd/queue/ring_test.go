@@ -6,10 +6,11 @@ import (
 )
 
 // bigItem makes blocks of 16 items, so the model test crosses block
-// boundaries often.
+// boundaries often: its size (1 KB) sets the ring's block length
+// (ring.go, newBlock), and the blank field is there for that size alone.
 type bigItem struct {
-	v   int
-	pad [1016]byte
+	v int
+	_ [1016]byte
 }
 
 // The ring behaves as a slice-backed FIFO under any mix of operations.
