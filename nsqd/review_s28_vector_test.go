@@ -131,7 +131,11 @@ func TestReviewS28FailedVectoredWriteKeepsNoBodyAlive(t *testing.T) {
 // whose other side failed), not at its deadline: the heartbeat interval
 // here is an hour. It leaves no body referenced either.
 func TestReviewS28CloseEndsAWaitingVectoredWrite(t *testing.T) {
-	c, _ := deadlineClient(t)
+	c, peer := deadlineClient(t)
+	// Registered last, so run first: a write that never ends on close
+	// fails the test rather than hanging it (closing with unread bytes
+	// resets the connection, which fails any write).
+	t.Cleanup(func() { peer.Close() })
 	c.heartbeatInterval.Store(int64(time.Hour))
 	done := make(chan error, 1)
 	go func() {
@@ -139,9 +143,20 @@ func TestReviewS28CloseEndsAWaitingVectoredWrite(t *testing.T) {
 		defer c.writeMu.Unlock()
 		done <- c.writeBatchLocked(bigBatch(48))
 	}()
-	// Wait until the write waits: the socket is full.
-	require.Eventually(t, func() bool { return unsentBytes(t, c.conn) > 0 }, 10*time.Second, time.Millisecond)
-	c.conn.Close()
+	// Wait until the write waits: the socket is full, its unsent bytes
+	// the same over several polls (3 MB never fit).
+	last, same := -1, 0
+	require.Eventually(t, func() bool {
+		queued := unsentBytes(t, c.conn)
+		if queued > 0 && queued == last {
+			same++
+		} else {
+			same = 0
+		}
+		last = queued
+		return same >= 5
+	}, 10*time.Second, 10*time.Millisecond)
+	go c.conn.Close() // waits for a write in progress to let go of the socket
 	select {
 	case err := <-done:
 		require.Error(t, err)
