@@ -225,3 +225,67 @@ func unsentBytes(t *testing.T, conn net.Conn) int {
 	require.Zero(t, errno, "SIOCOUTQ")
 	return int(queued)
 }
+
+// tryWritev resumes exactly where a partial writev ended, whatever piece
+// it ended in. A pipe makes the cut exact: empty, a non-blocking pipe
+// takes exactly its capacity of a longer write, so the sizes below put the
+// first cut right after a header, inside one, right after a body and
+// inside one, or one byte short of a header's end, with empty pieces
+// passed over; the test empties the pipe between rounds, and the bytes read
+// must be the pieces in order, each once.
+func TestReviewS28TryWritevResumesExactlyWhereAPartialWriteEnded(t *testing.T) {
+	var fds [2]int
+	require.NoError(t, syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC))
+	t.Cleanup(func() { syscall.Close(fds[0]); syscall.Close(fds[1]) })
+	const fGetPipeSize = 1032 // F_GETPIPE_SZ
+	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[1]), fGetPipeSize, 0)
+	require.Zero(t, errno, "F_GETPIPE_SZ")
+	capacity := int(size)
+	const head = 28
+	cases := map[string][]int{
+		"after a header":               {head, capacity - 2*head, head, 20000, head, capacity},
+		"inside a header":              {head, capacity - head - 10, head, 20000, head, capacity + 7},
+		"after a body":                 {head, capacity - head, head, 20000},
+		"inside a body":                {head, capacity + 5000, head, 3 * capacity},
+		"a byte before a header's end": {head, capacity - 2*head + 1, head, 20000},
+		"an empty piece":               {head, 0, head, capacity - 2*head, 0, head, 9000},
+	}
+	for name, sizes := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &client{}
+			c.vector.sys = &vectorIO{}
+			var whole []byte
+			for i, n := range sizes {
+				piece := bytes.Repeat([]byte{byte('A' + i)}, n)
+				for j := range piece {
+					piece[j] += byte(j % 7) // position within the piece shows
+				}
+				c.vector.bufs = append(c.vector.bufs, piece)
+				whole = append(whole, piece...)
+			}
+			var got []byte
+			buf := make([]byte, capacity)
+			for round := 0; len(c.vector.bufs) > 0; round++ {
+				require.Less(t, round, 100, "the write never completed")
+				c.vector.sys.n, c.vector.sys.errno = 0, 0
+				require.True(t, c.tryWritev(uintptr(fds[1])))
+				require.Zero(t, c.vector.sys.errno)
+				if round == 0 {
+					require.Equal(t, capacity, c.vector.sys.n, "the first round did not fill the pipe")
+				}
+				for {
+					n, err := syscall.Read(fds[0], buf)
+					if err == syscall.EAGAIN {
+						break
+					}
+					require.NoError(t, err)
+					got = append(got, buf[:n]...)
+				}
+			}
+			if !bytes.Equal(got, whole) {
+				t.Fatalf("read %d bytes, want %d, first difference at %d", len(got), len(whole), firstDiff(got, whole))
+			}
+			require.Equal(t, vectorIO{}.iov, c.vector.sys.iov, "the iovecs still point at the pieces")
+		})
+	}
+}
