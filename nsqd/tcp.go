@@ -134,6 +134,7 @@ func (c *client) release() {
 	}
 	c.inFlight.drainEach(func(held []Message) {
 		ch.inFlightCount.Add(-int64(len(held)))
+		forgetDeferral(held) // timeouts.go
 		ch.requeue(held)
 	})
 	ch.removeClient(c)

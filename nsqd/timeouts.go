@@ -61,6 +61,7 @@ func (c *client) fireTimeouts() {
 	}
 	now := c.nsqd.clock.Nanotime()
 	expired, next := c.inFlight.expire(now, t.scratch[:0])
+	forgetDeferral(expired)
 	if ch := c.channel.Load(); len(expired) > 0 && ch != nil {
 		ch.inFlightCount.Add(-int64(len(expired)))
 		ch.timeoutCount.Add(uint64(len(expired)))
@@ -74,6 +75,17 @@ func (c *client) fireTimeouts() {
 	t.next = next
 	if next != 0 {
 		t.timer.Reset(time.Duration(next - now))
+	}
+}
+
+// forgetDeferral clears the due time a message kept from an earlier
+// deferral (REQ with a delay, DPUB) before it goes back to its channel
+// ready, as REQ 0 does (protocol_v2.go): that time is on the wall clock,
+// and after the wall clock is set back it lies ahead again, so the requeue
+// would defer a timed-out or released message for as long as the step.
+func forgetDeferral(msgs []Message) {
+	for i := range msgs {
+		msgs[i].DeliverAt = 0
 	}
 }
 
