@@ -42,6 +42,21 @@ type segReader struct {
 
 	needAt int64 // itemNeedMore: fill must buffer need bytes starting at needAt
 	need   int64
+
+	// noBig is 1 + the offset of a record readBig failed to read (0 for
+	// none): bigNext declines it, so that parse, not another readBig,
+	// decides what it is. Without it a big record larger than a fill
+	// that readBig declines (damage, a file cut short) would be offered to
+	// readBig again after every fill, for ever.
+	noBig int64
+	// fitChunk: a buffer grown past chunk for one version-1 record goes
+	// back to chunk at the next fill that needs no more (Read's readers;
+	// README, "Disk backlog read: big records straight into their
+	// memory"). Only a record parse reads whole through the buffer grows
+	// it, which Read leaves to damage and failed reads: kept grown, the
+	// buffer would hold the next big records whole and have them copied
+	// out of it.
+	fitChunk bool
 }
 
 // bounds are the record lengths a segment reader accepts.
@@ -94,6 +109,7 @@ func (s *segReader) seek(pos int64) {
 	s.atHeader = s.format == formatV1 && pos == 0
 	s.bufOff, s.n = pos, 0
 	s.scanning, s.short = false, false
+	s.noBig = 0
 }
 
 // setLimit moves the end of the readable bytes, as the writer appends to the
@@ -137,7 +153,10 @@ func (s *segReader) fill() error {
 	if chunk <= 0 {
 		chunk = defaultChunk
 	}
-	if int64(cap(s.buf)) < s.need || s.buf == nil {
+	// shrink: the buffer grew for a record it no longer holds.
+	shrink := s.fitChunk && s.format == formatV1 && cap(s.buf) > chunk &&
+		s.need <= int64(chunk) && s.n <= chunk
+	if int64(cap(s.buf)) < s.need || s.buf == nil || shrink {
 		nb := make([]byte, max(s.need, int64(chunk)))
 		copy(nb, s.buf[:s.n])
 		s.buf = nb
@@ -311,7 +330,7 @@ func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 	h, ok = parseRecordHeader(b)
 	total := recHeaderSize + int64(h.length)
 	if !ok || int64(h.length) <= int64(minLen) || int64(h.length) > s.bounds.v1Max ||
-		total > rem || int64(len(b)) >= total {
+		total > rem || int64(len(b)) >= total || s.noBig == s.pos+1 {
 		return h, false
 	}
 	return h, true
@@ -330,9 +349,10 @@ func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 // It returns the record's start and data (dst[:h.length]) once the data
 // checksum matched, moving past the record like parseRecord. Anything else
 // (a read error, the file shorter than limit, a checksum mismatch) returns
-// ok false with pos where it was and nothing buffered: parse then fills
-// from the file and decides exactly as it would have (damage, truncation,
-// the error), so readBig accepts nothing parse would not.
+// ok false with pos where it was and nothing buffered, and bigNext
+// declines the record from then on: parse then fills from the file and
+// decides exactly as it would have (damage, truncation, the error), so
+// readBig accepts nothing parse would not.
 func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byte, ok bool) {
 	start = s.pos
 	n := int64(h.length)
@@ -342,12 +362,12 @@ func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byt
 	buf := dst[:n+ahead]
 	m, err := s.src.ReadAt(buf[have:], start+recHeaderSize+int64(have))
 	if m < len(buf)-have || (err != nil && !errors.Is(err, io.EOF)) {
-		s.bufOff, s.n = start, 0
+		s.bufOff, s.n, s.noBig = start, 0, start+1
 		return 0, nil, false
 	}
 	data = buf[:n:n]
 	if checksum(data) != h.dataCRC {
-		s.bufOff, s.n = start, 0
+		s.bufOff, s.n, s.noBig = start, 0, start+1
 		return 0, nil, false
 	}
 	s.pos, s.bufOff = next, next
