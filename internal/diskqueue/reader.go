@@ -149,10 +149,7 @@ func (s *segReader) fill() error {
 		s.n = copy(s.buf, s.buf[d:s.n])
 		s.bufOff = keep
 	}
-	chunk := s.chunk
-	if chunk <= 0 {
-		chunk = defaultChunk
-	}
+	chunk := s.chunkSize()
 	// shrink: the buffer grew for a record it no longer holds.
 	shrink := s.fitChunk && s.format == formatV1 && cap(s.buf) > chunk &&
 		s.need <= int64(chunk) && s.n <= chunk
@@ -372,7 +369,27 @@ func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byt
 	}
 	s.pos, s.bufOff = next, next
 	s.n = copy(s.buf, buf[n:])
+	if want := min(recHeaderSize, s.limit-next); int64(s.n) < want && n >= int64(s.chunkSize()) &&
+		len(s.buf) >= recHeaderSize {
+		// No room for the next header in dst (a record that fills its
+		// slab exactly): read the rest of it on its own. Else the next
+		// fill would read a buffer's worth of the next record, most
+		// likely as big, only for readBig to copy it out. Records of less
+		// than a buffer leave it to the fill, which reads several of them
+		// at once. What this read gets is only buffered: a short read or
+		// an error leaves the rest to the next fill and parse.
+		m, _ := s.src.ReadAt(s.buf[s.n:want], next+int64(s.n))
+		s.n += m
+	}
 	return start, data, true
+}
+
+// chunkSize is the size of a fill.
+func (s *segReader) chunkSize() int {
+	if s.chunk > 0 {
+		return s.chunk
+	}
+	return defaultChunk
 }
 
 func (s *segReader) startScan(from, at int64, reason string) item {
