@@ -314,7 +314,8 @@ func (s *segReader) nextIntact() (start int64, data []byte, ok bool) {
 // record of more than minLen bytes whose intact header is buffered but whose
 // data is not wholly buffered: a record readBig can read straight into
 // memory of its own. It checks what parseRecord checks of the header and
-// moves nothing.
+// moves nothing; it declines a record readBig already failed to read
+// (noBig), which parse decides.
 func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 	if s.scanning || s.format != formatV1 || s.atHeader {
 		return h, false
