@@ -223,9 +223,11 @@ func BenchmarkAck(b *testing.B) {
 
 // BenchmarkReadDone: one op is one ReadAppend of up to 50 records with
 // ReuseReads, each finished with Done, as nsqd's disk path reads and FINs.
-// Sizes: nsqd's 200-byte, 1 KB and 64 KB bodies with their 26-byte header.
+// Sizes: nsqd's 200-byte, 1 KB and 64 KB bodies with their 26-byte header,
+// a 300,000-byte record (over the 256 KB read buffer) and nsqd's largest at
+// the default --max-msg-size, a 1 MB body with its header.
 func BenchmarkReadDone(b *testing.B) {
-	for _, size := range []int{benchRecord, 1<<10 + 26, 64<<10 + 26} {
+	for _, size := range []int{benchRecord, 1<<10 + 26, 64<<10 + 26, 300000, 1<<20 + 26} {
 		b.Run(fmt.Sprintf("record=%d", size), func(b *testing.B) {
 			o := benchOptions(b)
 			o.ReuseReads = true

@@ -12,15 +12,18 @@ var fuzzBounds = bounds{legacyMin: 26, legacyMax: 1050, v1Max: 1050}
 // parseAll runs a segment reader over data with the given fill size and
 // returns every item (record data copied). It fails the test when the reader
 // stops making progress. With intactFirst it parses as Read does: nextIntact
-// first, parse (by way of next) when that declines. With bigFrom > 0 too,
-// a record over bigFrom bytes that nextIntact declines is offered to
-// bigNext and readBig, as Read does with records over maxSlab, into
-// memory with 0 to 40 bytes of room after the record (so that the next
-// header is read with it, in part, or not at all).
+// first, parse when that declines. With bigFrom > 0 too, a record over
+// bigFrom bytes that nextIntact declines is offered to bigNext and readBig,
+// as Read does with records over maxSlab, into memory with 0 to 40 bytes of
+// room after the record (so that the next header is read with it, in part,
+// or not at all), both before parse and when parse asks for a fill; after a
+// fill the loop starts over, so a record readBig declined is offered again
+// exactly as readRun (read.go) would offer it.
 func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool, bigFrom int) []item {
 	t.Helper()
 	var s segReader
 	s.chunk = chunk
+	s.fitChunk = bigFrom > 0
 	s.reset(bytes.NewReader(data), fm, fuzzBounds, 0, int64(len(data)))
 	var items []item
 	pos := int64(0)
@@ -29,10 +32,30 @@ func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool,
 			pos = segHeaderSize // an intact header is consumed without an item
 		}
 	}
-	for steps := 0; ; steps++ {
-		if steps > len(data)+2 {
-			t.Fatalf("no end after %d items over %d bytes", steps, len(data))
+	big := func(room int) (item, bool) {
+		if bigFrom <= 0 {
+			return item{}, false
 		}
+		h, ok := s.bigNext(bigFrom)
+		if !ok {
+			return item{}, false
+		}
+		dst := make([]byte, 3, int(h.length)+room) // len is ignored
+		start, rec, ok := s.readBig(h, dst)
+		if !ok {
+			return item{}, false
+		}
+		return item{kind: itemRecord, start: start, end: s.pos, data: rec}, true
+	}
+	// Every loop either returns an item or fills, and each fill reads at
+	// least a byte or ends the data; a failed readBig drops the buffer
+	// once per record.
+	maxLoops := 4*len(data) + 64
+	for steps, loops := 0, 0; ; loops++ {
+		if steps > len(data)+2 || loops > maxLoops {
+			t.Fatalf("no end after %d items (%d loops) over %d bytes", steps, loops, len(data))
+		}
+		room := []int{0, 5, recHeaderSize, 40}[loops%4]
 		it, ok := item{}, false
 		if intactFirst {
 			var start int64
@@ -41,21 +64,22 @@ func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool,
 				it = item{kind: itemRecord, start: start, end: s.pos, data: rec}
 			}
 		}
-		if !ok && bigFrom > 0 {
-			if h, big := s.bigNext(bigFrom); big {
-				room := []int{0, 5, recHeaderSize, 40}[steps%4]
-				dst := make([]byte, 3, int(h.length)+room) // len is ignored
-				var start int64
-				var rec []byte
-				if start, rec, ok = s.readBig(h, dst); ok {
-					it = item{kind: itemRecord, start: start, end: s.pos, data: rec}
-				}
-			}
+		if !ok {
+			it, ok = big(room)
 		}
 		if !ok {
-			var err error
-			if it, err = s.next(); err != nil {
-				t.Fatalf("next: %v", err)
+			if !intactFirst {
+				var err error
+				if it, err = s.next(); err != nil {
+					t.Fatalf("next: %v", err)
+				}
+			} else if it = s.parse(); it.kind == itemNeedMore {
+				if it, ok = big(room); !ok {
+					if err := s.fill(); err != nil {
+						t.Fatalf("fill: %v", err)
+					}
+					continue
+				}
 			}
 		}
 		if it.start != pos {
@@ -73,6 +97,7 @@ func parseAll(t *testing.T, data []byte, fm format, chunk int, intactFirst bool,
 		it.data = bytes.Clone(it.data)
 		items = append(items, it)
 		pos = it.end
+		steps++
 	}
 }
 

@@ -128,6 +128,35 @@ func (q *Queue) readRun(rs *consumer, wf, wp int64, out []Record, base, maxRecor
 		clear(spans)
 		spans = spans[:0]
 	}
+	// big reads a big record only partly buffered straight into its own
+	// memory (readBig), reporting whether it took the next record: the
+	// spans so far go first, since the read reuses the buffer they point
+	// into. A record finished before the last crash or Close (replay) is
+	// read and dropped, so that the buffer never has to hold it.
+	big := func() bool {
+		h, ok := r.seg.bigNext(maxSlab)
+		if !ok {
+			return false
+		}
+		flush()
+		start, data, slabID, ok := q.readBig(rs, h)
+		if !ok {
+			return false
+		}
+		if r.replay.finished(position{r.file, start}) {
+			// Not delivered again, not counted in depth, as in the
+			// parse path below; its memory is free at once.
+			q.untakeBig(rs, slabID)
+			r.gap = true
+			return true
+		}
+		*readBytes += len(data)
+		r.starts = appendStart(r.starts, r.file, start, r.gap)
+		r.starts[len(r.starts)-1].slab = slabID
+		r.gap = false
+		out = appendRecord1(out, data, false)
+		return true
+	}
 loop:
 	for len(out)-base+len(spans) < maxRecords && *readBytes < maxReadBytes {
 		if r.file > wf || (r.file == wf && r.seg.pos >= wp) {
@@ -160,20 +189,9 @@ loop:
 				r.gap = false
 				continue
 			}
-			// A big record only partly buffered is read straight into its
-			// own memory (readBig): the spans so far go first, since the
-			// read reuses the buffer they point into.
-			if h, ok := r.seg.bigNext(maxSlab); ok {
-				flush()
-				if start, data, slabID, ok := q.readBig(rs, h); ok {
-					*readBytes += len(data)
-					r.starts = appendStart(r.starts, r.file, start, r.gap)
-					r.starts[len(r.starts)-1].slab = slabID
-					r.gap = false
-					out = appendRecord1(out, data, false)
-					continue
-				}
-			}
+		}
+		if big() {
+			continue
 		}
 		it := r.seg.parse()
 		switch it.kind {
@@ -192,6 +210,13 @@ loop:
 			r.gap = false
 		case itemNeedMore:
 			flush() // a fill may move the buffered bytes the spans point at
+			// Parse may have passed a segment header or damage to a big
+			// record's header and asked for the record whole: a fill would
+			// grow the buffer to it (for records over the buffer's size)
+			// and copy it out. readBig reads it into its memory instead.
+			if big() {
+				continue
+			}
 			if err = r.seg.fill(); err != nil {
 				err = fmt.Errorf("read %s: %w", r.f.Name(), err)
 				break loop
@@ -253,6 +278,18 @@ func (q *Queue) readBig(rs *consumer, h recordHeader) (start int64, data []byte,
 	}
 	s.buf = s.buf[:n]
 	return start, data, s.id, true
+}
+
+// untakeBig gives back the slab (id, 0 for memory not reused) of a record
+// readBig read and Read does not return: it is free again at once. Caller
+// holds rs.rmu.
+func (q *Queue) untakeBig(rs *consumer, id uint32) {
+	if id == 0 {
+		return
+	}
+	rs.amu.Lock()
+	rs.mem.untake(rs.mem.live[id-1])
+	rs.amu.Unlock()
 }
 
 // appendStart appends the tracker entry of a record starting at pos of
@@ -378,6 +415,7 @@ func (q *Queue) openReadFile(rs *consumer, wf, wp int64) error {
 	}
 	r.f = f
 	r.seg.reset(f, fm, q.bounds, r.seg.pos, wp)
+	r.seg.fitChunk = true // big records go to readBig, not the buffer
 	r.sealed = false
 	if r.file < wf {
 		return sealReadFile(r)

@@ -42,6 +42,21 @@ type segReader struct {
 
 	needAt int64 // itemNeedMore: fill must buffer need bytes starting at needAt
 	need   int64
+
+	// noBig is 1 + the offset of a record readBig failed to read (0 for
+	// none): bigNext declines it, so that parse, not another readBig,
+	// decides what it is. Without it a big record larger than a fill
+	// that readBig declines (damage, a file cut short) would be offered to
+	// readBig again after every fill, for ever.
+	noBig int64
+	// fitChunk: a buffer grown past chunk for one version-1 record goes
+	// back to chunk at the next fill that needs no more (Read's readers;
+	// README, "Disk backlog read: big records straight into their
+	// memory"). Only a record parse reads whole through the buffer grows
+	// it, which Read leaves to damage and failed reads: kept grown, the
+	// buffer would hold the next big records whole and have them copied
+	// out of it.
+	fitChunk bool
 }
 
 // bounds are the record lengths a segment reader accepts.
@@ -94,6 +109,7 @@ func (s *segReader) seek(pos int64) {
 	s.atHeader = s.format == formatV1 && pos == 0
 	s.bufOff, s.n = pos, 0
 	s.scanning, s.short = false, false
+	s.noBig = 0
 }
 
 // setLimit moves the end of the readable bytes, as the writer appends to the
@@ -133,11 +149,11 @@ func (s *segReader) fill() error {
 		s.n = copy(s.buf, s.buf[d:s.n])
 		s.bufOff = keep
 	}
-	chunk := s.chunk
-	if chunk <= 0 {
-		chunk = defaultChunk
-	}
-	if int64(cap(s.buf)) < s.need || s.buf == nil {
+	chunk := s.chunkSize()
+	// shrink: the buffer grew for a record it no longer holds.
+	shrink := s.fitChunk && s.format == formatV1 && cap(s.buf) > chunk &&
+		s.need <= int64(chunk) && s.n <= chunk
+	if int64(cap(s.buf)) < s.need || s.buf == nil || shrink {
 		nb := make([]byte, max(s.need, int64(chunk)))
 		copy(nb, s.buf[:s.n])
 		s.buf = nb
@@ -298,7 +314,8 @@ func (s *segReader) nextIntact() (start int64, data []byte, ok bool) {
 // record of more than minLen bytes whose intact header is buffered but whose
 // data is not wholly buffered: a record readBig can read straight into
 // memory of its own. It checks what parseRecord checks of the header and
-// moves nothing.
+// moves nothing; it declines a record readBig already failed to read
+// (noBig), which parse decides.
 func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 	if s.scanning || s.format != formatV1 || s.atHeader {
 		return h, false
@@ -311,7 +328,7 @@ func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 	h, ok = parseRecordHeader(b)
 	total := recHeaderSize + int64(h.length)
 	if !ok || int64(h.length) <= int64(minLen) || int64(h.length) > s.bounds.v1Max ||
-		total > rem || int64(len(b)) >= total {
+		total > rem || int64(len(b)) >= total || s.noBig == s.pos+1 {
 		return h, false
 	}
 	return h, true
@@ -330,9 +347,10 @@ func (s *segReader) bigNext(minLen int) (h recordHeader, ok bool) {
 // It returns the record's start and data (dst[:h.length]) once the data
 // checksum matched, moving past the record like parseRecord. Anything else
 // (a read error, the file shorter than limit, a checksum mismatch) returns
-// ok false with pos where it was and nothing buffered: parse then fills
-// from the file and decides exactly as it would have (damage, truncation,
-// the error), so readBig accepts nothing parse would not.
+// ok false with pos where it was and nothing buffered, and bigNext
+// declines the record from then on: parse then fills from the file and
+// decides exactly as it would have (damage, truncation, the error), so
+// readBig accepts nothing parse would not.
 func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byte, ok bool) {
 	start = s.pos
 	n := int64(h.length)
@@ -342,17 +360,37 @@ func (s *segReader) readBig(h recordHeader, dst []byte) (start int64, data []byt
 	buf := dst[:n+ahead]
 	m, err := s.src.ReadAt(buf[have:], start+recHeaderSize+int64(have))
 	if m < len(buf)-have || (err != nil && !errors.Is(err, io.EOF)) {
-		s.bufOff, s.n = start, 0
+		s.bufOff, s.n, s.noBig = start, 0, start+1
 		return 0, nil, false
 	}
 	data = buf[:n:n]
 	if checksum(data) != h.dataCRC {
-		s.bufOff, s.n = start, 0
+		s.bufOff, s.n, s.noBig = start, 0, start+1
 		return 0, nil, false
 	}
 	s.pos, s.bufOff = next, next
 	s.n = copy(s.buf, buf[n:])
+	if want := min(recHeaderSize, s.limit-next); int64(s.n) < want && n >= int64(s.chunkSize()) &&
+		len(s.buf) >= recHeaderSize {
+		// No room for the next header in dst (a record that fills its
+		// slab exactly): read the rest of it on its own. Else the next
+		// fill would read a buffer's worth of the next record, most
+		// likely as big, only for readBig to copy it out. Records of less
+		// than a buffer leave it to the fill, which reads several of them
+		// at once. What this read gets is only buffered: a short read or
+		// an error leaves the rest to the next fill and parse.
+		m, _ := s.src.ReadAt(s.buf[s.n:want], next+int64(s.n))
+		s.n += m
+	}
 	return start, data, true
+}
+
+// chunkSize is the size of a fill.
+func (s *segReader) chunkSize() int {
+	if s.chunk > 0 {
+		return s.chunk
+	}
+	return defaultChunk
 }
 
 func (s *segReader) startScan(from, at int64, reason string) item {

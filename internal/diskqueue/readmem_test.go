@@ -115,6 +115,15 @@ func (m *reuseModel) step(op, arg byte) {
 					size = 64<<10 + 26 // a 64 KB nsqd message
 				case arg%31 == 2:
 					size = 3*maxSlab + int(arg)
+				case arg%37 == 3:
+					// Over the 256 KB segment read buffer, alone in its
+					// segment: read by readBig from the segment's start.
+					size = 300000
+				case arg%41 == 4:
+					size = 1<<20 + 26 // nsqd's largest at the default --max-msg-size
+				case arg == 254 && !m.huge:
+					size = maxReused // a slab filled to the last byte
+					m.huge = true
 				}
 			}
 			recs = append(recs, modelRecord(m.put, size))
@@ -204,6 +213,11 @@ func FuzzReuseReads(f *testing.F) {
 	f.Add([]byte{0, 88, 0, 88, 1, 39, 4, 0, 2, 0, 0, 88, 0, 88, 1, 39})
 	// One record over maxReused between big and small ones.
 	f.Add([]byte{0, 29, 0, 255, 0, 7, 1, 39, 2, 0, 2, 0, 2, 0, 0, 29, 1, 39})
+	// Records over the read buffer (300,000 bytes, arg 40; 1 MB, arg 45; the
+	// largest slab, arg 254) among small and 64 KB ones: held, kept and
+	// acknowledged across reads that reuse the slabs of those done.
+	f.Add([]byte{0, 40, 0, 7, 0, 45, 0, 88, 0, 40, 1, 2, 5, 0, 1, 39, 2, 0, 4, 0, 0, 254, 0, 40, 1, 39,
+		2, 0, 2, 0, 2, 0, 0, 45, 0, 40, 0, 7, 1, 1, 6, 0, 1, 39, 2, 0, 2, 0, 2, 0, 1, 39})
 	f.Fuzz(func(t *testing.T, steps []byte) {
 		if len(steps) > 4000 {
 			return
