@@ -41,14 +41,6 @@ func tcpPair(t *testing.T) (server, client *net.TCPConn) {
 	return s.(*net.TCPConn), c.(*net.TCPConn)
 }
 
-func patterned(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*7 + i>>11)
-	}
-	return b
-}
-
 // A write larger than both socket buffers waits in the poller whenever the
 // socket is full (EAGAIN) and goes on from where it stopped; a read
 // returns what one read(2) got. Every byte arrives once, in order.

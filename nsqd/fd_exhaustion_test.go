@@ -1,3 +1,7 @@
+//go:build linux
+
+// Linux only: the tests count open descriptors in /proc/self/fd.
+
 package nsqd
 
 import (

@@ -418,3 +418,13 @@ func timedConsumer(t testing.TB, n *NSQD, rdy int) *testConn {
 	c.send(fmt.Sprintf("RDY %d", rdy))
 	return c
 }
+
+// patterned returns n bytes of a fixed pattern, to check what a stream
+// delivered against (shared by the socket tests of every platform).
+func patterned(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>11)
+	}
+	return b
+}

@@ -31,7 +31,7 @@ func TestTimeoutFiresWhileTheHoldersSocketIsFull(t *testing.T) {
 	dialer := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, raw syscall.RawConn) error {
 		var setErr error
 		raw.Control(func(fd uintptr) {
-			setErr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			setErr = setSockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
 		})
 		return setErr
 	}}

@@ -37,14 +37,30 @@ for archive in "$DIST"/*.tar.gz; do
     contrib/systemd/nsqd.service contrib/systemd/nsqlookupd.service contrib/systemd/nsqadmin.service; do
     [[ -s $root/$f ]] || fail "$name: $f missing"
   done
+  exe=
+  [[ $platform == windows-* ]] && exe=.exe
   for app in $apps; do
-    [[ -x $root/bin/$app ]] || fail "$name: bin/$app missing"
+    [[ -f $root/bin/$app$exe && -x $root/bin/$app$exe ]] || fail "$name: bin/$app$exe missing"
   done
-  # The binary's format must be the platform's (ELF for linux, Mach-O for darwin).
-  magic=$(od -An -tx1 -N4 "$root/bin/nsqd" | tr -d ' \n')
+  # The binary's format must be the platform's: ELF for linux and freebsd
+  # (FreeBSD's with its OS/ABI byte, 9, in e_ident[7]; Go's linux binaries
+  # leave it 0), 64-bit Mach-O for darwin, PE ("MZ", then "PE\0\0" at the
+  # offset in bytes 60-63) for windows.
+  nsqd=$root/bin/nsqd$exe
+  magic=$(od -An -tx1 -N4 "$nsqd" | tr -d ' \n')
   case $platform in
     linux-*) [[ $magic == 7f454c46 ]] || fail "$name: bin/nsqd is not ELF ($magic)" ;;
+    freebsd-*)
+      [[ $magic == 7f454c46 ]] || fail "$name: bin/nsqd is not ELF ($magic)"
+      osabi=$(od -An -tu1 -j7 -N1 "$nsqd" | tr -d ' \n')
+      [[ $osabi == 9 ]] || fail "$name: bin/nsqd is ELF for OS/ABI $osabi, not FreeBSD (9)" ;;
     darwin-*) [[ $magic == cffaedfe ]] || fail "$name: bin/nsqd is not 64-bit Mach-O ($magic)" ;;
+    windows-*)
+      [[ $magic == 4d5a* ]] || fail "$name: bin/nsqd.exe is not PE (no MZ: $magic)"
+      peoff=$(od -An -tu4 -j60 -N4 "$nsqd" | tr -d ' \n')
+      pesig=$(od -An -tx1 -j"$peoff" -N4 "$nsqd" | tr -d ' \n')
+      [[ $pesig == 50450000 ]] || fail "$name: bin/nsqd.exe is not PE (no PE signature at $peoff: $pesig)" ;;
+    *) fail "$name: no binary-format check for $platform" ;;
   esac
   if [[ $platform == "$host" ]]; then
     out=$("$root/bin/nsqd" --version)

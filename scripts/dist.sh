@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `make dist`: release archives of every binary in apps/ for each platform in
-# $PLATFORMS (default linux and darwin, amd64 and arm64), each holding
-# bin/<binaries>, README.md, LICENSE and contrib/ (sample configs, systemd
-# units), plus SHA256SUMS over the archives, all in $DIST (default dist/).
+# $PLATFORMS (default upstream's release platforms: linux and darwin, amd64
+# and arm64, freebsd/amd64 and windows/amd64), each holding bin/<binaries>
+# (<binary>.exe on Windows, as go build names them), README.md, LICENSE and
+# contrib/ (sample configs, systemd units), plus SHA256SUMS over the
+# archives, all in $DIST (default dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 DIST=${DIST:-dist}
-PLATFORMS=${PLATFORMS:-"linux/amd64 linux/arm64 darwin/amd64 darwin/arm64"}
+PLATFORMS=${PLATFORMS:-"linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64"}
 COMMIT=${COMMIT:?COMMIT is set by the Makefile}
 VERSION=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/version/version.go)
 LDFLAGS="-s -w -X github.com/nsqgo/nsq/internal/version.linkedCommit=$COMMIT"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,9 @@ import (
 // A second nsqd on a data path in use refuses to start, says why, exits 1,
 // and leaves the first one serving.
 func TestSecondInstanceOnSameDataPathRefusesToStart(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no data-path lock on Windows, as upstream has none there (nsqd/datadir_windows.go)")
+	}
 	dir := t.TempDir()
 	first := startNSQD(t, dir)
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench_touch makes --mb MB of fresh anonymous memory resident (one
 // write per page), frees it again and prints how long the writes took:
 //
@@ -11,6 +13,8 @@
 // memory the host already backs, whichever run came before. It did not
 // narrow the spread of A/A rounds, but its timing line shows the state each
 // run started from: a slow touch means the host had taken the memory back.
+// Linux only (MADV_HUGEPAGE, and the host it measures runs Linux): on other
+// systems the package builds nothing.
 package main
 
 import (

@@ -145,9 +145,9 @@ func (n *node) signal(sig syscall.Signal) error {
 		n.running = false // an exit from here on was asked for
 	}
 	switch sig {
-	case syscall.SIGSTOP:
+	case sigStop:
 		n.stopped = true
-	case syscall.SIGCONT:
+	case sigCont:
 		n.stopped = false
 	}
 	n.mu.Unlock()
@@ -182,7 +182,7 @@ func (n *node) shutdown() error {
 		return nil
 	}
 	if stopped {
-		n.signal(syscall.SIGCONT)
+		n.signal(sigCont)
 	}
 	return n.signal(syscall.SIGTERM)
 }

@@ -364,11 +364,11 @@ func (m *nemesis) inject(kind string) error {
 		}
 		return m.node.start()
 	case FaultSIGSTOP:
-		if err := m.node.signal(syscall.SIGSTOP); err != nil {
+		if err := m.node.signal(sigStop); err != nil {
 			return err
 		}
 		pause(nil, time.Duration(300+m.rng.IntN(1700))*time.Millisecond)
-		return m.node.signal(syscall.SIGCONT)
+		return m.node.signal(sigCont)
 	case FaultFlip:
 		if err := m.node.signal(syscall.SIGKILL); err != nil {
 			return err

@@ -248,23 +248,6 @@ func listQueueFiles(dir, name string) (queueFiles, error) {
 	return qf, nil
 }
 
-// syncDir fsyncs a directory so that file creations, renames and removals in
-// it survive a power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
 func segmentPath(dir, name string, n int64) string {
 	return filepath.Join(dir, segmentFileName(name, n))
 }

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package nsqd
 
 import (
@@ -9,7 +11,8 @@ import (
 
 // dataDirLock is an exclusive flock on the data directory itself, so a
 // second nsqd on the same --data-path refuses to start. No lock file is
-// created: the lock vanishes with the process, as upstream's does.
+// created: the lock vanishes with the process, as upstream's does. Windows
+// has no flock: nsqd/datadir_windows.go locks nothing.
 type dataDirLock struct {
 	dir *os.File
 }
