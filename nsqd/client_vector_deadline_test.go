@@ -80,13 +80,7 @@ func TestVectoredWriteToAStalledReaderTimesOutAfterAHeartbeatInterval(t *testing
 	batch := bigBatch(48) // 3 MB: past both socket buffers
 	want := framesOf(batch)
 
-	read := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(want))
-		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, _ := io.ReadFull(peer, b)
-		read <- b[:n]
-	}()
+	read := peerReads(peer, len(want))
 	_, err := boundedBatchWrite(t, c, batch)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, <-read), "the frames arrived altered")
@@ -115,13 +109,7 @@ func TestVectoredWriteAfterAPastDeadlineSendsEveryByteOnce(t *testing.T) {
 	c.conn.SetWriteDeadline(time.Now().Add(-time.Second))
 	batch := bigBatch(16)
 	want := append(append([]byte(nil), before...), framesOf(batch)...)
-	read := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(want))
-		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, _ := io.ReadFull(peer, b)
-		read <- b[:n]
-	}()
+	read := peerReads(peer, len(want))
 	_, err := boundedBatchWrite(t, c, batch)
 	require.NoError(t, err)
 	got := <-read

@@ -18,6 +18,19 @@ import (
 
 const writeDeadlineHeartbeat = 200 * time.Millisecond
 
+// peerReads reads n bytes from peer in a goroutine of its own, for at most
+// 10 s, and sends what it read (less than n after an error or the time).
+func peerReads(peer net.Conn, n int) <-chan []byte {
+	read := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, n)
+		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadFull(peer, b)
+		read <- b[:got]
+	}()
+	return read
+}
+
 // deadlineClient is a writing client (writingClient) on a loopback socket
 // with small buffers, so that a peer that stops reading fills it quickly.
 func deadlineClient(t *testing.T) (*client, net.Conn) {
@@ -100,12 +113,7 @@ func TestWriteAfterAPastDeadlineGoesThrough(t *testing.T) {
 
 	c.conn.SetWriteDeadline(time.Now().Add(-time.Second))
 	out := patterned(2 << 20)
-	read := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(out))
-		io.ReadFull(peer, b)
-		read <- b
-	}()
+	read := peerReads(peer, len(out))
 	n, err = c.deadlined.Write(out)
 	require.NoError(t, err)
 	require.Equal(t, len(out), n)

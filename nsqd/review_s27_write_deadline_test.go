@@ -5,7 +5,6 @@ package nsqd
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -77,13 +76,7 @@ func TestReviewS27PastDeadlineOnAFullSocketSendsEveryByteOnce(t *testing.T) {
 	before := fillSocket(t, c)
 	c.conn.SetWriteDeadline(time.Now().Add(-time.Second))
 	out := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MB, unlike the filler
-	read := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(before)+len(out))
-		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, _ := io.ReadFull(peer, b)
-		read <- b[:n]
-	}()
+	read := peerReads(peer, len(before)+len(out))
 	n, err := c.deadlined.Write(out)
 	require.NoError(t, err)
 	require.Equal(t, len(out), n)

@@ -5,7 +5,6 @@ package nsqd
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -75,13 +74,7 @@ func TestReviewS28DeadlineLeftByAWaitingVectoredWriteDoesNotFailLaterWrites(t *t
 	c, peer := deadlineClient(t)
 	batch := bigBatch(48) // 3 MB: past both socket buffers, so it waits
 	want := framesOf(batch)
-	read := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(want))
-		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, _ := io.ReadFull(peer, b)
-		read <- b[:n]
-	}()
+	read := peerReads(peer, len(want))
 	_, err := boundedBatchWrite(t, c, batch)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, <-read), "the first batch arrived altered")
@@ -91,12 +84,7 @@ func TestReviewS28DeadlineLeftByAWaitingVectoredWriteDoesNotFailLaterWrites(t *t
 
 	small := bigBatch(2) // 128 KB: the socket takes it at once
 	want = framesOf(small)
-	go func() {
-		b := make([]byte, len(want))
-		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, _ := io.ReadFull(peer, b)
-		read <- b[:n]
-	}()
+	read = peerReads(peer, len(want))
 	_, err = boundedBatchWrite(t, c, small)
 	require.NoError(t, err, "a healthy client cut off by the deadline an earlier write left")
 	require.True(t, bytes.Equal(want, <-read), "the second batch arrived altered")
