@@ -130,6 +130,7 @@ func TestOutOfOrderAcksRedeliverOnlyUnfinished(t *testing.T) {
 			}
 			require.EqualValues(t, n-len(acked), q.Unacked())
 			require.NoError(t, q.Sync())
+			settle(q) // removeLoop removes released segments in its own time
 
 			// Kept: from the oldest unacked record's segment on, and always
 			// the write segment.
@@ -181,6 +182,7 @@ func TestAckedRecordsAreNotRedelivered(t *testing.T) {
 	}
 	require.Zero(t, q.Unacked())
 	require.NoError(t, q.Sync())
+	settle(q) // removeLoop removes released segments in its own time
 	require.Len(t, segments(t, o), 1, "only the write segment is left")
 	crash(q)
 
@@ -485,6 +487,7 @@ func TestConcurrentPutReadAck(t *testing.T) {
 	require.Zero(t, q.Unacked())
 	require.Zero(t, q.Depth())
 	require.NoError(t, q.Sync())
+	settle(q) // removeLoop removes released segments in its own time
 	require.Len(t, segments(t, o), 1)
 	crash(q)
 	q = mustOpen(t, o)
