@@ -53,10 +53,3 @@ func parseOptions(args []string, usage io.Writer) (opts *nsqadmin.Options, showV
 	}
 	return opts, false, nil
 }
-
-// configKey maps a flag to its TOML key, as nsqadmin.Options declares it
-// (upstream's where upstream has the flag); --config, --version and
-// --verbose cannot be set from the file.
-func configKey(flagName string) string {
-	return config.Keys(nsqadmin.NewOptions().Declarations())(flagName)
-}

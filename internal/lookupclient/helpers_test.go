@@ -23,13 +23,6 @@ import (
 
 const testTimeout = 10 * time.Second
 
-type testLog struct{ t testing.TB }
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // testLookupd is a real nsqlookupd whose log the test can await.
 type testLookupd struct {
 	*nsqlookupd.NSQLookupd
