@@ -357,6 +357,7 @@ func (f *inFlight) drainEach(fn func([]Message)) int {
 	f.free = nil
 	f.index = idIndex{}
 	f.deadlines = deadlineFIFO{}
+	f.latest = 0 // else a long TOUCH before the drain sends later ones to capped
 	f.capped = nil
 	f.count.Store(0)
 	f.mu.Unlock()

@@ -62,6 +62,26 @@ func TestInFlightTouchIsCappedByMaxMsgTimeout(t *testing.T) {
 	require.Equal(t, int64(150), next)
 }
 
+// A drain (Empty, a departing client) forgets the latest deadline with the
+// deadlines: a long TOUCH before it must not make TOUCHes after it look
+// out of order, which would send them to the scanned capped list.
+func TestInFlightDrainForgetsTheLatestDeadline(t *testing.T) {
+	var f inFlight
+	first := testMessages(1, 0)
+	f.add(first, 0, 100)
+	require.True(t, f.touch(first[0].ID, 10, 10_000, 1_000_000)) // due at 10,010
+	require.Equal(t, 1, f.drainEach(func([]Message) {}))
+
+	later := testMessages(2, 1)
+	f.add(later, 20, 100)                                     // due at 120
+	require.True(t, f.touch(later[0].ID, 30, 100, 1_000_000)) // due at 130: in order
+	require.Empty(t, f.capped, "a TOUCH in deadline order went to the capped list")
+	expired, next := f.expire(120, nil)
+	require.Len(t, expired, 1)
+	require.Equal(t, later[1].ID, expired[0].ID)
+	require.Equal(t, int64(130), next)
+}
+
 func TestInFlightTracksOneCopyOfAnID(t *testing.T) {
 	var f inFlight
 	first := testMessages(2, 0)
