@@ -243,3 +243,16 @@ func settle(q *Queue) {
 	defer q.removing.Unlock()
 	q.removeAcked()
 }
+
+// liveSlabs counts the queue's read slabs that records still refer to.
+func liveSlabs(q *Queue) int {
+	q.amu.Lock()
+	defer q.amu.Unlock()
+	live := 0
+	for _, s := range q.consumer.mem.live {
+		if s != nil {
+			live++
+		}
+	}
+	return live
+}

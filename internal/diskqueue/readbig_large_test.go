@@ -370,15 +370,7 @@ func TestReadBigLargeRecordsReplay(t *testing.T) {
 			}
 			require.Equal(t, []int{0, 4, 5, 7, 8}, got)
 			require.Zero(t, q.Depth())
-			q.amu.Lock()
-			live := 0
-			for _, s := range q.consumer.mem.live {
-				if s != nil {
-					live++
-				}
-			}
-			q.amu.Unlock()
-			require.Zero(t, live, "slabs left live with no record outstanding")
+			require.Zero(t, liveSlabs(q), "slabs left live with no record outstanding")
 		})
 	}
 }

@@ -256,15 +256,7 @@ func TestReviewS27ReadBigErrorLeavesTheAccountingAsItWas(t *testing.T) {
 			require.Zero(t, after.Unacked)
 			require.Equal(t, before.ReadErrors+1, after.ReadErrors)
 			if reuse {
-				q.amu.Lock()
-				live := 0
-				for _, s := range q.consumer.mem.live {
-					if s != nil {
-						live++
-					}
-				}
-				q.amu.Unlock()
-				require.Zero(t, live, "slabs live with no record outstanding")
+				require.Zero(t, liveSlabs(q), "slabs live with no record outstanding")
 			}
 
 			src.fail = nil
