@@ -50,8 +50,9 @@ type Queue struct {
 	storeWritten   int64 // and their bytes
 	storeWritesDue int   // storeWrites before live records are counted again
 
-	keepScratch []uint64  // the seqs Requeue keeps from reuse (reuse.go)
-	records     sync.Pool // *[]diskqueue.Record for readBacklog (reuse.go)
+	keepScratch  []uint64                           // the seqs Requeue keeps from reuse (reuse.go)
+	spareRecords atomic.Pointer[[]diskqueue.Record] // one record slice kept for readBacklog (reuse.go)
+	records      sync.Pool                          // *[]diskqueue.Record for readBacklog beyond the spare (reuse.go)
 }
 
 // Disk is what the queue needs of a disk queue; *diskqueue.Queue is one.
