@@ -152,9 +152,6 @@ func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) 
 type browser struct {
 	t   *testing.T
 	ctx context.Context
-	// shots is where screenshots go: kept after the test (its temp dir,
-	// not t.TempDir, which is removed) and named in the log.
-	shots string
 	// pages are the URLs loaded, each screenshotted on failure.
 	pages []string
 	// phone, when set, is the viewport every page is loaded in (a headless
@@ -349,14 +346,17 @@ var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
 // screenshotAll saves a full-page PNG of each page the test loaded, and of
 // the page as it is now, and logs where.
+// They go to NSQADMIN_SCREENSHOTS when it names a directory, else to a temp
+// dir of their own (not t.TempDir, which is removed with the test).
 func (b *browser) screenshotAll() {
-	dir, err := os.MkdirTemp("", "nsqadmin-browsertest-"+unsafeName.ReplaceAllString(b.t.Name(), "_")+"-")
-	if err != nil {
-		b.t.Logf("no screenshot: %v", err)
-		return
-	}
-	if d := os.Getenv("NSQADMIN_SCREENSHOTS"); d != "" && d != "1" {
-		dir = d
+	dir := os.Getenv("NSQADMIN_SCREENSHOTS")
+	if dir == "" || dir == "1" {
+		var err error
+		dir, err = os.MkdirTemp("", "nsqadmin-browsertest-"+unsafeName.ReplaceAllString(b.t.Name(), "_")+"-")
+		if err != nil {
+			b.t.Logf("no screenshot: %v", err)
+			return
+		}
 	}
 	save := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
