@@ -18,6 +18,15 @@ import (
 
 const writeDeadlineHeartbeat = 200 * time.Millisecond
 
+// completingHeartbeat is the interval of a client whose write must wait
+// for a reading peer and complete: once it waits, the peer must drain the
+// rest (1 to 3 MB through the small buffers of deadlineClient) within one
+// interval, and writeDeadlineHeartbeat was too short for that on a loaded
+// 2-core machine under -race (raw-write i/o timeouts, 6 in 30 runs of these
+// tests beside two busy loops). A write that must be cut off still gets
+// writeDeadlineHeartbeat.
+const completingHeartbeat = time.Minute
+
 // peerReads reads n bytes from peer in a goroutine of its own, for at most
 // 10 s, and sends what it read (less than n after an error or the time).
 func peerReads(peer net.Conn, n int) <-chan []byte {
@@ -46,13 +55,16 @@ func deadlineClient(t *testing.T) (*client, net.Conn) {
 
 // A peer that stops reading is cut off a heartbeat interval after the
 // write began to wait, even right after a write that waited and completed
-// (its deadline, closer than an interval by now, must not be the one the
-// next write waits under).
+// (its deadline, far ahead, must not be the one the next write waits
+// under; one nearer than an interval is
+// TestReviewS27NearStaleDeadlineDoesNotCutAWaitingWriteShort's).
 func TestWriteToAStalledReaderTimesOutAfterAHeartbeatInterval(t *testing.T) {
 	c, peer := deadlineClient(t)
 	out := patterned(2 << 20)
 
-	// A write that waits for a peer reading slowly completes.
+	// A write that waits for a peer reading slowly completes, and leaves
+	// its deadline (an interval it did not need) on the socket.
+	c.heartbeatInterval.Store(int64(completingHeartbeat))
 	read := make(chan error, 1)
 	go func() {
 		_, err := io.ReadFull(peer, make([]byte, len(out)))
@@ -63,7 +75,10 @@ func TestWriteToAStalledReaderTimesOutAfterAHeartbeatInterval(t *testing.T) {
 	require.Equal(t, len(out), n)
 	require.NoError(t, <-read)
 
-	// The peer stops reading.
+	// The peer stops reading: the next write waits under an interval of
+	// its own, not until the deadline left behind (past boundedWrite's
+	// 10 s).
+	c.heartbeatInterval.Store(int64(writeDeadlineHeartbeat))
 	n, elapsed, err := boundedWrite(t, c, out)
 	var netErr net.Error
 	require.True(t, errors.As(err, &netErr) && netErr.Timeout(), "want a timeout, got %v", err)
@@ -113,6 +128,7 @@ func TestWriteAfterAPastDeadlineGoesThrough(t *testing.T) {
 
 	c.conn.SetWriteDeadline(time.Now().Add(-time.Second))
 	out := patterned(2 << 20)
+	c.heartbeatInterval.Store(int64(completingHeartbeat))
 	read := peerReads(peer, len(out))
 	n, err = c.deadlined.Write(out)
 	require.NoError(t, err)

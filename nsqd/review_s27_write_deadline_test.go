@@ -75,6 +75,7 @@ func TestReviewS27PastDeadlineOnAFullSocketSendsEveryByteOnce(t *testing.T) {
 	c, peer := deadlineClient(t)
 	before := fillSocket(t, c)
 	c.conn.SetWriteDeadline(time.Now().Add(-time.Second))
+	c.heartbeatInterval.Store(int64(completingHeartbeat))   // the peer reads: no cut-off
 	out := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MB, unlike the filler
 	read := peerReads(peer, len(before)+len(out))
 	n, err := c.deadlined.Write(out)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -78,6 +79,22 @@ func TestSlowHTTPPeersAreClosed(t *testing.T) {
 	awaitServerClose(t, halfBody, 10*time.Second)
 	awaitServerClose(t, idle, 10*time.Second) // answers OK, then closes when idle
 
-	status, body := httpGet(t, n, "/ping")
-	requireOK(t, "OK", status, body)
+	// A peer that is not slow is still served. Its request, too, has 40 ms
+	// from the accept to arrive: a machine loaded enough to hold the test
+	// back for longer gets that connection closed like the slow ones (an
+	// EOF: 1 of 100 -race runs beside two busy loops), and the daemon is
+	// asked again on a new one.
+	for attempt := 0; ; attempt++ {
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/ping")
+		if err == nil {
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			requireOK(t, "OK", resp.StatusCode, body)
+			break
+		}
+		require.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "/ping: %v", err)
+		require.Less(t, attempt, 5, "every /ping closed unanswered (%v)", err)
+		t.Logf("attempt %d: /ping closed unanswered (%v)", attempt, err)
+	}
 }

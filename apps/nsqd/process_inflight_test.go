@@ -20,7 +20,7 @@ func TestKillNineRedeliversMessagesInFlightFromDisk(t *testing.T) {
 	c.subscribe("inflight", "ch", held+finished)
 	var delivered []delivery
 	for i := 0; i < held+finished; i++ {
-		m, err := c.nextMessage(5 * time.Second)
+		m, err := c.nextMessage(ioTimeout)
 		if err != nil {
 			t.Fatalf("message %d: %s", i, err)
 		}
@@ -42,7 +42,7 @@ func TestKillNineRedeliversMessagesInFlightFromDisk(t *testing.T) {
 	}
 	// There is no event for "the FINs reached nsqd": poll /stats until only
 	// the held messages are in flight, so the crash hits a known state.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(ioTimeout)
 	for p.mustChannel("inflight", "ch").InFlight != held {
 		if time.Now().After(deadline) {
 			t.Fatalf("in flight never settled at %d", held)

@@ -25,7 +25,7 @@ func TestKillNineReplaysOnlyUnfinishedMessages(t *testing.T) {
 
 	c := dialV2(t, p.tcpAddr)
 	c.subscribe("replay", "ch", 1)
-	held, err := c.nextMessage(5 * time.Second)
+	held, err := c.nextMessage(ioTimeout)
 	if err != nil {
 		t.Fatalf("first message: %s", err)
 	}

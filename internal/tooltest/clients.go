@@ -1,7 +1,6 @@
 package tooltest
 
 import (
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -101,13 +100,10 @@ func ClosedPort(t testing.TB) string { return testnet.RefusedAddr(t) }
 
 // FreePort is a loopback address free at the time of the call, for a server
 // the test starts later on it (a child process, or a daemon that must come
-// up after its clients). Another process may take it meanwhile: a test that
-// only needs a refusing address uses ClosedPort.
+// up after its clients): testnet.FreeAddr, below the ports the kernel hands
+// the other tests' sockets where it can. A test that only needs a refusing
+// address uses ClosedPort.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	return testnet.FreeAddr(t)
 }
