@@ -3,7 +3,6 @@ package scripts
 
 import (
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
 
@@ -77,46 +77,16 @@ func portEnv(t *testing.T, set map[string]int) (map[string]int, []string) {
 }
 
 // freePort is a loopback port nothing listens on (just released) for
-// run.sh to bind later. It is taken below the kernel's ephemeral range
-// when there is room there: the other tests running meanwhile bind port 0
-// and connect by the thousand, and a port of that range can be handed to
-// one of them before run.sh binds it (run.sh then fails to start, without
-// its banner).
+// run.sh to bind later, below the kernel's ephemeral range where there is
+// room (internal/testnet.FreeAddr says why: run.sh otherwise fails to start,
+// without its banner).
 func freePort(t *testing.T) int {
 	t.Helper()
-	if low, ok := ephemeralLow(); ok && low > minFixedPort+1000 {
-		for range 100 {
-			port := minFixedPort + rand.IntN(low-minFixedPort)
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-			if err == nil {
-				require.NoError(t, l.Close())
-				return port
-			}
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(testnet.FreeAddr(t))
 	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return port
-}
-
-// minFixedPort keeps freePort clear of the well-known ports and of the
-// daemons' defaults (4150-4171).
-const minFixedPort = 10000
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux).
-func ephemeralLow() (int, bool) {
-	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0, false
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) != 2 {
-		return 0, false
-	}
-	low, err := strconv.Atoi(fields[0])
-	return low, err == nil
+	n, err := strconv.Atoi(port)
+	require.NoError(t, err)
+	return n
 }
 
 // lockedBuffer collects the script's combined output and says when it
