@@ -40,10 +40,16 @@ func (s *statsdServer) datagram() []byte {
 }
 
 // readLines hands every received line (without its newline) to each until
-// it returns true.
+// it returns true, failing the test after 30s: pushes keep coming, so the
+// per-datagram deadline alone would let a line that never arrives keep
+// the test reading until the binary's timeout.
 func (s *statsdServer) readLines(each func(line string) bool) {
 	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if time.Now().After(deadline) {
+			s.t.Fatal("the awaited statsd lines did not arrive within 30s")
+		}
 		packet := string(s.datagram())
 		require.True(s.t, strings.HasSuffix(packet, "\n"), "datagram %q ends mid-line", packet)
 		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
