@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nsqgo/nsq/internal/config"
+	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/nsqgo/nsq/internal/tooltest/commands"
 )
 
@@ -139,11 +139,9 @@ func TestNSQAdminSampleConfigListsEveryKeyAndStarts(t *testing.T) {
 		require.True(t, listed[key], "nsqadmin.toml does not document %q", key)
 	}
 
-	// Started with the sample (on a free loopback port), it serves /ping.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	// Started with the sample (on a free loopback port, below the ephemeral
+	// range: internal/testnet.FreeAddr says why), it serves /ping.
+	addr := testnet.FreeAddr(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "--config=nsqadmin.toml", "--http-address="+addr)
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr

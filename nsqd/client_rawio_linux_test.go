@@ -132,14 +132,7 @@ func TestSocketIOHonoursDeadlines(t *testing.T) {
 		t.Fatalf("Read past its deadline: %v; want a timeout", err)
 	}
 	out := patterned(16 << 20) // the peer reads nothing: the socket fills
-	server.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-	n, err := sock.Write(out)
-	if !errors.As(err, &netErr) || !netErr.Timeout() {
-		t.Fatalf("Write into a full socket past its deadline: %d, %v; want a timeout", n, err)
-	}
-	if n <= 0 || n >= len(out) {
-		t.Fatalf("Write reported %d bytes written of %d; want what fitted", n, len(out))
-	}
+	n := writeUntilDeadline(t, server, sock, out)
 	// What it reported went, in order.
 	server.SetWriteDeadline(time.Time{})
 	go func() { sock.Write([]byte("end")) }()
@@ -149,6 +142,52 @@ func TestSocketIOHonoursDeadlines(t *testing.T) {
 	}
 	if !bytes.Equal(b[:n], out[:n]) || string(b[n:]) != "end" {
 		t.Fatal("the peer read other bytes than Write reported")
+	}
+}
+
+// writeUntilDeadline writes out, which the socket cannot take (the peer
+// reads nothing), under a write deadline 100ms away, and returns how many
+// bytes the write, failing as a timeout, reported written: more than 0 and
+// fewer than len(out). A write that began only after its deadline (the
+// test stalled between setting it and writing: the poller then fails it
+// before it writes anything) is tried again, at most 5 times; a write
+// that reports 0 bytes before its deadline, or does not return within
+// 10s of it, fails the test.
+func writeUntilDeadline(t *testing.T, server *net.TCPConn, sock *socketIO, out []byte) int {
+	t.Helper()
+	const wait = 100 * time.Millisecond
+	type result struct {
+		n   int
+		err error
+	}
+	for attempt := 1; ; attempt++ {
+		set := time.Now()
+		server.SetWriteDeadline(set.Add(wait))
+		done := make(chan result, 1)
+		go func() {
+			n, err := sock.Write(out)
+			done <- result{n, err}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(wait + 10*time.Second):
+			// tcpPair's cleanup closes the socket, which wakes a write
+			// waiting in the poller.
+			t.Fatalf("Write into a full socket did not return within 10s of its deadline")
+		}
+		var netErr net.Error
+		if !errors.As(r.err, &netErr) || !netErr.Timeout() {
+			t.Fatalf("Write into a full socket past its deadline: %d, %v; want a timeout", r.n, r.err)
+		}
+		if r.n == 0 && time.Since(set) >= wait && attempt < 5 {
+			t.Logf("attempt %d wrote nothing by its deadline (the test stalled?): trying again", attempt)
+			continue
+		}
+		if r.n <= 0 || r.n >= len(out) {
+			t.Fatalf("Write reported %d bytes written of %d; want what fitted", r.n, len(out))
+		}
+		return r.n
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqgo/nsq/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -71,14 +71,11 @@ func upstreamNSQD(t *testing.T) string {
 }
 
 // freeLoopbackAddr is a loopback address with a port free a moment ago,
-// for a process that cannot be told to listen on port 0 and report it.
+// for a process that cannot be told to listen on port 0 and report it;
+// below the ephemeral range (internal/testnet.FreeAddr says why).
 func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	return testnet.FreeAddr(t)
 }
 
 func isExecutable(path string) bool {

@@ -40,10 +40,16 @@ func (s *statsdServer) datagram() []byte {
 }
 
 // readLines hands every received line (without its newline) to each until
-// it returns true.
+// it returns true, failing the test after 30s: pushes keep coming, so the
+// per-datagram deadline alone would let a line that never arrives keep
+// the test reading until the binary's timeout.
 func (s *statsdServer) readLines(each func(line string) bool) {
 	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if time.Now().After(deadline) {
+			s.t.Fatal("the awaited statsd lines did not arrive within 30s")
+		}
 		packet := string(s.datagram())
 		require.True(s.t, strings.HasSuffix(packet, "\n"), "datagram %q ends mid-line", packet)
 		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
@@ -67,38 +73,56 @@ func startStatsdDaemon(t *testing.T, server *statsdServer, configure func(*Optio
 }
 
 // A counter is sent as its growth since the previous push: after N
-// publishes the pushes add up to exactly N, the following ones send 0,
-// and M more publishes add exactly M.
+// publishes the next push sends exactly N, the following one 0, and M
+// more publishes make the next push send exactly M.
+//
+// The pushes run on a fake clock, one datagram each (a packet size large
+// enough for them all), read before the clock moves on: on the real clock
+// at a 50ms interval, a stall of the test let the pushes overflow the
+// socket's receive buffer, and a dropped datagram with a nonzero delta
+// left a sum that never reached its total, so the test read pushes until
+// the binary's timeout. Here a push that never comes fails the read after
+// 10s.
 func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
+	const interval = 10 * time.Second
 	server := listenStatsd(t)
-	n := startStatsdDaemon(t, server, nil)
-	prefix := n.statsdPrefix
-	name := prefix + "topic.t.message_count:"
-
-	var sum, zeros int64
-	awaitTotal := func(want int64) {
+	fake := clock.NewFake(time.Now())
+	start := fake.Now()
+	n := startStatsdDaemon(t, server, func(o *Options) {
+		o.Clock = fake
+		o.StatsdInterval = interval
+		o.StatsdUDPPacketSize = 60000
+	})
+	name := n.statsdPrefix + "topic.t.message_count:"
+	pushes := 0
+	// nextPush moves the clock to the next push and returns the topic's
+	// message_count in it.
+	nextPush := func() int64 {
 		t.Helper()
-		zeros = 0
-		server.readLines(func(line string) bool {
+		pushes++
+		due := start.Add(time.Duration(pushes) * interval)
+		awaitArmedAt(t, fake, due)
+		fake.AdvanceTo(due)
+		packet := string(server.datagram())
+		for _, line := range strings.Split(strings.TrimSuffix(packet, "\n"), "\n") {
 			value, ok := strings.CutPrefix(line, name)
 			if !ok {
-				return false
+				continue
 			}
 			require.True(t, strings.HasSuffix(value, "|c"), "a counter: %s", line)
 			v, err := strconv.ParseInt(strings.TrimSuffix(value, "|c"), 10, 64)
 			require.NoError(t, err, line)
-			sum += v
-			require.LessOrEqual(t, sum, want, "the pushes add up to more than was published")
-			if v == 0 && sum == want {
-				zeros++
-			}
-			return zeros >= 1
-		})
+			return v
+		}
+		t.Fatalf("push %d has no %s line: %q", pushes, name, packet)
+		return 0
 	}
 	publish(t, n, "t", numbered("m", 5)...)
-	awaitTotal(5)
+	require.EqualValues(t, 5, nextPush(), "the first push after 5 publishes")
+	require.EqualValues(t, 0, nextPush(), "a push without publishes")
 	publish(t, n, "t", numbered("n", 3)...)
-	awaitTotal(8)
+	require.EqualValues(t, 3, nextPush(), "the push after 3 more publishes")
+	require.EqualValues(t, 0, nextPush(), "a push without publishes")
 }
 
 // The pushes follow --statsd-interval, on the daemon's clock: its ticker

@@ -115,7 +115,11 @@ func startClockedLookupd(t testing.TB, mutate func(*Options)) (*NSQLookupd, *clo
 	return l, fake
 }
 
-// v1Client is a raw V1 registrant.
+// v1Client is a raw V1 registrant. Each send and read has its own
+// deadline, testTimeout away, not the connection's whole life: a test
+// keeps a registrant open across many HTTP requests and fake-clock steps,
+// which under -race on a loaded machine can together take longer than
+// one bound.
 type v1Client struct {
 	t    testing.TB
 	conn net.Conn
@@ -133,14 +137,22 @@ func dialV1(t testing.TB, l *NSQLookupd) *v1Client {
 	return &v1Client{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
 
+// renewDeadline bounds the next exchange on the connection.
+func (c *v1Client) renewDeadline() {
+	c.t.Helper()
+	require.NoError(c.t, c.conn.SetDeadline(time.Now().Add(testTimeout)))
+}
+
 func (c *v1Client) send(raw string) {
 	c.t.Helper()
+	c.renewDeadline()
 	_, err := c.conn.Write([]byte(raw))
 	require.NoError(c.t, err)
 }
 
 func (c *v1Client) read() string {
 	c.t.Helper()
+	c.renewDeadline()
 	resp, err := readV1Response(c.r)
 	require.NoError(c.t, err)
 	return resp
@@ -157,6 +169,7 @@ func (c *v1Client) cmd(line string) string {
 // when the server closed with our bytes still unread.
 func (c *v1Client) expectClosed() {
 	c.t.Helper()
+	c.renewDeadline()
 	_, err := c.r.ReadByte()
 	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		c.t.Fatalf("want the connection closed, got %v", err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/nsqgo/nsq/internal/tooltest"
 	"github.com/nsqgo/nsq/internal/tooltest/daemons"
-	"github.com/nsqgo/nsq/nsqd"
 	"github.com/nsqgo/nsq/nsqlookupd"
 )
 
@@ -264,7 +263,7 @@ func TestUnreachableLookupdIsLoggedAndRetried(t *testing.T) {
 }
 
 func TestMoveFailureIsFatalAndLeavesMessagesUnfinished(t *testing.T) {
-	n := startNSQD(t, nil, func(o *nsqd.Options) { o.MsgTimeout = 2 * time.Second })
+	n := startNSQD(t, nil, nil)
 	base := t.TempDir()
 	out, work := filepath.Join(base, "out"), filepath.Join(base, "work")
 	// The clock never moves, so no sync or rotation timer fires: only the

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -141,10 +140,7 @@ func TestVersion(t *testing.T) {
 
 func TestServesUntilCancelled(t *testing.T) {
 	nsqd := tooltest.StartNSQD(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	addr := tooltest.FreePort(t) // below the ephemeral range: internal/testnet.FreeAddr says why
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

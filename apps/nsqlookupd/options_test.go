@@ -140,7 +140,7 @@ func TestRunStopsOnSignalContext(t *testing.T) {
 	select {
 	case c := <-code:
 		require.Equal(t, 0, c)
-	case <-time.After(5 * time.Second):
+	case <-time.After(tooltest.WaitTimeout):
 		t.Fatal("run did not return after the signal")
 	}
 	require.Contains(t, logs.String(), "exited")
