@@ -72,6 +72,20 @@ func startStatsdDaemon(t *testing.T, server *statsdServer, configure func(*Optio
 	})
 }
 
+// startFakeClockStatsdDaemon runs a daemon pushing to server every interval
+// of a fake clock, which starts at start; each push is one datagram (a
+// packet size large enough for them all).
+func startFakeClockStatsdDaemon(t *testing.T, server *statsdServer, interval time.Duration) (n *NSQD, fake *clock.Fake, start time.Time) {
+	fake = clock.NewFake(time.Now())
+	start = fake.Now()
+	n = startStatsdDaemon(t, server, func(o *Options) {
+		o.Clock = fake
+		o.StatsdInterval = interval
+		o.StatsdUDPPacketSize = 60000
+	})
+	return n, fake, start
+}
+
 // A counter is sent as its growth since the previous push: after N
 // publishes the next push sends exactly N, the following one 0, and M
 // more publishes make the next push send exactly M.
@@ -86,13 +100,7 @@ func startStatsdDaemon(t *testing.T, server *statsdServer, configure func(*Optio
 func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
 	const interval = 10 * time.Second
 	server := listenStatsd(t)
-	fake := clock.NewFake(time.Now())
-	start := fake.Now()
-	n := startStatsdDaemon(t, server, func(o *Options) {
-		o.Clock = fake
-		o.StatsdInterval = interval
-		o.StatsdUDPPacketSize = 60000
-	})
+	n, fake, start := startFakeClockStatsdDaemon(t, server, interval)
 	name := n.statsdPrefix + "topic.t.message_count:"
 	pushes := 0
 	// nextPush moves the clock to the next push and returns the topic's
@@ -132,13 +140,7 @@ func TestStatsdCountersArriveAsDeltasOverUDP(t *testing.T) {
 func TestStatsdPushesEveryStatsdInterval(t *testing.T) {
 	const interval = 10 * time.Second
 	server := listenStatsd(t)
-	fake := clock.NewFake(time.Now())
-	start := fake.Now()
-	n := startStatsdDaemon(t, server, func(o *Options) {
-		o.Clock = fake
-		o.StatsdInterval = interval
-		o.StatsdUDPPacketSize = 60000
-	})
+	n, fake, start := startFakeClockStatsdDaemon(t, server, interval)
 	topic, err := n.GetTopic("t")
 	require.NoError(t, err)
 	_, err = topic.GetChannel("c")

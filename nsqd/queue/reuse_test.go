@@ -186,39 +186,35 @@ func TestReuseReadsReadAndFinishAllocateNothing(t *testing.T) {
 }
 
 func testReuseReadsReadAndFinishAllocateNothing(t *testing.T, size int) {
-	r := openReuseQueueSized(t, 0, size)
 	runs, batch := 50, 64
 	if size > 8<<10 {
 		// Within one segment: opening the next one allocates.
 		runs, batch = 60, 2
 	}
-	r.publish((runs + 2) * batch)
-	msgs := make([]Message, 0, batch)
-	readAndFinish := func() {
-		var err error
-		msgs, _, err = r.q.ReadBacklog(msgs[:0], batch, r.now, nil)
-		if err != nil || len(msgs) != batch {
-			t.Fatalf("read %d messages: %v", len(msgs), err)
-		}
-		for i := range msgs {
-			r.q.Finish(&msgs[i])
-		}
-	}
-	readAndFinish() // the first read allocates what later ones reuse
-	require.Zero(t, testing.AllocsPerRun(runs, readAndFinish))
+	require.Zero(t, readAndFinishAllocs(t, size, runs, batch, func() {}))
 }
 
 // A steady consumer keeps its record slice even when collections empty the
 // sync.Pool between its reads (and -race drops a quarter of its Puts): the
 // spare slot (reuse.go) does not depend on the pool.
 func TestReuseReadsKeepRecordSliceAcrossCollections(t *testing.T) {
-	r := openReuseQueueSized(t, 0, 200)
-	runs, batch := 20, 64
+	require.Zero(t, readAndFinishAllocs(t, 200, 20, 64, func() {
+		runtime.GC() // twice: a sync.Pool keeps its items over one
+		runtime.GC()
+	}))
+}
+
+// readAndFinishAllocs publishes enough messages of size bytes to the
+// backlog, then counts the allocations per read of batch of them, each
+// finished, over runs reads after a first one (which allocates what later
+// ones reuse); before is called before each read.
+func readAndFinishAllocs(t *testing.T, size, runs, batch int, before func()) float64 {
+	t.Helper()
+	r := openReuseQueueSized(t, 0, size)
 	r.publish((runs + 2) * batch)
 	msgs := make([]Message, 0, batch)
 	readAndFinish := func() {
-		runtime.GC() // twice: a sync.Pool keeps its items over one
-		runtime.GC()
+		before()
 		var err error
 		msgs, _, err = r.q.ReadBacklog(msgs[:0], batch, r.now, nil)
 		if err != nil || len(msgs) != batch {
@@ -229,7 +225,7 @@ func TestReuseReadsKeepRecordSliceAcrossCollections(t *testing.T) {
 		}
 	}
 	readAndFinish()
-	require.Zero(t, testing.AllocsPerRun(runs, readAndFinish))
+	return testing.AllocsPerRun(runs, readAndFinish)
 }
 
 // A body that somebody still reads after its record was released must stay
