@@ -394,15 +394,26 @@ func (q *Queue) removeAcked() {
 		q.removeForCursors()
 		return
 	}
+	q.unlinkSegments(q.claimRemovals())
+}
+
+// claimRemovals claims the segments below the frontier that no earlier
+// claim took, [from, limit), for its caller to unlink.
+func (q *Queue) claimRemovals() (from, limit int64) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.amu.Lock()
-	limit := q.frontierLocked().file
+	limit = q.frontierLocked().file
 	q.amu.Unlock()
-	from := q.removeFrom
+	from = q.removeFrom
 	// Claimed under mu, so that concurrent callers (Read and the periodic
 	// sync) never remove the same range twice.
 	q.removeFrom = max(from, limit)
-	q.mu.Unlock()
+	return from, limit
+}
+
+// unlinkSegments removes the claimed segments [from, limit).
+func (q *Queue) unlinkSegments(from, limit int64) {
 	for n := from; n < limit; n++ {
 		path := segmentPath(q.opts.Dir, q.opts.Name, n)
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

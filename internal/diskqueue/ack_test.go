@@ -699,3 +699,48 @@ func TestTrackerEntriesKeepEveryField(t *testing.T) {
 	require.False(t, ok)
 	require.Zero(t, tr.unacked)
 }
+
+// Sync removes the segments acknowledgements released, even those a
+// removeLoop pass claimed before Sync's own removal looked: Sync waits for
+// that pass. The test plays the pass itself: it holds removing, claims the
+// released segments and unlinks them only later. Without the wait Sync
+// returned while they were still on disk (CI saw a transcript count a
+// segment that should have been gone).
+func TestSyncWaitsForAClaimedRemoval(t *testing.T) {
+	o, _ := testOptions(t, t.TempDir())
+	q := mustOpen(t, o)
+	defer q.Close()
+	putRange(t, q, 0, 30, 100, 4) // about 9 records per segment
+	before := segments(t, o)
+	require.Greater(t, len(before), 2)
+	recs := readAllNoAck(t, q)
+	require.Equal(t, seq(0, 30), indexes(t, recs))
+
+	q.removing.Lock() // a removeLoop pass begins
+	q.Ack(seqsOf(recs)...)
+	from, limit := q.claimRemovals()
+	require.Less(t, from, limit, "the acknowledgements released segments")
+	released := segPath(o, from)
+
+	type result struct {
+		err     error
+		present bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		err := q.Sync()
+		_, statErr := os.Stat(released)
+		done <- result{err, statErr == nil}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("Sync returned (err %v, segment still present %v) while a claimed removal was under way", r.err, r.present)
+	case <-time.After(200 * time.Millisecond):
+	}
+	q.unlinkSegments(from, limit)
+	q.removing.Unlock()
+	r := <-done
+	require.NoError(t, r.err)
+	require.False(t, r.present, "a released segment outlived Sync")
+	require.Equal(t, before[len(before)-1:], segments(t, o), "only the write segment is left")
+}

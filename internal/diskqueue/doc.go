@@ -23,8 +23,9 @@
 //	wmu (writer role: write segment file, writer state)
 //	w.ahead.busy (a background flush ahead is running: taken under wmu,
 //	             released by the flush's goroutine; flushahead.go)
-//	removing (removeLoop is removing released segments: taken alone,
-//	         never with wmu or a reader role; queue.go)
+//	removing (removeLoop is removing released segments, or Sync waits
+//	         for it to finish: taken alone, never with wmu or a reader
+//	         role; queue.go)
 //	rmu (reader role: read segment file, reader state)
 //	Cursor.rmu (a cursor's reader role: its read file and reader state)
 //	mu  (shared state: positions, depth, counters, pending batches)

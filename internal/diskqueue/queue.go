@@ -145,8 +145,23 @@ func (q *Queue) logf(format string, args ...any) {
 }
 
 // Sync fsyncs written records, persists the metadata now, and removes the
-// segments that acknowledgements have released.
+// segments that acknowledgements have released: once it returns they are
+// gone, including those a removeLoop pass had claimed before Sync's own
+// removal found them taken.
 func (q *Queue) Sync() error {
+	if err := q.syncMeta(); err != nil {
+		return err
+	}
+	// removing is taken alone (the lock order in doc.go), after wmu: this
+	// waits for a removeLoop pass still unlinking what it claimed.
+	q.removing.Lock()
+	defer q.removing.Unlock()
+	q.removeAcked()
+	return nil
+}
+
+// syncMeta is Sync's part under the writer role.
+func (q *Queue) syncMeta() error {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 	q.mu.Lock()
